@@ -1,0 +1,31 @@
+/** What every inference backend offers a worker: a loaded model that runs one batch tensor at a time. */
+
+export interface TensorData {
+  dims: number[];
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+/** The library and device that actually run a model, as `/v1/models/{name}` reports it. */
+export type Runtime = 'onnxruntime-cpu' | 'onnxruntime-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
+
+export interface SessionInfo {
+  /** Device actually in use. */
+  provider: 'cpu' | 'cuda';
+  runtime: Runtime;
+  /** Why the requested device is not the one in use (CUDA requested, CPU running). */
+  fallbackReason: string | undefined;
+  /** Settings that were asked for but could not be applied, and runtimes that were skipped, with why. */
+  notes: string[];
+  inputNames: string[];
+  outputNames: string[];
+  /** Threads one batch may use inside the runtime. */
+  intraOpThreads: number;
+}
+
+export interface LoadedModel {
+  info: SessionInfo;
+  /** Runs one batch tensor and returns the requested outputs (all of them when none are named). */
+  run(inputName: string, input: TensorData, outputNames?: readonly string[]): Promise<Record<string, TensorData>>;
+  /** Frees the session or model (worker threads simply exit; benchmarks load several in one process). */
+  release(): Promise<void>;
+}

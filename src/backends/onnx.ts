@@ -1,0 +1,103 @@
+import ort from 'onnxruntime-node';
+import type { ModelSpec } from '../engine/manifest.js';
+import type { LoadedModel, SessionInfo, TensorData } from './backend.js';
+
+// Older importers take these types from here.
+export type { SessionInfo, TensorData } from './backend.js';
+
+// A missing CUDA provider is reported through SessionInfo.fallbackReason; ONNX Runtime would also print it.
+ort.env.logLevel = 'fatal';
+
+export interface OnnxModel extends LoadedModel {
+  session: ort.InferenceSession;
+}
+
+/** Session options of every session, CPU or CUDA. */
+function sessionOptions(spec: Pick<ModelSpec, 'intraOpThreads'>, providers: ort.InferenceSession.ExecutionProviderConfig[] = ['cpu']): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: providers,
+    intraOpNumThreads: spec.intraOpThreads,
+    // One batch runs at a time per session; parallelism across operators only adds contention.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Failures reach callers as exceptions; ONNX Runtime's own stderr lines would only duplicate them.
+    logSeverityLevel: 4,
+    // Spinning intra-op threads burn the cores that image decoding and the event loop need.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+/**
+ * Manifest CUDA options that onnxruntime-node 1.30 cannot pass on: its binding hands the CUDA
+ * execution provider a device id and nothing else, so arena, memory limit and cuDNN search settings
+ * stay at ONNX Runtime's defaults. Listed so the model's details can say which were not applied.
+ */
+export function unappliedCudaOptions(spec: Pick<ModelSpec, 'cuda'>): string[] {
+  return Object.entries(spec.cuda ?? {})
+    .filter(([, value]) => value !== undefined)
+    .map(([key]) => `cuda.${key}`);
+}
+
+/**
+ * Creates the ONNX Runtime session a worker owns. `cuda` is tried first when requested; without the
+ * CUDA provider libraries or a visible GPU it falls back to CPU and records why, unless the manifest
+ * says `strict`, in which case the load fails.
+ */
+export async function createOnnxSession(spec: ModelSpec): Promise<OnnxModel> {
+  let fallbackReason: string | undefined;
+  const notes: string[] = [];
+  if (spec.device === 'cuda') {
+    const unapplied = unappliedCudaOptions(spec);
+    if (unapplied.length > 0) {
+      notes.push(`${unapplied.join(', ')} not applied: onnxruntime-node passes only deviceId to the CUDA execution provider`);
+    }
+    const cuda: ort.InferenceSession.CudaExecutionProviderOption = { name: 'cuda', deviceId: spec.deviceId };
+    try {
+      const session = await ort.InferenceSession.create(spec.file, sessionOptions(spec, [cuda]));
+      return wrap(session, describe(session, 'cuda', undefined, notes, spec));
+    } catch (err) {
+      const reason = `CUDA execution provider unavailable: ${(err as Error).message.split('\n')[0]}`;
+      if (spec.strict) throw new Error(`${reason} (device "cuda" with strict: true, so no CPU fallback)`);
+      fallbackReason = reason;
+    }
+  }
+  const session = await ort.InferenceSession.create(spec.file, sessionOptions(spec, ['cpu']));
+  return wrap(session, describe(session, 'cpu', fallbackReason, notes, spec));
+}
+
+function describe(session: ort.InferenceSession, provider: 'cpu' | 'cuda', fallbackReason: string | undefined, notes: string[], spec: ModelSpec): SessionInfo {
+  return {
+    provider,
+    runtime: provider === 'cuda' ? 'onnxruntime-cuda' : 'onnxruntime-cpu',
+    fallbackReason,
+    notes,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    intraOpThreads: spec.intraOpThreads,
+  };
+}
+
+function wrap(session: ort.InferenceSession, info: SessionInfo): OnnxModel {
+  const model: OnnxModel = { session, info, run: (inputName, input, outputNames) => runOnnx(model, inputName, input, outputNames), release: () => session.release() };
+  return model;
+}
+
+/**
+ * Runs one batch tensor through the session and returns every requested output. The input wraps
+ * the worker's buffer without a copy and outputs come back as buffers ONNX Runtime allocated; the
+ * Node binding has no IO binding or pinned host memory for CUDA, so ONNX Runtime copies between
+ * host and device itself.
+ */
+async function runOnnx(model: OnnxModel, inputName: string, input: TensorData, outputNames?: readonly string[]): Promise<Record<string, TensorData>> {
+  const type = input.data instanceof Uint8Array ? 'uint8' : 'float32';
+  const tensor = new ort.Tensor(type, input.data as Float32Array, input.dims);
+  const feeds = { [inputName]: tensor };
+  const results = outputNames ? await model.session.run(feeds, [...outputNames]) : await model.session.run(feeds);
+  const out: Record<string, TensorData> = {};
+  for (const [name, value] of Object.entries(results)) {
+    out[name] = { dims: [...value.dims], data: value.data as TensorData['data'] };
+  }
+  tensor.dispose?.();
+  return out;
+}

@@ -1,0 +1,391 @@
+/**
+ * Dynamic batch scheduler: groups work items into batches per input shape and hands each batch
+ * to a run function (in the server, a worker pool running one model instance per batch).
+ *
+ * A shape dispatches when it holds maxBatchSize items, when a preferred batch size is available,
+ * or when its oldest item has waited maxQueueDelayMs; at most maxInFlight batches run at once,
+ * and while all are busy items keep accumulating so the next batch is fuller. Dispatch decisions
+ * run in a microtask after enqueue, so items enqueued in the same tick share a batch even with
+ * maxQueueDelayMs = 0.
+ *
+ * Priority: high items (the default) are batched first in arrival order; low items fill the
+ * remaining slots. A low item that has waited lowPriorityAgingMs joins the high order by its
+ * arrival time, so it cannot starve. Between shapes, the one holding high (or aged low) work goes
+ * first, then the one whose oldest such item is oldest.
+ */
+import { overloaded, unavailable } from '../errors.js';
+import { BatchStatsRecorder, type BatcherStats } from './batch-stats.js';
+import {
+  readyBatchSize,
+  resolveBatcherOptions,
+  retryAfterSeconds,
+  type BatcherOptions,
+  type ResolvedBatcherOptions,
+} from './queue-policy.js';
+import { ShapeQueue, type Priority, type ShapeRank, type Waiting } from './queue-shape.js';
+
+export type { BatcherOptions } from './queue-policy.js';
+export type { BatcherStats } from './batch-stats.js';
+export type { Priority } from './queue-shape.js';
+
+/**
+ * Runs one batch. Must resolve to one output per item, in input order; an Error instance in a
+ * slot fails only that item. A rejection fails every item of the batch.
+ */
+export type RunBatch<I, O> = (items: I[], info: { batchSize: number; shapeKey: string }) => Promise<Array<O | Error>>;
+
+export interface EnqueueOptions {
+  /** Aborting while queued removes the item and rejects with an AbortError; after dispatch it is ignored. */
+  signal?: AbortSignal;
+  /** Default 'high'. */
+  priority?: Priority;
+  /** Items batch only with items of the same key (dynamic-shape models). Default ''. */
+  shapeKey?: string;
+}
+
+export interface BatchResult<O> {
+  output: O;
+  /** Time from enqueue to dispatch. */
+  queueMs: number;
+  /** Size of the batch the item ran in. */
+  batchSize: number;
+}
+
+interface Pending<I, O> extends Waiting {
+  readonly item: I;
+  readonly shapeKey: string;
+  readonly resolve: (result: BatchResult<O>) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const clock = (): number => performance.now();
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('request aborted while queued', { cause: signal.reason });
+  error.name = 'AbortError';
+  return error;
+}
+
+export class DynamicBatcher<I, O> {
+  private readonly options: ResolvedBatcherOptions;
+  private run: RunBatch<I, O>;
+  private readonly shapes = new Map<string, ShapeQueue<Pending<I, O>>>();
+  private readonly recorder = new BatchStatsRecorder();
+  private queued = 0;
+  private running = 0;
+  private accepting = true;
+  private closed = false;
+  /** Set by drain(): partial batches go without waiting for the delay. */
+  private flushing = false;
+  private pumpScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private drained: Promise<void> | undefined;
+  private resolveDrained: (() => void) | undefined;
+
+  constructor(options: BatcherOptions, run: RunBatch<I, O>) {
+    this.options = resolveBatcherOptions(options);
+    this.run = DynamicBatcher.checkRun(run);
+  }
+
+  get queueLength(): number {
+    return this.queued;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  enqueue(item: I, options: EnqueueOptions = {}): Promise<BatchResult<O>> {
+    if (!this.accepting) {
+      this.recorder.rejectedUnavailable++;
+      return Promise.reject(unavailable(this.closed ? 'batcher is closed' : 'batcher is draining'));
+    }
+    const signal = options.signal;
+    if (signal?.aborted) {
+      this.recorder.accepted(this.queued);
+      this.recorder.cancelled++;
+      return Promise.reject(abortError(signal));
+    }
+    if (this.queued >= this.options.maxQueueSize) {
+      this.recorder.rejectedQueueFull++;
+      return Promise.reject(
+        overloaded(`queue is full (${this.options.maxQueueSize} items waiting)`, this.retryAfter()),
+      );
+    }
+
+    return new Promise<BatchResult<O>>((resolve, reject) => {
+      const entry: Pending<I, O> = {
+        item,
+        shapeKey: options.shapeKey ?? '',
+        priority: options.priority === 'low' ? 'low' : 'high',
+        enqueuedAt: clock(),
+        queued: true,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      };
+      if (signal !== undefined) {
+        entry.onAbort = () => this.cancel(entry);
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.shapeQueue(entry.shapeKey).push(entry);
+      this.queued++;
+      this.recorder.accepted(this.queued);
+      this.schedulePump();
+    });
+  }
+
+  stats(): BatcherStats {
+    return this.recorder.snapshot(this.queued, this.running);
+  }
+
+  /**
+   * Stops accepting (new enqueues reject with 503 unavailable), dispatches everything queued
+   * without waiting for fuller batches, and resolves once nothing is queued or running.
+   */
+  drain(): Promise<void> {
+    this.accepting = false;
+    this.flushing = true;
+    this.drained ??= new Promise<void>((resolve) => {
+      this.resolveDrained = resolve;
+    });
+    this.schedulePump();
+    this.settleDrain();
+    return this.drained;
+  }
+
+  /** Rejects everything queued with `reason` and stops accepting; running batches still finish. */
+  close(reason?: Error): void {
+    this.accepting = false;
+    this.closed = true;
+    this.clearTimer();
+    const error = reason ?? unavailable('batcher is closed');
+    for (const shape of this.shapes.values()) {
+      for (const entry of shape.removeAll()) {
+        this.leaveQueue(entry);
+        this.recorder.rejectedClosed++;
+        entry.reject(error);
+      }
+    }
+    this.shapes.clear();
+    this.settleDrain();
+  }
+
+  /** New batches go to `run`; batches already running finish on the function they started with. */
+  setRun(run: RunBatch<I, O>): void {
+    this.run = DynamicBatcher.checkRun(run);
+  }
+
+  private static checkRun<I, O>(run: RunBatch<I, O>): RunBatch<I, O> {
+    if (typeof run !== 'function') throw new TypeError('batcher run must be a function');
+    return run;
+  }
+
+  private shapeQueue(shapeKey: string): ShapeQueue<Pending<I, O>> {
+    let shape = this.shapes.get(shapeKey);
+    if (shape === undefined) {
+      shape = new ShapeQueue(shapeKey);
+      this.shapes.set(shapeKey, shape);
+    }
+    return shape;
+  }
+
+  /** Drops an empty shape so many short-lived shape keys do not slow down every pump. */
+  private pruneShape(shape: ShapeQueue<Pending<I, O>>): void {
+    if (shape.size === 0 && this.shapes.get(shape.shapeKey) === shape) this.shapes.delete(shape.shapeKey);
+  }
+
+  /** Bookkeeping for an entry leaving the queue by any path. */
+  private leaveQueue(entry: Pending<I, O>): void {
+    entry.queued = false;
+    this.queued--;
+    if (entry.onAbort !== undefined) {
+      entry.signal?.removeEventListener('abort', entry.onAbort);
+      entry.onAbort = undefined;
+    }
+  }
+
+  private cancel(entry: Pending<I, O>): void {
+    if (!entry.queued) return;
+    const shape = this.shapes.get(entry.shapeKey);
+    this.leaveQueue(entry);
+    if (shape !== undefined) {
+      shape.forget(entry);
+      this.pruneShape(shape);
+    }
+    this.recorder.cancelled++;
+    entry.reject(abortError(entry.signal as AbortSignal));
+    this.settleDrain();
+  }
+
+  private retryAfter(): number {
+    return retryAfterSeconds(this.queued, this.options, this.recorder.averageBatchMs());
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Expires timed-out items, dispatches every ready batch a free slot allows, re-arms the timer. */
+  private pump(): void {
+    const now = clock();
+    this.expire(now);
+    while (this.running < this.options.maxInFlight && this.queued > 0) {
+      let best: ShapeQueue<Pending<I, O>> | undefined;
+      let bestRank: ShapeRank | undefined;
+      let bestSize = 0;
+      for (const shape of this.shapes.values()) {
+        const oldest = shape.oldest();
+        if (oldest === undefined) continue;
+        const size = readyBatchSize(shape.size, now - oldest.enqueuedAt, this.options, this.flushing);
+        if (size === 0) continue;
+        const rank = shape.rank(now, this.options.lowPriorityAgingMs) as ShapeRank;
+        if (bestRank === undefined || rank.tier < bestRank.tier || (rank.tier === bestRank.tier && rank.at < bestRank.at)) {
+          best = shape;
+          bestRank = rank;
+          bestSize = size;
+        }
+      }
+      if (best === undefined) break;
+      this.dispatch(best, bestSize, now);
+    }
+    this.armTimer(now);
+    this.settleDrain();
+  }
+
+  private expire(now: number): void {
+    const timeoutMs = this.options.queueTimeoutMs;
+    if (timeoutMs === undefined) return;
+    for (const shape of this.shapes.values()) {
+      const expired = shape.takeArrivedBy(now - timeoutMs);
+      if (expired.length === 0) continue;
+      this.pruneShape(shape);
+      for (const entry of expired) {
+        this.leaveQueue(entry);
+        this.recorder.rejectedTimeout++;
+        entry.reject(overloaded(`request waited more than ${timeoutMs} ms in the queue`, this.retryAfter()));
+      }
+    }
+  }
+
+  private dispatch(shape: ShapeQueue<Pending<I, O>>, size: number, now: number): void {
+    const entries = shape.take(size, now, this.options.lowPriorityAgingMs);
+    this.pruneShape(shape);
+    const items: I[] = new Array<I>(entries.length);
+    let totalQueueMs = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as Pending<I, O>;
+      this.leaveQueue(entry);
+      items[i] = entry.item;
+      totalQueueMs += now - entry.enqueuedAt;
+    }
+    this.running++;
+    this.recorder.dispatched(entries.length, totalQueueMs);
+
+    const run = this.run;
+    let outputs: Promise<Array<O | Error>>;
+    try {
+      outputs = Promise.resolve(run(items, { batchSize: entries.length, shapeKey: shape.shapeKey }));
+    } catch (error) {
+      outputs = Promise.reject(error);
+    }
+    outputs.then(
+      (results: unknown) => this.finish(entries, now, { results }),
+      (error: unknown) => this.finish(entries, now, { error }),
+    );
+  }
+
+  private finish(
+    entries: Pending<I, O>[],
+    dispatchedAt: number,
+    outcome: { results: unknown } | { error: unknown },
+  ): void {
+    this.running--;
+    this.recorder.finished(clock() - dispatchedAt);
+    let results: O[] | undefined;
+    let error: unknown;
+    if ('error' in outcome) {
+      error = outcome.error;
+    } else if (Array.isArray(outcome.results) && outcome.results.length === entries.length) {
+      results = outcome.results as O[];
+    } else {
+      // A run that miscounts is a bug; failing the whole batch beats pairing outputs with the wrong items.
+      const got = Array.isArray(outcome.results) ? `${outcome.results.length} outputs` : String(outcome.results);
+      error = new Error(`batch run returned ${got} for a batch of ${entries.length} items`);
+    }
+    if (results === undefined) {
+      this.recorder.failedBatches++;
+      this.recorder.failed += entries.length;
+      for (const entry of entries) entry.reject(error);
+    } else {
+      const batchSize = entries.length;
+      for (let i = 0; i < batchSize; i++) {
+        const entry = entries[i] as Pending<I, O>;
+        const output = results[i] as O;
+        if (output instanceof Error) {
+          this.recorder.failed++;
+          entry.reject(output);
+        } else {
+          this.recorder.succeeded++;
+          entry.resolve({ output, queueMs: dispatchedAt - entry.enqueuedAt, batchSize });
+        }
+      }
+    }
+    // A slot just freed: items that accumulated meanwhile go now, not at the next timer.
+    this.pump();
+  }
+
+  /**
+   * One timer for the earliest moment something becomes due: a shape's delay running out (only
+   * worth waking for while a slot is free; otherwise a finishing batch triggers the next pump)
+   * or the oldest item's queue timeout.
+   */
+  private armTimer(now: number): void {
+    let dueAt = Infinity;
+    const waitForDelay = this.running < this.options.maxInFlight && !this.flushing;
+    const timeoutMs = this.options.queueTimeoutMs;
+    for (const shape of this.shapes.values()) {
+      const oldest = shape.oldest();
+      if (oldest === undefined) continue;
+      if (waitForDelay) dueAt = Math.min(dueAt, oldest.enqueuedAt + this.options.maxQueueDelayMs);
+      if (timeoutMs !== undefined) dueAt = Math.min(dueAt, oldest.enqueuedAt + timeoutMs);
+    }
+    if (dueAt === Infinity) {
+      this.clearTimer();
+      return;
+    }
+    // An earlier timer already pending re-arms itself when it fires.
+    if (this.timer !== undefined && this.timerAt <= dueAt) return;
+    this.clearTimer();
+    this.timerAt = dueAt;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, Math.ceil(dueAt - now)));
+    // Waiting requests hold their own handles (sockets); the batcher must not keep the process alive.
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private settleDrain(): void {
+    if (this.resolveDrained !== undefined && this.queued === 0 && this.running === 0) {
+      this.resolveDrained();
+      this.resolveDrained = undefined;
+    }
+  }
+}

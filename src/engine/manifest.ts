@@ -1,0 +1,214 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { headFor, type Task, tasks } from '../heads/index.js';
+import { imageInputSpecProblems, type ImageInputSpec } from '../imaging/index.js';
+import { resolvePackageFile } from './package-path.js';
+
+/** A model manifest that failed validation; the message names the file and the field. */
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+const inputSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    dtype: z.enum(['float32', 'uint8']).default('float32'),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    resize: z.enum(['stretch', 'letterbox', 'pad-to-multiple', 'fit-height']),
+    multiple: z.number().int().positive().optional(),
+    maxSide: z.number().int().positive().optional(),
+    padValue: z.number().int().min(0).max(255).optional(),
+    colorOrder: z.enum(['RGB', 'BGR']).default('RGB'),
+    background: triple.optional(),
+    kernel: z.enum(['nearest', 'linear', 'cubic', 'lanczos3']).optional(),
+    mean: triple.default([0, 0, 0]),
+    std: triple.default([1, 1, 1]).refine((s) => s.every((v) => v !== 0), 'std must not contain 0'),
+    scale: z.number().positive().default(1 / 255),
+  })
+  .strict();
+
+const batchingSchema = z
+  .object({
+    maxBatchSize: z.number().int().min(1).max(1024).default(8),
+    maxQueueDelayMs: z.number().min(0).max(10_000).default(2),
+    preferredBatchSizes: z.array(z.number().int().min(1)).default([]),
+    maxQueueSize: z.number().int().min(1).default(1024),
+    queueTimeoutMs: z.number().int().positive().optional(),
+    /** Items of different sizes share a batch, padded to the largest (value 0 after normalisation). */
+    padToLargest: z.boolean().default(false),
+  })
+  .strict()
+  .default({ maxBatchSize: 8, maxQueueDelayMs: 2, preferredBatchSizes: [], maxQueueSize: 1024, padToLargest: false });
+
+const manifestSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    description: z.string().optional(),
+    task: z.enum(tasks as [Task, ...Task[]]),
+    backend: z.enum(['onnx', 'tfjs']).default('onnx'),
+    /** A path to a `.onnx` file (onnx), or a TensorFlow.js `model.json` or bundled `model.min.js` (tfjs). */
+    file: z.string().min(1),
+    tfjs: z
+      .object({
+        /** Layers (Keras) or graph (converted SavedModel) model; read from model.json when absent. */
+        format: z.enum(['layers', 'graph']).optional(),
+      })
+      .strict()
+      .optional(),
+    input: inputSchema,
+    outputs: z.array(z.string().min(1)).optional(),
+    head: z.record(z.string(), z.unknown()).default({}),
+    batching: batchingSchema,
+    instances: z.number().int().min(1).max(64).default(1),
+    device: z.enum(['cpu', 'cuda']).default('cpu'),
+    deviceId: z.number().int().min(0).default(0),
+    /** With `device: cuda`: fail the load instead of falling back to CPU. */
+    strict: z.boolean().default(false),
+    intraOpThreads: z.number().int().min(1).max(256).optional(),
+    /** ONNX Runtime's CUDA execution provider (see `unappliedCudaOptions` for what the Node binding passes on). */
+    cuda: z
+      .object({
+        arenaExtendStrategy: z.enum(['kNextPowerOfTwo', 'kSameAsRequested']).optional(),
+        gpuMemLimit: z.number().int().positive().optional(),
+        cudnnConvAlgoSearch: z.enum(['EXHAUSTIVE', 'HEURISTIC', 'DEFAULT']).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type RawManifest = z.infer<typeof manifestSchema>;
+export type InputConfig = z.infer<typeof inputSchema>;
+export type BatchingConfig = z.infer<typeof batchingSchema>;
+
+/** A validated manifest with every path resolved: what the repository loads and what workers receive. */
+export interface ModelSpec {
+  name: string;
+  description: string | undefined;
+  task: Task;
+  backend: 'onnx' | 'tfjs';
+  tfjs: RawManifest['tfjs'];
+  /** Absolute path of the model file. */
+  file: string;
+  /** Where the manifest came from. */
+  manifestPath: string;
+  input: InputConfig;
+  imageSpec: ImageInputSpec;
+  outputs: string[] | undefined;
+  head: Record<string, unknown>;
+  batching: BatchingConfig;
+  instances: number;
+  device: 'cpu' | 'cuda';
+  deviceId: number;
+  strict: boolean;
+  intraOpThreads: number;
+  cuda: RawManifest['cuda'];
+}
+
+const fail = (file: string, field: string, message: string): never => {
+  throw new ManifestError(`${file}: ${field ? `${field}: ` : ''}${message}`);
+};
+
+/** Head options may name files (labels, charset); they are read here so workers get plain values. */
+function resolveHeadFiles(head: Record<string, unknown>, dir: string, manifestPath: string): Record<string, unknown> {
+  const out = { ...head };
+  for (const [key, target] of [
+    ['labelsFile', 'labels'],
+    ['charsetFile', 'charset'],
+  ] as const) {
+    const ref = out[key];
+    if (ref === undefined) continue;
+    if (typeof ref !== 'string') fail(manifestPath, `head.${key}`, 'expected a path');
+    const file = resolveModelPath(ref as string, dir);
+    if (!file) fail(manifestPath, `head.${key}`, `file not found: ${ref as string}`);
+    const lines = readFileSync(file!, 'utf8').split(/\r?\n/);
+    // A trailing newline is not a label; a blank line in the middle is kept (it may be a real class).
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    delete out[key];
+    out[target] = lines;
+  }
+  return out;
+}
+
+/** A model file path: relative to the model folder, absolute, or inside an npm package. */
+function resolveModelPath(ref: string, dir: string): string | undefined {
+  const local = path.resolve(dir, ref);
+  if (existsSync(local)) return local;
+  if (!ref.startsWith('.') && !path.isAbsolute(ref)) return resolvePackageFile(ref, dir);
+  return undefined;
+}
+
+/** Reads and validates `<dir>/model.json`. */
+export function loadManifest(dir: string, options: { totalInstances?: number } = {}): ModelSpec {
+  const manifestPath = path.join(dir, 'model.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return fail(manifestPath, '', e.code === 'ENOENT' ? 'not found' : `not valid JSON: ${e.message}`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return fail(manifestPath, issue.path.join('.'), issue.message);
+  }
+  const m = parsed.data;
+  const name = m.name ?? path.basename(dir);
+  const file = resolveModelPath(m.file, dir) ?? fail(manifestPath, 'file', `model file not found: ${m.file}`);
+  if (m.tfjs && m.backend !== 'tfjs') fail(manifestPath, 'tfjs', 'only for backend "tfjs"');
+  if (m.backend === 'tfjs') {
+    if (m.cuda) fail(manifestPath, 'cuda', 'ONNX Runtime options; backend "tfjs" does not take them');
+    // TensorFlow places work on the first GPU it sees; which one is chosen per process, not per model.
+    if (m.deviceId !== 0) fail(manifestPath, 'deviceId', 'backend "tfjs" uses the first visible GPU; choose it with CUDA_VISIBLE_DEVICES');
+    if (!/\.(json|js)$/.test(file)) fail(manifestPath, 'file', 'backend "tfjs" loads a model.json or a bundled model .js file');
+  }
+
+  const { mean: _mean, std: _std, scale: _scale, name: _name, layout: _layout, dtype: _dtype, ...imageSpec } = m.input;
+  const problems = imageInputSpecProblems(imageSpec as ImageInputSpec);
+  if (problems.length > 0) fail(manifestPath, 'input', problems.join('; '));
+
+  const headOptions = resolveHeadFiles(m.head, dir, manifestPath);
+  const headParsed = headFor(m.task).options.safeParse(headOptions);
+  if (!headParsed.success) {
+    const issue = headParsed.error.issues[0]!;
+    fail(manifestPath, ['head', ...issue.path].join('.'), issue.message);
+  }
+  for (const size of m.batching.preferredBatchSizes) {
+    if (size > m.batching.maxBatchSize) fail(manifestPath, 'batching.preferredBatchSizes', `${size} exceeds maxBatchSize ${m.batching.maxBatchSize}`);
+  }
+
+  // Share the cores between instances so pools do not oversubscribe them.
+  const cores = availableParallelism();
+  const intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(m.instances, options.totalInstances ?? m.instances)));
+
+  return {
+    name,
+    description: m.description,
+    task: m.task,
+    backend: m.backend,
+    tfjs: m.tfjs,
+    file,
+    manifestPath,
+    input: m.input,
+    imageSpec: imageSpec as ImageInputSpec,
+    outputs: m.outputs,
+    head: headParsed.data as Record<string, unknown>,
+    batching: m.batching,
+    instances: m.instances,
+    device: m.device,
+    deviceId: m.deviceId,
+    strict: m.strict,
+    intraOpThreads,
+    cuda: m.cuda,
+  };
+}

@@ -1,0 +1,110 @@
+import type { SessionInfo } from '../backends/onnx.js';
+import { SightlineError } from '../errors.js';
+import type { PreparedImage } from '../imaging/index.js';
+import { DynamicBatcher, type BatcherStats } from './batcher.js';
+import type { ModelSpec } from './manifest.js';
+import type { EngineObserver } from './engine-observer.js';
+import { ModelPool } from './pool.js';
+import type { WorkerItem } from './worker-protocol.js';
+
+export interface ItemOutput {
+  value: unknown;
+  /** Worker time for the batch this item ran in (fill + run + head), in ms. */
+  inferMs: number;
+}
+
+/** Time spent inside workers, summed over finished batches (Triton's compute_input/infer/output). */
+export interface ComputeStats {
+  batches: number;
+  fillMs: number;
+  runMs: number;
+  headMs: number;
+}
+
+/**
+ * One loaded generation of a model: its instance group (worker pool) and the dynamic batch
+ * scheduler in front of it. A reload builds a new version, switches traffic to it, and retires the
+ * old one once its queued and running batches are done.
+ */
+export class ModelVersion {
+  readonly spec: ModelSpec;
+  readonly version: number;
+  readonly pool: ModelPool;
+  readonly batcher: DynamicBatcher<PreparedImage, ItemOutput>;
+  readonly compute: ComputeStats = { batches: 0, fillMs: 0, runMs: 0, headMs: 0 };
+  info: SessionInfo | undefined;
+
+  private readonly observer: EngineObserver | undefined;
+
+  constructor(spec: ModelSpec, version: number, observer?: EngineObserver) {
+    this.spec = spec;
+    this.version = version;
+    this.observer = observer;
+    this.pool = new ModelPool(spec, () => observer?.workerRestart(spec.name));
+    const b = spec.batching;
+    this.batcher = new DynamicBatcher<PreparedImage, ItemOutput>(
+      {
+        maxBatchSize: b.maxBatchSize,
+        maxQueueDelayMs: b.maxQueueDelayMs,
+        preferredBatchSizes: b.preferredBatchSizes,
+        maxQueueSize: b.maxQueueSize,
+        ...(b.queueTimeoutMs !== undefined ? { queueTimeoutMs: b.queueTimeoutMs } : {}),
+        maxInFlight: spec.instances,
+      },
+      (items) => this.runBatch(items),
+    );
+  }
+
+  /** Starts the workers and waits until a session has loaded; rejects with the load error. */
+  async start(): Promise<SessionInfo> {
+    this.info = await this.pool.describe();
+    return this.info;
+  }
+
+  /** Batches of one shape unless the manifest pads items to the largest in the batch. */
+  shapeKey(image: PreparedImage): string {
+    return this.spec.batching.padToLargest ? '' : `${image.width}x${image.height}`;
+  }
+
+  private async runBatch(images: PreparedImage[]): Promise<Array<ItemOutput | Error>> {
+    const items: WorkerItem[] = images.map((image) => ({
+      pixels: ownedBuffer(image.pixels),
+      width: image.width,
+      height: image.height,
+      geometry: { original: image.original, tensor: { width: image.width, height: image.height }, transform: image.transform },
+    }));
+    let reply;
+    try {
+      reply = await this.pool.infer(items);
+    } catch (err) {
+      this.observer?.failure(this.spec.name);
+      throw new SightlineError(500, 'inference_failed', `model ${this.spec.name} failed to run a batch: ${(err as Error).message}`, { cause: err });
+    }
+    const { fillMs, runMs, headMs } = reply.timing;
+    this.compute.batches++;
+    this.compute.fillMs += fillMs;
+    this.compute.runMs += runMs;
+    this.compute.headMs += headMs;
+    const inferMs = fillMs + runMs + headMs;
+    this.observer?.batch(this.spec.name, images.length, inferMs / 1000);
+    return reply.results.map((r) =>
+      r.ok ? { value: r.value, inferMs } : new SightlineError(500, r.code ?? 'inference_failed', `model ${this.spec.name}: ${r.error}`),
+    );
+  }
+
+  stats(): BatcherStats {
+    return this.batcher.stats();
+  }
+
+  /** Finishes everything queued and running, then stops the workers. */
+  async retire(): Promise<void> {
+    await this.batcher.drain();
+    await this.pool.close();
+  }
+}
+
+/** A transferable buffer holding exactly these bytes (copying only when the view is part of a larger buffer). */
+function ownedBuffer(view: Uint8Array): ArrayBuffer {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) return view.buffer;
+  return view.slice().buffer as ArrayBuffer;
+}

@@ -1,0 +1,132 @@
+/**
+ * The batcher's options and the pure decisions made from them: when a queue is ready to
+ * dispatch and how large the batch is, how long low-priority items wait before they age into
+ * the high-priority order, and what Retry-After to suggest when shedding load.
+ */
+
+export interface BatcherOptions {
+  /** Largest batch handed to one run (≥ 1). */
+  maxBatchSize: number;
+  /** How long the oldest queued item may wait for a fuller batch (≥ 0; 0 dispatches at once). */
+  maxQueueDelayMs: number;
+  /** Sizes dispatched at once when available (the largest that fits wins), as in Triton. */
+  preferredBatchSizes?: number[];
+  /** Bound on queued (not yet dispatched) items; enqueue beyond it is rejected with 503. */
+  maxQueueSize: number;
+  /** An item still queued after this long is rejected with 503. */
+  queueTimeoutMs?: number;
+  /** Most batches running at once (the number of free model instances). */
+  maxInFlight: number;
+  /**
+   * A low-priority item queued this long is ordered by arrival alongside high-priority items,
+   * so a steady stream of high-priority work cannot starve it. Default: 10 × maxQueueDelayMs,
+   * at least 100 ms, and at most half of queueTimeoutMs when that is set.
+   */
+  lowPriorityAgingMs?: number;
+}
+
+export interface ResolvedBatcherOptions {
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayMs: number;
+  /** Distinct, largest first, so the first that fits is the largest that fits. */
+  readonly preferredBatchSizes: readonly number[];
+  readonly maxQueueSize: number;
+  readonly queueTimeoutMs: number | undefined;
+  readonly maxInFlight: number;
+  readonly lowPriorityAgingMs: number;
+}
+
+const MIN_LOW_PRIORITY_AGING_MS = 100;
+const LOW_PRIORITY_AGING_FACTOR = 10;
+const MAX_RETRY_AFTER_S = 60;
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`batcher option ${name} must be an integer ≥ 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`batcher option ${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates options and fills in defaults; throws RangeError naming the offending option. */
+export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherOptions {
+  const maxBatchSize = positiveInteger('maxBatchSize', options.maxBatchSize);
+  const maxQueueDelayMs = nonNegative('maxQueueDelayMs', options.maxQueueDelayMs);
+  const maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize);
+  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight);
+
+  let queueTimeoutMs: number | undefined;
+  if (options.queueTimeoutMs !== undefined) {
+    queueTimeoutMs = nonNegative('queueTimeoutMs', options.queueTimeoutMs);
+    if (queueTimeoutMs === 0) throw new RangeError('batcher option queueTimeoutMs must be > 0 when set');
+  }
+
+  const preferred = new Set<number>();
+  for (const size of options.preferredBatchSizes ?? []) {
+    positiveInteger('preferredBatchSizes[]', size);
+    if (size > maxBatchSize) {
+      throw new RangeError(`batcher option preferredBatchSizes contains ${size}, above maxBatchSize ${maxBatchSize}`);
+    }
+    preferred.add(size);
+  }
+
+  let lowPriorityAgingMs: number;
+  if (options.lowPriorityAgingMs !== undefined) {
+    lowPriorityAgingMs = nonNegative('lowPriorityAgingMs', options.lowPriorityAgingMs);
+  } else {
+    lowPriorityAgingMs = Math.max(MIN_LOW_PRIORITY_AGING_MS, LOW_PRIORITY_AGING_FACTOR * maxQueueDelayMs);
+    // Aging must happen before the queue timeout would reject the item, or aging never helps.
+    if (queueTimeoutMs !== undefined) lowPriorityAgingMs = Math.min(lowPriorityAgingMs, queueTimeoutMs / 2);
+  }
+
+  return {
+    maxBatchSize,
+    maxQueueDelayMs,
+    preferredBatchSizes: [...preferred].sort((a, b) => b - a),
+    maxQueueSize,
+    queueTimeoutMs,
+    maxInFlight,
+    lowPriorityAgingMs,
+  };
+}
+
+/**
+ * How many items of one shape to dispatch now, or 0 to keep waiting. A full batch goes at once;
+ * a preferred size goes at once (the largest that fits); otherwise everything queued goes once
+ * the oldest item has waited maxQueueDelayMs, or at once while flushing (draining).
+ */
+export function readyBatchSize(
+  queued: number,
+  oldestWaitedMs: number,
+  options: ResolvedBatcherOptions,
+  flushing: boolean,
+): number {
+  if (queued === 0) return 0;
+  if (queued >= options.maxBatchSize) return options.maxBatchSize;
+  if (flushing || oldestWaitedMs >= options.maxQueueDelayMs) return queued;
+  for (const size of options.preferredBatchSizes) {
+    if (size <= queued) return size;
+  }
+  return 0;
+}
+
+/**
+ * Seconds a rejected client should wait: the time to run the current backlog at the measured
+ * batch speed, at least 1 s (and 1 s while nothing has been measured), at most 60 s.
+ */
+export function retryAfterSeconds(
+  backlog: number,
+  options: ResolvedBatcherOptions,
+  averageBatchMs: number | undefined,
+): number {
+  if (averageBatchMs === undefined || !(averageBatchMs > 0)) return 1;
+  const waves = Math.ceil(Math.ceil(backlog / options.maxBatchSize) / options.maxInFlight);
+  const seconds = Math.ceil((waves * averageBatchMs + options.maxQueueDelayMs) / 1000);
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds));
+}

@@ -1,0 +1,266 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Runtime, SessionInfo } from '../backends/backend.js';
+import { notFound, SightlineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { BatcherStats } from './batcher.js';
+import { loadManifest, type ModelSpec } from './manifest.js';
+import type { EngineObserver } from './engine-observer.js';
+import { ModelVersion, type ComputeStats } from './model-version.js';
+
+export type ModelState = 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded';
+
+export interface ModelStatus {
+  name: string;
+  state: ModelState;
+  version: number;
+  error?: string;
+  task?: string;
+  description?: string;
+  /**
+   * Device requested by the manifest and device in use, with the reason when they differ; the
+   * runtime that runs the model; settings that could not be applied.
+   */
+  device?: {
+    requested: 'cpu' | 'cuda';
+    actual: 'cpu' | 'cuda';
+    runtime: Runtime;
+    fallbackReason?: string;
+    notes?: string[];
+    intraOpThreads: number;
+    instances: number;
+  };
+  loadedAt?: string;
+}
+
+export interface ModelDetail extends ModelStatus {
+  spec?: Omit<ModelSpec, 'head'> & { head: Record<string, unknown> };
+  inputs?: string[];
+  outputs?: string[];
+  statistics?: BatcherStats & { compute: ComputeStats; workerRestarts: number };
+}
+
+interface Entry {
+  name: string;
+  dir: string;
+  state: ModelState;
+  error: string | undefined;
+  current: ModelVersion | undefined;
+  versions: number;
+  loadedAt: Date | undefined;
+  /** Serialises load/unload of one model. */
+  busy: Promise<unknown>;
+}
+
+/**
+ * The model repository and its lifecycle: discovers `<modelsDir>/<name>/model.json`, loads each
+ * model into a version (pool + batcher), reloads without downtime, unloads, and reports state.
+ * Emits `state` with a ModelStatus whenever a model changes state.
+ */
+export class ModelRepository extends EventEmitter {
+  private readonly modelsDir: string;
+  private readonly only: string[];
+  private readonly logger: Logger;
+  private readonly entries = new Map<string, Entry>();
+  private closed = false;
+  readonly observer: EngineObserver | undefined;
+
+  constructor(options: { modelsDir: string; models: string[]; logger: Logger; observer?: EngineObserver }) {
+    super();
+    this.modelsDir = options.modelsDir;
+    this.only = options.models;
+    this.logger = options.logger;
+    this.observer = options.observer;
+  }
+
+  /** Model folders to load at start: the configured list, or every folder holding a model.json. */
+  discover(): string[] {
+    if (this.only.length > 0) return [...this.only];
+    if (!existsSync(this.modelsDir)) return [];
+    return readdirSync(this.modelsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(this.modelsDir, d.name, 'model.json')))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  /** Loads every discovered model; a model that fails is reported and the others keep going. */
+  async loadAll(): Promise<void> {
+    const names = this.discover();
+    for (const name of names) this.entry(name);
+    await Promise.all(names.map((name) => this.load(name).catch(() => undefined)));
+  }
+
+  /** (Re)loads a model from disk. New instances come up first; traffic then switches; the old version drains. */
+  load(name: string): Promise<ModelStatus> {
+    if (this.closed) return Promise.reject(new SightlineError(503, 'shutting_down', 'server is shutting down'));
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return Promise.reject(notFound(`model ${JSON.stringify(name)} not found`));
+    const dir = path.join(this.modelsDir, name);
+    if (!existsSync(path.join(dir, 'model.json'))) return Promise.reject(notFound(`model ${JSON.stringify(name)} not found in ${this.modelsDir}`));
+    const entry = this.entry(name);
+    const task = entry.busy.then(() => this.doLoad(entry));
+    entry.busy = task.catch(() => undefined);
+    return task;
+  }
+
+  private async doLoad(entry: Entry): Promise<ModelStatus> {
+    const previous = entry.current;
+    if (!previous) this.setState(entry, 'loading');
+    let version: ModelVersion | undefined;
+    try {
+      const spec = loadManifest(entry.dir);
+      version = new ModelVersion(spec, entry.versions + 1, this.observer);
+      const info = await version.start();
+      entry.versions++;
+      entry.current = version;
+      entry.error = undefined;
+      entry.loadedAt = new Date();
+      this.setState(entry, 'ready');
+      if (info.fallbackReason) this.logger.warn({ model: entry.name, reason: info.fallbackReason }, 'model runs on CPU instead of CUDA');
+      for (const note of info.notes) this.logger.warn({ model: entry.name, note }, 'model loaded with a caveat');
+      this.logger.info({ model: entry.name, version: version.version, device: info.provider, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads }, 'model ready');
+    } catch (err) {
+      await version?.pool.close().catch(() => undefined);
+      entry.error = (err as Error).message;
+      this.logger.error({ model: entry.name, err: entry.error }, 'model failed to load');
+      // A failed reload leaves the running version serving.
+      if (!previous) this.setState(entry, 'failed');
+      throw new SightlineError(previous ? 409 : 500, 'model_load_failed', `model ${entry.name} failed to load: ${entry.error}`);
+    }
+    if (previous) {
+      previous.retire().catch((err: unknown) => this.logger.error({ model: entry.name, err }, 'retiring old model version failed'));
+    }
+    return this.status(entry.name)!;
+  }
+
+  /** Unloads a model: new requests get 503 at once; queued and running ones finish. */
+  unload(name: string): Promise<ModelStatus> {
+    const entry = this.entries.get(name);
+    if (!entry) return Promise.reject(notFound(`model ${JSON.stringify(name)} not found`));
+    const task = entry.busy.then(async () => {
+      const current = entry.current;
+      entry.current = undefined;
+      if (current) {
+        this.setState(entry, 'unloading');
+        await current.retire();
+      }
+      this.setState(entry, 'unloaded');
+      return this.status(name)!;
+    });
+    entry.busy = task.catch(() => undefined);
+    return task;
+  }
+
+  /** The version serving a model now, or the error a request for it should get. */
+  serving(name: string): ModelVersion {
+    const entry = this.entries.get(name);
+    if (!entry) throw notFound(`model ${JSON.stringify(name)} not found`);
+    if (entry.current) return entry.current;
+    if (entry.state === 'failed') throw new SightlineError(503, 'model_unavailable', `model ${name} failed to load: ${entry.error}`, { retryAfter: 5 });
+    throw new SightlineError(503, 'model_unavailable', `model ${name} is ${entry.state}`, { retryAfter: 1 });
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  status(name: string): ModelStatus | undefined {
+    const entry = this.entries.get(name);
+    if (!entry) return undefined;
+    const v = entry.current;
+    const info: SessionInfo | undefined = v?.info;
+    return {
+      name,
+      state: entry.state,
+      version: entry.versions,
+      ...(entry.error ? { error: entry.error } : {}),
+      ...(v ? { task: v.spec.task, ...(v.spec.description ? { description: v.spec.description } : {}) } : {}),
+      ...(v && info
+        ? {
+            device: {
+              requested: v.spec.device,
+              actual: info.provider,
+              runtime: info.runtime,
+              ...(info.fallbackReason ? { fallbackReason: info.fallbackReason } : {}),
+              ...(info.notes.length > 0 ? { notes: [...info.notes] } : {}),
+              intraOpThreads: info.intraOpThreads,
+              instances: v.spec.instances,
+            },
+          }
+        : {}),
+      ...(entry.loadedAt ? { loadedAt: entry.loadedAt.toISOString() } : {}),
+    };
+  }
+
+  detail(name: string): ModelDetail | undefined {
+    const status = this.status(name);
+    const v = this.entries.get(name)?.current;
+    if (!status || !v) return status;
+    return {
+      ...status,
+      spec: { ...v.spec, head: summariseHead(v.spec.head) },
+      inputs: v.info?.inputNames ?? [],
+      outputs: v.info?.outputNames ?? [],
+      statistics: { ...v.stats(), compute: { ...v.compute }, workerRestarts: v.pool.restarts },
+    };
+  }
+
+  /** Queue figures of every serving model, for metrics. */
+  queueGauges(): Array<{ name: string; queueLength: number; inFlight: number }> {
+    const out = [];
+    for (const entry of this.entries.values()) {
+      if (entry.current) out.push({ name: entry.name, queueLength: entry.current.batcher.queueLength, inFlight: entry.current.batcher.inFlight });
+    }
+    return out;
+  }
+
+  list(): ModelStatus[] {
+    return this.names().map((n) => this.status(n)!);
+  }
+
+  /** Why the server is not ready: every configured model must be serving. */
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.state === 'loading') reasons.push(`model ${entry.name} is loading`);
+      else if (entry.state === 'failed') reasons.push(`model ${entry.name} failed to load: ${entry.error}`);
+    }
+    return reasons;
+  }
+
+  /** Drains every model and stops all workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        await entry.busy;
+        const current = entry.current;
+        entry.current = undefined;
+        await current?.retire();
+      }),
+    );
+  }
+
+  private entry(name: string): Entry {
+    let entry = this.entries.get(name);
+    if (!entry) {
+      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve() };
+      this.entries.set(name, entry);
+    }
+    return entry;
+  }
+
+  private setState(entry: Entry, state: ModelState): void {
+    entry.state = state;
+    this.emit('state', this.status(entry.name));
+  }
+}
+
+/** Long label lists and charsets are summarised in model details rather than dumped whole. */
+function summariseHead(head: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(head)) {
+    out[k] = Array.isArray(v) && v.length > 64 ? { count: v.length, first: v.slice(0, 16) } : v;
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import type { ImageGeometry } from '../heads/types.js';
+import type { SessionInfo } from '../backends/backend.js';
+
+/** One image of a batch as it travels to a worker; `pixels` is transferred, not copied. */
+export interface WorkerItem {
+  pixels: ArrayBuffer;
+  width: number;
+  height: number;
+  geometry: ImageGeometry;
+}
+
+export type WorkerTask = { kind: 'describe' } | { kind: 'infer'; items: WorkerItem[] };
+
+export type ItemOutcome = { ok: true; value: unknown } | { ok: false; error: string; code: string | undefined };
+
+export interface InferReply {
+  results: ItemOutcome[];
+  /** Milliseconds spent in the worker: filling the batch tensor, running the session, post-processing. */
+  timing: { fillMs: number; runMs: number; headMs: number };
+}
+
+export interface DescribeReply {
+  info: SessionInfo;
+  threadId: number;
+}

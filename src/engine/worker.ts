@@ -1,0 +1,75 @@
+import { threadId, workerData } from 'node:worker_threads';
+import { openModel, type TensorData } from '../backends/index.js';
+import { headFor } from '../heads/index.js';
+import type { ItemTensor } from '../heads/types.js';
+import { fillTensor, fillTensorUint8, slotElements } from '../imaging/index.js';
+import type { ModelSpec } from './manifest.js';
+import type { DescribeReply, InferReply, ItemOutcome, WorkerTask } from './worker-protocol.js';
+
+/**
+ * Piscina worker entry: each worker thread owns one loaded model (an ONNX Runtime session or a
+ * TensorFlow.js model, as the manifest's backend says). A batch arrives as transferred pixel
+ * buffers; the worker fills one input tensor, runs once, splits the outputs per image and applies
+ * the model's head.
+ */
+const spec = (workerData as { spec: ModelSpec }).spec;
+const loading = openModel(spec);
+// The rejection is reported through the first task; do not let it surface as unhandled meanwhile.
+loading.catch(() => {});
+const head = headFor(spec.task);
+
+export default async function run(task: WorkerTask): Promise<InferReply | DescribeReply> {
+  const model = await loading;
+  if (task.kind === 'describe') return { info: model.info, threadId };
+
+  const t0 = performance.now();
+  const { items } = task;
+  // Every item fills a slot of the largest size in the batch (equal sizes unless padToLargest).
+  let width = 0;
+  let height = 0;
+  for (const item of items) {
+    if (item.width > width) width = item.width;
+    if (item.height > height) height = item.height;
+  }
+  const per = slotElements(width, height);
+  const input = spec.input;
+  const data = input.dtype === 'uint8' ? new Uint8Array(per * items.length) : new Float32Array(per * items.length);
+  const norm = { layout: input.layout, mean: input.mean, std: input.std, scale: input.scale, colorOrder: input.colorOrder };
+  items.forEach((item, i) => {
+    const source = { pixels: new Uint8Array(item.pixels), width: item.width, height: item.height };
+    const slot = { width, height };
+    if (data instanceof Uint8Array) fillTensorUint8(data, i * per, source, input.layout, slot, input.colorOrder);
+    else fillTensor(data, i * per, source, norm, slot);
+  });
+  const dims = input.layout === 'NCHW' ? [items.length, 3, height, width] : [items.length, height, width, 3];
+  const inputName = input.name ?? model.info.inputNames[0]!;
+
+  const t1 = performance.now();
+  const outputs = await model.run(inputName, { dims, data }, spec.outputs);
+  const t2 = performance.now();
+
+  const results: ItemOutcome[] = items.map((item, i) => {
+    try {
+      const geometry = { ...item.geometry, tensor: { width, height } };
+      return { ok: true, value: head.run(sliceItem(outputs, i, items.length), geometry, spec.head as never) };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message, code: (err as { code?: string }).code };
+    }
+  });
+  const t3 = performance.now();
+  return { results, timing: { fillMs: t1 - t0, runMs: t2 - t1, headMs: t3 - t2 } };
+}
+
+/** Item `i`'s view of every output (batch dimension kept as 1); no copies. */
+function sliceItem(outputs: Record<string, TensorData>, i: number, batch: number): Record<string, ItemTensor> {
+  const out: Record<string, ItemTensor> = {};
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.dims[0] !== batch) {
+      out[name] = t;
+      continue;
+    }
+    const per = t.data.length / batch;
+    out[name] = { dims: [1, ...t.dims.slice(1)], data: t.data.subarray(i * per, (i + 1) * per) as ItemTensor['data'] };
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+/**
+ * Errors that carry their HTTP meaning. Every layer throws these; the HTTP layer turns them
+ * into `{"error":{"code","message"}}` with `status`. Anything else reaching a response is a bug (500).
+ */
+export class SightlineError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** Seconds a client should wait before retrying (sent as Retry-After). */
+  readonly retryAfter: number | undefined;
+  /** Extra fields merged into the error body, e.g. which field failed validation. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { retryAfter?: number; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SightlineError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+}
+
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new SightlineError(400, 'bad_request', message, details ? { details } : {});
+export const notFound = (message: string) => new SightlineError(404, 'not_found', message);
+export const conflict = (message: string) => new SightlineError(409, 'conflict', message);
+export const payloadTooLarge = (message: string) => new SightlineError(413, 'payload_too_large', message);
+export const unsupportedMediaType = (message: string) =>
+  new SightlineError(415, 'unsupported_media_type', message);
+export const unprocessableImage = (message: string) => new SightlineError(422, 'undecodable_image', message);
+export const overloaded = (message: string, retryAfter = 1) =>
+  new SightlineError(503, 'overloaded', message, { retryAfter });
+export const unavailable = (message: string, retryAfter = 1) =>
+  new SightlineError(503, 'unavailable', message, { retryAfter });
+
+/** The status and body every error response uses; unknown errors are reported as internal without leaking internals. */
+export function errorBody(err: unknown): { status: number; code: string; message: string; retryAfter?: number; details?: Record<string, unknown> } {
+  if (err instanceof SightlineError) {
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}),
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    };
+  }
+  return { status: 500, code: 'internal', message: 'internal server error' };
+}

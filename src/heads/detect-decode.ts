@@ -1,0 +1,115 @@
+import { outputMismatch } from './output-error.js';
+import type { NumericData } from './tensor-access.js';
+
+export type DetectLayout = 'auto' | 'channels-first' | 'anchors-first';
+export type BoxFormat = 'cxcywh' | 'xyxy';
+
+/** Where the value of channel c for anchor a lives: `data[a * anchorStride + c * channelStride]`. */
+export interface DetectGrid {
+  anchors: number;
+  channelStride: number;
+  anchorStride: number;
+}
+
+export interface DecodeOptions {
+  /** Number of classes; the channel axis holds 4 box values, the optional objectness, then the classes. */
+  classes: number;
+  objectness: boolean;
+  boxFormat: BoxFormat;
+  scoreThreshold: number;
+}
+
+/** Candidates that passed the score threshold, in anchor order. */
+export interface Candidates {
+  count: number;
+  /** `[x1, y1, x2, y2]` per candidate, tensor pixels. */
+  boxes: Float64Array;
+  scores: Float64Array;
+  classes: Int32Array;
+}
+
+const TASK = 'detect';
+
+/**
+ * Resolves the axis order of a `[1, 4+C, A]` (channels first, as Ultralytics exports) or
+ * `[1, A, 4+C]` (anchors first) output; with objectness the channel count is 5+C. In 'auto', the
+ * axis equal to the channel count is the channel axis; when both are, channels first wins.
+ */
+export function resolveGrid(
+  dims: readonly number[],
+  head: { classes: number; objectness: boolean },
+  layout: DetectLayout,
+): DetectGrid {
+  const channels = (head.objectness ? 5 : 4) + head.classes;
+  const expected = `${channels} channels (4 box values${head.objectness ? ', objectness' : ''} and ${head.classes} class scores)`;
+  const shape = `[${dims.join(', ')}]`;
+  if (dims.length !== 3 || dims[0] !== 1) {
+    throw outputMismatch(TASK, `expected output dims [1, ${channels}, A] or [1, A, ${channels}], got ${shape}`);
+  }
+  const [, d1, d2] = dims as [number, number, number];
+  let channelsFirst: boolean;
+  if (layout === 'auto') {
+    if (d1 !== channels && d2 !== channels) throw outputMismatch(TASK, `no axis of output ${shape} matches ${expected}`);
+    channelsFirst = d1 === channels;
+  } else {
+    channelsFirst = layout === 'channels-first';
+    const channelAxis = channelsFirst ? d1 : d2;
+    if (channelAxis !== channels) {
+      throw outputMismatch(TASK, `output ${shape} read as ${layout} has ${channelAxis} channels, expected ${expected}`);
+    }
+  }
+  return channelsFirst
+    ? { anchors: d2, channelStride: d2, anchorStride: 1 }
+    : { anchors: d1, channelStride: 1, anchorStride: d2 };
+}
+
+/**
+ * One candidate per anchor: its best class (ties: lower class index), scored by class probability,
+ * times objectness when the model has that column. Candidates scoring below the threshold are skipped.
+ */
+export function decodeCandidates(data: NumericData, grid: DetectGrid, options: DecodeOptions): Candidates {
+  const { anchors, channelStride: cs, anchorStride: as } = grid;
+  const { classes, objectness, scoreThreshold } = options;
+  const firstClass = objectness ? 5 : 4;
+  const xyxy = options.boxFormat === 'xyxy';
+  const boxes = new Float64Array(anchors * 4);
+  const scores = new Float64Array(anchors);
+  const classOf = new Int32Array(anchors);
+  let count = 0;
+
+  for (let a = 0; a < anchors; a++) {
+    const base = a * as;
+    let best = 0;
+    let bestScore = data[base + firstClass * cs];
+    for (let c = 1; c < classes; c++) {
+      const s = data[base + (firstClass + c) * cs];
+      if (s > bestScore) {
+        bestScore = s;
+        best = c;
+      }
+    }
+    const score = objectness ? bestScore * data[base + 4 * cs] : bestScore;
+    if (!(score >= scoreThreshold)) continue;
+
+    const v0 = data[base];
+    const v1 = data[base + cs];
+    const v2 = data[base + 2 * cs];
+    const v3 = data[base + 3 * cs];
+    const o = count * 4;
+    if (xyxy) {
+      boxes[o] = v0;
+      boxes[o + 1] = v1;
+      boxes[o + 2] = v2;
+      boxes[o + 3] = v3;
+    } else {
+      boxes[o] = v0 - v2 / 2;
+      boxes[o + 1] = v1 - v3 / 2;
+      boxes[o + 2] = v0 + v2 / 2;
+      boxes[o + 3] = v1 + v3 / 2;
+    }
+    scores[count] = score;
+    classOf[count] = best;
+    count++;
+  }
+  return { count, boxes, scores, classes: classOf };
+}

@@ -1,0 +1,58 @@
+import { classifyHead } from './classify.js';
+import { detectHead } from './detect.js';
+import { rawHead } from './raw.js';
+import { segmentHead } from './segment.js';
+import { textDetectHead } from './text-detect.js';
+import { textRecognizeHead } from './text-recognize.js';
+import type { Head } from './types.js';
+
+export type { BoxXYXY, Head, ImageGeometry, ItemTensor } from './types.js';
+export type { ClassifyAnswer, ClassifyOptions, ClassScore } from './classify.js';
+export type { DetectAnswer, DetectOptions, Detection } from './detect.js';
+export type { RawAnswer, RawOptions, RawOutput } from './raw.js';
+export type { SegmentAnswer, SegmentOptions, SegmentPolygon } from './segment.js';
+export type { Point, TextDetectAnswer, TextDetectOptions, TextRegion } from './text-detect.js';
+export type { TextRecognizeAnswer, TextRecognizeOptions } from './text-recognize.js';
+export { nms, iou, type NmsOptions } from './nms.js';
+export { sortReadingOrder } from './reading-order.js';
+
+/**
+ * Every head by task. Adding a task means adding its head here; `Task` follows from these keys.
+ */
+export interface HeadRegistry {
+  classify: typeof classifyHead;
+  detect: typeof detectHead;
+  raw: typeof rawHead;
+  'text-detect': typeof textDetectHead;
+  'text-recognize': typeof textRecognizeHead;
+  segment: typeof segmentHead;
+}
+
+export type Task = keyof HeadRegistry;
+
+/** A head of any task, for code that handles tasks generically (options come from its own schema). */
+export type AnyHead = Head<any, unknown>;
+
+export const heads: HeadRegistry = {
+  classify: classifyHead,
+  detect: detectHead,
+  raw: rawHead,
+  'text-detect': textDetectHead,
+  'text-recognize': textRecognizeHead,
+  segment: segmentHead,
+};
+
+/** Task names in registry order, e.g. for a manifest's `task` enum. */
+export const tasks = Object.keys(heads) as Task[];
+
+export function isTask(name: string): name is Task {
+  return Object.hasOwn(heads, name);
+}
+
+/** The head for a task; an unknown task name is an error naming the known ones. */
+export function headFor<T extends Task>(task: T): HeadRegistry[T];
+export function headFor(task: string): AnyHead;
+export function headFor(task: string): AnyHead {
+  if (!isTask(task)) throw new Error(`unknown task "${task}" (known: ${tasks.join(', ')})`);
+  return heads[task];
+}

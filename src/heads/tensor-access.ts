@@ -1,0 +1,59 @@
+import { outputMismatch } from './output-error.js';
+import type { ItemTensor } from './types.js';
+
+/** Numeric view of a tensor that hot loops can index without caring about the element type. */
+export type NumericData = Float32Array | Float64Array;
+
+/**
+ * The output a head reads: the named one when configured, otherwise the only one.
+ * Guessing among several outputs would silently read the wrong tensor, so that is an error.
+ */
+export function pickOutput(task: string, outputs: Record<string, ItemTensor>, name: string | undefined): ItemTensor {
+  const names = Object.keys(outputs);
+  if (name !== undefined) {
+    const tensor = Object.hasOwn(outputs, name) ? outputs[name] : undefined;
+    if (!tensor) throw outputMismatch(task, `output "${name}" not found (model outputs: ${names.join(', ') || 'none'})`);
+    return checkSize(task, name, tensor);
+  }
+  if (names.length !== 1) {
+    throw outputMismatch(
+      task,
+      `model has ${names.length} outputs (${names.join(', ') || 'none'}); set the "output" option to pick one`,
+    );
+  }
+  const only = names[0];
+  return checkSize(task, only, outputs[only]);
+}
+
+function checkSize(task: string, name: string, tensor: ItemTensor): ItemTensor {
+  let count = 1;
+  for (const d of tensor.dims) count *= d;
+  if (count !== tensor.data.length) {
+    throw outputMismatch(task, `output "${name}" has dims [${tensor.dims.join(', ')}] but ${tensor.data.length} values`);
+  }
+  return tensor;
+}
+
+/** A 64-bit integer as a JS number, refusing values that would lose precision. */
+export function bigintToNumber(task: string, value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw outputMismatch(task, `int64 value ${value} is outside the exactly representable number range`);
+  }
+  return Number(value);
+}
+
+/**
+ * Float data for numeric heads. Float32 (the usual case) is returned as is; other element types are
+ * widened once into a Float64Array so integer values stay exact.
+ */
+export function numericData(task: string, tensor: ItemTensor): NumericData {
+  const { data } = tensor;
+  if (data instanceof Float32Array) return data;
+  const out = new Float64Array(data.length);
+  if (data instanceof BigInt64Array) {
+    for (let i = 0; i < data.length; i++) out[i] = bigintToNumber(task, data[i]);
+  } else {
+    out.set(data);
+  }
+  return out;
+}

@@ -1,0 +1,241 @@
+import { notFound, SightlineError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BodySource } from './body-source.js';
+import { errorReply } from './error-reply.js';
+import { RequestContext } from './request-context.js';
+import type { Reply } from './reply.js';
+import { requestIdFor } from './request-id.js';
+import type { Route, Router } from './router.js';
+import { statusLine } from './status-line.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, Uws } from './uws.js';
+
+export interface HttpAppOptions {
+  uws: Uws;
+  router: Router;
+  logger: Logger;
+  /** Hard cap on any request body, whatever the route reads. */
+  maxBodyBytes: number;
+  /** Registers WebSocket routes on the uWS app before the HTTP catch-all. */
+  websockets?: (app: TemplatedApp) => void;
+  /**
+   * Runs before a matched route's handler (authentication, rate limits): a reply refuses the
+   * request with it, undefined lets it through.
+   */
+  admit?: (ctx: RequestContext, route: Route) => Reply | undefined;
+  /** Called once per finished request (metrics). */
+  observe?: (route: string, method: string, status: number, seconds: number) => void;
+}
+
+/** Bodies up to this size go out in one `end`; larger ones stream with backpressure. */
+const STREAM_THRESHOLD = 256 * 1024;
+
+interface Exchange {
+  res: HttpResponse;
+  ctx: RequestContext;
+  status: number;
+  done: boolean;
+}
+
+/**
+ * The uWebSockets.js front end: one catch-all route that copies what it needs out of the request,
+ * dispatches through the router, and writes the reply corked. Tracks requests in flight so a
+ * shutdown can stop listening and wait for them.
+ */
+export class HttpApp {
+  readonly app: TemplatedApp;
+  private readonly options: HttpAppOptions;
+  private listenSocket: us_listen_socket | undefined;
+  private boundPort = 0;
+  private readonly inFlight = new Set<Exchange>();
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(options: HttpAppOptions) {
+    this.options = options;
+    this.app = options.uws.App();
+    options.websockets?.(this.app);
+    this.app.any('/*', (res, req) => this.onRequest(res, req));
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
+        this.listenSocket = socket;
+        this.boundPort = this.options.uws.us_socket_local_port(socket as never);
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops accepting connections, then waits up to `deadlineMs` for requests in flight. */
+  async close(deadlineMs: number): Promise<{ drained: boolean; abandoned: number }> {
+    this.draining = true;
+    if (this.listenSocket) {
+      this.options.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    if (this.inFlight.size === 0) return { drained: true, abandoned: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs))),
+    ]);
+    clearTimeout(timer);
+    return { drained, abandoned: this.inFlight.size };
+  }
+
+  private onRequest(res: HttpResponse, req: HttpRequest): void {
+    const startedAt = process.hrtime.bigint();
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    const rawQuery = req.getQuery() ?? '';
+    const headers: Record<string, string> = {};
+    req.forEach((key, value) => {
+      headers[key] = value;
+    });
+    // From here on the uWS request object is dead: only the copies above are used.
+    const declared = headers['content-length'];
+    const declaredLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    const hasBody = (declaredLength ?? 0) > 0 || headers['transfer-encoding'] !== undefined;
+    const body = new BodySource(res, { declaredLength, hasBody, hardLimit: this.options.maxBodyBytes });
+    const exchange = { res, status: 0, done: false } as Exchange;
+    const ctx = new RequestContext({
+      method,
+      path,
+      rawQuery,
+      headers,
+      requestId: requestIdFor(headers['x-request-id']),
+      remoteAddress: () => (exchange.done ? '' : Buffer.from(res.getRemoteAddressAsText()).toString()),
+      body,
+      startedAt,
+    });
+    exchange.ctx = ctx;
+    this.inFlight.add(exchange);
+    res.onAborted(() => {
+      if (exchange.done) return;
+      const reason = new SightlineError(499, 'client_closed', 'client closed the connection');
+      ctx.markAborted(reason);
+      body.fail(reason);
+      this.finish(exchange, 499, 0);
+    });
+
+    const match = this.options.router.match(method, path);
+    let result: Reply | Promise<Reply>;
+    if (match.kind === 'not-found') {
+      result = errorReply(notFound(`no route for ${method} ${path}`));
+    } else if (match.kind === 'method-not-allowed') {
+      const reply = errorReply(new SightlineError(405, 'method_not_allowed', `${method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`));
+      reply.headers = { ...reply.headers, allow: match.allow.join(', ') };
+      result = reply;
+    } else {
+      ctx.params = match.params;
+      ctx.routeName = match.route.name ?? match.route.path;
+      try {
+        result = this.options.admit?.(ctx, match.route) ?? match.route.handler(ctx);
+      } catch (err) {
+        result = this.failureReply(ctx, err);
+      }
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (reply) => this.send(exchange, reply),
+        (err) => this.send(exchange, this.failureReply(ctx, err)),
+      );
+    } else {
+      this.send(exchange, result);
+    }
+  }
+
+  private failureReply(ctx: RequestContext, err: unknown): Reply {
+    if (!(err instanceof SightlineError)) {
+      this.options.logger.error({ err, reqId: ctx.requestId, route: ctx.routeName }, 'unhandled error in route');
+    }
+    return errorReply(err);
+  }
+
+  private send(exchange: Exchange, reply: Reply): void {
+    if (exchange.done) return;
+    const { res, ctx } = exchange;
+    // A body the route did not read to the end cannot be skipped on a kept-alive connection.
+    const closeConnection = this.draining || !ctx.body.isEnded;
+    const body = reply.body ?? '';
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    let streaming = false;
+    exchange.status = reply.status;
+    res.cork(() => {
+      res.writeStatus(statusLine(reply.status));
+      res.writeHeader('x-request-id', ctx.requestId);
+      if (reply.contentType) res.writeHeader('content-type', reply.contentType);
+      if (reply.headers) for (const key in reply.headers) res.writeHeader(key, reply.headers[key]!);
+      if (reply.status === 204 || reply.status === 304) {
+        // These statuses carry no body and no Content-Length (a closing connection gets 0: uWS needs a length there).
+        if (closeConnection) res.endWithoutBody(0, true);
+        else res.endWithoutBody();
+      } else if (ctx.method === 'HEAD') {
+        res.endWithoutBody(size, closeConnection);
+      } else if (size <= STREAM_THRESHOLD || typeof body === 'string') {
+        res.end(body, closeConnection);
+      } else {
+        streaming = !this.streamBody(exchange, body);
+      }
+    });
+    if (!streaming) this.finish(exchange, reply.status, size);
+  }
+
+  /** Writes a large body respecting backpressure; returns true when it all went out at once. */
+  private streamBody(exchange: Exchange, body: Uint8Array): boolean {
+    const { res } = exchange;
+    const base = res.getWriteOffset();
+    const total = body.byteLength;
+    const [, done] = res.tryEnd(body, total);
+    if (done) return true;
+    res.onWritable((offset) => {
+      const [ok, finished] = res.tryEnd(body.subarray(offset - base), total);
+      if (finished) this.finish(exchange, exchange.status, total);
+      return ok;
+    });
+    return false;
+  }
+
+  private finish(exchange: Exchange, status: number, bytesOut: number): void {
+    if (exchange.done) return;
+    exchange.done = true;
+    this.inFlight.delete(exchange);
+    const { ctx } = exchange;
+    const logger = this.options.logger;
+    if (logger.isLevelEnabled('info')) this.logAccess(ctx, status, bytesOut);
+    this.options.observe?.(ctx.routeName || 'unmatched', ctx.method, status, Number(process.hrtime.bigint() - ctx.startedAt) / 1e9);
+    if (this.inFlight.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private logAccess(ctx: RequestContext, status: number, bytesOut: number): void {
+    const ms = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+    this.options.logger.info(
+      {
+        reqId: ctx.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        route: ctx.routeName || undefined,
+        status,
+        ms: Math.round(ms * 1000) / 1000,
+        bytesIn: ctx.body.bytesReceived,
+        bytesOut,
+        ...ctx.logFields,
+      },
+      'request',
+    );
+  }
+}

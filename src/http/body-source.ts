@@ -1,0 +1,133 @@
+import { payloadTooLarge, SightlineError } from '../errors.js';
+import type { HttpResponse } from './uws.js';
+
+/** Where body bytes go once a reader takes the body. `data` returns false to ask for a pause. */
+export interface BodySink {
+  data(chunk: Buffer): boolean;
+  end(): void;
+  error(err: Error): void;
+}
+
+/**
+ * The request body as uWS delivers it. `onData` must be attached inside the route handler's
+ * synchronous part, before any await, so this object is created there and buffers chunks until a
+ * reader (JSON, raw, multipart) takes them. uWS neuters each chunk's ArrayBuffer after the
+ * callback returns, so every chunk is copied once here.
+ */
+export class BodySource {
+  /** Length announced by Content-Length, when there was one. */
+  readonly declaredLength: number | undefined;
+  private readonly res: HttpResponse | undefined;
+  private readonly hardLimit: number;
+  private pending: Buffer[] = [];
+  private received = 0;
+  private ended: boolean;
+  private failure: Error | undefined;
+  private sink: BodySink | undefined;
+  private paused = false;
+
+  constructor(res: HttpResponse | undefined, options: { declaredLength: number | undefined; hasBody: boolean; hardLimit: number }) {
+    this.res = res;
+    this.declaredLength = options.declaredLength;
+    this.hardLimit = options.hardLimit;
+    this.ended = !options.hasBody;
+    if (res && options.hasBody) {
+      res.onData((chunk, isLast) => this.push(chunk, isLast));
+    }
+  }
+
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Fails the body (client went away, or a limit was hit); readers see the error. */
+  fail(err: Error): void {
+    if (this.failure || this.ended) return;
+    this.failure = err;
+    this.pending = [];
+    this.sink?.error(err);
+  }
+
+  /** Hands every chunk, buffered and future, to one reader. */
+  pipe(sink: BodySink): void {
+    if (this.sink) throw new Error('request body already taken');
+    this.sink = sink;
+    if (this.failure) return sink.error(this.failure);
+    const buffered = this.pending;
+    this.pending = [];
+    for (const chunk of buffered) {
+      if (!sink.data(chunk)) this.pause();
+    }
+    if (this.ended) sink.end();
+  }
+
+  /** Resumes a paused upload (the reader drained). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.res?.resume();
+  }
+
+  /** Collects the whole body, failing with 413 once it exceeds `limit`. */
+  collect(limit: number, what = 'request body'): Promise<Buffer> {
+    if (this.declaredLength !== undefined && this.declaredLength > limit) {
+      const err = tooLarge(what, limit);
+      this.fail(err);
+      return Promise.reject(err);
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      this.pipe({
+        data: (chunk) => {
+          size += chunk.byteLength;
+          if (size > limit) {
+            const err = tooLarge(what, limit);
+            this.fail(err);
+            reject(err);
+            return true;
+          }
+          chunks.push(chunk);
+          return true;
+        },
+        end: () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+        error: reject,
+      });
+    });
+  }
+
+  private push(chunk: ArrayBuffer, isLast: boolean): void {
+    if (this.failure || this.ended) return;
+    if (chunk.byteLength > 0) {
+      this.received += chunk.byteLength;
+      if (this.received > this.hardLimit) {
+        this.fail(tooLarge('request body', this.hardLimit));
+        return;
+      }
+      const copy = Buffer.from(chunk.slice(0));
+      if (this.sink) {
+        if (!this.sink.data(copy)) this.pause();
+      } else {
+        this.pending.push(copy);
+      }
+    }
+    if (isLast) {
+      this.ended = true;
+      this.sink?.end();
+    }
+  }
+
+  private pause(): void {
+    if (this.paused || this.ended) return;
+    this.paused = true;
+    this.res?.pause();
+  }
+}
+
+function tooLarge(what: string, limit: number): SightlineError {
+  return payloadTooLarge(`${what} exceeds the limit of ${limit} bytes`);
+}

@@ -1,0 +1,44 @@
+import { performance } from 'node:perf_hooks';
+import type { RateLimitSpec } from '../auth/key-ring.js';
+import { TokenBucket } from './token-bucket.js';
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterS: number; limit: RateLimitSpec };
+
+/** Buckets that refilled completely are forgotten this often, so one-off clients do not pile up. */
+const SWEEP_INTERVAL_S = 60;
+
+/** One token bucket per client identity (an API key's name, or an address when keys are off). */
+export class RateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly now: () => number;
+  private lastSweep: number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.now = options.now ?? (() => performance.now() / 1000);
+    this.lastSweep = this.now();
+  }
+
+  get trackedClients(): number {
+    return this.buckets.size;
+  }
+
+  /** Takes a token from `id`'s bucket under `limit`; a limit of 0 requests/s never refuses. */
+  take(id: string, limit: RateLimitSpec): RateDecision {
+    if (limit.rps <= 0) return { ok: true };
+    const now = this.now();
+    if (now - this.lastSweep >= SWEEP_INTERVAL_S) this.sweep(now);
+    let bucket = this.buckets.get(id);
+    // A key whose limit changed (another spec for the same id) starts over under the new one.
+    if (bucket === undefined || bucket.rate !== limit.rps || bucket.capacity !== limit.burst) {
+      bucket = new TokenBucket(limit.burst, limit.rps, now);
+      this.buckets.set(id, bucket);
+    }
+    const wait = bucket.take(now);
+    return wait === 0 ? { ok: true } : { ok: false, retryAfterS: wait, limit };
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [id, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(id);
+  }
+}

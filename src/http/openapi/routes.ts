@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { notFound } from '../../errors.js';
+import { packageRoot } from '../../polygons/package-root.js';
+import type { RequestContext } from '../request-context.js';
+import { bytes, type Reply } from '../reply.js';
+import type { Route, Router } from '../router.js';
+import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
+import { matchesEtag } from '../ui/asset-catalog.js';
+import { buildOpenApiDocument, type OpenApiDocument } from './document.js';
+import { withSchema } from './metrics-schema.js';
+import { loadReferenceAssets, type ReferenceAsset } from './reference-assets.js';
+import { routeSecurity } from './security.js';
+
+const COMMON_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
+
+// Swagger UI applies inline styles and draws its icons from data: URLs; nothing loads from elsewhere.
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+
+function serve(ctx: RequestContext, asset: ReferenceAsset, extra: Readonly<Record<string, string>> = {}): Reply {
+  const headers = { ...COMMON_HEADERS, ...extra, etag: asset.etag };
+  if (matchesEtag(ctx.headers['if-none-match'], asset.etag)) return { status: 304, headers };
+  return bytes(asset.body, asset.contentType, headers);
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The document of every route the router holds, as the server describes itself. */
+export function openApiDocument(router: Router): OpenApiDocument {
+  return buildOpenApiDocument(router.routes().map(withSchema), packageVersion(), routeSecurity());
+}
+
+/**
+ * `GET /openapi.json` (the OpenAPI 3.1 document of every route `router` holds) and `GET /docs`
+ * (Swagger UI, served from the installed swagger-ui-dist). The document is built at the first
+ * request, when every route has been registered, and kept.
+ */
+export function openapiRoutes(router: Router): Route[] {
+  let document: ReferenceAsset | undefined;
+  const documentAsset = (): ReferenceAsset => {
+    if (document) return document;
+    const body = Buffer.from(JSON.stringify(openApiDocument(router)));
+    return (document = { body, contentType: 'application/json', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+  };
+  const { page, files } = loadReferenceAssets();
+
+  return [
+    {
+      method: 'GET',
+      path: '/openapi.json',
+      name: 'openapi',
+      handler: (ctx) => serve(ctx, documentAsset()),
+      schema: {
+        operationId: 'getOpenApiDocument',
+        summary: 'This document',
+        description: 'OpenAPI 3.1, generated from the schemas the routes validate requests with.',
+        tags: ['Reference'],
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the OpenAPI document', json: z.looseObject({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.looseObject({}), paths: z.looseObject({}) }), headers: REVALIDATED },
+          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/docs',
+      name: 'docs',
+      handler: (ctx) => serve(ctx, page, PAGE_HEADERS),
+      schema: {
+        operationId: 'getReference',
+        summary: 'Interactive API reference',
+        description: 'Swagger UI reading /openapi.json; its files are served from this server.',
+        tags: ['Reference'],
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: { ...REVALIDATED, 'Content-Security-Policy': 'scripts, styles and requests from this origin only' } },
+          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/docs/:asset',
+      name: 'docs-asset',
+      handler: (ctx) => {
+        const asset = files.get(ctx.params.asset!);
+        if (!asset) throw notFound(`no reference asset ${JSON.stringify(ctx.params.asset)}`);
+        return serve(ctx, asset);
+      },
+      schema: {
+        operationId: 'getReferenceAsset',
+        summary: 'A file of the interactive reference',
+        tags: ['Reference'],
+        params: z.object({ asset: z.string().describe('swagger-ui.css, index.css, swagger-ui-bundle.js, swagger-ui-standalone-preset.js, reference.js, favicon-32x32.png or favicon-16x16.png') }),
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the file', contentType: ['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/png'], headers: REVALIDATED },
+          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        },
+        errors: { 404: 'no such file' },
+      },
+    },
+  ];
+}

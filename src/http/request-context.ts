@@ -1,0 +1,82 @@
+import type { BodySource } from './body-source.js';
+
+/**
+ * Everything a handler may know about a request. uWS request objects die when the route handler
+ * returns, so the fields are copied out first; the response object stays with the app.
+ */
+export class RequestContext {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQuery: string;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly requestId: string;
+  readonly body: BodySource;
+  params: Record<string, string> = {};
+  /** Route pattern once matched, for logs and metrics. */
+  routeName = '';
+  /** Extra fields for this request's access-log line (model name, batch size, ...). */
+  readonly logFields: Record<string, unknown> = {};
+  readonly startedAt: bigint;
+  // Created on first use: most requests never look at their abort signal or peer address.
+  private controller: AbortController | undefined;
+  private abortReason: Error | undefined;
+  private queryCache: URLSearchParams | undefined;
+  private readonly peer: () => string;
+  private peerCache: string | undefined;
+
+  constructor(init: {
+    method: string;
+    path: string;
+    rawQuery: string;
+    headers: Record<string, string>;
+    requestId: string;
+    remoteAddress: () => string;
+    body: BodySource;
+    startedAt: bigint;
+  }) {
+    this.method = init.method;
+    this.path = init.path;
+    this.rawQuery = init.rawQuery;
+    this.headers = init.headers;
+    this.requestId = init.requestId;
+    this.peer = init.remoteAddress;
+    this.body = init.body;
+    this.startedAt = init.startedAt;
+  }
+
+  get query(): URLSearchParams {
+    return (this.queryCache ??= new URLSearchParams(this.rawQuery));
+  }
+
+  /** The client's address; read while the response is still open. */
+  get remoteAddress(): string {
+    return (this.peerCache ??= this.peer());
+  }
+
+  /** Aborts when the client disconnects before the response is sent. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  /** Media type without parameters, lower-cased ('' when absent). */
+  get mediaType(): string {
+    const value = this.headers['content-type'] ?? '';
+    const semi = value.indexOf(';');
+    return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase();
+  }
+
+  markAborted(reason: Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}

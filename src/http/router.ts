@@ -1,0 +1,100 @@
+import type { RequestContext } from './request-context.js';
+import type { Reply } from './reply.js';
+import type { RouteSchema } from './schemas/route-schema.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+
+export interface Route {
+  method: Method;
+  /** Path pattern: literal segments and `:name` parameters, e.g. `/v1/models/:name/predict`. */
+  path: string;
+  handler: Handler;
+  /** Short label for logs and metrics; defaults to the pattern. */
+  name?: string;
+  /** What the route accepts and answers: validates requests and describes the route in /openapi.json. */
+  schema?: RouteSchema;
+}
+
+export type Match =
+  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allow: Method[] }
+  | { kind: 'not-found' };
+
+interface Node {
+  literal: Map<string, Node>;
+  param?: { name: string; node: Node };
+  routes: Map<Method, Route>;
+}
+
+const newNode = (): Node => ({ literal: new Map(), routes: new Map() });
+
+/** A segment trie: literal segments win over parameters, so `/v1/models/stats` can sit beside `/v1/models/:name`. */
+export class Router {
+  private readonly root = newNode();
+  private readonly all: Route[] = [];
+
+  add(route: Route): this {
+    let node = this.root;
+    for (const segment of splitPath(route.path)) {
+      if (segment.startsWith(':')) {
+        const name = segment.slice(1);
+        if (node.param && node.param.name !== name) {
+          throw new Error(`route ${route.path}: parameter :${name} conflicts with :${node.param.name}`);
+        }
+        node.param ??= { name, node: newNode() };
+        node = node.param.node;
+      } else {
+        let next = node.literal.get(segment);
+        if (!next) node.literal.set(segment, (next = newNode()));
+        node = next;
+      }
+    }
+    if (node.routes.has(route.method)) throw new Error(`route ${route.method} ${route.path} registered twice`);
+    node.routes.set(route.method, route);
+    this.all.push(route);
+    return this;
+  }
+
+  routes(): readonly Route[] {
+    return this.all;
+  }
+
+  match(method: string, path: string): Match {
+    const params: Record<string, string> = {};
+    const node = this.walk(this.root, splitPath(path), 0, params);
+    if (!node || node.routes.size === 0) return { kind: 'not-found' };
+    const route = node.routes.get(method as Method) ?? (method === 'HEAD' ? node.routes.get('GET') : undefined);
+    if (!route) return { kind: 'method-not-allowed', allow: [...node.routes.keys()] };
+    return { kind: 'found', route, params };
+  }
+
+  private walk(node: Node, segments: string[], i: number, params: Record<string, string>): Node | undefined {
+    if (i === segments.length) return node;
+    const segment = segments[i]!;
+    const literal = node.literal.get(segment);
+    if (literal) {
+      const found = this.walk(literal, segments, i + 1, params);
+      if (found && found.routes.size > 0) return found;
+    }
+    if (node.param && segment !== '') {
+      let value: string;
+      try {
+        value = decodeURIComponent(segment);
+      } catch {
+        return undefined;
+      }
+      const found = this.walk(node.param.node, segments, i + 1, params);
+      if (found && found.routes.size > 0) {
+        params[node.param.name] = value;
+        return found;
+      }
+    }
+    return undefined;
+  }
+}
+
+function splitPath(path: string): string[] {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.split('/').slice(1);
+}

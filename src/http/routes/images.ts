@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { notFound, SightlineError } from '../../errors.js';
+import { type ImageLimits, probeImage } from '../../imaging/index.js';
+import type { Store } from '../../store/index.js';
+import { bytes, type Reply } from '../reply.js';
+import type { Route } from '../router.js';
+import { ifNoneMatch } from '../schemas/conditional.js';
+import { IMAGE_CONTENT_TYPES, imageParams } from '../schemas/images.js';
+import { parseParams } from '../schemas/request-validation.js';
+
+export interface StoredImage {
+  sha256: string;
+  mediaType: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * Checks that bytes are a supported image (magic bytes, then the header only: 415, 422, 413)
+ * without decoding it. `field` names the input in error answers.
+ */
+export async function checkImage(data: Uint8Array, limits: ImageLimits, field?: string): Promise<Omit<StoredImage, 'sha256'>> {
+  try {
+    const probed = await probeImage(data, limits);
+    return { mediaType: probed.mediaType, width: probed.oriented.width, height: probed.oriented.height };
+  } catch (err) {
+    if (field === undefined || !(err instanceof SightlineError)) throw err;
+    throw new SightlineError(err.status, err.code, `${field}: ${err.message}`, { details: { ...err.details, field } });
+  }
+}
+
+/** Stores checked image bytes content-addressed (the same bytes twice are stored once). */
+export async function putImage(store: Store, data: Uint8Array, image: Omit<StoredImage, 'sha256'>): Promise<StoredImage> {
+  const { sha256 } = await store.blobs.put(data, image);
+  return { sha256, ...image };
+}
+
+export async function storeImage(store: Store, data: Uint8Array, limits: ImageLimits, field?: string): Promise<StoredImage> {
+  return putImage(store, data, await checkImage(data, limits, field));
+}
+
+/** Stored bytes never change under their hash: cache them for good. */
+const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
+
+/** GET /v1/images/{sha256}: a stored image with its media type; the hash is the ETag. */
+export function imageRoutes(store: Store): Route[] {
+  const validators = { ETag: 'the quoted SHA-256: stored bytes never change', 'Cache-Control': 'public, max-age=31536000, immutable' };
+  return [
+    {
+      method: 'GET',
+      path: '/v1/images/:sha256',
+      handler: async (ctx): Promise<Reply> => {
+        const { sha256 } = parseParams(ctx, imageParams);
+        const found = await store.blobs.get(sha256);
+        if (found === undefined) throw notFound(`image ${sha256} not found`);
+        const etag = `"${found.meta.sha256}"`;
+        const headers = { etag, 'cache-control': CACHE_CONTROL };
+        if (matchesEtag(ctx.headers['if-none-match'], etag)) return { status: 304, headers };
+        return bytes(await readFile(found.path), found.meta.mediaType, headers);
+      },
+      schema: {
+        operationId: 'getImage',
+        summary: 'A stored image',
+        tags: ['Images'],
+        params: imageParams,
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the image bytes, with their media type', contentType: IMAGE_CONTENT_TYPES, headers: validators },
+          304: { description: 'the image has the ETag sent in If-None-Match', headers: validators },
+        },
+        errors: { 400: '`sha256` is not 64 hexadecimal digits', 404: 'no image with this hash is stored' },
+      },
+    },
+  ];
+}

@@ -1,0 +1,147 @@
+import type { Config } from '../../config.js';
+import { errorBody, notFound } from '../../errors.js';
+import { predict, type Prediction } from '../../engine/predictor.js';
+import type { ModelRepository } from '../../engine/repository.js';
+import { readImageBody } from '../image-input.js';
+import type { RequestContext } from '../request-context.js';
+import { json } from '../reply.js';
+import type { Route } from '../router.js';
+import { modelDetail, modelList, modelParams, modelStatus } from '../schemas/models.js';
+import { batchAnswer, predictAnswer, predictFields, predictJsonBody, predictMultipart } from '../schemas/predict.js';
+import { parseParams } from '../schemas/request-validation.js';
+
+const elapsedMs = (ctx: RequestContext) => Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** The JSON answer for one image: the head's value plus size, batch size and latencies. */
+export function answer(model: string, p: Prediction, totalMs: number): Record<string, unknown> {
+  const value = p.value !== null && typeof p.value === 'object' ? (p.value as Record<string, unknown>) : { value: p.value };
+  return {
+    model,
+    ...value,
+    width: p.width,
+    height: p.height,
+    batchSize: p.batchSize,
+    latencyMs: { queueMs: round(p.queueMs), inferMs: round(p.inferMs), totalMs: round(totalMs) },
+  };
+}
+
+const UNKNOWN_MODEL = 'no model by this name in the repository';
+
+/** Model lifecycle and predict routes. */
+export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
+  const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
+  const predictJson = predictJsonBody(config.maxFiles);
+  return [
+    {
+      method: 'GET',
+      path: '/v1/models',
+      handler: () => json({ models: repo.list() }),
+      schema: {
+        operationId: 'listModels',
+        summary: 'Every model in the repository, with its state',
+        tags: ['Models'],
+        responses: { 200: { description: 'the models, by name', json: modelList } },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/models/:name',
+      handler: (ctx) => {
+        const { name } = parseParams(ctx, modelParams);
+        const detail = repo.detail(name);
+        if (!detail) throw notFound(`model ${JSON.stringify(name)} not found`);
+        return json(detail);
+      },
+      schema: {
+        operationId: 'getModel',
+        summary: 'A model: spec, state, device, batching and infer statistics',
+        tags: ['Models'],
+        params: modelParams,
+        responses: { 200: { description: 'the model', json: modelDetail } },
+        errors: { 404: UNKNOWN_MODEL },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/models/:name/load',
+      handler: async (ctx) => json(await repo.load(parseParams(ctx, modelParams).name)),
+      schema: {
+        operationId: 'loadModel',
+        summary: '(Re)load a model from disk without a restart',
+        description: 'New instances come up, then traffic switches; requests in flight finish on the old ones.',
+        tags: ['Models'],
+        params: modelParams,
+        responses: { 200: { description: 'the model, ready', json: modelStatus } },
+        errors: {
+          404: 'no folder with a model.json by this name',
+          409: 'a reload failed (`model_load_failed`); the version loaded before keeps serving',
+          500: 'the first load failed (`model_load_failed`): the model is now `failed`',
+          503: 'the server is shutting down',
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/models/:name/unload',
+      handler: async (ctx) => json(await repo.unload(parseParams(ctx, modelParams).name)),
+      schema: {
+        operationId: 'unloadModel',
+        summary: 'Stop serving a model',
+        description: 'New requests get 503 at once; queued and running ones finish.',
+        tags: ['Models'],
+        params: modelParams,
+        responses: { 200: { description: 'the model, unloaded', json: modelStatus } },
+        errors: { 404: UNKNOWN_MODEL },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/models/:name/predict',
+      handler: async (ctx) => {
+        const model = parseParams(ctx, modelParams).name;
+        ctx.logFields.model = model;
+        repo.serving(model); // 404/503 before reading a large body
+        const body = await readImageBody(ctx, config, { json: predictJson, fields: predictFields });
+        const images = body.form === 'image' ? [body.image] : body.form === 'multipart' ? body.images : body.json.images;
+        const batch = body.form === 'multipart' ? images.length > 1 : body.form === 'json' && body.json.batch;
+        const options = { signal: ctx.signal, priority: 'high' as const, limits };
+        if (!batch) {
+          const p = await predict(repo, model, images[0]!, options);
+          ctx.logFields.batchSize = p.batchSize;
+          return json(answer(model, p, elapsedMs(ctx)));
+        }
+        const settled = await Promise.allSettled(images.map((bytes) => predict(repo, model, bytes, options)));
+        const total = elapsedMs(ctx);
+        return json({
+          model,
+          results: settled.map((s, index) => {
+            if (s.status === 'fulfilled') return answer(model, s.value, total);
+            const e = errorBody(s.reason);
+            return { index, error: { code: e.code, message: e.message } };
+          }),
+        });
+      },
+      schema: {
+        operationId: 'predict',
+        summary: 'Run images through a model',
+        description:
+          'One image is answered with its answer; several (JSON `images`, or several multipart files) with `results` in input order, where an image that fails gets an error entry instead of failing the batch.',
+        tags: ['Predict'],
+        params: modelParams,
+        body: { image: true, multipart: predictMultipart(config.maxFiles), json: predictJson },
+        responses: {
+          200: { description: 'the answer (one image) or the answers (several)', json: predictAnswer.or(batchAnswer) },
+        },
+        errors: {
+          404: UNKNOWN_MODEL,
+          413: 'the body, a file, or the decoded image (width × height) is over its limit',
+          415: 'not an image the server recognises by its content, or a body type it does not take',
+          422: 'the image could not be decoded',
+          500: "the model failed to run, or its output does not fit its task's head",
+          503: 'the model is not ready (loading, failed, unloaded), its queue is full, or the request waited too long in it',
+        },
+      },
+    },
+  ];
+}

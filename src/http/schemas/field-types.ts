@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/** Building blocks shared by request schemas; each carries the wording its errors use. */
+
+export const MAX_TEXT = 255;
+const TEXT_RULE = `must be a non-empty string of at most ${MAX_TEXT} characters`;
+
+/** A required label-like string: 1 to 255 characters. */
+export const text = (description?: string) => {
+  const schema = z.string({ error: TEXT_RULE }).min(1, { error: TEXT_RULE }).max(MAX_TEXT, { error: TEXT_RULE });
+  return description === undefined ? schema : schema.describe(description);
+};
+
+const SHA256_RULE = 'must be a SHA-256 hash: 64 hexadecimal digits';
+
+/** A content hash as clients may write it (either case), lower-cased. */
+export const sha256 = (description: string) =>
+  z
+    .string({ error: SHA256_RULE })
+    .regex(/^[0-9a-fA-F]{64}$/, { error: SHA256_RULE })
+    .transform((s) => s.toLowerCase())
+    .describe(description);
+
+/** A content hash as the server writes it. */
+export const sha256Out = (description: string) => z.string().regex(/^[0-9a-f]{64}$/).describe(description);
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+const DIGITS = /^\d{1,16}$/;
+
+/** Epoch milliseconds from an integer, a string of digits, or an ISO 8601 date-time with a zone; undefined when none fits. */
+export function parseTime(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'string') {
+    if (DIGITS.test(value)) {
+      const ms = Number(value);
+      return Number.isSafeInteger(ms) ? ms : undefined;
+    }
+    if (ISO_8601.test(value)) {
+      const ms = Date.parse(value);
+      return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A point in time, read into epoch milliseconds. The pattern lets a string through to `parseTime`,
+ * which also refuses dates that match it but do not exist.
+ */
+export const timestamp = (rule: string, description: string) =>
+  z
+    .union([z.int({ error: rule }).min(0, { error: rule }), z.string({ error: rule }).regex(new RegExp(`${DIGITS.source}|${ISO_8601.source}`), { error: rule })], {
+      error: rule,
+    })
+    .transform((value, ctx) => {
+      const ms = parseTime(value);
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', message: rule, input: value });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe(description);
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Decodes a base64 string or `data:` URL; the problem in words when it is neither. */
+export function decodeBase64(value: string): Buffer | string {
+  let text = value;
+  if (text.startsWith('data:')) {
+    const comma = text.indexOf(',');
+    if (comma === -1 || !text.slice(0, comma).endsWith(';base64')) return 'data URL must be base64-encoded';
+    text = text.slice(comma + 1);
+  }
+  text = text.replace(/\s+/g, '');
+  if (text.length % 4 === 1 || !BASE64.test(text)) return 'not valid base64';
+  return Buffer.from(text, 'base64');
+}
+
+const BASE64_RULE = 'expected a base64 string or data URL';
+
+/** An image sent inside JSON: base64 or a `data:` URL, decoded to bytes (checked as an image later, by its content). */
+export const base64Image = (description = 'an image, base64-encoded or as a data: URL') =>
+  z
+    .string({ error: BASE64_RULE })
+    .min(1, { error: BASE64_RULE })
+    .transform((value, ctx) => {
+      const decoded = decodeBase64(value);
+      if (typeof decoded === 'string') {
+        ctx.issues.push({ code: 'custom', message: decoded, input: value });
+        return z.NEVER;
+      }
+      if (decoded.byteLength === 0) {
+        ctx.issues.push({ code: 'custom', message: 'is empty', input: value });
+        return z.NEVER;
+      }
+      return decoded;
+    })
+    .describe(description);
+
+/**
+ * An integer query parameter. Query values are strings: digits become a number first, anything
+ * else stays a string and fails as not an integer.
+ */
+export const queryInteger = (min: number, max: number, description: string) => {
+  const rule = `must be an integer from ${min} to ${max}`;
+  return z
+    .preprocess((v) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : v), z.int({ error: rule }).min(min, { error: rule }).max(max, { error: rule }))
+    .describe(description);
+};
+
+/** A model's name as clients give it. */
+export const modelName = (description = 'a model in the repository') => {
+  const rule = 'must name a model';
+  return z.string({ error: rule }).min(1, { error: rule }).max(MAX_TEXT, { error: rule }).describe(description);
+};
+
+/** An object that refuses keys it does not list, naming the first with `unknownRule`. */
+export function strictFields<S extends z.core.$ZodLooseShape>(shape: S, rules: { notObject: string; unknown: string }) {
+  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? rules.unknown : rules.notObject) });
+}
+
+/** A query string schema: unknown parameters are refused, so a misspelt filter never matches everything. */
+export function queryParameters<S extends z.core.$ZodLooseShape>(shape: S) {
+  return strictFields(shape, { notObject: 'expected query parameters', unknown: 'unknown query parameter' });
+}
+
+/** A binary file part of a multipart body. */
+export const filePart = (description: string) => z.file().describe(description);

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import type { ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
+import { base64Image, filePart } from './field-types.js';
+
+/** Holds only when the two types accept the same values: keeps each answer schema in step with its head. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+const box = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('`[x1, y1, x2, y2]` in original image pixels');
+const point = z.tuple([z.number(), z.number()]);
+const polygon = z.array(point).describe('`[x, y]` vertices in original image pixels');
+
+const classScore = z.strictObject({ label: z.string(), confidence: z.number() });
+const classifyFields = {
+  label: z.string().describe('the best class'),
+  confidence: z.number(),
+  probabilities: z.record(z.string(), z.number()).describe("every label's probability, in label order"),
+  topK: z.array(classScore).describe('best first'),
+};
+const detectFields = {
+  detections: z.array(z.strictObject({ label: z.string(), score: z.number(), box })).describe('best score first, after class-wise NMS'),
+};
+const textDetectFields = {
+  regions: z.array(z.strictObject({ box, score: z.number(), points: polygon })).describe('text regions in reading order'),
+};
+const textRecognizeFields = {
+  text: z.string(),
+  confidence: z.number().describe('mean probability of the characters read; 0 when nothing was read'),
+};
+const rawFields = {
+  outputs: z.record(z.string(), z.strictObject({ dims: z.array(z.int()), data: z.array(z.number()) })).describe('every model output by name'),
+};
+const segmentFields = {
+  polygons: z
+    .array(
+      z.strictObject({
+        label: z.string(),
+        score: z.number().optional().describe('mean probability inside the region (probability maps only)'),
+        points: polygon,
+        holes: z.array(polygon),
+        area: z.number().describe('original pixels², holes excluded'),
+        bbox: box,
+      }),
+    )
+    .describe('largest first'),
+};
+
+const checks: [
+  Same<z.output<z.ZodObject<typeof classifyFields>>, ClassifyAnswer>,
+  Same<z.output<z.ZodObject<typeof detectFields>>, DetectAnswer>,
+  Same<z.output<z.ZodObject<typeof textDetectFields>>, TextDetectAnswer>,
+  Same<z.output<z.ZodObject<typeof textRecognizeFields>>, TextRecognizeAnswer>,
+  Same<z.output<z.ZodObject<typeof rawFields>>, RawAnswer>,
+  Same<z.output<z.ZodObject<typeof segmentFields>>, SegmentAnswer>,
+] = [true, true, true, true, true, true];
+void checks;
+
+/** What every answer carries beside the head's fields. */
+const common = {
+  model: z.string(),
+  width: z.int().describe('image width after EXIF orientation'),
+  height: z.int(),
+  batchSize: z.int().describe('size of the batch the image ran in'),
+  latencyMs: z.strictObject({
+    queueMs: z.number().describe('waiting in the batch scheduler'),
+    inferMs: z.number().describe('worker: tensor fill, ONNX Runtime, post-processing'),
+    totalMs: z.number().describe('the whole request'),
+  }),
+};
+
+const answer = <S extends z.core.$ZodLooseShape>(id: string, task: string, fields: S) =>
+  z.strictObject({ ...common, ...fields }).meta({ id, description: `The answer of a \`${task}\` model for one image.` });
+
+export const predictAnswer = z
+  .union([
+    answer('ClassifyAnswer', 'classify', classifyFields),
+    answer('DetectAnswer', 'detect', detectFields),
+    answer('TextDetectAnswer', 'text-detect', textDetectFields),
+    answer('TextRecognizeAnswer', 'text-recognize', textRecognizeFields),
+    answer('RawAnswer', 'raw', rawFields),
+    answer('SegmentAnswer', 'segment', segmentFields),
+  ])
+  .meta({ id: 'PredictAnswer', description: "One image's answer: the head's fields for the model's task, plus size, batch size and latencies." });
+
+const failedItem = z
+  .strictObject({
+    index: z.int().describe('position of the image in the request'),
+    error: z.strictObject({ code: z.string(), message: z.string() }),
+  })
+  .meta({ id: 'PredictItemError', description: 'An image of a batch that could not be answered; the others still are.' });
+
+export const batchAnswer = z
+  .strictObject({
+    model: z.string(),
+    results: z.array(z.union([predictAnswer, failedItem])).describe('in input order'),
+  })
+  .meta({ id: 'PredictBatchAnswer', description: 'The answer to several images (JSON `images`, or several multipart files).' });
+
+/** The JSON form of a predict body: one image, or a batch, read into a list of image bytes. */
+export function predictJsonBody(maxImages: number) {
+  const listRule = 'expected a non-empty array of base64 strings';
+  return z
+    .object(
+      {
+        image: base64Image().optional(),
+        images: z
+          .array(base64Image(), { error: listRule })
+          .min(1, { error: listRule })
+          .max(maxImages, { error: `at most ${maxImages} per request` })
+          .optional()
+          .describe(`several images (1 to ${maxImages}), answered as \`results\` in input order`),
+      },
+      { error: 'expected a JSON object with "image" or "images"' },
+    )
+    .superRefine((body, ctx) => {
+      if (body.image !== undefined && body.images !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['images'], message: 'send either "image" or "images", not both' });
+      } else if (body.image === undefined && body.images === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['images'], message: listRule });
+      }
+    })
+    .transform((body) => (body.image !== undefined ? { images: [body.image], batch: false } : { images: body.images!, batch: true }))
+    .meta({
+      id: 'PredictJsonBody',
+      description: 'Send `image` or `images`, not both.',
+      oneOf: [{ required: ['image'] }, { required: ['images'] }],
+    });
+}
+
+/** The text fields of a multipart predict body: none are read (other fields are ignored). */
+export const predictFields = z.object({});
+
+/** The multipart form of a predict body: image files. */
+export function predictMultipart(maxFiles: number) {
+  return predictFields.extend({
+    file: z
+      .array(filePart('an image file'))
+      .min(1)
+      .max(maxFiles)
+      .describe(`1 to ${maxFiles} image files; parts named \`files\` or \`image\` count too. Several files are answered as \`results\` in input order.`),
+  });
+}

@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import type { RequestContext } from '../request-context.js';
+import { issueError } from './issue-error.js';
+
+/** Parses a value with a route's schema, answering 400 with the field at fault. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw issueError(result.error.issues[0]!);
+  return result.data;
+}
+
+/** The path parameters, checked by the route's `params` schema. */
+export function parseParams<S extends z.ZodType>(ctx: RequestContext, schema: S): z.output<S> {
+  return parseWith(schema, ctx.params);
+}
+
+/**
+ * The query string, checked by the route's `query` schema. Values are strings (schemas coerce
+ * what they need); a parameter given twice counts with its last value.
+ */
+export function parseQuery<S extends z.ZodType>(ctx: RequestContext, schema: S): z.output<S> {
+  return parseWith(schema, Object.fromEntries(ctx.query));
+}
+
+/** The headers a schema names (spelled as documented, looked up case-insensitively); others are ignored. */
+export function parseHeaders<S extends z.ZodObject>(ctx: RequestContext, schema: S): z.output<S> {
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = ctx.headers[name.toLowerCase()];
+    if (value !== undefined) values[name] = value;
+  }
+  return parseWith(schema, values);
+}

@@ -1,0 +1,77 @@
+import { api, apiBlob } from './api.js';
+import { byId, el, say } from './dom.js';
+import { dateTime, duration, shortId } from './format.js';
+import { decodeImage, resultCard } from './result-card.js';
+
+const PAGE_SIZE = 20;
+const TOPIC = 'jobs';
+
+/** Async jobs, newest first, kept current by `jobs` events; a finished job's result opens below the table. */
+export function initJobsPanel(socket) {
+  const body = byId('jobs-table').tBodies[0];
+  const message = byId('jobs-message');
+  const more = byId('jobs-more');
+  const resultBox = byId('job-result');
+  let cursor = null;
+
+  async function load(reset) {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (!reset && cursor) query.set('cursor', cursor);
+    try {
+      const page = await api(`/v1/jobs?${query}`);
+      if (reset) body.replaceChildren();
+      for (const job of page.items ?? []) upsert(job, false);
+      cursor = page.nextCursor ?? null;
+      more.hidden = !cursor;
+      say(message, body.rows.length === 0 ? 'No jobs yet.' : '');
+    } catch (err) {
+      say(message, err.status === 404 ? 'This server does not run jobs.' : `Could not list jobs: ${err.message}`, err.status === 404 ? 'info' : 'error');
+    }
+  }
+
+  function upsert(job, newest) {
+    const existing = [...body.rows].find((r) => r.dataset.job === job.id);
+    const next = row(job, show);
+    if (existing) existing.replaceWith(next);
+    else if (newest) body.prepend(next);
+    else body.append(next);
+    say(message, '');
+  }
+
+  async function show(job) {
+    resultBox.replaceChildren(el('p', { class: 'message', text: `Loading the result of ${shortId(job.id)}…` }));
+    const answer = api(`/v1/jobs/${encodeURIComponent(job.id)}/result`).then(unwrap);
+    const image = job.imageSha256 ? apiBlob(`/v1/images/${encodeURIComponent(job.imageSha256)}`).then(decodeImage, () => undefined) : Promise.resolve(undefined);
+    resultBox.replaceChildren(resultCard(`job ${shortId(job.id)}`, image, answer));
+  }
+
+  socket.addEventListener('message', (event) => {
+    const frame = event.detail;
+    if (frame.topic !== TOPIC || !frame.data?.id) return;
+    if (frame.event === 'job.deleted') [...body.rows].find((r) => r.dataset.job === frame.data.id)?.remove();
+    else upsert(frame.data, true);
+  });
+  byId('jobs-refresh').addEventListener('click', () => load(true));
+  more.addEventListener('click', () => load(false));
+  socket.subscribe(TOPIC);
+  load(true);
+  return { refresh: () => load(true) };
+}
+
+/** The result route may answer the prediction itself or wrap it with the job's fields. */
+function unwrap(value) {
+  return value && typeof value.result === 'object' && value.result !== null && !('latencyMs' in value) ? value.result : value;
+}
+
+function row(job, show) {
+  return el(
+    'tr',
+    { dataset: { job: job.id, status: job.status } },
+    el('th', { scope: 'row' }, el('code', { title: job.id, text: shortId(job.id) })),
+    el('td', { text: job.model ?? '–' }),
+    el('td', {}, el('span', { class: 'state', dataset: { state: job.status }, text: job.status }), job.error ? el('p', { class: 'row-error', text: job.error }) : null),
+    el('td', { class: 'nowrap', title: new Date(job.createdAt).toString(), text: dateTime(job.createdAt) }),
+    el('td', { class: 'nowrap', text: duration(job.startedAt, job.finishedAt) }),
+    el('td', {}, job.status === 'succeeded' ? el('button', { type: 'button', class: 'quiet', 'aria-label': `Show result of job ${shortId(job.id)}`, text: 'Result', onClick: () => show(job) }) : null),
+  );
+}

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { notFound } from '../../errors.js';
+import { packageRoot } from '../../polygons/package-root.js';
+import type { RequestContext } from '../request-context.js';
+import { bytes, type Reply } from '../reply.js';
+import type { Route } from '../router.js';
+import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
+import { loadAssets, matchesEtag, type Asset } from './asset-catalog.js';
+
+/**
+ * The assets are plain files in the source tree; tsc does not copy them to dist/, so they are
+ * found from the package root whether the server runs from src/ or dist/src/.
+ */
+export const UI_ASSET_DIR = join(packageRoot(), 'src', 'http', 'ui', 'assets');
+
+// The page talks only to its own origin; nothing is loaded from elsewhere, nothing inline.
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+// no-cache still caches, but revalidates every time: an upgraded server never serves a stale page.
+const COMMON_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+};
+
+function serve(ctx: RequestContext, asset: Asset): Reply {
+  const headers = { ...COMMON_HEADERS, ...(asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {}), etag: asset.etag };
+  if (matchesEtag(ctx.headers['if-none-match'], asset.etag)) return { status: 304, headers };
+  return bytes(asset.body, asset.contentType, headers);
+}
+
+/** The web console: `GET /` is the page, `GET /ui/{file}` its scripts, styles and icon. */
+export function uiRoutes(dir: string = UI_ASSET_DIR): Route[] {
+  const assets = loadAssets(dir);
+  const page = assets.get('index.html');
+  if (!page) throw new Error(`web console: ${join(dir, 'index.html')} is missing`);
+  return [
+    {
+      method: 'GET',
+      path: '/',
+      name: 'ui',
+      handler: (ctx) => serve(ctx, page),
+      schema: {
+        operationId: 'getConsole',
+        summary: 'The web console',
+        tags: ['Console'],
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: REVALIDATED },
+          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/ui/:asset',
+      name: 'ui-asset',
+      handler: (ctx) => {
+        const asset = assets.get(ctx.params.asset!);
+        if (!asset) throw notFound(`no console asset ${JSON.stringify(ctx.params.asset)}`);
+        return serve(ctx, asset);
+      },
+      schema: {
+        operationId: 'getConsoleAsset',
+        summary: 'A script, style sheet or icon of the web console',
+        tags: ['Console'],
+        params: z.object({ asset: z.string().describe('a file name, e.g. app.js') }),
+        headers: ifNoneMatch,
+        responses: {
+          200: { description: 'the file', contentType: ['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/svg+xml'], headers: REVALIDATED },
+          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        },
+        errors: { 404: 'no such file' },
+      },
+    },
+  ];
+}

@@ -1,0 +1,38 @@
+import type { ModelStatus } from '../engine/repository.js';
+import type { Detection } from '../store/index.js';
+import type { Hub } from './hub.js';
+import { cameraTopic, DETECTIONS_TOPIC, jobTopic, JOBS_TOPIC, MODELS_TOPIC } from './topics.js';
+
+/** Event names carried in the `event` field of every published message. */
+export const EventName = {
+  detectionCreated: 'detection.created',
+  jobUpdated: 'job.updated',
+  jobDeleted: 'job.deleted',
+  modelState: 'model.state',
+} as const;
+
+/** A stored detection goes to `detections` and to `detections/<cameraId>`. */
+export function publishDetection(hub: Hub, detection: Detection): void {
+  const all = hub.hasSubscribers(DETECTIONS_TOPIC);
+  const camera = cameraTopic(detection.cameraId);
+  const one = hub.hasSubscribers(camera);
+  if (!all && !one) return;
+  const data = JSON.stringify(detection);
+  if (all) hub.publish(DETECTIONS_TOPIC, EventName.detectionCreated, data);
+  if (one) hub.publish(camera, EventName.detectionCreated, data);
+}
+
+/** A job's new state goes to `jobs` and to `jobs/<id>`. */
+export function publishJob(hub: Hub, job: { id: string }, event: string = EventName.jobUpdated): void {
+  const all = hub.hasSubscribers(JOBS_TOPIC);
+  const topic = jobTopic(job.id);
+  const one = hub.hasSubscribers(topic);
+  if (!all && !one) return;
+  const data = JSON.stringify(job);
+  if (all) hub.publish(JOBS_TOPIC, event, data);
+  if (one) hub.publish(topic, event, data);
+}
+
+export function publishModelState(hub: Hub, status: ModelStatus): void {
+  if (hub.hasSubscribers(MODELS_TOPIC)) hub.publish(MODELS_TOPIC, EventName.modelState, JSON.stringify(status));
+}

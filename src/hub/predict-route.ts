@@ -1,0 +1,155 @@
+import { performance } from 'node:perf_hooks';
+import type { WebSocketBehavior } from 'uWebSockets.js';
+import { errorBody, SightlineError } from '../errors.js';
+import { predict } from '../engine/predictor.js';
+import type { ModelRepository } from '../engine/repository.js';
+import { answer } from '../http/routes/models.js';
+import type { ImageLimits } from '../imaging/index.js';
+import type { Logger } from '../logger.js';
+import { CloseCode } from './close-codes.js';
+import type { Hub, HubSocket } from './hub.js';
+import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
+import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
+
+export interface PredictSocketOptions {
+  hub: Hub;
+  repo: ModelRepository;
+  logger: Logger;
+  limits: WebSocketLimits;
+  image: ImageLimits & { maxInputBytes: number };
+  /** Images one socket may have in flight. */
+  maxInFlight: number;
+}
+
+type RequestId = string | number;
+
+interface Session {
+  model: string;
+  /** Id from a header frame, for the next image. */
+  nextId: RequestId | undefined;
+  /** Images received so far: the id of an image sent without a header. */
+  images: number;
+  inFlight: number;
+  /** Aborted at close, which takes queued images out of the batcher. */
+  readonly controller: AbortController;
+}
+
+const MAX_ID_LENGTH = 128;
+
+const errorFrame = (id: RequestId | undefined, code: string, message: string) =>
+  JSON.stringify(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message });
+
+function parseHeader(text: string): { id: RequestId } | { code: string; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { code: 'bad_json', message: `header frame is not valid JSON: ${(err as Error).message}` };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { code: 'bad_message', message: 'a header frame is a JSON object like {"id":"r1"}' };
+  }
+  const { id, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) return { code: 'bad_message', message: `unknown header field ${JSON.stringify(extra)}` };
+  if ((typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id))) {
+    return { id };
+  }
+  return { code: 'bad_message', message: `id must be a string of 1 to ${MAX_ID_LENGTH} characters or a number` };
+}
+
+/**
+ * /v1/ws/predict/{model}: each binary frame is an image, optionally preceded by a text frame
+ * `{"id": ...}`; each answer is a text frame `{"type":"result","id","result"}` (the predict
+ * answer) or `{"type":"error","id","code","message"}`. Images go through the model's batcher
+ * at high priority beside HTTP requests. Answers may arrive out of order; the id says which.
+ */
+export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{ model: string }> {
+  const { hub, repo, logger, limits } = options;
+  const sessions = new Map<HubSocket, Session>();
+
+  function runImage(ws: HubSocket, session: Session, id: RequestId, bytes: Buffer): void {
+    const started = performance.now();
+    session.inFlight++;
+    hub.beginWork();
+    predict(repo, session.model, bytes, { signal: session.controller.signal, priority: 'high', limits: options.image })
+      .then(
+        (p) => {
+          const result = answer(session.model, p, performance.now() - started);
+          hub.send(ws, JSON.stringify({ type: 'result', id, result }));
+        },
+        (err: unknown) => {
+          if (session.controller.signal.aborted) return; // the socket is gone
+          if (!(err instanceof SightlineError)) logger.error({ err, model: session.model }, 'WebSocket predict failed');
+          const e = errorBody(err);
+          hub.send(ws, errorFrame(id, e.code, e.message));
+        },
+      )
+      .finally(() => {
+        session.inFlight--;
+        hub.endWork();
+      });
+  }
+
+  return {
+    ...transportLimits(limits, options.image.maxInputBytes),
+    upgrade: (res, req, context) => {
+      if (!hub.isAccepting) return refuseUpgrade(res, new SightlineError(503, 'shutting_down', 'server is shutting down'));
+      let model: string;
+      try {
+        model = decodeURIComponent(req.getParameter(0));
+        repo.serving(model); // unknown (404) or not ready (503): refuse before switching protocols
+      } catch (err) {
+        return refuseUpgrade(res, err instanceof URIError ? new SightlineError(400, 'bad_request', 'model name is not valid URL encoding') : err);
+      }
+      acceptUpgrade(res, req, context, { model });
+    },
+    open: (raw) => {
+      const ws = raw as unknown as HubSocket;
+      hub.opened(ws);
+      sessions.set(ws, { model: raw.getUserData().model, nextId: undefined, images: 0, inFlight: 0, controller: new AbortController() });
+    },
+    message: (raw, data, isBinary) => {
+      const ws = raw as unknown as HubSocket;
+      const session = sessions.get(ws);
+      if (session === undefined) return;
+      if (!isBinary) {
+        if (data.byteLength > limits.maxPayloadBytes) {
+          return hub.end(ws, CloseCode.messageTooBig, `header frame of ${data.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes}`);
+        }
+        const header = parseHeader(Buffer.from(data).toString('utf8'));
+        if ('code' in header) {
+          hub.send(ws, errorFrame(undefined, header.code, header.message));
+          return;
+        }
+        if (session.nextId !== undefined) {
+          hub.send(ws, errorFrame(session.nextId, 'bad_message', 'header frame was not followed by an image; its id is replaced by the next header'));
+        }
+        session.nextId = header.id;
+        return;
+      }
+      session.images++;
+      const id = session.nextId ?? session.images;
+      session.nextId = undefined;
+      if (data.byteLength > options.image.maxInputBytes) {
+        return hub.end(ws, CloseCode.messageTooBig, `image of ${data.byteLength} bytes exceeds the limit of ${options.image.maxInputBytes}`);
+      }
+      if (!hub.isAccepting) {
+        hub.send(ws, errorFrame(id, 'shutting_down', 'server is shutting down'));
+        return;
+      }
+      if (session.inFlight >= options.maxInFlight) {
+        hub.send(ws, errorFrame(id, 'overloaded', `at most ${options.maxInFlight} images in flight per connection; wait for answers`));
+        return;
+      }
+      // The frame's memory is reused once this handler returns: copy it.
+      runImage(ws, session, id, Buffer.from(new Uint8Array(data)));
+    },
+    close: (raw) => {
+      const ws = raw as unknown as HubSocket;
+      sessions.get(ws)?.controller.abort();
+      sessions.delete(ws);
+      hub.closed(ws);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import sharp from 'sharp';
+import { badRequest, payloadTooLarge, unprocessableImage, unsupportedMediaType } from '../errors.js';
+import { describeUnsupportedImage, sniffImage, SUPPORTED_IMAGE_FORMATS, type SniffedImage } from './sniff.js';
+import type { Size } from './transform.js';
+
+export interface ImageLimits {
+  /** Most pixels (width × height of the first frame) accepted, read from the header before any decoding. */
+  maxInputPixels: number;
+  /** Most encoded bytes accepted; absent = not checked here (the HTTP body limit still applies). */
+  maxInputBytes?: number;
+}
+
+/** 50 megapixels: above the largest phone cameras, far below what would exhaust memory. */
+export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = { maxInputPixels: 50_000_000 };
+
+export interface ProbedImage extends SniffedImage {
+  /** Size as stored, before EXIF orientation. */
+  stored: Size;
+  /** Size after EXIF orientation: what the client sees and what coordinates are reported in. */
+  oriented: Size;
+  hasAlpha: boolean;
+}
+
+const shortMessage = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+
+/**
+ * Checks an upload before it is decoded: size, type (415), readable header (422) and pixel count (413).
+ * Only the header is parsed, so a tiny file declaring 30000×30000 is refused without allocating its pixels.
+ */
+export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<ProbedImage> {
+  if (bytes.length === 0) throw badRequest('image is empty');
+  if (limits.maxInputBytes !== undefined && bytes.length > limits.maxInputBytes) {
+    throw payloadTooLarge(`image is ${bytes.length} bytes; the limit is ${limits.maxInputBytes}`);
+  }
+  const sniffed = sniffImage(bytes);
+  if (sniffed === undefined) {
+    const known = describeUnsupportedImage(bytes);
+    const supported = SUPPORTED_IMAGE_FORMATS.join(', ');
+    throw unsupportedMediaType(
+      known === undefined
+        ? `not a recognised image; supported formats: ${supported}`
+        : `${known} images are not supported; supported formats: ${supported}`,
+    );
+  }
+  let meta: sharp.Metadata;
+  try {
+    // The pixel limit is enforced below with a clearer message; libvips' own limit stays on for decoding.
+    meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (err) {
+    throw unprocessableImage(`could not read the ${sniffed.format} header: ${shortMessage(err)}`);
+  }
+  const width = meta.width;
+  const height = meta.pageHeight ?? meta.height;
+  if (!width || !height) throw unprocessableImage(`the ${sniffed.format} header declares no size`);
+  if (width * height > limits.maxInputPixels) {
+    throw payloadTooLarge(
+      `image is ${width}×${height} (${width * height} pixels); the limit is ${limits.maxInputPixels} pixels`,
+    );
+  }
+  const oriented = meta.autoOrient ?? { width, height };
+  return {
+    ...sniffed,
+    stored: { width, height },
+    oriented: { width: oriented.width, height: oriented.height },
+    hasAlpha: meta.hasAlpha === true,
+  };
+}

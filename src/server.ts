@@ -1,0 +1,204 @@
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { HttpApp } from './http/app.js';
+import { Admission } from './http/auth/admission.js';
+import { configuredKeys } from './http/auth/configured-keys.js';
+import { assertSafeExposure, isLoopbackHost } from './http/auth/exposure.js';
+import { httpGuard } from './http/auth/http-guard.js';
+import type { RateLimitSpec } from './http/auth/key-ring.js';
+import { RouteAccessTable, routeScopes } from './http/auth/route-scopes.js';
+import type { Access } from './http/auth/scopes.js';
+import { guardUpgrades } from './http/auth/websocket-guard.js';
+import { RateLimiter } from './http/limits/rate-limiter.js';
+import { defaultBurst } from './http/limits/token-bucket.js';
+import { Router, type Method, type Route } from './http/router.js';
+import { detectionRoutes } from './http/routes/detections.js';
+import { healthRoutes } from './http/routes/health.js';
+import { imageRoutes } from './http/routes/images.js';
+import { jobRoutes } from './http/routes/jobs.js';
+import { modelRoutes } from './http/routes/models.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { uiRoutes } from './http/ui/routes.js';
+import { openapiRoutes } from './http/openapi/routes.js';
+import { loadUws } from './http/uws.js';
+import { engineMetrics } from './metrics/engine-metrics.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
+import { ModelRepository } from './engine/repository.js';
+import { DetectionFeed } from './hub/detection-feed.js';
+import { EventName, publishJob, publishModelState } from './hub/events.js';
+import { Hub } from './hub/hub.js';
+import { registerWebSocketRoutes, upgradeRequiredRoutes } from './hub/websocket-routes.js';
+import { jobView } from './jobs/job-view.js';
+import { JobRunner } from './jobs/runner.js';
+import { openStore, type Store } from './store/index.js';
+
+export interface ServerHandle {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly port: number;
+  readonly url: string;
+  readonly http: HttpApp;
+  readonly models: ModelRepository;
+  readonly store: Store;
+  readonly hub: Hub;
+  readonly jobs: JobRunner;
+  /** Every HTTP route with what it needs (WebSocket upgrades use their path's GET entry). */
+  readonly routes: ReadonlyArray<{ method: Method; path: string; access: Access }>;
+  /** Resolves once every configured model has loaded or failed. */
+  readonly modelsLoaded: Promise<void>;
+  /** Stops accepting, lets requests in flight finish (up to the shutdown deadline), then releases everything. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Extra routes (used by benchmarks and tests of the HTTP layer); they are public. */
+  extraRoutes?: Route[];
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<ServerHandle> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // Key and exposure problems stop the start before anything is opened.
+  const keys = configuredKeys(config);
+  assertSafeExposure({ host: config.host, keys: keys.size, allowUnauthenticated: config.allowUnauthenticated });
+  const { uws, native } = loadUws({ allowFallback: config.allowUwsFallback, warn: (m) => logger.warn(m) });
+
+  // Instruments read the hub and the repository lazily, so they can be created first.
+  let hub: Hub | undefined;
+  let models: ModelRepository | undefined;
+  const metrics = new ServerMetrics({
+    models: () => models?.queueGauges() ?? [],
+    websockets: () => hub?.counters() ?? { connections: 0, slowConsumersClosed: 0 },
+  });
+  models = new ModelRepository({ modelsDir: config.modelsDir, models: config.models, logger, observer: engineMetrics(metrics) });
+  const store = await openStore({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    groupCommitMs: config.groupCommitMs,
+    logger,
+    onCommit: ({ latencyMs }) => metrics.dbCommitSeconds.observe(latencyMs / 1000),
+  });
+  hub = new Hub({ maxBackpressureBytes: config.wsMaxBackpressureBytes, logger });
+  const feed = new DetectionFeed(hub, store, logger);
+  const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
+  const jobs = new JobRunner({
+    store,
+    models,
+    limits,
+    concurrency: config.jobConcurrency,
+    logger,
+    events: {
+      changed: (job) => publishJob(hub, jobView(job)),
+      deleted: (id) => publishJob(hub, { id }, EventName.jobDeleted),
+    },
+  });
+  models.on('state', (status) => publishModelState(hub, status));
+
+  const router = new Router();
+  const productRoutes = [
+    ...healthRoutes(models),
+    ...modelRoutes(models, config),
+    ...jobRoutes({ store, models, runner: jobs, config }),
+    ...detectionRoutes({ store, models, feed, config }),
+    ...imageRoutes(store),
+    ...upgradeRequiredRoutes(),
+    ...metricsRoutes(metrics),
+    ...uiRoutes(),
+    ...openapiRoutes(router),
+  ];
+  for (const route of [...productRoutes, ...(options.extraRoutes ?? [])]) router.add(route);
+  const scopeTable = new RouteAccessTable(routeScopes({ metricsPublic: config.metricsPublic }));
+  const rateLimit = { rps: config.rateLimitRps, burst: config.rateLimitBurst || defaultBurst(config.rateLimitRps) };
+  const admission = new Admission({
+    keys,
+    limiter: new RateLimiter(),
+    rateLimit,
+    onRateLimited: (route) => metrics.rateLimited.inc({ route }),
+  });
+  const websocketLimits = { maxPayloadBytes: config.wsMaxPayloadBytes, idleTimeoutS: config.wsIdleTimeoutS, maxBackpressureBytes: config.wsMaxBackpressureBytes };
+  let accessByRoute: Map<Route, Access>;
+  let http: HttpApp;
+  try {
+    // Both throw for a route missing from the scope table.
+    accessByRoute = scopeTable.resolve(productRoutes);
+    for (const route of options.extraRoutes ?? []) accessByRoute.set(route, 'public');
+    http = new HttpApp({
+      uws,
+      router,
+      logger,
+      maxBodyBytes: config.maxBodyBytes,
+      admit: httpGuard(admission, accessByRoute),
+      observe: (route, method, status, seconds) => metrics.observeRequest(route, method, status, seconds),
+      websockets: (app) =>
+        registerWebSocketRoutes(guardUpgrades(app, { admission, table: scopeTable, logger }), hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight }),
+    });
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  let port: number;
+  try {
+    port = await http.listen(config.host, config.port);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ host: config.host, port, url, uwsNative: native, database: store.url }, `sightline listening on ${url}`);
+  logAccessPolicy(logger, config, keys.size, rateLimit);
+  // Listening first lets /health/live answer while models load; /health/ready waits for them.
+  const modelsLoaded = models.loadAll();
+  // After loadAll has registered the models (as loading), so resumed jobs wait for theirs.
+  try {
+    await jobs.start();
+  } catch (err) {
+    await http.close(0);
+    await modelsLoaded;
+    await models.close();
+    await store.close().catch(() => {});
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    port,
+    url,
+    http,
+    models,
+    store,
+    hub,
+    jobs,
+    routes: router.routes().map((r) => ({ method: r.method, path: r.path, access: accessByRoute.get(r)! })),
+    modelsLoaded,
+    close() {
+      closing ??= (async () => {
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        logger.info({ inFlight: http.requestsInFlight, websockets: hub.counters().connections }, 'shutting down: no longer accepting connections');
+        const [{ drained, abandoned }] = await Promise.all([http.close(config.shutdownTimeoutMs), hub.close(config.shutdownTimeoutMs)]);
+        if (!drained) logger.warn({ abandoned }, 'shutdown deadline passed with requests still in flight');
+        await jobs.stop(left());
+        await modelsLoaded;
+        await models.close();
+        await feed.settle();
+        await store.close();
+        logger.info('shutdown complete');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Says at start whether requests need keys and how they are limited. */
+function logAccessPolicy(logger: Logger, config: Config, keys: number, limit: RateLimitSpec): void {
+  const rateLimit = limit.rps > 0 ? limit : 'off';
+  if (keys > 0) {
+    logger.info({ auth: 'on', keys, rateLimit, metricsPublic: config.metricsPublic }, `authentication on: ${keys} API key${keys === 1 ? '' : 's'}`);
+  } else if (isLoopbackHost(config.host)) {
+    logger.info({ auth: 'off', rateLimit }, `authentication off: no API keys configured, so listening on loopback (${config.host}) only`);
+  } else {
+    logger.warn({ auth: 'off', rateLimit }, `authentication off on ${config.host} (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route`);
+  }
+}

@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+
+export type DatabaseKind = 'sqlite' | 'mysql';
+
+export type DatabaseLocation =
+  | { readonly kind: 'sqlite'; /** A file path, or ':memory:'. */ readonly file: string }
+  | {
+      readonly kind: 'mysql';
+      readonly host: string;
+      readonly port: number;
+      readonly user: string | undefined;
+      readonly password: string | undefined;
+      readonly database: string;
+      readonly connectionLimit: number;
+    };
+
+export function defaultDatabaseUrl(dataDir: string): string {
+  return `sqlite:${join(dataDir, 'sightline.db')}`;
+}
+
+/** The URL with any password replaced, for messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/**
+ * Accepted forms:
+ *   sqlite:<path>   sqlite:///abs/path   sqlite::memory:
+ *   mysql://user:password@host:port/database?connectionLimit=10   (mariadb:// is the same)
+ */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  const colon = url.indexOf(':');
+  const scheme = colon > 0 ? url.slice(0, colon).toLowerCase() : '';
+  const shown = redactDatabaseUrl(url);
+  switch (scheme) {
+    case 'sqlite': {
+      let file = url.slice(colon + 1);
+      if (file.startsWith('//')) file = file.slice(2);
+      if (file === '') throw new Error(`database URL "${shown}" names no SQLite file (use sqlite:<path> or sqlite::memory:)`);
+      return { kind: 'sqlite', file };
+    }
+    case 'mysql':
+    case 'mariadb': {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        throw new Error(`database URL "${shown}" is not a valid URL (expected mysql://user:password@host:port/database)`);
+      }
+      const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+      if (database === '' || database.includes('/')) {
+        throw new Error(`database URL "${shown}" must name one database: mysql://user:password@host:port/database`);
+      }
+      const port = parsed.port === '' ? 3306 : Number(parsed.port);
+      const limitParam = parsed.searchParams.get('connectionLimit');
+      const connectionLimit = limitParam === null ? 10 : Number(limitParam);
+      if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) {
+        throw new Error(`database URL "${shown}": connectionLimit must be an integer from 1 to 1000`);
+      }
+      return {
+        kind: 'mysql',
+        host: parsed.hostname === '' ? '127.0.0.1' : parsed.hostname.replace(/^\[|\]$/g, ''),
+        port,
+        user: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
+        password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
+        database,
+        connectionLimit,
+      };
+    }
+    default:
+      throw new Error(
+        `unsupported database URL scheme "${scheme === '' ? '(none)' : `${scheme}:`}" in "${shown}"; ` +
+          'expected "sqlite:<path>" or "mysql://user:password@host:port/database"',
+      );
+  }
+}

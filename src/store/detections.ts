@@ -1,0 +1,88 @@
+import type { Kysely } from 'kysely';
+import { type DetectionFilter, applyDetectionFilter } from './detection-filters.js';
+import { type Detection, type DetectionInput, toDetection, toDetectionRow } from './detection-rows.js';
+import { type DetectionStats, type DetectionStatsQuery, detectionStats } from './detection-stats.js';
+import type { GroupCommitWriter } from './group-commit.js';
+import { newId, normaliseId } from './ids.js';
+import { type Page, decodeCursor, pageLimit, toPage } from './pagination.js';
+import type { DetectionsTable, StoreSchema } from './schema.js';
+import { badRequest } from '../errors.js';
+
+export interface ListDetectionsQuery extends DetectionFilter {
+  /** 1 to 1000, default 50. */
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface DetectionRepository {
+  /** Stores the rows in one write (all or none); resolves with their ids, in input order, once durable. */
+  insertMany(rows: DetectionInput[]): Promise<string[]>;
+  get(id: string): Promise<Detection | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** Ordered by detectedAt, then id, both descending. */
+  list(query?: ListDetectionsQuery): Promise<Page<Detection>>;
+  stats(query: DetectionStatsQuery): Promise<DetectionStats>;
+}
+
+/** Rows per INSERT statement: 14 parameters each stays far below both databases' limits. */
+const INSERT_CHUNK = 500;
+export const MAX_DETECTIONS_PER_INSERT = 10_000;
+
+export function createDetectionRepository(
+  db: Kysely<StoreSchema>,
+  writer: GroupCommitWriter<StoreSchema>,
+): DetectionRepository {
+  return {
+    async insertMany(inputs) {
+      if (!Array.isArray(inputs)) throw badRequest('detections must be an array');
+      if (inputs.length > MAX_DETECTIONS_PER_INSERT) {
+        throw badRequest(`at most ${MAX_DETECTIONS_PER_INSERT} detections per insert`);
+      }
+      if (inputs.length === 0) return [];
+      const createdAt = Date.now();
+      const rows: DetectionsTable[] = inputs.map((input, i) => toDetectionRow(input, i, newId(), createdAt));
+      await writer.write(async (trx) => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          await trx.insertInto('detections').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+        }
+      });
+      return rows.map((r) => r.id);
+    },
+
+    async get(rawId) {
+      const id = normaliseId(rawId);
+      if (id === undefined) return undefined;
+      const row = await db.selectFrom('detections').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toDetection(row);
+    },
+
+    async delete(rawId) {
+      const id = normaliseId(rawId);
+      if (id === undefined) return false;
+      return writer.write(async (trx) => {
+        const result = await trx.deleteFrom('detections').where('id', '=', id).executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
+      });
+    },
+
+    async list(query = {}) {
+      const limit = pageLimit(query.limit);
+      const after = decodeCursor('detections', query.cursor);
+      let q = applyDetectionFilter(db.selectFrom('detections').selectAll(), query);
+      if (after !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('detected_at', '<', after.at),
+            eb.and([eb('detected_at', '=', after.at), eb('id', '<', after.id)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy('detected_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      return toPage('detections', rows, limit, (r) => ({ at: Number(r.detected_at), id: r.id }), toDetection);
+    },
+
+    stats(query) {
+      return detectionStats(db, query);
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { performance } from 'node:perf_hooks';
+import type { Kysely, Transaction } from 'kysely';
+import { unavailable } from '../errors.js';
+import { type StoreLogger, silentLogger } from './logger.js';
+
+/**
+ * One write: a function of the transaction it runs in. It may run twice (once in a
+ * group that rolled back, once on its own), so it must not have effects outside the
+ * transaction, and should compute ids and timestamps before it is submitted.
+ */
+export type WriteOperation<DB, T> = (trx: Transaction<DB>) => Promise<T>;
+
+/** Upper bounds (ms) of the commit-latency histogram; one more count holds everything slower. */
+export const COMMIT_LATENCY_BUCKETS_MS: readonly number[] = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000];
+
+export interface GroupCommitCounters {
+  /** Transactions committed (groups, plus one-by-one retries after a failed group). */
+  groupsCommitted: number;
+  /** Writes whose transaction committed. */
+  writesCommitted: number;
+  /** Writes rejected (their own transaction failed). */
+  writesFailed: number;
+  /** Groups that failed as a whole and were retried one write at a time. */
+  groupsRetried: number;
+  /** Sum of commit latencies (begin to durable commit), ms. */
+  commitLatencyMsSum: number;
+  /** Per-bucket (not cumulative) counts for COMMIT_LATENCY_BUCKETS_MS, plus a final overflow count. */
+  commitLatencyCounts: number[];
+  /** Writes waiting for or inside a transaction right now. */
+  pending: number;
+}
+
+export interface GroupCommitOptions {
+  /** How long the first write of a group waits for company; 0 commits every write on its own. */
+  windowMs: number;
+  /** A group this large commits without waiting out the window. */
+  maxGroupSize?: number;
+  logger?: StoreLogger;
+  /** Called after each committed transaction, e.g. to feed a metrics histogram. */
+  onCommit?: (info: { writes: number; latencyMs: number }) => void;
+}
+
+interface Entry<DB> {
+  op: WriteOperation<DB, unknown>;
+  /** performance.now() when submitted. */
+  at: number;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: writes submitted within `windowMs` of each other run in one
+ * transaction, so one durable commit (one fsync) covers all of them. Each caller's
+ * promise settles only after its transaction committed or failed. While a group
+ * commits, the next one fills up; it commits as soon as the previous one is done and
+ * its window has passed. If a group fails, its writes are retried one by one, so a
+ * single bad write fails alone.
+ */
+export class GroupCommitWriter<DB> {
+  private readonly windowMs: number;
+  private readonly maxGroupSize: number;
+  private readonly logger: StoreLogger;
+  private readonly onCommit: GroupCommitOptions['onCommit'];
+  private queue: Entry<DB>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private due = false;
+  private committing = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly stats: GroupCommitCounters = {
+    groupsCommitted: 0,
+    writesCommitted: 0,
+    writesFailed: 0,
+    groupsRetried: 0,
+    commitLatencyMsSum: 0,
+    commitLatencyCounts: new Array<number>(COMMIT_LATENCY_BUCKETS_MS.length + 1).fill(0),
+    pending: 0,
+  };
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    options: GroupCommitOptions,
+  ) {
+    if (!Number.isFinite(options.windowMs) || options.windowMs < 0 || options.windowMs > 1000) {
+      throw new RangeError(`groupCommitMs must be from 0 to 1000, got ${options.windowMs}`);
+    }
+    const maxGroupSize = options.maxGroupSize ?? 1000;
+    if (!Number.isInteger(maxGroupSize) || maxGroupSize < 1) {
+      throw new RangeError(`maxGroupSize must be a positive integer, got ${maxGroupSize}`);
+    }
+    this.windowMs = options.windowMs;
+    this.maxGroupSize = maxGroupSize;
+    this.logger = options.logger ?? silentLogger;
+    this.onCommit = options.onCommit;
+  }
+
+  write<T>(op: WriteOperation<DB, T>): Promise<T> {
+    if (this.closed) return Promise.reject(unavailable('the store is closed'));
+    if (this.windowMs === 0) return this.writeAlone(op);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, at: performance.now(), resolve: resolve as (value: unknown) => void, reject });
+      this.stats.pending += 1;
+      if (this.queue.length >= this.maxGroupSize) this.fire();
+      else if (this.timer === undefined && !this.due) this.timer = setTimeout(() => this.fire(), this.windowMs);
+    });
+  }
+
+  counters(): GroupCommitCounters {
+    return { ...this.stats, commitLatencyCounts: [...this.stats.commitLatencyCounts] };
+  }
+
+  /** Refuses new writes and waits for every accepted one to settle. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.queue.length > 0) this.fire();
+    await this.idle();
+  }
+
+  private idle(): Promise<void> {
+    if (this.stats.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private settled(count: number): void {
+    this.stats.pending -= count;
+    if (this.stats.pending === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private fire(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.committing) {
+      // Picked up as soon as the running commit finishes.
+      this.due = true;
+      return;
+    }
+    this.due = false;
+    const group = this.queue.splice(0, this.maxGroupSize);
+    if (group.length === 0) return;
+    this.committing = true;
+    void this.commitGroup(group).finally(() => {
+      this.committing = false;
+      const oldest = this.queue[0];
+      if (oldest === undefined) return;
+      const waited = performance.now() - oldest.at;
+      if (this.due || this.closed || this.queue.length >= this.maxGroupSize || waited >= this.windowMs) this.fire();
+      else if (this.timer === undefined) this.timer = setTimeout(() => this.fire(), this.windowMs - waited);
+    });
+  }
+
+  private async commitGroup(group: Entry<DB>[]): Promise<void> {
+    let results: unknown[];
+    try {
+      results = await this.transaction(group.length, async (trx) => {
+        const out: unknown[] = [];
+        for (const entry of group) out.push(await entry.op(trx));
+        return out;
+      });
+    } catch (err) {
+      if (group.length === 1) {
+        this.fail(group[0]!, err);
+        return;
+      }
+      this.stats.groupsRetried += 1;
+      this.logger.warn(
+        { writes: group.length, err: (err as Error)?.message },
+        'group commit failed; retrying its writes one by one',
+      );
+      for (const entry of group) {
+        try {
+          const value = await this.transaction(1, entry.op);
+          entry.resolve(value);
+          this.settled(1);
+        } catch (retryErr) {
+          this.fail(entry, retryErr);
+        }
+      }
+      return;
+    }
+    group.forEach((entry, i) => entry.resolve(results[i]));
+    this.settled(group.length);
+  }
+
+  private async writeAlone<T>(op: WriteOperation<DB, T>): Promise<T> {
+    this.stats.pending += 1;
+    try {
+      return await this.transaction(1, op);
+    } catch (err) {
+      this.stats.writesFailed += 1;
+      throw err;
+    } finally {
+      this.settled(1);
+    }
+  }
+
+  private fail(entry: Entry<DB>, err: unknown): void {
+    this.stats.writesFailed += 1;
+    entry.reject(err);
+    this.settled(1);
+  }
+
+  /** Runs one transaction and records it in the counters if it committed. */
+  private async transaction<T>(writes: number, body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const value = await this.db.transaction().execute(body);
+    const latencyMs = performance.now() - started;
+    const s = this.stats;
+    s.groupsCommitted += 1;
+    s.writesCommitted += writes;
+    s.commitLatencyMsSum += latencyMs;
+    let bucket = COMMIT_LATENCY_BUCKETS_MS.findIndex((bound) => latencyMs <= bound);
+    if (bucket === -1) bucket = COMMIT_LATENCY_BUCKETS_MS.length;
+    s.commitLatencyCounts[bucket]! += 1;
+    if (this.onCommit !== undefined) {
+      // The data is committed: a failing observer must not turn that into an error.
+      try {
+        this.onCommit({ writes, latencyMs });
+      } catch (err) {
+        this.logger.warn({ err: (err as Error)?.message }, 'group commit observer threw');
+      }
+    }
+    return value;
+  }
+}

@@ -1,0 +1,20 @@
+/** The store: everything sightline remembers (SQL rows through kysely, blobs on disk). */
+export { openStore } from './open.js';
+export type { Store, StoreOptions } from './open.js';
+export type { StoreLogger } from './logger.js';
+export { defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+export type { DatabaseKind, DatabaseLocation } from './database-url.js';
+export type { BlobMeta, BlobPutOptions, BlobStore } from './blobs.js';
+export { JOB_STATUSES } from './jobs.js';
+export type { CreateJobInput, Job, JobRepository, JobStatus, ListJobsQuery } from './jobs.js';
+export { MAX_DETECTIONS_PER_INSERT } from './detections.js';
+export type { DetectionRepository, ListDetectionsQuery } from './detections.js';
+export type { Box, Detection, DetectionInput } from './detection-rows.js';
+export type { DetectionFilter } from './detection-filters.js';
+export { MAX_STATS_LATEST } from './detection-stats.js';
+export type { DetectionStats, DetectionStatsQuery, StatsBucket } from './detection-stats.js';
+export { COMMIT_LATENCY_BUCKETS_MS, GroupCommitWriter } from './group-commit.js';
+export type { GroupCommitCounters, GroupCommitOptions, WriteOperation } from './group-commit.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './pagination.js';
+export type { Page } from './pagination.js';
+export type { StoreSchema } from './schema.js';

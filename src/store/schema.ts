@@ -1,0 +1,50 @@
+/**
+ * Table shapes as the database returns them. Timestamps are epoch milliseconds
+ * (BIGINT), JSON is stored as text: both mean the same on SQLite and MySQL.
+ */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface BlobsTable {
+  sha256: string;
+  bytes: number;
+  media_type: string;
+  width: number | null;
+  height: number | null;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  model: string;
+  image_sha256: string;
+  status: JobStatus;
+  idempotency_key: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  result: string | null;
+  error: string | null;
+}
+
+export interface DetectionsTable {
+  id: string;
+  camera_id: string;
+  track_id: string;
+  label: string;
+  confidence: number;
+  box_x1: number | null;
+  box_y1: number | null;
+  box_x2: number | null;
+  box_y2: number | null;
+  detected_at: number;
+  image_sha256: string | null;
+  meta: string | null;
+  verify: string | null;
+  created_at: number;
+}
+
+export interface StoreSchema {
+  blobs: BlobsTable;
+  jobs: JobsTable;
+  detections: DetectionsTable;
+}

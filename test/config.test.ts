@@ -1,0 +1,105 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, OPTIONS } from '../dist/src/config.js';
+import { repoRoot } from './helpers/server.js';
+
+const run = promisify(execFile);
+const main = path.join(repoRoot, 'dist/src/main.js');
+
+describe('config', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({ env: {}, cwd: '/srv/app' });
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(8080);
+    expect(c.modelsDir).toBe('/srv/app/models');
+    expect(c.dataDir).toBe('/srv/app/data');
+    expect(c.databaseUrl).toBe('sqlite:/srv/app/data/sightline.db');
+    expect(c.logLevel).toBe('info');
+    expect(c.maxFiles).toBe(16);
+    expect(c.models).toEqual([]);
+    expect(c.allowUwsFallback).toBe(false);
+  });
+
+  it('layers file < env < flags', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
+    const file = path.join(dir, 'sightline.json');
+    writeFileSync(file, JSON.stringify({ port: 9001, host: '0.0.0.0', maxJsonBytes: '2MiB', models: ['a', 'b'] }));
+    const c = loadConfig({ env: { SIGHTLINE_CONFIG: file, SIGHTLINE_PORT: '9002', SIGHTLINE_LOG_LEVEL: 'warn' }, argv: ['--log-level=debug', '--allow-uws-fallback'], cwd: dir });
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.port).toBe(9002);
+    expect(c.logLevel).toBe('debug');
+    expect(c.maxJsonBytes).toBe(2 * 1024 * 1024);
+    expect(c.models).toEqual(['a', 'b']);
+    expect(c.allowUwsFallback).toBe(true);
+    expect(loadConfig({ env: { SIGHTLINE_PORT: '9002' }, argv: ['--port', '0'] }).port).toBe(0);
+  });
+
+  it('names the variable and what was expected', () => {
+    expect(() => loadConfig({ env: { SIGHTLINE_PORT: 'eighty' } })).toThrow(new ConfigError('SIGHTLINE_PORT: expected an integer of 0 to 65535, got "eighty"'));
+    expect(() => loadConfig({ env: {}, argv: ['--port', '70000'] })).toThrow('--port: expected an integer of 0 to 65535, got "70000"');
+    expect(() => loadConfig({ env: { SIGHTLINE_LOG_LEVEL: 'loud' } })).toThrow('SIGHTLINE_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
+    expect(() => loadConfig({ env: { SIGHTLINE_MAX_BODY_BYTES: '12 parsecs' } })).toThrow(/^SIGHTLINE_MAX_BODY_BYTES: expected a byte size/);
+    expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'postgres://x' } })).toThrow('SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got "postgres://x"');
+    expect(() => loadConfig({ env: {}, argv: ['--colour'] })).toThrow('unknown option --colour (see --help)');
+  });
+
+  it('rejects unknown or malformed config files with the file name', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
+    writeFileSync(path.join(dir, 'bad.json'), '{"prot": 1}');
+    writeFileSync(path.join(dir, 'broken.json'), '{');
+    writeFileSync(path.join(dir, 'typed.json'), '{"port": "x"}');
+    expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'bad.json' }, cwd: dir })).toThrow(`${dir}/bad.json: unknown key "prot"`);
+    expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'broken.json' }, cwd: dir })).toThrow(new RegExp(`^${dir}/broken.json: not valid JSON`));
+    expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'typed.json' }, cwd: dir })).toThrow(`${dir}/typed.json: port: expected an integer of 0 to 65535, got "x"`);
+  });
+});
+
+describe('CLI', () => {
+  it('--help lists every option with its env var and default', async () => {
+    const { stdout } = await run(process.execPath, [main, '--help']);
+    for (const o of OPTIONS) {
+      expect(stdout).toContain(o.flag);
+      expect(stdout).toContain(o.env);
+    }
+    expect(stdout).toContain('default: 8080');
+    expect(stdout).toContain('default: 127.0.0.1');
+  });
+
+  it('fails to start on invalid config with the variable name and exit code 2', async () => {
+    const err = await run(process.execPath, [main, 'serve'], { env: { ...process.env, SIGHTLINE_PORT: '-1' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toBe('sightline: SIGHTLINE_PORT: expected an integer of 0 to 65535, got "-1"\n');
+  });
+
+  it('refuses to start on the pure-JS uWebSockets.js fallback and says how to fix it', async () => {
+    const err = await run(process.execPath, [main, 'serve', '--port', '0'], { env: { ...process.env, UWS_USE_FALLBACK: '1' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toContain('sightline: uWebSockets.js could not load its native binary');
+    expect((err as { stderr: string }).stderr).toContain('SIGHTLINE_ALLOW_UWS_FALLBACK=true');
+  });
+
+  it('serves, logs the bound port, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
+    const child = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /"port":(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
+    });
+    expect(port).toBeGreaterThan(0);
+    const res = await fetch(`http://127.0.0.1:${port}/ping`);
+    expect(await res.json()).toEqual({ message: 'Server is alive!', status: 'ok' });
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(out).toContain('shutdown complete');
+  });
+});

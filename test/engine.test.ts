@@ -1,0 +1,285 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedDetector, failingModel, linearClassifier } from './helpers/onnx-model.js';
+import { craftedPngHeader, solidImage } from './helpers/images.js';
+import { makeModelRepo, plainInput, writeModel } from './helpers/model-repo.js';
+import { startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+const classifier = linearClassifier({ classes: 3 });
+const detector = fixedDetector();
+const failing = failingModel({ magic: 255 });
+const labels = ['red', 'green', 'blue'];
+const e = Math.E;
+
+let repoDir: string;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  repoDir = makeModelRepo({
+    cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
+    nobatch: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } } },
+    det: {
+      onnx: detector.bytes,
+      manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'], iouThreshold: 0.5 } },
+    },
+    fail: { onnx: failing.bytes, manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } } },
+    tiny: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, maxQueueSize: 2 } } },
+    slowq: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 2000, queueTimeoutMs: 100 } } },
+    gpu: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda' } },
+    gpustrict: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda', strict: true } },
+    broken: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 0 } } },
+  });
+  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
+  base = server.url;
+  await server.modelsLoaded;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const png = (rgb: [number, number, number], w = 8, h = 8) => solidImage('png', w, h, rgb);
+const post = (model: string, body: BodyInit, type: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type, ...headers } });
+
+describe('model repository', () => {
+  it('lists models with their state and reports failures without stopping the others', async () => {
+    const body = await (await fetch(`${base}/v1/models`)).json();
+    const states = Object.fromEntries(body.models.map((m: { name: string; state: string }) => [m.name, m.state]));
+    expect(states).toEqual({ broken: 'failed', cls: 'ready', det: 'ready', fail: 'ready', gpu: 'ready', gpustrict: 'failed', nobatch: 'ready', slowq: 'ready', tiny: 'ready' });
+    const broken = body.models.find((m: { name: string }) => m.name === 'broken');
+    expect(broken.error).toBe(`${repoDir}/broken/model.json: batching.maxBatchSize: Too small: expected number to be >=1`);
+  });
+
+  it('is not ready while a configured model failed, and says which', async () => {
+    const res = await fetch(`${base}/health/ready`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.error.code).toBe('not_ready');
+    expect(body.error.reasons).toHaveLength(2);
+    expect(body.error.reasons[0]).toMatch(/^model broken failed to load: /);
+    expect(body.error.reasons[1]).toMatch(/^model gpustrict failed to load: CUDA execution provider unavailable/);
+  });
+
+  it('falls back from CUDA to CPU and reports why; strict refuses', async () => {
+    const gpu = await (await fetch(`${base}/v1/models/gpu`)).json();
+    expect(gpu.device.requested).toBe('cuda');
+    expect(gpu.device.actual).toBe('cpu');
+    expect(gpu.device.fallbackReason).toMatch(/^CUDA execution provider unavailable: /);
+    const res = await post('gpu', await png([255, 0, 0]), 'image/png');
+    expect((await res.json()).label).toBe('red');
+    const strict = await (await fetch(`${base}/v1/models/gpustrict`)).json();
+    expect(strict.state).toBe('failed');
+    expect(strict.error).toMatch(/strict: true, so no CPU fallback/);
+  });
+
+  it('describes a model: spec, device, batching and counters', async () => {
+    const detail = await (await fetch(`${base}/v1/models/cls`)).json();
+    expect(detail.state).toBe('ready');
+    expect(detail.task).toBe('classify');
+    expect(detail.inputs).toEqual(['input']);
+    expect(detail.outputs).toEqual(['logits']);
+    expect(detail.spec.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 30, preferredBatchSizes: [], maxQueueSize: 1024, padToLargest: false });
+    expect(detail.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: 1 });
+    expect(typeof detail.statistics.enqueued).toBe('number');
+  });
+
+  it('answers 404 for unknown models', async () => {
+    expect((await fetch(`${base}/v1/models/nope`)).status).toBe(404);
+    const res = await post('nope', await png([1, 2, 3]), 'image/png');
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('predict', () => {
+  it('classifies with softmax probabilities and top-k (raw image body)', async () => {
+    const res = await post('cls', await png([255, 0, 0]), 'image/png');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    // logits [1, 0, 0] → softmax [e, 1, 1] / (e + 2)
+    expect(body.model).toBe('cls');
+    expect(body.label).toBe('red');
+    expect(body.confidence).toBeCloseTo(e / (e + 2), 6);
+    expect(body.probabilities.green).toBeCloseTo(1 / (e + 2), 6);
+    expect(body.topK.map((t: { label: string }) => t.label)).toEqual(['red', 'green', 'blue']);
+    expect(body.width).toBe(8);
+    expect(body.height).toBe(8);
+    expect(body.latencyMs.totalMs).toBeGreaterThanOrEqual(body.latencyMs.inferMs);
+    expect(body.latencyMs.queueMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('accepts JSON base64 and data URLs', async () => {
+    const img = await png([0, 0, 255]);
+    const a = await (await post('cls', JSON.stringify({ image: img.toString('base64') }), 'application/json')).json();
+    expect(a.label).toBe('blue');
+    const b = await (await post('cls', JSON.stringify({ image: `data:image/png;base64,${img.toString('base64')}` }), 'application/json')).json();
+    expect(b.label).toBe('blue');
+    const bad = await post('cls', JSON.stringify({ images: [img.toString('base64'), '@@@'] }), 'application/json');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'bad_request', message: 'images[1]: not valid base64', field: 'images[1]' } });
+  });
+
+  it('answers a multipart batch in input order, with an error entry for an undecodable image', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([await png([0, 255, 0])], { type: 'image/png' }), 'g.png');
+    form.append('file', new Blob([Buffer.from('not an image at all')], { type: 'image/png' }), 'x.png');
+    form.append('file', new Blob([await png([255, 0, 0])], { type: 'image/png' }), 'r.png');
+    const res = await fetch(`${base}/v1/models/cls/predict`, { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.results).toHaveLength(3);
+    expect(body.results[0].label).toBe('green');
+    expect(body.results[1]).toEqual({ index: 1, error: { code: 'unsupported_media_type', message: 'not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif' } });
+    expect(body.results[2].label).toBe('red');
+  });
+
+  it('rejects non-images by content, not by name', async () => {
+    const res = await post('cls', Buffer.from('GIF89a-but-not-really'), 'image/gif');
+    expect([415, 422]).toContain(res.status);
+    const text = await post('cls', Buffer.from('hello'), 'text/plain');
+    expect(text.status).toBe(415);
+  });
+
+  it('refuses a decompression bomb with 413 before decoding it', async () => {
+    const res = await post('cls', craftedPngHeader(30000, 30000), 'image/png');
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.message).toBe('image is 30000×30000 (900000000 pixels); the limit is 40000000 pixels');
+  });
+
+  it('detects with class-wise NMS and maps letterboxed boxes back to the original image', async () => {
+    // 128×64 → letterbox 64×64: scale 0.5, 16 px of padding top and bottom.
+    const res = await post('det', await png([10, 10, 10], 128, 64), 'image/png');
+    const body = await res.json();
+    expect(body.detections.map((d: { label: string }) => d.label)).toEqual(['car', 'person', 'person']);
+    const [a, b, c] = body.detections;
+    expect(a.score).toBeCloseTo(0.9, 6);
+    expect(a.box).toEqual([20, 0, 60, 28]);
+    expect(b.score).toBeCloseTo(0.7, 6);
+    expect(b.box).toEqual([22, 0, 62, 28]);
+    expect(c.score).toBeCloseTo(0.6, 6);
+    expect(c.box).toEqual([80, 52, 112, 64]);
+  });
+});
+
+describe('dynamic batching', () => {
+  it('runs concurrent requests as fewer, larger batches and keeps answers with their requests', async () => {
+    const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const images = await Promise.all(colours.map((c) => png(c)));
+    const before = (await (await fetch(`${base}/v1/models/cls`)).json()).statistics.dispatchedBatches;
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => post('cls', images[i % 3]!, 'image/png').then((r) => r.json())));
+    expect(responses.map((r) => r.label)).toEqual(Array.from({ length: 8 }, (_, i) => labels[i % 3]));
+    const after = (await (await fetch(`${base}/v1/models/cls`)).json()).statistics;
+    expect(after.dispatchedBatches - before).toBeLessThan(8);
+    expect(Math.max(...responses.map((r) => r.batchSize))).toBeGreaterThan(1);
+  });
+
+  it('answers 503 with Retry-After when the queue is full', async () => {
+    const img = await png([255, 0, 0]);
+    const results = await Promise.all([post('tiny', img, 'image/png'), post('tiny', img, 'image/png'), post('tiny', img, 'image/png')]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503]);
+    const rejected = results.find((r) => r.status === 503)!;
+    expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await rejected.json()).error.code).toBe('overloaded');
+  });
+
+  it('answers 503 when a request waits past the queue timeout', async () => {
+    const res = await post('slowq', await png([255, 0, 0]), 'image/png');
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('overloaded');
+  });
+
+  it('drops a request from the queue when its client disconnects before dispatch', async () => {
+    const controller = new AbortController();
+    const pending = post('tiny', await png([255, 0, 0]), 'image/png', {}).catch(() => 'aborted');
+    void pending;
+    const aborted = fetch(`${base}/v1/models/tiny/predict`, { method: 'POST', body: await png([0, 255, 0]), headers: { 'content-type': 'image/png' }, signal: controller.signal }).catch(() => 'aborted');
+    const before = (await (await fetch(`${base}/v1/models/tiny`)).json()).statistics.cancelled;
+    for (let i = 0; i < 100; i++) {
+      const s = (await (await fetch(`${base}/v1/models/tiny`)).json()).statistics;
+      if (s.queueLength === 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort();
+    expect(await aborted).toBe('aborted');
+    let stats;
+    for (let i = 0; i < 100; i++) {
+      stats = (await (await fetch(`${base}/v1/models/tiny`)).json()).statistics;
+      if (stats.cancelled > before) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(stats.cancelled).toBe(before + 1);
+    expect(stats.queueLength).toBe(1);
+    expect((await pending as Response).status).toBe(200);
+  });
+});
+
+describe('failures and lifecycle', () => {
+  it('fails only the batch that broke, with the model name, and keeps serving', async () => {
+    const ok = await post('fail', await png([10, 20, 30]), 'image/png');
+    expect(ok.status).toBe(200);
+    const body = await ok.json();
+    expect(body.outputs.output.dims).toEqual([1, 3, 8, 8]);
+    expect(body.outputs.output.data.slice(0, 2)).toEqual([10, 10]);
+    const bad = await post('fail', await png([255, 255, 255]), 'image/png');
+    expect(bad.status).toBe(500);
+    const err = await bad.json();
+    expect(err.error.code).toBe('inference_failed');
+    expect(err.error.message).toMatch(/^model fail failed to run a batch: /);
+    expect((await post('fail', await png([1, 2, 3]), 'image/png')).status).toBe(200);
+  });
+
+  it('replaces a worker that died and keeps serving', async () => {
+    const version = server.models.serving('nobatch');
+    await version.pool.threads[0]!.terminate();
+    let res: Response | undefined;
+    for (let i = 0; i < 20; i++) {
+      res = await post('nobatch', await png([0, 255, 0]), 'image/png');
+      if (res.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(res!.status).toBe(200);
+    expect((await res!.json()).label).toBe('green');
+    expect((await (await fetch(`${base}/v1/models/nobatch`)).json()).statistics.workerRestarts).toBe(1);
+  });
+
+  it('reloads under load without failing a request', async () => {
+    const img = await png([0, 0, 255]);
+    const before = (await (await fetch(`${base}/v1/models/cls`)).json()).version;
+    let stop = false;
+    const statuses: number[] = [];
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) statuses.push((await post('cls', img, 'image/png')).status);
+      }),
+    );
+    const first = await fetch(`${base}/v1/models/cls/load`, { method: 'POST' });
+    expect(first.status).toBe(200);
+    const second = await fetch(`${base}/v1/models/cls/load`, { method: 'POST' });
+    expect((await second.json()).version).toBe(before + 2);
+    stop = true;
+    await load;
+    expect(statuses.length).toBeGreaterThan(4);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('unloads and loads again', async () => {
+    const unloaded = await (await fetch(`${base}/v1/models/nobatch/unload`, { method: 'POST' })).json();
+    expect(unloaded.state).toBe('unloaded');
+    const res = await post('nobatch', await png([1, 1, 1]), 'image/png');
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe('model_unavailable');
+    const loaded = await (await fetch(`${base}/v1/models/nobatch/load`, { method: 'POST' })).json();
+    expect(loaded.state).toBe('ready');
+    expect((await post('nobatch', await png([255, 0, 0]), 'image/png')).status).toBe(200);
+  });
+
+  it('a failed reload keeps the running version and answers 409', async () => {
+    writeModel(repoDir, 'det', { task: 'detect', input: { resize: 'letterbox', width: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } }, detector.bytes);
+    const res = await fetch(`${base}/v1/models/det/load`, { method: 'POST' });
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.message).toMatch(/input: resize "letterbox" needs width and height/);
+    expect((await post('det', await png([10, 10, 10], 64, 64), 'image/png')).status).toBe(200);
+  });
+});

@@ -1,0 +1,275 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from '../dist/src/http/body/json.js';
+import { readMultipart } from '../dist/src/http/body/multipart.js';
+import { readRaw } from '../dist/src/http/body/raw.js';
+import { bytes, json } from '../dist/src/http/reply.js';
+import type { Route } from '../dist/src/http/router.js';
+import { rawRequest } from './helpers/raw-http.js';
+import { startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+let release: (() => void) | undefined;
+const big = Buffer.alloc(5 * 1024 * 1024);
+for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+
+const testRoutes: Route[] = [
+  { method: 'GET', path: '/t/items/:id', handler: (ctx) => json({ id: ctx.params.id, q: ctx.query.get('q') }) },
+  { method: 'DELETE', path: '/t/items/:id', handler: (ctx) => json({ deleted: ctx.params.id }) },
+  { method: 'GET', path: '/t/items/special', handler: () => json({ special: true }) },
+  { method: 'POST', path: '/t/json', handler: async (ctx) => json({ got: await readJson(ctx, 1024) }) },
+  { method: 'POST', path: '/t/raw', handler: async (ctx) => json({ size: (await readRaw(ctx, 64 * 1024)).byteLength }) },
+  {
+    method: 'POST',
+    path: '/t/multipart',
+    handler: async (ctx) => {
+      const body = await readMultipart(ctx, { fileBytes: 1024, files: 2, fields: 2 });
+      return json({ files: body.files.map((f) => ({ field: f.field, filename: f.filename, mediaType: f.mediaType, size: f.bytes.byteLength, text: f.bytes.toString() })), fields: body.fields });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/t/slow',
+    handler: () => new Promise((resolve) => (release = () => resolve(json({ slow: 'done' })))),
+  },
+  { method: 'GET', path: '/t/big', handler: () => bytes(big, 'application/octet-stream') },
+  {
+    method: 'GET',
+    path: '/t/bug',
+    handler: () => {
+      throw new TypeError('boom');
+    },
+  },
+];
+
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ SIGHTLINE_MAX_BODY_BYTES: '256KiB' }, { extraRoutes: testRoutes });
+  base = server.url;
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('routing', () => {
+  it('matches path parameters and query strings', async () => {
+    const res = await fetch(`${base}/t/items/a%20b?q=42`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ id: 'a b', q: '42' });
+  });
+
+  it('prefers literal segments over parameters', async () => {
+    expect(await (await fetch(`${base}/t/items/special`)).json()).toEqual({ special: true });
+  });
+
+  it('answers unknown paths with a JSON 404', async () => {
+    const res = await fetch(`${base}/nope`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /nope' } });
+  });
+
+  it('answers a wrong method with a JSON 405 and Allow', async () => {
+    const res = await fetch(`${base}/t/items/1`, { method: 'PUT' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, DELETE');
+    const body = await res.json();
+    expect(body.error.code).toBe('method_not_allowed');
+  });
+
+  it('answers HEAD on GET routes without a body', async () => {
+    const res = await fetch(`${base}/ping`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+  });
+
+  it('reports a thrown bug as a JSON 500 without internals', async () => {
+    const res = await fetch(`${base}/t/bug`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal server error' } });
+  });
+});
+
+describe('request ids', () => {
+  it('generates one per response', async () => {
+    const a = (await fetch(`${base}/ping`)).headers.get('x-request-id');
+    const b = (await fetch(`${base}/ping`)).headers.get('x-request-id');
+    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a).not.toBe(b);
+  });
+
+  it('honours a client id and replaces an unsafe one', async () => {
+    expect((await fetch(`${base}/nope`, { headers: { 'x-request-id': 'cam-7.frame:991' } })).headers.get('x-request-id')).toBe('cam-7.frame:991');
+    const replaced = (await fetch(`${base}/ping`, { headers: { 'x-request-id': 'bad id with spaces' } })).headers.get('x-request-id');
+    expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('health', () => {
+  it('serves live, ready and ping', async () => {
+    expect(await (await fetch(`${base}/health/live`)).json()).toEqual({ status: 'live' });
+    expect(await (await fetch(`${base}/health/ready`)).json()).toEqual({ status: 'ready' });
+    const ping = await fetch(`${base}/ping`);
+    expect(ping.status).toBe(200);
+    expect(await ping.json()).toEqual({ message: 'Server is alive!', status: 'ok' });
+  });
+});
+
+describe('JSON body reader', () => {
+  it('parses a JSON body', async () => {
+    const res = await fetch(`${base}/t/json`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"a":[1,2]}' });
+    expect(await res.json()).toEqual({ got: { a: [1, 2] } });
+  });
+
+  it('rejects malformed JSON with 400', async () => {
+    const res = await fetch(`${base}/t/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.code).toBe('bad_request');
+    expect(body.error.message).toMatch(/^request body is not valid JSON: /);
+  });
+
+  it('rejects a wrong content type with 415', async () => {
+    const res = await fetch(`${base}/t/json`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ error: { code: 'unsupported_media_type', message: 'expected Content-Type application/json, got text/plain' } });
+  });
+
+  it('rejects an oversized JSON body with 413 and closes the connection', async () => {
+    const payload = JSON.stringify({ pad: 'x'.repeat(4000) });
+    const res = await rawRequest(server.port, `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'payload_too_large', message: 'JSON body exceeds the limit of 1024 bytes' } });
+  });
+
+  it('rejects an empty body with 400', async () => {
+    const res = await fetch(`${base}/t/json`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('raw body reader', () => {
+  it('reads a chunked body', async () => {
+    const res = await rawRequest(server.port, 'POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ size: 11 });
+  });
+
+  it('fails a chunked body past the route limit with 413 and closes', async () => {
+    const chunk = 'a'.repeat(40 * 1024);
+    const hex = chunk.length.toString(16);
+    const res = await rawRequest(server.port, `POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${hex}\r\n${chunk}\r\n${hex}\r\n${chunk}\r\n0\r\n\r\n`);
+    expect(res.status).toBe(413);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body).error.message).toBe('request body exceeds the limit of 65536 bytes');
+  });
+
+  it('fails early on a declared length past the server-wide hard limit', async () => {
+    const res = await rawRequest(server.port, `POST /t/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n` + 'a'.repeat(300 * 1024));
+    expect(res.status).toBe(413);
+  });
+});
+
+function multipart(boundary: string, parts: Array<{ name: string; filename?: string; type?: string; data: string }>, close = true): string {
+  let out = '';
+  for (const p of parts) {
+    out += `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n`;
+    if (p.type) out += `Content-Type: ${p.type}\r\n`;
+    out += `\r\n${p.data}\r\n`;
+  }
+  if (close) out += `--${boundary}--\r\n`;
+  return out;
+}
+
+async function postMultipart(body: string, contentType: string) {
+  return rawRequest(server.port, `POST /t/multipart HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+describe('multipart body reader', () => {
+  it('reads files and fields', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['first'], { type: 'image/png' }), 'a.png');
+    form.append('file', new Blob(['second!'], { type: 'image/jpeg' }), 'b.jpg');
+    form.append('note', 'hi');
+    const res = await fetch(`${base}/t/multipart`, { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      files: [
+        { field: 'file', filename: 'a.png', mediaType: 'image/png', size: 5, text: 'first' },
+        { field: 'file', filename: 'b.jpg', mediaType: 'image/jpeg', size: 7, text: 'second!' },
+      ],
+      fields: { note: 'hi' },
+    });
+  });
+
+  it('rejects too many files with 413', async () => {
+    const body = multipart('XyZ', [1, 2, 3].map((i) => ({ name: 'file', filename: `${i}.png`, type: 'image/png', data: 'p' })));
+    const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'payload_too_large', message: 'too many files: at most 2 per request' } });
+  });
+
+  it('rejects too many fields with 413', async () => {
+    const body = multipart('XyZ', [1, 2, 3].map((i) => ({ name: `f${i}`, data: 'v' })));
+    const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.message).toBe('too many fields: at most 2 per request');
+  });
+
+  it('rejects a file over the size limit with 413', async () => {
+    const body = multipart('XyZ', [{ name: 'file', filename: 'big.png', type: 'image/png', data: 'x'.repeat(2000) }]);
+    const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.message).toBe('file "big.png" exceeds the limit of 1024 bytes');
+  });
+
+  it('rejects a truncated body with 400', async () => {
+    const body = multipart('XyZ', [{ name: 'file', filename: 'a.png', type: 'image/png', data: 'abc' }], false);
+    const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.message).toBe('malformed multipart body: Unexpected end of form');
+  });
+
+  it('rejects a missing boundary with 400', async () => {
+    const res = await postMultipart('whatever', 'multipart/form-data');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.message).toBe('malformed multipart request: Multipart: Boundary not found');
+  });
+
+  it('rejects a non-multipart content type with 415', async () => {
+    const res = await postMultipart('{}', 'application/json');
+    expect(res.status).toBe(415);
+  });
+});
+
+describe('responses', () => {
+  it('streams a large body intact', async () => {
+    const res = await fetch(`${base}/t/big`);
+    const got = Buffer.from(await res.arrayBuffer());
+    expect(got.length).toBe(big.length);
+    expect(got.equals(big)).toBe(true);
+  });
+});
+
+describe('client aborts', () => {
+  it('stays healthy and forgets the request when a client drops mid-upload', async () => {
+    const before = server.http.requestsInFlight;
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => {
+        socket.write(`POST /t/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n${'a'.repeat(1000)}`);
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    for (let i = 0; i < 50 && server.http.requestsInFlight !== before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.http.requestsInFlight).toBe(before);
+    const res = await fetch(`${base}/ping`);
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatLogLine } from '../dist/src/log-format.js';
+import { createLogger } from '../dist/src/logger.js';
+import { solidImage } from './helpers/images.js';
+import { makeModelRepo, plainInput } from './helpers/model-repo.js';
+import { linearClassifier } from './helpers/onnx-model.js';
+import { repoRoot, startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+const started: Server[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.close()));
+});
+
+/** The local wall-clock time of an ISO timestamp as the formatter prints it. */
+const clock = (iso: string) => {
+  const d = new Date(iso);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+};
+
+describe('terminal log format', () => {
+  const time = '2026-03-10T08:04:05.123Z';
+
+  it('writes time, level, message, then the fields as key=value', () => {
+    const line = JSON.stringify({ level: 30, time, service: 'sightline', reqId: 'r-1', method: 'GET', path: '/v1/models', status: 200, ms: 1.25, msg: 'request' });
+    expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} INFO  request reqId=r-1 method=GET path=/v1/models status=200 ms=1.25\n`);
+  });
+
+  it('quotes strings with spaces, writes objects as JSON, and colours the level when asked', () => {
+    const line = JSON.stringify({ level: 40, time, msg: 'closing slow WebSocket consumer', reason: 'too slow', topics: ['a', 'b'], limit: null });
+    expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} WARN  closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`);
+    expect(formatLogLine(line, { colour: true })).toBe(`${clock(time)} \x1b[33mWARN \x1b[0m closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`);
+  });
+
+  it('puts an error last, with its stack indented below', () => {
+    const line = JSON.stringify({ level: 50, time, msg: 'unhandled error in route', route: '/x', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at f (a.js:1:1)' } });
+    expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} ERROR unhandled error in route route=/x err=boom\n    Error: boom\n        at f (a.js:1:1)\n`);
+  });
+
+  it('passes a line that is not JSON through unchanged', () => {
+    expect(formatLogLine('plain text\n', { colour: false })).toBe('plain text\n');
+  });
+});
+
+describe('createLogger', () => {
+  it('writes readable lines when pretty', () => {
+    const out: string[] = [];
+    const logger = createLogger('info', { pretty: true, colour: false, out: { write: (t: string) => out.push(t) } });
+    logger.debug('hidden');
+    logger.info({ model: 'cls', batchSize: 4 }, 'batch done');
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d INFO  batch done model=cls batchSize=4\n$/);
+  });
+
+  const run = (code: string, tty: boolean) =>
+    promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${tty ? "Object.defineProperty(process.stdout, 'isTTY', { value: true });" : ''}${code}`], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+    });
+  const script = `const { createLogger } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'logger.js'))}); const log = createLogger('info'); log.info({ status: 200 }, 'hello'); log.flush();`;
+
+  it('writes JSON lines when stdout is not a terminal', async () => {
+    const { stdout } = await run(script, false);
+    const entry = JSON.parse(stdout) as Record<string, unknown>;
+    expect({ ...entry, time: typeof entry.time }).toEqual({ level: 30, time: 'string', service: 'sightline', status: 200, msg: 'hello' });
+  });
+
+  it('writes readable lines when stdout is a terminal', async () => {
+    const { stdout } = await run(script, true);
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d INFO  hello status=200\n$/);
+  });
+});
+
+describe('access log', () => {
+  it('has one line per request with request id, route, model, status and durations', async () => {
+    const repo = makeModelRepo({
+      cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] } } },
+    });
+    const lines: string[] = [];
+    const server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo }, { logger: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }) });
+    started.push(server);
+    await server.modelsLoaded;
+    const png = await solidImage('png', 8, 8, [255, 0, 0]);
+    const res = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png', 'x-request-id': 'trace-42' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('trace-42');
+    await expect.poll(() => lines.filter((l) => l.includes('"reqId":"trace-42"')).length).toBe(1);
+    const entry = JSON.parse(lines.find((l) => l.includes('"reqId":"trace-42"'))!) as Record<string, unknown>;
+    expect(entry).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      pid: expect.any(Number),
+      hostname: expect.any(String),
+      reqId: 'trace-42',
+      method: 'POST',
+      path: '/v1/models/cls/predict',
+      route: '/v1/models/:name/predict',
+      status: 200,
+      ms: expect.any(Number),
+      bytesIn: png.byteLength,
+      bytesOut: expect.any(Number),
+      model: 'cls',
+      batchSize: 1,
+      msg: 'request',
+    });
+    expect(entry.ms as number).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
+import { solidImage } from './helpers/images.js';
+import { linearClassifier } from './helpers/onnx-model.js';
+import { makeModelRepo, plainInput } from './helpers/model-repo.js';
+import { startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+type Frame = { type: string; id?: string | number; code?: string; message?: string; result?: Record<string, unknown> };
+
+const labels = ['red', 'green', 'blue'];
+const e = Math.E;
+let server: Server;
+let wsBase: string;
+const sockets: WebSocket[] = [];
+
+/** Opens a predict socket and collects its text frames. */
+async function open(model: string, base = wsBase): Promise<{ ws: WebSocket; frames: Frame[]; next(): Promise<Frame> }> {
+  const ws = new WebSocket(`${base}/v1/ws/predict/${model}`);
+  sockets.push(ws);
+  const frames: Frame[] = [];
+  let cursor = 0;
+  let wake: (() => void) | undefined;
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as Frame);
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return {
+    ws,
+    frames,
+    async next() {
+      const deadline = Date.now() + 10_000;
+      while (cursor >= frames.length) {
+        if (Date.now() > deadline) throw new Error('no frame within 10 s');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 200);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return frames[cursor++]!;
+    },
+  };
+}
+
+beforeAll(async () => {
+  const classifier = linearClassifier({ classes: 3 });
+  const repo = makeModelRepo({
+    cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
+    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400 } } },
+  });
+  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
+  wsBase = server.url.replace('http://', 'ws://');
+  await server.modelsLoaded;
+});
+
+afterAll(async () => {
+  for (const ws of sockets) ws.close();
+  await server?.close();
+});
+
+const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
+
+describe('predict over WebSocket', () => {
+  it('answers each image frame with the request id of its header frame and the predict result', async () => {
+    const s = await open('cls');
+    s.ws.send(JSON.stringify({ id: 'r1' }));
+    s.ws.send(await png([255, 0, 0]));
+    const frame = await s.next();
+    expect(frame.type).toBe('result');
+    expect(frame.id).toBe('r1');
+    const result = frame.result!;
+    expect(result.model).toBe('cls');
+    expect(result.label).toBe('red');
+    expect(result.confidence as number).toBeCloseTo(e / (e + 2), 6);
+    expect(result).toMatchObject({ width: 8, height: 8, batchSize: 1 });
+    expect((result.latencyMs as { totalMs: number }).totalMs).toBeGreaterThan(0);
+    // The same answer as the HTTP route, apart from timings.
+    const http = await (await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json();
+    expect({ ...result, latencyMs: 0, batchSize: 0 }).toEqual({ ...http, latencyMs: 0, batchSize: 0 });
+  });
+
+  it('numbers images sent without a header, and batches frames that arrive together', async () => {
+    const s = await open('cls');
+    const images = await Promise.all([png([0, 255, 0]), png([0, 0, 255]), png([255, 0, 0])]);
+    // Two sockets' frames share the model's batcher.
+    const other = await open('cls');
+    for (const img of images) s.ws.send(img);
+    other.ws.send(JSON.stringify({ id: 7 }));
+    other.ws.send(images[0]!);
+    const answers = [await s.next(), await s.next(), await s.next()].sort((a, b) => (a.id as number) - (b.id as number));
+    expect(answers.map((f) => [f.id, f.result!.label])).toEqual([
+      [1, 'green'],
+      [2, 'blue'],
+      [3, 'red'],
+    ]);
+    const mine = await other.next();
+    expect([mine.id, mine.result!.label]).toEqual([7, 'green']);
+    expect(Math.max(...[...answers, mine].map((f) => f.result!.batchSize as number))).toBeGreaterThan(1);
+  });
+
+  it('answers a bad image with an error frame carrying its id, and bad headers with clear errors', async () => {
+    const s = await open('cls');
+    s.ws.send(JSON.stringify({ id: 'junk' }));
+    s.ws.send(Buffer.from('not an image at all'));
+    expect(await s.next()).toEqual({
+      type: 'error',
+      id: 'junk',
+      code: 'unsupported_media_type',
+      message: 'not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif',
+    });
+    s.ws.send('{"id":');
+    const bad = await s.next();
+    expect(bad.type).toBe('error');
+    expect(bad.code).toBe('bad_json');
+    expect(bad.message).toMatch(/^header frame is not valid JSON: /);
+    s.ws.send(JSON.stringify({ id: 'a', model: 'x' }));
+    expect(await s.next()).toEqual({ type: 'error', code: 'bad_message', message: 'unknown header field "model"' });
+    s.ws.send(JSON.stringify({ id: '' }));
+    expect(await s.next()).toEqual({ type: 'error', code: 'bad_message', message: 'id must be a string of 1 to 128 characters or a number' });
+    s.ws.send(JSON.stringify({ id: 'first' }));
+    s.ws.send(JSON.stringify({ id: 'second' }));
+    expect(await s.next()).toEqual({
+      type: 'error',
+      id: 'first',
+      code: 'bad_message',
+      message: 'header frame was not followed by an image; its id is replaced by the next header',
+    });
+    s.ws.send(await png([0, 0, 255]));
+    expect(await s.next()).toMatchObject({ type: 'result', id: 'second', result: { label: 'blue' } });
+    expect(s.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('refuses more images in flight than the limit, per connection', async () => {
+    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'slow', SIGHTLINE_WS_MAX_IN_FLIGHT: '2' });
+    onTestFinished(() => own.close());
+    await own.modelsLoaded;
+    const s = await open('slow', own.url.replace('http://', 'ws://'));
+    const img = await png([255, 0, 0]);
+    for (const id of ['a', 'b', 'c']) {
+      s.ws.send(JSON.stringify({ id }));
+      s.ws.send(img);
+    }
+    const frames = [await s.next(), await s.next(), await s.next()];
+    expect(frames[0]).toEqual({ type: 'error', id: 'c', code: 'overloaded', message: 'at most 2 images in flight per connection; wait for answers' });
+    expect(frames.slice(1).map((f) => [f.id, f.result!.label, f.result!.batchSize])).toEqual([
+      ['a', 'red', 2],
+      ['b', 'red', 2],
+    ]);
+  });
+
+  it('refuses the upgrade for an unknown model with the usual JSON error', async () => {
+    const ws = new WebSocket(`${wsBase}/v1/ws/predict/nope`);
+    const response = await new Promise<{ status: number; body: string }>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+    });
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toEqual({ error: { code: 'not_found', message: 'model "nope" not found' } });
+  });
+
+  it('closes with 1009 on an image over the file size limit', async () => {
+    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'cls', SIGHTLINE_MAX_FILE_BYTES: '64KiB' });
+    try {
+      await own.modelsLoaded;
+      const ws = new WebSocket(`${own.url.replace('http://', 'ws://')}/v1/ws/predict/cls`);
+      await new Promise((resolve) => ws.once('open', resolve));
+      const closed = new Promise<[number, string]>((resolve) => ws.on('close', (code, reason) => resolve([code, reason.toString()])));
+      ws.send(Buffer.alloc(100 * 1024));
+      expect(await closed).toEqual([1009, 'image of 102400 bytes exceeds the limit of 65536']);
+    } finally {
+      await own.close();
+    }
+  });
+});
