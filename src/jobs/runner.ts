@@ -174,17 +174,17 @@ export class JobRunner {
     try {
       models.serving(job.model);
     } catch (err) {
-      await this.fail(id, err);
+      await this.fail(id, err, signal);
       return;
     }
     if (job.status === 'queued') {
       const running = await this.transition(() => store.jobs.markRunning(id));
       if (running === undefined) return;
-      this.options.events.changed(running);
+      if (!this.announce(running, signal)) return;
     }
     const blob = await store.blobs.get(job.imageSha256);
     if (blob === undefined) {
-      await this.fail(id, new SightlineError(500, 'image_missing', `image ${job.imageSha256} is missing from the blob store`));
+      await this.fail(id, new SightlineError(500, 'image_missing', `image ${job.imageSha256} is missing from the blob store`), signal);
       return;
     }
     const bytes = await readFile(blob.path);
@@ -203,16 +203,26 @@ export class JobRunner {
           if (signal.aborted) return;
           continue;
         }
-        await this.fail(id, err);
+        await this.fail(id, err, signal);
         return;
       }
     }
     const result = answer(job.model, prediction, performance.now() - started);
     const done = await this.transition(() => store.jobs.markSucceeded(id, result));
-    if (done !== undefined) this.options.events.changed(done);
+    if (done !== undefined) this.announce(done, signal);
   }
 
-  private async fail(id: string, err: unknown): Promise<void> {
+  /**
+   * Announces a state change unless the job was deleted meanwhile: `delete` aborts the
+   * signal before it announces the deletion, so nothing follows a `job.deleted` event.
+   */
+  private announce(job: Job, signal: AbortSignal): boolean {
+    if (signal.aborted) return false;
+    this.options.events.changed(job);
+    return true;
+  }
+
+  private async fail(id: string, err: unknown, signal: AbortSignal): Promise<void> {
     let message: string;
     if (err instanceof SightlineError) {
       message = err.message;
@@ -221,7 +231,7 @@ export class JobRunner {
       message = 'internal error while running the job';
     }
     const failed = await this.transition(() => this.options.store.jobs.markFailed(id, message));
-    if (failed !== undefined) this.options.events.changed(failed);
+    if (failed !== undefined) this.announce(failed, signal);
   }
 
   /** A state change that finds the job deleted (404) or already moved on (409) is skipped. */
