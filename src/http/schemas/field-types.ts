@@ -72,6 +72,11 @@ export function decodeBase64(value: string): Buffer | string {
     if (comma === -1 || !text.slice(0, comma).endsWith(';base64')) return 'data URL must be base64-encoded';
     text = text.slice(comma + 1);
   }
+  // Fast path: canonical base64 re-encodes to itself. Two native passes cost a few
+  // microseconds where the pattern below takes a fraction of a millisecond on a snapshot.
+  const bytes = Buffer.from(text, 'base64');
+  if (text.length % 4 === 0 && bytes.toString('base64') === text) return bytes;
+  // Anything else (line breaks, missing padding, odd trailing bits, bad characters) gets the exact check.
   text = text.replace(/\s+/g, '');
   if (text.length % 4 === 1 || !BASE64.test(text)) return 'not valid base64';
   return Buffer.from(text, 'base64');
