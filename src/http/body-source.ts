@@ -1,9 +1,12 @@
 import { payloadTooLarge, SightlineError } from '../errors.js';
 import type { HttpResponse } from './uws.js';
 
-/** Where body bytes go once a reader takes the body. `data` returns false to ask for a pause. */
+/**
+ * Where body bytes go once a reader takes the body. `data` returns false to ask for a pause.
+ * A chunk is only valid during the call (uWS neuters its memory afterwards): a sink copies what it keeps.
+ */
 export interface BodySink {
-  data(chunk: Buffer): boolean;
+  data(chunk: Uint8Array): boolean;
   end(): void;
   error(err: Error): void;
 }
@@ -12,7 +15,8 @@ export interface BodySink {
  * The request body as uWS delivers it. `onData` must be attached inside the route handler's
  * synchronous part, before any await, so this object is created there and buffers chunks until a
  * reader (JSON, raw, multipart) takes them. uWS neuters each chunk's ArrayBuffer after the
- * callback returns, so every chunk is copied once here.
+ * callback returns: chunks that arrive before a reader is attached are kept as copies, later ones
+ * are copied by the reader itself (straight into the final buffer when the length is declared).
  */
 export class BodySource {
   /** Length announced by Content-Length, when there was one. */
@@ -80,21 +84,29 @@ export class BodySource {
       return Promise.reject(err);
     }
     return new Promise<Buffer>((resolve, reject) => {
+      // With a declared length the bytes go straight to their place; uWS has already checked
+      // that the body is exactly that long.
+      const whole = this.declaredLength !== undefined && this.declaredLength > 0 ? Buffer.allocUnsafe(this.declaredLength) : undefined;
       const chunks: Buffer[] = [];
       let size = 0;
       this.pipe({
         data: (chunk) => {
-          size += chunk.byteLength;
-          if (size > limit) {
+          if (size + chunk.byteLength > limit) {
             const err = tooLarge(what, limit);
             this.fail(err);
             reject(err);
             return true;
           }
-          chunks.push(chunk);
+          if (whole !== undefined && size + chunk.byteLength <= whole.byteLength) whole.set(chunk, size);
+          else chunks.push(Buffer.from(chunk));
+          size += chunk.byteLength;
           return true;
         },
-        end: () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+        end: () => {
+          if (whole !== undefined && chunks.length === 0 && size === whole.byteLength) resolve(whole);
+          else if (whole !== undefined) resolve(Buffer.concat([whole.subarray(0, Math.min(size, whole.byteLength)), ...chunks]));
+          else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        },
         error: reject,
       });
     });
@@ -108,11 +120,11 @@ export class BodySource {
         this.fail(tooLarge('request body', this.hardLimit));
         return;
       }
-      const copy = Buffer.from(chunk.slice(0));
+      const view = new Uint8Array(chunk);
       if (this.sink) {
-        if (!this.sink.data(copy)) this.pause();
+        if (!this.sink.data(view)) this.pause();
       } else {
-        this.pending.push(copy);
+        this.pending.push(Buffer.from(view));
       }
     }
     if (isLast) {

@@ -97,7 +97,8 @@ export function readMultipart(ctx: RequestContext, limits: MultipartLimits): Pro
     ctx.body.pipe({
       data: (chunk) => {
         if (settled) return true;
-        const more = parser.write(chunk);
+        // busboy hands slices of what it is given to file streams read later: give it its own copy.
+        const more = parser.write(Buffer.from(chunk));
         if (!more) parser.once('drain', () => ctx.body.resume());
         return more;
       },
