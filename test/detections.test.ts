@@ -85,6 +85,8 @@ describeEachDatabase('camera ingestion', (target) => {
       [{ ...base('c'), box: [5, 2, 3, 4] }, 'box', 'must have x1 <= x2 and y1 <= y2'],
       [{ ...base('c'), detectedAt: -5 }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
       [{ ...base('c'), detectedAt: '2024-03-10 10:00' }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
+      [{ ...base('c'), detectedAt: 8.64e15 + 1 }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
+      [{ ...base('c'), detectedAt: '8640000000000001' }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
       [{ ...base('c'), image: '@@@' }, 'image', 'not valid base64'],
       [{ ...base('c'), imageSha256: 'nope' }, 'imageSha256', 'must be a SHA-256 hash: 64 hexadecimal digits'],
       [{ ...base('c'), meta: { big: 'x'.repeat(65 * 1024) } }, 'meta', 'must serialise to at most 65536 bytes of JSON'],
@@ -100,6 +102,10 @@ describeEachDatabase('camera ingestion', (target) => {
       expect(res.status, field).toBe(400);
       expect(await res.json(), field).toEqual({ error: { code: 'bad_request', message: `${field}: ${rule}`, field } });
     }
+    // Small but nested deeper than JSON.stringify's stack reaches: refused, not a 500.
+    const deep = JSON.stringify(base('c')).replace(/}$/, `,"meta":${'['.repeat(6000)}${']'.repeat(6000)}}`);
+    const tooDeep = await post(deep);
+    expect([tooDeep.status, await tooDeep.json()]).toEqual([400, { error: { code: 'bad_request', message: 'meta: is nested too deeply to store', field: 'meta' } }]);
     const notJson = await post('{"cameraId":');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as Json).error.message).toMatch(/^request body is not valid JSON/);

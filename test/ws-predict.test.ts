@@ -54,6 +54,7 @@ beforeAll(async () => {
   const repo = makeModelRepo({
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
     slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400 } } },
+    wide: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300 } } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
   wsBase = server.url.replace('http://', 'ws://');
@@ -155,6 +156,21 @@ describe('predict over WebSocket', () => {
       ['a', 'red', 2],
       ['b', 'red', 2],
     ]);
+  });
+
+  it('holds many images in flight on one socket without warnings', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    onTestFinished(() => void process.off('warning', onWarning));
+    // All twenty wait in one queue at once, each listening for the socket's end.
+    const s = await open('wide');
+    const img = await png([0, 0, 255]);
+    for (let i = 0; i < 20; i++) s.ws.send(img);
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await s.next());
+    expect(answers.map((f) => f.result?.label)).toEqual(Array(20).fill('blue'));
+    expect(warnings).toEqual([]);
   });
 
   it('refuses the upgrade for an unknown model with the usual JSON error', async () => {

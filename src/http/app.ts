@@ -156,7 +156,11 @@ export class HttpApp {
   }
 
   private failureReply(ctx: RequestContext, err: unknown): Reply {
-    if (!(err instanceof SightlineError)) {
+    if (ctx.aborted) {
+      // The client went away; whatever the route threw on its way out (an abandoned queue slot, a
+      // cut body) is the consequence, not a fault, and no reply will reach anyone.
+      this.options.logger.debug({ err, reqId: ctx.requestId, route: ctx.routeName }, 'route ended after the client aborted');
+    } else if (!(err instanceof SightlineError)) {
       this.options.logger.error({ err, reqId: ctx.requestId, route: ctx.routeName }, 'unhandled error in route');
     }
     return errorReply(err);

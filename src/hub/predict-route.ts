@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { errorBody, SightlineError } from '../errors.js';
@@ -107,7 +108,10 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
     open: (raw) => {
       const ws = raw as unknown as HubSocket;
       hub.opened(ws);
-      sessions.set(ws, { model: raw.getUserData().model, nextId: undefined, images: 0, inFlight: 0, controller: new AbortController() });
+      const controller = new AbortController();
+      // Every image in flight listens on the session's signal; up to maxInFlight of them is expected.
+      setMaxListeners(options.maxInFlight + 10, controller.signal);
+      sessions.set(ws, { model: raw.getUserData().model, nextId: undefined, images: 0, inFlight: 0, controller });
     },
     message: (raw, data, isBinary) => {
       const ws = raw as unknown as HubSocket;

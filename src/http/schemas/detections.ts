@@ -6,6 +6,18 @@ import { predictAnswer } from './predict.js';
 
 /** Serialised `meta` above this is refused: events carry it to every subscriber. */
 export const MAX_META_BYTES = 64 * 1024;
+
+/**
+ * Size of `meta` as stored; undefined when JSON.stringify overflows its stack, which JSON nested a
+ * few thousand levels deep does while still small (JSON.parse accepts deeper nesting than that).
+ */
+function metaBytes(value: unknown): number | undefined {
+  try {
+    return Buffer.byteLength(JSON.stringify(value));
+  } catch {
+    return undefined;
+  }
+}
 export const DEFAULT_STATS_LATEST = 10;
 
 const coordinate = z.number({ error: 'must be a finite number' });
@@ -41,8 +53,11 @@ export const postedDetection = strictFields(
     meta: z
       .unknown()
       .optional()
-      .refine((v) => v === undefined || Buffer.byteLength(JSON.stringify(v)) <= MAX_META_BYTES, {
-        error: `must serialise to at most ${MAX_META_BYTES} bytes of JSON`,
+      .superRefine((v, ctx) => {
+        if (v === undefined) return;
+        const bytes = metaBytes(v);
+        if (bytes === undefined) ctx.addIssue({ code: 'custom', message: 'is nested too deeply to store', input: v });
+        else if (bytes > MAX_META_BYTES) ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_META_BYTES} bytes of JSON`, input: v });
       })
       .transform((v) => v ?? null)
       .describe(`any JSON, up to ${MAX_META_BYTES / 1024} KiB`),

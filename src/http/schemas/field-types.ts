@@ -26,14 +26,16 @@ export const sha256Out = (description: string) => z.string().regex(/^[0-9a-f]{64
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 const DIGITS = /^\d{1,16}$/;
+/** The last instant a JavaScript Date can hold (year 275760), as every later step turns times into dates. */
+const MAX_DATE_MS = 8.64e15;
 
 /** Epoch milliseconds from an integer, a string of digits, or an ISO 8601 date-time with a zone; undefined when none fits. */
 export function parseTime(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DATE_MS ? value : undefined;
   if (typeof value === 'string') {
     if (DIGITS.test(value)) {
       const ms = Number(value);
-      return Number.isSafeInteger(ms) ? ms : undefined;
+      return Number.isSafeInteger(ms) && ms <= MAX_DATE_MS ? ms : undefined;
     }
     if (ISO_8601.test(value)) {
       const ms = Date.parse(value);
