@@ -19,6 +19,10 @@ export interface ProbedImage extends SniffedImage {
   /** Size after EXIF orientation: what the client sees and what coordinates are reported in. */
   oriented: Size;
   hasAlpha: boolean;
+  /** EXIF orientation (1 to 8); 1 when the image has none. */
+  orientation: number;
+  /** True when libvips decodes it to 8-bit sRGB with 3 or 4 channels, needing no conversion. */
+  plainRgb: boolean;
 }
 
 const shortMessage = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
@@ -63,5 +67,7 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
     stored: { width, height },
     oriented: { width: oriented.width, height: oriented.height },
     hasAlpha: meta.hasAlpha === true,
+    orientation: meta.orientation ?? 1,
+    plainRgb: meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
   };
 }
