@@ -1,6 +1,6 @@
 import type { SessionInfo } from '../backends/onnx.js';
 import { SightlineError } from '../errors.js';
-import type { PreparedImage } from '../imaging/index.js';
+import type { PreparedImage, RasterImage } from '../imaging/index.js';
 import { DynamicBatcher, type BatcherStats } from './batcher.js';
 import type { ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
@@ -30,7 +30,7 @@ export class ModelVersion {
   readonly spec: ModelSpec;
   readonly version: number;
   readonly pool: ModelPool;
-  readonly batcher: DynamicBatcher<PreparedImage, ItemOutput>;
+  readonly batcher: DynamicBatcher<PreparedImage | RasterImage, ItemOutput>;
   readonly compute: ComputeStats = { batches: 0, fillMs: 0, runMs: 0, headMs: 0 };
   info: SessionInfo | undefined;
 
@@ -42,7 +42,7 @@ export class ModelVersion {
     this.observer = observer;
     this.pool = new ModelPool(spec, () => observer?.workerRestart(spec.name));
     const b = spec.batching;
-    this.batcher = new DynamicBatcher<PreparedImage, ItemOutput>(
+    this.batcher = new DynamicBatcher<PreparedImage | RasterImage, ItemOutput>(
       {
         maxBatchSize: b.maxBatchSize,
         maxQueueDelayMs: b.maxQueueDelayMs,
@@ -62,17 +62,23 @@ export class ModelVersion {
   }
 
   /** Batches of one shape unless the manifest pads items to the largest in the batch. */
-  shapeKey(image: PreparedImage): string {
+  shapeKey(image: PreparedImage | RasterImage): string {
     return this.spec.batching.padToLargest ? '' : `${image.width}x${image.height}`;
   }
 
-  private async runBatch(images: PreparedImage[]): Promise<Array<ItemOutput | Error>> {
-    const items: WorkerItem[] = images.map((image) => ({
-      pixels: ownedBuffer(image.pixels),
-      width: image.width,
-      height: image.height,
-      geometry: { original: image.original, tensor: { width: image.width, height: image.height }, transform: image.transform },
-    }));
+  private async runBatch(images: Array<PreparedImage | RasterImage>): Promise<Array<ItemOutput | Error>> {
+    const items: WorkerItem[] = images.map((image) => {
+      const geometry = { original: image.original, tensor: { width: image.width, height: image.height }, transform: image.transform };
+      if (!('raster' in image)) return { pixels: ownedBuffer(image.pixels), width: image.width, height: image.height, geometry };
+      const { raster } = image;
+      return {
+        pixels: ownedBuffer(raster.data),
+        width: image.width,
+        height: image.height,
+        geometry,
+        raster: { width: raster.width, height: raster.height, channels: raster.channels, resample: image.resample },
+      };
+    });
     let reply;
     try {
       reply = await this.pool.infer(items);

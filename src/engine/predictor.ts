@@ -1,5 +1,5 @@
 import type { SightlineError } from '../errors.js';
-import { prepareImage, type ImageLimits } from '../imaging/index.js';
+import { decodeForModel, type ImageLimits } from '../imaging/index.js';
 import type { Priority } from './batcher.js';
 import type { ModelRepository } from './repository.js';
 
@@ -20,11 +20,11 @@ export interface Prediction {
 
 /**
  * One image through one model: decode and resize for the model's input (sharp, off the main
- * thread), then queue it in the model's dynamic batch scheduler.
+ * thread; small images are resized in the worker), then queue it in the model's dynamic batch scheduler.
  */
 export async function predict(repo: ModelRepository, model: string, bytes: Uint8Array, options: PredictOptions): Promise<Prediction> {
   let version = repo.serving(model);
-  const image = await prepareImage(bytes, version.spec.imageSpec, options.limits);
+  const image = await decodeForModel(bytes, version.spec.imageSpec, options.limits);
   const { width, height } = image.original;
   for (;;) {
     try {

@@ -2,7 +2,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import { openModel, type TensorData } from '../backends/index.js';
 import { headFor } from '../heads/index.js';
 import type { ItemTensor } from '../heads/types.js';
-import { fillTensor, fillTensorUint8, slotElements } from '../imaging/index.js';
+import { fillTensor, fillTensorUint8, resampleInto, slotElements } from '../imaging/index.js';
 import type { ModelSpec } from './manifest.js';
 import type { DescribeReply, InferReply, ItemOutcome, WorkerTask } from './worker-protocol.js';
 
@@ -36,7 +36,10 @@ export default async function run(task: WorkerTask): Promise<InferReply | Descri
   const data = input.dtype === 'uint8' ? new Uint8Array(per * items.length) : new Float32Array(per * items.length);
   const norm = { layout: input.layout, mean: input.mean, std: input.std, scale: input.scale, colorOrder: input.colorOrder };
   items.forEach((item, i) => {
-    const source = { pixels: new Uint8Array(item.pixels), width: item.width, height: item.height };
+    const bytes = new Uint8Array(item.pixels);
+    const { raster } = item;
+    const pixels = raster ? resampleInto({ data: bytes, width: raster.width, height: raster.height, channels: raster.channels }, raster.resample) : bytes;
+    const source = { pixels, width: item.width, height: item.height };
     const slot = { width, height };
     if (data instanceof Uint8Array) fillTensorUint8(data, i * per, source, input.layout, slot, input.colorOrder);
     else fillTensor(data, i * per, source, norm, slot);

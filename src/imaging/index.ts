@@ -24,7 +24,8 @@ export {
 } from './sniff.js';
 export { type ImageLimits, type ProbedImage, DEFAULT_IMAGE_LIMITS, probeImage } from './probe.js';
 export { type ResizePlan, planResize } from './resize-plan.js';
-export { type PixelImage, type PreparedImage, prepareImage } from './prepare.js';
+export { type PixelImage, type PreparedImage, type RasterImage, decodeForModel, prepareImage, resampled } from './prepare.js';
+export { type Raster, type ResampleTarget, resampleInto } from './resample.js';
 export { type Box, type ImageTransform, type Size, boxToOriginal, toOriginal, toTensor } from './transform.js';
 export {
   type PixelSource,

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { unprocessableImage } from '../errors.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits, type ProbedImage } from './probe.js';
-import { resampleInto } from './resample.js';
+import { type Raster, type ResampleTarget, resampleInto } from './resample.js';
 import { planResize, type ResizePlan } from './resize-plan.js';
 import type { ImageFormat } from './sniff.js';
 import type { ImageTransform, Size } from './transform.js';
@@ -36,13 +36,39 @@ const shortMessage = (err: unknown) => (err instanceof Error ? err.message : Str
  * BGR order is applied when the worker fills the tensor, where it costs nothing (a recomb here
  * costs libvips a float pass per image).
  * Decoding runs in libvips' threads. Small images that need only a mild bilinear resize are
- * resized in the calling thread (`resampleInto`), which costs far less than libvips' set-up.
+ * resized by `resampleInto`, which costs far less than libvips' set-up; `decodeForModel` leaves
+ * that step to the inference worker.
  */
 export async function prepareImage(
   bytes: Uint8Array,
   spec: ImageInputSpec,
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
 ): Promise<PreparedImage> {
+  const image = await decodeForModel(bytes, spec, limits);
+  return 'raster' in image ? resampled(image) : image;
+}
+
+/**
+ * An image decoded at its own size, whose bilinear resize into the tensor (`resampleInto`) is
+ * left to the thread that fills the tensor, so the main thread does no per-pixel work.
+ */
+export interface RasterImage extends Omit<PreparedImage, 'pixels'> {
+  raster: Raster;
+  resample: ResampleTarget;
+}
+
+/** The resize a RasterImage leaves for later, done now. */
+export function resampled(image: RasterImage): PreparedImage {
+  const { raster, resample, ...rest } = image;
+  return { ...rest, pixels: resampleInto(raster, resample) };
+}
+
+/** Like `prepareImage`, but small images come back decoded and not yet resized (see RasterImage). */
+export async function decodeForModel(
+  bytes: Uint8Array,
+  spec: ImageInputSpec,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): Promise<PreparedImage | RasterImage> {
   assertImageInputSpec(spec);
   const probed = await probeImage(bytes, limits);
   const plan = planResize(probed.oriented, spec);
@@ -60,11 +86,11 @@ export async function prepareImage(
     const { info } = decoded;
     // The header said 8-bit RGB(A) of this size; anything else goes the libvips way below.
     if ((info.channels === 3 || info.channels === 4) && info.width === probed.stored.width && info.height === probed.stored.height) {
-      const pixels = resampleInto(
-        { data: decoded.data, width: info.width, height: info.height, channels: info.channels },
-        { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue: pad, background },
-      );
-      return prepared(pixels, plan, probed);
+      return {
+        ...described(plan, probed),
+        raster: { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: info.width, height: info.height, channels: info.channels },
+        resample: { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue: pad, background },
+      };
     }
   }
 
@@ -102,7 +128,7 @@ export async function prepareImage(
   return prepared(new Uint8Array(data.buffer, data.byteOffset, data.length), plan, probed);
 }
 
-/** Most tensor pixels resized in this thread: about a millisecond of work at the limit. */
+/** Most tensor pixels resized by `resampleInto`: about a millisecond of work at the limit. */
 const MAX_RESAMPLED_PIXELS = 64 * 1024;
 
 /**
@@ -122,8 +148,12 @@ function resamplesHere(probed: ProbedImage, plan: ResizePlan, spec: ImageInputSp
 }
 
 function prepared(pixels: Uint8Array, plan: ResizePlan, probed: ProbedImage): PreparedImage {
+  return { pixels, ...described(plan, probed) };
+}
+
+/** Everything about a prepared image but its pixels. */
+function described(plan: ResizePlan, probed: ProbedImage): Omit<PreparedImage, 'pixels'> {
   return {
-    pixels,
     width: plan.tensor.width,
     height: plan.tensor.height,
     original: probed.oriented,
