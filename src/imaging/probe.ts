@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { badRequest, payloadTooLarge, unprocessableImage, unsupportedMediaType } from '../errors.js';
+import { readPngHeader } from './png-header.js';
 import { describeUnsupportedImage, sniffImage, SUPPORTED_IMAGE_FORMATS, type SniffedImage } from './sniff.js';
 import type { Size } from './transform.js';
 
@@ -46,6 +47,12 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
         : `${known} images are not supported; supported formats: ${supported}`,
     );
   }
+  const png = sniffed.format === 'png' ? plainPng(bytes) : undefined;
+  if (png !== undefined) {
+    checkPixels(png.width, png.height, limits);
+    const size = { width: png.width, height: png.height };
+    return { ...sniffed, stored: size, oriented: size, hasAlpha: png.alpha, orientation: 1, plainRgb: true };
+  }
   let meta: sharp.Metadata;
   try {
     // The pixel limit is enforced below with a clearer message; libvips' own limit stays on for decoding.
@@ -56,11 +63,7 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
   const width = meta.width;
   const height = meta.pageHeight ?? meta.height;
   if (!width || !height) throw unprocessableImage(`the ${sniffed.format} header declares no size`);
-  if (width * height > limits.maxInputPixels) {
-    throw payloadTooLarge(
-      `image is ${width}×${height} (${width * height} pixels); the limit is ${limits.maxInputPixels} pixels`,
-    );
-  }
+  checkPixels(width, height, limits);
   const oriented = meta.autoOrient ?? { width, height };
   return {
     ...sniffed,
@@ -70,4 +73,23 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
     orientation: meta.orientation ?? 1,
     plainRgb: meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
   };
+}
+
+function checkPixels(width: number, height: number, limits: ImageLimits): void {
+  if (width * height > limits.maxInputPixels) {
+    throw payloadTooLarge(`image is ${width}×${height} (${width * height} pixels); the limit is ${limits.maxInputPixels} pixels`);
+  }
+}
+
+/**
+ * An 8-bit RGB, RGBA or palette PNG without an eXIf chunk, read from its own header: libvips
+ * decodes these to 8-bit sRGB as they are. Anything else is left to libvips' header parse.
+ */
+function plainPng(bytes: Uint8Array): { width: number; height: number; alpha: boolean } | undefined {
+  const h = readPngHeader(bytes);
+  if (h === undefined || h.exif) return undefined;
+  const rgb = (h.colorType === 2 || h.colorType === 6) && h.bitDepth === 8;
+  const palette = h.colorType === 3 && [1, 2, 4, 8].includes(h.bitDepth);
+  if (!rgb && !palette) return undefined;
+  return { width: h.width, height: h.height, alpha: h.colorType === 6 || h.transparency };
 }
