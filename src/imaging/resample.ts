@@ -1,8 +1,8 @@
 /**
  * A bilinear (triangle-filter) resize of small 8-bit images, with alpha flattening and padding,
  * in plain TypeScript. libvips spends about a millisecond setting up a resize whatever the image
- * size, which on a 320×48 text crop is most of its decode cost; this does the same work in a
- * tenth of that. It is used only where it matches libvips' `linear` kernel in kind: 8-bit sRGB
+ * size, which on a 320×48 text crop is most of its decode cost; this does the same work in about
+ * a quarter of that. It is used only where it matches libvips' `linear` kernel in kind: 8-bit sRGB
  * input, scale factors of at least ½ (so the filter spans few taps), small outputs.
  */
 
@@ -36,7 +36,7 @@ interface Taps {
   identity: boolean;
 }
 
-/** Triangle-filter weights of one output position: source index → weight (before normalising). */
+/** Adds one output position's triangle-filter weights, normalised to sum to `share`, into `into` (source index → weight). */
 function triangle(inSize: number, centre: number, radius: number, into: Map<number, number>, share: number): void {
   const lo = Math.ceil(centre - radius);
   const hi = Math.floor(centre + radius);
