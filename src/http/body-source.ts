@@ -87,6 +87,8 @@ export class BodySource {
       // With a declared length the bytes go straight to their place; uWS has already checked
       // that the body is exactly that long.
       const whole = this.declaredLength !== undefined && this.declaredLength > 0 ? Buffer.allocUnsafe(this.declaredLength) : undefined;
+      let filled = 0;
+      // Bytes past the declared length (uWS should never deliver any) or without one.
       const chunks: Buffer[] = [];
       let size = 0;
       this.pipe({
@@ -97,15 +99,19 @@ export class BodySource {
             reject(err);
             return true;
           }
-          if (whole !== undefined && size + chunk.byteLength <= whole.byteLength) whole.set(chunk, size);
-          else chunks.push(Buffer.from(chunk));
+          if (whole !== undefined && chunks.length === 0 && filled + chunk.byteLength <= whole.byteLength) {
+            whole.set(chunk, filled);
+            filled += chunk.byteLength;
+          } else {
+            chunks.push(Buffer.from(chunk));
+          }
           size += chunk.byteLength;
           return true;
         },
         end: () => {
-          if (whole !== undefined && chunks.length === 0 && size === whole.byteLength) resolve(whole);
-          else if (whole !== undefined) resolve(Buffer.concat([whole.subarray(0, Math.min(size, whole.byteLength)), ...chunks]));
-          else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+          if (whole !== undefined && chunks.length === 0 && filled === whole.byteLength) return resolve(whole);
+          const parts = whole === undefined ? chunks : [whole.subarray(0, filled), ...chunks];
+          resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
         },
         error: reject,
       });

@@ -52,13 +52,6 @@ function triangle(inSize: number, centre: number, radius: number, into: Map<numb
   for (const [i, w] of weights) into.set(i, (into.get(i) ?? 0) + (share * w) / sum);
 }
 
-/**
- * Positions follow libvips' `resize` with the linear kernel. Shrinking aligns pixel centres
- * (x_in = (x_out + ½) / scale − ½) with the triangle widened to 1/scale so every source pixel
- * contributes. When either axis is enlarged, libvips finishes with an affine pass that samples
- * at x_out / scale − ½ on both axes, so an axis that was shrunk (or kept) there is also shifted
- * by half a pixel: `shifted` reproduces that.
- */
 /** Recently used tap tables: requests to one model mostly share a handful of sizes. */
 const tapCache = new Map<string, Taps>();
 const TAP_CACHE_SIZE = 256;
@@ -74,6 +67,13 @@ function cachedTaps(inSize: number, outSize: number, shifted: boolean): Taps {
   return t;
 }
 
+/**
+ * Positions follow libvips' `resize` with the linear kernel. Shrinking aligns pixel centres
+ * (x_in = (x_out + ½) / scale − ½) with the triangle widened to 1/scale so every source pixel
+ * contributes. When either axis is enlarged, libvips finishes with an affine pass that samples
+ * at x_out / scale − ½ on both axes, so an axis that was shrunk (or kept) there is also shifted
+ * by half a pixel: `shifted` reproduces that.
+ */
 function taps(inSize: number, outSize: number, shifted: boolean): Taps {
   const scale = outSize / inSize;
   const perOutput: Array<Map<number, number>> = [];
