@@ -5,7 +5,7 @@ import { readMultipart } from '../dist/src/http/body/multipart.js';
 import { readRaw } from '../dist/src/http/body/raw.js';
 import { bytes, json } from '../dist/src/http/reply.js';
 import type { Route } from '../dist/src/http/router.js';
-import { rawRequest } from './helpers/raw-http.js';
+import { RawConnection, rawRequest } from './helpers/raw-http.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -28,6 +28,12 @@ const testRoutes: Route[] = [
       return json({ files: body.files.map((f) => ({ field: f.field, filename: f.filename, mediaType: f.mediaType, size: f.bytes.byteLength, text: f.bytes.toString() })), fields: body.fields });
     },
   },
+  {
+    method: 'POST',
+    path: '/t/upload',
+    handler: async (ctx) => json({ sizes: (await readMultipart(ctx, { fileBytes: 200 * 1024, files: 1, fields: 1 })).files.map((f) => f.bytes.byteLength) }),
+  },
+  { method: 'POST', path: '/t/raw-large', handler: async (ctx) => json({ size: (await readRaw(ctx, 200 * 1024)).byteLength }) },
   {
     method: 'GET',
     path: '/t/slow',
@@ -238,6 +244,24 @@ describe('multipart body reader', () => {
     const res = await postMultipart('whatever', 'multipart/form-data');
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body).error.message).toBe('malformed multipart request: Multipart: Boundary not found');
+  });
+
+  // busboy asks for a pause on the last chunk of bodies this size; the socket must be resumed once
+  // the body is read, or the next request on the connection is never read.
+  it.each([30, 60, 120])('keeps the connection usable after a %i KB upload', async (kb) => {
+    const file = Buffer.alloc(kb * 1024, 0x5a).toString('latin1');
+    const body = multipart('KeepAlive', [{ name: 'file', filename: 'a.png', type: 'image/png', data: file }]);
+    const conn = new RawConnection(server.port);
+    try {
+      const first = await conn.send(`POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=KeepAlive\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`);
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toEqual({ sizes: [kb * 1024] });
+      const second = await conn.send('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(second.status).toBe(200);
+      expect(JSON.parse(second.body)).toEqual({ status: 'live' });
+    } finally {
+      conn.close();
+    }
   });
 
   it('rejects a non-multipart content type with 415', async () => {

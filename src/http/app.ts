@@ -121,6 +121,7 @@ export class HttpApp {
     exchange.ctx = ctx;
     this.inFlight.add(exchange);
     res.onAborted(() => {
+      body.detach();
       if (exchange.done) return;
       const reason = new SightlineError(499, 'client_closed', 'client closed the connection');
       ctx.markAborted(reason);
@@ -171,6 +172,10 @@ export class HttpApp {
     const { res, ctx } = exchange;
     // A body the route did not read to the end cannot be skipped on a kept-alive connection.
     const closeConnection = this.draining || !ctx.body.isEnded;
+    // A paused upload must not hold the reply; past the reply uWS forbids touching the response,
+    // so a late drain must not resume it.
+    ctx.body.resume();
+    ctx.body.detach();
     const body = reply.body ?? '';
     const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
     let streaming = false;

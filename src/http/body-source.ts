@@ -29,6 +29,8 @@ export class BodySource {
   private failure: Error | undefined;
   private sink: BodySink | undefined;
   private paused = false;
+  /** False once the response is sent or aborted: uWS forbids touching it after that. */
+  private live = true;
 
   constructor(res: HttpResponse | undefined, options: { declaredLength: number | undefined; hasBody: boolean; hardLimit: number }) {
     this.res = res;
@@ -53,7 +55,15 @@ export class BodySource {
     if (this.failure || this.ended) return;
     this.failure = err;
     this.pending = [];
+    // Nothing reads the rest any more: a paused socket would hold the reply and the close behind it.
+    this.resume();
     this.sink?.error(err);
+  }
+
+  /** The response is sent or aborted; the socket is no longer this body's to pause or resume. */
+  detach(): void {
+    this.live = false;
+    this.paused = false;
   }
 
   /** Hands every chunk, buffered and future, to one reader. */
@@ -73,7 +83,7 @@ export class BodySource {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.res?.resume();
+    if (this.live) this.res?.resume();
   }
 
   /** Collects the whole body, failing with 413 once it exceeds `limit`. */
@@ -128,19 +138,23 @@ export class BodySource {
       }
       const view = new Uint8Array(chunk);
       if (this.sink) {
-        if (!this.sink.data(view)) this.pause();
+        // A reader that asks for a pause on the last chunk may never say so again (a stream that
+        // ends emits no drain): the last chunk never pauses.
+        if (!this.sink.data(view) && !isLast) this.pause();
       } else {
         this.pending.push(Buffer.from(view));
       }
     }
     if (isLast) {
       this.ended = true;
+      // Whatever paused the upload, a whole body leaves the socket free for the next request.
+      this.resume();
       this.sink?.end();
     }
   }
 
   private pause(): void {
-    if (this.paused || this.ended) return;
+    if (this.paused || this.ended || !this.live) return;
     this.paused = true;
     this.res?.pause();
   }

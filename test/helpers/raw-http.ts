@@ -54,3 +54,77 @@ export function rawRequest(port: number, payload: Buffer | string, options: { en
     if (options.endAfterWrite) socket.end();
   });
 }
+
+/**
+ * One kept-alive TCP connection carrying requests one after another, as a keep-alive client
+ * would. `send` resolves with the next response on the connection, or rejects once `timeoutMs`
+ * passes without one (or the server closes first).
+ */
+export class RawConnection {
+  private readonly socket: net.Socket;
+  private readonly ready: Promise<void>;
+  private buffered = Buffer.alloc(0);
+  private waiter: (() => void) | undefined;
+  /** True once the server closed the connection. */
+  closed = false;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('error', () => {});
+    this.socket.on('data', (d) => {
+      this.buffered = Buffer.concat([this.buffered, d]);
+      this.waiter?.();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+  }
+
+  async send(payload: Buffer | string, timeoutMs = 3000): Promise<RawResponse> {
+    await this.ready;
+    this.socket.write(payload);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new Error(`no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = () => {
+        const response = this.takeResponse();
+        if (!response && !this.closed) return;
+        clearTimeout(timer);
+        this.waiter = undefined;
+        if (response) resolve(response);
+        else reject(new Error('connection closed before a response'));
+      };
+      this.waiter = check;
+      check();
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** Takes one whole response (Content-Length framed) off the buffer. */
+  private takeResponse(): RawResponse | undefined {
+    const text = this.buffered.toString('latin1');
+    const split = text.indexOf('\r\n\r\n');
+    if (split === -1) return undefined;
+    const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const i = line.indexOf(':');
+      headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    if (text.length - split - 4 < length) return undefined;
+    const body = text.slice(split + 4, split + 4 + length);
+    this.buffered = this.buffered.subarray(split + 4 + length);
+    return { status: Number(statusLine!.split(' ')[1]), headers, body, closed: this.closed };
+  }
+}
