@@ -5,6 +5,7 @@ import { failingModel, linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
 import { describeEachDatabase, freshDatabase, type TestDatabase } from './helpers/databases.js';
+import { createConnection } from 'mysql2/promise';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Json = Record<string, any>;
@@ -261,6 +262,41 @@ describeEachDatabase('async jobs', (target) => {
     expect(await get(`/v1/jobs/${id}`)).toEqual({ status: 404, body: { error: { code: 'not_found', message: `job ${id} not found` } } });
     expect((await get(`/v1/jobs/${id}/result`)).status).toBe(404);
     expect((await fetch(`${server.url}/v1/jobs/${id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it.runIf(target.name === 'mariadb')('finishes a job whose database connection is killed in the middle of its last write', async () => {
+    const own = await freshDatabase(target);
+    const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: repoDir });
+    const admin = await createConnection(own.url);
+    try {
+      await srv.modelsLoaded;
+      const res = await fetch(`${srv.url}/v1/jobs?model=slow`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } });
+      const { id } = (await res.json()) as Json;
+      await waitForJob(srv.url, id, 'running');
+      // Hold the job's row, so the server's `succeeded` update waits on it; kill that connection while it waits.
+      await admin.beginTransaction();
+      await admin.query('select id from jobs where id = ? for update', [id]);
+      const database = new URL(own.url).pathname.slice(1);
+      let killed = 0;
+      while (killed === 0) {
+        const [rows] = await admin.query(
+          "select id from information_schema.processlist where db = ? and info like 'update%jobs%' and id <> connection_id()",
+          [database],
+        );
+        for (const row of rows as Array<{ id: number }>) {
+          await admin.query(`kill ${Number(row.id)}`);
+          killed += 1;
+        }
+        if (killed === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      await admin.rollback();
+      const done = await waitForJob(srv.url, id, 'succeeded');
+      expect(done.error).toBeNull();
+      expect((await (await fetch(`${srv.url}/v1/jobs/${id}/result`)).json()).label).toBe('red');
+    } finally {
+      await admin.end();
+      await srv.close();
+    }
   });
 
   it('finishes jobs left queued or running when a fresh server opens the same data', async () => {

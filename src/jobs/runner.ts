@@ -6,7 +6,7 @@ import type { ModelRepository, ModelStatus } from '../engine/repository.js';
 import { answer } from '../http/routes/models.js';
 import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
-import type { Job, Store } from '../store/index.js';
+import { type Job, type Store, isTransientDatabaseError } from '../store/index.js';
 
 export interface JobEvents {
   /** A job was queued or changed state. */
@@ -32,6 +32,12 @@ const RETRY_MAX_MS = 5000;
 const ABORT_GRACE_MS = 1000;
 
 const RETRYABLE = new Set(['overloaded', 'unavailable']);
+
+/**
+ * A database step that fails for a transient reason (lost connection, deadlock, busy) is
+ * tried again, this many times in all; after that the job goes back in the queue.
+ */
+const DB_MAX_ATTEMPTS = 8;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -151,7 +157,7 @@ export class JobRunner {
       const controller = new AbortController();
       this.running.set(id, controller);
       const task = this.run(id, controller.signal)
-        .catch((err: unknown) => this.options.logger.error({ err, job: id }, 'job runner error'))
+        .catch((err: unknown) => this.requeueAfterFailure(id, err, controller.signal))
         .finally(() => {
           this.running.delete(id);
           this.tasks.delete(task);
@@ -161,9 +167,43 @@ export class JobRunner {
     }
   }
 
+  /**
+   * The database stayed unreachable through every retry of a step: the job keeps its
+   * state in the database and runs again from there once the pause is over (or after a
+   * restart). Anything else escaping `run` is a bug, logged.
+   */
+  private requeueAfterFailure(id: string, err: unknown, signal: AbortSignal): void {
+    const { logger } = this.options;
+    if (!isTransientDatabaseError(err)) {
+      logger.error({ err, job: id }, 'job runner error');
+      return;
+    }
+    if (signal.aborted || this.stopping) return;
+    logger.warn({ err: (err as Error).message, job: id }, 'database unreachable while running a job; it runs again shortly');
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.queue.push(id);
+      this.pump();
+    }, RETRY_MAX_MS).unref();
+  }
+
+  /** Runs one database step, trying again with backoff while it fails for a transient reason. */
+  private async database<T>(step: () => Promise<T>, id: string, signal: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (!isTransientDatabaseError(err) || attempt >= DB_MAX_ATTEMPTS || signal.aborted || this.stopping) throw err;
+        if (attempt === 1) this.options.logger.warn({ err: (err as Error).message, job: id }, 'database step of a job failed; retrying');
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)), signal);
+        if (signal.aborted) throw err;
+      }
+    }
+  }
+
   private async run(id: string, signal: AbortSignal): Promise<void> {
     const { store, models } = this.options;
-    const job = await store.jobs.get(id);
+    const job = await this.database(() => store.jobs.get(id), id, signal);
     if (job === undefined || job.status === 'succeeded' || job.status === 'failed') return;
     if (models.status(job.model)?.state === 'loading') {
       const ids = this.deferred.get(job.model);
@@ -178,11 +218,11 @@ export class JobRunner {
       return;
     }
     if (job.status === 'queued') {
-      const running = await this.transition(() => store.jobs.markRunning(id));
+      const running = await this.transition(() => store.jobs.markRunning(id), id, signal);
       if (running === undefined) return;
       if (!this.announce(running, signal)) return;
     }
-    const blob = await store.blobs.get(job.imageSha256);
+    const blob = await this.database(() => store.blobs.get(job.imageSha256), id, signal);
     if (blob === undefined) {
       await this.fail(id, new SightlineError(500, 'image_missing', `image ${job.imageSha256} is missing from the blob store`), signal);
       return;
@@ -208,7 +248,7 @@ export class JobRunner {
       }
     }
     const result = answer(job.model, prediction, performance.now() - started);
-    const done = await this.transition(() => store.jobs.markSucceeded(id, result));
+    const done = await this.transition(() => store.jobs.markSucceeded(id, result), id, signal);
     if (done !== undefined) this.announce(done, signal);
   }
 
@@ -230,14 +270,18 @@ export class JobRunner {
       this.options.logger.error({ err, job: id }, 'job failed with an unexpected error');
       message = 'internal error while running the job';
     }
-    const failed = await this.transition(() => this.options.store.jobs.markFailed(id, message));
+    const failed = await this.transition(() => this.options.store.jobs.markFailed(id, message), id, signal);
     if (failed !== undefined) this.announce(failed, signal);
   }
 
-  /** A state change that finds the job deleted (404) or already moved on (409) is skipped. */
-  private async transition(change: () => Promise<Job>): Promise<Job | undefined> {
+  /**
+   * A state change that finds the job deleted (404) or already moved on (409) is skipped.
+   * One retried after a lost connection may find its own earlier attempt committed: that
+   * too reads as 409, and the job is then already where this change would have put it.
+   */
+  private async transition(change: () => Promise<Job>, id: string, signal: AbortSignal): Promise<Job | undefined> {
     try {
-      return await change();
+      return await this.database(change, id, signal);
     } catch (err) {
       if (err instanceof SightlineError && (err.status === 404 || err.status === 409)) return undefined;
       throw err;

@@ -18,3 +18,4 @@ export type { GroupCommitCounters, GroupCommitOptions, WriteOperation } from './
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './pagination.js';
 export type { Page } from './pagination.js';
 export type { StoreSchema } from './schema.js';
+export { isTransientDatabaseError } from './transient-error.js';
