@@ -33,6 +33,9 @@ export const payloadTooLarge = (message: string) => new SightlineError(413, 'pay
 export const unsupportedMediaType = (message: string) =>
   new SightlineError(415, 'unsupported_media_type', message);
 export const unprocessableImage = (message: string) => new SightlineError(422, 'undecodable_image', message);
+/** The disk (or a database's storage) is full: not a bug, and over once space is freed. */
+export const insufficientStorage = (message: string, retryAfter = 30) =>
+  new SightlineError(507, 'insufficient_storage', message, { retryAfter });
 export const overloaded = (message: string, retryAfter = 1) =>
   new SightlineError(503, 'overloaded', message, { retryAfter });
 export const unavailable = (message: string, retryAfter = 1) =>

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { badRequest, conflict } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
+import { DiskSpace } from './disk-full.js';
 import { parseSha256, sha256Hex } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -66,6 +67,7 @@ export function createBlobStore(
   logger: StoreLogger,
 ): BlobStore {
   const lock = new KeyedLock();
+  const space = new DiskSpace(logger, 'blob files');
 
   const selectRow = (sha256: string) =>
     db.selectFrom('blobs').selectAll().where('sha256', '=', sha256).executeTakeFirst();
@@ -85,7 +87,7 @@ export function createBlobStore(
         const onDisk = await files.exists(sha256);
         if (!onDisk) {
           if (existing !== undefined) logger.warn({ sha256 }, 'blob file was missing; rewriting it');
-          await files.write(sha256, bytes);
+          await space.guard(() => files.write(sha256, bytes));
         }
         if (existing !== undefined) return { sha256, created: false };
         const row: BlobsTable = {

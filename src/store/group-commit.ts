@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { unavailable } from '../errors.js';
+import { DiskSpace, isDiskFull } from './disk-full.js';
 import { type StoreLogger, silentLogger } from './logger.js';
 
 /**
@@ -61,6 +62,8 @@ export class GroupCommitWriter<DB> {
   private readonly maxGroupSize: number;
   private readonly logger: StoreLogger;
   private readonly onCommit: GroupCommitOptions['onCommit'];
+  /** A full database disk answers 507, logged once until writes succeed again. */
+  private readonly space: DiskSpace;
   private queue: Entry<DB>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private due = false;
@@ -92,6 +95,7 @@ export class GroupCommitWriter<DB> {
     this.maxGroupSize = maxGroupSize;
     this.logger = options.logger ?? silentLogger;
     this.onCommit = options.onCommit;
+    this.space = new DiskSpace(this.logger, 'database');
   }
 
   write<T>(op: WriteOperation<DB, T>): Promise<T> {
@@ -163,8 +167,9 @@ export class GroupCommitWriter<DB> {
         return out;
       });
     } catch (err) {
-      if (group.length === 1) {
-        this.fail(group[0]!, err);
+      // A full disk refuses every write alike: retrying them one by one would only log more.
+      if (group.length === 1 || isDiskFull(err)) {
+        for (const entry of group) this.fail(entry, err);
         return;
       }
       this.stats.groupsRetried += 1;
@@ -208,7 +213,20 @@ export class GroupCommitWriter<DB> {
   /** Runs one transaction and records it in the counters if it committed. */
   private async transaction<T>(writes: number, body: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     const started = performance.now();
-    const value = await this.db.transaction().execute(body);
+    const value = await this.space.guard(async () => {
+      // A controlled transaction, so a failed rollback cannot hide the error that caused it:
+      // SQLite rolls back on its own after SQLITE_FULL, and ROLLBACK then fails with "no
+      // transaction is active".
+      const trx = await this.db.startTransaction().execute();
+      try {
+        const result = await body(trx);
+        await trx.commit().execute();
+        return result;
+      } catch (err) {
+        await trx.rollback().execute().catch(() => {});
+        throw err;
+      }
+    });
     const latencyMs = performance.now() - started;
     const s = this.stats;
     s.groupsCommitted += 1;

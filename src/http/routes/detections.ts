@@ -132,6 +132,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
           415: 'a snapshot is not an image the server recognises, or the body is not JSON',
           422: 'a snapshot could not be decoded',
           503: 'the `verify` model is not ready or overloaded',
+          507: '`insufficient_storage`: no disk space left for a snapshot or the rows (with Retry-After); nothing was stored',
         },
       },
     },

@@ -109,6 +109,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           413: 'the body or the image (bytes or width × height) is over its limit',
           415: 'not an image the server recognises by its content, or a body type it does not take',
           422: 'the image could not be decoded',
+          507: '`insufficient_storage`: no disk space left for the image or the job (with Retry-After); nothing was stored',
         },
       },
     },
