@@ -3,7 +3,8 @@
  * in exactly one of succeeded, failed, cancelled, rejectedTimeout or rejectedClosed (or is still
  * queued or running), so:
  *   enqueued = succeeded + failed + cancelled + rejectedTimeout + rejectedClosed + queued + running items.
- * rejectedQueueFull and rejectedUnavailable count enqueue calls that were never accepted.
+ * rejectedQueueFull, rejectedWaitBudget and rejectedUnavailable count enqueue (or reserve) calls
+ * that were never accepted.
  */
 export interface BatcherStats {
   /** Items accepted (including those whose signal was already aborted, counted as cancelled). */
@@ -14,6 +15,8 @@ export interface BatcherStats {
   /** Items whose signal aborted before dispatch. */
   cancelled: number;
   rejectedQueueFull: number;
+  /** High-priority work refused because the expected queue wait exceeded the latency budget. */
+  rejectedWaitBudget: number;
   rejectedTimeout: number;
   /** Enqueue calls after drain() or close(). */
   rejectedUnavailable: number;
@@ -36,6 +39,42 @@ export interface BatcherStats {
   queueLength: number;
   peakQueueLength: number;
   inFlight: number;
+  /** Items admitted and still being prepared (decoded) before they join the queue. */
+  reserved: number;
+  /** Measured items per second with every instance busy (moving average), or null before the first batch. */
+  throughputPerSec: number | null;
+  /** (reserved + queued + running items) ÷ throughput, or null before the first batch. */
+  expectedWaitMs: number | null;
+}
+
+/** Weight of the newest batch in the moving averages: about the last ten batches count. */
+const EWMA_WEIGHT = 0.2;
+
+/**
+ * Moving averages of batch size and batch time over recent successful batches. Their ratio is
+ * one instance's throughput; averaging sizes and times apart keeps a stray tiny batch from
+ * swinging it the way averaging per-batch rates would.
+ */
+export class ThroughputMeter {
+  private items: number | undefined;
+  private ms: number | undefined;
+
+  record(batchSize: number, batchMs: number): void {
+    // A zero-time batch (a coarse clock) carries no rate; skip it rather than divide by zero.
+    if (!(batchMs > 0) || batchSize < 1) return;
+    this.items = this.items === undefined ? batchSize : this.items + EWMA_WEIGHT * (batchSize - this.items);
+    this.ms = this.ms === undefined ? batchMs : this.ms + EWMA_WEIGHT * (batchMs - this.ms);
+  }
+
+  /** Items per millisecond of one instance, or undefined before the first batch. */
+  itemsPerMs(): number | undefined {
+    return this.items === undefined || this.ms === undefined ? undefined : this.items / this.ms;
+  }
+
+  /** Recent batch time in milliseconds, or undefined before the first batch. */
+  batchMs(): number | undefined {
+    return this.ms;
+  }
 }
 
 const NS_PER_MS = 1e6;
@@ -47,6 +86,7 @@ export class BatchStatsRecorder {
   failed = 0;
   cancelled = 0;
   rejectedQueueFull = 0;
+  rejectedWaitBudget = 0;
   rejectedTimeout = 0;
   rejectedUnavailable = 0;
   rejectedClosed = 0;
@@ -81,7 +121,11 @@ export class BatchStatsRecorder {
     return this.finishedBatches === 0 ? undefined : this.computeMs / this.finishedBatches;
   }
 
-  snapshot(queueLength: number, inFlight: number): BatcherStats {
+  snapshot(
+    queueLength: number,
+    inFlight: number,
+    admission: { reserved: number; throughputPerMs: number | undefined; expectedWaitMs: number | undefined },
+  ): BatcherStats {
     const batchSizeHistogram: Record<number, number> = {};
     for (const [size, count] of [...this.histogram].sort((a, b) => a[0] - b[0])) batchSizeHistogram[size] = count;
     return {
@@ -90,6 +134,7 @@ export class BatchStatsRecorder {
       failed: this.failed,
       cancelled: this.cancelled,
       rejectedQueueFull: this.rejectedQueueFull,
+      rejectedWaitBudget: this.rejectedWaitBudget,
       rejectedTimeout: this.rejectedTimeout,
       rejectedUnavailable: this.rejectedUnavailable,
       rejectedClosed: this.rejectedClosed,
@@ -105,6 +150,9 @@ export class BatchStatsRecorder {
       queueLength,
       peakQueueLength: this.peakQueueLength,
       inFlight,
+      reserved: admission.reserved,
+      throughputPerSec: admission.throughputPerMs === undefined ? null : admission.throughputPerMs * 1000,
+      expectedWaitMs: admission.expectedWaitMs ?? null,
     };
   }
 }

@@ -12,14 +12,24 @@
  * remaining slots. A low item that has waited lowPriorityAgingMs joins the high order by its
  * arrival time, so it cannot starve. Between shapes, the one holding high (or aged low) work goes
  * first, then the one whose oldest such item is oldest.
+ *
+ * Admission: a caller that must prepare an item first (decode an image) reserves its place with
+ * reserve() before doing that work, so a refused request costs no preparation and a burst cannot
+ * all pass the check before any of it is queued. New work is refused with 503 when the queue
+ * (reservations included) holds maxQueueSize items, and high-priority work also while the
+ * expected wait, held items ÷ measured throughput, exceeds the latency budget (maxQueueWaitMs).
  */
 import { overloaded, unavailable } from '../errors.js';
-import { BatchStatsRecorder, type BatcherStats } from './batch-stats.js';
+import { BatchStatsRecorder, ThroughputMeter, type BatcherStats } from './batch-stats.js';
 import {
+  admission,
+  expectedWaitMs,
   readyBatchSize,
   resolveBatcherOptions,
   retryAfterSeconds,
+  waitBudgetMs,
   type BatcherOptions,
+  type Refusal,
   type ResolvedBatcherOptions,
 } from './queue-policy.js';
 import { ShapeQueue, type Priority, type ShapeRank, type Waiting } from './queue-shape.js';
@@ -41,6 +51,25 @@ export interface EnqueueOptions {
   priority?: Priority;
   /** Items batch only with items of the same key (dynamic-shape models). Default ''. */
   shapeKey?: string;
+  /** Latency budget for this item's queue wait; default the batcher's maxQueueWaitMs. */
+  maxQueueWaitMs?: number;
+}
+
+export interface ReserveOptions {
+  /** Default 'high'. Low-priority work is bounded only by maxQueueSize. */
+  priority?: Priority;
+  /** Latency budget for this item's queue wait; default the batcher's maxQueueWaitMs. */
+  maxQueueWaitMs?: number;
+}
+
+/**
+ * A place held in the batcher while its item is prepared. Exactly one of enqueue() or release()
+ * must follow: enqueue() queues the item in the reserved place without checking admission again;
+ * release() gives the place back (the preparation failed).
+ */
+export interface Reservation<I, O> {
+  enqueue(item: I, options?: Omit<EnqueueOptions, 'priority' | 'maxQueueWaitMs'>): Promise<BatchResult<O>>;
+  release(): void;
 }
 
 export interface BatchResult<O> {
@@ -73,8 +102,13 @@ export class DynamicBatcher<I, O> {
   private run: RunBatch<I, O>;
   private readonly shapes = new Map<string, ShapeQueue<Pending<I, O>>>();
   private readonly recorder = new BatchStatsRecorder();
+  private readonly throughput = new ThroughputMeter();
   private queued = 0;
+  /** Places held by reserve() whose items are not queued yet. */
+  private reserved = 0;
   private running = 0;
+  /** Items inside running batches. */
+  private runningItems = 0;
   private accepting = true;
   private closed = false;
   /** Set by drain(): partial batches go without waiting for the delay. */
@@ -98,24 +132,98 @@ export class DynamicBatcher<I, O> {
     return this.running;
   }
 
+  get reservedCount(): number {
+    return this.reserved;
+  }
+
+  /**
+   * Holds a place for an item still to be prepared, counted as queued work from now on. Throws
+   * 503 overloaded when the item would not be admitted and 503 unavailable while draining or closed.
+   */
+  reserve(options: ReserveOptions = {}): Reservation<I, O> {
+    if (!this.accepting) {
+      this.recorder.rejectedUnavailable++;
+      throw this.notAccepting();
+    }
+    const refusal = this.refusal(options);
+    if (refusal !== undefined) throw this.refuse(refusal);
+    this.reserved++;
+    const priority: Priority = options.priority === 'low' ? 'low' : 'high';
+    let held = true;
+    const giveBack = (): void => {
+      if (!held) throw new Error('reservation already used');
+      held = false;
+      this.reserved--;
+    };
+    return {
+      enqueue: (item, enqueueOptions = {}) => {
+        giveBack();
+        if (!this.accepting) {
+          this.recorder.rejectedUnavailable++;
+          return Promise.reject(this.notAccepting());
+        }
+        return this.add(item, { ...enqueueOptions, priority });
+      },
+      release: giveBack,
+    };
+  }
+
+  /** Queues one item, refusing it with 503 when it would not be admitted (see reserve()). */
   enqueue(item: I, options: EnqueueOptions = {}): Promise<BatchResult<O>> {
     if (!this.accepting) {
       this.recorder.rejectedUnavailable++;
-      return Promise.reject(unavailable(this.closed ? 'batcher is closed' : 'batcher is draining'));
+      return Promise.reject(this.notAccepting());
     }
+    if (!options.signal?.aborted) {
+      const refusal = this.refusal(options);
+      if (refusal !== undefined) return Promise.reject(this.refuse(refusal));
+    }
+    return this.add(item, options);
+  }
+
+  private notAccepting(): Error {
+    return unavailable(this.closed ? 'batcher is closed' : 'batcher is draining');
+  }
+
+  /** Measured items per millisecond of all instances together. */
+  private totalItemsPerMs(): number | undefined {
+    const perInstance = this.throughput.itemsPerMs();
+    return perInstance === undefined ? undefined : perInstance * this.options.maxInFlight;
+  }
+
+  private expectedWait(): number | undefined {
+    return expectedWaitMs(
+      { reserved: this.reserved, queued: this.queued, runningItems: this.runningItems },
+      this.options,
+      this.throughput.itemsPerMs(),
+    );
+  }
+
+  private refusal(options: ReserveOptions): Refusal | undefined {
+    const budget = options.maxQueueWaitMs ?? waitBudgetMs(this.options, this.throughput.batchMs());
+    return admission(
+      options.priority === 'low' ? 'low' : 'high',
+      { reserved: this.reserved, queued: this.queued, runningItems: this.runningItems },
+      this.options,
+      this.expectedWait(),
+      budget,
+    );
+  }
+
+  private refuse(refusal: Refusal): Error {
+    if (refusal.reason === 'queue_full') this.recorder.rejectedQueueFull++;
+    else this.recorder.rejectedWaitBudget++;
+    return overloaded(refusal.message, this.retryAfter());
+  }
+
+  /** Queues an admitted item. */
+  private add(item: I, options: EnqueueOptions): Promise<BatchResult<O>> {
     const signal = options.signal;
     if (signal?.aborted) {
       this.recorder.accepted(this.queued);
       this.recorder.cancelled++;
       return Promise.reject(abortError(signal));
     }
-    if (this.queued >= this.options.maxQueueSize) {
-      this.recorder.rejectedQueueFull++;
-      return Promise.reject(
-        overloaded(`queue is full (${this.options.maxQueueSize} items waiting)`, this.retryAfter()),
-      );
-    }
-
     return new Promise<BatchResult<O>>((resolve, reject) => {
       const entry: Pending<I, O> = {
         item,
@@ -140,7 +248,11 @@ export class DynamicBatcher<I, O> {
   }
 
   stats(): BatcherStats {
-    return this.recorder.snapshot(this.queued, this.running);
+    return this.recorder.snapshot(this.queued, this.running, {
+      reserved: this.reserved,
+      throughputPerMs: this.totalItemsPerMs(),
+      expectedWaitMs: this.expectedWait(),
+    });
   }
 
   /**
@@ -223,7 +335,7 @@ export class DynamicBatcher<I, O> {
   }
 
   private retryAfter(): number {
-    return retryAfterSeconds(this.queued, this.options, this.recorder.averageBatchMs());
+    return retryAfterSeconds(this.queued + this.reserved, this.options, this.recorder.averageBatchMs());
   }
 
   private schedulePump(): void {
@@ -289,6 +401,7 @@ export class DynamicBatcher<I, O> {
       totalQueueMs += now - entry.enqueuedAt;
     }
     this.running++;
+    this.runningItems += entries.length;
     this.recorder.dispatched(entries.length, totalQueueMs);
 
     const run = this.run;
@@ -310,7 +423,9 @@ export class DynamicBatcher<I, O> {
     outcome: { results: unknown } | { error: unknown },
   ): void {
     this.running--;
-    this.recorder.finished(clock() - dispatchedAt);
+    this.runningItems -= entries.length;
+    const batchMs = clock() - dispatchedAt;
+    this.recorder.finished(batchMs);
     let results: O[] | undefined;
     let error: unknown;
     if ('error' in outcome) {
@@ -328,6 +443,8 @@ export class DynamicBatcher<I, O> {
       for (const entry of entries) entry.reject(error);
     } else {
       const batchSize = entries.length;
+      // Only batches that ran feed the throughput: a run that fails fast would claim a speed it never served.
+      this.throughput.record(batchSize, batchMs);
       for (let i = 0; i < batchSize; i++) {
         const entry = entries[i] as Pending<I, O>;
         const output = results[i] as O;

@@ -43,6 +43,8 @@ const batchingSchema = z
     preferredBatchSizes: z.array(z.number().int().min(1)).default([]),
     maxQueueSize: z.number().int().min(1).default(1024),
     queueTimeoutMs: z.number().int().positive().optional(),
+    /** Latency budget for the queue: high-priority work is refused while its expected wait exceeds it. */
+    maxQueueWaitMs: z.number().positive().max(600_000).optional(),
     /** Items of different sizes share a batch, padded to the largest (value 0 after normalisation). */
     padToLargest: z.boolean().default(false),
   })

@@ -1,8 +1,10 @@
 /**
  * The batcher's options and the pure decisions made from them: when a queue is ready to
  * dispatch and how large the batch is, how long low-priority items wait before they age into
- * the high-priority order, and what Retry-After to suggest when shedding load.
+ * the high-priority order, whether new work is admitted, and what Retry-After to suggest when
+ * shedding load.
  */
+import type { Priority } from './queue-shape.js';
 
 export interface BatcherOptions {
   /** Largest batch handed to one run (≥ 1). */
@@ -11,8 +13,15 @@ export interface BatcherOptions {
   maxQueueDelayMs: number;
   /** Sizes dispatched at once when available (the largest that fits wins), as in Triton. */
   preferredBatchSizes?: number[];
-  /** Bound on queued (not yet dispatched) items; enqueue beyond it is rejected with 503. */
+  /** Bound on queued (not yet dispatched) and reserved items; enqueue beyond it is rejected with 503. */
   maxQueueSize: number;
+  /**
+   * Latency budget for the queue: high-priority work is refused (503) while the expected wait,
+   * (reserved + queued + running items) ÷ measured throughput, exceeds it. Default: the time of
+   * DEFAULT_WAIT_BUDGET_BATCHES recent batches, at least DEFAULT_WAIT_BUDGET_MIN_MS. Before any
+   * batch has finished only maxQueueSize applies.
+   */
+  maxQueueWaitMs?: number;
   /** An item still queued after this long is rejected with 503. */
   queueTimeoutMs?: number;
   /** Most batches running at once (the number of free model instances). */
@@ -31,6 +40,7 @@ export interface ResolvedBatcherOptions {
   /** Distinct, largest first, so the first that fits is the largest that fits. */
   readonly preferredBatchSizes: readonly number[];
   readonly maxQueueSize: number;
+  readonly maxQueueWaitMs: number | undefined;
   readonly queueTimeoutMs: number | undefined;
   readonly maxInFlight: number;
   readonly lowPriorityAgingMs: number;
@@ -39,6 +49,14 @@ export interface ResolvedBatcherOptions {
 const MIN_LOW_PRIORITY_AGING_MS = 100;
 const LOW_PRIORITY_AGING_FACTOR = 10;
 const MAX_RETRY_AFTER_S = 60;
+/**
+ * Without a configured budget, a new item may wait about this many batch times (enough queued
+ * work to keep every instance busy between arrivals, little enough that what is admitted is
+ * answered within a few batches), and at least DEFAULT_WAIT_BUDGET_MIN_MS so that a burst a
+ * fast model clears in a blink is not refused.
+ */
+export const DEFAULT_WAIT_BUDGET_BATCHES = 5;
+export const DEFAULT_WAIT_BUDGET_MIN_MS = 250;
 
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -60,6 +78,11 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
   const maxQueueDelayMs = nonNegative('maxQueueDelayMs', options.maxQueueDelayMs);
   const maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize);
   const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight);
+  let maxQueueWaitMs: number | undefined;
+  if (options.maxQueueWaitMs !== undefined) {
+    maxQueueWaitMs = nonNegative('maxQueueWaitMs', options.maxQueueWaitMs);
+    if (maxQueueWaitMs === 0) throw new RangeError('batcher option maxQueueWaitMs must be > 0 when set');
+  }
 
   let queueTimeoutMs: number | undefined;
   if (options.queueTimeoutMs !== undefined) {
@@ -90,6 +113,7 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
     maxQueueDelayMs,
     preferredBatchSizes: [...preferred].sort((a, b) => b - a),
     maxQueueSize,
+    maxQueueWaitMs,
     queueTimeoutMs,
     maxInFlight,
     lowPriorityAgingMs,
@@ -129,4 +153,53 @@ export function retryAfterSeconds(
   const waves = Math.ceil(Math.ceil(backlog / options.maxBatchSize) / options.maxInFlight);
   const seconds = Math.ceil((waves * averageBatchMs + options.maxQueueDelayMs) / 1000);
   return Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds));
+}
+
+/** Work the batcher holds: reserved (being prepared), queued, and inside running batches. */
+export interface QueueLoad {
+  readonly reserved: number;
+  readonly queued: number;
+  readonly runningItems: number;
+}
+
+/**
+ * Milliseconds a new item would wait before its batch starts: everything held ahead of it at the
+ * measured throughput of all instances together; undefined before any batch was measured.
+ */
+export function expectedWaitMs(load: QueueLoad, options: ResolvedBatcherOptions, instanceItemsPerMs: number | undefined): number | undefined {
+  if (instanceItemsPerMs === undefined || !(instanceItemsPerMs > 0)) return undefined;
+  return (load.reserved + load.queued + load.runningItems) / (instanceItemsPerMs * options.maxInFlight);
+}
+
+/** The wait budget in force: the configured one, or the default from recent batch times. */
+export function waitBudgetMs(options: ResolvedBatcherOptions, recentBatchMs: number | undefined): number | undefined {
+  if (options.maxQueueWaitMs !== undefined) return options.maxQueueWaitMs;
+  return recentBatchMs === undefined ? undefined : Math.max(DEFAULT_WAIT_BUDGET_MIN_MS, DEFAULT_WAIT_BUDGET_BATCHES * recentBatchMs);
+}
+
+export type Refusal = { readonly reason: 'queue_full' | 'wait_budget'; readonly message: string };
+
+/**
+ * Whether one more item may enter: never beyond maxQueueSize (reservations included), and, for
+ * high-priority work, not while the expected wait exceeds the budget. Low-priority work (jobs,
+ * already accepted and stored) is never refused by the budget: it may wait, and it yields to
+ * high-priority work until it ages.
+ */
+export function admission(
+  priority: Priority,
+  load: QueueLoad,
+  options: ResolvedBatcherOptions,
+  expectedMs: number | undefined,
+  budgetMs: number | undefined,
+): Refusal | undefined {
+  if (load.queued + load.reserved >= options.maxQueueSize) {
+    return { reason: 'queue_full', message: `queue is full (${options.maxQueueSize} items waiting)` };
+  }
+  if (priority === 'high' && expectedMs !== undefined && budgetMs !== undefined && expectedMs > budgetMs) {
+    return {
+      reason: 'wait_budget',
+      message: `expected queue wait ${Math.round(expectedMs)} ms exceeds the model's ${Math.round(budgetMs)} ms budget`,
+    };
+  }
+  return undefined;
 }
