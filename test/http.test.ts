@@ -5,12 +5,14 @@ import { readMultipart } from '../dist/src/http/body/multipart.js';
 import { readRaw } from '../dist/src/http/body/raw.js';
 import { bytes, json } from '../dist/src/http/reply.js';
 import type { Route } from '../dist/src/http/router.js';
-import { RawConnection, rawRequest } from './helpers/raw-http.js';
+import { RawConnection, rawExchange, rawRequest } from './helpers/raw-http.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
 let release: (() => void) | undefined;
+/** Requests that reached /t/count: a smuggled request must never get there. */
+let counted = 0;
 const big = Buffer.alloc(5 * 1024 * 1024);
 for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
 
@@ -33,6 +35,8 @@ const testRoutes: Route[] = [
     path: '/t/upload',
     handler: async (ctx) => json({ sizes: (await readMultipart(ctx, { fileBytes: 200 * 1024, files: 1, fields: 1 })).files.map((f) => f.bytes.byteLength) }),
   },
+  { method: 'POST', path: '/t/count', handler: async (ctx) => json({ count: ++counted, size: (await ctx.body.collect(1024)).byteLength }) },
+  { method: 'GET', path: '/t/count', handler: () => json({ count: ++counted }) },
   { method: 'POST', path: '/t/raw-large', handler: async (ctx) => json({ size: (await readRaw(ctx, 200 * 1024)).byteLength }) },
   {
     method: 'GET',
@@ -267,6 +271,86 @@ describe('multipart body reader', () => {
   it('rejects a non-multipart content type with 415', async () => {
     const res = await postMultipart('{}', 'application/json');
     expect(res.status).toBe(415);
+  });
+});
+
+describe('request framing', () => {
+  const smuggled = 'GET /t/count HTTP/1.1\r\nHost: x\r\n\r\n';
+
+  async function refused(payload: string) {
+    const before = counted;
+    const res = await rawRequest(server.port, payload);
+    expect(res.status).toBe(400);
+    expect(res.closed).toBe(true);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body).error.code).toBe('bad_request');
+    expect(counted).toBe(before);
+    return JSON.parse(res.body).error.message as string;
+  }
+
+  it('refuses two equal Content-Length headers with 400 and closes', async () => {
+    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello')).toBe('ambiguous request framing: more than one content-length header');
+  });
+
+  it('refuses conflicting Content-Length headers with 400 and closes', async () => {
+    await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 11\r\n\r\nhello');
+  });
+
+  it('never runs a request smuggled behind conflicting Content-Length headers', async () => {
+    // A proxy framing by the last length sees one request; uWS frames by the first and finds a second.
+    const before = counted;
+    const out = await rawExchange(server.port, `POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: ${5 + smuggled.length}\r\n\r\nhello${smuggled}`);
+    expect(out.closed).toBe(true);
+    expect(out.text).not.toMatch(/HTTP\/1\.1 2\d\d/);
+    expect(counted).toBe(before);
+  });
+
+  it('refuses a Transfer-Encoding other than chunked with 400 and closes', async () => {
+    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')).toBe(
+      'ambiguous request framing: Transfer-Encoding "gzip, chunked" is not supported; only chunked is',
+    );
+  });
+
+  it('refuses two Transfer-Encoding headers with 400 and closes', async () => {
+    await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+  });
+
+  it('refuses Content-Length on a GET twice over, before any route runs', async () => {
+    await refused('GET /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  // uWS drops these itself before the app sees them: the connection closes without an answer.
+  it('closes at once on Content-Length together with Transfer-Encoding, running nothing', async () => {
+    const before = counted;
+    for (const payload of [
+      'POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      'POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    ]) {
+      const out = await rawExchange(server.port, payload);
+      expect(out).toEqual({ text: '', closed: true });
+    }
+    expect(counted).toBe(before);
+  });
+
+  // What uWS does and the app cannot see (README, "HTTP/1.1 only"): a bare LF ends a chunk-size
+  // line, and the two bytes after each chunk's data are skipped unchecked, so this body decodes to
+  // "hello" where an LF-tolerant proxy reads "hello world". A proxy in front must re-frame bodies.
+  it('pins how uWS decodes bare-LF chunk framing', async () => {
+    const res = await rawRequest(server.port, 'POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n6\n world\n0\n\n');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ size: 5 });
+  });
+
+  it('keeps plain chunked and Content-Length bodies working on one connection', async () => {
+    const conn = new RawConnection(server.port);
+    try {
+      const a = await conn.send('POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      const b = await conn.send('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello');
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(JSON.parse(b.body).size).toBe(5);
+    } finally {
+      conn.close();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
-import { notFound, SightlineError } from '../errors.js';
+import { badRequest, notFound, SightlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { BodySource } from './body-source.js';
 import { errorReply } from './error-reply.js';
+import { framingProblem, isFramingHeader } from './framing.js';
 import { RequestContext } from './request-context.js';
 import type { Reply } from './reply.js';
 import { requestIdFor } from './request-id.js';
@@ -34,6 +35,8 @@ interface Exchange {
   ctx: RequestContext;
   status: number;
   done: boolean;
+  /** Close the connection after the reply whatever the body's state (a framing refusal). */
+  close?: boolean;
 }
 
 /**
@@ -99,15 +102,18 @@ export class HttpApp {
     const path = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
     const headers: Record<string, string> = {};
+    let repeated: string | undefined;
     req.forEach((key, value) => {
+      if (headers[key] !== undefined && isFramingHeader(key)) repeated ??= key;
       headers[key] = value;
     });
     // From here on the uWS request object is dead: only the copies above are used.
+    const framing = framingProblem(headers, repeated);
     const declared = headers['content-length'];
     const declaredLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
-    const hasBody = (declaredLength ?? 0) > 0 || headers['transfer-encoding'] !== undefined;
+    const hasBody = framing === undefined && ((declaredLength ?? 0) > 0 || headers['transfer-encoding'] !== undefined);
     const body = new BodySource(res, { declaredLength, hasBody, hardLimit: this.options.maxBodyBytes });
-    const exchange = { res, status: 0, done: false } as Exchange;
+    const exchange = { res, status: 0, done: false, close: framing !== undefined } as Exchange;
     const ctx = new RequestContext({
       method,
       path,
@@ -128,6 +134,15 @@ export class HttpApp {
       body.fail(reason);
       this.finish(exchange, 499, 0);
     });
+
+    if (framing !== undefined) {
+      // Answered on a later turn: uWS dispatches bytes that follow in the same read as the next
+      // request as soon as this one is answered, even on a closing connection. While this one is
+      // pending it closes the connection at such bytes instead, so a smuggled request never runs.
+      const reply = errorReply(badRequest(`ambiguous request framing: ${framing}`));
+      setImmediate(() => this.send(exchange, reply));
+      return;
+    }
 
     const match = this.options.router.match(method, path);
     let result: Reply | Promise<Reply>;
@@ -171,7 +186,7 @@ export class HttpApp {
     if (exchange.done) return;
     const { res, ctx } = exchange;
     // A body the route did not read to the end cannot be skipped on a kept-alive connection.
-    const closeConnection = this.draining || !ctx.body.isEnded;
+    const closeConnection = this.draining || exchange.close === true || !ctx.body.isEnded;
     // A paused upload must not hold the reply; past the reply uWS forbids touching the response,
     // so a late drain must not resume it.
     ctx.body.resume();

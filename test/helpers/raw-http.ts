@@ -128,3 +128,24 @@ export class RawConnection {
     return { status: Number(statusLine!.split(' ')[1]), headers, body, closed: this.closed };
   }
 }
+
+/**
+ * Sends bytes and collects everything the server sends back until it closes the connection or
+ * `timeoutMs` passes, for requests that may legitimately get no answer at all.
+ */
+export function rawExchange(port: number, payload: Buffer | string, timeoutMs = 3000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => {});
+    socket.write(payload);
+  });
+}
