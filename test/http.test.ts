@@ -354,6 +354,14 @@ describe('request framing', () => {
   });
 });
 
+describe('listening', () => {
+  it('refuses to start a second server on a port already taken', async () => {
+    await expect(startTestServer({ SIGHTLINE_PORT: String(server.port) })).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port} (address in use or not available)`);
+    // The first one keeps every connection.
+    for (let i = 0; i < 8; i++) expect((await fetch(`${base}/t/items/${i}`)).status).toBe(200);
+  });
+});
+
 describe('responses', () => {
   it('streams a large body intact', async () => {
     const res = await fetch(`${base}/t/big`);

@@ -27,6 +27,11 @@ export interface HttpAppOptions {
   observe?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (1), exported by the native module but not typed. */
+function exclusivePort(uws: Uws): number {
+  return (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+}
+
 /** Bodies up to this size go out in one `end`; larger ones stream with backpressure. */
 const STREAM_THRESHOLD = 256 * 1024;
 
@@ -70,7 +75,10 @@ export class HttpApp {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      // uWS listens with SO_REUSEPORT by default, so a second server on a taken port would start
+      // and the kernel would split connections between the two: listen exclusively instead.
+      const listenExclusive = this.app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+      listenExclusive.call(this.app, host, port, exclusivePort(this.options.uws), (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
         this.listenSocket = socket;
         this.boundPort = this.options.uws.us_socket_local_port(socket as never);
