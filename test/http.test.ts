@@ -354,6 +354,30 @@ describe('request framing', () => {
   });
 });
 
+// Requests uWebSockets.js cannot parse never reach the app, so the app cannot answer them (README,
+// "HTTP/1.1 only"); these pin what uWS does instead, so a uWS upgrade that changes it shows here.
+describe('requests uWebSockets.js drops', () => {
+  it('closes a chunked body with a chunk extension at once, without an answer', async () => {
+    const out = await rawExchange(server.port, 'POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\n\r\n');
+    expect(out).toEqual({ text: '', closed: true });
+  });
+
+  it('leaves more than 48 headers, an absolute-form and an asterisk-form target unanswered until its idle timeout', { timeout: 30_000 }, async () => {
+    const extra = (n: number) => Array.from({ length: n }, (_, i) => `X-H${i}: v\r\n`).join('');
+    const headers = extra(48);
+    const outcomes = await Promise.all([
+      rawExchange(server.port, `GET /ping HTTP/1.1\r\nHost: x\r\n${headers}\r\n`, 25_000),
+      rawExchange(server.port, 'GET http://x/ping HTTP/1.1\r\nHost: x\r\n\r\n', 25_000),
+      rawExchange(server.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', 25_000),
+    ]);
+    // uWS waits for a request it can parse until its fixed 10 s idle timeout (closing 10-14 s in).
+    for (const out of outcomes) expect(out).toEqual({ text: '', closed: true });
+    // 48 header lines, Host included, are the most uWS takes.
+    const most = await rawRequest(server.port, `GET /ping HTTP/1.1\r\nHost: x\r\n${extra(47)}\r\n`);
+    expect(most.status).toBe(200);
+  });
+});
+
 describe('listening', () => {
   it('refuses to start a second server on a port already taken', async () => {
     await expect(startTestServer({ SIGHTLINE_PORT: String(server.port) })).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port} (address in use or not available)`);
