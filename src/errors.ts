@@ -27,6 +27,26 @@ export class SightlineError extends Error {
 
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new SightlineError(400, 'bad_request', message, details ? { details } : {});
+/** One bad field of a request: where it is and what is wrong with it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * A 400 that names every bad field at once: the message joins `"<field>: <message>"` with `; `
+ * and `field` names the first; with more than one, `fields` lists them all. One bad field gives
+ * the same body as a plain field 400.
+ */
+export function invalidFields(problems: readonly FieldProblem[]): SightlineError {
+  if (problems.length === 0) throw new RangeError('invalidFields needs at least one problem');
+  const message = problems.map((p) => (p.field === '' ? p.message : `${p.field}: ${p.message}`)).join('; ');
+  const first = problems[0]!.field;
+  return badRequest(message, {
+    ...(first === '' ? {} : { field: first }),
+    ...(problems.length > 1 ? { fields: problems.map((p) => ({ field: p.field, message: p.message })) } : {}),
+  });
+}
 export const notFound = (message: string) => new SightlineError(404, 'not_found', message);
 export const conflict = (message: string) => new SightlineError(409, 'conflict', message);
 export const payloadTooLarge = (message: string) => new SightlineError(413, 'payload_too_large', message);

@@ -114,6 +114,56 @@ describeEachDatabase('camera ingestion', (target) => {
     expect((await get('/v1/detections?cameraId=c')).body.items).toEqual([]);
   });
 
+  it('refuses values that would be stored as something else, naming the field', async () => {
+    const dateRule = 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone';
+    for (const when of ['2024-02-30T00:00:00Z', '2024-04-31T12:00:00Z', '2024-01-01T24:00:00Z', '2023-02-29T00:00:00Z', '2024-01-01T10:60:00Z', '2024-13-01T00:00:00Z', '2024-01-01T00:00:00+24:00']) {
+      const res = await post(base('odd-date', { detectedAt: when }));
+      expect([res.status, await res.json()], when).toEqual([400, { error: { code: 'bad_request', message: `detectedAt: ${dateRule}`, field: 'detectedAt' } }]);
+    }
+    const leap = await post(base('odd-date', { detectedAt: '2024-02-29T23:59:59+01:00' }));
+    expect(leap.status).toBe(201);
+    expect((await get(`/v1/detections/${((await leap.json()) as Json).id}`)).body.detectedAt).toBe(Date.UTC(2024, 1, 29, 22, 59, 59));
+
+    // Lone surrogates (JSON escapes allow them; no database stores them as sent).
+    const lone = JSON.stringify(base('odd-text')).replace('"label":"car"', '"label":"car\\ud800"');
+    expect(lone).toContain('\\ud800');
+    const loneRes = await post(lone);
+    expect([loneRes.status, await loneRes.json()]).toEqual([
+      400,
+      { error: { code: 'bad_request', message: 'label: contains a lone UTF-16 surrogate (not a Unicode character)', field: 'label' } },
+    ]);
+    const inMeta = await post(JSON.stringify(base('odd-text', { meta: { ok: 'fine' } })).replace('"ok":"fine"', '"note":"\\udc00x","\\ud83dkey":1'));
+    expect([inMeta.status, await inMeta.json()]).toEqual([
+      400,
+      {
+        error: {
+          code: 'bad_request',
+          message: 'meta.note: contains a lone UTF-16 surrogate (not a Unicode character); meta: has a key with a lone UTF-16 surrogate ("\\ud83dkey")',
+          field: 'meta.note',
+          fields: [
+            { field: 'meta.note', message: 'contains a lone UTF-16 surrogate (not a Unicode character)' },
+            { field: 'meta', message: 'has a key with a lone UTF-16 surrogate ("\\ud83dkey")' },
+          ],
+        },
+      },
+    ]);
+    // Bytes that are not UTF-8 are refused, not read as U+FFFD.
+    const badUtf8 = Buffer.concat([Buffer.from('{"cameraId":"caf'), Buffer.from([0xff]), Buffer.from(`","trackId":"t","label":"car","confidence":0.5,"detectedAt":${T0}}`)]);
+    const badRes = await fetch(`${server.url}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: badUtf8 });
+    expect([badRes.status, await badRes.json()]).toEqual([400, { error: { code: 'bad_request', message: 'request body is not valid UTF-8' } }]);
+    const huge = await post(JSON.stringify(base('odd-text', { meta: { n: 1 } })).replace('"n":1', '"n":1e400'));
+    expect([huge.status, ((await huge.json()) as Json).error.field]).toEqual([400, 'meta.n']);
+    expect((await get('/v1/detections?cameraId=odd-text')).body.items).toEqual([]);
+
+    // Four-byte characters and everything else well-formed read back exactly (utf8mb4 on MySQL).
+    const exotic = { cameraId: 'cam-😀', trackId: '𝄞-7', label: '🚗 Straßenbahn 中文 \u0000 é', meta: { note: '👍🏽 é ñ', '🔑': ['𝔘𝔫𝔦'] } };
+    const stored = await post(base('', exotic));
+    expect(stored.status).toBe(201);
+    const read = await get(`/v1/detections/${((await stored.json()) as Json).id}`);
+    expect({ cameraId: read.body.cameraId, trackId: read.body.trackId, label: read.body.label, meta: read.body.meta }).toEqual(exotic);
+    expect((await get(`/v1/detections?cameraId=${encodeURIComponent('cam-😀')}`)).body.items).toHaveLength(1);
+  });
+
   it('decodes base64 snapshots, stores them once by content and serves them back', async () => {
     const png = await solidImage('png', 12, 10, [200, 10, 10]);
     const hash = sha256(png);

@@ -132,6 +132,8 @@ describeEachDatabase('detections', (target) => {
       [{ box: [1, 2, 3, Number.POSITIVE_INFINITY] }, 'box'],
       [{ imageSha256: '../../x' }, 'imageSha256'],
       [{ meta: { big: 10n } }, 'meta'],
+      [{ label: 'car\ud800' }, 'label'],
+      [{ cameraId: '\udc00cam' }, 'cameraId'],
     ];
     for (const [patch, field] of cases) {
       await expect(store.detections.insertMany([good, { ...good, ...patch } as DetectionInput])).rejects.toMatchObject({

@@ -40,10 +40,14 @@ function fail(index: number, field: string, rule: string): never {
   throw badRequest(`detections[${index}].${field} ${rule}`, { index, field });
 }
 
+/** A lone surrogate has no UTF-8 form: SQLite and MySQL would each store something else. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 function text(value: unknown, index: number, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > 255) {
     fail(index, field, 'must be a non-empty string of at most 255 characters');
   }
+  if (LONE_SURROGATE.test(value)) fail(index, field, 'contains a lone UTF-16 surrogate (not a Unicode character)');
   return value;
 }
 

@@ -85,6 +85,8 @@ function checkName(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > 255) {
     throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
   }
+  // A lone surrogate has no UTF-8 form: SQLite and MySQL would each store something else.
+  if (/\p{Surrogate}/u.test(value)) throw badRequest(`${field} contains a lone UTF-16 surrogate (not a Unicode character)`, { field });
   return value;
 }
 

@@ -29,6 +29,27 @@ const DIGITS = /^\d{1,16}$/;
 /** The last instant a JavaScript Date can hold (year 275760), as every later step turns times into dates. */
 const MAX_DATE_MS = 8.64e15;
 
+const ISO_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * Date.parse rolls impossible dates over (30 February becomes 1 March, hour 24 the next day):
+ * each part must be in range for the date to count.
+ */
+function existsOnCalendar(value: string): boolean {
+  const m = ISO_PARTS.exec(value);
+  if (m === null) return false;
+  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p))) as number[];
+  return (
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth(year!, month!) &&
+    hour! <= 23 && minute! <= 59 && second! <= 59 && zoneHours! <= 23 && zoneMinutes! <= 59
+  );
+}
+
 /** Epoch milliseconds from an integer, a string of digits, or an ISO 8601 date-time with a zone; undefined when none fits. */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= MAX_DATE_MS ? value : undefined;
@@ -37,7 +58,7 @@ export function parseTime(value: unknown): number | undefined {
       const ms = Number(value);
       return Number.isSafeInteger(ms) && ms <= MAX_DATE_MS ? ms : undefined;
     }
-    if (ISO_8601.test(value)) {
+    if (ISO_8601.test(value) && existsOnCalendar(value)) {
       const ms = Date.parse(value);
       return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
     }
