@@ -329,6 +329,30 @@ describe('WebSocket upgrades', () => {
     expect(await upgrade(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('predict') })).toMatchObject({ status: 403, challenge: 'Bearer realm="sightline", error="insufficient_scope", scope="read"' });
   });
 
+  it('gives every refused upgrade an X-Request-Id, the client\'s own when it is a sane token', async () => {
+    const refusedId = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; id: string | undefined }>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        ws.once('open', () => reject(new Error('upgrade accepted')));
+        ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+          res.resume();
+          resolve({ status: res.statusCode!, id: res.headers['x-request-id'] as string | undefined });
+        });
+        ws.once('error', reject);
+      });
+    const uuid = /^[0-9a-f-]{36}$/;
+    const missing = await refusedId(`${wsBase}/v1/ws`);
+    expect(missing.status).toBe(401);
+    expect(missing.id).toMatch(uuid);
+    expect(await refusedId(`${wsBase}/v1/ws`, { 'x-api-key': WRONG_KEY, 'x-request-id': 'cam-7.frame:991' })).toEqual({ status: 401, id: 'cam-7.frame:991' });
+    expect(await refusedId(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('predict'), 'x-request-id': 'scope-check' })).toEqual({ status: 403, id: 'scope-check' });
+    // Refused by the route itself, past the key check.
+    expect(await refusedId(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`, { 'x-request-id': 'no-such-model' })).toEqual({ status: 404, id: 'no-such-model' });
+    const unsafe = await refusedId(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`, { 'x-request-id': 'bad id with spaces' });
+    expect(unsafe.status).toBe(404);
+    expect(unsafe.id).toMatch(uuid);
+  });
+
   it('checks the key before the model on predict sockets, and predicts with the right one', async () => {
     expect(await upgrade(`${wsBase}/v1/ws/predict/nope`)).toMatchObject({ status: 401 });
     expect(await upgrade(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`)).toMatchObject({ status: 404 });

@@ -175,14 +175,15 @@ describe('predict over WebSocket', () => {
 
   it('refuses the upgrade for an unknown model with the usual JSON error', async () => {
     const ws = new WebSocket(`${wsBase}/v1/ws/predict/nope`);
-    const response = await new Promise<{ status: number; body: string }>((resolve) => {
+    const response = await new Promise<{ status: number; body: string; requestId: unknown }>((resolve) => {
       ws.on('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
+        res.on('end', () => resolve({ status: res.statusCode!, body, requestId: res.headers['x-request-id'] }));
       });
     });
     expect(response.status).toBe(404);
+    expect(response.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(response.body)).toEqual({ error: { code: 'not_found', message: 'model "nope" not found' } });
   });
 

@@ -95,13 +95,13 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
   return {
     ...transportLimits(limits, options.image.maxInputBytes),
     upgrade: (res, req, context) => {
-      if (!hub.isAccepting) return refuseUpgrade(res, new SightlineError(503, 'shutting_down', 'server is shutting down'));
+      if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
       let model: string;
       try {
         model = decodeURIComponent(req.getParameter(0));
         repo.serving(model); // unknown (404) or not ready (503): refuse before switching protocols
       } catch (err) {
-        return refuseUpgrade(res, err instanceof URIError ? new SightlineError(400, 'bad_request', 'model name is not valid URL encoding') : err);
+        return refuseUpgrade(res, req, err instanceof URIError ? new SightlineError(400, 'bad_request', 'model name is not valid URL encoding') : err);
       }
       acceptUpgrade(res, req, context, { model });
     },

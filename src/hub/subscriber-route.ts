@@ -17,7 +17,7 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
   return {
     ...transportLimits(limits, limits.maxPayloadBytes),
     upgrade: (res, req, context) => {
-      if (!hub.isAccepting) return refuseUpgrade(res, new SightlineError(503, 'shutting_down', 'server is shutting down'));
+      if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
       acceptUpgrade(res, req, context, {});
     },
     open: (ws) => {

@@ -1,5 +1,5 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
-import { acceptUpgrade, sendUpgradeRefusal } from '../../hub/upgrade.js';
+import { acceptUpgrade, sendUpgradeRefusal, upgradeRequestId } from '../../hub/upgrade.js';
 import type { Logger } from '../../logger.js';
 import type { TemplatedApp } from '../uws.js';
 import type { Admission } from './admission.js';
@@ -29,9 +29,10 @@ export function guardUpgrades(app: TemplatedApp, options: { admission: Admission
           hint: () => ', or as ?key= in the URL',
         });
         if (!verdict.ok) {
+          const reqId = upgradeRequestId(req);
           // The path only: uWS keeps the query (and any key in it) apart.
-          logger.info({ path: req.getUrl(), status: verdict.reply.status }, 'WebSocket upgrade refused');
-          return sendUpgradeRefusal(res, verdict.reply);
+          logger.info({ reqId, path: req.getUrl(), status: verdict.reply.status }, 'WebSocket upgrade refused');
+          return sendUpgradeRefusal(res, req, verdict.reply, reqId);
         }
         if (inner) return inner(res, req, context);
         acceptUpgrade(res, req, context, {});
