@@ -23,6 +23,7 @@ export {
   SUPPORTED_IMAGE_FORMATS,
 } from './sniff.js';
 export { type ImageLimits, type ProbedImage, DEFAULT_IMAGE_LIMITS, probeImage } from './probe.js';
+export { checkDecodes, decodeOptions } from './decode-check.js';
 export { type ResizePlan, planResize } from './resize-plan.js';
 export { type PixelImage, type PreparedImage, type RasterImage, decodeForModel, prepareImage, resampled } from './prepare.js';
 export { type Raster, type ResampleTarget, resampleInto } from './resample.js';

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { unprocessableImage } from '../errors.js';
+import { decodeOptions } from './decode-check.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits, type ProbedImage } from './probe.js';
 import { type Raster, type ResampleTarget, resampleInto } from './resample.js';
@@ -79,7 +80,7 @@ export async function decodeForModel(
   if (resamplesHere(probed, plan, spec)) {
     let decoded: { data: Buffer; info: sharp.OutputInfo };
     try {
-      decoded = await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error', pages: 1 }).raw().toBuffer({ resolveWithObject: true });
+      decoded = await sharp(bytes, decodeOptions(limits)).raw().toBuffer({ resolveWithObject: true });
     } catch (err) {
       throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
     }
@@ -94,7 +95,7 @@ export async function decodeForModel(
     }
   }
 
-  let pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error', pages: 1 })
+  let pipeline = sharp(bytes, decodeOptions(limits))
     .autoOrient();
   // Flattening only matters with alpha; skipping it saves libvips an operation per image.
   if (probed.hasAlpha) pipeline = pipeline.flatten({ background: { r, g, b } });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { notFound, SightlineError } from '../../errors.js';
-import { type ImageLimits, probeImage } from '../../imaging/index.js';
+import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
 import type { Store } from '../../store/index.js';
 import { bytes, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
@@ -16,12 +16,12 @@ export interface StoredImage {
 }
 
 /**
- * Checks that bytes are a supported image (magic bytes, then the header only: 415, 422, 413)
- * without decoding it. `field` names the input in error answers.
+ * Checks that bytes are a supported image predict can read: magic bytes and header (415, 413,
+ * 422), then a full decode (422), as predict checks them. `field` names the input in error answers.
  */
 export async function checkImage(data: Uint8Array, limits: ImageLimits, field?: string): Promise<Omit<StoredImage, 'sha256'>> {
   try {
-    const probed = await probeImage(data, limits);
+    const probed = await checkDecodes(data, limits);
     return { mediaType: probed.mediaType, width: probed.oriented.width, height: probed.oriented.height };
   } catch (err) {
     if (field === undefined || !(err instanceof SightlineError)) throw err;
