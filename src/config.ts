@@ -39,6 +39,8 @@ export interface Config {
   rateLimitRps: number;
   /** Bucket size; 0 means max(1, ceil(rateLimitRps)). */
   rateLimitBurst: number;
+  /** Failed authentications one client address may make per minute before it gets 429; 0 turns the limit off. */
+  authFailuresPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +98,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'metricsPublic', env: 'SIGHTLINE_METRICS_PUBLIC', flag: '--metrics-public', kind: 'bool', default: 'true', description: 'serve /metrics without a key; false requires a key with the admin scope' },
   { key: 'rateLimitRps', env: 'SIGHTLINE_RATE_LIMIT_RPS', flag: '--rate-limit-rps', kind: 'number', default: '0', min: 0, max: 1_000_000, description: 'requests per second per API key (per client address when no keys are configured); 0 turns rate limiting off' },
   { key: 'rateLimitBurst', env: 'SIGHTLINE_RATE_LIMIT_BURST', flag: '--rate-limit-burst', kind: 'int', default: '0', min: 0, max: 1_000_000, description: 'requests a key may make at once before the rate applies; 0 means the rate rounded up (at least 1)' },
+  { key: 'authFailuresPerMinute', env: 'SIGHTLINE_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute', kind: 'int', default: '30', min: 0, max: 1_000_000, description: 'failed authentications (401) one client address may make per minute, all at once at most; past it every keyed request from that address gets 429 until the budget refills; 0 turns the limit off' },
 ];
 
 export const CONFIG_FILE_ENV = 'SIGHTLINE_CONFIG';

@@ -113,6 +113,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     keys,
     limiter: new RateLimiter(),
     rateLimit,
+    authFailures: { limiter: new RateLimiter(), limit: { rps: config.authFailuresPerMinute / 60, burst: config.authFailuresPerMinute } },
     onRateLimited: (route) => metrics.rateLimited.inc({ route }),
   });
   const websocketLimits = { maxPayloadBytes: config.wsMaxPayloadBytes, idleTimeoutS: config.wsIdleTimeoutS, maxBackpressureBytes: config.wsMaxBackpressureBytes };

@@ -35,7 +35,9 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const repo = makeModelRepo({
   cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] } } },
 });
-const server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_API_KEYS: KEY_SPECS.join(',') });
+// This suite sends hundreds of refused requests from one address: the failed-authentication limit
+// (rate-limit.test.ts) would answer them 429.
+const server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_API_KEYS: KEY_SPECS.join(','), SIGHTLINE_AUTH_FAILURES_PER_MINUTE: '0' });
 await server.modelsLoaded;
 const wsBase = server.url.replace('http://', 'ws://');
 const started: Array<{ close(): Promise<void> }> = [server];

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../dist/src/config.js';
+import { Admission } from '../dist/src/http/auth/admission.js';
+import { KeyRing } from '../dist/src/http/auth/key-ring.js';
+import { keysFromList } from '../dist/src/http/auth/key-list.js';
 import { RateLimiter } from '../dist/src/http/limits/rate-limiter.js';
 import { defaultBurst, TokenBucket } from '../dist/src/http/limits/token-bucket.js';
 import { json } from '../dist/src/http/reply.js';
@@ -150,6 +153,70 @@ describe('per-key rate limits', () => {
     expect(await attempt()).toEqual({ status: 429, retryAfter: '5' });
     expect((await fetch(`${server.url}/v1/models`, { headers: { 'x-api-key': 'socket-key-0001' } })).status).toBe(429);
     expect(await sample(server, 'sightline_rate_limited_total{route="/v1/ws"}')).toBe(1);
+  });
+});
+
+describe('failed authentication limits', () => {
+  it('answers 429 with Retry-After once an address has spent its failures, whatever key comes next', async () => {
+    const server = await serve({ SIGHTLINE_API_KEYS: 'good-key-000001', SIGHTLINE_AUTH_FAILURES_PER_MINUTE: '5' });
+    const models = (headers: Record<string, string>) => fetch(`${server.url}/v1/models`, { headers });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await models({ 'x-api-key': `wrong-key-${i}-0001` })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    const refused = await models({ 'x-api-key': 'wrong-key-5-0001' });
+    expect(refused.status).toBe(429);
+    // 5 per minute: the next failure may come 12 s after the last.
+    expect(refused.headers.get('retry-after')).toBe('12');
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /^rate limit of 5 per minute \(burst 5\) exceeded for failed authentications from client 127\.0\.0\.1; retry in 1[12](\.\d+)? s$/,
+    );
+    // A missing key and the right key are refused alike: a guess cannot be told apart from a miss.
+    expect((await models({})).status).toBe(429);
+    expect((await models({ 'x-api-key': 'good-key-000001' })).status).toBe(429);
+    // Public routes stay open; WebSocket upgrades share the address's budget.
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    const upgrade = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http://', 'ws://')}/v1/ws?key=wrong-key-ws-0001`);
+      ws.once('open', () => reject(new Error('upgrade accepted')));
+      ws.once('unexpected-response', (_req, res: IncomingMessage) => resolve(res.statusCode!));
+      ws.once('error', reject);
+    });
+    expect(upgrade).toBe(429);
+    expect(await sample(server, 'sightline_rate_limited_total{route="/v1/models"}')).toBe(3);
+  });
+
+  it('limits wrong keys by default: 30 failures a minute per address', async () => {
+    expect(loadConfig({ env: {} }).authFailuresPerMinute).toBe(30);
+    const server = await serve({ SIGHTLINE_API_KEYS: 'good-key-000001' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await fetch(`${server.url}/v1/models`, { headers: { 'x-api-key': 'not-the-key-0001' } })).status);
+    expect(statuses).toEqual([...Array(30).fill(401), ...Array(10).fill(429)]);
+  });
+
+  it('lets an address fail again as its budget refills, and leaves other addresses alone', () => {
+    let now = 1000;
+    const keys = new KeyRing(keysFromList(['good-key-000001']));
+    const admission = new Admission({
+      keys,
+      limiter: new RateLimiter({ now: () => now }),
+      rateLimit: { rps: 0, burst: 0 },
+      authFailures: { limiter: new RateLimiter({ now: () => now }), limit: { rps: 2 / 60, burst: 2 } },
+    });
+    const status = (key: string | undefined, address = '10.0.0.1') => {
+      const verdict = admission.check('read', { route: '/v1/models', key, clientAddress: () => address });
+      return verdict.ok ? 200 : verdict.reply.status;
+    };
+    expect([status('wrong-key-0001'), status(undefined), status('wrong-key-0001'), status('good-key-000001')]).toEqual([401, 401, 429, 429]);
+    expect([status('wrong-key-0001', '10.0.0.2'), status('good-key-000001', '10.0.0.2')]).toEqual([401, 200]);
+    // One failure refills every 30 s.
+    now += 30;
+    expect([status('good-key-000001'), status('wrong-key-0001'), status('good-key-000001')]).toEqual([200, 401, 429]);
+    // Off with a limit of 0.
+    const open = new Admission({ keys, limiter: new RateLimiter(), rateLimit: { rps: 0, burst: 0 }, authFailures: { limiter: new RateLimiter(), limit: { rps: 0, burst: 0 } } });
+    expect(Array.from({ length: 50 }, () => {
+      const verdict = open.check('read', { route: '/v1/models', key: 'wrong-key-0001', clientAddress: () => '10.0.0.1' });
+      return verdict.ok ? 200 : verdict.reply.status;
+    })).toEqual(Array(50).fill(401));
   });
 });
 

@@ -10,6 +10,12 @@ export interface AdmissionOptions {
   limiter: RateLimiter;
   /** Applies to keys without a limit of their own, and to clients when no keys are configured. */
   rateLimit: RateLimitSpec;
+  /**
+   * Failed authentications (401) per client address, in buckets of their own: once an address has
+   * spent its budget, every keyed request from it gets 429 until the budget refills, whatever key
+   * it presents, so a guessed key cannot be told apart from a wrong one. Off when `rps` is 0.
+   */
+  authFailures?: { limiter: RateLimiter; limit: RateLimitSpec };
   onRateLimited?: (route: string) => void;
 }
 
@@ -50,11 +56,23 @@ export class Admission {
       const decision = limiter.take(`address ${address}`, rateLimit);
       return decision.ok ? ADMITTED_ANONYMOUS : this.limited(attempt.route, `client ${address}`, decision.limit, decision.retryAfterS);
     }
+    const failures = this.options.authFailures;
+    // Most clients never fail: their address is looked up only once some address has.
+    const guarded = failures !== undefined && failures.limit.rps > 0 && failures.limiter.trackedClients > 0;
+    if (guarded) {
+      const address = attempt.clientAddress();
+      const standing = failures.limiter.peek(`address ${address}`, failures.limit);
+      if (!standing.ok) return this.limited(attempt.route, `failed authentications from client ${address}`, standing.limit, standing.retryAfterS, 'per minute');
+    }
     if (attempt.key === undefined) {
+      this.failedAuthentication(attempt);
       return refuse(401, 'unauthorized', `an API key is required: send it as X-API-Key or Authorization: Bearer${attempt.hint?.() ?? ''}`, REALM);
     }
     const key = keys.find(attempt.key);
-    if (key === undefined) return refuse(401, 'unauthorized', 'the API key is not valid', `${REALM}, error="invalid_token"`);
+    if (key === undefined) {
+      this.failedAuthentication(attempt);
+      return refuse(401, 'unauthorized', 'the API key is not valid', `${REALM}, error="invalid_token"`);
+    }
     if (!key.scopes.has(access)) {
       return refuse(403, 'forbidden', `API key ${JSON.stringify(key.name)} lacks the ${access} scope this route needs`, `${REALM}, error="insufficient_scope", scope="${access}"`);
     }
@@ -63,10 +81,18 @@ export class Admission {
     return decision.ok ? { ok: true, keyName: key.name } : this.limited(attempt.route, `API key ${JSON.stringify(key.name)}`, decision.limit, decision.retryAfterS);
   }
 
-  private limited(route: string, who: string, limit: RateLimitSpec, retryAfterS: number): Verdict {
+  /** Spends one of the address's failed-authentication tokens. */
+  private failedAuthentication(attempt: Attempt): void {
+    const failures = this.options.authFailures;
+    if (failures === undefined || failures.limit.rps <= 0) return;
+    failures.limiter.take(`address ${attempt.clientAddress()}`, failures.limit);
+  }
+
+  private limited(route: string, who: string, limit: RateLimitSpec, retryAfterS: number, unit: 'per second' | 'per minute' = 'per second'): Verdict {
     this.options.onRateLimited?.(route);
     const wait = Math.round(retryAfterS * 1000) / 1000;
-    const err = new SightlineError(429, 'rate_limited', `rate limit of ${limit.rps} requests/s (burst ${limit.burst}) exceeded for ${who}; retry in ${wait} s`, {
+    const rate = unit === 'per second' ? `${limit.rps} requests/s` : `${Math.round(limit.rps * 60 * 1000) / 1000} per minute`;
+    const err = new SightlineError(429, 'rate_limited', `rate limit of ${rate} (burst ${limit.burst}) exceeded for ${who}; retry in ${wait} s`, {
       retryAfter: retryAfterS,
     });
     return { ok: false, reply: errorReply(err) };

@@ -22,6 +22,17 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /** Whether `id`'s bucket has a token under `limit`, taking none; a client without a bucket has. */
+  peek(id: string, limit: RateLimitSpec): RateDecision {
+    if (limit.rps <= 0) return { ok: true };
+    const now = this.now();
+    if (now - this.lastSweep >= SWEEP_INTERVAL_S) this.sweep(now);
+    const bucket = this.buckets.get(id);
+    if (bucket === undefined || bucket.rate !== limit.rps || bucket.capacity !== limit.burst) return { ok: true };
+    const wait = bucket.wait(now);
+    return wait === 0 ? { ok: true } : { ok: false, retryAfterS: wait, limit };
+  }
+
   /** Takes a token from `id`'s bucket under `limit`; a limit of 0 requests/s never refuses. */
   take(id: string, limit: RateLimitSpec): RateDecision {
     if (limit.rps <= 0) return { ok: true };

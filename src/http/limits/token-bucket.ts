@@ -28,6 +28,12 @@ export class TokenBucket {
     return (1 - this.tokens) / this.rate;
   }
 
+  /** The seconds until a token will be there (0: one is there now), taking none. */
+  wait(now: number): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : (1 - this.tokens) / this.rate;
+  }
+
   /** True when the bucket has refilled completely: it is then no different from a new one. */
   isFull(now: number): boolean {
     this.refill(now);
