@@ -122,10 +122,46 @@ describe('DynamicBatcher admission by expected wait', () => {
       await Promise.all(batch);
     }
     expect(batcher.stats().throughputPerSec).toBeCloseTo(50, 0);
-    const { accepted } = fillUntilRefused(batcher);
-    // At 0.05 items/ms a 50 ms budget holds 2.5 items: the third is admitted (2 held = 40 ms), the fourth refused.
-    expect(accepted).toHaveLength(3);
+    const { accepted, refused } = fillUntilRefused(batcher);
+    // At 0.05 items/ms a 50 ms budget holds 2.5 items, but two full batches (8 items) are always
+    // admitted so the model can keep running full batches: the ninth is refused.
+    expect(accepted).toHaveLength(8);
+    expect(((await refused) as Error).message).toMatch(/expected queue wait 160 ms/);
     await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(accepted);
+  });
+
+  it('measures throughput on full batches once there are any: small batches of light load do not understate it', async () => {
+    // Each batch costs 10 ms plus 2.5 ms per item: 0.2 items/ms in full batches of 4, 0.08 alone.
+    const run: RunBatch<number, number> = (items) =>
+      new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), 10 + 2.5 * items.length));
+    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 1000 }), run);
+    const single = batcher.enqueue(0);
+    await vi.advanceTimersByTimeAsync(12.5);
+    await single;
+    expect(batcher.stats().throughputPerSec).toBeCloseTo(80, 6);
+    const full = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
+    await vi.advanceTimersByTimeAsync(20);
+    await Promise.all(full);
+    expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
+    for (let round = 0; round < 5; round++) {
+      const one = batcher.enqueue(round);
+      await vi.advanceTimersByTimeAsync(12.5);
+      await one;
+    }
+    expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
+  });
+
+  it('admits two full batches per instance however slow the measured batches are', async () => {
+    // 100 ms per item: a 50 ms budget is exceeded by a single held item.
+    const { run } = timedRun(100);
+    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50, maxInFlight: 2 }), run);
+    const warm = batcher.enqueue(0);
+    await vi.advanceTimersByTimeAsync(100);
+    await warm;
+    const { accepted } = fillUntilRefused(batcher);
+    expect(accepted).toHaveLength(2 * 4 * 2);
+    await vi.advanceTimersByTimeAsync(2000);
     await Promise.all(accepted);
   });
 
@@ -156,11 +192,11 @@ describe('DynamicBatcher admission by expected wait', () => {
     const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
     await vi.advanceTimersByTimeAsync(20);
     await Promise.all(warm);
-    const held = Array.from({ length: 5 }, (_, i) => batcher.enqueue(i));
-    // 5 held = 25 ms ahead.
-    await expect(batcher.enqueue(9, { maxQueueWaitMs: 20 })).rejects.toMatchObject({ code: 'overloaded' });
-    expect(() => batcher.reserve({ maxQueueWaitMs: 20 })).toThrow(/exceeds the model's 20 ms budget/);
-    batcher.reserve({ maxQueueWaitMs: 30 }).release();
+    const held = Array.from({ length: 9 }, (_, i) => batcher.enqueue(i));
+    // 9 held = 45 ms ahead.
+    await expect(batcher.enqueue(9, { maxQueueWaitMs: 40 })).rejects.toMatchObject({ code: 'overloaded' });
+    expect(() => batcher.reserve({ maxQueueWaitMs: 40 })).toThrow(/exceeds the model's 40 ms budget/);
+    batcher.reserve({ maxQueueWaitMs: 50 }).release();
     await vi.advanceTimersByTimeAsync(100);
     await Promise.all(held);
   });
@@ -294,18 +330,19 @@ describe('predict admission', () => {
     const body = await png();
     const first = predict(repo, 'text-direction', body, { limits });
     while (open.length < 1) await tick();
-    // One measured batch of one item taking at least 10 ms: 1 item held ahead is ≥ 10 ms > 5 ms.
+    // One measured batch of one item taking at least 10 ms: each item held ahead is ≥ 10 ms, the budget 5 ms.
     await new Promise((r) => setTimeout(r, 10));
     open[0]!.resolve([{ value: 'a', inferMs: 1 }]);
     await first;
-    const second = predict(repo, 'text-direction', body, { limits });
+    // Two held (a full batch running and one ready) are always admitted; the third would wait ≥ 20 ms.
+    const held = [predict(repo, 'text-direction', body, { limits }), predict(repo, 'text-direction', body, { limits })];
     await expect(predict(repo, 'text-direction', body, { limits })).rejects.toMatchObject({ code: 'overloaded' });
     // Low priority (jobs) is not refused by the budget.
     const job = predict(repo, 'text-direction', body, { limits, priority: 'low' });
-    while (open.length < 2) await tick();
-    open[1]!.resolve([{ value: 'b', inferMs: 1 }]);
-    while (open.length < 3) await tick();
-    open[2]!.resolve([{ value: 'c', inferMs: 1 }]);
-    expect([(await second).value, (await job).value]).toEqual(['b', 'c']);
+    for (let i = 1; i <= 3; i++) {
+      while (open.length < i + 1) await tick();
+      open[i]!.resolve([{ value: i, inferMs: 1 }]);
+    }
+    expect((await Promise.all([...held, job])).map((p) => p.value).sort()).toEqual([1, 2, 3]);
   });
 });

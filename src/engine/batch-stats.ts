@@ -50,34 +50,50 @@ export interface BatcherStats {
 /** Weight of the newest batch in the moving averages: about the last ten batches count. */
 const EWMA_WEIGHT = 0.2;
 
+const NS_PER_MS = 1e6;
+
+/** Moving averages of batch size and batch time; their ratio is one instance's throughput. */
+class BatchAverage {
+  items: number | undefined;
+  ms: number | undefined;
+
+  add(batchSize: number, batchMs: number): void {
+    this.items = this.items === undefined ? batchSize : this.items + EWMA_WEIGHT * (batchSize - this.items);
+    this.ms = this.ms === undefined ? batchMs : this.ms + EWMA_WEIGHT * (batchMs - this.ms);
+  }
+}
+
 /**
- * Moving averages of batch size and batch time over recent successful batches. Their ratio is
- * one instance's throughput; averaging sizes and times apart keeps a stray tiny batch from
- * swinging it the way averaging per-batch rates would.
+ * Throughput of one instance over recent successful batches. Averaging sizes and times apart
+ * keeps a stray tiny batch from swinging it the way averaging per-batch rates would. Full batches
+ * are also averaged on their own and win once measured: a long queue is served in full batches,
+ * while the small batches of light load carry their fixed cost over fewer items and would
+ * understate the speed at which a backlog drains.
  */
 export class ThroughputMeter {
-  private items: number | undefined;
-  private ms: number | undefined;
+  private readonly all = new BatchAverage();
+  private readonly full = new BatchAverage();
+
+  constructor(private readonly fullBatchSize: number) {}
 
   record(batchSize: number, batchMs: number): void {
     // A zero-time batch (a coarse clock) carries no rate; skip it rather than divide by zero.
     if (!(batchMs > 0) || batchSize < 1) return;
-    this.items = this.items === undefined ? batchSize : this.items + EWMA_WEIGHT * (batchSize - this.items);
-    this.ms = this.ms === undefined ? batchMs : this.ms + EWMA_WEIGHT * (batchMs - this.ms);
+    this.all.add(batchSize, batchMs);
+    if (batchSize >= this.fullBatchSize) this.full.add(batchSize, batchMs);
   }
 
   /** Items per millisecond of one instance, or undefined before the first batch. */
   itemsPerMs(): number | undefined {
-    return this.items === undefined || this.ms === undefined ? undefined : this.items / this.ms;
+    const from = this.full.ms !== undefined ? this.full : this.all;
+    return from.items === undefined || from.ms === undefined ? undefined : from.items / from.ms;
   }
 
-  /** Recent batch time in milliseconds, or undefined before the first batch. */
+  /** Recent batch time in milliseconds (full batches once measured), or undefined before the first batch. */
   batchMs(): number | undefined {
-    return this.ms;
+    return this.full.ms ?? this.all.ms;
   }
 }
-
-const NS_PER_MS = 1e6;
 
 /** Mutable counters behind `DynamicBatcher.stats()`; times are kept in milliseconds. */
 export class BatchStatsRecorder {

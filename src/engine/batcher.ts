@@ -102,7 +102,7 @@ export class DynamicBatcher<I, O> {
   private run: RunBatch<I, O>;
   private readonly shapes = new Map<string, ShapeQueue<Pending<I, O>>>();
   private readonly recorder = new BatchStatsRecorder();
-  private readonly throughput = new ThroughputMeter();
+  private readonly throughput: ThroughputMeter;
   private queued = 0;
   /** Places held by reserve() whose items are not queued yet. */
   private reserved = 0;
@@ -121,6 +121,7 @@ export class DynamicBatcher<I, O> {
 
   constructor(options: BatcherOptions, run: RunBatch<I, O>) {
     this.options = resolveBatcherOptions(options);
+    this.throughput = new ThroughputMeter(this.options.maxBatchSize);
     this.run = DynamicBatcher.checkRun(run);
   }
 

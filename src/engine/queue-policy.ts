@@ -57,6 +57,13 @@ const MAX_RETRY_AFTER_S = 60;
  */
 export const DEFAULT_WAIT_BUDGET_BATCHES = 5;
 export const DEFAULT_WAIT_BUDGET_MIN_MS = 250;
+/**
+ * The budget never refuses while fewer than this many full batches per instance are held: every
+ * instance can then run one batch with the next one ready. Below that, refusing would keep the
+ * batches small, and small batches measure a slower throughput (their fixed cost spread over
+ * fewer items), which would refuse still more: a loop that locks a busy model into a trickle.
+ */
+export const ALWAYS_ADMITTED_FULL_BATCHES = 2;
 
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -181,7 +188,8 @@ export type Refusal = { readonly reason: 'queue_full' | 'wait_budget'; readonly 
 
 /**
  * Whether one more item may enter: never beyond maxQueueSize (reservations included), and, for
- * high-priority work, not while the expected wait exceeds the budget. Low-priority work (jobs,
+ * high-priority work, not while the expected wait exceeds the budget (once at least
+ * ALWAYS_ADMITTED_FULL_BATCHES full batches per instance are held). Low-priority work (jobs,
  * already accepted and stored) is never refused by the budget: it may wait, and it yields to
  * high-priority work until it ages.
  */
@@ -195,7 +203,9 @@ export function admission(
   if (load.queued + load.reserved >= options.maxQueueSize) {
     return { reason: 'queue_full', message: `queue is full (${options.maxQueueSize} items waiting)` };
   }
-  if (priority === 'high' && expectedMs !== undefined && budgetMs !== undefined && expectedMs > budgetMs) {
+  const held = load.reserved + load.queued + load.runningItems;
+  const alwaysAdmitted = ALWAYS_ADMITTED_FULL_BATCHES * options.maxBatchSize * options.maxInFlight;
+  if (priority === 'high' && held >= alwaysAdmitted && expectedMs !== undefined && budgetMs !== undefined && expectedMs > budgetMs) {
     return {
       reason: 'wait_budget',
       message: `expected queue wait ${Math.round(expectedMs)} ms exceeds the model's ${Math.round(budgetMs)} ms budget`,
