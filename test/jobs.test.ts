@@ -211,6 +211,33 @@ describeEachDatabase('async jobs', (target) => {
     expect((await get('/v1/jobs?limit=1000')).body.items.length).toBe(before);
   });
 
+  it('refuses a job for a model that cannot run now with the 503 predict gives, storing nothing', async () => {
+    const own = await freshDatabase(target);
+    const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: makeModelRepo({ cls: classify({ maxBatchSize: 8, maxQueueDelayMs: 5 }) }) });
+    try {
+      await srv.modelsLoaded;
+      expect((await fetch(`${srv.url}/v1/models/cls/unload`, { method: 'POST' })).status).toBe(200);
+      const img = await png([9, 9, 9]);
+      const predicted = await fetch(`${srv.url}/v1/models/cls/predict`, { method: 'POST', body: img, headers: { 'content-type': 'image/png' } });
+      const predictBody = await predicted.json();
+      for (const res of [
+        await fetch(`${srv.url}/v1/jobs?model=cls`, { method: 'POST', body: img, headers: { 'content-type': 'image/png' } }),
+        await fetch(`${srv.url}/v1/jobs`, { method: 'POST', body: JSON.stringify({ model: 'cls', image: img.toString('base64') }), headers: { 'content-type': 'application/json' } }),
+      ]) {
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toBe(predicted.headers.get('retry-after'));
+        expect(await res.json()).toEqual(predictBody);
+      }
+      expect(predicted.status).toBe(503);
+      expect(predictBody).toEqual({ error: { code: 'model_unavailable', message: 'model cls is unloaded' } });
+      expect(((await (await fetch(`${srv.url}/v1/jobs`)).json()) as Json).items).toEqual([]);
+      const missing = await fetch(`${srv.url}/v1/jobs?model=other`, { method: 'POST', body: img, headers: { 'content-type': 'image/png' } });
+      expect([missing.status, await missing.json()]).toEqual([404, { error: { code: 'not_found', message: 'model "other" not found' } }]);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('lists jobs newest first, filtered by status and model, in pages', async () => {
     const ids: string[] = [];
     for (const rgb of [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]] as Array<[number, number, number]>) {

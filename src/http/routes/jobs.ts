@@ -65,8 +65,13 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
   const { store, models, runner, config } = deps;
   const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
 
+  /**
+   * 404 for a model the repository does not hold, 503 (with Retry-After, as predict answers) for
+   * one that cannot run now: unloaded or failed. A model still loading takes jobs: they wait.
+   */
   const knownModel = (name: string) => {
-    if (models.status(name) === undefined) throw notFound(`model ${JSON.stringify(name)} not found`);
+    if (models.status(name)?.state === 'loading') return;
+    models.serving(name);
   };
 
   return [
@@ -109,6 +114,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           413: 'the body or the image (bytes or width × height) is over its limit',
           415: 'not an image the server recognises by its content, or a body type it does not take',
           422: 'the image could not be decoded',
+          503: '`model_unavailable`: the model is unloaded or failed to load (with Retry-After); a loading model takes jobs',
           507: '`insufficient_storage`: no disk space left for the image or the job (with Retry-After); nothing was stored',
         },
       },
