@@ -29,6 +29,10 @@ export interface Config {
   wsIdleTimeoutS: number;
   wsMaxBackpressureBytes: number;
   wsMaxInFlight: number;
+  /** Bytes of images one /v1/ws/predict socket may have in flight. */
+  wsMaxInFlightBytes: number;
+  /** Bytes of images all /v1/ws/predict sockets together may have in flight. */
+  wsMaxInFlightBytesTotal: number;
   /** Key specs `key` or `key:scope+scope`; secrets, never logged. */
   apiKeys: string[];
   /** JSON file of hashed keys with scopes; undefined when none. */
@@ -92,6 +96,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'wsIdleTimeoutS', env: 'SIGHTLINE_WS_IDLE_TIMEOUT_S', flag: '--ws-idle-timeout-s', kind: 'int', default: '120', min: 8, max: 960, description: 'seconds a WebSocket may stay silent; the server pings before it expires' },
   { key: 'wsMaxBackpressureBytes', env: 'SIGHTLINE_WS_MAX_BACKPRESSURE_BYTES', flag: '--ws-max-backpressure-bytes', kind: 'bytes', default: String(1 * MiB), min: 1024, max: 1024 * MiB, description: 'bytes queued for one WebSocket client before it is closed as a slow consumer (4000)' },
   { key: 'wsMaxInFlight', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT', flag: '--ws-max-in-flight', kind: 'int', default: '64', min: 1, max: 4096, description: 'images one /v1/ws/predict socket may have in flight; more are answered with an overloaded error' },
+  { key: 'wsMaxInFlightBytes', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES', flag: '--ws-max-in-flight-bytes', kind: 'bytes', default: String(64 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images one /v1/ws/predict socket may have in flight; frames past it are answered with an overloaded error and not kept (one image alone always fits)' },
+  { key: 'wsMaxInFlightBytesTotal', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL', flag: '--ws-max-in-flight-bytes-total', kind: 'bytes', default: String(256 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images all /v1/ws/predict sockets together may have in flight; frames past it are answered with an overloaded error and not kept' },
   { key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', kind: 'list', default: '', description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)' },
   { key: 'apiKeysFile', env: 'SIGHTLINE_API_KEYS_FILE', flag: '--api-keys-file', kind: 'string', default: '', optional: true, description: 'JSON file of API keys stored as SHA-256 hashes, each with a name, scopes and an optional rate limit' },
   { key: 'allowUnauthenticated', env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED', flag: '--allow-unauthenticated', kind: 'bool', default: 'false', description: 'start without API keys on an address other than loopback (anyone who can reach it may use every route)' },

@@ -78,7 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     onCommit: ({ latencyMs }) => metrics.dbCommitSeconds.observe(latencyMs / 1000),
   });
-  hub = new Hub({ maxBackpressureBytes: config.wsMaxBackpressureBytes, logger });
+  hub = new Hub({ maxBackpressureBytes: config.wsMaxBackpressureBytes, maxInFlightBytes: config.wsMaxInFlightBytesTotal, logger });
   const feed = new DetectionFeed(hub, store, logger);
   const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
   const jobs = new JobRunner({
@@ -131,7 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       admit: httpGuard(admission, accessByRoute),
       observe: (route, method, status, seconds) => metrics.observeRequest(route, method, status, seconds),
       websockets: (app) =>
-        registerWebSocketRoutes(guardUpgrades(app, { admission, table: scopeTable, logger }), hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight }),
+        registerWebSocketRoutes(guardUpgrades(app, { admission, table: scopeTable, logger }), hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight, maxInFlightBytes: config.wsMaxInFlightBytes }),
     });
   } catch (err) {
     await store.close().catch(() => {});

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { solidImage } from './helpers/images.js';
+import { encode, fromRaw, rgbPixels, solidImage } from './helpers/images.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
+import { Hub } from '../dist/src/hub/hub.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -55,6 +56,8 @@ beforeAll(async () => {
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
     slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400 } } },
     wide: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300 } } },
+    // Holds a lone image in its queue long enough for a test to look at what is in flight.
+    held: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1500 } } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
   wsBase = server.url.replace('http://', 'ws://');
@@ -199,5 +202,86 @@ describe('predict over WebSocket', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+/** A PNG that does not compress, so its frame is about as large as its pixels (~7 KB). */
+function noisyPng(seed: number): Promise<Buffer> {
+  let state = seed;
+  const next = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) & 0xff;
+  return encode(fromRaw(rgbPixels(48, 48, () => [next(), next(), next()]), 48, 48), 'png');
+}
+
+describe('bytes in flight', () => {
+  const byId = (frames: Frame[]) => [...frames].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+
+  it('answers frames past a connection\'s budget with overloaded, keeps none of them, and frees the budget as answers go out', async () => {
+    const img = await noisyPng(1);
+    const budget = Math.floor(img.byteLength * 2.5);
+    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'held', SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES: String(budget) });
+    onTestFinished(() => own.close());
+    await own.modelsLoaded;
+    const s = await open('held', own.url.replace('http://', 'ws://'));
+    for (const id of ['a', 'b', 'c', 'd']) {
+      s.ws.send(JSON.stringify({ id }));
+      s.ws.send(img);
+    }
+    const frames = byId([await s.next(), await s.next(), await s.next(), await s.next()]);
+    const overloaded = (id: string) => ({ type: 'error', id, code: 'overloaded', message: `at most ${budget} bytes of images in flight per connection; wait for answers` });
+    expect(frames.slice(2)).toEqual([overloaded('c'), overloaded('d')]);
+    expect(frames.slice(0, 2).map((f) => [f.id, f.type])).toEqual([
+      ['a', 'result'],
+      ['b', 'result'],
+    ]);
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(0);
+    // The budget is whole again.
+    s.ws.send(JSON.stringify({ id: 'e' }));
+    s.ws.send(img);
+    expect(await s.next()).toMatchObject({ type: 'result', id: 'e' });
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(0);
+  });
+
+  it('shares one budget across every connection of the server', async () => {
+    const img = await noisyPng(2);
+    const total = Math.floor(img.byteLength * 2.5);
+    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'held', SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL: String(total) });
+    onTestFinished(() => own.close());
+    await own.modelsLoaded;
+    const base = own.url.replace('http://', 'ws://');
+    const first = await open('held', base);
+    const second = await open('held', base);
+    for (const id of ['a', 'b']) {
+      first.ws.send(JSON.stringify({ id }));
+      first.ws.send(img);
+    }
+    // Both of the first socket's images wait in the model's queue.
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(2 * img.byteLength);
+    second.ws.send(JSON.stringify({ id: 'c' }));
+    second.ws.send(img);
+    expect(await second.next()).toEqual({ type: 'error', id: 'c', code: 'overloaded', message: `the server holds its limit of ${total} bytes of images in flight; retry once answers arrive` });
+    expect(byId([await first.next(), await first.next()]).map((f) => [f.id, f.type])).toEqual([
+      ['a', 'result'],
+      ['b', 'result'],
+    ]);
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(0);
+    second.ws.send(img);
+    expect(await second.next()).toMatchObject({ type: 'result', id: 2 });
+    // A socket that goes away with images in flight gives their bytes back.
+    first.ws.send(img);
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(img.byteLength);
+    first.ws.terminate();
+    await expect.poll(() => own.hub.counters().inFlightBytes).toBe(0);
+  });
+
+  it('lets a frame alone through whatever the budget, and nothing past it beside others', () => {
+    const hub = new Hub({ maxBackpressureBytes: 1024, maxInFlightBytes: 100, logger: server.logger });
+    expect([hub.reserveBytes(150), hub.reserveBytes(1)]).toEqual([true, false]);
+    hub.releaseBytes(150);
+    expect([hub.reserveBytes(60), hub.reserveBytes(40), hub.reserveBytes(1)]).toEqual([true, true, false]);
+    expect(hub.counters().inFlightBytes).toBe(100);
+  });
+
+  it('has budgets of 64 MiB per connection and 256 MiB per server by default', () => {
+    expect([server.config.wsMaxInFlightBytes, server.config.wsMaxInFlightBytesTotal]).toEqual([64 * 1024 * 1024, 256 * 1024 * 1024]);
   });
 });

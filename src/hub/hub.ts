@@ -17,6 +17,8 @@ export type HubSocket = WebSocket<unknown>;
 export interface HubOptions {
   /** Bytes queued for one client past which it is closed as a slow consumer. */
   maxBackpressureBytes: number;
+  /** Bytes of received frames all sockets together may hold while their work runs (predict images). */
+  maxInFlightBytes?: number;
   logger: Logger;
 }
 
@@ -25,6 +27,8 @@ export interface HubCounters {
   topics: number;
   published: number;
   slowConsumersClosed: number;
+  /** Bytes of received frames held while their work runs, across every socket. */
+  inFlightBytes: number;
 }
 
 export type SubscribeOutcome = 'subscribed' | 'too_many_topics' | 'closed';
@@ -47,9 +51,12 @@ export class Hub {
   private idleWaiters: Array<() => void> = [];
   private published = 0;
   private slowConsumersClosed = 0;
+  readonly maxInFlightBytes: number;
+  private inFlightBytes = 0;
 
   constructor(options: HubOptions) {
     this.maxBackpressureBytes = options.maxBackpressureBytes;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? Number.POSITIVE_INFINITY;
     this.logger = options.logger;
   }
 
@@ -64,7 +71,23 @@ export class Hub {
   }
 
   counters(): HubCounters {
-    return { connections: this.states.size, topics: this.byTopic.size, published: this.published, slowConsumersClosed: this.slowConsumersClosed };
+    return { connections: this.states.size, topics: this.byTopic.size, published: this.published, slowConsumersClosed: this.slowConsumersClosed, inFlightBytes: this.inFlightBytes };
+  }
+
+  /**
+   * Takes `bytes` of the server-wide budget for a frame kept while its work runs; false when that
+   * would exceed it. A frame alone always fits (its size has a limit of its own), so a budget
+   * smaller than one frame slows clients down instead of refusing them for good.
+   */
+  reserveBytes(bytes: number): boolean {
+    if (this.inFlightBytes > 0 && this.inFlightBytes + bytes > this.maxInFlightBytes) return false;
+    this.inFlightBytes += bytes;
+    return true;
+  }
+
+  /** Gives back what `reserveBytes` took, once the frame's work settled. */
+  releaseBytes(bytes: number): void {
+    this.inFlightBytes -= bytes;
   }
 
   opened(ws: HubSocket): SocketState {

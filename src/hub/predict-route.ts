@@ -20,6 +20,8 @@ export interface PredictSocketOptions {
   image: ImageLimits & { maxInputBytes: number };
   /** Images one socket may have in flight. */
   maxInFlight: number;
+  /** Bytes of images one socket may have in flight (the server-wide budget is the hub's). */
+  maxInFlightBytes?: number;
 }
 
 type RequestId = string | number;
@@ -31,6 +33,8 @@ interface Session {
   /** Images received so far: the id of an image sent without a header. */
   images: number;
   inFlight: number;
+  /** Bytes of the images in flight. */
+  bytes: number;
   /** Aborted at close, which takes queued images out of the batcher. */
   readonly controller: AbortController;
 }
@@ -69,9 +73,14 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
   const { hub, repo, logger, limits } = options;
   const sessions = new Map<HubSocket, Session>();
 
+  const maxSocketBytes = options.maxInFlightBytes ?? Number.POSITIVE_INFINITY;
+
+  /** Runs one image whose bytes the session and the hub have reserved; both get them back when it settles. */
   function runImage(ws: HubSocket, session: Session, id: RequestId, bytes: Buffer): void {
     const started = performance.now();
+    const size = bytes.byteLength;
     session.inFlight++;
+    session.bytes += size;
     hub.beginWork();
     predict(repo, session.model, bytes, { signal: session.controller.signal, priority: 'high', limits: options.image })
       .then(
@@ -88,6 +97,8 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
       )
       .finally(() => {
         session.inFlight--;
+        session.bytes -= size;
+        hub.releaseBytes(size);
         hub.endWork();
       });
   }
@@ -111,7 +122,7 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
       const controller = new AbortController();
       // Every image in flight listens on the session's signal; up to maxInFlight of them is expected.
       setMaxListeners(options.maxInFlight + 10, controller.signal);
-      sessions.set(ws, { model: raw.getUserData().model, nextId: undefined, images: 0, inFlight: 0, controller });
+      sessions.set(ws, { model: raw.getUserData().model, nextId: undefined, images: 0, inFlight: 0, bytes: 0, controller });
     },
     message: (raw, data, isBinary) => {
       const ws = raw as unknown as HubSocket;
@@ -144,6 +155,17 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
       }
       if (session.inFlight >= options.maxInFlight) {
         hub.send(ws, errorFrame(id, 'overloaded', `at most ${options.maxInFlight} images in flight per connection; wait for answers`));
+        return;
+      }
+      // Refused frames are answered before anything is copied: uWS reuses their memory, so nothing
+      // of them stays. An image alone always fits, as its size has a limit of its own.
+      const size = data.byteLength;
+      if (session.bytes > 0 && session.bytes + size > maxSocketBytes) {
+        hub.send(ws, errorFrame(id, 'overloaded', `at most ${maxSocketBytes} bytes of images in flight per connection; wait for answers`));
+        return;
+      }
+      if (!hub.reserveBytes(size)) {
+        hub.send(ws, errorFrame(id, 'overloaded', `the server holds its limit of ${hub.maxInFlightBytes} bytes of images in flight; retry once answers arrive`));
         return;
       }
       // The frame's memory is reused once this handler returns: copy it.
