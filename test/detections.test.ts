@@ -76,7 +76,7 @@ describeEachDatabase('camera ingestion', (target) => {
   it('validates field by field, naming the field (and the index in a batch)', async () => {
     const cases: Array<[unknown, string, string]> = [
       [{ ...base('c'), cameraId: '' }, 'cameraId', 'must be a non-empty string of at most 255 characters'],
-      [{ ...base('c'), cameraId: undefined }, 'cameraId', 'must be a non-empty string of at most 255 characters'],
+      [{ ...base('c'), cameraId: undefined }, 'cameraId', 'missing: must be a non-empty string of at most 255 characters'],
       [{ ...base('c'), trackId: -1 }, 'trackId', 'must be a non-empty string of at most 255 characters'],
       [{ ...base('c'), label: 'x'.repeat(256) }, 'label', 'must be a non-empty string of at most 255 characters'],
       [{ ...base('c'), confidence: 1.01 }, 'confidence', 'must be a number from 0 to 1'],

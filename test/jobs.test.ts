@@ -190,7 +190,7 @@ describeEachDatabase('async jobs', (target) => {
         400,
         { code: 'bad_request', message: 'images: a job takes one image; submit one job per image', field: 'images' },
       ],
-      [await submit('', JSON.stringify({ model: 'cls' }), 'application/json'), 400, { code: 'bad_request', message: 'image: expected a base64 image (or "imageSha256" of a stored image)', field: 'image' }],
+      [await submit('', JSON.stringify({ model: 'cls' }), 'application/json'), 400, { code: 'bad_request', message: 'image: missing: expected a base64 image (or "imageSha256" of a stored image)', field: 'image' }],
       [
         await submit('?model=slow', JSON.stringify({ model: 'cls', image: img.toString('base64') }), 'application/json'),
         400,

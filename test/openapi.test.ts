@@ -379,7 +379,16 @@ describe('every route answers as documented', () => {
     }));
     expect([batch.res.status, batch.body.ids.length]).toEqual([201, 2]);
     const refused = await call('POST', '/v1/detections', '/v1/detections', asJson({ detections: [{ cameraId: 'oa-1' }] }));
-    expect(refused.body).toEqual({ error: { code: 'bad_request', message: 'detections[0].trackId: must be a non-empty string of at most 255 characters', field: 'detections[0].trackId' } });
+    const text = 'must be a non-empty string of at most 255 characters';
+    const missing = [
+      { field: 'detections[0].trackId', message: `missing: ${text}` },
+      { field: 'detections[0].label', message: `missing: ${text}` },
+      { field: 'detections[0].confidence', message: 'missing: must be a number from 0 to 1' },
+      { field: 'detections[0].detectedAt', message: 'missing: must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone' },
+    ];
+    expect(refused.body).toEqual({
+      error: { code: 'bad_request', message: missing.map((m) => `${m.field}: ${m.message}`).join('; '), field: 'detections[0].trackId', fields: missing },
+    });
 
     const got = await call('GET', '/v1/detections/:id', `/v1/detections/${one.body.id}`);
     expect([got.body.trackId, got.body.detectedAt, got.body.meta]).toEqual(['7', 1710057600000, { lane: 2 }]);

@@ -21,7 +21,7 @@ import {
   storedDetection,
   verifyQuery,
 } from '../schemas/detections.js';
-import { parseParams, parseQuery } from '../schemas/request-validation.js';
+import { parseParams, parseQuery, refuseQuery } from '../schemas/request-validation.js';
 import { answer } from './models.js';
 import { checkImage, putImage, type StoredImage } from './images.js';
 
@@ -154,6 +154,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
       path: '/v1/detections/:id',
       handler: async (ctx) => {
         const { id } = parseParams(ctx, detectionParams);
+        refuseQuery(ctx);
         const detection = await store.detections.get(id);
         if (detection === undefined) throw notFound(`detection ${id} not found`);
         return json(detection);
@@ -172,6 +173,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
       path: '/v1/detections/:id',
       handler: async (ctx) => {
         const { id } = parseParams(ctx, detectionParams);
+        refuseQuery(ctx);
         if (!(await store.detections.delete(id))) throw notFound(`detection ${id} not found`);
         return noContent();
       },

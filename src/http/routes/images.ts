@@ -6,7 +6,7 @@ import { bytes, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
 import { ifNoneMatch } from '../schemas/conditional.js';
 import { IMAGE_CONTENT_TYPES, imageParams } from '../schemas/images.js';
-import { parseParams } from '../schemas/request-validation.js';
+import { parseParams, refuseQuery } from '../schemas/request-validation.js';
 
 export interface StoredImage {
   sha256: string;
@@ -59,6 +59,7 @@ export function imageRoutes(store: Store): Route[] {
       path: '/v1/images/:sha256',
       handler: async (ctx): Promise<Reply> => {
         const { sha256 } = parseParams(ctx, imageParams);
+        refuseQuery(ctx);
         const found = await store.blobs.get(sha256);
         if (found === undefined) throw notFound(`image ${sha256} not found`);
         const etag = `"${found.meta.sha256}"`;

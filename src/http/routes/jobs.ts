@@ -21,7 +21,7 @@ import {
   submittedJob,
 } from '../schemas/jobs.js';
 import { predictAnswer } from '../schemas/predict.js';
-import { parseHeaders, parseParams, parseQuery } from '../schemas/request-validation.js';
+import { parseHeaders, parseParams, parseQuery, refuseQuery } from '../schemas/request-validation.js';
 import { storeImage } from './images.js';
 
 export interface JobRouteDeps {
@@ -139,6 +139,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
       path: '/v1/jobs/:id',
       handler: async (ctx) => {
         const { id } = parseParams(ctx, jobParams);
+        refuseQuery(ctx);
         const job = await store.jobs.get(id);
         if (job === undefined) throw notFound(`job ${id} not found`);
         return json(jobView(job));
@@ -157,6 +158,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
       path: '/v1/jobs/:id/result',
       handler: async (ctx) => {
         const { id } = parseParams(ctx, jobParams);
+        refuseQuery(ctx);
         const job = await store.jobs.get(id);
         if (job === undefined) throw notFound(`job ${id} not found`);
         if (job.status === 'succeeded') return json(job.result);
@@ -184,6 +186,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
       path: '/v1/jobs/:id',
       handler: async (ctx) => {
         const { id } = parseParams(ctx, jobParams);
+        refuseQuery(ctx);
         if (!(await runner.delete(id))) throw notFound(`job ${id} not found`);
         return noContent();
       },

@@ -8,7 +8,7 @@ import { json } from '../reply.js';
 import type { Route } from '../router.js';
 import { modelDetail, modelList, modelParams, modelStatus } from '../schemas/models.js';
 import { batchAnswer, predictAnswer, predictFields, predictJsonBody, predictMultipart } from '../schemas/predict.js';
-import { parseParams } from '../schemas/request-validation.js';
+import { parseParams, refuseQuery } from '../schemas/request-validation.js';
 
 const elapsedMs = (ctx: RequestContext) => Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -36,7 +36,10 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
     {
       method: 'GET',
       path: '/v1/models',
-      handler: () => json({ models: repo.list() }),
+      handler: (ctx) => {
+        refuseQuery(ctx);
+        return json({ models: repo.list() });
+      },
       schema: {
         operationId: 'listModels',
         summary: 'Every model in the repository, with its state',
@@ -49,6 +52,7 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
       path: '/v1/models/:name',
       handler: (ctx) => {
         const { name } = parseParams(ctx, modelParams);
+        refuseQuery(ctx);
         const detail = repo.detail(name);
         if (!detail) throw notFound(`model ${JSON.stringify(name)} not found`);
         return json(detail);
@@ -65,7 +69,11 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
     {
       method: 'POST',
       path: '/v1/models/:name/load',
-      handler: async (ctx) => json(await repo.load(parseParams(ctx, modelParams).name)),
+      handler: async (ctx) => {
+        const { name } = parseParams(ctx, modelParams);
+        refuseQuery(ctx);
+        return json(await repo.load(name));
+      },
       schema: {
         operationId: 'loadModel',
         summary: '(Re)load a model from disk without a restart',
@@ -84,7 +92,11 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
     {
       method: 'POST',
       path: '/v1/models/:name/unload',
-      handler: async (ctx) => json(await repo.unload(parseParams(ctx, modelParams).name)),
+      handler: async (ctx) => {
+        const { name } = parseParams(ctx, modelParams);
+        refuseQuery(ctx);
+        return json(await repo.unload(name));
+      },
       schema: {
         operationId: 'unloadModel',
         summary: 'Stop serving a model',
@@ -100,6 +112,7 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
       path: '/v1/models/:name/predict',
       handler: async (ctx) => {
         const model = parseParams(ctx, modelParams).name;
+        refuseQuery(ctx);
         ctx.logFields.model = model;
         repo.serving(model); // 404/503 before reading a large body
         const body = await readImageBody(ctx, config, { json: predictJson, fields: predictFields });

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { badRequest, type SightlineError } from '../../errors.js';
+import { type FieldProblem, invalidFields, type SightlineError } from '../../errors.js';
 
 /** `['detections', 3, 'confidence']` → `detections[3].confidence`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -11,14 +11,36 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** True when the value at `path` is absent from the input (a key not sent, or sent as undefined). */
+function isMissing(input: unknown, path: readonly PropertyKey[]): boolean {
+  let at: unknown = input;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return false;
+    if (!Object.hasOwn(at, key)) return true;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at === undefined;
+}
+
 /**
- * The 400 for the first problem zod found: `"<field>: <rule>"` with `field` in the error body, so a
- * client knows which field to fix. Schemas carry their own wording for every rule; an unknown key
- * names the key itself.
+ * Every problem zod found, as `{field, message}`: schemas carry their own wording for each rule;
+ * an unknown key is named itself (one problem per key), and a required field left out is said to
+ * be missing, with the rule it has to meet.
  */
-export function issueError(issue: z.core.$ZodIssue): SightlineError {
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  const field = fieldPath(path);
-  if (field === '') return badRequest(issue.message);
-  return badRequest(`${field}: ${issue.message}`, { field });
+export function issueProblems(issues: readonly z.core.$ZodIssue[], input: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push({ field: fieldPath([...issue.path, key]), message: issue.message });
+      continue;
+    }
+    const missing = issue.path.length > 0 && isMissing(input, issue.path);
+    problems.push({ field: fieldPath(issue.path), message: missing ? `missing: ${issue.message}` : issue.message });
+  }
+  return problems;
+}
+
+/** The 400 for what zod found: every bad field at once (see `invalidFields`). */
+export function issuesError(issues: readonly z.core.$ZodIssue[], input: unknown): SightlineError {
+  return invalidFields(issueProblems(issues, input));
 }

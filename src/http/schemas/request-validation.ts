@@ -1,12 +1,20 @@
 import type { z } from 'zod';
 import type { RequestContext } from '../request-context.js';
-import { issueError } from './issue-error.js';
+import { queryParameters } from './field-types.js';
+import { issuesError } from './issue-error.js';
 
-/** Parses a value with a route's schema, answering 400 with the field at fault. */
+/** Parses a value with a route's schema, answering 400 that names every field at fault. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw issueError(result.error.issues[0]!);
+  if (!result.success) throw issuesError(result.error.issues, value);
   return result.data;
+}
+
+const NO_QUERY = queryParameters({});
+
+/** For routes that take no query parameters: any parameter is a 400, as on routes that take some. */
+export function refuseQuery(ctx: RequestContext): void {
+  parseWith(NO_QUERY, Object.fromEntries(ctx.query));
 }
 
 /** The path parameters, checked by the route's `params` schema. */
