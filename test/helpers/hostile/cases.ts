@@ -1,0 +1,114 @@
+import { exchange, type ExchangeOptions, type RawExchange, type RawReply } from './raw-exchange.js';
+
+/**
+ * A hostile-input case: a request (or a socket's worth of bytes, or WebSocket frames) and the one
+ * answer the rules call for. Expectations are written as outcome strings:
+ *   "400"          a reply with that status (the connection may stay open or close)
+ *   "400+close"    that status, then the server closes the connection
+ *   "close"        the server closes the connection without answering
+ *   "frame:<code>+open"  (WebSocket) an error frame with that code, and the socket still serves
+ *   "close:<code>" (WebSocket) the server closes with that close code
+ * Alternatives are joined with " | ". An answer that breaks the README's promises for every answer
+ * gets a suffix ("400 without x-request-id"), so it matches no expectation.
+ */
+export interface HostileCase {
+  family: string;
+  /** `METHOD path / family: what`, unique in the suite. */
+  name: string;
+  expected: string;
+  /** The OpenAPI path the case attacks, for cases generated from the document. */
+  route?: string;
+  run(port: number): Promise<Outcome>;
+}
+
+export interface Outcome {
+  /** The outcome string, in the grammar of `HostileCase.expected`; "hang" when nothing happened in time. */
+  got: string;
+  /** HTTP statuses seen, for the suite-wide 5xx check. */
+  statuses: number[];
+  /** Body of the first reply. */
+  body?: string;
+  /** Headers of the first reply. */
+  headers?: Record<string, string>;
+  detail?: string;
+}
+
+export function matches(expected: string, got: string): boolean {
+  return expected.split('|').map((e) => e.trim()).some((e) => e === got || (/^\d{3}$/.test(e) && got.startsWith(`${e}+`)));
+}
+
+/**
+ * What the README promises of every answer, as a suffix to the outcome when broken: an
+ * `x-request-id`, a JSON `{"error":{"code","message"}}` body on errors, `Allow` on 405,
+ * `Retry-After` on 429 and 503.
+ */
+export function answerFaults(r: RawReply): string[] {
+  const faults: string[] = [];
+  if (!r.headers['x-request-id']) faults.push('without x-request-id');
+  if (r.status >= 400) {
+    let body: { error?: { code?: unknown; message?: unknown } } | undefined;
+    try {
+      body = JSON.parse(r.body.toString('utf8')) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    if (typeof body?.error?.code !== 'string' || typeof body.error.message !== 'string') faults.push('without a JSON error body');
+  }
+  if (r.status === 405 && !r.headers.allow) faults.push('without Allow');
+  if ((r.status === 429 || r.status === 503) && !r.headers['retry-after']) faults.push('without Retry-After');
+  return faults;
+}
+
+/** The outcome of an exchange: the statuses in order, "+close" when the server closed, and any faults of the answers. */
+export function outcomeOf(x: RawExchange): Outcome {
+  const first = x.replies[0];
+  if (first === undefined) return { got: x.closed ? 'close' : 'hang', statuses: [] };
+  const faults = [...new Set(x.replies.filter((r) => r.status !== 100 && r.status !== 101).flatMap(answerFaults))];
+  return {
+    got: `${x.replies.map((r) => r.status).join(',')}${x.closed ? '+close' : ''}${faults.length ? ` ${faults.join(', ')}` : ''}`,
+    statuses: x.replies.map((r) => r.status),
+    headers: first.headers,
+    body: first.body.toString('utf8'),
+    detail: first.body.toString('utf8').slice(0, 300),
+  };
+}
+
+export interface HttpRequest {
+  method: string;
+  /** The request target exactly as sent (percent-encoding untouched). */
+  target: string;
+  headers?: Record<string, string | number>;
+  body?: Buffer | string;
+}
+
+/** Request bytes: request line, Host, the given headers, a Content-Length for the body unless one is given. */
+export function requestBytes(port: number, req: HttpRequest): Buffer {
+  const body = req.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
+  const headers: Record<string, string | number> = { host: `127.0.0.1:${port}`, ...req.headers };
+  const named = Object.keys(headers).map((k) => k.toLowerCase());
+  if (!named.includes('content-length') && !named.includes('transfer-encoding') && (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(req.method)))
+    headers['content-length'] = body.length;
+  const head = `${req.method} ${req.target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** Sends one request on its own connection and returns its outcome. */
+export async function send(port: number, req: HttpRequest, options: ExchangeOptions = {}): Promise<Outcome> {
+  return outcomeOf(await exchange(port, requestBytes(port, req), options));
+}
+
+/** A case that sends one HTTP request; `watchClose` when the expectation says whether the connection closes. */
+export function httpCase(family: string, what: string, req: HttpRequest, expected: string, options: ExchangeOptions = {}): HostileCase {
+  const watch = expected.includes('close') ? { watchCloseMs: 300 } : {};
+  return {
+    family,
+    name: `${req.method} ${shortTarget(req.target)} / ${family}: ${what}`,
+    expected,
+    run: (port) => send(port, req, { ...watch, ...options }),
+  };
+}
+
+/** Targets in case names stay readable: long runs are abbreviated. */
+export function shortTarget(target: string): string {
+  return target.length > 90 ? `${target.slice(0, 60)}…(${target.length} chars)` : target;
+}

@@ -1,0 +1,174 @@
+/**
+ * Cases generated from the OpenAPI document, so every route (and every route added later) is
+ * attacked the same way: wrong methods, bad path parameters, unknown and bad query parameters,
+ * wrong content types, empty and oversize bodies.
+ */
+import type { OpenApiDoc, Json } from '../openapi.js';
+import { multipart, multipartType, detection } from './bodies.js';
+import { httpCase, type HostileCase, type HttpRequest } from './cases.js';
+import type { Limits } from './limits.js';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+export const UPGRADE_HEADERS = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' };
+
+export interface Operation {
+  method: string;
+  path: string;
+  op: Json;
+}
+
+export function operations(doc: OpenApiDoc): Operation[] {
+  const out: Operation[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of METHODS) if (item[method]) out.push({ method: method.toUpperCase(), path, op: item[method]! });
+  }
+  return out;
+}
+
+/**
+ * A value for a path parameter that names something plausible: the suite's model (for load and
+ * unload, the spare model, so the cases never take down the model the others use), an unknown id.
+ */
+export function samplePathValue(name: string, path = ''): string {
+  if (name === 'name' || name === 'model') return /\/(load|unload)$/.test(path) ? 'spare' : 'cls';
+  if (name === 'sha256') return 'a'.repeat(64);
+  if (name === 'asset') return 'missing-asset.js';
+  return '00000000-0000-4000-8000-000000000000';
+}
+
+export const fillPath = (path: string, values: Record<string, string> = {}) =>
+  path.replace(/\{([^}]+)\}/g, (_, name: string) => values[name] ?? samplePathValue(name, path));
+
+const isWebSocket = (o: Operation) => o.op['x-websocket'] !== undefined;
+const params = (o: Operation, where: string): Json[] => ((o.op.parameters ?? []) as Json[]).filter((p) => p.in === where);
+const bodyTypes = (o: Operation): string[] => Object.keys(o.op.requestBody?.content ?? {});
+
+/** A valid body of the given content type for the operation, and the query it needs. */
+function validBody(o: Operation, type: string, png: Buffer): { body: Buffer; query: string[] } {
+  const jobs = o.path === '/v1/jobs';
+  if (type === 'application/json') {
+    if (o.path === '/v1/detections') return { body: Buffer.from(JSON.stringify(detection())), query: [] };
+    return { body: Buffer.from(JSON.stringify(jobs ? { model: 'cls', image: png.toString('base64') } : { image: png.toString('base64') })), query: [] };
+  }
+  const body = type.startsWith('multipart/') ? multipart([{ name: 'file', filename: 'a.png', type: 'image/png', data: png }]) : png;
+  return { body, query: jobs ? ['model=cls'] : [] };
+}
+
+const contentType = (type: string) => (type.startsWith('multipart/') ? multipartType() : type);
+const target = (path: string, query: string[]) => (query.length ? `${path}?${query.join('&')}` : path);
+
+/** Query values that break a parameter's schema (each must be a 400). */
+function badQueryValues(schema: Json): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const types = schema.anyOf ? (schema.anyOf as Json[]) : [schema];
+  const integerLike = types.find((s) => s.type === 'integer');
+  const stringLike = types.find((s) => s.type === 'string');
+  if (schema.enum) out.push(['not in the enum', 'bogus'], ['enum value in upper case', encodeURIComponent(String(schema.enum[0]).toUpperCase())], ['empty', '']);
+  else if (integerLike && !stringLike) {
+    out.push(['not a number', 'abc'], ['a fraction', '1.5'], ['exponent form', '1e3'], ['empty', ''], ['NaN', 'NaN'], ['Infinity', 'Infinity'], ['hex', '0x10']);
+    if (integerLike.minimum !== undefined) out.push(['below the minimum', String(integerLike.minimum - 1)]);
+    if (integerLike.maximum !== undefined) out.push(['above the maximum', String(integerLike.maximum + 1)], ['2^64', '18446744073709551616']);
+  } else if (stringLike?.pattern) {
+    out.push(
+      ['not a time', 'yesterday'],
+      ['30 February', '2026-02-30T00:00:00Z'],
+      ['31 April', '2026-04-31T00:00:00Z'],
+      ['hour 24', '2026-01-01T24:00:00Z'],
+      ['29 February of 2025', '2025-02-29T00:00:00Z'],
+      ['month 13', '2026-13-01T00:00:00Z'],
+      ['no zone', '2026-01-01T00:00:00'],
+      ['negative', '-5'],
+      ['empty', ''],
+    );
+  } else if (stringLike) {
+    if (stringLike.minLength) out.push(['empty', '']);
+    if (stringLike.maxLength) out.push([`${stringLike.maxLength + 1} characters`, 'a'.repeat(stringLike.maxLength + 1)]);
+  }
+  return out;
+}
+
+const onRoute = (route: string, c: HostileCase): HostileCase => ({ ...c, route });
+
+export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): HostileCase[] {
+  const cases: HostileCase[] = [];
+  const ops = operations(doc);
+
+  // Wrong method: every method a path does not document is 405, with Allow.
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const present = METHODS.filter((m) => item[m]);
+    for (const method of METHODS.filter((m) => !item[m])) {
+      const req: HttpRequest = { method: method.toUpperCase(), target: fillPath(path) };
+      cases.push({ ...httpCase('method', `not documented (has ${present.join(', ').toUpperCase()})`, req, '405'), name: `${req.method} ${path} / method: not documented (has ${present.join(', ').toUpperCase()})`, route: path });
+    }
+  }
+
+  for (const o of ops) {
+    const ws = isWebSocket(o);
+    const extraHeaders = ws ? UPGRADE_HEADERS : {};
+    const types = bodyTypes(o);
+    const first = types[0];
+    const base = first ? validBody(o, first, png) : { body: Buffer.alloc(0), query: [] as string[] };
+    const baseHeaders = { ...extraHeaders, ...(first ? { 'content-type': contentType(first) } : {}) };
+
+    // Path parameters: overlong, NUL, dot segments, unicode, invalid escapes.
+    for (const p of params(o, 'path')) {
+      const s = (p.schema ?? {}) as Json;
+      const constrained = s.pattern !== undefined || s.maxLength !== undefined;
+      const values: Array<[string, string, string]> = [
+        ['1000 characters', 'a'.repeat(1000), constrained ? '400' : '404'],
+        ['%00', '%00', constrained ? '400' : '404'],
+        ['%2e%2e', '%2e%2e', constrained ? '400' : '404'],
+        ['%2e%2e%2f%2e%2e%2fpackage.json', '%2e%2e%2f%2e%2e%2fpackage.json', constrained ? '400' : '404'],
+        ['unicode', '%E6%A8%A1%E5%9E%8B', constrained ? '400' : '404'],
+        ['invalid escape %zz', '%zz', '400'],
+        ['truncated escape %4', 'x%4', '400'],
+        ['invalid UTF-8 %C3%28', '%C3%28', '400'],
+      ];
+      for (const [what, value, expected] of values) {
+        const req: HttpRequest = { method: o.method, target: target(fillPath(o.path, { [p.name]: value }), base.query), headers: baseHeaders, body: base.body };
+        cases.push(onRoute(o.path, httpCase('path', `${p.name} ${what}`, req, expected)));
+      }
+    }
+
+    if (o.path.startsWith('/v1/') && !ws) {
+      // Unknown query parameters are refused, so a misspelt one never silently does nothing.
+      const path = fillPath(o.path);
+      cases.push(onRoute(o.path, httpCase('query', 'unknown parameter bogus=1', { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body }, '400')));
+      cases.push(onRoute(o.path, httpCase('query', 'empty parameter name', { method: o.method, target: target(path, [...base.query, '=1']), headers: baseHeaders, body: base.body }, '400')));
+      // Bad values of each documented query parameter.
+      for (const p of params(o, 'query')) {
+        for (const [what, value] of badQueryValues((p.schema ?? {}) as Json)) {
+          const query = [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=${value}`];
+          cases.push(onRoute(o.path, httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400')));
+        }
+        cases.push(onRoute(o.path, httpCase('query', `${p.name} invalid escape %zz`, { method: o.method, target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]), headers: baseHeaders, body: base.body }, '400')));
+      }
+    }
+
+    if (types.length > 0) {
+      const path = fillPath(o.path);
+      // Content types the operation does not take.
+      for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/svg+xml', 'application/javascript']) {
+        cases.push(onRoute(o.path, httpCase('content-type', `undocumented ${type}`, { method: o.method, target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' }, '415')));
+      }
+      cases.push(onRoute(o.path, httpCase('content-type', 'no content type', { method: o.method, target: target(path, base.query), body: 'hello' }, '415')));
+      for (const type of types) {
+        const { query } = validBody(o, type, png);
+        const headers = { 'content-type': contentType(type) };
+        cases.push(onRoute(o.path, httpCase('empty-body', `empty ${type}`, { method: o.method, target: target(path, query), headers, body: '' }, '400')));
+        const oversize =
+          type === 'application/json'
+            ? Buffer.from(`{"image":"${'A'.repeat(limits.jsonBytes + 1024)}"}`)
+            : type.startsWith('multipart/')
+              ? multipart([{ name: 'file', filename: 'big.png', type: 'image/png', data: Buffer.alloc(limits.fileBytes + 64 * 1024, 1) }])
+              : Buffer.concat([png.subarray(0, 8), Buffer.alloc(limits.fileBytes + 64 * 1024, 1)]);
+        cases.push(onRoute(o.path, httpCase('oversize', `${type} over its limit (${oversize.length} bytes)`, { method: o.method, target: target(path, query), headers, body: oversize }, '413')));
+      }
+      // Over the hard body limit, and a declared length far past it with no body following.
+      cases.push(onRoute(o.path, httpCase('oversize', `${first} over the body limit`, { method: o.method, target: target(path, base.query), headers: { 'content-type': contentType(first!) }, body: Buffer.alloc(limits.bodyBytes + 1024, 0x41) }, '413')));
+      cases.push(onRoute(o.path, httpCase('oversize', 'Content-Length of 100 MiB, body not sent', { method: o.method, target: target(path, base.query), headers: { 'content-type': contentType(first!), 'content-length': 100 * 1024 * 1024 }, body: Buffer.alloc(1024, 0x41) }, '413+close')));
+    }
+  }
+  return cases;
+}
+
