@@ -112,3 +112,25 @@ export function httpCase(family: string, what: string, req: HttpRequest, expecte
 export function shortTarget(target: string): string {
   return target.length > 90 ? `${target.slice(0, 60)}…(${target.length} chars)` : target;
 }
+
+/**
+ * A 400 must name the bad field (README: "the error names the field"): `error.field` or one of
+ * `error.fields[].field` starts with it. A 400 that does not gets "400 not naming <field>".
+ */
+export function namesField(c: HostileCase, field: string): HostileCase {
+  return {
+    ...c,
+    run: async (port) => {
+      const out = await c.run(port);
+      if (!out.got.startsWith('400')) return out;
+      let error: { field?: unknown; fields?: Array<{ field?: unknown }> } | undefined;
+      try {
+        error = (JSON.parse(out.body ?? '') as { error?: typeof error }).error;
+      } catch {
+        error = undefined;
+      }
+      const named = [error?.field, ...(error?.fields ?? []).map((f) => f.field)].some((f) => typeof f === 'string' && f.startsWith(field));
+      return named ? out : { ...out, got: `${out.got} not naming ${field}` };
+    },
+  };
+}

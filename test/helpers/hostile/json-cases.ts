@@ -5,7 +5,7 @@
  */
 import { resolvePointer, type Json, type OpenApiDoc } from '../openapi.js';
 import { detection } from './bodies.js';
-import { httpCase, type HostileCase } from './cases.js';
+import { httpCase, namesField as naming, type HostileCase } from './cases.js';
 
 const DETECTIONS = '/v1/detections';
 const PREDICT = '/v1/models/cls/predict';
@@ -44,7 +44,7 @@ function allowedTypes(doc: Json, schema: Json): Set<string> | undefined {
 }
 
 /** For each property of an object schema, one case per JSON type it does not allow. */
-function wrongTypeCases(doc: OpenApiDoc, schemaName: string, target: string, base: Record<string, unknown>, wrap: (body: string) => string = (b) => b): HostileCase[] {
+function wrongTypeCases(doc: OpenApiDoc, schemaName: string, target: string, base: Record<string, unknown>, wrap: (body: string) => string = (b) => b, prefix = ''): HostileCase[] {
   const schema = doc.components.schemas[schemaName] as Json;
   const cases: HostileCase[] = [];
   for (const [field, propSchema] of Object.entries((schema.properties ?? {}) as Record<string, Json>)) {
@@ -52,12 +52,12 @@ function wrongTypeCases(doc: OpenApiDoc, schemaName: string, target: string, bas
     if (allowed === undefined) continue; // any JSON
     for (const [type, sample] of Object.entries(SAMPLES)) {
       if (allowed.has(type)) continue;
-      cases.push(httpCase('json', `${schemaName}.${field} as ${type}`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(objectText(base, field, sample)) }, '400'));
+      cases.push(naming(httpCase('json', `${schemaName}.${field} as ${type}`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(objectText(base, field, sample)) }, '400'), `${prefix}${field}`));
     }
   }
   for (const field of (schema.required ?? []) as string[]) {
     const rest = Object.fromEntries(Object.entries(base).filter(([k]) => k !== field));
-    cases.push(httpCase('json', `${schemaName}.${field} missing`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(JSON.stringify(rest)) }, '400'));
+    cases.push(naming(httpCase('json', `${schemaName}.${field} missing`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(JSON.stringify(rest)) }, '400'), `${prefix}${field}`));
   }
   return cases;
 }
@@ -68,7 +68,7 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
   const b64 = png.toString('base64');
   const det = detection();
   const post = (target: string, what: string, body: string | Buffer, expected: string) => httpCase('json', what, { method: 'POST', target, headers: JSON_TYPE, body }, expected);
-  const detField = (what: string, field: string, value: unknown, expected = '400') => post(DETECTIONS, `${field} ${what}`, objectText(det, field, value), expected);
+  const detField = (what: string, field: string, value: unknown, expected = '400') => naming(post(DETECTIONS, `${field} ${what}`, objectText(det, field, value), expected), field);
   const utf8Bad = (what: string, bytes: number[]) =>
     post(DETECTIONS, `invalid UTF-8 in label: ${what}`, Buffer.concat([Buffer.from(objectText(det, 'label', raw('"car')).slice(0, -1)), Buffer.from(bytes), Buffer.from('"}')]), '400');
   const maxBatch = ((doc.components.schemas.DetectionBatch as Json).properties.detections.maxItems as number) ?? 500;
@@ -76,7 +76,7 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
 
   return [
     ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det),
-    ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det, (one) => `{"detections":[${JSON.stringify(det)},${one}]}`).map((c) => ({ ...c, name: c.name.replace('json: ', 'json: in a batch, ') })),
+    ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det, (one) => `{"detections":[${JSON.stringify(det)},${one}]}`, 'detections[1].').map((c) => ({ ...c, name: c.name.replace('json: ', 'json: in a batch, ') })),
     ...wrongTypeCases(doc, 'PredictJsonBody', PREDICT, { image: b64 }),
     ...wrongTypeCases(doc, 'JobSubmission', JOBS, { model: 'cls', image: b64 }),
     // Dates that do not exist are refused, not moved to another day.
@@ -139,7 +139,12 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
     // Prototype keys at the top level are unknown fields.
     post(DETECTIONS, '__proto__ field', `{"__proto__":{"admin":true},${JSON.stringify(det).slice(1)}`, '400'),
     post(DETECTIONS, 'constructor field', `{"constructor":{"prototype":{"admin":true}},${JSON.stringify(det).slice(1)}`, '400'),
-    post(DETECTIONS, 'unknown field', JSON.stringify({ ...det, colour: 'red' }), '400'),
+    naming(post(DETECTIONS, 'unknown field', JSON.stringify({ ...det, colour: 'red' }), '400'), 'colour'),
+    // Every bad field is named in one answer, not one per round trip.
+    ...['cameraId', 'confidence', 'detectedAt'].map((field) =>
+      naming(post(DETECTIONS, `three bad fields at once, naming ${field}`, JSON.stringify({ ...det, cameraId: '', confidence: 2, detectedAt: '2026-02-30T00:00:00Z' }), '400'), field),
+    ),
+    naming(post(DETECTIONS, 'batch with one bad item, naming its index', JSON.stringify({ detections: [det, det, det, { ...det, confidence: 7 }] }), '400'), 'detections[3].confidence'),
     // Not JSON, or not an object.
     ...[
       ['an array', '[]'],
@@ -160,7 +165,6 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
     // Batches.
     post(DETECTIONS, 'empty batch', '{"detections":[]}', '400'),
     post(DETECTIONS, `batch of ${maxBatch + 1}`, JSON.stringify({ detections: Array.from({ length: maxBatch + 1 }, () => det) }), '400'),
-    post(DETECTIONS, 'batch with one bad item', JSON.stringify({ detections: [det, det, det, { ...det, confidence: 7 }] }), '400'),
     post(DETECTIONS, 'batch plus a single detection', JSON.stringify({ ...det, detections: [det] }), '400'),
     post(DETECTIONS, 'image and imageSha256', JSON.stringify({ ...det, image: b64, imageSha256: 'a'.repeat(64) }), '400'),
     post(DETECTIONS, 'imageSha256 of no stored image', JSON.stringify({ ...det, imageSha256: 'b'.repeat(64) }), '404 | 400'),

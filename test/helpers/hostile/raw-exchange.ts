@@ -21,7 +21,7 @@ export interface RawExchange {
 export interface ExchangeOptions {
   /** Half-close the socket after writing (the client says it has nothing more to send). */
   halfClose?: boolean;
-  /** Stop waiting after this many ms of silence. Default 2000. */
+  /** Stop waiting after this many ms of silence. Default 5000. */
   timeoutMs?: number;
   /** Replies to wait for before finishing. Default 1. */
   replies?: number;
@@ -90,7 +90,7 @@ export function parseReplies(data: Buffer): { replies: RawReply[]; rest: Buffer 
  */
 export function exchange(port: number, payload: Buffer | string | Array<Buffer | string>, options: ExchangeOptions = {}): Promise<RawExchange> {
   const wanted = options.replies ?? 1;
-  const timeoutMs = options.timeoutMs ?? 3000;
+  const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -139,7 +139,7 @@ export function exchange(port: number, payload: Buffer | string | Array<Buffer |
  * Sends requests one after another on one connection, each after the previous reply (keep-alive,
  * no pipelining). Stops at the first request that gets no reply.
  */
-export function conversation(port: number, requests: Buffer[], timeoutMs = 2000): Promise<RawExchange> {
+export function conversation(port: number, requests: Buffer[], timeoutMs = 5000): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = Buffer.alloc(0);

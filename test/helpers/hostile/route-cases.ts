@@ -5,7 +5,7 @@
  */
 import type { OpenApiDoc, Json } from '../openapi.js';
 import { multipart, multipartType, detection } from './bodies.js';
-import { httpCase, type HostileCase, type HttpRequest } from './cases.js';
+import { httpCase, namesField, type HostileCase, type HttpRequest } from './cases.js';
 import type { Limits } from './limits.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -133,13 +133,13 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
     if (o.path.startsWith('/v1/') && !ws) {
       // Unknown query parameters are refused, so a misspelt one never silently does nothing.
       const path = fillPath(o.path);
-      cases.push(onRoute(o.path, httpCase('query', 'unknown parameter bogus=1', { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body }, '400')));
+      cases.push(onRoute(o.path, namesField(httpCase('query', 'unknown parameter bogus=1', { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body }, '400'), 'bogus')));
       cases.push(onRoute(o.path, httpCase('query', 'empty parameter name', { method: o.method, target: target(path, [...base.query, '=1']), headers: baseHeaders, body: base.body }, '400')));
       // Bad values of each documented query parameter.
       for (const p of params(o, 'query')) {
         for (const [what, value] of badQueryValues((p.schema ?? {}) as Json)) {
           const query = [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=${value}`];
-          cases.push(onRoute(o.path, httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400')));
+          cases.push(onRoute(o.path, namesField(httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400'), p.name)));
         }
         cases.push(onRoute(o.path, httpCase('query', `${p.name} invalid escape %zz`, { method: o.method, target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]), headers: baseHeaders, body: base.body }, '400')));
       }

@@ -20,7 +20,7 @@ interface WsOutcomeOptions {
 }
 
 /** Opens a socket, sends the frames, and describes what came back: "frame:<code>+open", "close:<code>", "hang". */
-function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 3000): Promise<Outcome> {
+function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 5000): Promise<Outcome> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${o.path}`);
     const received: Array<Record<string, unknown>> = [];
