@@ -10,7 +10,9 @@ import { SocketPool, poissonLoad, quantile, rawRequest, type Exchange } from './
 /**
  * Overload: the direction classifier served as shipped (models/text-direction), a 192×48 PNG text
  * line per request, the server in its own process.
- *  1. saturated throughput, closed loop (autocannon, BENCH_CONNECTIONS, default 32);
+ *  1. saturated throughput, closed loop (autocannon, BENCH_CONNECTIONS, default 32), measured before
+ *     and again after the overload and averaged, so that a machine whose other load drifts during
+ *     the run does not skew the goodput ratio one way;
  *  2. latency at half of it, open loop (Poisson arrivals);
  *  3. open loop at BENCH_OVERLOAD_FACTOR (default 3) × saturation for BENCH_OVERLOAD_SEC (default 15):
  *     goodput (200s per second) and the latency of the answered requests, with GET /health/live
@@ -69,6 +71,22 @@ function summary(exchanges: Exchange[], seconds: number) {
   };
 }
 
+type Statistics = Record<string, number | null> & { batchSizeHistogram: Record<string, number> };
+const modelStatistics = async () =>
+  ((await (await fetch(`${base}/v1/models/text-direction`)).json()) as { statistics: Statistics }).statistics;
+
+/** What the model did during the overload and recovery: counters and batch sizes since `before`. */
+function statisticsDelta(before: Statistics, after: Statistics) {
+  const counters = ['succeeded', 'rejectedQueueFull', 'rejectedWaitBudget', 'rejectedTimeout'] as const;
+  const delta: Record<string, unknown> = Object.fromEntries(counters.map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
+  const sizes: Record<string, number> = {};
+  for (const [size, n] of Object.entries(after.batchSizeHistogram)) {
+    const d = n - (before.batchSizeHistogram[size] ?? 0);
+    if (d > 0) sizes[size] = d;
+  }
+  return { ...delta, batchSizeHistogram: sizes, throughputPerSecAtEnd: after.throughputPerSec };
+}
+
 const cpu = () => ({ server: server.cpuSeconds(), loadGen: process.cpuUsage(), at: performance.now() });
 const cpuSince = (c0: ReturnType<typeof cpu>) => {
   const wall = (performance.now() - c0.at) / 1000;
@@ -79,21 +97,24 @@ const cpuSince = (c0: ReturnType<typeof cpu>) => {
 try {
   const predict = (durationSec: number) =>
     runLoad({ url: `${base}${predictPath}`, method: 'POST', body, headers: { 'content-type': 'image/png' }, connections, durationSec });
+  // Answered requests only: a fast 503 must not count as capacity.
+  const answeredRate = (r: Awaited<ReturnType<typeof predict>>) => (r.total - r.non2xx - r.errors) / saturatedSec;
   await predict(2);
   const c0 = cpu();
   const saturated = await predict(saturatedSec);
   const saturatedCpu = cpuSince(c0);
-  // Answered requests only: a fast 503 must not count as capacity.
-  const satRate = (saturated.total - saturated.non2xx - saturated.errors) / saturatedSec;
+  const satBefore = answeredRate(saturated);
+  let satRate = satBefore;
   const halfRate = satRate / 2;
   const overRate = satRate * overloadFactor;
-  console.log(`saturated (closed loop, ${connections} connections): ${satRate.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`);
+  console.log(`saturated (closed loop, ${connections} connections): ${satBefore.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`);
 
   const halfRun = await schedule(() => halfRate, halfSec * 1000);
   const half = summary(halfRun.exchanges, halfSec);
   console.log(`half load (open loop ${halfRate.toFixed(0)} req/s): p50 ${half.p50Ms.toFixed(1)} ms  p99 ${half.p99Ms.toFixed(1)} ms  statuses ${JSON.stringify(half.statuses)}`);
   await new Promise((r) => setTimeout(r, 1000));
 
+  const statsBefore = await modelStatistics();
   // Overload then half load in one schedule, so recovery is measured from the moment the overload stops.
   const probeResults: Promise<Exchange>[] = [];
   const probeTimer = setInterval(() => probeResults.push(probes.request(healthRequest)), PROBE_EVERY_MS);
@@ -104,7 +125,14 @@ try {
   const run = await schedule((t) => (t < overMs ? overRate : halfRate), overMs + recoverySec * 1000);
   clearInterval(probeTimer);
   clearTimeout(cpuTimer);
+  const statistics = statisticsDelta(statsBefore, await modelStatistics());
   const probed = await Promise.all(probeResults);
+
+  await new Promise((r) => setTimeout(r, 500));
+  const saturatedAfter = await predict(saturatedSec);
+  const satAfter = answeredRate(saturatedAfter);
+  satRate = (satBefore + satAfter) / 2;
+  console.log(`saturated again after the overload: ${satAfter.toFixed(0)} req/s (non-2xx ${saturatedAfter.non2xx}); mean ${satRate.toFixed(0)} req/s`);
 
   const overExchanges = run.exchanges.filter((e) => e.startMs - run.start < overMs);
   const over = summary(overExchanges, overloadSec);
@@ -123,15 +151,10 @@ try {
   const unanswered = probed.filter((p) => p.status !== 200 || p.latencyMs > PROBE_TIMEOUT_MS).length;
   const health = { probes: probed.length, unanswered, p99Ms: quantile(probed.map((p) => p.latencyMs), 0.99), maxMs: quantile(probed.map((p) => p.latencyMs), 1) };
 
-  const detail = (await (await fetch(`${base}/v1/models/text-direction`)).json()) as { statistics?: Record<string, unknown> };
-  const s = detail.statistics ?? {};
-  const statistics = Object.fromEntries(
-    ['succeeded', 'rejectedQueueFull', 'rejectedWaitBudget', 'rejectedTimeout', 'peakQueueLength', 'throughputPerSec', 'batchSizeHistogram'].map((k) => [k, s[k]]),
-  );
 
   console.log(`overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`);
   console.log(`  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`);
-  console.log(`  model statistics ${JSON.stringify(statistics)}`);
+  console.log(`  model during overload and recovery: ${JSON.stringify(statistics)}`);
   console.log(`/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`);
   console.log(`recovery (half load after the overload, ${RECOVERY_WINDOW_MS} ms windows, p99 ≤ ${baseline.toFixed(1)} ms and nothing refused): back after ${recoveredAtMs} ms`);
   console.log(`  windows p99: ${windows.map((w) => `${w.p99Ms.toFixed(0)}${w.refused ? `(${w.refused} refused)` : ''}`).join(' ')}`);
@@ -146,7 +169,7 @@ try {
   const file = writeResults('overload', {
     ratios,
     connections,
-    saturated: { ...saturated, cpu: saturatedCpu },
+    saturated: { ...saturated, cpu: saturatedCpu, answeredPerSec: satBefore, after: saturatedAfter, afterAnsweredPerSec: satAfter, meanAnsweredPerSec: satRate },
     half: { rate: halfRate, ...half },
     overload: { rate: overRate, seconds: overloadSec, ...over, cpu: overloadCpu, statistics },
     health,
