@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { redactDatabaseUrl } from './store/database-url.js';
 
 /**
  * One validated configuration object. Every option has a default, an env var (`SIGHTLINE_*`),
@@ -69,6 +70,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   /** No value unless one is given (the default shown is `(none)`). */
   optional?: boolean;
+  /** Holds credentials: error messages never echo the value. */
+  secret?: true;
 }
 
 const MiB = 1024 * 1024;
@@ -79,7 +82,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'modelsDir', env: 'SIGHTLINE_MODELS_DIR', flag: '--models-dir', kind: 'string', default: './models', description: 'model repository: one folder per model with a model.json' },
   { key: 'models', env: 'SIGHTLINE_MODELS', flag: '--models', kind: 'list', default: '', description: 'comma-separated model names to load (empty: every model in the repository)' },
   { key: 'dataDir', env: 'SIGHTLINE_DATA_DIR', flag: '--data-dir', kind: 'string', default: './data', description: 'where the embedded database and image blobs live' },
-  { key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', kind: 'string', default: 'sqlite:<data-dir>/sightline.db', description: 'sqlite:<path> or mysql://user:pass@host:port/db' },
+  { key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', kind: 'string', secret: true, default: 'sqlite:<data-dir>/sightline.db', description: 'sqlite:<path> or mysql://user:pass@host:port/db' },
   { key: 'logLevel', env: 'SIGHTLINE_LOG_LEVEL', flag: '--log-level', kind: 'enum', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'log level' },
   { key: 'maxBodyBytes', env: 'SIGHTLINE_MAX_BODY_BYTES', flag: '--max-body-bytes', kind: 'bytes', default: String(64 * MiB), min: 1024, description: 'hard limit on any request body (413 past it)' },
   { key: 'maxJsonBytes', env: 'SIGHTLINE_MAX_JSON_BYTES', flag: '--max-json-bytes', kind: 'bytes', default: String(24 * MiB), min: 64, description: 'limit on JSON bodies (base64 images included)' },
@@ -98,7 +101,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'wsMaxInFlight', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT', flag: '--ws-max-in-flight', kind: 'int', default: '64', min: 1, max: 4096, description: 'images one /v1/ws/predict socket may have in flight; more are answered with an overloaded error' },
   { key: 'wsMaxInFlightBytes', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES', flag: '--ws-max-in-flight-bytes', kind: 'bytes', default: String(64 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images one /v1/ws/predict socket may have in flight; frames past it are answered with an overloaded error and not kept (one image alone always fits)' },
   { key: 'wsMaxInFlightBytesTotal', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL', flag: '--ws-max-in-flight-bytes-total', kind: 'bytes', default: String(256 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images all /v1/ws/predict sockets together may have in flight; frames past it are answered with an overloaded error and not kept' },
-  { key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', kind: 'list', default: '', description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)' },
+  { key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', kind: 'list', secret: true, default: '', description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)' },
   { key: 'apiKeysFile', env: 'SIGHTLINE_API_KEYS_FILE', flag: '--api-keys-file', kind: 'string', default: '', optional: true, description: 'JSON file of API keys stored as SHA-256 hashes, each with a name, scopes and an optional rate limit' },
   { key: 'allowUnauthenticated', env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED', flag: '--allow-unauthenticated', kind: 'bool', default: 'false', description: 'start without API keys on an address other than loopback (anyone who can reach it may use every route)' },
   { key: 'metricsPublic', env: 'SIGHTLINE_METRICS_PUBLIC', flag: '--metrics-public', kind: 'bool', default: 'true', description: 'serve /metrics without a key; false requires a key with the admin scope' },
@@ -110,9 +113,19 @@ export const OPTIONS: readonly OptionSpec[] = [
 export const CONFIG_FILE_ENV = 'SIGHTLINE_CONFIG';
 export const CONFIG_FILE_FLAG = '--config';
 
+/**
+ * A value as error messages show it: a secret one never in full (a database URL with its
+ * password masked, anything else as its type alone).
+ */
+function shownValue(spec: OptionSpec, raw: unknown): string {
+  if (!spec.secret) return JSON.stringify(raw);
+  if (spec.key === 'databaseUrl' && typeof raw === 'string') return JSON.stringify(redactDatabaseUrl(raw));
+  return `a ${Array.isArray(raw) ? 'list' : raw === null ? 'null' : typeof raw} (value not shown)`;
+}
+
 function parseValue(spec: OptionSpec, raw: unknown, source: string): unknown {
   const fail = (expected: string): never => {
-    throw new ConfigError(`${source}: expected ${expected}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${source}: expected ${expected}, got ${shownValue(spec, raw)}`);
   };
   switch (spec.kind) {
     case 'string': {
@@ -234,7 +247,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   config.databaseUrl ??= `sqlite:${path.join(config.dataDir, 'sightline.db')}`;
   if (config.apiKeysFile !== undefined) config.apiKeysFile = path.resolve(cwd, config.apiKeysFile);
   if (!/^(sqlite:|mysql:\/\/)/.test(config.databaseUrl)) {
-    throw new ConfigError(`SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got ${JSON.stringify(config.databaseUrl)}`);
+    throw new ConfigError(`SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got ${JSON.stringify(redactDatabaseUrl(config.databaseUrl))}`);
   }
   return config;
 }
@@ -278,5 +291,6 @@ export function helpText(): string {
     `  ${`${CONFIG_FILE_FLAG} <file>`.padEnd(30)} ${CONFIG_FILE_ENV.padEnd(32)} default: (none)\n      JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})`,
     ...rows,
     '  --help                         print this help',
+    '  --version                      print the version',
   ].join('\n');
 }

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import { ConfigError, helpText, loadConfig } from './config.js';
+import { packageVersion } from './package-version.js';
 import { startServer } from './server.js';
 import { UwsLoadError } from './http/uws.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const [command = 'serve', ...rest] = argv[0]?.startsWith('--') ? ['serve', ...argv] : argv;

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -59,6 +59,56 @@ describe('config', () => {
 });
 
 describe('CLI', () => {
+  it('never echoes a secret in an error: database URL passwords are masked, API keys not shown', () => {
+    const message = (sources: Parameters<typeof loadConfig>[0]) => {
+      try {
+        loadConfig(sources);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    // Unescaped "@", "/" and ":" in the password: the whole of it is hidden all the same.
+    for (const [url, shown] of [
+      ['postgres://admin:s3cret-pw@db.internal/app', 'postgres://admin:***@db.internal/app'],
+      ['pg://admin:s3cret@pw/x@db/app', 'pg://admin:***@db/app'],
+      ['admin:s3cret-pw@db.internal/app', 'admin:***@db.internal/app'],
+    ]) {
+      const text = message({ env: { SIGHTLINE_DATABASE_URL: url } });
+      expect(text).not.toContain('s3cret');
+      expect(text).toContain(shown);
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
+    const file = path.join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify({ apiKeys: ['super-secret-key-1', 42] }));
+    const keys = message({ env: { SIGHTLINE_CONFIG: file } });
+    expect(keys).toBe(`${file}: apiKeys: expected a comma-separated list, got a list (value not shown)`);
+    writeFileSync(file, JSON.stringify({ databaseUrl: 'mysql://root:hunter2@db/x' }));
+    expect(loadConfig({ env: { SIGHTLINE_CONFIG: file } }).databaseUrl).toBe('mysql://root:hunter2@db/x');
+    writeFileSync(file, JSON.stringify({ databaseUrl: ['mysql://root:hunter2@db/x'] }));
+    expect(message({ env: { SIGHTLINE_CONFIG: file } })).not.toContain('hunter2');
+  });
+
+  it('--version prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const { stdout } = await run(process.execPath, [main, '--version']);
+    expect(stdout).toBe(`${version}\n`);
+    const help = await run(process.execPath, [main, '--help']);
+    expect(help.stdout).toContain('--version');
+  });
+
+  it('a bad database URL fails the start without printing its password', async () => {
+    const err = await run(process.execPath, [main, '--port', '0'], {
+      env: { ...process.env, SIGHTLINE_DATABASE_URL: 'mysql://app:p@ss/w0rd@127.0.0.1:1/db?connectionLimit=0' },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).not.toBe(0);
+    const stderr = (err as { stderr: string }).stderr;
+    expect(stderr).toContain('mysql://app:***@127.0.0.1:1/db?connectionLimit=0');
+    expect(stderr).not.toContain('w0rd');
+  });
+
   it('--help lists every option with its env var and default', async () => {
     const { stdout } = await run(process.execPath, [main, '--help']);
     for (const o of OPTIONS) {

@@ -18,9 +18,20 @@ export function defaultDatabaseUrl(dataDir: string): string {
   return `sqlite:${join(dataDir, 'sightline.db')}`;
 }
 
-/** The URL with any password replaced, for messages and logs. */
+/**
+ * The URL with any password replaced, for messages and logs. The password runs from the first
+ * colon of the user part to the last `@`, so one holding `@`, `/` or `:` unescaped (a URL that
+ * does not even parse) is hidden whole too.
+ */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+  if (/^sqlite:/i.test(url)) return url;
+  const at = url.lastIndexOf('@');
+  if (at === -1) return url;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  const start = scheme === null ? 0 : scheme[0].length;
+  const colon = url.slice(start, at).indexOf(':');
+  if (colon === -1) return url;
+  return `${url.slice(0, start + colon)}:***${url.slice(at)}`;
 }
 
 /**
