@@ -153,6 +153,10 @@ try {
 
 
   console.log(`overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`);
+  // Served requests per server CPU-second, overload over saturation: what the refusals cost,
+  // apart from how much CPU the machine's other load left the server.
+  const servedPerCpu = over.goodput / (overloadCpu?.server ?? Number.NaN) / (satBefore / saturatedCpu.server);
+  console.log(`  served per server CPU-second, over saturation's: ${servedPerCpu.toFixed(2)}`);
   console.log(`  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`);
   console.log(`  model during overload and recovery: ${JSON.stringify(statistics)}`);
   console.log(`/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`);
@@ -171,7 +175,7 @@ try {
     connections,
     saturated: { ...saturated, cpu: saturatedCpu, answeredPerSec: satBefore, after: saturatedAfter, afterAnsweredPerSec: satAfter, meanAnsweredPerSec: satRate },
     half: { rate: halfRate, ...half },
-    overload: { rate: overRate, seconds: overloadSec, ...over, cpu: overloadCpu, statistics },
+    overload: { rate: overRate, seconds: overloadSec, ...over, cpu: overloadCpu, servedPerCpuOverSaturated: servedPerCpu, statistics },
     health,
     recovery: { recoveredAtMs, baselineMs: baseline, windows },
   });
