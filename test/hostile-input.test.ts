@@ -9,7 +9,7 @@ import { base64Cases } from './helpers/hostile/base64-cases.js';
 import { matches, type HostileCase, type Outcome } from './helpers/hostile/cases.js';
 import { framingCases } from './helpers/hostile/framing-cases.js';
 import { imageCases } from './helpers/hostile/image-cases.js';
-import { hostileImages } from './helpers/hostile/images.js';
+import { hostileImages, noisePng } from './helpers/hostile/images.js';
 import { jsonCases } from './helpers/hostile/json-cases.js';
 import { LIMITS, limitsEnv } from './helpers/hostile/limits.js';
 import { multipartCases } from './helpers/hostile/multipart-cases.js';
@@ -33,8 +33,10 @@ const server = await spawnServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_LOG_LEV
 process.once('exit', () => server.child.kill('SIGKILL'));
 afterAll(() => server.stop());
 
-for (let i = 0; (await fetch(`${server.base}/health/ready`).then((r) => r.status)) !== 200; i++) {
-  if (i > 200) throw new Error(`the server never became ready: ${server.output()}`);
+for (let i = 0; ; i++) {
+  const ready = await fetch(`${server.base}/health/ready`);
+  if (ready.status === 200) break;
+  if (i > 300) throw new Error(`the server never became ready: ${await ready.text()}\n${server.output().slice(-3000)}`);
   await new Promise((r) => setTimeout(r, 100));
 }
 const doc = (await (await fetch(`${server.base}/openapi.json`)).json()) as OpenApiDoc;
@@ -49,7 +51,7 @@ const cases: HostileCase[] = [
   ...imageCases(images),
   ...base64Cases(png, LIMITS),
   ...paramCases(),
-  ...wsCases(png, images, LIMITS),
+  ...wsCases(png, await noisePng(400, 400), images, LIMITS),
 ];
 
 // Warm up what a first request loads (the model's worker, the database, the image pipeline), so the

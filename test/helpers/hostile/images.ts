@@ -74,12 +74,69 @@ function gifDeclaring(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from('GIF89a', 'latin1'), screen, Buffer.from([0, 0, 0, 255, 255, 255]), descriptor, Buffer.from([2, 2, 0x44, 0x01, 0, 0x3b])]);
 }
 
+const riffChunk = (type: string, data: Buffer) => {
+  const head = Buffer.alloc(8);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32LE(data.length, 4);
+  return Buffer.concat([head, data, data.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+};
+
+/**
+ * An animated WebP whose canvas is width×height, holding one small frame: decoding composites the
+ * frame onto the whole canvas, so a few hundred bytes ask for width·height·4 bytes.
+ */
+function webpCanvas(width: number, height: number, lossless: Buffer): Buffer {
+  const frame = lossless.subarray(12); // the VP8L chunk, after RIFF....WEBP
+  const frameWidth = 16;
+  const vp8x = Buffer.alloc(10);
+  vp8x[0] = 0x02; // animation
+  vp8x.writeUIntLE(width - 1, 4, 3);
+  vp8x.writeUIntLE(height - 1, 7, 3);
+  const anmf = Buffer.alloc(16);
+  anmf.writeUIntLE(frameWidth - 1, 6, 3);
+  anmf.writeUIntLE(frameWidth - 1, 9, 3);
+  anmf.writeUIntLE(100, 12, 3); // duration
+  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), riffChunk('VP8X', vp8x), riffChunk('ANIM', Buffer.alloc(6)), riffChunk('ANMF', Buffer.concat([anmf, frame]))]);
+  return riffChunk('RIFF', body);
+}
+
+/** A little-endian greyscale TIFF whose IFD declares width×height over a strip of 64 bytes. */
+function tiffDeclaring(width: number, height: number): Buffer {
+  const entries: Array<[tag: number, type: number, value: number]> = [
+    [256, 4, width], // ImageWidth, LONG
+    [257, 4, height], // ImageLength
+    [258, 3, 8], // BitsPerSample
+    [259, 3, 1], // Compression: none
+    [262, 3, 1], // Photometric: min-is-black
+    [273, 4, 8 + 2 + 9 * 12 + 4], // StripOffsets: right after the IFD
+    [277, 3, 1], // SamplesPerPixel
+    [278, 4, height], // RowsPerStrip
+    [279, 4, 64], // StripByteCounts
+  ];
+  const ifd = Buffer.alloc(2 + entries.length * 12 + 4);
+  ifd.writeUInt16LE(entries.length, 0);
+  entries.forEach(([tag, type, value], i) => {
+    const o = 2 + i * 12;
+    ifd.writeUInt16LE(tag, o);
+    ifd.writeUInt16LE(type, o + 2);
+    ifd.writeUInt32LE(1, o + 4);
+    if (type === 3) ifd.writeUInt16LE(value, o + 8);
+    else ifd.writeUInt32LE(value, o + 8);
+  });
+  return Buffer.concat([Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0]), ifd, Buffer.alloc(64, 0x80)]);
+}
+
 /** Frames×(w×h) animation in the given format. */
 function animation(format: 'gif' | 'webp', frames: number, width: number, height: number): Promise<Buffer> {
   const px = Buffer.alloc(width * height * frames * 3);
   for (let f = 0; f < frames; f++) px.fill((f * 37) & 0xff, f * width * height * 3, (f + 1) * width * height * 3);
   const image = sharp(px, { raw: { width, height: height * frames, channels: 3, pageHeight: height } as never });
   return format === 'gif' ? image.gif().toBuffer() : image.webp({ lossless: true }).toBuffer();
+}
+
+/** A w×h PNG of random pixels: it does not compress, so its size is about w·h·3 bytes. */
+export function noisePng(width: number, height: number): Promise<Buffer> {
+  return sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 /** Every hostile image of the suite, plus a few valid ones that must keep working. */
@@ -126,6 +183,8 @@ export async function hostileImages(): Promise<HostileImage[]> {
     { what: 'JPEG declaring 65000×65000', bytes: await jpegDeclaring(65_000, 65_000), type: 'image/jpeg', verdict: 413 },
     // libvips decodes a GIF at its frame's size, so a huge logical screen alone allocates nothing.
     { what: 'GIF with a 65535×65535 screen around a 1×1 frame', bytes: gifDeclaring(65_535, 65_535), type: 'image/gif', verdict: 'ok' },
+    { what: 'animated WebP with a 16383×16383 canvas', bytes: webpCanvas(16_383, 16_383, await gradient(16, 16).webp({ lossless: true }).toBuffer()), type: 'image/webp', verdict: 413 },
+    { what: 'TIFF declaring 100000×100000', bytes: tiffDeclaring(100_000, 100_000), type: 'image/tiff', verdict: 413 },
     { what: 'real 2100×2100 PNG over the pixel limit', bytes: await sharp({ create: { width: 2100, height: 2100, channels: 3, background: '#336699' } }).png().toBuffer(), type: 'image/png', verdict: 413 },
     { what: 'SVG', bytes: svg, type: 'image/svg+xml', verdict: 415 },
     { what: 'SVG sent as image/png', bytes: svg, type: 'image/png', verdict: 415 },

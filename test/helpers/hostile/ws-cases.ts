@@ -37,7 +37,8 @@ function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 5000): Promis
     };
     const timer = setTimeout(() => done(phase === 'probe' ? `${describe()}+no-reply-to-probe` : 'hang'), timeoutMs);
     const describe = () => {
-      const codes = [...new Set(received.slice(0, o.answers ?? 1).map((f) => (f.type === 'error' ? `frame:${String(f.code)}` : `frame:${String(f.type)}`)))];
+      // The distinct kinds of answer, sorted: answers to frames in flight arrive in any order.
+      const codes = [...new Set(received.slice(0, o.answers ?? 1).map((f) => (f.type === 'error' ? `frame:${String(f.code)}` : `frame:${String(f.type)}`)))].sort();
       return codes.join(',');
     };
     ws.on('unexpected-response', (_req, res) => done(`upgrade:${res.statusCode}${res.headers['x-request-id'] ? '' : ' without x-request-id'}`, [res.statusCode ?? 0]));
@@ -64,7 +65,8 @@ function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 5000): Promis
   });
 }
 
-export function wsCases(png: Buffer, images: HostileImage[], limits: Limits): HostileCase[] {
+/** `big`: a valid image just under the file limit. */
+export function wsCases(png: Buffer, big: Buffer, images: HostileImage[], limits: Limits): HostileCase[] {
   const cases: HostileCase[] = [];
   const ping = { frame: { data: '{"type":"ping"}' }, replyType: 'pong' };
   const image = { frame: { data: png, binary: true }, replyType: 'result' };
@@ -136,7 +138,9 @@ export function wsCases(png: Buffer, images: HostileImage[], limits: Limits): Ho
   predict(`an image frame over the file limit (${limits.fileBytes + 1024} bytes)`, [{ data: Buffer.concat([png, Buffer.alloc(limits.fileBytes + 1024 - png.length)]), binary: true }], 'close:1009');
   predict('an image frame four times the file limit', [{ data: Buffer.alloc(limits.fileBytes * 4), binary: true }], 'close:1009 | close:1006');
   predict('invalid UTF-8 in a header frame', [{ data: Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), binary: false }], 'close:1007');
-  predict('100 garbage images at once', Array.from({ length: 100 }, () => ({ data: Buffer.from('garbage'), binary: true })), 'frame:unsupported_media_type,frame:overloaded+open | frame:unsupported_media_type+open', 100);
+  predict('100 garbage images at once', Array.from({ length: 100 }, () => ({ data: Buffer.from('garbage'), binary: true })), 'frame:overloaded,frame:unsupported_media_type+open | frame:unsupported_media_type+open', 100);
+  // Images in flight are bounded in bytes as well as in number: each is answered, some perhaps with overloaded.
+  predict(`64 image frames of ${Math.round(big.length / 1024)} KiB at once`, Array.from({ length: 64 }, () => ({ data: big, binary: true })), 'frame:result+open | frame:overloaded,frame:result+open | frame:overloaded+open', 64);
 
   cases.push({
     family: 'websocket',
