@@ -57,6 +57,11 @@ function validBody(o: Operation, type: string, png: Buffer): { body: Buffer; que
 const contentType = (type: string) => (type.startsWith('multipart/') ? multipartType() : type);
 const target = (path: string, query: string[]) => (query.length ? `${path}?${query.join('&')}` : path);
 
+/** A pattern for date-times: its bad values are impossible dates, which match the pattern's shape. */
+const isDatePattern = (pattern: string) => new RegExp(pattern, 'u').test('2026-01-01T00:00:00Z');
+/** The candidates (percent-encoded) whose decoded value the pattern refuses. */
+const failing = (pattern: string, candidates: string[]) => candidates.filter((v) => !new RegExp(pattern, 'u').test(decodeURIComponent(v)));
+
 /** Query values that break a parameter's schema (each must be a 400). */
 function badQueryValues(schema: Json): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -68,6 +73,8 @@ function badQueryValues(schema: Json): Array<[string, string]> {
     out.push(['not a number', 'abc'], ['a fraction', '1.5'], ['exponent form', '1e3'], ['empty', ''], ['NaN', 'NaN'], ['Infinity', 'Infinity'], ['hex', '0x10']);
     if (integerLike.minimum !== undefined) out.push(['below the minimum', String(integerLike.minimum - 1)]);
     if (integerLike.maximum !== undefined) out.push(['above the maximum', String(integerLike.maximum + 1)], ['2^64', '18446744073709551616']);
+  } else if (stringLike?.pattern && !isDatePattern(stringLike.pattern)) {
+    out.push(...failing(stringLike.pattern, ['', '!', '%20', 'a'.repeat(300), '%E6%A8%A1']).map((v) => [`not matching ${stringLike.pattern}: ${JSON.stringify(v.slice(0, 12))}`, v] as [string, string]));
   } else if (stringLike?.pattern) {
     out.push(
       ['not a time', 'yesterday'],
@@ -142,6 +149,14 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
           cases.push(onRoute(o.path, namesField(httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400'), p.name)));
         }
         cases.push(onRoute(o.path, httpCase('query', `${p.name} invalid escape %zz`, { method: o.method, target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]), headers: baseHeaders, body: base.body }, '400')));
+      }
+    }
+
+    // Header parameters with a pattern: values it refuses.
+    for (const p of params(o, 'header').filter((h) => typeof h.schema?.pattern === 'string')) {
+      for (const value of failing(p.schema.pattern, ['a b', 'k'.repeat(300), 'tab\there'])) {
+        const req: HttpRequest = { method: o.method, target: target(fillPath(o.path), base.query), headers: { ...baseHeaders, [p.name]: value }, body: base.body };
+        cases.push(onRoute(o.path, httpCase('header', `${p.name} ${JSON.stringify(value.slice(0, 12))}${value.length > 12 ? '…' : ''}`, req, '400')));
       }
     }
 
