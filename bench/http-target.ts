@@ -4,11 +4,13 @@ import { loadConfig } from '../src/config.js';
 import { readRaw } from '../src/http/body/raw.js';
 import { json } from '../src/http/reply.js';
 import { startServer } from '../src/server.js';
+import { loadUws } from '../src/http/uws.js';
 
 /**
  * One server for the HTTP benchmark, in its own process so the load generator does not share its
  * event loop: `uws` is sightline's front end (router, body reader, request ids, error handling);
- * `node` serves the same two routes on node:http. Prints the port on stdout.
+ * `node` serves the same two routes on node:http; `bare-uws` is GET /health/live alone on a bare
+ * uWebSockets.js handler, the floor sightline's front end is compared with. Prints the port on stdout.
  */
 const kind = process.argv[2];
 const LIMIT = 1024 * 1024;
@@ -38,8 +40,19 @@ if (kind === 'uws') {
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => console.log((server.address() as { port: number }).port));
+} else if (kind === 'bare-uws') {
+  const { uws } = loadUws({ allowFallback: false });
+  uws
+    .App()
+    .get('/health/live', (res) => {
+      res.cork(() => res.writeHeader('content-type', 'application/json').end('{"status":"live"}'));
+    })
+    .listen('127.0.0.1', 0, (socket) => {
+      if (!socket) process.exit(1);
+      console.log(uws.us_socket_local_port(socket));
+    });
 } else {
-  console.error('usage: http-target.js uws|node');
+  console.error('usage: http-target.js uws|node|bare-uws');
   process.exit(2);
 }
 

@@ -90,3 +90,13 @@ export function processCpuSeconds(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** Resident set size of a process from /proc/PID/status (VmRSS, Linux), in bytes; NaN when unreadable. */
+export function processRssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
