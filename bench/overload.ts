@@ -99,7 +99,7 @@ try {
     runLoad({ url: `${base}${predictPath}`, method: 'POST', body, headers: { 'content-type': 'image/png' }, connections, durationSec });
   // Answered requests only: a fast 503 must not count as capacity.
   const answeredRate = (r: Awaited<ReturnType<typeof predict>>) => (r.total - r.non2xx - r.errors) / saturatedSec;
-  await predict(2);
+  await predict(3);
   const c0 = cpu();
   const saturated = await predict(saturatedSec);
   const saturatedCpu = cpuSince(c0);
