@@ -286,6 +286,7 @@ export function helpText(): string {
     '',
     'Commands:',
     '  serve      start the server (what `npm start` runs)',
+    '  bench      load a running server\'s predict route and check latency budgets (`sightline bench --help`)',
     '',
     'Options (flag, environment variable, default):',
     `  ${`${CONFIG_FILE_FLAG} <file>`.padEnd(30)} ${CONFIG_FILE_ENV.padEnd(32)} default: (none)\n      JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})`,

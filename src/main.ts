@@ -5,6 +5,11 @@ import { startServer } from './server.js';
 import { UwsLoadError } from './http/uws.js';
 
 async function main(argv: string[]): Promise<number> {
+  // The load tool has its own flags and help; it is a client and starts no server.
+  if (argv[0] === 'bench') {
+    const { runBenchCommand } = await import('./loadgen/bench-command.js');
+    return runBenchCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr });
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${helpText()}\n`);
     return 0;

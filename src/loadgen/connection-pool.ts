@@ -140,8 +140,8 @@ export class SocketPool {
 }
 
 /** A complete HTTP/1.1 request as bytes, built once and written as is for every send. */
-export function rawRequest(method: string, path: string, host: string, body?: Buffer, contentType?: string): Buffer {
-  const lines = [`${method} ${path} HTTP/1.1`, `host: ${host}`];
+export function rawRequest(method: string, path: string, host: string, body?: Buffer, contentType?: string, headers: Record<string, string> = {}): Buffer {
+  const lines = [`${method} ${path} HTTP/1.1`, `host: ${host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
   if (body !== undefined) lines.push(`content-type: ${contentType ?? 'application/octet-stream'}`, `content-length: ${body.length}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   return body === undefined ? head : Buffer.concat([head, body]);
