@@ -16,13 +16,26 @@ export class SightlineError extends Error {
     message: string,
     options: { retryAfter?: number; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // An expected answer (4xx, 503 refusals, 507) needs no stack, and capturing one is most of
+    // what such an error costs; a 500 is a fault and keeps its stack for the log.
+    const limit = Error.stackTraceLimit;
+    if (isExpectedStatus(status)) Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'SightlineError';
     this.status = status;
     this.code = code;
     this.retryAfter = options.retryAfter;
     this.details = options.details;
   }
+}
+
+/** Statuses that answer a request as designed rather than report a fault in the server. */
+export function isExpectedStatus(status: number): boolean {
+  return status < 500 || status === 503 || status === 507;
 }
 
 export const badRequest = (message: string, details?: Record<string, unknown>) =>

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { notFound, overloaded, SightlineError } from '../dist/src/errors.js';
 import { formatLogLine } from '../dist/src/log-format.js';
 import { createLogger } from '../dist/src/logger.js';
 import { solidImage } from './helpers/images.js';
@@ -108,5 +109,61 @@ describe('access log', () => {
       msg: 'request',
     });
     expect(entry.ms as number).toBeGreaterThan(0);
+  });
+});
+
+describe('error stacks', () => {
+  it('keeps no stack frames for expected answers and keeps them for faults', () => {
+    const frames = (err: Error) => (err.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).length;
+    const limit = Error.stackTraceLimit;
+    expect(frames(notFound('no such thing'))).toBe(0);
+    expect(frames(overloaded('queue full'))).toBe(0);
+    expect(frames(new SightlineError(409, 'conflict', 'taken'))).toBe(0);
+    expect(frames(new SightlineError(500, 'inference_failed', 'broke'))).toBeGreaterThan(0);
+    // Constructing an expected error leaves the process-wide limit as it was.
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(frames(new Error('plain'))).toBeGreaterThan(0);
+  });
+
+  it('logs a route bug with its stack and answers 500, and logs no error for a 404 or 503', async () => {
+    const lines: string[] = [];
+    const server = await startTestServer(
+      {},
+      {
+        logger: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+        extraRoutes: [
+          {
+            method: 'GET',
+            path: '/t/bug',
+            handler: () => {
+              throw new TypeError('boom');
+            },
+          },
+          {
+            method: 'GET',
+            path: '/t/busy',
+            handler: () => {
+              throw overloaded('try later');
+            },
+          },
+        ],
+      },
+    );
+    started.push(server);
+    const bug = await fetch(`${server.url}/t/bug`, { headers: { 'x-request-id': 'bug-1' } });
+    expect(bug.status).toBe(500);
+    expect(await bug.json()).toEqual({ error: { code: 'internal', message: 'internal server error' } });
+    const busy = await fetch(`${server.url}/t/busy`, { headers: { 'x-request-id': 'busy-1' } });
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    expect(await busy.json()).toEqual({ error: { code: 'overloaded', message: 'try later' } });
+    expect((await fetch(`${server.url}/nowhere`, { headers: { 'x-request-id': 'missing-1' } })).status).toBe(404);
+    await expect.poll(() => lines.filter((l) => l.includes('"msg":"request"')).length).toBe(3);
+    const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string; reqId?: string; err?: { stack?: string; message?: string } });
+    const errors = entries.filter((e) => e.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.reqId).toBe('bug-1');
+    expect(errors[0]!.err?.message).toBe('boom');
+    expect(errors[0]!.err?.stack).toMatch(/\n\s+at /);
   });
 });
