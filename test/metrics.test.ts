@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Counter, Histogram, Registry } from 'prom-client';
 import WebSocket from 'ws';
+import { RequestMetrics } from '../dist/src/metrics/request-metrics.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { failingModel, linearClassifier } from './helpers/onnx-model.js';
@@ -177,6 +179,31 @@ describe('/metrics', () => {
     expect(delta('sightline_http_request_duration_seconds_count', { route: '/v1/models/:name', method: 'GET' })).toBe(3);
   });
 
+  it('keeps one duration series per route and method across statuses, and one count per status', async () => {
+    const before = await scrape();
+    const t0 = performance.now();
+    for (let i = 0; i < 2; i++) await (await fetch(`${server.url}/v1/models/cls`)).arrayBuffer();
+    await (await fetch(`${server.url}/v1/models/none-such`)).arrayBuffer();
+    await (await fetch(`${server.url}/v1/models/cls`, { method: 'HEAD' })).arrayBuffer();
+    await (await fetch(`${server.url}/v1/models/cls`, { method: 'PATCH' })).arrayBuffer();
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
+    const route = '/v1/models/:name';
+    expect(delta('sightline_http_requests_total', { route, method: 'GET', status: '200' })).toBe(2);
+    expect(delta('sightline_http_requests_total', { route, method: 'GET', status: '404' })).toBe(1);
+    expect(delta('sightline_http_requests_total', { route, method: 'HEAD', status: '200' })).toBe(1);
+    expect(delta('sightline_http_requests_total', { route: 'unmatched', method: 'PATCH', status: '405' })).toBe(1);
+    expect(delta('sightline_http_request_duration_seconds_count', { route, method: 'GET' })).toBe(3);
+    expect(delta('sightline_http_request_duration_seconds_count', { route, method: 'HEAD' })).toBe(1);
+    expect(delta('sightline_http_request_duration_seconds_bucket', { route, method: 'GET', le: '+Inf' })).toBe(3);
+    // Each request took well under 10 s, so the 10 s bucket holds all three, and the sum is real time.
+    expect(delta('sightline_http_request_duration_seconds_bucket', { route, method: 'GET', le: '10' })).toBe(3);
+    const sum = delta('sightline_http_request_duration_seconds_sum', { route, method: 'GET' });
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThanOrEqual(wallSeconds);
+  });
+
   it('counts each batch the engine ran: batch-size count equals dispatchedBatches, its sum the images', async () => {
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => predict('cls', [i * 20, 0, 0])));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -278,5 +305,32 @@ describe('the Prometheus reader used here', () => {
     expect(() => parsePrometheus('# HELP a x\n# TYPE a counter\na one\n')).toThrow('not a sample value: one');
     expect(() => parsePrometheus('# HELP h x\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).toThrow('h{}: buckets are not cumulative');
     expect(() => parsePrometheus('# HELP a x\n# TYPE a counter\na 1')).toThrow('exposition must end with a newline');
+  });
+});
+
+describe('request metrics', () => {
+  it("expose exactly what prom-client's Counter and Histogram expose for the same requests", async () => {
+    const buckets = [0.001, 0.01, 0.1, 1];
+    const reference = new Registry();
+    const counter = new Counter({ name: 't_requests_total', help: 'requests', labelNames: ['route', 'method', 'status'], registers: [reference] });
+    const histogram = new Histogram({ name: 't_duration_seconds', help: 'duration', labelNames: ['route', 'method'], buckets, registers: [reference] });
+    const registry = new Registry();
+    const tally = new RequestMetrics(registry, { counter: 't_requests_total', counterHelp: 'requests', histogram: 't_duration_seconds', histogramHelp: 'duration' }, buckets);
+    const requests: Array<[string, string, number, number]> = [
+      ['/a', 'GET', 200, 0.0004],
+      ['/a', 'GET', 200, 0.001],
+      ['/a', 'GET', 404, 0.05],
+      ['/a', 'POST', 503, 0.7],
+      ['/b/"quoted"\\path', 'GET', 200, 3],
+      ['unmatched', 'BREW', 405, 0.002],
+    ];
+    for (const [route, method, status, seconds] of requests) {
+      counter.inc({ route, method, status: String(status) });
+      histogram.observe({ route, method }, seconds);
+      tally.observe(route, method, status, seconds);
+    }
+    expect(await registry.metrics()).toBe(await reference.metrics());
+    registry.resetMetrics();
+    expect(await registry.metrics()).toBe('# HELP t_requests_total requests\n# TYPE t_requests_total counter\n\n# HELP t_duration_seconds duration\n# TYPE t_duration_seconds histogram\n');
   });
 });

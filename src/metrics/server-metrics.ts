@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 /** Per-model queue figures read at scrape time. */
 export interface ModelGauges {
@@ -16,8 +17,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
  */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
-  readonly httpDuration: Histogram<'route' | 'method'>;
+  /** sightline_http_requests_total and sightline_http_request_duration_seconds. */
+  readonly httpRequests: RequestMetrics;
   readonly queueSeconds: Histogram<'model'>;
   readonly batchSize: Histogram<'model'>;
   readonly inferSeconds: Histogram<'model'>;
@@ -30,8 +31,11 @@ export class ServerMetrics {
   constructor(sources: { models: () => ModelGauges[]; websockets: () => { connections: number; slowConsumersClosed: number } }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
-    this.httpRequests = new Counter({ name: 'sightline_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers });
-    this.httpDuration = new Histogram({ name: 'sightline_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers });
+    this.httpRequests = new RequestMetrics(
+      this.registry,
+      { counter: 'sightline_http_requests_total', counterHelp: 'HTTP requests by route, method and status', histogram: 'sightline_http_request_duration_seconds', histogramHelp: 'HTTP request duration' },
+      LATENCY_BUCKETS,
+    );
     this.queueSeconds = new Histogram({ name: 'sightline_queue_duration_seconds', help: 'Time a request waited in the dynamic batch scheduler', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
     this.batchSize = new Histogram({ name: 'sightline_batch_size', help: 'Size of each batch the engine ran', labelNames: ['model'], buckets: BATCH_BUCKETS, registers });
     this.inferSeconds = new Histogram({ name: 'sightline_inference_duration_seconds', help: 'Worker time per batch: tensor fill, ONNX Runtime, post-processing', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
@@ -80,8 +84,7 @@ export class ServerMetrics {
   }
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {
-    this.httpRequests.inc({ route, method, status: String(status) });
-    this.httpDuration.observe({ route, method }, seconds);
+    this.httpRequests.observe(route, method, status, seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
