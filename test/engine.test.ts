@@ -83,7 +83,7 @@ describe('model repository', () => {
     expect(detail.task).toBe('classify');
     expect(detail.inputs).toEqual(['input']);
     expect(detail.outputs).toEqual(['logits']);
-    expect(detail.spec.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 30, preferredBatchSizes: [], maxQueueSize: 1024, padToLargest: false });
+    expect(detail.spec.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 30, preferredBatchSizes: [], maxQueueSize: 1024, runTimeoutMs: 30_000, padToLargest: false });
     expect(detail.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: 1 });
     expect(typeof detail.statistics.enqueued).toBe('number');
   });

@@ -43,13 +43,18 @@ const batchingSchema = z
     preferredBatchSizes: z.array(z.number().int().min(1)).default([]),
     maxQueueSize: z.number().int().min(1).default(1024),
     queueTimeoutMs: z.number().int().positive().optional(),
+    /**
+     * Deadline of one batch from dispatch to answer. A batch past it (a hung run, a worker that
+     * died) fails with a retryable 503 and its worker is replaced, so a model never stops answering.
+     */
+    runTimeoutMs: z.number().int().min(1).max(3_600_000).default(30_000),
     /** Latency budget for the queue: high-priority work is refused while its expected wait exceeds it. */
     maxQueueWaitMs: z.number().positive().max(600_000).optional(),
     /** Items of different sizes share a batch, padded to the largest (value 0 after normalisation). */
     padToLargest: z.boolean().default(false),
   })
   .strict()
-  .default({ maxBatchSize: 8, maxQueueDelayMs: 2, preferredBatchSizes: [], maxQueueSize: 1024, padToLargest: false });
+  .default({ maxBatchSize: 8, maxQueueDelayMs: 2, preferredBatchSizes: [], maxQueueSize: 1024, runTimeoutMs: 30_000, padToLargest: false });
 
 const manifestSchema = z
   .object({

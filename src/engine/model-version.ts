@@ -4,8 +4,8 @@ import type { PreparedImage, RasterImage } from '../imaging/index.js';
 import { DynamicBatcher, type BatcherStats } from './batcher.js';
 import type { ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
-import { ModelPool } from './pool.js';
-import type { WorkerItem } from './worker-protocol.js';
+import { BatchRunError, ModelPool } from './pool.js';
+import type { InferReply, WorkerItem } from './worker-protocol.js';
 
 export interface ItemOutput {
   value: unknown;
@@ -55,9 +55,9 @@ export class ModelVersion {
     );
   }
 
-  /** Starts the workers and waits until a session has loaded; rejects with the load error. */
+  /** Waits until every instance has loaded its model; rejects with the load error of any that failed. */
   async start(): Promise<SessionInfo> {
-    this.info = await this.pool.describe();
+    this.info = await this.pool.start();
     return this.info;
   }
 
@@ -79,12 +79,30 @@ export class ModelVersion {
         raster: { width: raster.width, height: raster.height, channels: raster.channels, resample: image.resample },
       };
     });
-    let reply;
+    return this.runIsolating(items);
+  }
+
+  /**
+   * Runs items as one batch. When the run itself fails (the session throws, as a model may for
+   * one bad input), the batch is split in halves and each is run again, down to single items, so
+   * only the items that make the run fail get the error and the others get their own answers.
+   * A worker lost or a missed run deadline fails every item with a retryable 503 instead: running
+   * them again could hang or kill another worker.
+   */
+  private async runIsolating(items: WorkerItem[]): Promise<Array<ItemOutput | Error>> {
+    let reply: InferReply;
     try {
       reply = await this.pool.infer(items);
     } catch (err) {
+      if (err instanceof SightlineError) return items.map(() => err);
+      if (err instanceof BatchRunError && items.length > 1) {
+        const again = items.map((item, i) => ({ ...item, pixels: err.pixels[i]! }));
+        const half = Math.ceil(again.length / 2);
+        const [first, second] = await Promise.all([this.runIsolating(again.slice(0, half)), this.runIsolating(again.slice(half))]);
+        return [...first, ...second];
+      }
       this.observer?.failure(this.spec.name);
-      throw new SightlineError(500, 'inference_failed', `model ${this.spec.name} failed to run a batch: ${(err as Error).message}`, { cause: err });
+      return [new SightlineError(500, 'inference_failed', `model ${this.spec.name} failed to run a batch: ${(err as Error).message}`, { cause: err })];
     }
     const { fillMs, runMs, headMs } = reply.timing;
     this.compute.batches++;
@@ -92,7 +110,7 @@ export class ModelVersion {
     this.compute.runMs += runMs;
     this.compute.headMs += headMs;
     const inferMs = fillMs + runMs + headMs;
-    this.observer?.batch(this.spec.name, images.length, inferMs / 1000);
+    this.observer?.batch(this.spec.name, items.length, inferMs / 1000);
     return reply.results.map((r) =>
       r.ok ? { value: r.value, inferMs } : new SightlineError(500, r.code ?? 'inference_failed', `model ${this.spec.name}: ${r.error}`),
     );

@@ -1,40 +1,83 @@
-import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { SessionInfo } from '../backends/backend.js';
+import { unavailable } from '../errors.js';
 import type { ModelSpec } from './manifest.js';
-import type { DescribeReply, InferReply, WorkerItem, WorkerTask } from './worker-protocol.js';
+import { Phase, type FromWorker, type InferReply, type ToWorker, type WorkerItem } from './worker-protocol.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** How long a closing worker may take to release its model before it is left to exit on its own. */
+const CLOSE_WAIT_MS = 5_000;
+/** A replacement that fails to load is retried after this, doubling up to RESPAWN_MAX_MS. */
+const RESPAWN_FIRST_MS = 500;
+const RESPAWN_MAX_MS = 30_000;
+/** A batch may wait this long, beyond its run deadline, for a replacement worker to load. */
+const LOAD_WAIT_MS = 30_000;
+
+/** The session ran and failed (an ONNX Runtime error): the batch's pixels came back for a re-run. */
+export class BatchRunError extends Error {
+  readonly pixels: ArrayBuffer[];
+  constructor(message: string, pixels: ArrayBuffer[]) {
+    super(message);
+    this.name = 'BatchRunError';
+    this.pixels = pixels;
+  }
+}
+
+interface Task {
+  id: number;
+  items: WorkerItem[];
+  resolve: (reply: InferReply) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  slot: Slot | undefined;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  phase: Int32Array;
+  loaded: boolean;
+  /** Set once the worker is given up; later events about it change nothing. */
+  gone: boolean;
+  task: Task | undefined;
+  info: SessionInfo | undefined;
+  /** Settles when the worker has loaded its model, or failed to. */
+  ready: Promise<SessionInfo>;
+  exited: Promise<number>;
+}
+
+const nativeTerminate = (worker: Worker): Promise<number> => Worker.prototype.terminate.call(worker);
 
 /**
- * The instance group of one model version: a Piscina pool of `instances` worker threads, each owning
- * its own loaded model (an ONNX Runtime session or a TensorFlow.js model). A worker that dies fails
- * only the batch it was running; Piscina starts a replacement and the pool keeps serving.
+ * The instance group of one model version: `instances` worker threads, each owning its own loaded
+ * model (an ONNX Runtime session or a TensorFlow.js model) and running one batch at a time.
+ *
+ * Faults stay inside the batch they hit: a worker that dies fails only the batch it was running
+ * (503, retryable) and is replaced; a batch that has not finished within the run deadline
+ * (`batching.runTimeoutMs`) fails the same way and its worker is replaced, so a stuck run never
+ * holds the model. Workers are never terminated inside ONNX Runtime (see `Phase`): a busy worker
+ * is asked to stop and exits by itself once its run returns, and `terminate()` on a pool worker
+ * goes through the same path.
  */
 export class ModelPool {
   readonly spec: ModelSpec;
-  private readonly piscina: Piscina<WorkerTask, InferReply | DescribeReply>;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly onRestart: (() => void) | undefined;
   private workerRestarts = 0;
+  private nextId = 1;
+  private started = false;
   private closed = false;
+  private readonly respawnDelay: number[] = [];
 
   constructor(spec: ModelSpec, onRestart?: () => void) {
     this.spec = spec;
-    this.piscina = new Piscina({
-      filename: WORKER_FILE,
-      workerData: { spec },
-      minThreads: spec.instances,
-      maxThreads: spec.instances,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
-    });
-    // A worker error is reported through the failed task; the listener only keeps the emitter from throwing.
-    this.piscina.on('error', () => {});
-    // Piscina destroys a worker that errored or exited and starts a replacement: count those, not a close.
-    this.piscina.on('workerDestroy', () => {
-      if (this.closed) return;
-      this.workerRestarts++;
-      onRestart?.();
-    });
+    this.onRestart = onRestart;
+    for (let i = 0; i < spec.instances; i++) {
+      this.respawnDelay.push(RESPAWN_FIRST_MS);
+      this.slots.push(this.spawn(i));
+    }
   }
 
   get restarts(): number {
@@ -42,26 +85,202 @@ export class ModelPool {
   }
 
   /** Worker threads of this pool (tests use them to kill one). */
-  get threads() {
-    return this.piscina.threads;
+  get threads(): Worker[] {
+    return this.slots.map((slot) => slot.worker);
   }
 
-  /** Loads the session in a worker and reports the device in use; rejects with the load error. */
-  async describe(): Promise<SessionInfo> {
-    const reply = (await this.piscina.run({ kind: 'describe' })) as DescribeReply;
-    return reply.info;
+  /**
+   * Waits until every instance has loaded its model and reports the device of the first; rejects
+   * with the load error of any instance that failed, so a version is ready only when all are.
+   */
+  async start(): Promise<SessionInfo> {
+    const n = this.slots.length;
+    const infos = await Promise.all(
+      this.slots.map((slot) =>
+        slot.ready.catch((err: Error) => {
+          throw new Error(n === 1 ? err.message : `instance ${slot.index + 1} of ${n}: ${err.message}`, { cause: err });
+        }),
+      ),
+    );
+    this.started = true;
+    return infos[0]!;
   }
 
-  /** Runs one batch; the pixel buffers are transferred to the worker and unusable here afterwards. */
-  async infer(items: WorkerItem[]): Promise<InferReply> {
-    const transferList = items.map((item) => item.pixels);
-    return (await this.piscina.run({ kind: 'infer', items }, { transferList })) as InferReply;
+  /** Per-instance session info of the workers loaded now. */
+  infos(): SessionInfo[] {
+    return this.slots.flatMap((slot) => (slot.info ? [slot.info] : []));
   }
 
-  /** Waits for running batches, then stops the workers. */
+  /**
+   * Runs one batch; the pixel buffers are transferred to the worker and unusable here afterwards
+   * (a BatchRunError hands them back). Rejects with a retryable 503 when the worker dies or the
+   * batch misses the run deadline, counted from its start on a worker (a batch waiting for a
+   * replacement worker to load gives up after the deadline plus LOAD_WAIT_MS).
+   */
+  infer(items: WorkerItem[]): Promise<InferReply> {
+    if (this.closed) return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
+    return new Promise<InferReply>((resolve, reject) => {
+      const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
+      const task: Task = { id: this.nextId++, items, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
+      this.queue.push(task);
+      this.pump();
+    });
+  }
+
+  /** Stops the workers: idle ones release their models and exit; queued batches fail. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.piscina.close();
+    for (const task of this.queue.splice(0)) this.settle(task, unavailable(`model ${this.spec.name} is closed`));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.task) this.settle(slot.task, unavailable(`model ${this.spec.name} is closed`));
+        if (Atomics.load(slot.phase, 0) === Phase.idle) slot.worker.postMessage({ kind: 'close' } satisfies ToWorker);
+        else this.stop(slot);
+        const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), CLOSE_WAIT_MS).unref());
+        const waited = await Promise.race([slot.exited, late]);
+        if (waited === 'late') this.stop(slot);
+      }),
+    );
+  }
+
+  private spawn(index: number): Slot {
+    const control = new SharedArrayBuffer(4);
+    const worker = new Worker(WORKER_FILE, { workerData: { spec: this.spec, control } });
+    let loadedOk!: (info: SessionInfo) => void;
+    let loadFailed!: (err: Error) => void;
+    const ready = new Promise<SessionInfo>((resolve, reject) => {
+      loadedOk = resolve;
+      loadFailed = reject;
+    });
+    // A load failure is reported by start() or by the respawn; never as an unhandled rejection.
+    ready.catch(() => undefined);
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const slot: Slot = { index, worker, phase: new Int32Array(control), loaded: false, gone: false, task: undefined, info: undefined, ready, exited };
+    // Anyone terminating a pool worker (tests, tools) gets the stop that cannot abort the process.
+    worker.terminate = () => {
+      this.stop(slot);
+      return exited;
+    };
+
+    worker.on('message', (message: FromWorker) => {
+      switch (message.kind) {
+        case 'loaded':
+          slot.loaded = true;
+          slot.info = message.info;
+          this.respawnDelay[index] = RESPAWN_FIRST_MS;
+          loadedOk(message.info);
+          this.pump();
+          return;
+        case 'load-failed':
+          loadFailed(new Error(message.message));
+          this.lost(slot, `failed to load: ${message.message}`);
+          return;
+        case 'reply':
+        case 'failed': {
+          const task = slot.task;
+          if (!task || task.id !== message.id) return;
+          slot.task = undefined;
+          if (message.kind === 'reply') this.settle(task, undefined, message.reply);
+          else this.settle(task, new BatchRunError(message.message, message.pixels));
+          this.pump();
+          return;
+        }
+      }
+    });
+    worker.on('error', (err) => {
+      loadFailed(err);
+      this.lost(slot, `error: ${err.message}`);
+    });
+    worker.on('exit', (code) => {
+      loadFailed(new Error(`worker exited with code ${code} while loading`));
+      this.lost(slot, `exited with code ${code}`);
+    });
+    return slot;
+  }
+
+  /** The slot's worker is gone or unusable: fail its batch, stop it, and start a replacement. */
+  private lost(slot: Slot, reason: string): void {
+    if (slot.gone || this.slots[slot.index] !== slot) return;
+    slot.gone = true;
+    if (slot.task) {
+      const task = slot.task;
+      slot.task = undefined;
+      this.settle(task, unavailable(`model ${this.spec.name}: worker ${reason} while running a batch; it is being replaced`));
+    }
+    this.stop(slot);
+    if (this.closed || !this.started) return;
+    // A worker that served is replaced at once; one that failed to load is retried with a growing delay.
+    const delay = slot.loaded ? 0 : this.respawnDelay[slot.index]!;
+    if (!slot.loaded) this.respawnDelay[slot.index] = Math.min(delay * 2, RESPAWN_MAX_MS);
+    const respawn = () => {
+      if (this.closed || this.slots[slot.index] !== slot) return;
+      this.workerRestarts++;
+      this.slots[slot.index] = this.spawn(slot.index);
+      this.onRestart?.();
+    };
+    if (delay === 0) respawn();
+    else setTimeout(respawn, delay).unref();
+  }
+
+  /** Stops a worker without ever terminating it inside a native call. */
+  private stop(slot: Slot): void {
+    for (;;) {
+      const phase = Atomics.load(slot.phase, 0);
+      if (phase === Phase.idle) {
+        if (Atomics.compareExchange(slot.phase, 0, Phase.idle, Phase.stopped) !== Phase.idle) continue;
+        void nativeTerminate(slot.worker).catch(() => undefined);
+        return;
+      }
+      if (phase === Phase.busy) {
+        if (Atomics.compareExchange(slot.phase, 0, Phase.busy, Phase.stopRequested) !== Phase.busy) continue;
+        // It exits by itself after its run; a run that never returns must not keep the process alive.
+        slot.worker.unref();
+        return;
+      }
+      return;
+    }
+  }
+
+  private expire(task: Task, limit: number): void {
+    const slot = task.slot;
+    if (slot && slot.task === task) {
+      slot.task = undefined;
+      this.settle(task, unavailable(`model ${this.spec.name}: batch did not finish within ${limit} ms (batching.runTimeoutMs); its worker is being replaced`));
+      this.lost(slot, 'missed the run deadline');
+      this.pump();
+      return;
+    }
+    const at = this.queue.indexOf(task);
+    if (at >= 0) this.queue.splice(at, 1);
+    this.settle(task, unavailable(`model ${this.spec.name}: no worker could take the batch within ${limit} ms`));
+  }
+
+  private settle(task: Task, error: Error | undefined, reply?: InferReply): void {
+    clearTimeout(task.timer);
+    task.slot = undefined;
+    if (error) task.reject(error);
+    else task.resolve(reply!);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.loaded || slot.gone || slot.task) continue;
+      const task = this.queue.shift()!;
+      slot.task = task;
+      task.slot = slot;
+      clearTimeout(task.timer);
+      const limit = this.spec.batching.runTimeoutMs;
+      task.timer = setTimeout(() => this.expire(task, limit), limit);
+      try {
+        const message: ToWorker = { kind: 'infer', id: task.id, items: task.items };
+        slot.worker.postMessage(message, [...new Set(task.items.map((item) => item.pixels))]);
+      } catch (err) {
+        slot.task = undefined;
+        this.settle(task, err as Error);
+      }
+    }
   }
 }

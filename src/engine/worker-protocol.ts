@@ -12,7 +12,7 @@ export interface WorkerItem {
   raster?: { width: number; height: number; channels: 3 | 4; resample: ResampleTarget };
 }
 
-export type WorkerTask = { kind: 'describe' } | { kind: 'infer'; items: WorkerItem[] };
+export type WorkerTask = { kind: 'infer'; items: WorkerItem[] };
 
 export type ItemOutcome = { ok: true; value: unknown } | { ok: false; error: string; code: string | undefined };
 
@@ -22,7 +22,31 @@ export interface InferReply {
   timing: { fillMs: number; runMs: number; headMs: number };
 }
 
-export interface DescribeReply {
-  info: SessionInfo;
-  threadId: number;
-}
+/** Main thread → worker. `close` asks an idle worker to release its model and exit. */
+export type ToWorker = { kind: 'infer'; id: number; items: WorkerItem[] } | { kind: 'close' };
+
+/**
+ * Worker → main thread. A failed batch hands its pixel buffers back (in item order) so the
+ * batch can be split and run again without the main thread keeping copies.
+ */
+export type FromWorker =
+  | { kind: 'loaded'; info: SessionInfo; threadId: number }
+  | { kind: 'load-failed'; message: string }
+  | { kind: 'reply'; id: number; reply: InferReply }
+  | { kind: 'failed'; id: number; message: string; pixels: ArrayBuffer[] };
+
+/**
+ * The phase word a worker and its pool share (an Int32Array over a SharedArrayBuffer). Terminating
+ * a thread while it is inside ONNX Runtime (loading or running a session) aborts the whole process
+ * (`terminate called after throwing an instance of 'Napi::Error'`), so a worker marks itself busy
+ * for everything it does, and the pool terminates only an idle one; a busy one is asked to stop
+ * and exits by itself, after releasing its model, once its native call has returned.
+ */
+export const Phase = {
+  idle: 0,
+  busy: 1,
+  /** Set by the pool while busy: exit when done. */
+  stopRequested: 2,
+  /** Set by the pool while idle: do nothing more; termination follows. */
+  stopped: 3,
+} as const;

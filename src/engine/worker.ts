@@ -1,29 +1,74 @@
-import { threadId, workerData } from 'node:worker_threads';
-import { openModel, type TensorData } from '../backends/index.js';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { openModel, type LoadedModel, type TensorData } from '../backends/index.js';
 import { headFor } from '../heads/index.js';
 import type { ItemTensor } from '../heads/types.js';
 import { fillTensor, fillTensorUint8, resampleInto, slotElements } from '../imaging/index.js';
 import type { ModelSpec } from './manifest.js';
-import type { DescribeReply, InferReply, ItemOutcome, WorkerTask } from './worker-protocol.js';
+import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerItem } from './worker-protocol.js';
 
 /**
- * Piscina worker entry: each worker thread owns one loaded model (an ONNX Runtime session or a
+ * Worker thread entry: each worker owns one loaded model (an ONNX Runtime session or a
  * TensorFlow.js model, as the manifest's backend says). A batch arrives as transferred pixel
  * buffers; the worker fills one input tensor, runs once, splits the outputs per image and applies
- * the model's head.
+ * the model's head. One message is handled at a time, under the phase word shared with the pool.
  */
-const spec = (workerData as { spec: ModelSpec }).spec;
-const loading = openModel(spec);
-// The rejection is reported through the first task; do not let it surface as unhandled meanwhile.
-loading.catch(() => {});
+const { spec, control } = workerData as { spec: ModelSpec; control: SharedArrayBuffer };
+const phase = new Int32Array(control);
+const port = parentPort!;
 const head = headFor(spec.task);
+let model: LoadedModel | undefined;
+let closing = false;
 
-export default async function run(task: WorkerTask): Promise<InferReply | DescribeReply> {
-  const model = await loading;
-  if (task.kind === 'describe') return { info: model.info, threadId };
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** Marks the worker busy; false once the pool has stopped it (it is about to be terminated). */
+const enter = () => Atomics.compareExchange(phase, 0, Phase.idle, Phase.busy) === Phase.idle;
+/** Back to idle; false when the pool asked the worker to stop meanwhile. */
+const leave = () => Atomics.compareExchange(phase, 0, Phase.busy, Phase.idle) === Phase.busy;
+
+async function exitCleanly(): Promise<never> {
+  // Releasing here, outside any run, keeps the session's finalizer out of the thread's teardown.
+  await model?.release().catch(() => undefined);
+  model = undefined;
+  process.exit(0);
+}
+
+async function finish(): Promise<void> {
+  if (!leave() || closing) await exitCleanly();
+}
+
+async function load(): Promise<void> {
+  if (!enter()) return;
+  try {
+    model = await openModel(spec);
+    post({ kind: 'loaded', info: model.info, threadId });
+  } catch (err) {
+    post({ kind: 'load-failed', message: (err as Error).message });
+  }
+  await finish();
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.kind === 'close') {
+    closing = true;
+    if (enter()) void exitCleanly();
+    return;
+  }
+  if (!enter()) return;
+  const { id, items } = message;
+  runBatch(model!, items).then(
+    (reply) => post({ kind: 'reply', id, reply }),
+    (err: unknown) => {
+      const pixels = items.map((item) => item.pixels);
+      post({ kind: 'failed', id, message: (err as Error).message, pixels }, [...new Set(pixels)]);
+    },
+  ).finally(() => void finish());
+});
+
+void load();
+
+async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferReply> {
   const t0 = performance.now();
-  const { items } = task;
   // Every item fills a slot of the largest size in the batch (equal sizes unless padToLargest).
   let width = 0;
   let height = 0;

@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failingModel, linearClassifier, stallingModel } from './helpers/onnx-model.js';
+import { solidImage } from './helpers/images.js';
+import { makeModelRepo, plainInput } from './helpers/model-repo.js';
+import { startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const labels = ['red', 'green', 'blue'];
+const rawInput = { ...plainInput, scale: 1 };
+
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  const repo = makeModelRepo({
+    // Batches of up to 8 gathered over 300 ms, so concurrent requests share one run.
+    fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 } } },
+    stall: {
+      onnx: stallingModel({ magic: 255, side: 3000 }).bytes,
+      manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 1, maxQueueDelayMs: 0, runTimeoutMs: 200 }, intraOpThreads: 1 },
+    },
+  });
+  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
+  base = server.url;
+  await server.modelsLoaded;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
+const post = (model: string, body: BodyInit, type = 'image/png') =>
+  fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+
+describe('a batch that fails in the runtime', () => {
+  it('fails only the image that breaks it; the others get the answers they get alone', async () => {
+    const colours: Array<[number, number, number]> = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [255, 255, 255], [1, 2, 3], [100, 110, 120], [130, 140, 150], [5, 6, 7]];
+    const images = await Promise.all(colours.map((c) => png(c)));
+    const alone = [];
+    for (const [i, img] of images.entries()) if (i !== 3) alone[i] = await (await post('fail', img)).json();
+    const before = (await (await fetch(`${base}/v1/models/fail`)).json()).statistics.batchSizeHistogram[8] ?? 0;
+
+    const together = await Promise.all(images.map((img) => post('fail', img)));
+    const bodies = await Promise.all(together.map((r) => r.json()));
+    const statuses = together.map((r) => r.status);
+    expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 200]);
+    expect(bodies[3].error.code).toBe('inference_failed');
+    expect(bodies[3].error.message).toMatch(/^model fail failed to run a batch: .*Gather/);
+    for (const [i, body] of bodies.entries()) if (i !== 3) expect(body.outputs).toEqual(alone[i].outputs);
+    // They really shared one batch of 8.
+    const detail = await (await fetch(`${base}/v1/models/fail`)).json();
+    expect(detail.statistics.batchSizeHistogram[8]).toBe(before + 1);
+  });
+
+  it('answers a JSON batch [ok, bad, ok] with one error entry', async () => {
+    const [ok1, bad, ok2] = await Promise.all([png([10, 20, 30]), png([255, 255, 255]), png([40, 50, 60])]);
+    const res = await post('fail', JSON.stringify({ images: [ok1, bad, ok2].map((b) => b.toString('base64')) }), 'application/json');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.results).toHaveLength(3);
+    expect(body.results[0].outputs.output.data.slice(0, 1)).toEqual([10]);
+    expect(body.results[1].error.code).toBe('inference_failed');
+    expect(body.results[2].outputs.output.data.slice(0, 1)).toEqual([40]);
+  });
+});
+
+describe('a batch that never finishes', () => {
+  it('fails with a retryable 503 at the run deadline, replaces the worker and serves the next request', async () => {
+    const stuck = await post('stall', await png([255, 255, 255]));
+    expect(stuck.status).toBe(503);
+    expect(stuck.headers.get('retry-after')).toBe('1');
+    const err = await stuck.json();
+    expect(err.error.code).toBe('unavailable');
+    expect(err.error.message).toMatch(/batch did not finish within 200 ms \(batching\.runTimeoutMs\)/);
+
+    const next = await post('stall', await png([9, 8, 7]));
+    expect(next.status).toBe(200);
+    expect((await next.json()).outputs.output.data.slice(0, 1)).toEqual([9]);
+    const detail = await (await fetch(`${base}/v1/models/stall`)).json();
+    expect(detail.state).toBe('ready');
+    expect(detail.statistics.workerRestarts).toBe(1);
+  });
+});
+
+describe('workers killed while batches fail', () => {
+  it('never takes the process down and every request is answered', async () => {
+    const size = 512;
+    const input = { ...plainInput, width: size, height: size, scale: 1 };
+    const repo = makeModelRepo({
+      fail: { onnx: failingModel({ inputShape: [3, size, size] }).bytes, manifest: { task: 'raw', input, batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } } },
+      cls: { onnx: linearClassifier({ classes: 3, inputShape: [3, size, size] }).bytes, manifest: { task: 'classify', input, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } } },
+    });
+    writeFileSync(path.join(repo, 'bad.png'), await solidImage('png', size, size, [255, 255, 255]));
+    writeFileSync(path.join(repo, 'good.png'), await solidImage('png', size, size, [10, 20, 30]));
+
+    const child = spawn(process.execPath, [path.join(here, 'helpers', 'worker-kill-child.mjs'), repo, '6', 'terminate'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+
+    expect({ code, signal, stderr: stderr.slice(-500) }).toEqual({ code: 0, signal: null, stderr: '' });
+    const report = JSON.parse(stdout) as { statuses: Record<string, number>; after: number[] };
+    // 0 would be a request left unanswered; 500 is the failing model's own error; 503 a batch whose worker was killed.
+    expect(Object.keys(report.statuses).filter((s) => !['200', '500', '503'].includes(s))).toEqual([]);
+    expect(report.after).toEqual([200, 500]);
+  }, 180_000);
+});
