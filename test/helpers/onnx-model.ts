@@ -207,6 +207,44 @@ export function failingModel(options: FailingModelOptions = {}): FailingModel {
   return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance };
 }
 
+export interface StallingModelOptions extends ModelInputOptions {
+  /** The input value that makes a run slow. Default 255. */
+  magic?: number;
+  /** Side of the square matrix multiplied by itself when the magic value is present. Default 4000 (seconds of CPU). */
+  side?: number;
+  outputName?: string;
+}
+
+/**
+ * output = input, but a batch holding `magic` anywhere first multiplies a side × side matrix of
+ * ones by itself (≈ 2·side³ flops inside one ONNX Runtime run), then discards the product: a run
+ * that takes seconds for one input and microseconds for the others. Without the magic value the
+ * matrix is 1 × 1.
+ * Graph: k = Cast(any · (side − 1) + 1, int64); m = Expand(1.0, [k, k]);
+ *        output = x + ReduceSum(MatMul(m, m)) · 0.
+ */
+export function stallingModel(options: StallingModelOptions = {}): FailingModel & { side: number } {
+  const magic = options.magic ?? 255;
+  const side = options.side ?? 4000;
+  const tolerance = 1e-3;
+  const inputName = options.inputName ?? 'input';
+  const outputName = options.outputName ?? 'output';
+  const dims = inputDimsOf(options);
+
+  const g = new OnnxGraph('stalling_model');
+  g.input(inputName, 'float32', dims).output(outputName, 'float32', dims);
+  const distance = g.op('Abs', [g.op('Sub', [inputName, g.constant('float32', [], [magic], 'magic')])]);
+  const hit = g.op('Cast', [g.op('Less', [distance, g.constant('float32', [], [tolerance], 'tolerance')])], { to: TO_FLOAT });
+  const any = g.op('ReduceMax', [hit], { keepdims: 0 });
+  const k = g.op('Cast', [g.op('Add', [g.op('Mul', [any, g.constant('float32', [], [side - 1])]), g.constant('float32', [], [1])])], { to: TO_INT64 });
+  const shape = g.op('Concat', [g.op('Reshape', [k, g.constant('int64', [1], [1])]), g.op('Reshape', [k, g.constant('int64', [1], [1])])], { axis: 0 });
+  const m = g.op('Expand', [g.constant('float32', [], [1], 'one'), shape]);
+  const total = g.op('ReduceSum', [g.op('MatMul', [m, m])], { keepdims: 0 });
+  g.node('Add', [inputName, g.op('Mul', [total, g.constant('float32', [], [0], 'zero')])], [outputName]);
+
+  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance, side };
+}
+
 /* ------------------------------------------------------------------ raw / identity */
 
 export interface RawModelOptions extends ModelInputOptions {
