@@ -7,6 +7,8 @@ import { failingModel, linearClassifier, stallingModel } from './helpers/onnx-mo
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
+import { loadManifest } from '../dist/src/engine/manifest.js';
+import { ModelVersion } from '../dist/src/engine/model-version.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -16,17 +18,19 @@ const rawInput = { ...plainInput, scale: 1 };
 
 let server: Server;
 let base: string;
+let repoDir: string;
 
 beforeAll(async () => {
-  const repo = makeModelRepo({
-    // Batches of up to 8 gathered over 300 ms, so concurrent requests share one run.
-    fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 } } },
+  repoDir = makeModelRepo({
+    fail: { onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 } } },
     stall: {
       onnx: stallingModel({ magic: 255, side: 3000 }).bytes,
       manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 1, maxQueueDelayMs: 0, runTimeoutMs: 200 }, intraOpThreads: 1 },
     },
+    fewlabels: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'] } } },
+    pair: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, instances: 2, intraOpThreads: 1 } },
   });
-  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
+  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
   base = server.url;
   await server.modelsLoaded;
 });
@@ -46,7 +50,11 @@ describe('a batch that fails in the runtime', () => {
     for (const [i, img] of images.entries()) if (i !== 3) alone[i] = await (await post('fail', img)).json();
     const before = (await (await fetch(`${base}/v1/models/fail`)).json()).statistics.batchSizeHistogram[8] ?? 0;
 
+    // A slow run holds the only instance while the eight gather into one batch behind it.
+    const slow = post('fail', await png([254, 254, 254]));
+    await new Promise((r) => setTimeout(r, 50));
     const together = await Promise.all(images.map((img) => post('fail', img)));
+    expect((await slow).status).toBe(200);
     const bodies = await Promise.all(together.map((r) => r.json()));
     const statuses = together.map((r) => r.status);
     expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 200]);
@@ -112,4 +120,27 @@ describe('workers killed while batches fail', () => {
     expect(Object.keys(report.statuses).filter((s) => !['200', '500', '503'].includes(s))).toEqual([]);
     expect(report.after).toEqual([200, 500]);
   }, 180_000);
+});
+
+describe('loading', () => {
+  it('is ready only when every instance has loaded; one that fails fails the load with its message', async () => {
+    const good = new ModelVersion(loadManifest(path.join(repoDir, 'pair')), 1);
+    await good.start();
+    expect(good.pool.infos()).toHaveLength(2);
+    await good.pool.close();
+
+    const broken = new ModelVersion(loadManifest(path.join(repoDir, 'pair')), 1);
+    broken.pool.threads[1]!.emit('error', new Error('out of memory while loading'));
+    await expect(broken.start()).rejects.toThrow(/^instance 2 of 2: out of memory while loading$/);
+    await broken.pool.close();
+  });
+
+  it('refuses a classify manifest whose labels do not match the model outputs, naming file and field', async () => {
+    const detail = await (await fetch(`${base}/v1/models/fewlabels`)).json();
+    expect(detail.state).toBe('failed');
+    expect(detail.error).toBe(`${repoDir}/fewlabels/model.json: head.labels: 2 labels configured but output "logits" has 3 classes (dims [N, 3])`);
+    const ready = await fetch(`${base}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toContain('model fewlabels failed to load');
+  });
 });

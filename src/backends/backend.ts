@@ -18,6 +18,8 @@ export interface SessionInfo {
   notes: string[];
   inputNames: string[];
   outputNames: string[];
+  /** Declared dims of each output where the runtime knows them (symbolic dims as their names). */
+  outputDims?: Record<string, Array<number | string>>;
   /** Threads one batch may use inside the runtime. */
   intraOpThreads: number;
 }

@@ -74,6 +74,7 @@ function describe(session: ort.InferenceSession, provider: 'cpu' | 'cuda', fallb
     notes,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
+    outputDims: Object.fromEntries(session.outputMetadata.flatMap((m) => (m.isTensor ? [[m.name, [...m.shape]]] : []))),
     intraOpThreads: spec.intraOpThreads,
   };
 }

@@ -2,7 +2,8 @@ import type { SessionInfo } from '../backends/onnx.js';
 import { SightlineError } from '../errors.js';
 import type { PreparedImage, RasterImage } from '../imaging/index.js';
 import { DynamicBatcher, type BatcherStats } from './batcher.js';
-import type { ModelSpec } from './manifest.js';
+import { headFor, type AnyHead } from '../heads/index.js';
+import { ManifestError, type ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
 import { BatchRunError, ModelPool } from './pool.js';
 import type { InferReply, WorkerItem } from './worker-protocol.js';
@@ -47,6 +48,7 @@ export class ModelVersion {
         maxBatchSize: b.maxBatchSize,
         maxQueueDelayMs: b.maxQueueDelayMs,
         preferredBatchSizes: b.preferredBatchSizes,
+        ...(b.waitWhenIdle === true ? { waitWhenIdle: true } : {}),
         maxQueueSize: b.maxQueueSize,
         ...(b.queueTimeoutMs !== undefined ? { queueTimeoutMs: b.queueTimeoutMs } : {}),
         maxInFlight: spec.instances,
@@ -57,8 +59,12 @@ export class ModelVersion {
 
   /** Waits until every instance has loaded its model; rejects with the load error of any that failed. */
   async start(): Promise<SessionInfo> {
-    this.info = await this.pool.start();
-    return this.info;
+    const info = await this.pool.start();
+    const head = headFor(this.spec.task) as AnyHead;
+    const problem = info.outputDims ? head.checkOutputs?.(info.outputDims, this.spec.head) : undefined;
+    if (problem) throw new ManifestError(`${this.spec.manifestPath}: ${problem.field}: ${problem.message}`);
+    this.info = info;
+    return info;
   }
 
   /** Batches of one shape unless the manifest pads items to the largest in the batch. */

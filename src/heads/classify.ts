@@ -80,4 +80,13 @@ export const classifyHead: Head<ClassifyOptions, ClassifyAnswer> = {
     }
     return classify(numericData(TASK, tensor), options);
   },
+  checkOutputs(outputs, options) {
+    const names = Object.keys(outputs);
+    const name = options.output ?? (names.length === 1 ? names[0] : undefined);
+    const dims = name === undefined ? undefined : outputs[name];
+    // Symbolic or batch-shaped dims are checked per batch by run().
+    const count = dims && dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
+    if (typeof count !== 'number' || count === options.labels.length) return undefined;
+    return { field: 'head.labels', message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims!.join(', ')}])` };
+  },
 };

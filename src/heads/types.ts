@@ -26,6 +26,11 @@ export interface Head<O, R> {
   task: string;
   options: z.ZodType<O>;
   run(outputs: Record<string, ItemTensor>, geometry: ImageGeometry, options: O): R;
+  /**
+   * Checks the options against the outputs the loaded model declares (name → dims, symbolic dims
+   * as strings) and returns what does not fit, with the head field at fault; checked at load.
+   */
+  checkOutputs?(outputs: Record<string, ReadonlyArray<number | string>>, options: O): { field: string; message: string } | undefined;
 }
 
 /** An axis-aligned box `[x1, y1, x2, y2]` in original image pixels, x1 ≤ x2 and y1 ≤ y2. */

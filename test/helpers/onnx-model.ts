@@ -174,6 +174,8 @@ export interface FailingModelOptions extends ModelInputOptions {
   /** |x − magic| < tolerance counts as magic (absorbs float32 rounding of normalisation). Default 1e-3. */
   tolerance?: number;
   outputName?: string;
+  /** Also make a run slow (a side × side MatMul, as stallingModel) when `magic` is present; off by default. */
+  stall?: { magic: number; side: number };
 }
 
 export interface FailingModel extends TestModel {
@@ -202,7 +204,12 @@ export function failingModel(options: FailingModelOptions = {}): FailingModel {
   const index = g.op('Cast', [g.op('Mul', [any, g.constant('float32', [], [1000])])], { to: TO_INT64 });
   const indices = g.op('Reshape', [index, g.constant('int64', [1], [1])]);
   const one = g.op('Gather', [g.constant('float32', [1], [1], 'one'), indices], { axis: 0 });
-  g.node('Mul', [inputName, one], [outputName]);
+  if (!options.stall) {
+    g.node('Mul', [inputName, one], [outputName]);
+  } else {
+    const product = g.op('Mul', [inputName, one]);
+    g.node('Add', [product, stallTerm(g, inputName, options.stall.magic, options.stall.side, tolerance)], [outputName]);
+  }
 
   return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance };
 }
@@ -233,16 +240,21 @@ export function stallingModel(options: StallingModelOptions = {}): FailingModel 
 
   const g = new OnnxGraph('stalling_model');
   g.input(inputName, 'float32', dims).output(outputName, 'float32', dims);
-  const distance = g.op('Abs', [g.op('Sub', [inputName, g.constant('float32', [], [magic], 'magic')])]);
+  g.node('Add', [inputName, stallTerm(g, inputName, magic, side, tolerance)], [outputName]);
+
+  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance, side };
+}
+
+/** A scalar 0 that costs a side × side MatMul when `magic` is in the input, and a 1 × 1 one otherwise. */
+function stallTerm(g: OnnxGraph, inputName: string, magic: number, side: number, tolerance: number): string {
+  const distance = g.op('Abs', [g.op('Sub', [inputName, g.constant('float32', [], [magic], 'stall_magic')])]);
   const hit = g.op('Cast', [g.op('Less', [distance, g.constant('float32', [], [tolerance], 'tolerance')])], { to: TO_FLOAT });
   const any = g.op('ReduceMax', [hit], { keepdims: 0 });
   const k = g.op('Cast', [g.op('Add', [g.op('Mul', [any, g.constant('float32', [], [side - 1])]), g.constant('float32', [], [1])])], { to: TO_INT64 });
   const shape = g.op('Concat', [g.op('Reshape', [k, g.constant('int64', [1], [1])]), g.op('Reshape', [k, g.constant('int64', [1], [1])])], { axis: 0 });
   const m = g.op('Expand', [g.constant('float32', [], [1], 'one'), shape]);
   const total = g.op('ReduceSum', [g.op('MatMul', [m, m])], { keepdims: 0 });
-  g.node('Add', [inputName, g.op('Mul', [total, g.constant('float32', [], [0], 'zero')])], [outputName]);
-
-  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance, side };
+  return g.op('Mul', [total, g.constant('float32', [], [0], 'zero')]);
 }
 
 /* ------------------------------------------------------------------ raw / identity */
