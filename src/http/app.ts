@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { BodySource } from './body-source.js';
 import { errorReply } from './error-reply.js';
 import { framingProblem, isFramingHeader } from './framing.js';
-import { RequestContext } from './request-context.js';
+import { RequestContext, type PeerSource } from './request-context.js';
 import type { Reply } from './reply.js';
 import { requestIdFor } from './request-id.js';
 import type { Route, Router } from './router.js';
@@ -35,13 +35,23 @@ function exclusivePort(uws: Uws): number {
 /** Bodies up to this size go out in one `end`; larger ones stream with backpressure. */
 const STREAM_THRESHOLD = 256 * 1024;
 
-interface Exchange {
-  res: HttpResponse;
-  ctx: RequestContext;
-  status: number;
-  done: boolean;
-  /** Close the connection after the reply whatever the body's state (a framing refusal). */
-  close?: boolean;
+/** One request and its response, from arrival to the last byte written. */
+class Exchange implements PeerSource {
+  ctx!: RequestContext;
+  status = 0;
+  done = false;
+  /** An abort handler is attached (uWS takes one per response). */
+  watched = false;
+
+  constructor(
+    readonly res: HttpResponse,
+    /** Close the connection after the reply whatever the body's state (a framing refusal). */
+    readonly close: boolean,
+  ) {}
+
+  remoteAddress(): string {
+    return this.done ? '' : Buffer.from(this.res.getRemoteAddressAsText()).toString();
+  }
 }
 
 /**
@@ -57,12 +67,28 @@ export class HttpApp {
   private readonly inFlight = new Set<Exchange>();
   private draining = false;
   private idleWaiters: Array<() => void> = [];
+  /** True while a uWS request handler runs: uWS has corked the socket, so writes need no cork of their own. */
+  private inHandler = false;
+  // The header copy's state, reused by every request (the copy runs synchronously in the handler).
+  private copied: Record<string, string> = {};
+  private repeated: string | undefined;
+  private readonly copyHeader = (key: string, value: string): void => {
+    if (this.copied[key] !== undefined && isFramingHeader(key)) this.repeated ??= key;
+    this.copied[key] = value;
+  };
 
   constructor(options: HttpAppOptions) {
     this.options = options;
     this.app = options.uws.App();
     options.websockets?.(this.app);
-    this.app.any('/*', (res, req) => this.onRequest(res, req));
+    this.app.any('/*', (res, req) => {
+      this.inHandler = true;
+      try {
+        this.onRequest(res, req);
+      } finally {
+        this.inHandler = false;
+      }
+    });
   }
 
   get port(): number {
@@ -109,41 +135,31 @@ export class HttpApp {
     const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     const rawQuery = req.getQuery() ?? '';
-    const headers: Record<string, string> = {};
-    let repeated: string | undefined;
-    req.forEach((key, value) => {
-      if (headers[key] !== undefined && isFramingHeader(key)) repeated ??= key;
-      headers[key] = value;
-    });
+    const headers: Record<string, string> = (this.copied = {});
+    this.repeated = undefined;
+    req.forEach(this.copyHeader);
     // From here on the uWS request object is dead: only the copies above are used.
-    const framing = framingProblem(headers, repeated);
+    const framing = framingProblem(headers, this.repeated);
     const declared = headers['content-length'];
     const declaredLength = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
     const hasBody = framing === undefined && ((declaredLength ?? 0) > 0 || headers['transfer-encoding'] !== undefined);
     const body = new BodySource(res, { declaredLength, hasBody, hardLimit: this.options.maxBodyBytes });
-    const exchange = { res, status: 0, done: false, close: framing !== undefined } as Exchange;
+    const exchange = new Exchange(res, framing !== undefined);
     const ctx = new RequestContext({
       method,
       path,
       rawQuery,
       headers,
       requestId: requestIdFor(headers['x-request-id']),
-      remoteAddress: () => (exchange.done ? '' : Buffer.from(res.getRemoteAddressAsText()).toString()),
+      peer: exchange,
       body,
       startedAt,
     });
     exchange.ctx = ctx;
     this.inFlight.add(exchange);
-    res.onAborted(() => {
-      body.detach();
-      if (exchange.done) return;
-      const reason = new SightlineError(499, 'client_closed', 'client closed the connection');
-      ctx.markAborted(reason);
-      body.fail(reason);
-      this.finish(exchange, 499, 0);
-    });
 
     if (framing !== undefined) {
+      this.watchAbort(exchange);
       // Answered on a later turn: uWS dispatches bytes that follow in the same read as the next
       // request as soon as this one is answered, even on a closing connection. While this one is
       // pending it closes the connection at such bytes instead, so a smuggled request never runs.
@@ -170,13 +186,31 @@ export class HttpApp {
       }
     }
     if (result instanceof Promise) {
+      // Only a reply that comes later needs to know of a client that leaves first.
+      this.watchAbort(exchange);
       result.then(
         (reply) => this.send(exchange, reply),
         (err) => this.send(exchange, this.failureReply(ctx, err)),
       );
     } else {
+      // uWS counts a HEAD answer (a length without its body) as still pending: it needs the handler too.
+      if (method === 'HEAD') this.watchAbort(exchange);
       this.send(exchange, result);
     }
+  }
+
+  private watchAbort(exchange: Exchange): void {
+    if (exchange.watched) return;
+    exchange.watched = true;
+    exchange.res.onAborted(() => {
+      const { ctx } = exchange;
+      ctx.body.detach();
+      if (exchange.done) return;
+      const reason = new SightlineError(499, 'client_closed', 'client closed the connection');
+      ctx.markAborted(reason);
+      ctx.body.fail(reason);
+      this.finish(exchange, 499, 0);
+    });
   }
 
   private failureReply(ctx: RequestContext, err: unknown): Reply {
@@ -201,26 +235,32 @@ export class HttpApp {
     ctx.body.detach();
     const body = reply.body ?? '';
     const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    let streaming = false;
     exchange.status = reply.status;
-    res.cork(() => {
-      res.writeStatus(statusLine(reply.status));
-      res.writeHeader('x-request-id', ctx.requestId);
-      if (reply.contentType) res.writeHeader('content-type', reply.contentType);
-      if (reply.headers) for (const key in reply.headers) res.writeHeader(key, reply.headers[key]!);
-      if (reply.status === 204 || reply.status === 304) {
-        // These statuses carry no body and no Content-Length (a closing connection gets 0: uWS needs a length there).
-        if (closeConnection) res.endWithoutBody(0, true);
-        else res.endWithoutBody();
-      } else if (ctx.method === 'HEAD') {
-        res.endWithoutBody(size, closeConnection);
-      } else if (size <= STREAM_THRESHOLD || typeof body === 'string') {
-        res.end(body, closeConnection);
-      } else {
-        streaming = !this.streamBody(exchange, body);
-      }
-    });
+    let streaming = false;
+    if (this.inHandler) streaming = this.write(exchange, reply, body, size, closeConnection);
+    else res.cork(() => (streaming = this.write(exchange, reply, body, size, closeConnection)));
     if (!streaming) this.finish(exchange, reply.status, size);
+  }
+
+  /** Writes status, headers and body (corked by the caller); true when the body is still streaming. */
+  private write(exchange: Exchange, reply: Reply, body: Uint8Array | string, size: number, closeConnection: boolean): boolean {
+    const { res, ctx } = exchange;
+    res.writeStatus(statusLine(reply.status));
+    res.writeHeader('x-request-id', ctx.requestId);
+    if (reply.contentType) res.writeHeader('content-type', reply.contentType);
+    if (reply.headers) for (const key in reply.headers) res.writeHeader(key, reply.headers[key]!);
+    if (reply.status === 204 || reply.status === 304) {
+      // These statuses carry no body and no Content-Length (a closing connection gets 0: uWS needs a length there).
+      if (closeConnection) res.endWithoutBody(0, true);
+      else res.endWithoutBody();
+    } else if (ctx.method === 'HEAD') {
+      res.endWithoutBody(size, closeConnection);
+    } else if (size <= STREAM_THRESHOLD || typeof body === 'string') {
+      res.end(body, closeConnection);
+    } else {
+      return !this.streamBody(exchange, body);
+    }
+    return false;
   }
 
   /** Writes a large body respecting backpressure; returns true when it all went out at once. */
@@ -230,6 +270,8 @@ export class HttpApp {
     const total = body.byteLength;
     const [, done] = res.tryEnd(body, total);
     if (done) return true;
+    // The rest goes out after the handler returns: a client that leaves meanwhile must end the exchange.
+    this.watchAbort(exchange);
     res.onWritable((offset) => {
       const [ok, finished] = res.tryEnd(body.subarray(offset - base), total);
       if (finished) this.finish(exchange, exchange.status, total);

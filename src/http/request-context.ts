@@ -1,5 +1,10 @@
 import type { BodySource } from './body-source.js';
 
+/** Where a request's peer address is read from, on demand (most requests never ask). */
+export interface PeerSource {
+  remoteAddress(): string;
+}
+
 /**
  * Everything a handler may know about a request. uWS request objects die when the route handler
  * returns, so the fields are copied out first; the response object stays with the app.
@@ -22,7 +27,7 @@ export class RequestContext {
   private controller: AbortController | undefined;
   private abortReason: Error | undefined;
   private queryCache: URLSearchParams | undefined;
-  private readonly peer: () => string;
+  private readonly peer: PeerSource;
   private peerCache: string | undefined;
 
   constructor(init: {
@@ -31,7 +36,7 @@ export class RequestContext {
     rawQuery: string;
     headers: Record<string, string>;
     requestId: string;
-    remoteAddress: () => string;
+    peer: PeerSource;
     body: BodySource;
     startedAt: bigint;
   }) {
@@ -40,7 +45,7 @@ export class RequestContext {
     this.rawQuery = init.rawQuery;
     this.headers = init.headers;
     this.requestId = init.requestId;
-    this.peer = init.remoteAddress;
+    this.peer = init.peer;
     this.body = init.body;
     this.startedAt = init.startedAt;
   }
@@ -51,7 +56,7 @@ export class RequestContext {
 
   /** The client's address; read while the response is still open. */
   get remoteAddress(): string {
-    return (this.peerCache ??= this.peer());
+    return (this.peerCache ??= this.peer.remoteAddress());
   }
 
   /** Aborts when the client disconnects before the response is sent. */

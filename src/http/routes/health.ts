@@ -1,6 +1,6 @@
 import { SightlineError } from '../../errors.js';
 import { errorReply } from '../error-reply.js';
-import { json } from '../reply.js';
+import { constantJson } from '../reply.js';
 import type { Route } from '../router.js';
 import { liveAnswer, pingAnswer, readyAnswer } from '../schemas/health.js';
 
@@ -9,12 +9,16 @@ export interface Readiness {
   notReadyReasons(): string[];
 }
 
+const LIVE = constantJson({ status: 'live' });
+const READY = constantJson({ status: 'ready' });
+const PING = constantJson({ message: 'Server is alive!', status: 'ok' });
+
 export function healthRoutes(readiness: Readiness): Route[] {
   return [
     {
       method: 'GET',
       path: '/health/live',
-      handler: () => json({ status: 'live' }),
+      handler: () => LIVE,
       schema: {
         operationId: 'getLiveness',
         summary: 'The process is up',
@@ -27,7 +31,7 @@ export function healthRoutes(readiness: Readiness): Route[] {
       path: '/health/ready',
       handler: () => {
         const reasons = readiness.notReadyReasons();
-        if (reasons.length === 0) return json({ status: 'ready' });
+        if (reasons.length === 0) return READY;
         const reply = errorReply(new SightlineError(503, 'not_ready', reasons.join('; '), { details: { reasons }, retryAfter: 1 }));
         return reply;
       },
@@ -42,7 +46,7 @@ export function healthRoutes(readiness: Readiness): Route[] {
     {
       method: 'GET',
       path: '/ping',
-      handler: () => json({ message: 'Server is alive!', status: 'ok' }),
+      handler: () => PING,
       schema: {
         operationId: 'ping',
         summary: 'The process is up (compatibility probe)',

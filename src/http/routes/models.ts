@@ -118,7 +118,14 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
         const body = await readImageBody(ctx, config, { json: predictJson, fields: predictFields });
         const images = body.form === 'image' ? [body.image] : body.form === 'multipart' ? body.images : body.json.images;
         const batch = body.form === 'multipart' ? images.length > 1 : body.form === 'json' && body.json.batch;
-        const options = { signal: ctx.signal, priority: 'high' as const, limits };
+        // The signal is read when an image is queued: a request refused before then never makes one.
+        const options = {
+          get signal() {
+            return ctx.signal;
+          },
+          priority: 'high' as const,
+          limits,
+        };
         if (!batch) {
           const p = await predict(repo, model, images[0]!, options);
           ctx.logFields.batchSize = p.batchSize;
