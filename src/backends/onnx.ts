@@ -23,6 +23,9 @@ function sessionOptions(spec: Pick<ModelSpec, 'intraOpThreads'>, providers: ort.
     graphOptimizationLevel: 'all',
     // Failures reach callers as exceptions; ONNX Runtime's own stderr lines would only duplicate them.
     logSeverityLevel: 4,
+    // The CPU arena keeps the largest batch ever seen allocated for good: PP-OCRv4 detection over
+    // inputs up to 960×960 left RSS at 370 MiB with it and 259 MiB without, at no measurable cost per run.
+    enableCpuMemArena: false,
     // Spinning intra-op threads burn the cores that image decoding and the event loop need.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
