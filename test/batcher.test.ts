@@ -54,17 +54,18 @@ afterEach(() => {
 });
 
 describe('DynamicBatcher', () => {
-  it('groups concurrent enqueues into fewer runs and returns outputs in order', async () => {
+  it('groups enqueues of one tick into one run and returns outputs in order', async () => {
     const { run, calls } = instantRun<number, number>((x) => x * 2);
     const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 16, maxQueueDelayMs: 5 }), run);
     const results = Promise.all(Array.from({ length: 10 }, (_, i) => batcher.enqueue(i)));
-    await vi.advanceTimersByTimeAsync(5);
+    await flush();
     const settled = await results;
     expect(calls.map((c) => c.items)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
     expect(calls[0]?.info).toEqual({ batchSize: 10, shapeKey: '' });
     expect(settled.map((r) => r.output)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     expect(settled.map((r) => r.batchSize)).toEqual(Array(10).fill(10));
-    expect(settled.map((r) => r.queueMs)).toEqual(Array(10).fill(5));
+    // The instance was free: nobody waited for the delay.
+    expect(settled.map((r) => r.queueMs)).toEqual(Array(10).fill(0));
   });
 
   it('never puts more than maxBatchSize items in a batch', async () => {
@@ -72,31 +73,29 @@ describe('DynamicBatcher', () => {
     const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 3, maxInFlight: 4 }), run);
     const results = Promise.all(Array.from({ length: 7 }, (_, i) => batcher.enqueue(i)));
     await flush();
-    // Two full batches go at once; the remainder waits for the delay.
-    expect(calls.map((c) => c.items)).toEqual([
-      [0, 1, 2],
-      [3, 4, 5],
-    ]);
-    await vi.advanceTimersByTimeAsync(10);
+    // Two full batches and, with instances still free, the remainder: all at once.
     expect(calls.map((c) => c.items)).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
     expect((await results).map((r) => [r.output, r.batchSize])).toEqual([
       [100, 3], [101, 3], [102, 3], [103, 3], [104, 3], [105, 3], [106, 1],
     ]);
   });
 
-  it('flushes a partial batch once the oldest item has waited maxQueueDelayMs', async () => {
+  it('holds a free instance for reserved items that fill the batch, at most until the oldest waited maxQueueDelayMs', async () => {
     const { run, calls } = instantRun<string, string>((s) => s.toUpperCase());
-    const batcher = new DynamicBatcher<string, string>(options({ maxBatchSize: 8, maxQueueDelayMs: 50 }), run);
+    const batcher = new DynamicBatcher<string, string>(options({ maxBatchSize: 3, maxQueueDelayMs: 50 }), run);
+    const slots = [batcher.reserve(), batcher.reserve()];
     const a = batcher.enqueue('a');
     await vi.advanceTimersByTimeAsync(20);
-    const b = batcher.enqueue('b');
+    const b = slots[0]!.enqueue('b');
     await vi.advanceTimersByTimeAsync(29);
+    // One place is still being prepared and would make the batch full: the instance waits for it.
     expect(calls).toHaveLength(0);
     expect(batcher.queueLength).toBe(2);
     await vi.advanceTimersByTimeAsync(1);
     expect(calls.map((c) => c.items)).toEqual([['a', 'b']]);
     expect(await a).toEqual({ output: 'A', queueMs: 50, batchSize: 2 });
     expect(await b).toEqual({ output: 'B', queueMs: 30, batchSize: 2 });
+    slots[1]!.release();
   });
 
   it('dispatches a lone item at once when maxQueueDelayMs is 0 (batching off with maxBatchSize 1)', async () => {
@@ -110,25 +109,31 @@ describe('DynamicBatcher', () => {
     expect(await two).toEqual({ output: -2, queueMs: 0, batchSize: 1 });
   });
 
-  it('dispatches the largest preferred batch size available without waiting', async () => {
-    const { run, calls } = instantRun<number, number>((x) => x);
+  it('dispatches the largest preferred batch size available first, and holds for the smallest one while it is being prepared', async () => {
+    const m = manualRun<number, number>();
     const batcher = new DynamicBatcher<number, number>(
-      options({ maxBatchSize: 8, maxQueueDelayMs: 1000, preferredBatchSizes: [2, 4], maxInFlight: 4 }),
-      run,
+      options({ maxBatchSize: 8, maxQueueDelayMs: 1000, preferredBatchSizes: [2, 4], maxInFlight: 2 }),
+      m.run,
     );
     const first = Array.from({ length: 5 }, (_, i) => batcher.enqueue(i));
     await flush();
-    expect(calls.map((c) => c.items)).toEqual([[0, 1, 2, 3]]);
-    expect(batcher.queueLength).toBe(1);
-    const second = batcher.enqueue(5);
+    // 4 is the largest preferred size that fits; the one left goes to the other free instance.
+    expect(m.batches.map((b) => b.items)).toEqual([[0, 1, 2, 3], [4]]);
+    m.batches[1]!.resolve([4]);
     await flush();
-    expect(calls.map((c) => c.items)).toEqual([[0, 1, 2, 3], [4, 5]]);
-    const third = batcher.enqueue(6);
-    await vi.advanceTimersByTimeAsync(999);
-    expect(calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(calls.map((c) => c.items)).toEqual([[0, 1, 2, 3], [4, 5], [6]]);
-    expect((await Promise.all([...first, second, third])).map((r) => r.batchSize)).toEqual([4, 4, 4, 4, 2, 2, 1]);
+    // One queued and one being prepared make the preferred 2: the free instance waits for it.
+    const slot = batcher.reserve();
+    const second = batcher.enqueue(5);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(m.batches).toHaveLength(2);
+    const third = slot.enqueue(6);
+    await flush();
+    expect(m.batches.map((b) => b.items)).toEqual([[0, 1, 2, 3], [4], [5, 6]]);
+    m.batches[0]!.resolve([0, 1, 2, 3]);
+    m.batches[2]!.resolve([5, 6]);
+    expect((await Promise.all([...first, second, third])).map((r) => [r.batchSize, r.queueMs])).toEqual([
+      [4, 0], [4, 0], [4, 0], [4, 0], [1, 0], [2, 500], [2, 0],
+    ]);
   });
 
   it('keeps at most maxInFlight batches running and lets the queue fill meanwhile', async () => {
@@ -199,9 +204,11 @@ describe('DynamicBatcher', () => {
   });
 
   it('removes an item aborted while queued and still runs the others', async () => {
-    const { run, calls } = instantRun<string, string>((s) => s + '!');
-    const batcher = new DynamicBatcher<string, string>(options({ maxQueueDelayMs: 50 }), run);
+    const m = manualRun<string, string>();
+    const batcher = new DynamicBatcher<string, string>(options({ maxQueueDelayMs: 50 }), m.run);
     const controller = new AbortController();
+    const blocker = batcher.enqueue('x');
+    await flush();
     const a = batcher.enqueue('a');
     const b = batcher.enqueue('b', { signal: controller.signal }).catch((e: unknown) => e);
     const c = batcher.enqueue('c');
@@ -211,15 +218,18 @@ describe('DynamicBatcher', () => {
     expect(error.name).toBe('AbortError');
     expect(batcher.queueLength).toBe(2);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    await vi.advanceTimersByTimeAsync(40);
-    expect(calls.map((call) => call.items)).toEqual([['a', 'c']]);
+    m.batches[0]!.resolve(['x!']);
+    await flush();
+    expect(m.batches.map((batch) => batch.items)).toEqual([['x'], ['a', 'c']]);
+    m.batches[1]!.resolve(['a!', 'c!']);
+    expect((await blocker).output).toBe('x!');
     expect((await a).output).toBe('a!');
     expect((await c).output).toBe('c!');
 
     const already = await batcher.enqueue('d', { signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect((already as Error).name).toBe('AbortError');
     expect(batcher.queueLength).toBe(0);
-    expect(batcher.stats()).toMatchObject({ enqueued: 4, cancelled: 2, succeeded: 2 });
+    expect(batcher.stats()).toMatchObject({ enqueued: 5, cancelled: 2, succeeded: 3 });
   });
 
   it('ignores an abort after dispatch and removes the listener', async () => {
@@ -352,7 +362,11 @@ describe('DynamicBatcher', () => {
   it('drain dispatches queued work without waiting, finishes it, then rejects new items', async () => {
     const m = manualRun<number, number>();
     const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 8, maxQueueDelayMs: 1000 }), m.run);
+    // Places being prepared that would fill the batch: without draining the free instance would wait.
+    const slots = Array.from({ length: 5 }, () => batcher.reserve());
     const queued = [batcher.enqueue(1), batcher.enqueue(2), batcher.enqueue(3)];
+    await vi.advanceTimersByTimeAsync(10);
+    expect(m.batches).toHaveLength(0);
     let drained = false;
     const draining = batcher.drain().then(() => {
       drained = true;
@@ -362,12 +376,14 @@ describe('DynamicBatcher', () => {
     const refused = await batcher.enqueue(4).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SightlineError);
     expect(refused).toMatchObject({ status: 503, code: 'unavailable' });
+    await expect(slots[0]!.enqueue(4)).rejects.toMatchObject({ status: 503, code: 'unavailable' });
+    for (const slot of slots.slice(1)) slot.release();
     expect(drained).toBe(false);
     m.batches[0]?.resolve([10, 20, 30]);
     await draining;
     expect(drained).toBe(true);
     expect((await Promise.all(queued)).map((r) => r.output)).toEqual([10, 20, 30]);
-    expect(batcher.stats()).toMatchObject({ enqueued: 3, succeeded: 3, rejectedUnavailable: 1, queueLength: 0, inFlight: 0 });
+    expect(batcher.stats()).toMatchObject({ enqueued: 3, succeeded: 3, rejectedUnavailable: 2, queueLength: 0, inFlight: 0 });
   });
 
   it('close rejects everything queued, lets running batches finish, and refuses new items', async () => {
@@ -430,15 +446,15 @@ describe('DynamicBatcher', () => {
     const stats = batcher.stats();
     expect(stats.batchSizeHistogram).toEqual(histogram);
     expect(stats.batchSizeHistogram).toEqual({ 1: 2, 3: 1, 4: 3 });
-    // Full batches leave at once; the partial ones (the 9th item, the lone one, the 3) waited 10 ms each.
+    // One instance, answering at once: each wave leaves in the same tick, full batches first.
     expect(stats).toMatchObject({
       enqueued: 17,
       succeeded: 17,
       dispatchedBatches: 6,
       dispatchedItems: 17,
       finishedBatches: 6,
-      queueMs: 50,
-      queueNs: 50_000_000,
+      queueMs: 0,
+      queueNs: 0,
       queueLength: 0,
       inFlight: 0,
       peakQueueLength: 9,

@@ -135,9 +135,9 @@ describeEachDatabase('durability', (target) => {
     const dataDir = db.dataDir;
     const databaseUrl = target.name === 'sqlite' ? undefined : db.url;
     const classifier = linearClassifier({ classes: 3 });
-    const manifest = (maxQueueDelayMs: number) => ({ task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 64, maxQueueDelayMs } });
+    const manifest = (maxQueueDelayMs: number, waitWhenIdle = false) => ({ task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 64, maxQueueDelayMs, waitWhenIdle } });
     // Batches wait 10 s here, so the jobs are still running when the process dies.
-    const held = makeModelRepo({ cls: { onnx: classifier.bytes, manifest: manifest(10_000) } });
+    const held = makeModelRepo({ cls: { onnx: classifier.bytes, manifest: manifest(10_000, true) } });
     const quick = makeModelRepo({ cls: { onnx: classifier.bytes, manifest: manifest(2) } });
 
     const first = await spawnServer(dataDir, held, databaseUrl);

@@ -15,11 +15,11 @@ const classifier = linearClassifier({ classes: 3 });
 const classify = (batching: Json) => ({ onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching } });
 const repoDir = makeModelRepo({
   cls: classify({ maxBatchSize: 8, maxQueueDelayMs: 5 }),
-  slow: classify({ maxBatchSize: 8, maxQueueDelayMs: 600 }),
+  slow: classify({ maxBatchSize: 8, maxQueueDelayMs: 600, waitWhenIdle: true }),
   fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: { ...plainInput, scale: 1 } } },
 });
 // The same model name twice: one whose batches wait 10 s (jobs stay running), one that answers at once.
-const heldRepo = makeModelRepo({ cls: classify({ maxBatchSize: 64, maxQueueDelayMs: 10_000 }) });
+const heldRepo = makeModelRepo({ cls: classify({ maxBatchSize: 64, maxQueueDelayMs: 10_000, waitWhenIdle: true }) });
 
 const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
 

@@ -93,7 +93,7 @@ function parsePrometheus(text: string): Map<string, Family> {
 
 const repo = makeModelRepo({
   cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } } },
-  slow: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 8, maxQueueDelayMs: 3000 } } },
+  slow: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 8, maxQueueDelayMs: 3000, waitWhenIdle: true } } },
   fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } } },
   nobatch: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } } },
 });

@@ -28,7 +28,7 @@ beforeAll(async () => {
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true } } },
     spare: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels } } },
     // Jobs on this model wait in its queue for a while: long enough to ask for their result too early.
-    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 3000 } } },
+    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 3000, waitWhenIdle: true } } },
     det: {
       onnx: fixedDetector().bytes,
       manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },

@@ -54,10 +54,10 @@ beforeAll(async () => {
   const classifier = linearClassifier({ classes: 3 });
   const repo = makeModelRepo({
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
-    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400 } } },
-    wide: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300 } } },
+    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400, waitWhenIdle: true } } },
+    wide: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300, waitWhenIdle: true } } },
     // Holds a lone image in its queue long enough for a test to look at what is in flight.
-    held: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1500 } } },
+    held: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1500, waitWhenIdle: true } } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
   wsBase = server.url.replace('http://', 'ws://');

@@ -2,11 +2,14 @@
  * Dynamic batch scheduler: groups work items into batches per input shape and hands each batch
  * to a run function (in the server, a worker pool running one model instance per batch).
  *
- * A shape dispatches when it holds maxBatchSize items, when a preferred batch size is available,
- * or when its oldest item has waited maxQueueDelayMs; at most maxInFlight batches run at once,
- * and while all are busy items keep accumulating so the next batch is fuller. Dispatch decisions
- * run in a microtask after enqueue, so items enqueued in the same tick share a batch even with
- * maxQueueDelayMs = 0.
+ * Waiting only where it can help: while an instance is free, what a shape holds is dispatched at
+ * once (a full batch or a preferred size first), so a lone request never waits for company that
+ * may not come. Items accumulate while every instance is busy (at most maxInFlight batches run at
+ * once), and a freed instance takes everything that gathered meanwhile. The one exception: when
+ * items already admitted and being prepared (reservations) would fill the next batch size, a free
+ * instance is held for them, at most until the oldest item has waited maxQueueDelayMs (and with
+ * waitWhenIdle, every partial batch waits that long, as in Triton). Dispatch
+ * decisions run in a microtask after enqueue, so items enqueued in the same tick share a batch.
  *
  * Priority: high items (the default) are batched first in arrival order; low items fill the
  * remaining slots. A low item that has waited lowPriorityAgingMs joins the high order by its
@@ -155,6 +158,8 @@ export class DynamicBatcher<I, O> {
       if (!held) throw new Error('reservation already used');
       held = false;
       this.reserved--;
+      // A free instance may be held for this item; without it the queued ones may go now.
+      if (this.queued > 0) this.schedulePump();
     };
     return {
       enqueue: (item, enqueueOptions = {}) => {
@@ -359,7 +364,7 @@ export class DynamicBatcher<I, O> {
       for (const shape of this.shapes.values()) {
         const oldest = shape.oldest();
         if (oldest === undefined) continue;
-        const size = readyBatchSize(shape.size, now - oldest.enqueuedAt, this.options, this.flushing);
+        const size = readyBatchSize(shape.size, now - oldest.enqueuedAt, this.options, this.flushing, this.reserved);
         if (size === 0) continue;
         const rank = shape.rank(now, this.options.lowPriorityAgingMs) as ShapeRank;
         if (bestRank === undefined || rank.tier < bestRank.tier || (rank.tier === bestRank.tier && rank.at < bestRank.at)) {
@@ -463,9 +468,9 @@ export class DynamicBatcher<I, O> {
   }
 
   /**
-   * One timer for the earliest moment something becomes due: a shape's delay running out (only
-   * worth waking for while a slot is free; otherwise a finishing batch triggers the next pump)
-   * or the oldest item's queue timeout.
+   * One timer for the earliest moment something becomes due: the end of a free instance's hold
+   * for items being prepared (only while a slot is free; otherwise a finishing batch triggers the
+   * next pump) or the oldest item's queue timeout.
    */
   private armTimer(now: number): void {
     let dueAt = Infinity;

@@ -41,6 +41,8 @@ const batchingSchema = z
     maxBatchSize: z.number().int().min(1).max(1024).default(8),
     maxQueueDelayMs: z.number().min(0).max(10_000).default(2),
     preferredBatchSizes: z.array(z.number().int().min(1)).default([]),
+    /** Hold a free instance for maxQueueDelayMs even when nothing else is on its way (fuller batches, a delay every item pays). */
+    waitWhenIdle: z.boolean().optional(),
     maxQueueSize: z.number().int().min(1).default(1024),
     queueTimeoutMs: z.number().int().positive().optional(),
     /**

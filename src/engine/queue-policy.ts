@@ -1,6 +1,6 @@
 /**
- * The batcher's options and the pure decisions made from them: when a queue is ready to
- * dispatch and how large the batch is, how long low-priority items wait before they age into
+ * The batcher's options and the pure decisions made from them: when a queue with a free instance
+ * dispatches and how large the batch is, how long low-priority items wait before they age into
  * the high-priority order, whether new work is admitted, and what Retry-After to suggest when
  * shedding load.
  */
@@ -9,10 +9,20 @@ import type { Priority } from './queue-shape.js';
 export interface BatcherOptions {
   /** Largest batch handed to one run (≥ 1). */
   maxBatchSize: number;
-  /** How long the oldest queued item may wait for a fuller batch (≥ 0; 0 dispatches at once). */
+  /**
+   * Longest a free instance is held for items being prepared that would fill a batch, counted
+   * from the oldest queued item (≥ 0; 0 never holds). Not a wait every item pays: with an
+   * instance free and nothing on its way, what is queued goes at once.
+   */
   maxQueueDelayMs: number;
   /** Sizes dispatched at once when available (the largest that fits wins), as in Triton. */
   preferredBatchSizes?: number[];
+  /**
+   * Hold a free instance for maxQueueDelayMs after the oldest item even when nothing is on its
+   * way, as Triton's dynamic batcher does: fuller batches at light load for a delay every item
+   * pays. For accelerators where a batch costs about what one item does. Default false.
+   */
+  waitWhenIdle?: boolean;
   /** Bound on queued (not yet dispatched) and reserved items; enqueue beyond it is rejected with 503. */
   maxQueueSize: number;
   /**
@@ -39,6 +49,7 @@ export interface ResolvedBatcherOptions {
   readonly maxQueueDelayMs: number;
   /** Distinct, largest first, so the first that fits is the largest that fits. */
   readonly preferredBatchSizes: readonly number[];
+  readonly waitWhenIdle: boolean;
   readonly maxQueueSize: number;
   readonly maxQueueWaitMs: number | undefined;
   readonly queueTimeoutMs: number | undefined;
@@ -119,6 +130,7 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
     maxBatchSize,
     maxQueueDelayMs,
     preferredBatchSizes: [...preferred].sort((a, b) => b - a),
+    waitWhenIdle: options.waitWhenIdle === true,
     maxQueueSize,
     maxQueueWaitMs,
     queueTimeoutMs,
@@ -128,15 +140,21 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
 }
 
 /**
- * How many items of one shape to dispatch now, or 0 to keep waiting. A full batch goes at once;
- * a preferred size goes at once (the largest that fits); otherwise everything queued goes once
- * the oldest item has waited maxQueueDelayMs, or at once while flushing (draining).
+ * How many items of one shape to dispatch on a free instance now, or 0 to hold them. A full batch
+ * goes at once, and so does a preferred size (the largest that fits). Otherwise an idle instance
+ * gains nothing by waiting for company that may never come, so everything queued goes at once,
+ * unless items already admitted and still being prepared (`incoming`: reservations, whichever
+ * shape they turn out to be) would bring the batch to its next size (the smallest preferred size,
+ * or maxBatchSize): then the instance is held for them until the oldest item has waited
+ * maxQueueDelayMs. With waitWhenIdle every partial batch is held that long. While flushing
+ * (draining) nothing is held.
  */
 export function readyBatchSize(
   queued: number,
   oldestWaitedMs: number,
   options: ResolvedBatcherOptions,
   flushing: boolean,
+  incoming: number,
 ): number {
   if (queued === 0) return 0;
   if (queued >= options.maxBatchSize) return options.maxBatchSize;
@@ -144,7 +162,10 @@ export function readyBatchSize(
   for (const size of options.preferredBatchSizes) {
     if (size <= queued) return size;
   }
-  return 0;
+  if (options.waitWhenIdle) return 0;
+  // Every preferred size is above `queued` here; the smallest of them (the last) is the next to fill.
+  const nextSize = options.preferredBatchSizes.at(-1) ?? options.maxBatchSize;
+  return queued + incoming >= nextSize ? 0 : queued;
 }
 
 /**

@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
+
+/** A run whose batches stay open until the test settles them; echoes items × 10. */
+function manualRun() {
+  const batches: { items: number[]; settle: () => void }[] = [];
+  const run: RunBatch<number, number> = (items) =>
+    new Promise((resolve) => batches.push({ items, settle: () => resolve(items.map((x) => x * 10)) }));
+  return { run, batches };
+}
+
+const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
+  maxBatchSize: 8,
+  maxQueueDelayMs: 50,
+  maxQueueSize: 100,
+  maxInFlight: 1,
+  ...over,
+});
+
+/** Runs pending microtasks (the batcher's dispatch step, promise reactions) without moving the clock. */
+const flush = () => vi.advanceTimersByTimeAsync(0);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('DynamicBatcher dispatch on a free instance', () => {
+  it('dispatches a lone request on an idle instance without waiting for the delay', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options(), m.run);
+    const lone = batcher.enqueue(1);
+    await flush();
+    // Dispatched before the delay timer could fire: no timer is even pending.
+    expect(m.batches.map((b) => b.items)).toEqual([[1]]);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(7);
+    m.batches[0]!.settle();
+    const result = await lone;
+    expect(result).toEqual({ output: 10, queueMs: 0, batchSize: 1 });
+    expect(result.queueMs).toBeLessThan(50);
+    expect(batcher.stats()).toMatchObject({ queueMs: 0, dispatchedBatches: 1 });
+  });
+
+  it('sends a request to the idle instance at once while another instance is busy', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options({ maxInFlight: 2 }), m.run);
+    const first = batcher.enqueue(1);
+    await flush();
+    await vi.advanceTimersByTimeAsync(5);
+    const second = batcher.enqueue(2);
+    await flush();
+    expect(m.batches.map((b) => b.items)).toEqual([[1], [2]]);
+    m.batches[1]!.settle();
+    m.batches[0]!.settle();
+    expect((await second).queueMs).toBe(0);
+    expect((await first).queueMs).toBe(0);
+  });
+
+  it('batches the requests that arrive while every instance is busy, and a freed instance takes them all', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options({ maxInFlight: 2, maxBatchSize: 4 }), m.run);
+    const busy = [batcher.enqueue(1)];
+    await flush();
+    busy.push(batcher.enqueue(2));
+    await flush();
+    expect(m.batches.map((b) => b.items)).toEqual([[1], [2]]);
+    expect(batcher.inFlight).toBe(2);
+    const waiting: Promise<{ output: number; queueMs: number; batchSize: number }>[] = [];
+    for (const [i, gap] of [3, 4, 2, 1, 6].entries()) {
+      waiting.push(batcher.enqueue(100 + i));
+      await vi.advanceTimersByTimeAsync(gap);
+    }
+    // Every instance is busy: they gather.
+    expect(m.batches).toHaveLength(2);
+    expect(batcher.queueLength).toBe(5);
+    m.batches[0]!.settle();
+    await flush();
+    // The freed instance takes a full batch of what gathered; the fifth waits for the next one.
+    expect(m.batches[2]!.items).toEqual([100, 101, 102, 103]);
+    expect(batcher.queueLength).toBe(1);
+    m.batches[1]!.settle();
+    await flush();
+    expect(m.batches[3]!.items).toEqual([104]);
+    m.batches[2]!.settle();
+    m.batches[3]!.settle();
+    const results = await Promise.all(waiting);
+    expect(results.map((r) => r.batchSize)).toEqual([4, 4, 4, 4, 1]);
+    expect(results.map((r) => r.queueMs)).toEqual([16, 13, 9, 7, 6]);
+    await Promise.all(busy);
+  });
+
+  it('holds for reserved items only when they would fill the next batch size', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 4 }), m.run);
+    // Two places being prepared and one queued make 3 of 4: nothing to wait for.
+    const slots = [batcher.reserve(), batcher.reserve()];
+    const a = batcher.enqueue(1);
+    await flush();
+    expect(m.batches.map((b) => b.items)).toEqual([[1]]);
+    m.batches[0]!.settle();
+    await a;
+    for (const slot of slots) slot.release();
+
+    // Three places being prepared and one queued make 4: held, and released at once when a
+    // preparation fails and the batch can no longer fill.
+    const more = [batcher.reserve(), batcher.reserve(), batcher.reserve()];
+    const b = batcher.enqueue(2);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(m.batches).toHaveLength(1);
+    more[0]!.release();
+    await flush();
+    expect(m.batches.map((x) => x.items)).toEqual([[1], [2]]);
+    m.batches[1]!.settle();
+    expect(await b).toEqual({ output: 20, queueMs: 20, batchSize: 1 });
+    more[1]!.release();
+    more[2]!.release();
+  });
+
+  it('with waitWhenIdle holds a free instance for maxQueueDelayMs after the oldest item', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options({ waitWhenIdle: true }), m.run);
+    const a = batcher.enqueue(1);
+    await vi.advanceTimersByTimeAsync(20);
+    const b = batcher.enqueue(2);
+    await vi.advanceTimersByTimeAsync(29);
+    expect(m.batches).toHaveLength(0);
+    expect(batcher.queueLength).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(m.batches.map((x) => x.items)).toEqual([[1, 2]]);
+    m.batches[0]!.settle();
+    expect(await a).toEqual({ output: 10, queueMs: 50, batchSize: 2 });
+    expect(await b).toEqual({ output: 20, queueMs: 30, batchSize: 2 });
+  });
+
+  it('never holds when maxQueueDelayMs is 0', async () => {
+    const m = manualRun();
+    const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 2, maxQueueDelayMs: 0 }), m.run);
+    const slot = batcher.reserve();
+    const a = batcher.enqueue(1);
+    await flush();
+    expect(m.batches.map((b) => b.items)).toEqual([[1]]);
+    m.batches[0]!.settle();
+    expect(await a).toEqual({ output: 10, queueMs: 0, batchSize: 1 });
+    slot.release();
+  });
+});
