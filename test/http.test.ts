@@ -354,6 +354,45 @@ describe('request framing', () => {
   });
 });
 
+describe('bodies a route does not read', () => {
+  it('keeps the connection after a small Content-Length body nobody read, and never runs what the body holds', async () => {
+    const smuggled = 'GET /t/count HTTP/1.1\r\nHost: x\r\n\r\n';
+    const body = smuggled.padEnd(2000, 'x');
+    const conn = new RawConnection(server.port);
+    try {
+      const before = counted;
+      // The head alone first: the 404 goes out before any of the body has arrived.
+      const refused = await conn.send(`POST /no/such/route HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${body.length}\r\n\r\n`);
+      expect(refused.status).toBe(404);
+      expect(refused.headers.connection).toBeUndefined();
+      const next = await conn.send(`${body}GET /t/count HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.body)).toEqual({ count: before + 1 });
+      expect(counted).toBe(before + 1);
+      const again = await conn.send(`POST /no/such/route HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(again.status).toBe(404);
+      expect((await conn.send('')).status).toBe(200);
+      expect(counted).toBe(before + 1);
+      expect(conn.closed).toBe(false);
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('closes the connection after a large unread body, a chunked one, or a refused one', async () => {
+    const large = await rawRequest(server.port, `POST /no/such/route HTTP/1.1\r\nHost: x\r\nContent-Length: ${200 * 1024}\r\n\r\n` + 'a'.repeat(1024));
+    expect(large.status).toBe(404);
+    expect(large.headers.connection).toBe('close');
+    const chunked = await rawRequest(server.port, 'POST /no/such/route HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    expect(chunked.status).toBe(404);
+    expect(chunked.headers.connection).toBe('close');
+    const payload = JSON.stringify({ pad: 'x'.repeat(4000) });
+    const refused = await rawRequest(server.port, `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`);
+    expect(refused.status).toBe(413);
+    expect(refused.headers.connection).toBe('close');
+  });
+});
+
 // Requests uWebSockets.js cannot parse never reach the app, so the app cannot answer them (README,
 // "HTTP/1.1 only"); these pin what uWS does instead, so a uWS upgrade that changes it shows here.
 describe('requests uWebSockets.js drops', () => {

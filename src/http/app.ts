@@ -35,6 +35,14 @@ function exclusivePort(uws: Uws): number {
 /** Bodies up to this size go out in one `end`; larger ones stream with backpressure. */
 const STREAM_THRESHOLD = 256 * 1024;
 
+/**
+ * A Content-Length body the route left unread, up to this many bytes still to come, is skipped by
+ * uWS (it frames by the length and drops the bytes), so the connection stays open: cheaper than a
+ * new connection for a client that sent a small image to a 404 or a refusal. A larger remainder
+ * closes the connection rather than take in bytes nobody reads.
+ */
+const UNREAD_BODY_SKIP_BYTES = 64 * 1024;
+
 /** One request and its response, from arrival to the last byte written. */
 class Exchange implements PeerSource {
   ctx!: RequestContext;
@@ -227,8 +235,9 @@ export class HttpApp {
   private send(exchange: Exchange, reply: Reply): void {
     if (exchange.done) return;
     const { res, ctx } = exchange;
-    // A body the route did not read to the end cannot be skipped on a kept-alive connection.
-    const closeConnection = this.draining || exchange.close === true || !ctx.body.isEnded;
+    // A body the route did not read to the end is skipped only when its length is declared and small.
+    // A refused body (413) closes the connection whatever its size.
+    const closeConnection = this.draining || exchange.close || !(ctx.body.isEnded || (reply.status !== 413 && skippableBody(ctx)));
     // A paused upload must not hold the reply; past the reply uWS forbids touching the response,
     // so a late drain must not resume it.
     ctx.body.resume();
@@ -312,4 +321,10 @@ export class HttpApp {
       'request',
     );
   }
+}
+
+/** The unread rest of the body is framed by Content-Length alone and small enough to skip. */
+function skippableBody(ctx: RequestContext): boolean {
+  const declared = ctx.body.declaredLength;
+  return declared !== undefined && ctx.headers['transfer-encoding'] === undefined && declared - ctx.body.bytesReceived <= UNREAD_BODY_SKIP_BYTES;
 }
