@@ -92,31 +92,24 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     await Promise.all(busy);
   });
 
-  it('holds for reserved items only when they would fill the next batch size', async () => {
+  it('holds a free instance for items being prepared, and lets the queued ones go when the last preparation fails', async () => {
     const m = manualRun();
     const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 4 }), m.run);
-    // Two places being prepared and one queued make 3 of 4: nothing to wait for.
     const slots = [batcher.reserve(), batcher.reserve()];
     const a = batcher.enqueue(1);
+    await vi.advanceTimersByTimeAsync(10);
+    // Two admitted items are still decoding: the instance waits for them.
+    expect(m.batches).toHaveLength(0);
+    const b = slots[0]!.enqueue(2);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(m.batches).toHaveLength(0);
+    // The last one fails to decode: nothing more is on its way, the two go at once.
+    slots[1]!.release();
     await flush();
-    expect(m.batches.map((b) => b.items)).toEqual([[1]]);
+    expect(m.batches.map((x) => x.items)).toEqual([[1, 2]]);
     m.batches[0]!.settle();
-    await a;
-    for (const slot of slots) slot.release();
-
-    // Three places being prepared and one queued make 4: held, and released at once when a
-    // preparation fails and the batch can no longer fill.
-    const more = [batcher.reserve(), batcher.reserve(), batcher.reserve()];
-    const b = batcher.enqueue(2);
-    await vi.advanceTimersByTimeAsync(20);
-    expect(m.batches).toHaveLength(1);
-    more[0]!.release();
-    await flush();
-    expect(m.batches.map((x) => x.items)).toEqual([[1], [2]]);
-    m.batches[1]!.settle();
-    expect(await b).toEqual({ output: 20, queueMs: 20, batchSize: 1 });
-    more[1]!.release();
-    more[2]!.release();
+    expect(await a).toEqual({ output: 10, queueMs: 20, batchSize: 2 });
+    expect(await b).toEqual({ output: 20, queueMs: 10, batchSize: 2 });
   });
 
   it('with waitWhenIdle holds a free instance for maxQueueDelayMs after the oldest item', async () => {

@@ -80,7 +80,7 @@ describe('DynamicBatcher', () => {
     ]);
   });
 
-  it('holds a free instance for reserved items that fill the batch, at most until the oldest waited maxQueueDelayMs', async () => {
+  it('holds a free instance for reserved items, at most until the oldest waited maxQueueDelayMs', async () => {
     const { run, calls } = instantRun<string, string>((s) => s.toUpperCase());
     const batcher = new DynamicBatcher<string, string>(options({ maxBatchSize: 3, maxQueueDelayMs: 50 }), run);
     const slots = [batcher.reserve(), batcher.reserve()];

@@ -5,9 +5,9 @@
  * Waiting only where it can help: while an instance is free, what a shape holds is dispatched at
  * once (a full batch or a preferred size first), so a lone request never waits for company that
  * may not come. Items accumulate while every instance is busy (at most maxInFlight batches run at
- * once), and a freed instance takes everything that gathered meanwhile. The one exception: when
- * items already admitted and being prepared (reservations) would fill the next batch size, a free
- * instance is held for them, at most until the oldest item has waited maxQueueDelayMs (and with
+ * once), and a freed instance takes everything that gathered meanwhile. The one exception: while
+ * items already admitted are being prepared (reservations), a free instance is held for them, at
+ * most until the oldest item has waited maxQueueDelayMs (and with
  * waitWhenIdle, every partial batch waits that long, as in Triton). Dispatch
  * decisions run in a microtask after enqueue, so items enqueued in the same tick share a batch.
  *

@@ -143,11 +143,11 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
  * How many items of one shape to dispatch on a free instance now, or 0 to hold them. A full batch
  * goes at once, and so does a preferred size (the largest that fits). Otherwise an idle instance
  * gains nothing by waiting for company that may never come, so everything queued goes at once,
- * unless items already admitted and still being prepared (`incoming`: reservations, whichever
- * shape they turn out to be) would bring the batch to its next size (the smallest preferred size,
- * or maxBatchSize): then the instance is held for them until the oldest item has waited
- * maxQueueDelayMs. With waitWhenIdle every partial batch is held that long. While flushing
- * (draining) nothing is held.
+ * unless items already admitted are still being prepared (`incoming`: reservations, whichever
+ * shape they turn out to be). Those are known to be coming, within a decode: the instance is held
+ * for them until the oldest item has waited maxQueueDelayMs, rather than run a batch short of
+ * them and make them wait for its end. With waitWhenIdle every partial batch is held that long.
+ * While flushing (draining) nothing is held.
  */
 export function readyBatchSize(
   queued: number,
@@ -162,10 +162,7 @@ export function readyBatchSize(
   for (const size of options.preferredBatchSizes) {
     if (size <= queued) return size;
   }
-  if (options.waitWhenIdle) return 0;
-  // Every preferred size is above `queued` here; the smallest of them (the last) is the next to fill.
-  const nextSize = options.preferredBatchSizes.at(-1) ?? options.maxBatchSize;
-  return queued + incoming >= nextSize ? 0 : queued;
+  return options.waitWhenIdle || incoming > 0 ? 0 : queued;
 }
 
 /**
