@@ -69,37 +69,37 @@ describe('DynamicBatcher admission by expected wait', () => {
   });
 
   it('refuses high-priority work once the expected wait exceeds the budget and admits it again as the queue drains', async () => {
-    // 5 ms per item, batches of 4: 0.2 items/ms. A 50 ms budget holds 10 items.
+    // 5 ms per item, batches of 4: 0.2 items/ms. A 100 ms budget holds 20 items (above the 16 always admitted).
     const { run } = timedRun(5);
-    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50 }), run);
+    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 100 }), run);
     const first = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
     await vi.advanceTimersByTimeAsync(20);
     await Promise.all(first);
     expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
 
     const { accepted, refused } = fillUntilRefused(batcher);
-    // Admitted while what is held ahead takes at most 50 ms (0 to 10 items), refused at 11 (55 ms).
-    expect(accepted).toHaveLength(11);
+    // Admitted while what is held ahead takes at most 100 ms (0 to 20 items), refused at 21 (105 ms).
+    expect(accepted).toHaveLength(21);
     const error = (await refused) as SightlineError;
     expect(error).toBeInstanceOf(SightlineError);
     expect(error).toMatchObject({ status: 503, code: 'overloaded' });
-    expect(error.message).toMatch(/expected queue wait 55 ms exceeds the model's 50 ms budget/);
+    expect(error.message).toMatch(/expected queue wait 105 ms exceeds the model's 100 ms budget/);
     expect(error.retryAfter).toBeGreaterThanOrEqual(1);
     const stats = batcher.stats();
-    expect(stats).toMatchObject({ rejectedWaitBudget: 1, rejectedQueueFull: 0, expectedWaitMs: 55 });
+    expect(stats).toMatchObject({ rejectedWaitBudget: 1, rejectedQueueFull: 0, expectedWaitMs: 105 });
     // A refused item was never accepted.
-    expect(stats.enqueued).toBe(4 + 11);
+    expect(stats.enqueued).toBe(4 + 21);
 
     // Jobs are already accepted and stored: low-priority work is bounded by count only.
     const low = batcher.enqueue(500, { priority: 'low' });
     expect(batcher.stats().rejectedWaitBudget).toBe(1);
 
-    // Two batches later 12 − 8 = 4 items are held (20 ms): high work is admitted again.
+    // Two batches later 22 − 8 = 14 items are held (70 ms): high work is admitted again.
     await vi.advanceTimersByTimeAsync(40);
-    expect(batcher.stats().expectedWaitMs).toBeCloseTo(20, 6);
+    expect(batcher.stats().expectedWaitMs).toBeCloseTo(70, 6);
     const again = batcher.enqueue(600);
     expect(batcher.stats().rejectedWaitBudget).toBe(1);
-    await vi.advanceTimersByTimeAsync(200);
+    await vi.advanceTimersByTimeAsync(400);
     expect((await again).output).toBe(6000);
     expect((await low).output).toBe(5000);
     await Promise.all(accepted);
@@ -123,11 +123,11 @@ describe('DynamicBatcher admission by expected wait', () => {
     }
     expect(batcher.stats().throughputPerSec).toBeCloseTo(50, 0);
     const { accepted, refused } = fillUntilRefused(batcher);
-    // At 0.05 items/ms a 50 ms budget holds 2.5 items, but two full batches (8 items) are always
-    // admitted so the model can keep running full batches: the ninth is refused.
-    expect(accepted).toHaveLength(8);
-    expect(((await refused) as Error).message).toMatch(/expected queue wait 160 ms/);
-    await vi.advanceTimersByTimeAsync(1000);
+    // At 0.05 items/ms a 50 ms budget holds 2.5 items, but four full batches (16 items) are always
+    // admitted so the model can keep running full batches: the seventeenth is refused.
+    expect(accepted).toHaveLength(16);
+    expect(((await refused) as Error).message).toMatch(/expected queue wait 320 ms/);
+    await vi.advanceTimersByTimeAsync(2000);
     await Promise.all(accepted);
   });
 
@@ -152,7 +152,7 @@ describe('DynamicBatcher admission by expected wait', () => {
     expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
   });
 
-  it('admits two full batches per instance however slow the measured batches are', async () => {
+  it('admits four full batches per instance however slow the measured batches are', async () => {
     // 100 ms per item: a 50 ms budget is exceeded by a single held item.
     const { run } = timedRun(100);
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50, maxInFlight: 2 }), run);
@@ -160,8 +160,8 @@ describe('DynamicBatcher admission by expected wait', () => {
     await vi.advanceTimersByTimeAsync(100);
     await warm;
     const { accepted } = fillUntilRefused(batcher);
-    expect(accepted).toHaveLength(2 * 4 * 2);
-    await vi.advanceTimersByTimeAsync(2000);
+    expect(accepted).toHaveLength(4 * 4 * 2);
+    await vi.advanceTimersByTimeAsync(4000);
     await Promise.all(accepted);
   });
 
@@ -186,18 +186,59 @@ describe('DynamicBatcher admission by expected wait', () => {
     await Promise.all([...slowFill.accepted, ...fastFill.accepted]);
   });
 
+  it('never refuses 64 closed-loop clients on a model too slow for its budget, and still sheds an open-loop overload', async () => {
+    // 2 ms per item in batches of 16: 0.5 items/ms, so 64 held items expect 128 ms against a 100 ms budget.
+    const { run, sizes } = timedRun(2);
+    const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 16, maxQueueWaitMs: 100 }), run);
+    let refusedClosed = 0;
+    const client = async (rounds: number) => {
+      for (let i = 0; i < rounds; i++) await batcher.enqueue(i).catch(() => refusedClosed++);
+    };
+    const clients = Array.from({ length: 64 }, () => client(20));
+    await vi.advanceTimersByTimeAsync(64 * 20 * 2 + 100);
+    await Promise.all(clients);
+    expect(refusedClosed).toBe(0);
+    expect(batcher.stats()).toMatchObject({ succeeded: 64 * 20, rejectedWaitBudget: 0 });
+
+    // Three times what the model serves, arriving regardless of answers, for one second.
+    const before = batcher.stats().succeeded;
+    sizes.length = 0;
+    const admitted: Promise<{ queueMs: number }>[] = [];
+    let refusedOpen = 0;
+    for (let t = 0; t < 1000; t++) {
+      for (let k = 0; k < 3; k++) {
+        const p = batcher.enqueue(t);
+        if (batcher.stats().rejectedWaitBudget > refusedOpen) {
+          refusedOpen++;
+          p.catch(() => undefined);
+        } else admitted.push(p);
+      }
+      // One item per 2 ms: 1.5 offered per item served.
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    const served = batcher.stats().succeeded - before;
+    await vi.advanceTimersByTimeAsync(1000);
+    const waits = (await Promise.all(admitted)).map((r) => r.queueMs);
+    expect(refusedOpen).toBeGreaterThan(1000);
+    // The queue never ran dry (goodput at the model's speed) and what was admitted waited about
+    // the four batches held ahead of it (128 ms), not the length of the overload.
+    expect(served).toBeGreaterThanOrEqual(0.9 * 500);
+    expect(sizes.slice(2, -1).every((size) => size === 16)).toBe(true);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(4 * 32 + 1);
+  });
+
   it('a per-item budget overrides the batcher option', async () => {
     const { run } = timedRun(5);
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 1000 }), run);
     const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
     await vi.advanceTimersByTimeAsync(20);
     await Promise.all(warm);
-    const held = Array.from({ length: 9 }, (_, i) => batcher.enqueue(i));
-    // 9 held = 45 ms ahead.
-    await expect(batcher.enqueue(9, { maxQueueWaitMs: 40 })).rejects.toMatchObject({ code: 'overloaded' });
-    expect(() => batcher.reserve({ maxQueueWaitMs: 40 })).toThrow(/exceeds the model's 40 ms budget/);
-    batcher.reserve({ maxQueueWaitMs: 50 }).release();
-    await vi.advanceTimersByTimeAsync(100);
+    const held = Array.from({ length: 17 }, (_, i) => batcher.enqueue(i));
+    // 17 held (more than the 16 always admitted) = 85 ms ahead.
+    await expect(batcher.enqueue(17, { maxQueueWaitMs: 80 })).rejects.toMatchObject({ code: 'overloaded' });
+    expect(() => batcher.reserve({ maxQueueWaitMs: 80 })).toThrow(/exceeds the model's 80 ms budget/);
+    batcher.reserve({ maxQueueWaitMs: 90 }).release();
+    await vi.advanceTimersByTimeAsync(200);
     await Promise.all(held);
   });
 });
@@ -205,30 +246,29 @@ describe('DynamicBatcher admission by expected wait', () => {
 describe('DynamicBatcher reservations', () => {
   it('counts reserved places in the expected wait and gives them back on release', async () => {
     const { run } = timedRun(5);
-    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50 }), run);
+    const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 100 }), run);
     const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
     await vi.advanceTimersByTimeAsync(20);
     await Promise.all(warm);
 
-    // Nothing queued yet: eleven places reserved (0 → 50 ms held ahead of the last), the twelfth refused.
-    const slots = Array.from({ length: 11 }, () => batcher.reserve());
-    expect(batcher.reservedCount).toBe(11);
+    // Nothing queued yet: 21 places reserved (0 → 100 ms held ahead of the last), the 22nd refused.
+    const slots = Array.from({ length: 21 }, () => batcher.reserve());
+    expect(batcher.reservedCount).toBe(21);
     expect(batcher.queueLength).toBe(0);
     expect(() => batcher.reserve()).toThrow(SightlineError);
     await expect(batcher.enqueue(1)).rejects.toMatchObject({ code: 'overloaded' });
-    expect(batcher.stats()).toMatchObject({ reserved: 11, rejectedWaitBudget: 2, expectedWaitMs: 55 });
+    expect(batcher.stats()).toMatchObject({ reserved: 21, rejectedWaitBudget: 2, expectedWaitMs: 105 });
 
     // A failed preparation gives its place back.
     slots.pop()!.release();
     slots.pop()!.release();
-    expect(batcher.reservedCount).toBe(9);
+    expect(batcher.reservedCount).toBe(19);
     const extra = batcher.reserve();
     // Reserved places are queued without a second check, even though the queue is at its budget now.
     const results = [...slots, extra].map((slot, i) => slot.enqueue(100 + i));
     expect(batcher.reservedCount).toBe(0);
-    expect(batcher.queueLength).toBe(10);
-    await vi.advanceTimersByTimeAsync(100);
-    expect((await Promise.all(results)).map((r) => r.output)).toEqual(Array.from({ length: 10 }, (_, i) => (100 + i) * 10));
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await Promise.all(results)).map((r) => r.output)).toEqual(Array.from({ length: 20 }, (_, i) => (100 + i) * 10));
     expect(() => extra.release()).toThrow(/already used/);
   });
 
@@ -334,15 +374,15 @@ describe('predict admission', () => {
     await new Promise((r) => setTimeout(r, 10));
     open[0]!.resolve([{ value: 'a', inferMs: 1 }]);
     await first;
-    // Two held (a full batch running and one ready) are always admitted; the third would wait ≥ 20 ms.
-    const held = [predict(repo, 'text-direction', body, { limits }), predict(repo, 'text-direction', body, { limits })];
+    // Four held (four full batches of one) are always admitted; the fifth would wait ≥ 40 ms.
+    const held = Array.from({ length: 4 }, () => predict(repo, 'text-direction', body, { limits }));
     await expect(predict(repo, 'text-direction', body, { limits })).rejects.toMatchObject({ code: 'overloaded' });
     // Low priority (jobs) is not refused by the budget.
     const job = predict(repo, 'text-direction', body, { limits, priority: 'low' });
-    for (let i = 1; i <= 3; i++) {
+    for (let i = 1; i <= 5; i++) {
       while (open.length < i + 1) await tick();
       open[i]!.resolve([{ value: i, inferMs: 1 }]);
     }
-    expect((await Promise.all([...held, job])).map((p) => p.value).sort()).toEqual([1, 2, 3]);
+    expect((await Promise.all([...held, job])).map((p) => p.value).sort()).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -69,12 +69,17 @@ const MAX_RETRY_AFTER_S = 60;
 export const DEFAULT_WAIT_BUDGET_BATCHES = 5;
 export const DEFAULT_WAIT_BUDGET_MIN_MS = 250;
 /**
- * The budget never refuses while fewer than this many full batches per instance are held: every
- * instance can then run one batch with the next one ready. Below that, refusing would keep the
- * batches small, and small batches measure a slower throughput (their fixed cost spread over
- * fewer items), which would refuse still more: a loop that locks a busy model into a trickle.
+ * The budget never refuses while fewer than this many full batches per instance are held.
+ * Closed-loop clients (a camera fleet, each waiting for its answer before sending the next) hold
+ * at most one item each, so up to this many batches' worth of them (64 on one instance with
+ * batches of 16) are never refused however slow a busy machine makes the model, while an
+ * open-loop overload, which grows the queue without bound, is still shed with what is admitted
+ * waiting about this many batch times. It also keeps batches full under load: refusing a shorter
+ * queue would keep batches small, and small batches measure a slower throughput (their fixed cost
+ * spread over fewer items), which would refuse still more, a loop that locks a busy model into a
+ * trickle.
  */
-export const ALWAYS_ADMITTED_FULL_BATCHES = 2;
+export const ALWAYS_ADMITTED_FULL_BATCHES = 4;
 
 function positiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
