@@ -33,6 +33,8 @@ export class ModelVersion {
   readonly pool: ModelPool;
   readonly batcher: DynamicBatcher<PreparedImage | RasterImage, ItemOutput>;
   readonly compute: ComputeStats = { batches: 0, fillMs: 0, runMs: 0, headMs: 0 };
+  /** Runs that failed in the runtime: the batcher sees per-item errors once a failed batch is split. */
+  private failedRuns = 0;
   info: SessionInfo | undefined;
 
   private readonly observer: EngineObserver | undefined;
@@ -107,6 +109,7 @@ export class ModelVersion {
         const [first, second] = await Promise.all([this.runIsolating(again.slice(0, half)), this.runIsolating(again.slice(half))]);
         return [...first, ...second];
       }
+      this.failedRuns++;
       this.observer?.failure(this.spec.name);
       return [new SightlineError(500, 'inference_failed', `model ${this.spec.name} failed to run a batch: ${(err as Error).message}`, { cause: err })];
     }
@@ -123,7 +126,8 @@ export class ModelVersion {
   }
 
   stats(): BatcherStats {
-    return this.batcher.stats();
+    const stats = this.batcher.stats();
+    return { ...stats, failedBatches: stats.failedBatches + this.failedRuns };
   }
 
   /** Finishes everything queued and running, then stops the workers. */
