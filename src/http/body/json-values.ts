@@ -16,25 +16,38 @@ const MAX_PROBLEMS = 20;
  */
 export function unstorableValues(value: unknown): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  // Paths are parent links, turned into arrays only for a problem: copying the path at every level
+  // would make a deeply nested body cost the square of its depth.
   // `badKey` marks an entry whose key is at fault, kept in the stack so problems come in document order.
-  const stack: Array<{ value: unknown; path: PropertyKey[]; badKey?: string }> = [{ value, path: [] }];
+  const stack: Array<{ value: unknown; at: PathLink | undefined; badKey?: string }> = [{ value, at: undefined }];
   while (stack.length > 0 && problems.length < MAX_PROBLEMS) {
-    const { value: v, path, badKey } = stack.pop()!;
+    const { value: v, at, badKey } = stack.pop()!;
     if (badKey !== undefined) {
-      problems.push({ field: fieldPath(path), message: `has a key with a lone UTF-16 surrogate (${JSON.stringify(badKey)})` });
+      problems.push({ field: fieldPath(pathOf(at)), message: `has a key with a lone UTF-16 surrogate (${JSON.stringify(badKey)})` });
     } else if (typeof v === 'string') {
-      if (!wellFormed(v)) problems.push({ field: fieldPath(path), message: 'contains a lone UTF-16 surrogate (not a Unicode character)' });
+      if (!wellFormed(v)) problems.push({ field: fieldPath(pathOf(at)), message: 'contains a lone UTF-16 surrogate (not a Unicode character)' });
     } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) problems.push({ field: fieldPath(path), message: 'is a number too large to store' });
+      if (!Number.isFinite(v)) problems.push({ field: fieldPath(pathOf(at)), message: 'is a number too large to store' });
     } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: [...path, i] });
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], at: { key: i, parent: at } });
     } else if (v !== null && typeof v === 'object') {
       const entries = Object.entries(v);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
-        stack.push(wellFormed(key) ? { value: child, path: [...path, key] } : { value: undefined, path, badKey: key });
+        stack.push(wellFormed(key) ? { value: child, at: { key, parent: at } } : { value: undefined, at, badKey: key });
       }
     }
   }
   return problems;
+}
+
+interface PathLink {
+  key: PropertyKey;
+  parent: PathLink | undefined;
+}
+
+function pathOf(link: PathLink | undefined): PropertyKey[] {
+  const path: PropertyKey[] = [];
+  for (let at = link; at !== undefined; at = at.parent) path.push(at.key);
+  return path.reverse();
 }
