@@ -70,11 +70,8 @@ describe('threads and implementation selection', () => {
     const data = noiseMask(2048, 2048, 0.5, 5);
     const input = { kind: 'mask' as const, data, width: 2048, height: 2048 };
     const expected = digest(findPolygons(input));
-    const blocked: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const started = performance.now();
       const pending = findPolygonsAsync(input);
-      blocked.push(performance.now() - started);
       let loopTurned = false;
       setImmediate(() => {
         loopTurned = true;
@@ -83,9 +80,8 @@ describe('threads and implementation selection', () => {
       expect(loopTurned).toBe(true);
       expect(digest(regions)).toEqual(expected);
     }
-    // Tracing this mask synchronously takes tens of milliseconds; the call itself only validates
-    // and queues. The fastest of a few calls is used: a busy host can pause any single one.
-    expect(Math.min(...blocked)).toBeLessThan(2);
+    // A call that traced on the calling thread would settle in a microtask, before setImmediate
+    // runs; how long the call blocks is measured by bench/polygons.ts (polygons.async_block_budget).
   });
 
   it('keeps inputs alive until the work is done, with many calls in flight', async () => {
