@@ -188,6 +188,24 @@ describe('subscriptions', () => {
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('refuses a topic holding a lone UTF-16 surrogate, naming the field, and keeps the connection', async () => {
+    const c = await client();
+    // Written raw: "\ud800" in JSON is a lone surrogate once parsed; no UTF-8 frame could echo it back.
+    expect(await c.ask('{"type":"subscribe","topic":"detections/\\ud800"}')).toEqual({
+      type: 'error',
+      code: 'bad_message',
+      message: 'topic contains a lone UTF-16 surrogate (not a Unicode character)',
+    });
+    expect(await c.ask('{"type":"subscribe","topics":["models","detections/cam-\\udc00x"]}')).toEqual({
+      type: 'error',
+      code: 'bad_message',
+      message: 'topics[1] contains a lone UTF-16 surrogate (not a Unicode character)',
+    });
+    // A surrogate pair is a character like any other.
+    expect(await c.ask('{"type":"subscribe","topic":"detections/cam-\\ud83d\\ude97"}')).toEqual({ type: 'subscribed', topics: ['detections/cam-\u{1F697}'] });
+    expect(await c.ask({ type: 'unsubscribe', topic: 'models' })).toEqual({ type: 'unsubscribed', topics: ['models'] });
+  });
+
   it('limits topics per connection', async () => {
     const c = await client();
     const topics = Array.from({ length: 64 }, (_, i) => `detections/cam-${i}`);

@@ -128,6 +128,9 @@ describe('predict over WebSocket', () => {
     expect(await s.next()).toEqual({ type: 'error', code: 'bad_message', message: 'unknown header field "model"' });
     s.ws.send(JSON.stringify({ id: '' }));
     expect(await s.next()).toEqual({ type: 'error', code: 'bad_message', message: 'id must be a string of 1 to 128 characters or a number' });
+    // Written raw: "\ud800" in JSON is a lone surrogate once parsed, an id no text frame can echo back.
+    s.ws.send('{"id":"r-\\ud800"}');
+    expect(await s.next()).toEqual({ type: 'error', code: 'bad_message', message: 'id contains a lone UTF-16 surrogate (not a Unicode character)' });
     s.ws.send(JSON.stringify({ id: 'first' }));
     s.ws.send(JSON.stringify({ id: 'second' }));
     expect(await s.next()).toEqual({

@@ -13,6 +13,9 @@ export interface ControlError {
 
 const MAX_TOPICS_PER_MESSAGE = 64;
 
+/** With the `u` flag a paired surrogate reads as one code point, so only lone ones match. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
  * Parses one text frame. Shapes: `{"type":"subscribe","topic":"detections"}`,
  * `{"type":"unsubscribe","topics":["jobs/<id>","models"]}`, `{"type":"ping"}`.
@@ -49,7 +52,13 @@ export function parseControlMessage(text: string): { ok: true; message: ControlM
     };
   }
   const canonical: string[] = [];
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    // JSON.parse turns "\ud800" into a string no UTF-8 frame can carry back: refuse it rather than
+    // subscribe to a topic whose name every echo would alter.
+    if (typeof name === 'string' && LONE_SURROGATE.test(name)) {
+      const field = topic !== undefined ? 'topic' : `topics[${i}]`;
+      return { ok: false, error: { code: 'bad_message', message: `${field} contains a lone UTF-16 surrogate (not a Unicode character)` } };
+    }
     const check = checkTopic(name);
     if (!check.ok) return { ok: false, error: { code: 'unknown_topic', message: check.message } };
     if (!canonical.includes(check.topic)) canonical.push(check.topic);

@@ -41,6 +41,9 @@ interface Session {
 
 const MAX_ID_LENGTH = 128;
 
+/** With the `u` flag a paired surrogate reads as one code point, so only lone ones match. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 const errorFrame = (id: RequestId | undefined, code: string, message: string) =>
   JSON.stringify(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message });
 
@@ -57,6 +60,8 @@ function parseHeader(text: string): { id: RequestId } | { code: string; message:
   const { id, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
   if (extra !== undefined) return { code: 'bad_message', message: `unknown header field ${JSON.stringify(extra)}` };
+  // The id is echoed in a text frame, which cannot carry a lone surrogate: the client would get another id back.
+  if (typeof id === 'string' && LONE_SURROGATE.test(id)) return { code: 'bad_message', message: 'id contains a lone UTF-16 surrogate (not a Unicode character)' };
   if ((typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id))) {
     return { id };
   }
