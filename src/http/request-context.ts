@@ -1,4 +1,6 @@
+import { invalidFields } from '../errors.js';
 import type { BodySource } from './body-source.js';
+import { PARAM_PROBLEMS, type PathParams } from './router.js';
 
 /** Where a request's peer address is read from, on demand (most requests never ask). */
 export interface PeerSource {
@@ -17,7 +19,7 @@ export class RequestContext {
   readonly headers: Readonly<Record<string, string>>;
   readonly requestId: string;
   readonly body: BodySource;
-  params: Record<string, string> = {};
+  private paramValues: PathParams = {};
   /** Route pattern once matched, for logs and metrics. */
   routeName = '';
   /** Extra fields for this request's access-log line (model name, batch size, ...). */
@@ -48,6 +50,20 @@ export class RequestContext {
     this.peer = init.peer;
     this.body = init.body;
     this.startedAt = init.startedAt;
+  }
+
+  /**
+   * The path parameters, decoded. A parameter that was not valid percent-encoded UTF-8 is a 400
+   * naming it, thrown here so that every route taking parameters refuses it the same way.
+   */
+  get params(): Record<string, string> {
+    const problems = this.paramValues[PARAM_PROBLEMS];
+    if (problems !== undefined) throw invalidFields(problems);
+    return this.paramValues;
+  }
+
+  set params(values: PathParams) {
+    this.paramValues = values;
   }
 
   get query(): URLSearchParams {

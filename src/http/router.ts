@@ -1,3 +1,4 @@
+import type { FieldProblem } from '../errors.js';
 import type { RequestContext } from './request-context.js';
 import type { Reply } from './reply.js';
 import type { RouteSchema } from './schemas/route-schema.js';
@@ -16,8 +17,33 @@ export interface Route {
   schema?: RouteSchema;
 }
 
+/**
+ * Where a matched route's parameters say what was wrong with them: a segment that is not valid
+ * percent-encoded UTF-8 still selects its route (the path has a route; its value is bad), and the
+ * request is answered 400 naming the parameter when the handler reads them (RequestContext.params).
+ */
+export const PARAM_PROBLEMS = Symbol('path parameter problems');
+export type PathParams = Record<string, string> & { [PARAM_PROBLEMS]?: FieldProblem[] };
+
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/**
+ * Strict percent-decoding: a `%` not followed by two hex digits, or escapes whose bytes are not
+ * UTF-8 (`%C3%28`, `%FF`, an encoded surrogate `%ED%A0%80`), give the problem in words instead of
+ * being kept as written or turned into U+FFFD.
+ */
+export function decodeComponent(raw: string): { value: string } | { problem: string } {
+  if (raw.indexOf('%') === -1) return { value: raw };
+  if (BAD_ESCAPE.test(raw)) return { problem: 'is not valid percent-encoding' };
+  try {
+    return { value: decodeURIComponent(raw) };
+  } catch {
+    return { problem: 'is not UTF-8 once percent-decoded' };
+  }
+}
+
 export type Match =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'found'; route: Route; params: PathParams }
   | { kind: 'method-not-allowed'; allow: Method[] }
   | { kind: 'not-found' };
 
@@ -61,7 +87,7 @@ export class Router {
   }
 
   match(method: string, path: string): Match {
-    const params: Record<string, string> = {};
+    const params: PathParams = {};
     const node = this.walk(this.root, splitPath(path), 0, params);
     if (!node || node.routes.size === 0) return { kind: 'not-found' };
     const route = node.routes.get(method as Method) ?? (method === 'HEAD' ? node.routes.get('GET') : undefined);
@@ -69,7 +95,7 @@ export class Router {
     return { kind: 'found', route, params };
   }
 
-  private walk(node: Node, segments: string[], i: number, params: Record<string, string>): Node | undefined {
+  private walk(node: Node, segments: string[], i: number, params: PathParams): Node | undefined {
     if (i === segments.length) return node;
     const segment = segments[i]!;
     const literal = node.literal.get(segment);
@@ -78,15 +104,11 @@ export class Router {
       if (found && found.routes.size > 0) return found;
     }
     if (node.param && segment !== '') {
-      let value: string;
-      try {
-        value = decodeURIComponent(segment);
-      } catch {
-        return undefined;
-      }
       const found = this.walk(node.param.node, segments, i + 1, params);
       if (found && found.routes.size > 0) {
-        params[node.param.name] = value;
+        const decoded = decodeComponent(segment);
+        if ('value' in decoded) params[node.param.name] = decoded.value;
+        else (params[PARAM_PROBLEMS] ??= []).unshift({ field: node.param.name, message: decoded.problem });
         return found;
       }
     }
