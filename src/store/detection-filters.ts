@@ -12,7 +12,8 @@ export interface DetectionFilter {
 }
 
 function checkText(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > 255) {
+  // 255 characters are code points, as VARCHAR(255) in utf8mb4 counts them: an emoji is one, not two UTF-16 units.
+  if (typeof value !== 'string' || value === '' || (value.length > 255 && (value.length > 510 || [...value].length > 255))) {
     throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
   }
   return value;

@@ -44,7 +44,8 @@ function fail(index: number, field: string, rule: string): never {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 function text(value: unknown, index: number, field: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > 255) {
+  // 255 characters are code points, as VARCHAR(255) in utf8mb4 counts them: an emoji is one, not two UTF-16 units.
+  if (typeof value !== 'string' || value === '' || (value.length > 255 && (value.length > 510 || [...value].length > 255))) {
     fail(index, field, 'must be a non-empty string of at most 255 characters');
   }
   if (LONE_SURROGATE.test(value)) fail(index, field, 'contains a lone UTF-16 surrogate (not a Unicode character)');

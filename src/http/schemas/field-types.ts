@@ -5,9 +5,26 @@ import { z } from 'zod';
 export const MAX_TEXT = 255;
 const TEXT_RULE = `must be a non-empty string of at most ${MAX_TEXT} characters`;
 
+/** At most `max` code points: an emoji is one character, as JSON Schema's `maxLength` counts, not two UTF-16 units. */
+function withinCodePoints(value: string, max: number): boolean {
+  if (value.length <= max) return true;
+  if (value.length > 2 * max) return false;
+  let count = 0;
+  for (const _ of value) if (++count > max) return false;
+  return true;
+}
+
+/** A string of 1 to `max` characters (code points), documented with that `maxLength`. */
+export const boundedString = (max: number, rule: string) =>
+  z
+    .string({ error: rule })
+    .min(1, { error: rule })
+    .refine((s) => withinCodePoints(s, max), { error: rule })
+    .meta({ maxLength: max });
+
 /** A required label-like string: 1 to 255 characters. */
 export const text = (description?: string) => {
-  const schema = z.string({ error: TEXT_RULE }).min(1, { error: TEXT_RULE }).max(MAX_TEXT, { error: TEXT_RULE });
+  const schema = boundedString(MAX_TEXT, TEXT_RULE);
   return description === undefined ? schema : schema.describe(description);
 };
 
@@ -140,7 +157,7 @@ export const queryInteger = (min: number, max: number, description: string) => {
 /** A model's name as clients give it. */
 export const modelName = (description = 'a model in the repository') => {
   const rule = 'must name a model';
-  return z.string({ error: rule }).min(1, { error: rule }).max(MAX_TEXT, { error: rule }).describe(description);
+  return boundedString(MAX_TEXT, rule).describe(description);
 };
 
 /** An object that refuses keys it does not list, naming the first with `unknownRule`. */
