@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { Hub } from '../dist/src/hub/hub.js';
+import { subscriberRoute } from '../dist/src/hub/subscriber-route.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
@@ -219,6 +222,38 @@ describe('subscriptions', () => {
     const text = JSON.stringify({ type: 'ping', pad: 'x'.repeat(70 * 1024) });
     c.send(text);
     expect(await c.closed).toEqual({ code: 1009, reason: `message of ${text.length} bytes exceeds the limit of 65536` });
+  });
+
+  it('fails a connection whose text frame is not UTF-8, logs why, and keeps serving the others', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const own = await startTestServer({}, { logger });
+    onTestFinished(() => own.close());
+    const url = `${own.url.replace('http://', 'ws://')}/v1/ws`;
+    const bystander = await Client.open(url);
+    const c = await Client.open(url);
+    c.ws.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { binary: false });
+    // uWS checks every text frame itself and cuts the connection before the hub sees the frame,
+    // without the 1007 close frame RFC 6455 recommends: the client can only report 1006.
+    expect((await c.closed).code).toBe(1006);
+    await expect
+      .poll(() => lines.find((l) => l.msg === 'WebSocket connection failed by the transport'))
+      .toMatchObject({ code: 1006, reason: 'Received invalid UTF-8' });
+    expect(await bystander.ask({ type: 'ping' })).toEqual({ type: 'pong' });
+    bystander.close();
+  });
+
+  it('closes with 1007 on a text frame that is not UTF-8 should one reach the hub', () => {
+    const hub = new Hub({ maxBackpressureBytes: 1024, logger: server.logger });
+    const route = subscriberRoute(hub, { maxPayloadBytes: 1024, idleTimeoutS: 60, maxBackpressureBytes: 1024 });
+    const ended: unknown[] = [];
+    const sent: unknown[] = [];
+    const ws = { end: (code: number, reason: string) => ended.push([code, reason]), send: (text: string) => sent.push(text), getBufferedAmount: () => 0 };
+    hub.opened(ws as never);
+    route.message!(ws as never, new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]).buffer, false);
+    expect(ended).toEqual([[1007, 'text frame is not valid UTF-8']]);
+    // Not read with replacement characters and answered as bad JSON.
+    expect(sent).toEqual([]);
   });
 
   it('answers a plain HTTP request on a WebSocket path with 426', async () => {

@@ -4,6 +4,7 @@ import { encode, fromRaw, rgbPixels, solidImage } from './helpers/images.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { Hub } from '../dist/src/hub/hub.js';
+import { predictRoute } from '../dist/src/hub/predict-route.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -191,6 +192,28 @@ describe('predict over WebSocket', () => {
     expect(response.status).toBe(404);
     expect(response.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(response.body)).toEqual({ error: { code: 'not_found', message: 'model "nope" not found' } });
+  });
+
+  it('fails a connection whose header frame is not UTF-8; the transport does it before the route sees the frame', async () => {
+    const s = await open('cls');
+    const closed = new Promise<number>((resolve) => s.ws.on('close', (code) => resolve(code)));
+    s.ws.send(Buffer.from('{"id":"\xc3\x28"}', 'latin1'), { binary: false });
+    // uWS checks every text frame and cuts the connection without a close frame (see the hub's tests).
+    expect(await closed).toBe(1006);
+  });
+
+  it('closes with 1007 on a header frame that is not UTF-8 should one reach the route', () => {
+    const hub = new Hub({ maxBackpressureBytes: 1024, logger: server.logger });
+    const limits = { maxPayloadBytes: 1024, idleTimeoutS: 60, maxBackpressureBytes: 1024 };
+    const route = predictRoute({ hub, repo: server.models, logger: server.logger, limits, image: { maxInputBytes: 1024 } as never, maxInFlight: 4 });
+    const ended: unknown[] = [];
+    const sent: unknown[] = [];
+    const ws = { end: (code: number, reason: string) => ended.push([code, reason]), send: (text: string) => sent.push(text), getBufferedAmount: () => 0, getUserData: () => ({ model: 'cls' }) };
+    route.open!(ws as never);
+    route.message!(ws as never, new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]).buffer, false);
+    expect(ended).toEqual([[1007, 'header frame is not valid UTF-8']]);
+    expect(sent).toEqual([]);
+    route.close!(ws as never, 1006, new ArrayBuffer(0));
   });
 
   it('closes with 1009 on an image over the file size limit', async () => {

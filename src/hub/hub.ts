@@ -96,10 +96,17 @@ export class Hub {
     return state;
   }
 
-  /** Called from the close handler of every route. */
-  closed(ws: HubSocket): void {
+  /**
+   * Called from the close handler of every route. 1006 with a reason is uWS failing the connection
+   * itself, without a close frame (a text frame that is not UTF-8, a frame far past the size
+   * limit, the idle timeout): the only trace the server keeps of why the client saw 1006.
+   */
+  closed(ws: HubSocket, code?: number, reason?: ArrayBuffer): void {
     const state = this.states.get(ws);
     if (state === undefined) return;
+    if (code === 1006 && reason !== undefined && reason.byteLength > 0) {
+      this.logger.info({ code, reason: Buffer.from(reason).toString('utf8') }, 'WebSocket connection failed by the transport');
+    }
     state.closed = true;
     this.states.delete(ws);
     // uWS drops a closed socket's subscriptions itself; only the mirror needs updating.

@@ -9,6 +9,7 @@ import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import { CloseCode } from './close-codes.js';
 import type { Hub, HubSocket } from './hub.js';
+import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
 
@@ -137,7 +138,9 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
         if (data.byteLength > limits.maxPayloadBytes) {
           return hub.end(ws, CloseCode.messageTooBig, `header frame of ${data.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes}`);
         }
-        const header = parseHeader(Buffer.from(data).toString('utf8'));
+        const text = textOfFrame(data);
+        if (text === undefined) return hub.end(ws, CloseCode.invalidPayload, 'header frame is not valid UTF-8');
+        const header = parseHeader(text);
         if ('code' in header) {
           hub.send(ws, errorFrame(undefined, header.code, header.message));
           return;
@@ -176,11 +179,11 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
       // The frame's memory is reused once this handler returns: copy it.
       runImage(ws, session, id, Buffer.from(new Uint8Array(data)));
     },
-    close: (raw) => {
+    close: (raw, code, reason) => {
       const ws = raw as unknown as HubSocket;
       sessions.get(ws)?.controller.abort();
       sessions.delete(ws);
-      hub.closed(ws);
+      hub.closed(ws, code, reason);
     },
   };
 }

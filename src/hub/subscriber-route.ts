@@ -4,6 +4,7 @@ import { CloseCode } from './close-codes.js';
 import { parseControlMessage } from './control-messages.js';
 import type { Hub, HubSocket } from './hub.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.js';
+import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
 
@@ -32,7 +33,9 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
         hub.send(ws, errorFrame('binary_not_supported', 'this socket takes JSON text frames; send images to /v1/ws/predict/{model}'));
         return;
       }
-      const parsed = parseControlMessage(Buffer.from(data).toString('utf8'));
+      const text = textOfFrame(data);
+      if (text === undefined) return hub.end(ws, CloseCode.invalidPayload, 'text frame is not valid UTF-8');
+      const parsed = parseControlMessage(text);
       if (!parsed.ok) {
         hub.send(ws, errorFrame(parsed.error.code, parsed.error.message));
         return;
@@ -51,6 +54,6 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
         hub.send(ws, JSON.stringify({ type: 'unsubscribed', topics: message.topics }));
       }
     },
-    close: (ws) => hub.closed(ws as HubSocket),
+    close: (ws, code, reason) => hub.closed(ws as HubSocket, code, reason),
   };
 }
