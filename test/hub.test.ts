@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
@@ -262,6 +263,71 @@ describe('subscriptions', () => {
     expect(res.headers.get('upgrade')).toBe('websocket');
     expect(await res.json()).toEqual({ error: { code: 'upgrade_required', message: 'this path speaks WebSocket; connect with a WebSocket client' } });
   });
+});
+
+/** A GET with exactly these headers, read as a plain HTTP answer (a 101 counts as status 101). */
+function handshake(path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${server.url}${path}`, { headers, agent: false });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode!, headers: res.headers, body: undefined });
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) as unknown }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('opening handshakes (RFC 6455 §4.2.1)', () => {
+  const valid = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' };
+  const without = (name: keyof typeof valid) => Object.fromEntries(Object.entries(valid).filter(([k]) => k !== name));
+  const badKey = { code: 'bad_request', message: 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes' };
+
+  for (const path of ['/v1/ws', '/v1/ws/predict/cls']) {
+    it(`${path}: switches protocols for a valid handshake only`, async () => {
+      expect((await handshake(path, valid)).status).toBe(101);
+    });
+
+    it(`${path}: answers another Sec-WebSocket-Version with 426 naming version 13`, async () => {
+      for (const headers of [{ ...valid, 'sec-websocket-version': '99' }, without('sec-websocket-version')]) {
+        const res = await handshake(path, headers);
+        expect(res.status).toBe(426);
+        expect(res.headers['sec-websocket-version']).toBe('13');
+        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.body).toEqual({ error: { code: 'upgrade_required', message: 'this server speaks WebSocket version 13 only; send "Sec-WebSocket-Version: 13"' } });
+      }
+    });
+
+    it(`${path}: answers a missing or malformed Sec-WebSocket-Key with 400`, async () => {
+      // uWS takes any 24-character key as a handshake; shorter and longer ones reach the HTTP routes.
+      for (const key of [undefined, 'k'.repeat(4000), 'short', `${'!'.repeat(22)}==`, 'dGhlIHNhbXBsZSBub25jZQ']) {
+        const res = await handshake(path, key === undefined ? without('sec-websocket-key') : { ...valid, 'sec-websocket-key': key });
+        expect([key?.slice(0, 30), res.status]).toEqual([key?.slice(0, 30), 400]);
+        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.body).toEqual({ error: badKey });
+      }
+    });
+
+    it(`${path}: answers a handshake without Connection: Upgrade with 400`, async () => {
+      const res = await handshake(path, { ...valid, connection: 'keep-alive' });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'bad_request', message: 'a WebSocket handshake needs "Connection: Upgrade"' } });
+    });
+
+    it(`${path}: treats an Upgrade to another protocol as a plain request: 426 naming websocket`, async () => {
+      for (const headers of [{ ...valid, upgrade: 'h2c' }, { ...without('sec-websocket-key'), upgrade: 'h2c' }]) {
+        const res = await handshake(path, headers);
+        expect(res.status).toBe(426);
+        expect(res.headers.upgrade).toBe('websocket');
+        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.body).toEqual({ error: { code: 'upgrade_required', message: 'this path speaks WebSocket; connect with a WebSocket client' } });
+      }
+    });
+  }
 });
 
 describe('slow consumers', () => {

@@ -8,9 +8,10 @@ import { answer } from '../http/routes/models.js';
 import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import { CloseCode } from './close-codes.js';
+import { handshakeRefusal } from './handshake.js';
 import type { Hub, HubSocket } from './hub.js';
 import { textOfFrame } from './text-frame.js';
-import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
+import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
 
 export interface PredictSocketOptions {
@@ -112,6 +113,8 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
   return {
     ...transportLimits(limits, options.image.maxInputBytes),
     upgrade: (res, req, context) => {
+      const refusal = handshakeRefusal((name) => req.getHeader(name));
+      if (refusal !== undefined) return sendUpgradeRefusal(res, req, refusal);
       if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
       let model: string;
       try {

@@ -1,11 +1,12 @@
 import { SightlineError } from '../errors.js';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { CloseCode } from './close-codes.js';
+import { handshakeRefusal } from './handshake.js';
 import { parseControlMessage } from './control-messages.js';
 import type { Hub, HubSocket } from './hub.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.js';
 import { textOfFrame } from './text-frame.js';
-import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
+import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
 
 const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
@@ -18,6 +19,8 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
   return {
     ...transportLimits(limits, limits.maxPayloadBytes),
     upgrade: (res, req, context) => {
+      const refusal = handshakeRefusal((name) => req.getHeader(name));
+      if (refusal !== undefined) return sendUpgradeRefusal(res, req, refusal);
       if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
       acceptUpgrade(res, req, context, {});
     },

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { SightlineError } from '../errors.js';
-import { errorReply } from '../http/error-reply.js';
 import type { Reply } from '../http/reply.js';
+import type { RequestContext } from '../http/request-context.js';
 import type { Route } from '../http/router.js';
 import { CLOSE_CODES, predictClientFrame, predictServerFrame, subscriberClientFrame, subscriberServerFrame } from '../http/schemas/websocket.js';
 import type { TemplatedApp } from '../http/uws.js';
+import { handshakeRefusal, upgradeRequired } from './handshake.js';
 import type { Hub } from './hub.js';
 import { predictRoute, type PredictSocketOptions } from './predict-route.js';
 import { subscriberRoute } from './subscriber-route.js';
@@ -19,10 +19,12 @@ export function registerWebSocketRoutes(app: TemplatedApp, hub: Hub, predict: Om
   app.ws(PREDICT_PATH, predictRoute({ hub, ...predict }));
 }
 
-function upgradeRequired(): Reply {
-  const reply = errorReply(new SightlineError(426, 'upgrade_required', 'this path speaks WebSocket; connect with a WebSocket client'));
-  reply.headers = { ...reply.headers, upgrade: 'websocket' };
-  return reply;
+/**
+ * The HTTP side of a WebSocket path: a plain GET, or a handshake uWS did not take because its
+ * Sec-WebSocket-Key is not 24 characters long (missing or malformed), answered as RFC 6455 says.
+ */
+function notUpgraded(ctx: RequestContext): Reply {
+  return handshakeRefusal((name) => ctx.headers[name]) ?? upgradeRequired();
 }
 
 const UPGRADE_HEADERS = z.object({
@@ -38,7 +40,7 @@ export function upgradeRequiredRoutes(): Route[] {
     {
       method: 'GET',
       path: SUBSCRIBE_PATH,
-      handler: upgradeRequired,
+      handler: notUpgraded,
       schema: {
         operationId: 'subscribeEvents',
         summary: 'WebSocket: subscribe to detection, job and model events',
@@ -48,14 +50,18 @@ export function upgradeRequiredRoutes(): Route[] {
         tags: ['WebSocket'],
         headers: UPGRADE_HEADERS,
         responses: { 101: { description: 'switching to the WebSocket protocol' } },
-        errors: { 426: 'a plain HTTP request (no WebSocket upgrade)', 503: 'the server is shutting down' },
+        errors: {
+          400: 'a malformed handshake: no `Connection: Upgrade`, or a Sec-WebSocket-Key that is not the base64 of 16 bytes',
+          426: 'a plain HTTP request (no `Upgrade: websocket`), or a Sec-WebSocket-Version other than 13 (the answer names 13)',
+          503: 'the server is shutting down',
+        },
         websocket: { client: subscriberClientFrame, server: subscriberServerFrame, closeCodes: CLOSE_CODES },
       },
     },
     {
       method: 'GET',
       path: PREDICT_PATH,
-      handler: upgradeRequired,
+      handler: notUpgraded,
       schema: {
         operationId: 'predictOverWebSocket',
         summary: 'WebSocket: predict, one binary frame per image',
@@ -67,9 +73,9 @@ export function upgradeRequiredRoutes(): Route[] {
         headers: UPGRADE_HEADERS,
         responses: { 101: { description: 'switching to the WebSocket protocol' } },
         errors: {
-          400: 'the model name is not valid URL encoding',
+          400: 'the model name is not valid URL encoding, or a malformed handshake (as on /v1/ws)',
           404: 'no model by this name (answered instead of the upgrade)',
-          426: 'a plain HTTP request (no WebSocket upgrade)',
+          426: 'a plain HTTP request (no `Upgrade: websocket`), or a Sec-WebSocket-Version other than 13 (the answer names 13)',
           503: 'the model is not ready, or the server is shutting down',
         },
         websocket: { client: predictClientFrame, server: predictServerFrame, closeCodes: CLOSE_CODES },
