@@ -102,10 +102,16 @@ describeEachDatabase('camera ingestion', (target) => {
       expect(res.status, field).toBe(400);
       expect(await res.json(), field).toEqual({ error: { code: 'bad_request', message: `${field}: ${rule}`, field } });
     }
-    // Small but nested deeper than JSON.stringify's stack reaches: refused, not a 500.
-    const deep = JSON.stringify(base('c')).replace(/}$/, `,"meta":${'['.repeat(6000)}${']'.repeat(6000)}}`);
-    const tooDeep = await post(deep);
-    expect([tooDeep.status, await tooDeep.json()]).toEqual([400, { error: { code: 'bad_request', message: 'meta: is nested too deeply to store', field: 'meta' } }]);
+    // A body nests at most 128 levels below its top level: meta may nest 128, not 129 (nor 6000).
+    const withMeta = (depth: number, camera = 'c') => JSON.stringify(base(camera)).replace(/}$/, `,"meta":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expect((await post(withMeta(128, 'deep-at-the-limit'))).status).toBe(201);
+    // In a batch each detection sits two levels down, so its meta may nest 126.
+    const deepBatch = `{"detections":[${withMeta(126)},${withMeta(127)}]}`;
+    expect(await (await post(deepBatch)).json()).toEqual({ error: { code: 'bad_request', message: 'detections[1].meta: is nested deeper than 128 levels', field: 'detections[1].meta' } });
+    for (const depth of [129, 6000]) {
+      const tooDeep = await post(withMeta(depth));
+      expect([tooDeep.status, await tooDeep.json()]).toEqual([400, { error: { code: 'bad_request', message: 'meta: is nested deeper than 128 levels', field: 'meta' } }]);
+    }
     const notJson = await post('{"cameraId":');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as Json).error.message).toMatch(/^request body is not valid JSON/);

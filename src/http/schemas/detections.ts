@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Detection, DetectionStats } from '../../store/index.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_STATS_LATEST } from '../../store/index.js';
 import { base64Image, queryInteger, queryParameters, sha256, sha256Out, strictFields, text, timestamp } from './field-types.js';
+import { MAX_JSON_DEPTH } from '../body/json-values.js';
 import { predictAnswer } from './predict.js';
 
 /** Serialised `meta` above this is refused: events carry it to every subscriber. */
@@ -60,7 +61,7 @@ export const postedDetection = strictFields(
         else if (bytes > MAX_META_BYTES) ctx.addIssue({ code: 'custom', message: `must serialise to at most ${MAX_META_BYTES} bytes of JSON`, input: v });
       })
       .transform((v) => v ?? null)
-      .describe(`any JSON, up to ${MAX_META_BYTES / 1024} KiB`),
+      .describe(`any JSON, up to ${MAX_META_BYTES / 1024} KiB, nested at most ${MAX_JSON_DEPTH} levels`),
   },
   { notObject: 'must be a JSON object', unknown: 'unknown field' },
 )

@@ -133,7 +133,10 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
     utf8Bad('code point past U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80]),
     // meta: any JSON up to 64 KiB.
     detField('over 64 KiB', 'meta', { blob: 'm'.repeat(70 * 1024) }),
-    detField('5000 levels deep (valid)', 'meta', raw(nested(5000)), '201'),
+    // README: a JSON body nests at most 128 levels below its top level, so meta itself may nest 128.
+    detField('128 levels deep (valid, the limit)', 'meta', raw(nested(128)), '201'),
+    detField('129 levels deep (one past the limit)', 'meta', raw(nested(129)), '400'),
+    detField('5000 levels deep', 'meta', raw(nested(5000)), '400'),
     detField('100000 levels deep', 'meta', raw(nested(100_000))),
     detField('with a __proto__ key (valid, stored as data)', 'meta', raw('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}'), '201'),
     // Prototype keys at the top level are unknown fields.
