@@ -63,8 +63,8 @@ export function invalidFields(problems: readonly FieldProblem[]): SightlineError
 export const notFound = (message: string) => new SightlineError(404, 'not_found', message);
 export const conflict = (message: string) => new SightlineError(409, 'conflict', message);
 export const payloadTooLarge = (message: string) => new SightlineError(413, 'payload_too_large', message);
-export const unsupportedMediaType = (message: string) =>
-  new SightlineError(415, 'unsupported_media_type', message);
+export const unsupportedMediaType = (message: string, details?: Record<string, unknown>) =>
+  new SightlineError(415, 'unsupported_media_type', message, details ? { details } : {});
 export const unprocessableImage = (message: string) => new SightlineError(422, 'undecodable_image', message);
 /** The disk (or a database's storage) is full: not a bug, and over once space is freed. */
 export const insufficientStorage = (message: string, retryAfter = 30) =>

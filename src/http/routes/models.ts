@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { errorBody, notFound } from '../../errors.js';
+import { errorBody, notFound, SightlineError } from '../../errors.js';
 import { predict, type Prediction } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import { readImageBody } from '../image-input.js';
@@ -126,12 +126,17 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
           priority: 'high' as const,
           limits,
         };
+        // A batch image refused by its declared type (a data URL of text/plain) fails alone.
+        const predictOne = async (bytes: Uint8Array | SightlineError) => {
+          if (bytes instanceof SightlineError) throw bytes;
+          return predict(repo, model, bytes, options);
+        };
         if (!batch) {
-          const p = await predict(repo, model, images[0]!, options);
+          const p = await predictOne(images[0]!);
           ctx.logFields.batchSize = p.batchSize;
           return json(answer(model, p, elapsedMs(ctx)));
         }
-        const settled = await Promise.allSettled(images.map((bytes) => predict(repo, model, bytes, options)));
+        const settled = await Promise.allSettled(images.map(predictOne));
         const total = elapsedMs(ctx);
         return json({
           model,

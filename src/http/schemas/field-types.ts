@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type SightlineError, unsupportedMediaType } from '../../errors.js';
 
 /** Building blocks shared by request schemas; each carries the wording its errors use. */
 
@@ -124,24 +125,63 @@ export function decodeBase64(value: string): Buffer | string {
 
 const BASE64_RULE = 'expected a base64 string or data URL';
 
-/** An image sent inside JSON: base64 or a `data:` URL, decoded to bytes (checked as an image later, by its content). */
+/** Set on an issue whose answer is 415 rather than 400 (see issuesError). */
+export const UNSUPPORTED_MEDIA_TYPE = { status: 415 } as const;
+
+/**
+ * The media type a `data:` URL declares, lower-cased ('' when it declares none); undefined for a
+ * plain base64 string, whose type is sniffed from its content.
+ */
+export function dataUrlMediaType(value: string): string | undefined {
+  if (!value.startsWith('data:')) return undefined;
+  const end = value.search(/[;,]/);
+  return (end === -1 ? value.slice(5) : value.slice(5, end)).trim().toLowerCase();
+}
+
+function isNonImageDataUrl(value: string): boolean {
+  const declared = dataUrlMediaType(value);
+  return declared !== undefined && declared !== '' && !declared.startsWith('image/');
+}
+
+const nonImageMessage = (value: string) => `is a data URL of ${dataUrlMediaType(value)}, not an image`;
+
+/** The bytes of a base64 string or data URL; an issue (and z.NEVER) when it is neither or is empty. */
+function decodedImage(value: string, ctx: z.core.$RefinementCtx<string>): Buffer {
+  const decoded = decodeBase64(value);
+  if (typeof decoded === 'string') {
+    ctx.issues.push({ code: 'custom', message: decoded, input: value });
+    return z.NEVER;
+  }
+  if (decoded.byteLength === 0) {
+    ctx.issues.push({ code: 'custom', message: 'is empty', input: value });
+    return z.NEVER;
+  }
+  return decoded;
+}
+
+const imageText = () => z.string({ error: BASE64_RULE }).min(1, { error: BASE64_RULE });
+
+/**
+ * An image sent inside JSON: base64 or a `data:` URL, decoded to bytes (checked as an image later,
+ * by its content). A data URL that declares another type than an image is refused (415) as such.
+ */
 export const base64Image = (description = 'an image, base64-encoded or as a data: URL') =>
-  z
-    .string({ error: BASE64_RULE })
-    .min(1, { error: BASE64_RULE })
+  imageText()
     .transform((value, ctx) => {
-      const decoded = decodeBase64(value);
-      if (typeof decoded === 'string') {
-        ctx.issues.push({ code: 'custom', message: decoded, input: value });
-        return z.NEVER;
-      }
-      if (decoded.byteLength === 0) {
-        ctx.issues.push({ code: 'custom', message: 'is empty', input: value });
-        return z.NEVER;
-      }
-      return decoded;
+      if (!isNonImageDataUrl(value)) return decodedImage(value, ctx);
+      ctx.issues.push({ code: 'custom', message: nonImageMessage(value), input: value, params: UNSUPPORTED_MEDIA_TYPE });
+      return z.NEVER;
     })
     .describe(description);
+
+/**
+ * One image of a batch, as `base64Image`, except that a data URL of another type is the 415 of
+ * that item alone, returned in place of its bytes: a batch answers each image on its own.
+ */
+export const base64BatchImage = () =>
+  imageText()
+    .transform((value, ctx): Buffer | SightlineError => (isNonImageDataUrl(value) ? unsupportedMediaType(nonImageMessage(value)) : decodedImage(value, ctx)))
+    .describe('an image, base64-encoded or as a data: URL');
 
 /**
  * An integer query parameter. Query values are strings: digits become a number first, anything

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type FieldProblem, invalidFields, type SightlineError } from '../../errors.js';
+import { type FieldProblem, invalidFields, type SightlineError, unsupportedMediaType } from '../../errors.js';
 
 /** `['detections', 3, 'confidence']` → `detections[3].confidence`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -40,7 +40,15 @@ export function issueProblems(issues: readonly z.core.$ZodIssue[], input: unknow
   return problems;
 }
 
-/** The 400 for what zod found: every bad field at once (see `invalidFields`). */
+/**
+ * The 400 for what zod found: every bad field at once (see `invalidFields`); 415 naming the field
+ * when a value declares a media type the field does not take (a data URL of text/plain as an image).
+ */
 export function issuesError(issues: readonly z.core.$ZodIssue[], input: unknown): SightlineError {
+  const unsupported = issues.find((i) => i.code === 'custom' && (i.params as { status?: number } | undefined)?.status === 415);
+  if (unsupported !== undefined) {
+    const field = fieldPath(unsupported.path);
+    return unsupportedMediaType(`${field}: ${unsupported.message}`, { field });
+  }
   return invalidFields(issueProblems(issues, input));
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
-import { base64Image, filePart } from './field-types.js';
+import { base64BatchImage, base64Image, filePart } from './field-types.js';
 
 /** Holds only when the two types accept the same values: keeps each answer schema in step with its head. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -103,7 +103,7 @@ export function predictJsonBody(maxImages: number) {
       {
         image: base64Image().optional(),
         images: z
-          .array(base64Image(), { error: listRule })
+          .array(base64BatchImage(), { error: listRule })
           .min(1, { error: listRule })
           .max(maxImages, { error: `at most ${maxImages} per request` })
           .optional()
