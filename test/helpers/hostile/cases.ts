@@ -8,6 +8,7 @@ import { exchange, type ExchangeOptions, type RawExchange, type RawReply } from 
  *   "close"        the server closes the connection without answering
  *   "frame:<code>+open"  (WebSocket) an error frame with that code, and the socket still serves
  *   "close:<code>" (WebSocket) the server closes with that close code
+ *   "refusedByParser(reaches …)"  uWebSockets.js's own parser refuses the bytes: see `refusedByParser`
  * Alternatives are joined with " | ". An answer that breaks the README's promises for every answer
  * gets a suffix ("400 without x-request-id"), so it matches no expectation.
  */
@@ -19,6 +20,33 @@ export interface HostileCase {
   /** The OpenAPI path the case attacks, for cases generated from the document. */
   route?: string;
   run(port: number): Promise<Outcome>;
+  /**
+   * Started with the suite rather than in its family's turn: the case may wait out uWS's idle
+   * timeout, and such cases overlap, so the suite pays that timeout once rather than per case.
+   */
+  startsEarly?: boolean;
+}
+
+/**
+ * How far the bytes of a request that uWebSockets.js's parser refuses got before it closed the
+ * connection, as measured: `nothing` reached sightline (no access-log line); the `head` reached the
+ * handler, then uWS closed the connection and discarded whatever was written (it does so on a
+ * Content-Length it cannot read even when the handler answers at once), or cut a chunked body it
+ * cannot decode (the request ends aborted, 499 in the access log).
+ */
+export type ParserReach = 'nothing' | 'head';
+
+/**
+ * The expectation for a request that uWebSockets.js's own HTTP parser refuses, inside its native
+ * binary, before sightline can answer (README, "HTTP/1.1 only" and "Request framing"): the
+ * connection is closed with no byte of answer, at once or at uWS's fixed idle timeout, and nothing
+ * of it succeeded in the app. This is the parser's behaviour, not a status sightline chose: no
+ * status can be asked of sightline here. A case gets this outcome only when every part of it was
+ * seen (no answer, a close within the bound, the access log as `reaches` says), so an answer that
+ * starts coming (a 400, a 200 to a smuggled request) fails the case and asks for a new measurement.
+ */
+export function refusedByParser(reaches: ParserReach): string {
+  return `refusedByParser(reaches ${reaches})`;
 }
 
 export interface Outcome {
