@@ -171,7 +171,9 @@ export function framingCases(log: AccessLog): HostileCase[] {
       const hidden = smuggledGet(p, m);
       return [head(p, 'POST', DETECTIONS, [json, markLine(m), chunked]) + `${b.length.toString(16)}\n${b}\n${hidden.length.toString(16)}\n${hidden}\n0\n\n`];
     }, { smuggles: true }),
-    rawCase('chunked body over the body limit', 'POST', DETECTIONS, '413+close | 413', (p) => [head(p, 'POST', DETECTIONS, [json, chunked]), ...Array.from({ length: 40 }, () => chunk('A'.repeat(64 * 1024))), '0\r\n\r\n']),
+    // The rest of an oversized upload is never read: a client still writing when the socket closes
+    // may get a reset instead of the 413 (README); nothing is stored either way.
+    rawCase('chunked body over the body limit', 'POST', DETECTIONS, '413+close | 413 | close', (p) => [head(p, 'POST', DETECTIONS, [json, chunked]), ...Array.from({ length: 40 }, () => chunk('A'.repeat(64 * 1024))), '0\r\n\r\n']),
     // Request heads uWS cannot parse (README, "HTTP/1.1 only"): nothing reaches sightline. uWS
     // waits for a head it can parse and closes at its idle timeout, or at once (an unknown method).
     parserCase('bare LF line ends in the head', 'GET', '/ping', 'nothing', (_, m) => [`GET /ping HTTP/1.1\nhost: x\n${markLine(m)}\n\n`]),
@@ -204,7 +206,9 @@ export function framingCases(log: AccessLog): HostileCase[] {
     rawCase('three pipelined GETs', 'GET', '/ping', '200,200,200 | 200,200,200+close | 200+close | 200,200+close', (p) => [ping(p) + ping(p) + ping(p)], { replies: 3 }),
     rawCase('two pipelined POSTs and a GET', 'POST', DETECTIONS, '201,201,200 | 201,201,200+close | 201+close | 201,201+close | close', (p) => [head(p, 'POST', DETECTIONS, [json, `content-length: ${b.length}`]) + b + head(p, 'POST', DETECTIONS, [json, `content-length: ${b.length}`]) + b + ping(p)], { replies: 3 }),
     rawCase('a GET pipelined with a smuggled duplicate-length request', 'GET', '/ping', '200,400+close | 200+close', (p) => [ping(p) + head(p, 'POST', DETECTIONS, [json, 'content-length: 5', `content-length: ${b.length}`]) + b], { replies: 2 }),
-    rawCase('request hidden in a body framed by the second Content-Length', 'POST', DETECTIONS, '400+close', (p, m) => {
+    // The 400 goes out a turn later so the hidden request cannot run; uWS then meets the hidden
+    // bytes and closes first (README). What must hold: the hidden DELETE never runs.
+    rawCase('request hidden in a body framed by the second Content-Length', 'POST', DETECTIONS, '400+close | close', (p, m) => {
       const smuggled = head(p, 'DELETE', `/v1/detections/${m.smuggled}`, [`x-request-id: ${m.smuggled}`]);
       return [head(p, 'POST', DETECTIONS, [json, `content-length: ${b.length}`, `content-length: ${b.length + smuggled.length}`]) + b + smuggled];
     }, { replies: 2, smuggles: true }),
