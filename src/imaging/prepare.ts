@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import './libvips.js';
 import { unprocessableImage } from '../errors.js';
 import { decodeOptions } from './decode-check.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import './libvips.js';
 import { badRequest, payloadTooLarge, unprocessableImage, unsupportedMediaType } from '../errors.js';
 import { readPngHeader } from './png-header.js';
 import { describeUnsupportedImage, sniffImage, SUPPORTED_IMAGE_FORMATS, type SniffedImage } from './sniff.js';
