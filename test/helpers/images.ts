@@ -81,7 +81,11 @@ export function twoFrameGif(width: number, height: number, first: Rgb, second: R
   return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } }).gif().toBuffer();
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** The PNG file signature. */
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** One PNG chunk with its length and CRC, so only what a test means to break is broken. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);

@@ -3,9 +3,9 @@
  * it is and the status the image rules call for when it is sent as an image (200 means a valid image).
  */
 import { randomBytes } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { craftedPngHeader } from '../images.js';
+import { craftedPngHeader, pngChunk, PNG_SIGNATURE as PNG_MAGIC } from '../images.js';
 
 export interface HostileImage {
   what: string;
@@ -14,17 +14,6 @@ export interface HostileImage {
   type: string;
   /** 'ok' for an image that must be accepted; otherwise the error status. */
   verdict: 'ok' | 400 | 413 | 415 | 422;
-}
-
-const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-export function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
 }
 
 /** Splits a PNG into its chunks (after the signature). */
