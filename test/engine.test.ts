@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedDetector, failingModel, linearClassifier } from './helpers/onnx-model.js';
@@ -33,6 +34,7 @@ beforeAll(async () => {
     gpu: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda' } },
     gpustrict: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda', strict: true } },
     broken: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 0 } } },
+    pinned: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, instances: 1, intraOpThreads: 1 } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir }, { logger: pino({ level: 'warn' }, { write: (line: string) => logged.push(line) }) });
   base = server.url;
@@ -50,7 +52,7 @@ describe('model repository', () => {
   it('lists models with their state and reports failures without stopping the others', async () => {
     const body = await (await fetch(`${base}/v1/models`)).json();
     const states = Object.fromEntries(body.models.map((m: { name: string; state: string }) => [m.name, m.state]));
-    expect(states).toEqual({ broken: 'failed', cls: 'ready', det: 'ready', fail: 'ready', gpu: 'ready', gpustrict: 'failed', nobatch: 'ready', slowq: 'ready', tiny: 'ready' });
+    expect(states).toEqual({ broken: 'failed', cls: 'ready', det: 'ready', fail: 'ready', gpu: 'ready', gpustrict: 'failed', nobatch: 'ready', pinned: 'ready', slowq: 'ready', tiny: 'ready' });
     const broken = body.models.find((m: { name: string }) => m.name === 'broken');
     expect(broken.error).toBe(`${repoDir}/broken/model.json: batching.maxBatchSize: Too small: expected number to be >=1`);
   });
@@ -84,8 +86,35 @@ describe('model repository', () => {
     expect(detail.inputs).toEqual(['input']);
     expect(detail.outputs).toEqual(['logits']);
     expect(detail.spec.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 30, preferredBatchSizes: [], maxQueueSize: 1024, runTimeoutMs: 30_000, padToLargest: false });
-    expect(detail.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: 1 });
+    expect(detail.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: detail.plan.intraOpThreads, instances: detail.plan.instances });
+    expect(detail.plan).toEqual({ instances: expect.any(Number), intraOpThreads: expect.any(Number), chosenBy: 'plan', reason: expect.stringMatching(/^small model \(\d+ input elements\): \d+ instance\(s\) × \d+ thread\(s\); /) });
+    expect(detail.spec.plan).toBeUndefined();
     expect(typeof detail.statistics.enqueued).toBe('number');
+  });
+
+  it('shows how instances and threads were chosen: a manifest that fixes them is obeyed, and the models together stay within the cores', async () => {
+    const pinned = await (await fetch(`${base}/v1/models/pinned`)).json();
+    expect(pinned.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
+    expect(pinned.device).toMatchObject({ instances: 1, intraOpThreads: 1 });
+    const used = async () => {
+      const { models } = await (await fetch(`${base}/v1/models`)).json();
+      const ready = models.filter((m: { state: string }) => m.state === 'ready');
+      let sum = 0;
+      for (const m of ready) {
+        const d = await (await fetch(`${base}/v1/models/${m.name}`)).json();
+        expect(d.plan.instances * d.plan.intraOpThreads).toBe(d.device.instances * d.spec.intraOpThreads);
+        sum += d.plan.instances * d.plan.intraOpThreads;
+      }
+      return { sum, count: ready.length };
+    };
+    const before = await used();
+    // Eight valid manifests start together (gpustrict is planned, then fails): one core each at least.
+    expect(before.sum).toBeLessThanOrEqual(Math.max(availableParallelism(), 8));
+    // A reload plans among the models serving, which keep what they have.
+    expect((await fetch(`${base}/v1/models/det/load`, { method: 'POST' })).status).toBe(200);
+    const det = await (await fetch(`${base}/v1/models/det`)).json();
+    expect(det.plan.chosenBy).toBe('plan');
+    expect((await used()).sum).toBeLessThanOrEqual(Math.max(availableParallelism(), before.count));
   });
 
   it('answers 404 for unknown models', async () => {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { headFor, type Task, tasks } from '../heads/index.js';
 import { imageInputSpecProblems, type ImageInputSpec } from '../imaging/index.js';
+import type { ModelPlan, PlanInput } from './instance-plan.js';
 import { resolvePackageFile } from './package-path.js';
 
 /** A model manifest that failed validation; the message names the file and the field. */
@@ -77,7 +78,8 @@ const manifestSchema = z
     outputs: z.array(z.string().min(1)).optional(),
     head: z.record(z.string(), z.unknown()).default({}),
     batching: batchingSchema,
-    instances: z.number().int().min(1).max(64).default(1),
+    /** Left out: chosen with intraOpThreads for the cores and the models loaded together (see instance-plan). */
+    instances: z.number().int().min(1).max(64).optional(),
     device: z.enum(['cpu', 'cuda']).default('cpu'),
     deviceId: z.number().int().min(0).default(0),
     /** With `device: cuda`: fail the load instead of falling back to CPU. */
@@ -124,6 +126,10 @@ export interface ModelSpec {
   intraOpThreads: number;
   memoryArena: boolean;
   cuda: RawManifest['cuda'];
+  /** What the manifest itself fixes of `instances` and `intraOpThreads` (the rest is chosen). */
+  fixed: { instances: number | undefined; intraOpThreads: number | undefined };
+  /** How `instances` and `intraOpThreads` were chosen, when planned with the other models. */
+  plan?: ModelPlan;
 }
 
 const fail = (file: string, field: string, message: string): never => {
@@ -159,8 +165,11 @@ function resolveModelPath(ref: string, dir: string): string | undefined {
   return undefined;
 }
 
-/** Reads and validates `<dir>/model.json`. */
-export function loadManifest(dir: string, options: { totalInstances?: number } = {}): ModelSpec {
+/**
+ * Reads and validates `<dir>/model.json`. Values the manifest leaves open default to one instance
+ * using every core until `withPlan` applies the plan made with the other models.
+ */
+export function loadManifest(dir: string): ModelSpec {
   const manifestPath = path.join(dir, 'model.json');
   let json: unknown;
   try {
@@ -199,9 +208,8 @@ export function loadManifest(dir: string, options: { totalInstances?: number } =
     if (size > m.batching.maxBatchSize) fail(manifestPath, 'batching.preferredBatchSizes', `${size} exceeds maxBatchSize ${m.batching.maxBatchSize}`);
   }
 
-  // Share the cores between instances so pools do not oversubscribe them.
-  const cores = availableParallelism();
-  const intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.floor(cores / Math.max(m.instances, options.totalInstances ?? m.instances)));
+  const instances = m.instances ?? 1;
+  const intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / instances));
 
   return {
     name,
@@ -216,12 +224,38 @@ export function loadManifest(dir: string, options: { totalInstances?: number } =
     outputs: m.outputs,
     head: headParsed.data as Record<string, unknown>,
     batching: m.batching,
-    instances: m.instances,
+    instances,
     device: m.device,
     deviceId: m.deviceId,
     strict: m.strict,
     intraOpThreads,
     memoryArena: m.memoryArena,
     cuda: m.cuda,
+    fixed: { instances: m.instances, intraOpThreads: m.intraOpThreads },
   };
+}
+
+/** The spec with the plan's values where the manifest leaves them open (a fixed value stays). */
+export function withPlan(spec: ModelSpec, plan: ModelPlan): ModelSpec {
+  return { ...spec, instances: spec.fixed.instances ?? plan.instances, intraOpThreads: spec.fixed.intraOpThreads ?? plan.intraOpThreads, plan };
+}
+
+/** What the instance plan knows of a model: its fixed values and how large one run is. */
+export function planInputFor(spec: ModelSpec): PlanInput {
+  const { width, height, maxSide = 960, resize } = spec.input;
+  // The largest tensor one image can make: fixed sides, else the side limit (default 960).
+  const w = width ?? (resize === 'pad-to-multiple' || resize === 'fit-height' ? maxSide : undefined);
+  const h = height ?? (resize === 'pad-to-multiple' ? maxSide : undefined);
+  const inputElements = w !== undefined && h !== undefined ? w * h * 3 : undefined;
+  let fileBytes: number | undefined;
+  try {
+    fileBytes = statSync(spec.file).size;
+  } catch {
+    fileBytes = undefined;
+  }
+  const tfjs = spec.backend === 'tfjs';
+  const oneInstance = tfjs ? 'TensorFlow.js chooses its threads per process' : spec.device === 'cuda' ? 'a CUDA session per instance holds its own GPU memory' : undefined;
+  // TensorFlow.js does not take a thread count per model; it is counted as one.
+  const intraOpThreads = spec.fixed.intraOpThreads ?? (tfjs ? 1 : undefined);
+  return { name: spec.name, instances: spec.fixed.instances, intraOpThreads, inputElements, fileBytes, oneInstance };
 }

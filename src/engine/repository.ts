@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Runtime, SessionInfo } from '../backends/backend.js';
 import { notFound, SightlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatcherStats } from './batcher.js';
-import { loadManifest, type ModelSpec } from './manifest.js';
+import { planInstances, type ModelPlan, type PlanInput } from './instance-plan.js';
+import { loadManifest, planInputFor, withPlan, type ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
 import { ModelVersion, type ComputeStats } from './model-version.js';
 
@@ -35,7 +37,9 @@ export interface ModelStatus {
 }
 
 export interface ModelDetail extends ModelStatus {
-  spec?: Omit<ModelSpec, 'head'> & { head: Record<string, unknown> };
+  spec?: Omit<ModelSpec, 'head' | 'plan'> & { head: Record<string, unknown> };
+  /** How instances and intraOpThreads were chosen. */
+  plan?: Pick<ModelPlan, 'instances' | 'intraOpThreads' | 'chosenBy' | 'reason'>;
   inputs?: string[];
   outputs?: string[];
   statistics?: BatcherStats & { compute: ComputeStats; workerRestarts: number };
@@ -51,6 +55,8 @@ interface Entry {
   loadedAt: Date | undefined;
   /** Serialises load/unload of one model. */
   busy: Promise<unknown>;
+  /** The plan made for the models loaded together at start, until this model's load uses it. */
+  planned: ModelPlan | undefined;
 }
 
 /**
@@ -65,9 +71,12 @@ export class ModelRepository extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
   readonly observer: EngineObserver | undefined;
+  /** Cores the models' instances and threads share. */
+  readonly cores: number;
 
-  constructor(options: { modelsDir: string; models: string[]; logger: Logger; observer?: EngineObserver }) {
+  constructor(options: { modelsDir: string; models: string[]; logger: Logger; observer?: EngineObserver; cores?: number }) {
     super();
+    this.cores = options.cores ?? availableParallelism();
     this.modelsDir = options.modelsDir;
     this.only = options.models;
     this.logger = options.logger;
@@ -88,6 +97,17 @@ export class ModelRepository extends EventEmitter {
   async loadAll(): Promise<void> {
     const names = this.discover();
     for (const name of names) this.entry(name);
+    // One plan for all the models that start together; a manifest that fails is left to its load.
+    const inputs: PlanInput[] = [];
+    for (const name of names) {
+      try {
+        inputs.push(planInputFor(loadManifest(this.entry(name).dir)));
+      } catch {
+        /* reported by its load */
+      }
+    }
+    const plans = planInstances(this.cores, inputs);
+    for (const name of names) this.entry(name).planned = plans.get(name);
     await Promise.all(names.map((name) => this.load(name).catch(() => undefined)));
   }
 
@@ -108,7 +128,10 @@ export class ModelRepository extends EventEmitter {
     if (!previous) this.setState(entry, 'loading');
     let version: ModelVersion | undefined;
     try {
-      const spec = loadManifest(entry.dir);
+      const manifest = loadManifest(entry.dir);
+      const plan = entry.planned ?? this.planAmongRunning(entry.name, manifest);
+      entry.planned = undefined;
+      const spec = withPlan(manifest, plan);
       version = new ModelVersion(spec, entry.versions + 1, this.observer);
       const info = await version.start();
       entry.versions++;
@@ -118,7 +141,7 @@ export class ModelRepository extends EventEmitter {
       this.setState(entry, 'ready');
       if (info.fallbackReason) this.logger.warn({ model: entry.name, reason: info.fallbackReason }, 'model runs on CPU instead of CUDA');
       for (const note of info.notes) this.logger.warn({ model: entry.name, note }, 'model loaded with a caveat');
-      this.logger.info({ model: entry.name, version: version.version, device: info.provider, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads }, 'model ready');
+      this.logger.info({ model: entry.name, version: version.version, device: info.provider, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason }, 'model ready');
     } catch (err) {
       await version?.pool.close().catch(() => undefined);
       entry.error = (err as Error).message;
@@ -131,6 +154,20 @@ export class ModelRepository extends EventEmitter {
       previous.retire().catch((err: unknown) => this.logger.error({ model: entry.name, err }, 'retiring old model version failed'));
     }
     return this.status(entry.name)!;
+  }
+
+  /**
+   * The plan for one model loaded on its own (a reload, a load through the API): the models
+   * serving, or about to, keep what they have and count against the cores.
+   */
+  private planAmongRunning(name: string, manifest: ModelSpec): ModelPlan {
+    const inputs: PlanInput[] = [planInputFor(manifest)];
+    for (const other of this.entries.values()) {
+      if (other.name === name) continue;
+      const held = other.current ? other.current.spec : other.planned;
+      if (held) inputs.push({ name: other.name, instances: held.instances, intraOpThreads: held.intraOpThreads });
+    }
+    return planInstances(this.cores, inputs).get(name)!;
   }
 
   /** Unloads a model: new requests get 503 at once; queued and running ones finish. */
@@ -196,9 +233,11 @@ export class ModelRepository extends EventEmitter {
     const status = this.status(name);
     const v = this.entries.get(name)?.current;
     if (!status || !v) return status;
+    const { plan, ...spec } = v.spec;
     return {
       ...status,
-      spec: { ...v.spec, head: summariseHead(v.spec.head) },
+      spec: { ...spec, head: summariseHead(spec.head) },
+      ...(plan ? { plan: { instances: v.spec.instances, intraOpThreads: v.spec.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason } } : {}),
       inputs: v.info?.inputNames ?? [],
       outputs: v.info?.outputNames ?? [],
       statistics: { ...v.stats(), compute: { ...v.compute }, workerRestarts: v.pool.restarts },
@@ -244,7 +283,7 @@ export class ModelRepository extends EventEmitter {
   private entry(name: string): Entry {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve() };
+      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve(), planned: undefined };
       this.entries.set(name, entry);
     }
     return entry;

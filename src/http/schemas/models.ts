@@ -88,6 +88,15 @@ export const modelDetail = z
     inputs: z.array(z.string()).optional().describe('ONNX input names'),
     outputs: z.array(z.string()).optional().describe('ONNX output names'),
     statistics: statistics.optional(),
+    plan: z
+      .strictObject({
+        instances: z.int().describe('worker threads, each with its own session'),
+        intraOpThreads: z.int().describe('threads one batch may use inside the runtime'),
+        chosenBy: z.enum(['manifest', 'plan']).describe('`manifest` when the manifest fixes both values; `plan` when they were chosen for the cores and the models loaded together'),
+        reason: z.string().describe('one line: the model size class, its share of the cores and how it was split'),
+      })
+      .optional()
+      .describe('how instances and intraOpThreads were chosen: the sum of instances × intraOpThreads over all models stays within the cores (at least 1 × 1 each); small models get more single-threaded instances, big ones one instance with more threads'),
   })
   .meta({ id: 'ModelDetail', description: 'A model with its spec, device, batching and statistics (spec and statistics once a version is loaded).' });
 
