@@ -5,6 +5,7 @@ import { decodeOptions } from './decode-check.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits, type ProbedImage } from './probe.js';
 import { type Raster, type ResampleTarget, resampleInto } from './resample.js';
+import { decodePlainPng } from './png-decode.js';
 import { planResize, type ResizePlan } from './resize-plan.js';
 import type { ImageFormat } from './sniff.js';
 import type { ImageTransform, Size } from './transform.js';
@@ -39,7 +40,8 @@ const shortMessage = (err: unknown) => (err instanceof Error ? err.message : Str
  * costs libvips a float pass per image).
  * Decoding runs in libvips' threads. Small images that need only a mild bilinear resize are
  * resized by `resampleInto`, which costs far less than libvips' set-up; `decodeForModel` leaves
- * that step to the inference worker.
+ * that step to the inference worker. Plain 8-bit PNGs among them are decoded by
+ * `decodePlainPng` without calling sharp, whose synchronous set-up costs more than the decode.
  */
 export async function prepareImage(
   bytes: Uint8Array,
@@ -79,18 +81,12 @@ export async function decodeForModel(
   const pad = plan.padValue;
 
   if (resamplesHere(probed, plan, spec)) {
-    let decoded: { data: Buffer; info: sharp.OutputInfo };
-    try {
-      decoded = await sharp(bytes, decodeOptions(limits)).raw().toBuffer({ resolveWithObject: true });
-    } catch (err) {
-      throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
-    }
-    const { info } = decoded;
+    const raster = await decodeRaster(bytes, probed, limits);
     // The header said 8-bit RGB(A) of this size; anything else goes the libvips way below.
-    if ((info.channels === 3 || info.channels === 4) && info.width === probed.stored.width && info.height === probed.stored.height) {
+    if (raster !== undefined && raster.width === probed.stored.width && raster.height === probed.stored.height) {
       return {
         ...described(plan, probed),
-        raster: { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: info.width, height: info.height, channels: info.channels },
+        raster,
         resample: { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue: pad, background },
       };
     }
@@ -128,6 +124,26 @@ export async function decodeForModel(
     );
   }
   return prepared(new Uint8Array(data.buffer, data.byteOffset, data.length), plan, probed);
+}
+
+/**
+ * The stored pixels of an image `resamplesHere` takes: plain 8-bit PNGs decoded here (no sharp
+ * call on this thread), the rest by libvips. Undefined when libvips' result is not 8-bit RGB(A).
+ */
+async function decodeRaster(bytes: Uint8Array, probed: ProbedImage, limits: ImageLimits): Promise<Raster | undefined> {
+  if (probed.format === 'png') {
+    const raster = decodePlainPng(bytes);
+    if (raster !== undefined) return raster;
+  }
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(bytes, decodeOptions(limits)).raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3 && info.channels !== 4) return undefined;
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
 }
 
 /** Most tensor pixels resized by `resampleInto`: about a millisecond of work at the limit. */

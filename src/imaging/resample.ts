@@ -139,16 +139,26 @@ function flatten(src: Raster, background: readonly [number, number, number]): Ui
 /** Rounds and clamps to 0..255 (stores into a Uint8Array wrap rather than clamp). */
 const toByte = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
 
-/** Resizes `src` into the content box of a `target`-sized RGB image and pads the rest. */
+/**
+ * Resizes `src` into the content box of a `target`-sized RGB image and pads the rest. A 3-channel
+ * source already of the target's size comes back as a view of its own bytes, not a copy.
+ */
 export function resampleInto(src: Raster, target: ResampleTarget): Uint8Array {
   const { width: W, height: H, content, padValue } = target;
-  const out = new Uint8Array(W * H * 3).fill(padValue);
   const rgb = flatten(src, target.background);
   const sw = src.width;
   const sh = src.height;
   const cw = content.width;
   const ch = content.height;
   const rowBytes = cw * 3;
+  // Already the content's size: no resize pass, the (flattened) rows go straight into place.
+  if (cw === sw && ch === sh) {
+    if (cw === W && ch === H) return rgb;
+    const out = new Uint8Array(W * H * 3).fill(padValue);
+    for (let y = 0; y < ch; y++) out.set(rgb.subarray(y * rowBytes, (y + 1) * rowBytes), ((content.y + y) * W + content.x) * 3);
+    return out;
+  }
+  const out = new Uint8Array(W * H * 3).fill(padValue);
   const shifted = cw > sw || ch > sh;
   const tx = cachedTaps(sw, cw, shifted);
   const ty = cachedTaps(sh, ch, shifted);
