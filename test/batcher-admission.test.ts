@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { flush, useFakeClock } from './helpers/fake-clock.js';
 import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
 import { loadManifest } from '../dist/src/engine/manifest.js';
 import { predict } from '../dist/src/engine/predictor.js';
@@ -34,8 +35,6 @@ const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
   ...over,
 });
 
-const flush = () => vi.advanceTimersByTimeAsync(0);
-
 /** Enqueues high-priority items one by one until one is refused; returns the accepted results and the refusal. */
 function fillUntilRefused(batcher: DynamicBatcher<number, number>, limit = 1000) {
   const accepted: Promise<unknown>[] = [];
@@ -50,12 +49,7 @@ function fillUntilRefused(batcher: DynamicBatcher<number, number>, limit = 1000)
   throw new Error('never refused');
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('DynamicBatcher admission by expected wait', () => {
   it('uses only the count bound before any batch has been measured', async () => {

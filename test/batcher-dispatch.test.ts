@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { flush, useFakeClock } from './helpers/fake-clock.js';
 import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
 
 /** A run whose batches stay open until the test settles them; echoes items × 10. */
@@ -17,15 +18,7 @@ const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
   ...over,
 });
 
-/** Runs pending microtasks (the batcher's dispatch step, promise reactions) without moving the clock. */
-const flush = () => vi.advanceTimersByTimeAsync(0);
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('DynamicBatcher dispatch on a free instance', () => {
   it('dispatches a lone request on an idle instance without waiting for the delay', async () => {

@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { flush, useFakeClock } from './helpers/fake-clock.js';
 import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
 import { SightlineError } from '../dist/src/errors.js';
 
@@ -43,15 +44,7 @@ const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
   ...over,
 });
 
-/** Lets pending microtasks (the batcher's dispatch step, promise reactions) run without moving the clock. */
-const flush = () => vi.advanceTimersByTimeAsync(0);
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('DynamicBatcher', () => {
   it('groups enqueues of one tick into one run and returns outputs in order', async () => {
