@@ -291,7 +291,8 @@ describeEachDatabase('async jobs', (target) => {
     expect((await fetch(`${server.url}/v1/jobs/${id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
-  it.runIf(target.name === 'mariadb')('finishes a job whose database connection is killed in the middle of its last write', async () => {
+  // Killing one connection is a MySQL operation; SQLite has no connection to kill.
+  if (target.name === 'mariadb') it('finishes a job whose database connection is killed in the middle of its last write', async () => {
     const own = await freshDatabase(target);
     const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: repoDir });
     const admin = await createConnection(own.url);
