@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 import type { PackedRegions, PolygonInput, PolygonOptions } from './types.js';
 
 /** The compiled addon's exports (native/addon.cc). */

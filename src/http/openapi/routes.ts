@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
-import { packageRoot } from '../../polygons/package-root.js';
+import { packageRoot } from '../../package-root.js';
 import type { RequestContext } from '../request-context.js';
 import { bytes, type Reply } from '../reply.js';
 import type { Route, Router } from '../router.js';

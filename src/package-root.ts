@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The package's root directory: the nearest ancestor of this module holding package.json.
- * Compiled code lives in dist/src/polygons/ and sources in src/polygons/, so the depth differs;
- * walking up finds the root in both.
+ * Compiled code lives in dist/src/ and sources in src/, so the depth differs; walking up finds the
+ * root in both.
  */
 export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
   let dir = from;
