@@ -1,18 +1,22 @@
 import { expect, it, onTestFinished } from 'vitest';
-import { COMMIT_LATENCY_BUCKETS_MS, type DetectionInput, openStore } from '../dist/src/store/index.js';
+import { type DetectionInput, openStore } from '../dist/src/store/index.js';
 import { type DatabaseTarget, describeEachDatabase, freshDatabase } from './helpers/databases.js';
 
 async function open(target: DatabaseTarget, options: { groupCommitMs?: number; maxGroupSize?: number } = {}) {
   const db = await freshDatabase(target);
   const commits: number[] = [];
+  const latencies: number[] = [];
   const store = await openStore({
     url: db.url,
     dataDir: db.dataDir,
     ...options,
-    onCommit: ({ writes }) => commits.push(writes),
+    onCommit: ({ writes, latencyMs }) => {
+      commits.push(writes);
+      latencies.push(latencyMs);
+    },
   });
   onTestFinished(() => store.close());
-  return { store, commits };
+  return { store, commits, latencies };
 }
 
 const detection = (i: number): DetectionInput => ({
@@ -30,7 +34,7 @@ async function countDetections(store: Awaited<ReturnType<typeof open>>['store'])
 
 describeEachDatabase('group commit', (target) => {
   it('commits 200 concurrent writes in far fewer transactions, each durable before it resolves', async () => {
-    const { store, commits } = await open(target);
+    const { store, commits, latencies } = await open(target);
     const before = store.writer.counters();
     const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => store.detections.insertMany([detection(i)])));
     const after = store.writer.counters();
@@ -51,10 +55,9 @@ describeEachDatabase('group commit', (target) => {
     }
     expect(await countDetections(store)).toBe(200);
 
-    // The histogram holds one count per transaction.
-    expect(after.commitLatencyCounts).toHaveLength(COMMIT_LATENCY_BUCKETS_MS.length + 1);
-    expect(after.commitLatencyCounts.reduce((a, b) => a + b, 0)).toBe(after.groupsCommitted);
-    expect(after.commitLatencyMsSum).toBeGreaterThan(0);
+    // The observer (the metrics histogram's feed) hears one latency per transaction.
+    expect(latencies).toHaveLength(after.groupsCommitted);
+    expect(latencies.every((ms) => ms > 0)).toBe(true);
   });
 
   it('keeps grouping while a commit is in flight', async () => {

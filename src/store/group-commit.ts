@@ -11,9 +11,6 @@ import { type StoreLogger, silentLogger } from './logger.js';
  */
 export type WriteOperation<DB, T> = (trx: Transaction<DB>) => Promise<T>;
 
-/** Upper bounds (ms) of the commit-latency histogram; one more count holds everything slower. */
-export const COMMIT_LATENCY_BUCKETS_MS: readonly number[] = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000];
-
 export interface GroupCommitCounters {
   /** Transactions committed (groups, plus one-by-one retries after a failed group). */
   groupsCommitted: number;
@@ -23,10 +20,6 @@ export interface GroupCommitCounters {
   writesFailed: number;
   /** Groups that failed as a whole and were retried one write at a time. */
   groupsRetried: number;
-  /** Sum of commit latencies (begin to durable commit), ms. */
-  commitLatencyMsSum: number;
-  /** Per-bucket (not cumulative) counts for COMMIT_LATENCY_BUCKETS_MS, plus a final overflow count. */
-  commitLatencyCounts: number[];
   /** Writes waiting for or inside a transaction right now. */
   pending: number;
 }
@@ -37,7 +30,7 @@ export interface GroupCommitOptions {
   /** A group this large commits without waiting out the window. */
   maxGroupSize?: number;
   logger?: StoreLogger;
-  /** Called after each committed transaction, e.g. to feed a metrics histogram. */
+  /** Called after each committed transaction with its latency (begin to durable commit); feeds the metrics histogram. */
   onCommit?: (info: { writes: number; latencyMs: number }) => void;
 }
 
@@ -75,8 +68,6 @@ export class GroupCommitWriter<DB> {
     writesCommitted: 0,
     writesFailed: 0,
     groupsRetried: 0,
-    commitLatencyMsSum: 0,
-    commitLatencyCounts: new Array<number>(COMMIT_LATENCY_BUCKETS_MS.length + 1).fill(0),
     pending: 0,
   };
 
@@ -110,7 +101,7 @@ export class GroupCommitWriter<DB> {
   }
 
   counters(): GroupCommitCounters {
-    return { ...this.stats, commitLatencyCounts: [...this.stats.commitLatencyCounts] };
+    return { ...this.stats };
   }
 
   /** Refuses new writes and waits for every accepted one to settle. */
@@ -231,10 +222,6 @@ export class GroupCommitWriter<DB> {
     const s = this.stats;
     s.groupsCommitted += 1;
     s.writesCommitted += writes;
-    s.commitLatencyMsSum += latencyMs;
-    let bucket = COMMIT_LATENCY_BUCKETS_MS.findIndex((bound) => latencyMs <= bound);
-    if (bucket === -1) bucket = COMMIT_LATENCY_BUCKETS_MS.length;
-    s.commitLatencyCounts[bucket]! += 1;
     if (this.onCommit !== undefined) {
       // The data is committed: a failing observer must not turn that into an error.
       try {

@@ -13,7 +13,7 @@ export type { Box, Detection, DetectionInput } from './detection-rows.js';
 export type { DetectionFilter } from './detection-filters.js';
 export { MAX_STATS_LATEST } from './detection-stats.js';
 export type { DetectionStats, DetectionStatsQuery, StatsBucket } from './detection-stats.js';
-export { COMMIT_LATENCY_BUCKETS_MS, GroupCommitWriter } from './group-commit.js';
+export { GroupCommitWriter } from './group-commit.js';
 export type { GroupCommitCounters, GroupCommitOptions, WriteOperation } from './group-commit.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './pagination.js';
 export type { Page } from './pagination.js';
