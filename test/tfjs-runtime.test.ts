@@ -26,28 +26,28 @@ function machine(options: {
 
 const NODE = '@tensorflow/tfjs-node';
 const NODE_GPU = '@tensorflow/tfjs-node-gpu';
-const pick = ({ name, provider, fallbackReason, notes, intraOpThreads }: Awaited<ReturnType<typeof chooseTfjsRuntime>>) => ({ name, provider, fallbackReason, notes, intraOpThreads });
+const pick = ({ name, device, fallbackReason, notes, intraOpThreads }: Awaited<ReturnType<typeof chooseTfjsRuntime>>) => ({ name, device, fallbackReason, notes, intraOpThreads });
 const cuda = { device: 'cuda' as const, strict: false };
 const cpu = { device: 'cpu' as const, strict: false };
 
 describe('TensorFlow.js runtime choice', () => {
   it('uses tfjs-node-gpu on CUDA when it is installed and a GPU is visible', async () => {
     const m = machine({ installed: [NODE_GPU, NODE], gpu: true });
-    expect(pick(await chooseTfjsRuntime(cuda, m))).toEqual({ name: 'tfjs-node-gpu', provider: 'cuda', fallbackReason: undefined, notes: [], intraOpThreads: 16 });
+    expect(pick(await chooseTfjsRuntime(cuda, m))).toEqual({ name: 'tfjs-node-gpu', device: 'cuda', fallbackReason: undefined, notes: [], intraOpThreads: 16 });
     expect(m.loaded).toEqual(['tfjs-node-gpu']);
   });
 
   it('falls back to tfjs-node, then WebAssembly, saying why CUDA is not used', async () => {
     expect(pick(await chooseTfjsRuntime(cuda, machine({ installed: [NODE_GPU, NODE], gpu: false })))).toEqual({
       name: 'tfjs-node',
-      provider: 'cpu',
+      device: 'cpu',
       fallbackReason: 'CUDA unavailable for TensorFlow.js: no NVIDIA GPU is visible',
       notes: [],
       intraOpThreads: 16,
     });
     expect(pick(await chooseTfjsRuntime(cuda, machine({ installed: [] })))).toEqual({
       name: 'tfjs-wasm',
-      provider: 'cpu',
+      device: 'cpu',
       fallbackReason: `CUDA unavailable for TensorFlow.js: ${NODE_GPU} is not installed`,
       notes: [],
       intraOpThreads: 1,
@@ -55,7 +55,7 @@ describe('TensorFlow.js runtime choice', () => {
     const broken = machine({ installed: [NODE_GPU, NODE], gpu: true, fails: { 'tfjs-node-gpu': 'libcuda.so.1: cannot open shared object file\nmore', 'tfjs-node': 'Module did not self-register' } });
     expect(pick(await chooseTfjsRuntime(cuda, broken))).toEqual({
       name: 'tfjs-wasm',
-      provider: 'cpu',
+      device: 'cpu',
       fallbackReason: `CUDA unavailable for TensorFlow.js: ${NODE_GPU} failed to load: libcuda.so.1: cannot open shared object file`,
       notes: [`${NODE} failed to load: Module did not self-register`],
       intraOpThreads: 1,
@@ -67,7 +67,7 @@ describe('TensorFlow.js runtime choice', () => {
     const m = machine({ installed: [NODE_GPU], gpu: true, gpuRegistered: false });
     const choice = pick(await chooseTfjsRuntime(cuda, m));
     expect(choice.name).toBe('tfjs-node-gpu');
-    expect(choice.provider).toBe('cpu');
+    expect(choice.device).toBe('cpu');
     expect(choice.fallbackReason).toBe(`CUDA unavailable for TensorFlow.js: ${NODE_GPU} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: libcudart.so.11.0, libcudnn.so.8)`);
     await expect(chooseTfjsRuntime({ device: 'cuda', strict: true }, machine({ installed: [NODE_GPU], gpu: true, gpuRegistered: false }))).rejects.toThrow(/registered no GPU.*strict: true, so no CPU fallback/);
   });
@@ -82,7 +82,7 @@ describe('TensorFlow.js runtime choice', () => {
 
   it('never loads tfjs-node-gpu for a CPU model', async () => {
     const m = machine({ installed: [NODE_GPU], gpu: true });
-    expect(pick(await chooseTfjsRuntime(cpu, m))).toEqual({ name: 'tfjs-wasm', provider: 'cpu', fallbackReason: undefined, notes: [], intraOpThreads: 1 });
+    expect(pick(await chooseTfjsRuntime(cpu, m))).toEqual({ name: 'tfjs-wasm', device: 'cpu', fallbackReason: undefined, notes: [], intraOpThreads: 1 });
     expect(m.loaded).toEqual(['tfjs-wasm']);
     expect(pick(await chooseTfjsRuntime(cpu, machine({ installed: [NODE] }))).name).toBe('tfjs-node');
   });

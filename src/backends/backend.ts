@@ -10,7 +10,7 @@ export type Runtime = 'onnxruntime-cpu' | 'onnxruntime-cuda' | 'tfjs-node-gpu' |
 
 export interface SessionInfo {
   /** Device actually in use. */
-  provider: 'cpu' | 'cuda';
+  device: 'cpu' | 'cuda';
   runtime: Runtime;
   /** Why the requested device is not the one in use (CUDA requested, CPU running). */
   fallbackReason: string | undefined;

@@ -70,10 +70,10 @@ export async function createOnnxSession(spec: ModelSpec): Promise<OnnxModel> {
   return wrap(session, describe(session, 'cpu', fallbackReason, notes, spec));
 }
 
-function describe(session: ort.InferenceSession, provider: 'cpu' | 'cuda', fallbackReason: string | undefined, notes: string[], spec: ModelSpec): SessionInfo {
+function describe(session: ort.InferenceSession, device: 'cpu' | 'cuda', fallbackReason: string | undefined, notes: string[], spec: ModelSpec): SessionInfo {
   return {
-    provider,
-    runtime: provider === 'cuda' ? 'onnxruntime-cuda' : 'onnxruntime-cpu',
+    device,
+    runtime: device === 'cuda' ? 'onnxruntime-cuda' : 'onnxruntime-cpu',
     fallbackReason,
     notes,
     inputNames: [...session.inputNames],

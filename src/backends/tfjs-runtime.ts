@@ -18,7 +18,7 @@ export interface LoadedRuntime {
 export interface TfjsRuntimeChoice {
   name: TfjsRuntimeName;
   tf: Tf;
-  provider: 'cpu' | 'cuda';
+  device: 'cpu' | 'cuda';
   fallbackReason: string | undefined;
   notes: string[];
   intraOpThreads: number;
@@ -89,9 +89,9 @@ export async function chooseTfjsRuntime(spec: Pick<ModelSpec, 'device' | 'strict
       continue;
     }
 
-    let provider: 'cpu' | 'cuda' = 'cpu';
+    let device: 'cpu' | 'cuda' = 'cpu';
     if (name === 'tfjs-node-gpu') {
-      if (loaded.gpuInUse) provider = 'cuda';
+      if (loaded.gpuInUse) device = 'cuda';
       else {
         // Loaded and initialised on the CPU: TensorFlow cannot be unloaded from this thread, so it stays.
         cudaReason = `${pkg} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: libcudart.so.11.0, libcudnn.so.8)`;
@@ -101,8 +101,8 @@ export async function chooseTfjsRuntime(spec: Pick<ModelSpec, 'device' | 'strict
     return {
       name,
       tf: loaded.tf,
-      provider,
-      fallbackReason: wantsCuda && provider === 'cpu' ? `CUDA unavailable for TensorFlow.js: ${cudaReason}` : undefined,
+      device,
+      fallbackReason: wantsCuda && device === 'cpu' ? `CUDA unavailable for TensorFlow.js: ${cudaReason}` : undefined,
       notes,
       intraOpThreads: probes.intraOpThreads(name),
     };

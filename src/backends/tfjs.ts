@@ -70,7 +70,7 @@ export async function createTfjsModel(spec: ModelSpec, probes?: RuntimeProbes): 
   }
 
   const info: SessionInfo = {
-    provider: runtime.provider,
+    device: runtime.device,
     runtime: runtime.name,
     fallbackReason: runtime.fallbackReason,
     notes: runtime.notes,

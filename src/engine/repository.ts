@@ -141,7 +141,7 @@ export class ModelRepository extends EventEmitter {
       this.setState(entry, 'ready');
       if (info.fallbackReason) this.logger.warn({ model: entry.name, reason: info.fallbackReason }, 'model runs on CPU instead of CUDA');
       for (const note of info.notes) this.logger.warn({ model: entry.name, note }, 'model loaded with a caveat');
-      this.logger.info({ model: entry.name, version: version.version, device: info.provider, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason }, 'model ready');
+      this.logger.info({ model: entry.name, version: version.version, device: info.device, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason }, 'model ready');
     } catch (err) {
       await version?.pool.close().catch(() => undefined);
       entry.error = (err as Error).message;
@@ -216,7 +216,7 @@ export class ModelRepository extends EventEmitter {
         ? {
             device: {
               requested: v.spec.device,
-              actual: info.provider,
+              actual: info.device,
               runtime: info.runtime,
               ...(info.fallbackReason ? { fallbackReason: info.fallbackReason } : {}),
               ...(info.notes.length > 0 ? { notes: [...info.notes] } : {}),

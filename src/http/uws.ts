@@ -31,7 +31,7 @@ export function loadUws(options: { allowFallback: boolean; warn?: (message: stri
     `uWebSockets.js could not load its native binary for Node ${process.versions.node} ` +
     `(ABI ${process.versions.modules}, ${process.platform}-${process.arch}) and fell back to a slow JavaScript server.`;
   const fix =
-    'Fix: use Node 20 on glibc 2.34 or older with the registry build ' +
+    'Fix: use Node 20 on glibc 2.27 or newer with the registry build ' +
     '(npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0), or install the official uWebSockets.js ' +
     'release on glibc 2.38 or newer; make sure UWS_USE_FALLBACK is not set. ' +
     'To start anyway on the slow fallback, set SIGHTLINE_ALLOW_UWS_FALLBACK=true.';

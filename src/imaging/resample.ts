@@ -52,7 +52,10 @@ function triangle(inSize: number, centre: number, radius: number, into: Map<numb
   for (const [i, w] of weights) into.set(i, (into.get(i) ?? 0) + (share * w) / sum);
 }
 
-/** Recently used tap tables: requests to one model mostly share a handful of sizes. */
+/**
+ * Tap tables by size, first in first out (the oldest entry goes when full): requests to one model
+ * mostly share a handful of sizes.
+ */
 const tapCache = new Map<string, Taps>();
 const TAP_CACHE_SIZE = 256;
 

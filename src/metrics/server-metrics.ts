@@ -36,7 +36,7 @@ export class ServerMetrics {
       { counter: 'sightline_http_requests_total', counterHelp: 'HTTP requests by route, method and status', histogram: 'sightline_http_request_duration_seconds', histogramHelp: 'HTTP request duration' },
       LATENCY_BUCKETS,
     );
-    this.queueSeconds = new Histogram({ name: 'sightline_queue_duration_seconds', help: 'Time a request waited in the dynamic batch scheduler', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.queueSeconds = new Histogram({ name: 'sightline_queue_duration_seconds', help: 'Time each image waited in the dynamic batch scheduler', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
     this.batchSize = new Histogram({ name: 'sightline_batch_size', help: 'Size of each batch the engine ran', labelNames: ['model'], buckets: BATCH_BUCKETS, registers });
     this.inferSeconds = new Histogram({ name: 'sightline_inference_duration_seconds', help: 'Worker time per batch: tensor fill, ONNX Runtime, post-processing', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
     this.inferFailures = new Counter({ name: 'sightline_inference_failures_total', help: 'Batches that failed in a worker', labelNames: ['model'], registers });
@@ -55,7 +55,7 @@ export class ServerMetrics {
     this.rateLimited = new Counter({ name: 'sightline_rate_limited_total', help: 'Requests answered 429', labelNames: ['route'], registers });
     new Gauge({
       name: 'sightline_queue_length',
-      help: 'Requests waiting in each model queue',
+      help: 'Images waiting in each model queue',
       labelNames: ['model'],
       registers,
       collect() {
