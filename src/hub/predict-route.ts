@@ -2,9 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { errorBody, SightlineError } from '../errors.js';
+import { predictionAnswer } from '../engine/prediction-answer.js';
 import { predict } from '../engine/predictor.js';
 import type { ModelRepository } from '../engine/repository.js';
-import { answer } from '../http/routes/models.js';
 import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import { CloseCode } from './close-codes.js';
@@ -92,7 +92,7 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
     predict(repo, session.model, bytes, { signal: session.controller.signal, priority: 'high', limits: options.image })
       .then(
         (p) => {
-          const result = answer(session.model, p, performance.now() - started);
+          const result = predictionAnswer(session.model, p, performance.now() - started);
           hub.send(ws, JSON.stringify({ type: 'result', id, result }));
         },
         (err: unknown) => {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { SightlineError } from '../errors.js';
+import { predictionAnswer } from '../engine/prediction-answer.js';
 import { predict, type Prediction } from '../engine/predictor.js';
 import type { ModelRepository, ModelStatus } from '../engine/repository.js';
-import { answer } from '../http/routes/models.js';
 import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import { type Job, type Store, isTransientDatabaseError } from '../store/index.js';
@@ -247,7 +247,7 @@ export class JobRunner {
         return;
       }
     }
-    const result = answer(job.model, prediction, performance.now() - started);
+    const result = predictionAnswer(job.model, prediction, performance.now() - started);
     const done = await this.transition(() => store.jobs.markSucceeded(id, result), id, signal);
     if (done !== undefined) this.announce(done, signal);
   }

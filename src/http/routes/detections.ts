@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config.js';
 import { badRequest, notFound } from '../../errors.js';
+import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import type { DetectionFeed } from '../../hub/detection-feed.js';
@@ -22,7 +23,6 @@ import {
   verifyQuery,
 } from '../schemas/detections.js';
 import { parseParams, parseQuery, refuseQuery } from '../schemas/request-validation.js';
-import { answer } from './models.js';
 import { checkImage, putImage, type StoredImage } from './images.js';
 
 export interface DetectionRouteDeps {
@@ -73,7 +73,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
       bytes = await readFile(stored.path);
     }
     const p = await predict(models, model, bytes, { signal, priority: 'low', limits });
-    return answer(model, p, performance.now() - started);
+    return predictionAnswer(model, p, performance.now() - started);
   }
 
   return [

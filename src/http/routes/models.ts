@@ -1,6 +1,7 @@
 import type { Config } from '../../config.js';
 import { errorBody, notFound, SightlineError } from '../../errors.js';
-import { predict, type Prediction } from '../../engine/predictor.js';
+import { predictionAnswer } from '../../engine/prediction-answer.js';
+import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import { readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
@@ -11,20 +12,6 @@ import { batchAnswer, predictAnswer, predictFields, predictJsonBody, predictMult
 import { parseParams, refuseQuery } from '../schemas/request-validation.js';
 
 const elapsedMs = (ctx: RequestContext) => Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
-
-/** The JSON answer for one image: the head's value plus size, batch size and latencies. */
-export function answer(model: string, p: Prediction, totalMs: number): Record<string, unknown> {
-  const value = p.value !== null && typeof p.value === 'object' ? (p.value as Record<string, unknown>) : { value: p.value };
-  return {
-    model,
-    ...value,
-    width: p.width,
-    height: p.height,
-    batchSize: p.batchSize,
-    latencyMs: { queueMs: round(p.queueMs), inferMs: round(p.inferMs), totalMs: round(totalMs) },
-  };
-}
 
 const UNKNOWN_MODEL = 'no model by this name in the repository';
 
@@ -134,14 +121,14 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
         if (!batch) {
           const p = await predictOne(images[0]!);
           ctx.logFields.batchSize = p.batchSize;
-          return json(answer(model, p, elapsedMs(ctx)));
+          return json(predictionAnswer(model, p, elapsedMs(ctx)));
         }
         const settled = await Promise.allSettled(images.map(predictOne));
         const total = elapsedMs(ctx);
         return json({
           model,
           results: settled.map((s, index) => {
-            if (s.status === 'fulfilled') return answer(model, s.value, total);
+            if (s.status === 'fulfilled') return predictionAnswer(model, s.value, total);
             const e = errorBody(s.reason);
             return { index, error: { code: e.code, message: e.message } };
           }),
