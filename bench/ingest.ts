@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { createConnection } from 'mysql2/promise';
 import sharp from 'sharp';
 import WebSocket from 'ws';
@@ -88,21 +89,32 @@ async function snapshot(): Promise<Buffer> {
 }
 
 /**
- * Request bodies with a different image each time: 6 bytes in the middle of the PNG's pixel
- * data carry a counter (written as base64 over an aligned group, so the rest stays valid). The
- * header, which is all the server reads before storing, is untouched.
+ * Request bodies with a different image each time, each a valid PNG (the server decodes every
+ * snapshot it stores): a tEXt chunk after IHDR carries a counter, with its CRC. The signature,
+ * IHDR, that chunk and the first byte after it make 60 bytes, a whole number of base64 groups, so
+ * only their 80 characters are encoded per request and the rest of the base64 is reused.
  */
 function bodyFactory(png: Buffer): () => string {
-  const b64 = png.toString('base64');
-  const at = Math.floor(b64.length / 8) * 4;
-  const head = b64.slice(0, at);
-  const tail = b64.slice(at + 8);
-  const counter = Buffer.alloc(6);
+  const IHDR_END = 8 + 25;
+  const DIGITS = 12;
+  const keyword = Buffer.from('n\0', 'latin1');
+  const chunkBytes = 12 + keyword.length + DIGITS;
+  const headBytes = IHDR_END + chunkBytes + 1;
+  if (headBytes % 3 !== 0) throw new Error('the varying head must be a whole number of base64 groups');
+  const head = Buffer.alloc(headBytes);
+  png.copy(head, 0, 0, IHDR_END);
+  head.writeUInt32BE(keyword.length + DIGITS, IHDR_END);
+  head.write('tEXt', IHDR_END + 4, 'latin1');
+  keyword.copy(head, IHDR_END + 8);
+  png.copy(head, headBytes - 1, IHDR_END, IHDR_END + 1);
+  const tail = png.subarray(IHDR_END + 1).toString('base64');
   let n = Math.floor(Math.random() * 2 ** 32);
   return () => {
     n++;
-    counter.writeUIntBE(n % 2 ** 48, 0, 6);
-    return `{"cameraId":"cam-${n % 16}","trackId":"t-${n}","label":"car","confidence":0.9,"box":[1,2,30,40],"detectedAt":${Date.now()},"image":"${head}${counter.toString('base64')}${tail}"}`;
+    const text = IHDR_END + 8 + keyword.length;
+    head.write(String(n % 10 ** DIGITS).padStart(DIGITS, '0'), text, 'latin1');
+    head.writeUInt32BE(crc32(head.subarray(IHDR_END + 4, text + DIGITS)), text + DIGITS);
+    return `{"cameraId":"cam-${n % 16}","trackId":"t-${n}","label":"car","confidence":0.9,"box":[1,2,30,40],"detectedAt":${Date.now()},"image":"${head.toString('base64')}${tail}"}`;
   };
 }
 

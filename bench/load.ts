@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface LoadResult {
+  /** Requests answered 2xx per second: refusals and errors are not throughput. */
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -45,7 +46,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const wallUs = Number(process.hrtime.bigint() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   return {
-    requestsPerSec: result.requests.average,
+    requestsPerSec: result['2xx'] / Math.max(1e-9, result.duration),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
