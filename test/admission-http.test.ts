@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClassifyAnswer } from '../dist/src/heads/index.js';
+import type { Answer, ErrorAnswer, ModelListAnswer, ServingModelAnswer } from './helpers/answers.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
@@ -28,9 +30,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-const post = (model: string, body: BodyInit) =>
+const post = (model: string, body: NonNullable<RequestInit['body']>) =>
   fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': 'image/png' } });
-const detail = async (model: string) => (await fetch(`${base}/v1/models/${model}`)).json();
+const detail = async (model: string) => (await (await fetch(`${base}/v1/models/${model}`)).json()) as ServingModelAnswer;
 
 describe('admission over HTTP', () => {
   it('refuses a request for a full model before decoding it: an undecodable body gets 503, not 415', async () => {
@@ -44,10 +46,10 @@ describe('admission over HTTP', () => {
     const refused = await post('held', garbage);
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await refused.json()).error).toMatchObject({ code: 'overloaded', message: 'queue is full (2 items waiting)' });
+    expect(((await refused.json()) as ErrorAnswer).error).toMatchObject({ code: 'overloaded', message: 'queue is full (2 items waiting)' });
     for (const res of await Promise.all(waiting)) {
       expect(res.status).toBe(200);
-      expect((await res.json()).label).toBe('red');
+      expect(((await res.json()) as Answer<ClassifyAnswer>).label).toBe('red');
     }
     // With room again the same body reaches the decoder, and its place is given back.
     const decoded = await post('held', garbage);
@@ -60,14 +62,14 @@ describe('admission over HTTP', () => {
     expect(before.spec.batching.maxQueueWaitMs).toBe(50);
     expect(before.statistics).toMatchObject({ reserved: 0, throughputPerSec: null, expectedWaitMs: null, rejectedWaitBudget: 0 });
     const res = await post('budget', await solidImage('png', 8, 8, [0, 0, 255]));
-    expect((await res.json()).label).toBe('blue');
+    expect(((await res.json()) as Answer<ClassifyAnswer>).label).toBe('blue');
     const after = (await detail('budget')).statistics;
     expect(after.throughputPerSec).toBeGreaterThan(0);
     expect(after.expectedWaitMs).toBe(0);
   });
 
   it('fails to load a manifest whose budget is not positive, naming the field', async () => {
-    const models = (await (await fetch(`${base}/v1/models`)).json()).models as { name: string; state: string; error?: string }[];
+    const { models } = (await (await fetch(`${base}/v1/models`)).json()) as ModelListAnswer;
     const bad = models.find((m) => m.name === 'nobudget')!;
     expect(bad.state).toBe('failed');
     expect(bad.error).toMatch(/batching\.maxQueueWaitMs: /);

@@ -12,7 +12,7 @@ import { keysFromList } from '../dist/src/http/auth/key-list.js';
 import { keysFromFile } from '../dist/src/http/auth/keys-file.js';
 import { isLoopbackHost } from '../dist/src/http/auth/exposure.js';
 import { RouteAccessTable, routeScopes } from '../dist/src/http/auth/route-scopes.js';
-import { guardUpgrades } from '../dist/src/http/auth/websocket-guard.js';
+import { guardUpgrades } from '../dist/src/http/websocket/upgrade-guard.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
@@ -165,7 +165,8 @@ describe('auth matrix', () => {
     });
 
     it('wrong key: 401 invalid_token, as X-API-Key and as Bearer', async () => {
-      for (const headers of [{ 'x-api-key': WRONG_KEY }, { authorization: `Bearer ${WRONG_KEY}` }]) {
+      const tries: Record<string, string>[] = [{ 'x-api-key': WRONG_KEY }, { authorization: `Bearer ${WRONG_KEY}` }];
+      for (const headers of tries) {
         const r = await call(route, headers);
         expect(r.status).toBe(401);
         expect(r.challenge).toBe('Bearer realm="sightline", error="invalid_token"');
@@ -181,7 +182,8 @@ describe('auth matrix', () => {
     });
 
     it(`key with the ${scope} scope: reaches the route, as X-API-Key and as Bearer`, async () => {
-      for (const headers of [{ 'x-api-key': onlyKey(scope) }, { authorization: `Bearer ${onlyKey(scope)}` }, { authorization: `bearer ${ALL_KEY}` }]) {
+      const tries: Record<string, string>[] = [{ 'x-api-key': onlyKey(scope) }, { authorization: `Bearer ${onlyKey(scope)}` }, { authorization: `bearer ${ALL_KEY}` }];
+      for (const headers of tries) {
         const r = await call(route, headers);
         expect([401, 403]).not.toContain(r.status);
         expect(r.status).toBeLessThan(500);

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as nsfwjs from 'nsfwjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ClassifyAnswer } from '../dist/src/heads/index.js';
+import type { Answer, BatchOf, ServingModelAnswer } from './helpers/answers.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -46,13 +48,13 @@ afterAll(async () => {
 const predict = async (image: Buffer) => {
   const res = await fetch(`${server.url}/v1/models/content-safety/predict`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } });
   expect(res.status).toBe(200);
-  return res.json();
+  return (await res.json()) as Answer<ClassifyAnswer>;
 };
 const unsafeShare = (probabilities: Record<string, number>) => UNSAFE.reduce((sum, l) => sum + probabilities[l]!, 0);
 
 describe('content-safety (nsfwjs MobileNetV2 on TensorFlow.js)', () => {
   it('loads on the WebAssembly runtime with its five labels', async () => {
-    const d = await (await fetch(`${server.url}/v1/models/content-safety`)).json();
+    const d = (await (await fetch(`${server.url}/v1/models/content-safety`)).json()) as ServingModelAnswer;
     expect(d.state).toBe('ready');
     expect(d.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'tfjs-wasm', intraOpThreads: 1, instances: 1 });
     expect(d.spec.backend).toBe('tfjs');
@@ -85,13 +87,13 @@ describe('content-safety (nsfwjs MobileNetV2 on TensorFlow.js)', () => {
     form.append('file', new Blob([await png(robotSvg)], { type: 'image/png' }), 'robot.png');
     const res = await fetch(`${server.url}/v1/models/content-safety/predict`, { method: 'POST', body: form });
     expect(res.status).toBe(200);
-    const { results } = await res.json();
+    const { results } = (await res.json()) as BatchOf<Answer<ClassifyAnswer>>;
     expect(results).toHaveLength(2);
     for (const r of results) {
       expect(['Drawing', 'Neutral']).toContain(r.label);
       expect(unsafeShare(r.probabilities)).toBeLessThan(0.05);
       expect(r.topK).toHaveLength(5);
     }
-    expect(results.map((r: { width: number; height: number }) => [r.width, r.height])).toEqual([[640, 480], [320, 320]]);
+    expect(results.map((r) => [r.width, r.height])).toEqual([[640, 480], [320, 320]]);
   });
 });

@@ -8,6 +8,8 @@ import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
 import { loadManifest } from '../dist/src/engine/manifest.js';
+import type { RawAnswer } from '../dist/src/heads/index.js';
+import type { Answer, BatchOf, ErrorAnswer, FailedItem, ModelDetailAnswer, ServingModelAnswer } from './helpers/answers.js';
 import { ModelVersion } from '../dist/src/engine/model-version.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -39,16 +41,17 @@ afterAll(async () => {
 });
 
 const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
-const post = (model: string, body: BodyInit, type = 'image/png') =>
+const post = (model: string, body: NonNullable<RequestInit['body']>, type = 'image/png') =>
   fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+const detail = async (model: string) => (await (await fetch(`${base}/v1/models/${model}`)).json()) as ServingModelAnswer;
 
 describe('a batch that fails in the runtime', () => {
   it('fails only the image that breaks it; the others get the answers they get alone', async () => {
     const colours: Array<[number, number, number]> = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [255, 255, 255], [1, 2, 3], [100, 110, 120], [130, 140, 150], [5, 6, 7]];
     const images = await Promise.all(colours.map((c) => png(c)));
-    const alone = [];
-    for (const [i, img] of images.entries()) if (i !== 3) alone[i] = await (await post('fail', img)).json();
-    const before = (await (await fetch(`${base}/v1/models/fail`)).json()).statistics.batchSizeHistogram[8] ?? 0;
+    const alone: Answer<RawAnswer>[] = [];
+    for (const [i, img] of images.entries()) if (i !== 3) alone[i] = (await (await post('fail', img)).json()) as Answer<RawAnswer>;
+    const before = (await detail('fail')).statistics.batchSizeHistogram[8] ?? 0;
 
     // A slow run holds the only instance while the eight gather into one batch behind it.
     const slow = post('fail', await png([254, 254, 254]));
@@ -58,23 +61,25 @@ describe('a batch that fails in the runtime', () => {
     const bodies = await Promise.all(together.map((r) => r.json()));
     const statuses = together.map((r) => r.status);
     expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 200]);
-    expect(bodies[3].error.code).toBe('inference_failed');
-    expect(bodies[3].error.message).toMatch(/^model fail failed to run a batch: .*Gather/);
-    for (const [i, body] of bodies.entries()) if (i !== 3) expect(body.outputs).toEqual(alone[i].outputs);
+    // The statuses say which bodies are errors and which are answers.
+    const failed = bodies[3] as ErrorAnswer;
+    expect(failed.error.code).toBe('inference_failed');
+    expect(failed.error.message).toMatch(/^model fail failed to run a batch: .*Gather/);
+    for (const [i, body] of bodies.entries()) if (i !== 3) expect((body as Answer<RawAnswer>).outputs).toEqual(alone[i].outputs);
     // They really shared one batch of 8.
-    const detail = await (await fetch(`${base}/v1/models/fail`)).json();
-    expect(detail.statistics.batchSizeHistogram[8]).toBe(before + 1);
+    expect((await detail('fail')).statistics.batchSizeHistogram[8]).toBe(before + 1);
   });
 
   it('answers a JSON batch [ok, bad, ok] with one error entry', async () => {
     const [ok1, bad, ok2] = await Promise.all([png([10, 20, 30]), png([255, 255, 255]), png([40, 50, 60])]);
     const res = await post('fail', JSON.stringify({ images: [ok1, bad, ok2].map((b) => b.toString('base64')) }), 'application/json');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as BatchOf<Answer<RawAnswer> | FailedItem>;
     expect(body.results).toHaveLength(3);
-    expect(body.results[0].outputs.output.data.slice(0, 1)).toEqual([10]);
-    expect(body.results[1].error.code).toBe('inference_failed');
-    expect(body.results[2].outputs.output.data.slice(0, 1)).toEqual([40]);
+    const [first, failed, last] = body.results as [Answer<RawAnswer>, FailedItem, Answer<RawAnswer>];
+    expect(first.outputs.output.data.slice(0, 1)).toEqual([10]);
+    expect(failed.error.code).toBe('inference_failed');
+    expect(last.outputs.output.data.slice(0, 1)).toEqual([40]);
   });
 });
 
@@ -83,16 +88,16 @@ describe('a batch that never finishes', () => {
     const stuck = await post('stall', await png([255, 255, 255]));
     expect(stuck.status).toBe(503);
     expect(stuck.headers.get('retry-after')).toBe('1');
-    const err = await stuck.json();
+    const err = (await stuck.json()) as ErrorAnswer;
     expect(err.error.code).toBe('unavailable');
     expect(err.error.message).toMatch(/batch did not finish within 200 ms \(batching\.runTimeoutMs\)/);
 
     const next = await post('stall', await png([9, 8, 7]));
     expect(next.status).toBe(200);
-    expect((await next.json()).outputs.output.data.slice(0, 1)).toEqual([9]);
-    const detail = await (await fetch(`${base}/v1/models/stall`)).json();
-    expect(detail.state).toBe('ready');
-    expect(detail.statistics.workerRestarts).toBe(1);
+    expect(((await next.json()) as Answer<RawAnswer>).outputs.output.data.slice(0, 1)).toEqual([9]);
+    const stalled = await detail('stall');
+    expect(stalled.state).toBe('ready');
+    expect(stalled.statistics.workerRestarts).toBe(1);
   });
 });
 
@@ -136,9 +141,9 @@ describe('loading', () => {
   });
 
   it('refuses a classify manifest whose labels do not match the model outputs, naming file and field', async () => {
-    const detail = await (await fetch(`${base}/v1/models/fewlabels`)).json();
-    expect(detail.state).toBe('failed');
-    expect(detail.error).toBe(`${repoDir}/fewlabels/model.json: head.labels: 2 labels configured but output "logits" has 3 classes (dims [N, 3])`);
+    const failed = (await (await fetch(`${base}/v1/models/fewlabels`)).json()) as ModelDetailAnswer;
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toBe(`${repoDir}/fewlabels/model.json: head.labels: 2 labels configured but output "logits" has 3 classes (dims [N, 3])`);
     const ready = await fetch(`${base}/health/ready`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain('model fewlabels failed to load');
