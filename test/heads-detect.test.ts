@@ -82,6 +82,12 @@ describe('detect head: decoding', () => {
     });
   });
 
+  it('keeps only the labels listed in keep', () => {
+    expect(detect(rows, 'channels-first', { labels: ['cat', 'dog'], keep: ['dog'] })).toEqual({ detections: [expected[1]] });
+    // A box's label is its best class: an anchor whose best class is not kept is dropped, not relabelled.
+    expect(detect(rows, 'channels-first', { labels: ['cat', 'dog'], keep: ['cat'] })).toEqual({ detections: [expected[0], expected[2]] });
+  });
+
   it('multiplies objectness into the class score', () => {
     // [cx, cy, w, h, obj, cat, dog]
     const withObj = [
@@ -144,5 +150,107 @@ describe('detect head: NMS', () => {
     expect(detect(overlapping, 'channels-first', { ...base, classAgnosticNms: true, maxDetections: 2 }, identity)).toEqual({
       detections: [A, D],
     });
+  });
+});
+
+/** Rows of an already decoded `[1, K, 6]` output: x1, y1, x2, y2 (tensor pixels), score, class index. */
+function decoded(rows: number[][]) {
+  return { 'tower_0/detections': { dims: [1, rows.length, 6], data: Float32Array.from(rows.flat()) } };
+}
+
+/** 400×100 photo stretched to 100×100: x scaled by 1/4, y by 1. */
+const stretched: ImageGeometry = {
+  original: { width: 400, height: 100 },
+  tensor: { width: 100, height: 100 },
+  transform: { scaleX: 0.25, scaleY: 1, padX: 0, padY: 0 },
+};
+
+const vehicles = ['person', 'car', 'truck', 'bus'];
+const decodedOptions = { labels: vehicles, layout: 'decoded', boxFormat: 'xyxy' };
+const runDecoded = (rows: number[][], options: Record<string, unknown>, geometry = stretched) =>
+  heads.detect.run(decoded(rows), geometry, heads.detect.options.parse({ ...decodedOptions, ...options }));
+
+describe('detect head: already decoded rows ([1, K, 6])', () => {
+  // Scores are multiples of 1/8 so that float32 holds them exactly.
+  const rows = [
+    [10, 20, 30, 60, 0.875, 1], // car → [40, 20, 120, 60]
+    [11, 20, 31, 60, 0.75, 2], // truck on the same place: another class, kept
+    [12, 20, 30, 60, 0.625, 1], // car: IoU with the first = 18 × 40 / (20 × 40) = 0.9 → suppressed
+    [50, 10, 90, 90, 0.5, 0], // person → [200, 10, 360, 90]
+    [95, -5, 110, 50, 0.375, 3], // bus beyond the right and top edges → clamped to [380, 0, 400, 50]
+    [0, 0, 100, 100, 0.125, 0], // under the threshold
+    [0, 0, 0, 0, 0, 1e9], // padding row: its class is never read
+  ];
+
+  it('maps boxes back per axis, keeps the score order, suppresses within a class', () => {
+    expect(runDecoded(rows, {})).toEqual({
+      detections: [
+        { label: 'car', score: 0.875, box: [40, 20, 120, 60] },
+        { label: 'truck', score: 0.75, box: [44, 20, 124, 60] },
+        { label: 'person', score: 0.5, box: [200, 10, 360, 90] },
+        { label: 'bus', score: 0.375, box: [380, 0, 400, 50] },
+      ],
+    });
+  });
+
+  it('suppresses across classes when class-agnostic, and honours the thresholds', () => {
+    // truck vs car: IoU = 19 × 40 / (21 × 40) = 0.905 → gone when classes do not matter.
+    expect(runDecoded(rows, { classAgnosticNms: true }).detections.map((d) => d.label)).toEqual(['car', 'person', 'bus']);
+    expect(runDecoded(rows, { scoreThreshold: 0.5 }).detections.map((d) => d.score)).toEqual([0.875, 0.75, 0.5]);
+    // At IoU 0.95 the second car (0.9 with the first) stays.
+    expect(runDecoded(rows, { iouThreshold: 0.95 }).detections.map((d) => d.label)).toEqual(['car', 'truck', 'car', 'person', 'bus']);
+    expect(runDecoded(rows, { maxDetections: 2 }).detections.map((d) => d.label)).toEqual(['car', 'truck']);
+  });
+
+  it('keeps only the labels listed in keep, before NMS', () => {
+    expect(runDecoded(rows, { keep: ['bus', 'truck'] })).toEqual({
+      detections: [
+        { label: 'truck', score: 0.75, box: [44, 20, 124, 60] },
+        { label: 'bus', score: 0.375, box: [380, 0, 400, 50] },
+      ],
+    });
+    // Dropped before suppression: a car that is not kept cannot suppress the truck it overlaps.
+    expect(runDecoded(rows, { keep: ['truck'], classAgnosticNms: true }).detections.map((d) => d.label)).toEqual(['truck']);
+  });
+
+  it('reads centre-and-size rows too', () => {
+    expect(runDecoded([[20, 40, 20, 40, 0.875, 1]], { boxFormat: 'cxcywh' })).toEqual({
+      detections: [{ label: 'car', score: 0.875, box: [40, 20, 120, 60] }],
+    });
+  });
+
+  it('refuses outputs that are not [1, K, 6] and class indices outside the labels', () => {
+    const seven = { out: { dims: [1, 2, 7], data: new Float32Array(14) } };
+    expect(() => heads.detect.run(seven, stretched, heads.detect.options.parse(decodedOptions))).toThrow(
+      'detect head: layout "decoded" expects output dims [1, K, 6] (x1, y1, x2, y2, score, class per row), got [1, 2, 7]',
+    );
+    expect(() => runDecoded([[0, 0, 10, 10, 0.5, 4]], {})).toThrow('detect head: row 0 has class index 4, outside the 4 labels');
+    expect(() => runDecoded([[0, 0, 10, 10, 0.5, 1.5]], {})).toThrow('row 0 has class index 1.5, outside the 4 labels');
+    // Read as class scores, the same output names the layout that fits it.
+    const auto = heads.detect.options.parse({ labels: vehicles });
+    expect(() => heads.detect.run(decoded(rows), stretched, auto)).toThrow(
+      'no axis of output [1, 7, 6] matches 8 channels (4 box values and 4 class scores); an output of rows x1, y1, x2, y2, score, class needs layout "decoded"',
+    );
+  });
+
+  it('validates keep and objectness against the layout and labels, naming the field', () => {
+    const issues = (options: Record<string, unknown>) =>
+      heads.detect.options.safeParse({ ...decodedOptions, ...options }).error?.issues.map((i) => [i.path, i.message]);
+    expect(issues({ keep: ['car', 'lorry'] })).toEqual([[['keep', 1], '"lorry" is not one of the 4 labels']]);
+    expect(issues({ keep: ['car', 'car'] })).toEqual([[['keep', 1], 'duplicate label "car"']]);
+    expect(issues({ keep: [] })).toEqual([[['keep'], 'name at least one label to keep (leave keep out to keep every label)']]);
+    expect(issues({ objectness: true })).toEqual([[['objectness'], 'layout "decoded" rows hold one score; objectness does not apply']]);
+    expect(issues({ keep: ['bus'] })).toBeUndefined();
+  });
+
+  it('checks declared output dims at load', () => {
+    const options = heads.detect.options.parse(decodedOptions);
+    expect(heads.detect.checkOutputs!({ dets: [1, 100, 6] }, options)).toBeUndefined();
+    expect(heads.detect.checkOutputs!({ dets: ['batch', 'k', 6] }, options)).toBeUndefined();
+    expect(heads.detect.checkOutputs!({ dets: [1, 84, 8400] }, options)).toEqual({
+      field: 'head.layout',
+      message: 'layout "decoded" expects output "dets" of dims [N, K, 6], the model declares [1, 84, 8400]',
+    });
+    expect(heads.detect.checkOutputs!({ dets: [1, 84, 8400] }, heads.detect.options.parse({ labels: vehicles }))).toBeUndefined();
   });
 });

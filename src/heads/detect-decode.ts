@@ -17,6 +17,8 @@ export interface DecodeOptions {
   objectness: boolean;
   boxFormat: BoxFormat;
   scoreThreshold: number;
+  /** 1 for each class index to keep; candidates of other classes are skipped. All kept when absent. */
+  keep?: Uint8Array | undefined;
 }
 
 /** Candidates that passed the score threshold, in anchor order. */
@@ -49,7 +51,11 @@ export function resolveGrid(
   const [, d1, d2] = dims as [number, number, number];
   let channelsFirst: boolean;
   if (layout === 'auto') {
-    if (d1 !== channels && d2 !== channels) throw outputMismatch(TASK, `no axis of output ${shape} matches ${expected}`);
+    if (d1 !== channels && d2 !== channels) {
+      // [1, K, 6] is the usual shape of a model that decodes its own boxes; say how to read it.
+      const hint = d2 === 6 ? '; an output of rows x1, y1, x2, y2, score, class needs layout "decoded"' : '';
+      throw outputMismatch(TASK, `no axis of output ${shape} matches ${expected}${hint}`);
+    }
     channelsFirst = d1 === channels;
   } else {
     channelsFirst = layout === 'channels-first';
@@ -69,7 +75,7 @@ export function resolveGrid(
  */
 export function decodeCandidates(data: NumericData, grid: DetectGrid, options: DecodeOptions): Candidates {
   const { anchors, channelStride: cs, anchorStride: as } = grid;
-  const { classes, objectness, scoreThreshold } = options;
+  const { classes, objectness, scoreThreshold, keep } = options;
   const firstClass = objectness ? 5 : 4;
   const xyxy = options.boxFormat === 'xyxy';
   const boxes = new Float64Array(anchors * 4);
@@ -90,26 +96,32 @@ export function decodeCandidates(data: NumericData, grid: DetectGrid, options: D
     }
     const score = objectness ? bestScore * data[base + 4 * cs] : bestScore;
     if (!(score >= scoreThreshold)) continue;
+    if (keep !== undefined && keep[best] === 0) continue;
 
     const v0 = data[base];
     const v1 = data[base + cs];
     const v2 = data[base + 2 * cs];
     const v3 = data[base + 3 * cs];
-    const o = count * 4;
-    if (xyxy) {
-      boxes[o] = v0;
-      boxes[o + 1] = v1;
-      boxes[o + 2] = v2;
-      boxes[o + 3] = v3;
-    } else {
-      boxes[o] = v0 - v2 / 2;
-      boxes[o + 1] = v1 - v3 / 2;
-      boxes[o + 2] = v0 + v2 / 2;
-      boxes[o + 3] = v1 + v3 / 2;
-    }
+    writeCorners(boxes, count, xyxy, v0, v1, v2, v3);
     scores[count] = score;
     classOf[count] = best;
     count++;
   }
   return { count, boxes, scores, classes: classOf };
+}
+
+/** Stores candidate n's box as `[x1, y1, x2, y2]`, converting from centre and size unless already corners. */
+export function writeCorners(boxes: Float64Array, n: number, xyxy: boolean, v0: number, v1: number, v2: number, v3: number): void {
+  const o = n * 4;
+  if (xyxy) {
+    boxes[o] = v0;
+    boxes[o + 1] = v1;
+    boxes[o + 2] = v2;
+    boxes[o + 3] = v3;
+  } else {
+    boxes[o] = v0 - v2 / 2;
+    boxes[o + 1] = v1 - v3 / 2;
+    boxes[o + 2] = v0 + v2 / 2;
+    boxes[o + 3] = v1 + v3 / 2;
+  }
 }

@@ -1,28 +1,47 @@
 import { z } from 'zod';
 import { boxToOriginal, isEmptyBox } from './box-mapping.js';
 import { labelsOption, outputOption, positiveCount, unitInterval } from './common-options.js';
-import { decodeCandidates, resolveGrid } from './detect-decode.js';
+import { type Candidates, decodeCandidates, resolveGrid } from './detect-decode.js';
+import { DECODED_ROW, decodedRowCount, decodeRows } from './detect-rows.js';
 import { nms } from './nms.js';
-import { numericData, pickOutput } from './tensor-access.js';
+import { type NumericData, numericData, pickOutput } from './tensor-access.js';
 import type { BoxXYXY, Head } from './types.js';
 
-export const detectOptions = z.strictObject({
-  labels: labelsOption,
-  /** Axis order of the output; 'auto' finds the axis of size 4 (+1 with objectness) + labels. */
-  layout: z.enum(['auto', 'channels-first', 'anchors-first']).default('auto'),
-  /** Box encoding in tensor pixels: centre and size, or corners. */
-  boxFormat: z.enum(['cxcywh', 'xyxy']).default('cxcywh'),
-  /** YOLOv5-style objectness column after the box: score = objectness × class score. */
-  objectness: z.boolean().default(false),
-  /** Minimum score kept (inclusive). */
-  scoreThreshold: unitInterval(0.25),
-  /** A box is suppressed when its IoU with a better kept box is strictly greater than this. */
-  iouThreshold: unitInterval(0.45),
-  maxDetections: positiveCount(100),
-  /** false: boxes only suppress boxes of their own class. */
-  classAgnosticNms: z.boolean().default(false),
-  output: outputOption,
-});
+export const detectOptions = z
+  .strictObject({
+    labels: labelsOption,
+    /**
+     * Axis order of the output; 'auto' finds the axis of size 4 (+1 with objectness) + labels.
+     * 'decoded': `[1, K, 6]` rows of box, score and class index, from a model that decodes its own boxes.
+     */
+    layout: z.enum(['auto', 'channels-first', 'anchors-first', 'decoded']).default('auto'),
+    /** Box encoding in tensor pixels: centre and size, or corners. */
+    boxFormat: z.enum(['cxcywh', 'xyxy']).default('cxcywh'),
+    /** YOLOv5-style objectness column after the box: score = objectness × class score. */
+    objectness: z.boolean().default(false),
+    /** Minimum score kept (inclusive). */
+    scoreThreshold: unitInterval(0.25),
+    /** A box is suppressed when its IoU with a better kept box is strictly greater than this. */
+    iouThreshold: unitInterval(0.45),
+    maxDetections: positiveCount(100),
+    /** false: boxes only suppress boxes of their own class. */
+    classAgnosticNms: z.boolean().default(false),
+    /** Only these labels are answered; the others are dropped before NMS, so they suppress nothing. */
+    keep: z.array(z.string().min(1)).min(1, 'name at least one label to keep (leave keep out to keep every label)').optional(),
+    output: outputOption,
+  })
+  .superRefine((o, ctx) => {
+    if (o.layout === 'decoded' && o.objectness) {
+      ctx.addIssue({ code: 'custom', message: 'layout "decoded" rows hold one score; objectness does not apply', path: ['objectness'] });
+    }
+    const labels = new Set(o.labels);
+    const seen = new Set<string>();
+    o.keep?.forEach((label, i) => {
+      if (!labels.has(label)) ctx.addIssue({ code: 'custom', message: `"${label}" is not one of the ${o.labels.length} labels`, path: ['keep', i] });
+      else if (seen.has(label)) ctx.addIssue({ code: 'custom', message: `duplicate label "${label}"`, path: ['keep', i] });
+      seen.add(label);
+    });
+  });
 export type DetectOptions = z.output<typeof detectOptions>;
 
 export interface Detection {
@@ -44,15 +63,8 @@ export const detectHead: Head<DetectOptions, DetectAnswer> = {
   options: detectOptions,
   run(outputs, geometry, options) {
     const tensor = pickOutput(TASK, outputs, options.output);
-    const classes = options.labels.length;
-    const grid = resolveGrid(tensor.dims, { classes, objectness: options.objectness }, options.layout);
-    const candidates = decodeCandidates(numericData(TASK, tensor), grid, {
-      classes,
-      objectness: options.objectness,
-      boxFormat: options.boxFormat,
-      scoreThreshold: options.scoreThreshold,
-    });
-    // Suppression runs in tensor pixels: IoU is unchanged by the letterbox's per-axis scale and shift.
+    const candidates = decode(tensor.dims, numericData(TASK, tensor), options);
+    // Suppression runs in tensor pixels: IoU is unchanged by a per-axis scale and shift (letterbox or stretch).
     const kept = nms(candidates.boxes, candidates.scores, candidates.count, {
       iouThreshold: options.iouThreshold,
       maxKept: options.maxDetections,
@@ -70,4 +82,28 @@ export const detectHead: Head<DetectOptions, DetectAnswer> = {
     }
     return { detections };
   },
+  checkOutputs(outputs, options) {
+    if (options.layout !== 'decoded') return undefined;
+    const names = Object.keys(outputs);
+    const name = options.output ?? (names.length === 1 ? names[0] : undefined);
+    const dims = name === undefined ? undefined : outputs[name];
+    // Symbolic dims are checked per batch by run().
+    if (!dims || (dims.length === 3 && (typeof dims[2] !== 'number' || dims[2] === DECODED_ROW))) return undefined;
+    return { field: 'head.layout', message: `layout "decoded" expects output "${name}" of dims [N, K, 6], the model declares [${dims.join(', ')}]` };
+  },
 };
+
+/** Candidates above the score threshold, of kept labels, in output order. */
+function decode(dims: readonly number[], data: NumericData, options: DetectOptions): Candidates {
+  const classes = options.labels.length;
+  const keep = options.keep === undefined ? undefined : keepMask(options.labels, options.keep);
+  const { boxFormat, scoreThreshold } = options;
+  if (options.layout === 'decoded') return decodeRows(data, decodedRowCount(dims), { classes, boxFormat, scoreThreshold, keep });
+  const grid = resolveGrid(dims, { classes, objectness: options.objectness }, options.layout);
+  return decodeCandidates(data, grid, { classes, objectness: options.objectness, boxFormat, scoreThreshold, keep });
+}
+
+function keepMask(labels: readonly string[], keep: readonly string[]): Uint8Array {
+  const wanted = new Set(keep);
+  return Uint8Array.from(labels, (label) => (wanted.has(label) ? 1 : 0));
+}
