@@ -16,8 +16,8 @@ export interface SuiteEntry {
 
 export const SUITE: readonly SuiteEntry[] = [
   { script: 'http', env: { BENCH_DURATION: '2' }, timeoutSec: 60 },
-  { script: 'engine', env: { BENCH_DURATION: '2' }, timeoutSec: 120 },
-  { script: 'polygons', env: {}, timeoutSec: 90 },
+  { script: 'engine', env: { BENCH_DURATION: '2', BENCH_RAW_SECONDS: '0.7' }, timeoutSec: 120 },
+  { script: 'polygons', env: { BENCH_TIME_SCALE: '0.4' }, timeoutSec: 90 },
   { script: 'ingest', env: { BENCH_DURATION: '2', BENCH_SUBSCRIBERS: '300', BENCH_FANOUT_EVENTS: '60' }, timeoutSec: 120 },
   {
     script: 'overload',

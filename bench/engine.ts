@@ -16,7 +16,7 @@ import { writeResults } from './results-file.js';
  *  (b) HTTP predict at saturation with dynamic batching on and off (same load, same concurrency);
  *  (c) p50/p99 with batching on at about half of its saturation rate, offered open-loop (Poisson arrivals).
  * TensorFlow.js, the content-safety MobileNetV2: (a) and (b) likewise.
- * BENCH_DURATION (seconds per HTTP run, default 6), BENCH_CONNECTIONS (default 32; 16 for the
+ * BENCH_DURATION (seconds per HTTP run, default 6), BENCH_RAW_SECONDS (per batch size of the raw sweeps), BENCH_CONNECTIONS (default 32; 16 for the
  * slower TensorFlow.js model) and BENCH_PARTS (`onnx,tfjs`) tune it. BENCH_DEVICE=cuda runs every
  * model with `device: "cuda", strict: true` (a model that cannot use CUDA fails the run) and writes
  * bench/results/engine-cuda.json with `cuda.`-prefixed ratios, so CPU thresholds are not mixed up.
@@ -24,6 +24,8 @@ import { writeResults } from './results-file.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const durationSec = Number(process.env.BENCH_DURATION ?? 6);
+/** Seconds per batch size of the raw in-process sweeps (default 2 for ONNX Runtime, 3 for TensorFlow.js). */
+const rawSeconds = process.env.BENCH_RAW_SECONDS === undefined ? undefined : Number(process.env.BENCH_RAW_SECONDS);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const tfjsConnections = Number(process.env.BENCH_TFJS_CONNECTIONS ?? 16);
 const parts = new Set((process.env.BENCH_PARTS ?? 'onnx,tfjs').split(',').map((p) => p.trim()));
@@ -126,7 +128,7 @@ const results: Record<string, unknown> = { device, connections, durationSec };
 if (parts.has('onnx')) {
   const spec = loadManifest(path.join(root, 'models', 'text-direction'));
   const [H, W] = [spec.imageSpec.height!, spec.imageSpec.width!];
-  const { raw, bestBatch, runtime } = await rawSweep(spec, [3, H, W], (i) => ((i * 7919) % 255) / 127.5 - 1, [1, 2, 4, 8, 16, 32], 2);
+  const { raw, bestBatch, runtime } = await rawSweep(spec, [3, H, W], (i) => ((i * 7919) % 255) / 127.5 - 1, [1, 2, 4, 8, 16, 32], rawSeconds ?? 2);
 
   // A real text line as PNG, decoded and resized by the server for every request.
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>`;
@@ -149,7 +151,7 @@ if (parts.has('onnx')) {
 if (parts.has('tfjs')) {
   const spec = loadManifest(path.join(root, 'models', 'content-safety'));
   const [H, W] = [spec.imageSpec.height!, spec.imageSpec.width!];
-  const { raw, bestBatch, runtime } = await rawSweep(spec, [H, W, 3], (i) => ((i * 7919) % 255) / 255, [1, 2, 4, 8, 16], 3);
+  const { raw, bestBatch, runtime } = await rawSweep(spec, [H, W, 3], (i) => ((i * 7919) % 255) / 255, [1, 2, 4, 8, 16], rawSeconds ?? 3);
 
   // A flat drawing at a photo-like size: the server decodes it and resizes it to 224×224 every time.
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480" viewBox="0 0 224 224" preserveAspectRatio="none"><rect width="224" height="224" fill="#8fd3ff"/><circle cx="180" cy="40" r="24" fill="#ffd400" stroke="#000" stroke-width="4"/><rect y="160" width="224" height="64" fill="#5cc85c"/><rect x="50" y="100" width="90" height="70" fill="#ff6b6b" stroke="#000" stroke-width="5"/><polygon points="40,102 95,55 150,102" fill="#b35900" stroke="#000" stroke-width="5"/></svg>`;

@@ -6,7 +6,9 @@ import sharp from 'sharp';
 import { rawRequest, SocketPool, type Exchange } from '../src/loadgen/connection-pool.js';
 import { summarise } from '../src/loadgen/latency-stats.js';
 import { closedLoop, poissonLoad } from '../src/loadgen/load-loops.js';
+import { loadManifest } from '../src/engine/manifest.js';
 import { processRssBytes, startTarget } from './load.js';
+import { measureMachineLimit } from './machine-limit.js';
 import { writeResults } from './results-file.js';
 
 /**
@@ -21,7 +23,10 @@ import { writeResults } from './results-file.js';
  *  - PP-OCRv4 detector, 640×640 PNG: closed loop at 4 clients;
  *  - GET /health/live: server CPU per request, sightline against a bare uWebSockets.js handler,
  *    same generator and load;
- *  - RSS of each server (VmRSS, sampled every 100 ms during its predict runs): the peak.
+ *  - RSS of each server (VmRSS, sampled every 100 ms during its predict runs): the peak;
+ *  - sightline saturated on the classifier against this machine's limit (bench/machine-limit.ts:
+ *    the cores over raw ONNX Runtime's cheapest CPU per image plus sharp's decode and resize),
+ *    measured in this process before the rounds, while both servers are idle.
  * BENCH_SECONDS (per classifier run, default 3) scales every run. Writes bench/results/latency.json.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -121,6 +126,17 @@ const figures: Record<string, unknown>[] = [];
 const fmt = (r: Run) =>
   `${r.throughput.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(7)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  failed ${r.failed}  server CPU ${r.serverCpuPerRequestUs.toFixed(0)} µs/req  RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
 
+const directionSpec = loadManifest(path.join(root, 'models', 'text-direction'));
+const limit = await measureMachineLimit({
+  file: directionSpec.file,
+  input: directionSpec.input.name ?? 'x',
+  item: [3, directionSpec.imageSpec.height ?? 48, directionSpec.imageSpec.width ?? 192],
+  png: linePng,
+});
+console.log(
+  `machine limit (classifier): ${limit.imagesPerSec.toFixed(0)} images/s on ${limit.cores} cores = ONNX Runtime ${limit.ortCpuUsPerImage.toFixed(0)} µs CPU/image (${limit.ortBest.intraOpThreads} thread(s), batch ${limit.ortBest.batch}) + sharp ${limit.sharpCpuUsPerImage.toFixed(0)} µs; ONNX Runtime alone ${limit.ortOnlyImagesPerSec.toFixed(0)}/s`,
+);
+
 try {
   // Warm-up: JIT, connections, ONNX Runtime arenas at the sizes the runs will use.
   for (const t of Object.values(servers)) {
@@ -170,6 +186,8 @@ try {
     note('latency.detector.c4.throughput_over_naive', det.sightline.throughput / det.naive.throughput);
     note('latency.health_over_bare_uws', health['bare-uws']!.serverCpuPerRequestUs / health.sightline!.serverCpuPerRequestUs);
     note('latency.health.throughput_over_bare_uws', health.sightline!.throughput / health['bare-uws']!.throughput);
+    note('latency.saturated_over_machine_limit', saturated / limit.imagesPerSec);
+    note('latency.saturated_over_raw_ort', saturated / limit.ortOnlyImagesPerSec);
     note('latency.rss_budget', 1.5 / (peakRss('sightline') / peakRss('naive')));
     figures.push({ round: round + 1, order, halfRate, runs: r, health, peakRssBytes: { sightline: peakRss('sightline'), naive: peakRss('naive') } });
   }
@@ -182,7 +200,7 @@ try {
     ranges[name] = { median: ratios[name], min: Math.min(...values), max: Math.max(...values), rounds: values };
     console.log(`${name} = ${ratios[name].toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`);
   }
-  console.log(`wrote ${writeResults('latency', { ratios, ranges, rounds, seconds, cores: os.availableParallelism(), figures })}`);
+  console.log(`wrote ${writeResults('latency', { ratios, ranges, rounds, seconds, cores: os.availableParallelism(), limit, figures })}`);
 } finally {
   await Promise.all([sightline.stop(), naive.stop(), bare.stop()]);
   rmSync(dataDir, { recursive: true, force: true });

@@ -26,6 +26,8 @@ import { writeResults } from './results-file.js';
  */
 
 const EPSILON = 1; // Douglas–Peucker tolerance, pixels, for both sides
+/** BENCH_TIME_SCALE scales the time each comparison runs (the suite of bench:check runs shorter). */
+const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 1);
 const SIZES = [512, 1024, 2048] as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
         throw new Error(`${kind} ${size}²: addon traced ${ringCount(addonRegions)} rings, opencv.js ${cvRings.length}`);
       }
       const slow = size === 2048 && kind === 'noisy';
-      const bench = new Bench({ time: slow ? 1500 : 800, iterations: 5, warmupIterations: 2, warmupTime: 0 });
+      const bench = new Bench({ time: (slow ? 1500 : 800) * timeScale, iterations: 5, warmupIterations: 2, warmupTime: 0 });
       bench
         .add('addon', () => {
           findPolygons(input, { epsilon: EPSILON });
