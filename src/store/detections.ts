@@ -3,8 +3,9 @@ import { type DetectionFilter, applyDetectionFilter } from './detection-filters.
 import { type Detection, type DetectionInput, toDetection, toDetectionRow } from './detection-rows.js';
 import { type DetectionStats, type DetectionStatsQuery, detectionStats } from './detection-stats.js';
 import type { GroupCommitWriter } from './group-commit.js';
-import { newId, normaliseId } from './ids.js';
-import { type Page, decodeCursor, pageLimit, toPage } from './pagination.js';
+import { newId } from './ids.js';
+import { type Page, pageRequest, readPage } from './pagination.js';
+import { deleteById, getById } from './rows-by-id.js';
 import type { DetectionsTable, StoreSchema } from './schema.js';
 import { badRequest } from '../errors.js';
 
@@ -49,36 +50,17 @@ export function createDetectionRepository(
       return rows.map((r) => r.id);
     },
 
-    async get(rawId) {
-      const id = normaliseId(rawId);
-      if (id === undefined) return undefined;
-      const row = await db.selectFrom('detections').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : toDetection(row);
+    get(rawId) {
+      return getById(db, 'detections', rawId, toDetection);
     },
 
-    async delete(rawId) {
-      const id = normaliseId(rawId);
-      if (id === undefined) return false;
-      return writer.write(async (trx) => {
-        const result = await trx.deleteFrom('detections').where('id', '=', id).executeTakeFirst();
-        return Number(result.numDeletedRows) > 0;
-      });
+    delete(rawId) {
+      return deleteById(writer, 'detections', rawId);
     },
 
     async list(query = {}) {
-      const limit = pageLimit(query.limit);
-      const after = decodeCursor('detections', query.cursor);
-      let q = applyDetectionFilter(db.selectFrom('detections').selectAll(), query);
-      if (after !== undefined) {
-        q = q.where((eb) =>
-          eb.or([
-            eb('detected_at', '<', after.at),
-            eb.and([eb('detected_at', '=', after.at), eb('id', '<', after.id)]),
-          ]),
-        );
-      }
-      const rows = await q.orderBy('detected_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-      return toPage('detections', rows, limit, (r) => ({ at: Number(r.detected_at), id: r.id }), toDetection);
+      const page = pageRequest('detections', query);
+      return readPage(applyDetectionFilter(db.selectFrom('detections').selectAll(), query), 'detected_at', page, toDetection);
     },
 
     stats(query) {

@@ -5,6 +5,7 @@ export type { StoreLogger } from './logger.js';
 export { defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 export type { DatabaseKind, DatabaseLocation } from './database-url.js';
 export type { BlobMeta, BlobPutOptions, BlobStore } from './blobs.js';
+export { SHA256_ANY_CASE, SHA256_HEX, SHA256_RULE } from './content-hash.js';
 export { JOB_STATUSES } from './jobs.js';
 export type { CreateJobInput, Job, JobRepository, JobStatus, ListJobsQuery } from './jobs.js';
 export { MAX_DETECTIONS_PER_INSERT } from './detections.js';

@@ -4,7 +4,8 @@ import { parseSha256 } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { newId, normaliseId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
-import { type Page, decodeCursor, pageLimit, toPage } from './pagination.js';
+import { type Page, pageRequest, readPage } from './pagination.js';
+import { deleteById, getById } from './rows-by-id.js';
 import type { JobStatus, JobsTable, StoreSchema } from './schema.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -181,41 +182,23 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
       return { job: toJob(row), created: true };
     },
 
-    async get(rawId) {
-      const id = normaliseId(rawId);
-      if (id === undefined) return undefined;
-      const row = await selectById(db, id);
-      return row === undefined ? undefined : toJob(row);
+    get(rawId) {
+      return getById(db, 'jobs', rawId, toJob);
     },
 
     async list(query = {}) {
-      const limit = pageLimit(query.limit);
-      const after = decodeCursor('jobs', query.cursor);
+      const page = pageRequest('jobs', query);
       if (query.status !== undefined && !JOB_STATUSES.includes(query.status)) {
         throw badRequest(`status must be one of ${JOB_STATUSES.join(', ')}`, { field: 'status' });
       }
       let q = db.selectFrom('jobs').selectAll();
       if (query.status !== undefined) q = q.where('status', '=', query.status);
       if (query.model !== undefined) q = q.where('model', '=', checkName(query.model, 'model'));
-      if (after !== undefined) {
-        q = q.where((eb) =>
-          eb.or([
-            eb('created_at', '<', after.at),
-            eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)]),
-          ]),
-        );
-      }
-      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
-      return toPage('jobs', rows, limit, (r) => ({ at: Number(r.created_at), id: r.id }), toJob);
+      return readPage(q, 'created_at', page, toJob);
     },
 
-    async delete(rawId) {
-      const id = normaliseId(rawId);
-      if (id === undefined) return false;
-      return writer.write(async (trx) => {
-        const result = await trx.deleteFrom('jobs').where('id', '=', id).executeTakeFirst();
-        return Number(result.numDeletedRows) > 0;
-      });
+    delete(rawId) {
+      return deleteById(writer, 'jobs', rawId);
     },
 
     async markRunning(id) {

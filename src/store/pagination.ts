@@ -1,3 +1,4 @@
+import { type SelectQueryBuilder, sql } from 'kysely';
 import { badRequest } from '../errors.js';
 
 /** Position after the last row of a page: the (timestamp, id) sort key of that row. */
@@ -53,22 +54,45 @@ export function pageLimit(limit: number | undefined): number {
   return limit;
 }
 
+/** What one page of a listing asks for, checked: how many rows, and after which. */
+export interface PageRequest {
+  /** Tags the listing's cursors, so one listing's cursor is refused by another. */
+  readonly listing: string;
+  readonly limit: number;
+  readonly after: PageKey | undefined;
+}
+
+/** Checks a page's `limit` and `cursor` for `listing`, before the listing's own filters are. */
+export function pageRequest(listing: string, query: { limit?: number; cursor?: string | null }): PageRequest {
+  const limit = pageLimit(query.limit);
+  return { listing, limit, after: decodeCursor(listing, query.cursor) };
+}
+
+/** A row a listing can page through: its id and its timestamp column. */
+type KeyedRow<C extends string> = { readonly id: string } & { readonly [K in C]: number };
+
 /**
- * Builds a page from rows fetched with limit + 1: the extra row only says that
- * another page exists.
+ * One page of `query`, newest first by (`column`, id): keyset pagination, so a page costs the
+ * same however deep it is and rows inserted meanwhile neither repeat nor vanish. The query holds
+ * the listing's filters; the index that serves them ends in (`column`, id).
  */
-export function toPage<R, T>(
-  listing: string,
-  rows: R[],
-  limit: number,
-  keyOf: (row: R) => PageKey,
+export async function readPage<DB, TB extends keyof DB, C extends string, R extends KeyedRow<C>, T>(
+  query: SelectQueryBuilder<DB, TB, R>,
+  column: C,
+  request: PageRequest,
   map: (row: R) => T,
-): Page<T> {
+): Promise<Page<T>> {
+  const { listing, limit, after } = request;
+  const at = sql.ref(column);
+  const id = sql.ref('id');
+  const q = after === undefined ? query : query.where(sql<boolean>`(${at} < ${after.at} or (${at} = ${after.at} and ${id} < ${after.id}))`);
+  // One row past the page only says that another page exists.
+  const rows = await q.orderBy(at, 'desc').orderBy(id, 'desc').limit(limit + 1).execute();
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];
   return {
     items: pageRows.map(map),
-    nextCursor: more && last !== undefined ? encodeCursor(listing, keyOf(last)) : null,
+    nextCursor: more && last !== undefined ? encodeCursor(listing, { at: Number(last[column]), id: last.id }) : null,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Detection, DetectionStats } from '../../store/index.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, MAX_STATS_LATEST } from '../../store/index.js';
+import { MAX_STATS_LATEST } from '../../store/index.js';
+import { pageOf, pageQueryShape } from './pages.js';
 import { base64Image, queryInteger, queryParameters, sha256, sha256Out, strictFields, text, timestamp } from './field-types.js';
 import { MAX_JSON_DEPTH } from '../body/json-values.js';
 import { predictAnswer } from './predict.js';
@@ -110,8 +111,7 @@ function withCameraAlias<T extends { camera?: string | undefined; cameraId?: str
 export const listDetectionsQuery = withCameraAlias(
   queryParameters({
     ...filterShape,
-    limit: queryInteger(1, MAX_PAGE_LIMIT, `page size (default ${DEFAULT_PAGE_LIMIT})`).optional(),
-    cursor: z.string().optional().describe('`nextCursor` of the previous page'),
+    ...pageQueryShape,
   }),
 );
 
@@ -141,10 +141,7 @@ export const detection = z
   })
   .meta({ id: 'Detection', description: 'A stored detection.' });
 
-export const detectionPage = z.strictObject({
-  items: z.array(detection).describe('newest first (detectedAt, then id)'),
-  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
-});
+export const detectionPage = pageOf(detection, 'newest first (detectedAt, then id)');
 
 export const storedDetection = z.strictObject({
   id: z.uuid(),

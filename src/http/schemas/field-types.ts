@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type SightlineError, unsupportedMediaType } from '../../errors.js';
+import { SHA256_ANY_CASE, SHA256_HEX, SHA256_RULE } from '../../store/index.js';
 
 /** Building blocks shared by request schemas; each carries the wording its errors use. */
 
@@ -29,18 +30,16 @@ export const text = (description?: string) => {
   return description === undefined ? schema : schema.describe(description);
 };
 
-const SHA256_RULE = 'must be a SHA-256 hash: 64 hexadecimal digits';
-
 /** A content hash as clients may write it (either case), lower-cased. */
 export const sha256 = (description: string) =>
   z
     .string({ error: SHA256_RULE })
-    .regex(/^[0-9a-fA-F]{64}$/, { error: SHA256_RULE })
+    .regex(SHA256_ANY_CASE, { error: SHA256_RULE })
     .transform((s) => s.toLowerCase())
     .describe(description);
 
 /** A content hash as the server writes it. */
-export const sha256Out = (description: string) => z.string().regex(/^[0-9a-f]{64}$/).describe(description);
+export const sha256Out = (description: string) => z.string().regex(SHA256_HEX).describe(description);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 const DIGITS = /^\d{1,16}$/;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type JobStatus } from '../../store/index.js';
+import type { JobStatus } from '../../store/index.js';
 import type { JobView } from '../../jobs/job-view.js';
-import { base64Image, filePart, modelName, queryInteger, queryParameters, sha256, sha256Out, strictFields } from './field-types.js';
+import { pageOf, pageQueryShape } from './pages.js';
+import { base64Image, filePart, modelName, queryParameters, sha256, sha256Out, strictFields } from './field-types.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 const jobStatus = z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` });
@@ -63,16 +64,12 @@ export const jobView = z
   })
   .meta({ id: 'Job', description: 'A job as listings, status answers and events show it.' });
 
-export const jobPage = z.strictObject({
-  items: z.array(jobView).describe('newest first'),
-  nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
-});
+export const jobPage = pageOf(jobView, 'newest first');
 
 export const listJobsQuery = queryParameters({
   status: jobStatus.optional().describe('only jobs in this status'),
   model: z.string().optional().describe('only jobs of this model'),
-  limit: queryInteger(1, MAX_PAGE_LIMIT, `page size (default ${DEFAULT_PAGE_LIMIT})`).optional(),
-  cursor: z.string().optional().describe('`nextCursor` of the previous page'),
+  ...pageQueryShape,
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
