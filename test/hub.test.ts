@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { Hub } from '../dist/src/hub/hub.js';
-import { subscriberRoute } from '../dist/src/hub/subscriber-route.js';
+import { subscriberRoute } from '../dist/src/http/websocket/subscriber-route.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';

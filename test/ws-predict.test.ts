@@ -4,7 +4,7 @@ import { encode, fromRaw, rgbPixels, solidImage } from './helpers/images.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { Hub } from '../dist/src/hub/hub.js';
-import { predictRoute } from '../dist/src/hub/predict-route.js';
+import { predictRoute } from '../dist/src/http/websocket/predict-route.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -1,4 +1,4 @@
-import type { TemplatedApp, WebSocket } from '../http/uws.js';
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../logger.js';
 import { CloseCode } from './close-codes.js';
 import { MAX_TOPICS_PER_SOCKET } from './topics.js';

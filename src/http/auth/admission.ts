@@ -1,8 +1,8 @@
 import { SightlineError } from '../../errors.js';
 import { errorReply } from '../error-reply.js';
 import type { Reply } from '../reply.js';
-import type { RateLimiter } from '../limits/rate-limiter.js';
-import type { KeyRing, RateLimitSpec } from './key-ring.js';
+import type { RateLimiter, RateLimitSpec } from '../limits/rate-limiter.js';
+import type { KeyRing } from './key-ring.js';
 import type { Access } from './scopes.js';
 
 export interface AdmissionOptions {

@@ -1,11 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RateLimitSpec } from '../limits/rate-limiter.js';
 import type { Scope } from './scopes.js';
-
-/** Requests per second and bucket size for one key; `rps` 0 means unlimited. */
-export interface RateLimitSpec {
-  rps: number;
-  burst: number;
-}
 
 export interface ApiKey {
   /** Shown in logs and errors in place of the key, which is never shown. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config.js';
+import type { RateLimitSpec } from '../limits/rate-limiter.js';
 import { defaultBurst } from '../limits/token-bucket.js';
-import type { ApiKey, RateLimitSpec } from './key-ring.js';
+import type { ApiKey } from './key-ring.js';
 import { isScope, SCOPES, type Scope } from './scopes.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;

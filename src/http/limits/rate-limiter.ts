@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { RateLimitSpec } from '../auth/key-ring.js';
 import { TokenBucket } from './token-bucket.js';
+
+/** Requests per second and bucket size for one client or key; `rps` 0 means unlimited. */
+export interface RateLimitSpec {
+  rps: number;
+  burst: number;
+}
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterS: number; limit: RateLimitSpec };
 

@@ -1,4 +1,4 @@
-import { checkTopic } from './topics.js';
+import { checkTopic } from '../../hub/topics.js';
 
 /** What a client may ask on /v1/ws (JSON text frames). */
 export type ControlMessage =

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { CloseCode } from '../../hub/close-codes.js';
 import { EventName } from '../../hub/events.js';
 import { MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
-import { detection } from './detections.js';
-import { jobView } from './jobs.js';
-import { modelStatus } from './models.js';
-import { predictAnswer } from './predict.js';
+import { detection } from '../schemas/detections.js';
+import { jobView } from '../schemas/jobs.js';
+import { modelStatus } from '../schemas/models.js';
+import { predictAnswer } from '../schemas/predict.js';
 
 /**
  * The frames of the two WebSocket routes. The hub parses frames itself (they never pass through

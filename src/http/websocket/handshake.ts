@@ -1,6 +1,6 @@
-import { badRequest, SightlineError } from '../errors.js';
-import { errorReply } from '../http/error-reply.js';
-import type { Reply } from '../http/reply.js';
+import { badRequest, SightlineError } from '../../errors.js';
+import { errorReply } from '../error-reply.js';
+import type { Reply } from '../reply.js';
 
 /** The only WebSocket version there is (RFC 6455 §4.1); a 426 for another names it. */
 const WEBSOCKET_VERSION = '13';

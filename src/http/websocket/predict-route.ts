@@ -1,18 +1,18 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { WebSocketBehavior } from 'uWebSockets.js';
-import { errorBody, SightlineError } from '../errors.js';
-import { predictionAnswer } from '../engine/prediction-answer.js';
-import { predict } from '../engine/predictor.js';
-import type { ModelRepository } from '../engine/repository.js';
-import type { ImageLimits } from '../imaging/index.js';
-import type { Logger } from '../logger.js';
-import { CloseCode } from './close-codes.js';
+import { errorBody, SightlineError } from '../../errors.js';
+import { predictionAnswer } from '../../engine/prediction-answer.js';
+import { predict } from '../../engine/predictor.js';
+import type { ModelRepository } from '../../engine/repository.js';
+import type { ImageLimits } from '../../imaging/index.js';
+import type { Logger } from '../../logger.js';
+import { CloseCode } from '../../hub/close-codes.js';
 import { handshakeRefusal } from './handshake.js';
-import type { Hub, HubSocket } from './hub.js';
+import type { Hub, HubSocket } from '../../hub/hub.js';
 import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
-import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
+import { transportLimits, type WebSocketLimits } from './transport-limits.js';
 
 export interface PredictSocketOptions {
   hub: Hub;

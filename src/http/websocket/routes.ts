@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { Reply } from '../http/reply.js';
-import type { RequestContext } from '../http/request-context.js';
-import type { Route } from '../http/router.js';
-import { CLOSE_CODES, predictClientFrame, predictServerFrame, subscriberClientFrame, subscriberServerFrame } from '../http/schemas/websocket.js';
-import type { TemplatedApp } from '../http/uws.js';
+import type { Reply } from '../reply.js';
+import type { RequestContext } from '../request-context.js';
+import type { Route } from '../router.js';
+import { CLOSE_CODES, predictClientFrame, predictServerFrame, subscriberClientFrame, subscriberServerFrame } from './frames.js';
+import type { TemplatedApp } from '../uws.js';
 import { handshakeRefusal, upgradeRequired } from './handshake.js';
-import type { Hub } from './hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { predictRoute, type PredictSocketOptions } from './predict-route.js';
 import { subscriberRoute } from './subscriber-route.js';
 

@@ -1,13 +1,13 @@
-import { SightlineError } from '../errors.js';
+import { SightlineError } from '../../errors.js';
 import type { WebSocketBehavior } from 'uWebSockets.js';
-import { CloseCode } from './close-codes.js';
+import { CloseCode } from '../../hub/close-codes.js';
 import { handshakeRefusal } from './handshake.js';
 import { parseControlMessage } from './control-messages.js';
-import type { Hub, HubSocket } from './hub.js';
-import { MAX_TOPICS_PER_SOCKET } from './topics.js';
+import type { Hub, HubSocket } from '../../hub/hub.js';
+import { MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
 import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
-import { transportLimits, type WebSocketLimits } from './websocket-limits.js';
+import { transportLimits, type WebSocketLimits } from './transport-limits.js';
 
 const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
 

@@ -1,10 +1,10 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
-import { acceptUpgrade, sendUpgradeRefusal, upgradeRequestId } from '../../hub/upgrade.js';
+import { acceptUpgrade, sendUpgradeRefusal, upgradeRequestId } from './upgrade.js';
 import type { Logger } from '../../logger.js';
 import type { TemplatedApp } from '../uws.js';
-import type { Admission } from './admission.js';
-import { presentedKey } from './credentials.js';
-import type { RouteAccessTable } from './route-scopes.js';
+import type { Admission } from '../auth/admission.js';
+import { presentedKey } from '../auth/credentials.js';
+import type { RouteAccessTable } from '../auth/route-scopes.js';
 
 /**
  * The uWS app as WebSocket routes see it, with admission in front of every upgrade: each

@@ -1,8 +1,8 @@
-import { errorReply } from '../http/error-reply.js';
-import type { Reply } from '../http/reply.js';
-import { requestIdFor } from '../http/request-id.js';
-import { statusLine } from '../http/status-line.js';
-import type { HttpRequest, HttpResponse } from '../http/uws.js';
+import { errorReply } from '../error-reply.js';
+import type { Reply } from '../reply.js';
+import { requestIdFor } from '../request-id.js';
+import { statusLine } from '../status-line.js';
+import type { HttpRequest, HttpResponse } from '../uws.js';
 
 type UpgradeContext = Parameters<HttpResponse['upgrade']>[4];
 
