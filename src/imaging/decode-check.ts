@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import './libvips.js';
-import { unprocessableImage } from '../errors.js';
+import { decoderFailure } from './decoder-failure.js';
 import { type ImageLimits, type ProbedImage, DEFAULT_IMAGE_LIMITS, probeImage } from './probe.js';
 
 /**
@@ -11,8 +11,6 @@ import { type ImageLimits, type ProbedImage, DEFAULT_IMAGE_LIMITS, probeImage } 
 export function decodeOptions(limits: ImageLimits): sharp.SharpOptions {
   return { limitInputPixels: limits.maxInputPixels, failOn: 'error', pages: 1 };
 }
-
-const shortMessage = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /**
  * The check an image passes before it is kept: the header probe (400, 413, 415, 422), then a full
@@ -26,7 +24,7 @@ export async function checkDecodes(bytes: Uint8Array, limits: ImageLimits = DEFA
   try {
     await sharp(bytes, decodeOptions(limits)).resize(1, 1, { fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer();
   } catch (err) {
-    throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
+    throw decoderFailure(`decode the ${probed.format} image`, err);
   }
   return probed;
 }

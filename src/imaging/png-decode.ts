@@ -1,4 +1,5 @@
 import { crc32, inflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, startsWith, u32 } from './header-bytes.js';
 import type { Raster } from './resample.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Raster } from './resample.js';
  * stream, an unknown filter): libvips then decodes it and gives its own verdict.
  */
 export function decodePlainPng(b: Uint8Array): Raster | undefined {
-  if (b.length < 45 || u32(b, 0) !== SIGNATURE_HI || u32(b, 4) !== SIGNATURE_LO || u32(b, 8) !== 13 || tag(b, 12) !== IHDR) return undefined;
+  if (b.length < 45 || !startsWith(b, PNG_SIGNATURE) || u32(b, 8) !== 13 || tag(b, 12) !== IHDR) return undefined;
   const width = u32(b, 16);
   const height = u32(b, 20);
   const colorType = b[25]!;
@@ -59,15 +60,12 @@ const MAX_RAW_BYTES = 64 * 1024 * 1024;
 
 // Chunk types as big-endian integers, compared without building strings.
 const fourCC = (s: string) => ((s.charCodeAt(0) << 24) | (s.charCodeAt(1) << 16) | (s.charCodeAt(2) << 8) | s.charCodeAt(3)) >>> 0;
-const SIGNATURE_HI = 0x89504e47;
-const SIGNATURE_LO = 0x0d0a1a0a;
 const IHDR = fourCC('IHDR');
 const IDAT = fourCC('IDAT');
 const IEND = fourCC('IEND');
 /** Ancillary chunks that leave the decoded pixels as they are (text, resolution, time, the sRGB tag, a suggested background). */
 const HARMLESS = new Set(['tEXt', 'zTXt', 'iTXt', 'pHYs', 'tIME', 'sRGB', 'bKGD'].map(fourCC));
 
-const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 const tag = u32;
 
 /** Reverses the per-scanline filters (none, sub, up, average, Paeth) into tightly packed rows. */

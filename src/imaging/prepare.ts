@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import './libvips.js';
-import { unprocessableImage } from '../errors.js';
+import { decoderFailure } from './decoder-failure.js';
 import { decodeOptions } from './decode-check.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits, type ProbedImage } from './probe.js';
@@ -28,8 +28,6 @@ export interface PreparedImage extends PixelImage {
   mediaType: string;
 }
 
-
-const shortMessage = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /**
  * Decodes, validates and resizes one uploaded image for a model.
@@ -114,7 +112,7 @@ export async function decodeForModel(
   try {
     out = await pipeline.toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
+    throw decoderFailure(`decode the ${probed.format} image`, err);
   }
   const { data, info } = out;
   if (info.width !== plan.tensor.width || info.height !== plan.tensor.height || info.channels !== 3) {
@@ -139,7 +137,7 @@ async function decodeRaster(bytes: Uint8Array, probed: ProbedImage, limits: Imag
   try {
     decoded = await sharp(bytes, decodeOptions(limits)).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw unprocessableImage(`could not decode the ${probed.format} image: ${shortMessage(err)}`);
+    throw decoderFailure(`decode the ${probed.format} image`, err);
   }
   const { data, info } = decoded;
   if (info.channels !== 3 && info.channels !== 4) return undefined;

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import './libvips.js';
 import { badRequest, payloadTooLarge, unprocessableImage, unsupportedMediaType } from '../errors.js';
+import { decoderFailure } from './decoder-failure.js';
 import { readPngHeader } from './png-header.js';
 import { describeUnsupportedImage, sniffImage, SUPPORTED_IMAGE_FORMATS, type SniffedImage } from './sniff.js';
 import type { Size } from './transform.js';
@@ -26,8 +27,6 @@ export interface ProbedImage extends SniffedImage {
   /** True when libvips decodes it to 8-bit sRGB with 3 or 4 channels, needing no conversion. */
   plainRgb: boolean;
 }
-
-const shortMessage = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /**
  * Checks an upload before it is decoded: size, type (415), readable header (422) and pixel count (413).
@@ -59,7 +58,7 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
     // The pixel limit is enforced below with a clearer message; libvips' own limit stays on for decoding.
     meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
   } catch (err) {
-    throw unprocessableImage(`could not read the ${sniffed.format} header: ${shortMessage(err)}`);
+    throw decoderFailure(`read the ${sniffed.format} header`, err);
   }
   const width = meta.width;
   const height = meta.pageHeight ?? meta.height;

@@ -3,6 +3,8 @@
  * only formats identified here reach the decoder, which keeps libvips' other loaders (SVG, PDF, …)
  * out of reach of untrusted input.
  */
+import { ascii, fourcc, PNG_SIGNATURE, startsWith, u32 } from './header-bytes.js';
+
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif';
 
 export interface SniffedImage {
@@ -21,16 +23,7 @@ export const IMAGE_MEDIA_TYPES: Readonly<Record<ImageFormat, string>> = {
 
 export const SUPPORTED_IMAGE_FORMATS = Object.keys(IMAGE_MEDIA_TYPES) as ImageFormat[];
 
-const startsWith = (b: Uint8Array, sig: readonly number[], at = 0): boolean => {
-  if (b.length < at + sig.length) return false;
-  for (let i = 0; i < sig.length; i++) if (b[at + i] !== sig[i]) return false;
-  return true;
-};
-const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
-const fourcc = (b: Uint8Array, at: number): string => String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
-
 const JPEG = [0xff, 0xd8, 0xff];
-const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const GIF87 = ascii('GIF87a');
 const GIF89 = ascii('GIF89a');
 const RIFF = ascii('RIFF');
@@ -45,7 +38,7 @@ const HEIF_BRANDS = new Set(['mif1', 'msf1']);
 /** The brands of an ISO-BMFF `ftyp` box at the start of `b` (major first), or undefined when there is none. */
 function ftypBrands(b: Uint8Array): string[] | undefined {
   if (b.length < 12 || fourcc(b, 4) !== 'ftyp') return undefined;
-  const size = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const size = u32(b, 0);
   // 0 means "to the end of the file"; 1 (a 64-bit size) never occurs for ftyp; anything else below the
   // fixed part (header, major brand, minor version) is malformed.
   if (size !== 0 && size < 16) return undefined;
@@ -64,7 +57,7 @@ export function sniffImage(bytes: Uint8Array): SniffedImage | undefined {
 
 function sniffFormat(b: Uint8Array): ImageFormat | undefined {
   if (startsWith(b, JPEG)) return 'jpeg';
-  if (startsWith(b, PNG)) return 'png';
+  if (startsWith(b, PNG_SIGNATURE)) return 'png';
   if (startsWith(b, GIF87) || startsWith(b, GIF89)) return 'gif';
   if (startsWith(b, RIFF) && startsWith(b, WEBP, 8)) return 'webp';
   if (TIFF.some((sig) => startsWith(b, sig))) return 'tiff';
