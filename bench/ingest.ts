@@ -8,9 +8,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { createConnection } from 'mysql2/promise';
 import sharp from 'sharp';
 import WebSocket from 'ws';
+import { createScratchDatabase, type ScratchDatabase } from '../src/store/scratch-database.js';
 import { processCpuSeconds } from './load.js';
 import { writeResults } from './results-file.js';
 
@@ -163,22 +163,6 @@ async function ingest(base: string, makeBody: () => string, seconds: number, chi
   };
 }
 
-async function mysqlAdmin(statement: string): Promise<void> {
-  const url = new URL(mysqlUrl);
-  const c = await createConnection({
-    host: url.hostname,
-    port: url.port === '' ? 3306 : Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    connectTimeout: 3000,
-  });
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
-
 function report(what: string, mode: string, r: IngestResult): void {
   console.log(
     `${what.padEnd(17)} group commit ${mode.padEnd(3)} ${r.detectionsPerSec.toFixed(0).padStart(6)} detections/s  p50 ${String(r.p50Ms).padStart(4)} ms  p99 ${String(r.p99Ms).padStart(4)} ms  errors ${r.errors + r.non2xx}  server CPU ${(r.serverCpu * 100).toFixed(0)}%`,
@@ -194,28 +178,22 @@ const rowsOnly: Record<string, Record<string, IngestResult>> = {};
 const skipped: string[] = [];
 
 for (const database of ['sqlite', 'mariadb'] as const) {
-  let databaseUrl: string | undefined;
-  let dropDatabase: string | undefined;
+  let scratch: ScratchDatabase | undefined;
   if (database === 'mariadb') {
-    const name = `sightline_bench_${randomBytes(4).toString('hex')}`;
     try {
-      await mysqlAdmin(`create database \`${name}\` character set utf8mb4`);
+      scratch = await createScratchDatabase(mysqlUrl, 'sightline_bench_', 3000);
     } catch (err) {
       skipped.push(`mariadb: ${(err as Error).message}`);
       console.log(`skipping MariaDB: ${(err as Error).message}`);
       continue;
     }
-    dropDatabase = name;
-    const url = new URL(mysqlUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
   }
   ingestion[database] = {};
   rowsOnly[database] = {};
   for (const mode of ['on', 'off'] as const) {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-'));
     const flags = ['--data-dir', dataDir, '--models-dir', dataDir, '--group-commit-ms', mode === 'on' ? '2' : '0'];
-    if (databaseUrl) flags.push('--database-url', databaseUrl);
+    if (scratch) flags.push('--database-url', scratch.url);
     const server = await startServer(flags);
     try {
       await ingest(server.base, makeBody, 1, server.child); // warm-up
@@ -230,7 +208,7 @@ for (const database of ['sqlite', 'mariadb'] as const) {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  if (dropDatabase) await mysqlAdmin(`drop database if exists \`${dropDatabase}\``);
+  await scratch?.drop();
 }
 
 /** WebSocket fan-out: one POST at a time, timed until every subscriber has the event. */

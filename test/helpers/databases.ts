@@ -8,12 +8,11 @@
  * directory (SQLite file and blobs), plus on MySQL a `sightline_test_<random>`
  * database, so test files running in parallel never see each other's rows.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { describe, onTestFinished } from 'vitest';
+import { createScratchDatabase } from '../../dist/src/store/scratch-database.js';
 
 export const MYSQL_URL_ENV = 'SIGHTLINE_TEST_MYSQL_URL';
 
@@ -56,42 +55,19 @@ const sqliteTarget: DatabaseTarget = {
   },
 };
 
-/** Same server and credentials as the base URL, another database. */
-function withDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function adminQuery(base: string, statement: string): Promise<void> {
-  const url = new URL(base);
-  const connection = await createConnection({
-    host: url.hostname,
-    port: url.port === '' ? 3306 : Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
-  try {
-    await connection.query(statement);
-  } finally {
-    await connection.end();
-  }
-}
-
 const mariadbTarget: DatabaseTarget = {
   name: 'mariadb',
   skipReason:
     mysqlUrl === undefined || mysqlUrl === '' ? `${MYSQL_URL_ENV} is not set (set it to a MariaDB/MySQL URL)` : undefined,
   async create() {
     if (mysqlUrl === undefined || mysqlUrl === '') throw new Error(`${MYSQL_URL_ENV} is not set`);
-    const database = `sightline_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(mysqlUrl, `create database \`${database}\` character set utf8mb4`);
+    const database = await createScratchDatabase(mysqlUrl, 'sightline_test_');
     const dataDir = await tempDir();
     return {
-      url: withDatabase(mysqlUrl, database),
+      url: database.url,
       dataDir,
       async drop() {
-        await adminQuery(mysqlUrl, `drop database if exists \`${database}\``);
+        await database.drop();
         await rm(dataDir, { recursive: true, force: true });
       },
     };
