@@ -28,20 +28,62 @@ const inputDimsOf = (o: ModelInputOptions): Dim[] => [o.batch ?? 'N', ...(o.inpu
 const TO_FLOAT = 1; // TensorProto.FLOAT, the `to` of Cast
 const TO_INT64 = 7; // TensorProto.INT64
 
+/**
+ * The graph every factory here starts from: one input and one output, named by the options or the
+ * factory's defaults; `model()` is what every TestModel reports once the nodes are in.
+ */
+function oneInOneOut(
+  graphName: string,
+  options: ModelInputOptions & { outputName?: string },
+  defaults: { output: string; input?: string },
+  outputDims: (inputDims: Dim[]) => Dim[],
+  inputType: ElemType = 'float32',
+) {
+  const inputName = options.inputName ?? defaults.input ?? 'input';
+  const outputName = options.outputName ?? defaults.output;
+  const dims = inputDimsOf(options);
+  const g = new OnnxGraph(graphName);
+  g.input(inputName, inputType, dims).output(outputName, 'float32', outputDims(dims));
+  const model = (): TestModel => ({ bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims });
+  return { g, inputName, outputName, dims, model };
+}
+
 /* ------------------------------------------------------------------ classifier */
 
-export interface LinearClassifierOptions extends ModelInputOptions {
+/** A model that mixes the three input channels linearly into one logit per class. */
+export interface ChannelMixOptions extends ModelInputOptions {
   classes: number;
-  /** weights[k][c]: 3 rows (input channel k) × `classes` columns. Default: weights[k][c] = 1 if k = c mod 3, else 0. */
+  /** Oriented as each model says. Default: class c reads channel c mod 3 with weight 1, the others 0. */
   weights?: readonly (readonly number[])[];
   /** bias[c]; default all 0. */
   bias?: readonly number[];
   outputName?: string;
 }
 
-export interface LinearClassifier extends TestModel {
+interface ChannelMix extends TestModel {
   weights: number[][];
   bias: number[];
+}
+
+/** The weights (classes × 3 when `classRows`, else 3 × classes), bias and names of a channel mix, defaults filled in. */
+function channelMix(options: ChannelMixOptions, classRows: boolean) {
+  const { classes } = options;
+  const rows = classRows ? classes : 3;
+  const columns = classRows ? 3 : classes;
+  const byDefault = (c: number, k: number) => (c % 3 === k ? 1 : 0);
+  const weights =
+    options.weights?.map((row) => [...row]) ??
+    Array.from({ length: rows }, (_, r) => Array.from({ length: columns }, (_, col) => (classRows ? byDefault(r, col) : byDefault(col, r))));
+  const bias = options.bias ? [...options.bias] : Array(classes).fill(0);
+  if (weights.length !== rows || weights.some((row) => row.length !== columns)) throw new Error(`weights must be ${classRows ? 'classes × 3' : '3 × classes'}`);
+  if (bias.length !== classes) throw new Error('bias must have one value per class');
+  return { classes, weights, bias };
+}
+
+/** weights[k][c]: 3 rows (input channel k) × `classes` columns. */
+export type LinearClassifierOptions = ChannelMixOptions;
+
+export interface LinearClassifier extends ChannelMix {
   /** Expected logits for one image from its three channel means (computed in double precision). */
   logitsFor(channelMeans: readonly [number, number, number]): number[];
 }
@@ -51,19 +93,8 @@ export interface LinearClassifier extends TestModel {
  * Graph: ReduceMean(axes=[2,3], keepdims=0) → MatMul(weights [3,C]) → Add(bias [C]). Output `[N, C]` float32.
  */
 export function linearClassifier(options: LinearClassifierOptions): LinearClassifier {
-  const { classes } = options;
-  const weights =
-    options.weights?.map((row) => [...row]) ??
-    [0, 1, 2].map((k) => Array.from({ length: classes }, (_, c) => (c % 3 === k ? 1 : 0)));
-  const bias = options.bias ? [...options.bias] : Array(classes).fill(0);
-  if (weights.length !== 3 || weights.some((row) => row.length !== classes)) throw new Error('weights must be 3 × classes');
-  if (bias.length !== classes) throw new Error('bias must have one value per class');
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'logits';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('linear_classifier');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', [dims[0]!, classes]);
+  const { classes, weights, bias } = channelMix(options, false);
+  const { g, inputName, outputName, model } = oneInOneOut('linear_classifier', options, { output: 'logits' }, (dims) => [dims[0]!, classes]);
   g.initializer('weights', 'float32', [3, classes], weights.flat());
   g.initializer('bias', 'float32', [classes], bias);
   const means = g.op('ReduceMean', [inputName], { axes: [2, 3], keepdims: 0 });
@@ -71,10 +102,7 @@ export function linearClassifier(options: LinearClassifierOptions): LinearClassi
   g.node('Add', [product, 'bias'], [outputName]);
 
   return {
-    bytes: g.build(),
-    inputName,
-    outputNames: [outputName],
-    inputDims: dims,
+    ...model(),
     weights,
     bias,
     logitsFor: (m) => bias.map((b, c) => m[0] * weights[0]![c]! + m[1] * weights[1]![c]! + m[2] * weights[2]![c]! + b),
@@ -142,12 +170,12 @@ export function fixedDetector(options: FixedDetectorOptions = {}): FixedDetector
       ? rows.flat()
       : Array.from({ length: features }, (_, f) => rows.map((r) => r[f]!)).flat();
   const itemDims: [number, number] = layout === 'anchors-first' ? [anchors, features] : [features, anchors];
-  const inputName = options.inputName ?? 'images';
-  const outputName = options.outputName ?? 'output0';
-  const dims = inputDimsOf({ inputShape: [3, 64, 64], ...options });
-
-  const g = new OnnxGraph('fixed_detector');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', [dims[0]!, ...itemDims]);
+  const { g, inputName, outputName, dims, model } = oneInOneOut(
+    'fixed_detector',
+    { inputShape: [3, 64, 64], ...options },
+    { input: 'images', output: 'output0' },
+    (d) => [d[0]!, ...itemDims],
+  );
   g.initializer('candidates', 'float32', [1, ...itemDims], item);
   const shape = g.op('Shape', [inputName]);
   const batch = g.op('Slice', [shape, g.constant('int64', [1], [0]), g.constant('int64', [1], [1]), g.constant('int64', [1], [0])]);
@@ -155,10 +183,7 @@ export function fixedDetector(options: FixedDetectorOptions = {}): FixedDetector
   g.node('Expand', ['candidates', target], [outputName]);
 
   return {
-    bytes: g.build(),
-    inputName,
-    outputNames: [outputName],
-    inputDims: dims,
+    ...model(),
     boxes,
     classes,
     expectedItem: Float32Array.from(item),
@@ -192,12 +217,7 @@ export interface FailingModel extends TestModel {
 export function failingModel(options: FailingModelOptions = {}): FailingModel {
   const magic = options.magic ?? 255;
   const tolerance = options.tolerance ?? 1e-3;
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('failing_model');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', dims);
+  const { g, inputName, outputName, model } = oneInOneOut('failing_model', options, { output: 'output' }, (dims) => dims);
   const distance = g.op('Abs', [g.op('Sub', [inputName, g.constant('float32', [], [magic], 'magic')])]);
   const hit = g.op('Cast', [g.op('Less', [distance, g.constant('float32', [], [tolerance], 'tolerance')])], { to: TO_FLOAT });
   const any = g.op('ReduceMax', [hit], { keepdims: 0 });
@@ -211,7 +231,7 @@ export function failingModel(options: FailingModelOptions = {}): FailingModel {
     g.node('Add', [product, stallTerm(g, inputName, options.stall.magic, options.stall.side, tolerance)], [outputName]);
   }
 
-  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance };
+  return { ...model(), magic, tolerance };
 }
 
 export interface StallingModelOptions extends ModelInputOptions {
@@ -234,15 +254,10 @@ export function stallingModel(options: StallingModelOptions = {}): FailingModel 
   const magic = options.magic ?? 255;
   const side = options.side ?? 4000;
   const tolerance = 1e-3;
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('stalling_model');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', dims);
+  const { g, inputName, outputName, model } = oneInOneOut('stalling_model', options, { output: 'output' }, (dims) => dims);
   g.node('Add', [inputName, stallTerm(g, inputName, magic, side, tolerance)], [outputName]);
 
-  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, magic, tolerance, side };
+  return { ...model(), magic, tolerance, side };
 }
 
 /** A scalar 0 that costs a side × side MatMul when `magic` is in the input, and a 1 × 1 one otherwise. */
@@ -277,43 +292,26 @@ export interface RawModel extends TestModel {
 export function rawModel(options: RawModelOptions = {}): RawModel {
   const factor = options.factor ?? 2;
   const offset = options.offset ?? 0;
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('raw_model');
-  g.input(inputName, options.inputType ?? 'float32', dims).output(outputName, 'float32', dims);
+  const { g, inputName, outputName, model } = oneInOneOut('raw_model', options, { output: 'output' }, (dims) => dims, options.inputType);
   const x = options.inputType === 'uint8' ? g.op('Cast', [inputName], { to: TO_FLOAT }) : inputName;
   const scaled = g.op('Mul', [x, g.constant('float32', [], [factor], 'factor')]);
   g.node('Add', [scaled, g.constant('float32', [], [offset], 'offset')], [outputName]);
-  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims, factor, offset };
+  return { ...model(), factor, offset };
 }
 
 /** output = input, via Identity. */
 export function identityModel(options: ModelInputOptions & { outputName?: string } = {}): TestModel {
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
-  const dims = inputDimsOf(options);
-  const g = new OnnxGraph('identity_model');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', dims);
+  const { g, inputName, outputName, model } = oneInOneOut('identity_model', options, { output: 'output' }, (dims) => dims);
   g.node('Identity', [inputName], [outputName]);
-  return { bytes: g.build(), inputName, outputNames: [outputName], inputDims: dims };
+  return model();
 }
 
 /* ------------------------------------------------------------------ segmentation */
 
-export interface SegmentationLogitsOptions extends ModelInputOptions {
-  classes: number;
-  /** weights[c][k]: `classes` rows × 3 input channels. Default: weights[c][k] = 1 if k = c mod 3, else 0. */
-  weights?: readonly (readonly number[])[];
-  /** bias[c]; default all 0. */
-  bias?: readonly number[];
-  outputName?: string;
-}
+/** weights[c][k]: `classes` rows × 3 input channels. */
+export type SegmentationLogitsOptions = ChannelMixOptions;
 
-export interface SegmentationLogits extends TestModel {
-  weights: number[][];
-  bias: number[];
+export interface SegmentationLogits extends ChannelMix {
   /** Expected logits at one pixel from its three input values. */
   logitsAt(pixel: readonly [number, number, number]): number[];
 }
@@ -323,27 +321,14 @@ export interface SegmentationLogits extends TestModel {
  * Output `[N, C, H, W]` float32, same H and W as the input.
  */
 export function segmentationLogits(options: SegmentationLogitsOptions): SegmentationLogits {
-  const { classes } = options;
-  const weights =
-    options.weights?.map((row) => [...row]) ??
-    Array.from({ length: classes }, (_, c) => [0, 1, 2].map((k) => (c % 3 === k ? 1 : 0)));
-  const bias = options.bias ? [...options.bias] : Array(classes).fill(0);
-  if (weights.length !== classes || weights.some((row) => row.length !== 3)) throw new Error('weights must be classes × 3');
-  if (bias.length !== classes) throw new Error('bias must have one value per class');
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'logits';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('segmentation_logits');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', [dims[0]!, classes, dims[2]!, dims[3]!]);
+  const { classes, weights, bias } = channelMix(options, true);
+  const outputDims = (dims: Dim[]) => [dims[0]!, classes, dims[2]!, dims[3]!];
+  const { g, inputName, outputName, model } = oneInOneOut('segmentation_logits', options, { output: 'logits' }, outputDims);
   g.initializer('conv_weight', 'float32', [classes, 3, 1, 1], weights.flat());
   g.initializer('conv_bias', 'float32', [classes], bias);
   g.node('Conv', [inputName, 'conv_weight', 'conv_bias'], [outputName], { kernel_shape: [1, 1] });
   return {
-    bytes: g.build(),
-    inputName,
-    outputNames: [outputName],
-    inputDims: dims,
+    ...model(),
     weights,
     bias,
     logitsAt: (p) => weights.map((w, c) => w[0]! * p[0] + w[1]! * p[1] + w[2]! * p[2] + bias[c]!),
@@ -372,21 +357,14 @@ export interface SegmentationProbability extends TestModel {
 export function segmentationProbability(options: SegmentationProbabilityOptions = {}): SegmentationProbability {
   const kind = options.kind ?? 'step';
   const threshold = options.threshold ?? 0.5;
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'probabilities';
-  const dims = inputDimsOf(options);
-
-  const g = new OnnxGraph('segmentation_probability');
-  g.input(inputName, 'float32', dims).output(outputName, 'float32', [dims[0]!, 1, dims[2]!, dims[3]!]);
+  const outputDims = (dims: Dim[]) => [dims[0]!, 1, dims[2]!, dims[3]!];
+  const { g, inputName, outputName, model } = oneInOneOut('segmentation_probability', options, { output: 'probabilities' }, outputDims);
   const first = g.op('Slice', [inputName, g.constant('int64', [1], [0]), g.constant('int64', [1], [1]), g.constant('int64', [1], [1])]);
   const t = g.constant('float32', [], [threshold], 'threshold');
   if (kind === 'step') g.node('Cast', [g.op('Greater', [first, t])], [outputName], { to: TO_FLOAT });
   else g.node('Sigmoid', [g.op('Sub', [first, t])], [outputName]);
   return {
-    bytes: g.build(),
-    inputName,
-    outputNames: [outputName],
-    inputDims: dims,
+    ...model(),
     kind,
     threshold,
     probabilityOf: (v) => (kind === 'step' ? (v > threshold ? 1 : 0) : 1 / (1 + Math.exp(-(v - threshold)))),
