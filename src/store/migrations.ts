@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
+import { type ColumnDataType, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
 import type { DatabaseKind } from './database-url.js';
 import type { StoreLogger } from './logger.js';
 
@@ -12,90 +12,86 @@ interface MigrationContext {
   readonly tableOptions: RawBuilder<unknown> | undefined;
 }
 
-type TableBuilder = ReturnType<Kysely<any>['schema']['createTable']>;
-
-function withOptions(builder: TableBuilder, ctx: MigrationContext): TableBuilder {
-  return ctx.tableOptions === undefined ? builder : builder.modifyEnd(ctx.tableOptions);
-}
-
 // TEXT is 64 KiB on MySQL; results and metadata (polygons) can be larger. SQLite reads
 // any type name containing TEXT as text, so the same spelling works on both.
 const longText = sql`mediumtext`;
 
+/** A column: name, type, and its constraint when it has one. */
+type Column = readonly [name: string, type: ColumnDataType | Expression<unknown>, constraint?: 'primary key' | 'not null'];
+
+/** An index: name, table, columns, and whether it is unique. */
+type Index = readonly [name: string, table: string, columns: readonly string[], unique?: 'unique'];
+
+const INITIAL_TABLES: Readonly<Record<string, readonly Column[]>> = {
+  blobs: [
+    ['sha256', 'char(64)', 'primary key'],
+    ['bytes', 'bigint', 'not null'],
+    ['media_type', 'varchar(255)', 'not null'],
+    ['width', 'integer'],
+    ['height', 'integer'],
+    ['created_at', 'bigint', 'not null'],
+  ],
+  jobs: [
+    ['id', 'varchar(36)', 'primary key'],
+    ['model', 'varchar(255)', 'not null'],
+    ['image_sha256', 'char(64)', 'not null'],
+    ['status', 'varchar(16)', 'not null'],
+    ['idempotency_key', 'varchar(255)'],
+    ['created_at', 'bigint', 'not null'],
+    ['started_at', 'bigint'],
+    ['finished_at', 'bigint'],
+    ['result', longText],
+    ['error', 'text'],
+  ],
+  detections: [
+    ['id', 'varchar(36)', 'primary key'],
+    ['camera_id', 'varchar(255)', 'not null'],
+    ['track_id', 'varchar(255)', 'not null'],
+    ['label', 'varchar(255)', 'not null'],
+    ['confidence', 'double precision', 'not null'],
+    ['box_x1', 'double precision'],
+    ['box_y1', 'double precision'],
+    ['box_x2', 'double precision'],
+    ['box_y2', 'double precision'],
+    ['detected_at', 'bigint', 'not null'],
+    ['image_sha256', 'char(64)'],
+    ['meta', longText],
+    ['verify', longText],
+    ['created_at', 'bigint', 'not null'],
+  ],
+};
+
+const INITIAL_INDEXES: readonly Index[] = [
+  // Unique on a nullable column: both databases allow any number of NULLs.
+  ['jobs_idempotency_key', 'jobs', ['idempotency_key'], 'unique'],
+  // Each listing filter gets an index that also serves the listing's (timestamp, id) order.
+  ['jobs_created', 'jobs', ['created_at', 'id']],
+  ['jobs_status_created', 'jobs', ['status', 'created_at', 'id']],
+  ['jobs_model_created', 'jobs', ['model', 'created_at', 'id']],
+  ['jobs_image', 'jobs', ['image_sha256']],
+  ['detections_detected', 'detections', ['detected_at', 'id']],
+  ['detections_camera_detected', 'detections', ['camera_id', 'detected_at', 'id']],
+  ['detections_label_detected', 'detections', ['label', 'detected_at', 'id']],
+  ['detections_image', 'detections', ['image_sha256']],
+];
+
 function initial(ctx: MigrationContext): Migration {
   return {
     async up(db) {
-      await withOptions(
-        db.schema
-          .createTable('blobs')
-          .addColumn('sha256', 'char(64)', (c) => c.primaryKey())
-          .addColumn('bytes', 'bigint', (c) => c.notNull())
-          .addColumn('media_type', 'varchar(255)', (c) => c.notNull())
-          .addColumn('width', 'integer')
-          .addColumn('height', 'integer')
-          .addColumn('created_at', 'bigint', (c) => c.notNull()),
-        ctx,
-      ).execute();
-
-      await withOptions(
-        db.schema
-          .createTable('jobs')
-          .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-          .addColumn('model', 'varchar(255)', (c) => c.notNull())
-          .addColumn('image_sha256', 'char(64)', (c) => c.notNull())
-          .addColumn('status', 'varchar(16)', (c) => c.notNull())
-          .addColumn('idempotency_key', 'varchar(255)')
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('started_at', 'bigint')
-          .addColumn('finished_at', 'bigint')
-          .addColumn('result', longText)
-          .addColumn('error', 'text'),
-        ctx,
-      ).execute();
-      // Unique on a nullable column: both databases allow any number of NULLs.
-      await db.schema.createIndex('jobs_idempotency_key').unique().on('jobs').column('idempotency_key').execute();
-      await db.schema.createIndex('jobs_created').on('jobs').columns(['created_at', 'id']).execute();
-      await db.schema.createIndex('jobs_status_created').on('jobs').columns(['status', 'created_at', 'id']).execute();
-      await db.schema.createIndex('jobs_model_created').on('jobs').columns(['model', 'created_at', 'id']).execute();
-      await db.schema.createIndex('jobs_image').on('jobs').column('image_sha256').execute();
-
-      await withOptions(
-        db.schema
-          .createTable('detections')
-          .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-          .addColumn('camera_id', 'varchar(255)', (c) => c.notNull())
-          .addColumn('track_id', 'varchar(255)', (c) => c.notNull())
-          .addColumn('label', 'varchar(255)', (c) => c.notNull())
-          .addColumn('confidence', 'double precision', (c) => c.notNull())
-          .addColumn('box_x1', 'double precision')
-          .addColumn('box_y1', 'double precision')
-          .addColumn('box_x2', 'double precision')
-          .addColumn('box_y2', 'double precision')
-          .addColumn('detected_at', 'bigint', (c) => c.notNull())
-          .addColumn('image_sha256', 'char(64)')
-          .addColumn('meta', longText)
-          .addColumn('verify', longText)
-          .addColumn('created_at', 'bigint', (c) => c.notNull()),
-        ctx,
-      ).execute();
-      // Each listing filter gets an index that also serves the (detected_at, id) order.
-      await db.schema.createIndex('detections_detected').on('detections').columns(['detected_at', 'id']).execute();
-      await db.schema
-        .createIndex('detections_camera_detected')
-        .on('detections')
-        .columns(['camera_id', 'detected_at', 'id'])
-        .execute();
-      await db.schema
-        .createIndex('detections_label_detected')
-        .on('detections')
-        .columns(['label', 'detected_at', 'id'])
-        .execute();
-      await db.schema.createIndex('detections_image').on('detections').column('image_sha256').execute();
+      for (const [table, columns] of Object.entries(INITIAL_TABLES)) {
+        let builder = db.schema.createTable(table);
+        for (const [name, type, constraint] of columns) {
+          builder = builder.addColumn(name, type, (c) => (constraint === 'primary key' ? c.primaryKey() : constraint === 'not null' ? c.notNull() : c));
+        }
+        await (ctx.tableOptions === undefined ? builder : builder.modifyEnd(ctx.tableOptions)).execute();
+      }
+      for (const [name, table, columns, unique] of INITIAL_INDEXES) {
+        const builder = db.schema.createIndex(name).on(table).columns([...columns]);
+        await (unique === undefined ? builder : builder.unique()).execute();
+      }
     },
     async down(db) {
-      await db.schema.dropTable('detections').execute();
-      await db.schema.dropTable('jobs').execute();
-      await db.schema.dropTable('blobs').execute();
+      for (const table of Object.keys(INITIAL_TABLES).reverse()) await db.schema.dropTable(table).execute();
     },
   };
 }
