@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nvidiaGpuVisibility } from '../dist/src/backends/gpu-visibility.js';
+import type { ClassifyAnswer } from '../dist/src/heads/index.js';
+import type { Answer, ModelDetailAnswer } from './helpers/answers.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
@@ -32,7 +34,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const detail = async (model: string) => (await fetch(`${server.url}/v1/models/${model}`)).json();
+const detail = async (model: string) => (await (await fetch(`${server.url}/v1/models/${model}`)).json()) as ModelDetailAnswer;
 
 describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine without CUDA', () => {
   it('falls back to CPU, says why, and names the CUDA options the binding cannot apply', async () => {
@@ -47,16 +49,16 @@ describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine withou
       intraOpThreads: expect.any(Number),
       instances: 1,
     });
-    expect(d.spec.deviceId).toBe(1);
+    expect(d.spec?.deviceId).toBe(1);
     const res = await fetch(`${server.url}/v1/models/cuda/predict`, { method: 'POST', body: await solidImage('png', 8, 8, [0, 255, 0]), headers: { 'content-type': 'image/png' } });
-    expect((await res.json()).label).toBe('green');
+    expect(((await res.json()) as Answer<ClassifyAnswer>).label).toBe('green');
   });
 
   it('reports no notes when no CUDA options are set, and a CPU model as onnxruntime-cpu', async () => {
     const plain = await detail('cudaplain');
-    expect(plain.device.runtime).toBe('onnxruntime-cpu');
-    expect(plain.device.notes).toBeUndefined();
-    expect(plain.device.fallbackReason).toBe((await detail('cuda')).device.fallbackReason);
+    expect(plain.device?.runtime).toBe('onnxruntime-cpu');
+    expect(plain.device?.notes).toBeUndefined();
+    expect(plain.device?.fallbackReason).toBe((await detail('cuda')).device?.fallbackReason);
     expect((await detail('cpu')).device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: 1 });
   });
 

@@ -7,6 +7,7 @@ import { bytes, json } from '../dist/src/http/reply.js';
 import type { Route } from '../dist/src/http/router.js';
 import { RawConnection, rawExchange, rawRequest } from './helpers/raw-http.js';
 import { startTestServer } from './helpers/server.js';
+import type { ErrorAnswer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -86,7 +87,7 @@ describe('routing', () => {
     const res = await fetch(`${base}/t/items/1`, { method: 'PUT' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, DELETE');
-    const body = await res.json();
+    const body = (await res.json()) as ErrorAnswer;
     expect(body.error.code).toBe('method_not_allowed');
   });
 
@@ -138,7 +139,7 @@ describe('JSON body reader', () => {
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${base}/t/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = (await res.json()) as ErrorAnswer;
     expect(body.error.code).toBe('bad_request');
     expect(body.error.message).toMatch(/^request body is not valid JSON: /);
   });

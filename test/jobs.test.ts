@@ -6,6 +6,8 @@ import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
 import { describeEachDatabase, freshDatabase, type TestDatabase } from './helpers/databases.js';
 import { createConnection } from 'mysql2/promise';
+import type { ClassifyAnswer } from '../dist/src/heads/index.js';
+import type { Answer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Json = Record<string, any>;
@@ -48,7 +50,7 @@ describeEachDatabase('async jobs', (target) => {
     await db?.drop();
   });
 
-  const submit = (query: string, body: BodyInit, type: string, headers: Record<string, string> = {}) =>
+  const submit = (query: string, body: NonNullable<RequestInit['body']>, type: string, headers: Record<string, string> = {}) =>
     fetch(`${server.url}/v1/jobs${query}`, { method: 'POST', body, headers: { 'content-type': type, ...headers } });
   const get = async (path: string) => {
     const res = await fetch(`${server.url}${path}`);
@@ -93,7 +95,7 @@ describeEachDatabase('async jobs', (target) => {
 
       const result = await get(`/v1/jobs/${id}/result`);
       expect(result.status).toBe(200);
-      const predicted = await (await fetch(`${server.url}/v1/models/slow/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json();
+      const predicted = (await (await fetch(`${server.url}/v1/models/slow/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json()) as Answer<ClassifyAnswer>;
       expect({ ...result.body, latencyMs: 0, batchSize: 0 }).toEqual({ ...predicted, latencyMs: 0, batchSize: 0 });
       expect(result.body.label).toBe('red');
 
@@ -320,7 +322,7 @@ describeEachDatabase('async jobs', (target) => {
       await admin.rollback();
       const done = await waitForJob(srv.url, id, 'succeeded');
       expect(done.error).toBeNull();
-      expect((await (await fetch(`${srv.url}/v1/jobs/${id}/result`)).json()).label).toBe('red');
+      expect(((await (await fetch(`${srv.url}/v1/jobs/${id}/result`)).json()) as Answer<ClassifyAnswer>).label).toBe('red');
     } finally {
       await admin.end();
       await srv.close();

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClassifyAnswer, RawAnswer } from '../dist/src/heads/index.js';
+import type { Answer, ModelDetailAnswer, ModelListAnswer } from './helpers/answers.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
@@ -50,19 +52,19 @@ afterAll(async () => {
 });
 
 const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
-const predict = async (model: string, rgb: [number, number, number]) => {
+const predict = async <Head = ClassifyAnswer>(model: string, rgb: [number, number, number]) => {
   const res = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body: await png(rgb), headers: { 'content-type': 'image/png' } });
   expect(res.status).toBe(200);
-  return res.json();
+  return (await res.json()) as Answer<Head>;
 };
-const detail = async (model: string) => (await fetch(`${base}/v1/models/${model}`)).json();
+const detail = async (model: string) => (await (await fetch(`${base}/v1/models/${model}`)).json()) as ModelDetailAnswer;
 
 describe('tfjs backend: loading and reporting', () => {
   it('loads layers and graph models and refuses bad manifests, naming the field', async () => {
-    const body = await (await fetch(`${base}/v1/models`)).json();
-    const states = Object.fromEntries(body.models.map((m: { name: string; state: string }) => [m.name, m.state]));
+    const body = (await (await fetch(`${base}/v1/models`)).json()) as ModelListAnswer;
+    const states = Object.fromEntries(body.models.map((m) => [m.name, m.state]));
     expect(states).toEqual({ badoutput: 'failed', cudaopts: 'failed', gpu: 'ready', gpu1: 'failed', gpustrict: 'failed', graph: 'ready', layers: 'ready' });
-    const errors = Object.fromEntries(body.models.filter((m: { error?: string }) => m.error).map((m: { name: string; error: string }) => [m.name, m.error]));
+    const errors = Object.fromEntries(body.models.filter((m) => m.error).map((m) => [m.name, m.error]));
     expect(errors.cudaopts).toBe(`${repoDir}/cudaopts/model.json: cuda: ONNX Runtime options; backend "tfjs" does not take them`);
     expect(errors.gpu1).toBe(`${repoDir}/gpu1/model.json: deviceId: backend "tfjs" uses the first visible GPU; choose it with CUDA_VISIBLE_DEVICES`);
     expect(errors.badoutput).toBe(`${repoDir}/badoutput/tfjs/model.json: output "nope" not found; the model's outputs are logits`);
@@ -71,7 +73,7 @@ describe('tfjs backend: loading and reporting', () => {
   it('reports the runtime in use, its thread count and the model names', async () => {
     const d = await detail('layers');
     expect(d.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'tfjs-wasm', intraOpThreads: 1, instances: 1 });
-    expect(d.spec.backend).toBe('tfjs');
+    expect(d.spec?.backend).toBe('tfjs');
     expect(d.inputs).toEqual(['image']);
     expect(d.outputs).toEqual(['logits']);
     const g = await detail('graph');
@@ -107,12 +109,12 @@ describe('tfjs backend: exact outputs', () => {
       const p = softmax([...logits]);
       expect(body.label).toBe(label);
       labels.forEach((l, i) => expect(body.probabilities[l]).toBeCloseTo(p[i]!, 6));
-      expect(body.topK.map((t: { label: string }) => t.label)).toEqual([...labels].sort((a, b) => p[labels.indexOf(b)]! - p[labels.indexOf(a)]!));
+      expect(body.topK.map((t) => t.label)).toEqual([...labels].sort((a, b) => p[labels.indexOf(b)]! - p[labels.indexOf(a)]!));
     }
   });
 
   it('runs a graph model and returns its raw output', async () => {
-    const body = await predict('graph', [10, 20, 30]);
+    const body = await predict<RawAnswer>('graph', [10, 20, 30]);
     expect(body.outputs.scores.dims).toEqual([1, 3]);
     const expected = [10 / 255, (2 * 20) / 255, (4 * 30) / 255];
     expected.forEach((v, i) => expect(body.outputs.scores.data[i]).toBeCloseTo(v, 6));

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UI_ASSET_DIR } from '../dist/src/http/ui/routes.js';
 import { consoleRoutes } from './helpers/browser.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
+import type { ErrorAnswer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -80,7 +81,7 @@ describe('web console assets', () => {
     const res = await fetch(`${base}${p}`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect((await res.json()).error.code).toBe('not_found');
+    expect(((await res.json()) as ErrorAnswer).error.code).toBe('not_found');
   });
 
   it('refuses other methods with 405', async () => {

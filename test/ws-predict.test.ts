@@ -6,6 +6,8 @@ import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { Hub } from '../dist/src/hub/hub.js';
 import { predictRoute } from '../dist/src/http/websocket/predict-route.js';
 import { startTestServer } from './helpers/server.js';
+import type { ClassifyAnswer } from '../dist/src/heads/index.js';
+import type { Answer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Frame = { type: string; id?: string | number; code?: string; message?: string; result?: Record<string, unknown> };
@@ -87,7 +89,7 @@ describe('predict over WebSocket', () => {
     expect(result).toMatchObject({ width: 8, height: 8, batchSize: 1 });
     expect((result.latencyMs as { totalMs: number }).totalMs).toBeGreaterThan(0);
     // The same answer as the HTTP route, apart from timings.
-    const http = await (await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json();
+    const http = (await (await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json()) as Answer<ClassifyAnswer>;
     expect({ ...result, latencyMs: 0, batchSize: 0 }).toEqual({ ...http, latencyMs: 0, batchSize: 0 });
   });
 
