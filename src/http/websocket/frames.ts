@@ -8,22 +8,63 @@ import { modelStatus } from '../schemas/models.js';
 import { predictAnswer } from '../schemas/predict.js';
 
 /**
- * The frames of the two WebSocket routes. The hub parses frames itself (they never pass through
- * the HTTP router); these schemas describe them in the OpenAPI document.
+ * The frames of the two WebSocket routes. Frames never pass through the HTTP router: the routes
+ * parse client frames with these schemas (frame-parser.ts), and the OpenAPI document describes
+ * both sides with them. Rules are worded to follow the field they check ("topics[1] contains a
+ * lone UTF-16 surrogate"); rules of the whole frame speak for themselves.
  */
 
-const topic = z.string().describe('detections, detections/{cameraId}, jobs, jobs/{id} or models');
+/** With the `u` flag a paired surrogate reads as one code point, so only lone ones match. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
-const subscription = (type: 'subscribe' | 'unsubscribe') =>
-  z.union([
-    z.strictObject({ type: z.literal(type), topic }),
-    z.strictObject({ type: z.literal(type), topics: z.array(topic).min(1).max(64) }),
-  ]);
+/**
+ * JSON.parse turns "\ud800" into a string no UTF-8 frame can carry back: a topic or id holding one
+ * is refused rather than subscribed or echoed as another name.
+ */
+const echoable = (value: string | number) => typeof value !== 'string' || !LONE_SURROGATE.test(value);
+const ECHOABLE_RULE = 'contains a lone UTF-16 surrogate (not a Unicode character)';
 
+const unknownField = (what: string) => (issue: z.core.$ZodRawIssue) =>
+  issue.code === 'unrecognized_keys' ? `unknown ${what} ${JSON.stringify(issue.keys[0])}` : undefined;
+
+const topic = z
+  .string({ error: 'must be a string' })
+  .refine(echoable, ECHOABLE_RULE)
+  .describe('detections, detections/{cameraId}, jobs, jobs/{id} or models');
+
+/** A frame names at most as many topics as a connection may hold. */
+function subscription<T extends 'subscribe' | 'unsubscribe'>(type: T) {
+  const needs = `${type} needs "topic" (a string) or "topics" (1 to ${MAX_TOPICS_PER_SOCKET} strings)`;
+  const listRule = `must be 1 to ${MAX_TOPICS_PER_SOCKET} topic names`;
+  return z
+    .strictObject(
+      {
+        type: z.literal(type),
+        topic: topic.optional(),
+        topics: z.array(topic, { error: listRule }).min(1, { error: listRule }).max(MAX_TOPICS_PER_SOCKET, { error: listRule }).optional(),
+      },
+      { error: unknownField('field') },
+    )
+    .superRefine((frame, ctx) => {
+      if (frame.topic !== undefined && frame.topics !== undefined) ctx.addIssue({ code: 'custom', message: 'send either "topic" or "topics", not both' });
+      else if (frame.topic === undefined && frame.topics === undefined) ctx.addIssue({ code: 'custom', message: needs });
+    })
+    .transform((frame) => ({ type, topics: frame.topics ?? [frame.topic!] }))
+    .meta({ oneOf: [{ required: ['topic'] }, { required: ['topics'] }] });
+}
+
+/** Read as `{type, topics}`: one topic or several, the same request. */
 export const subscriberClientFrame = z
-  .union([subscription('subscribe'), subscription('unsubscribe'), z.strictObject({ type: z.literal('ping') })])
-  .meta({ id: 'SubscriberClientFrame', description: `JSON text frames a client sends on /v1/ws; at most ${MAX_TOPICS_PER_SOCKET} topics per connection.` });
+  .discriminatedUnion('type', [subscription('subscribe'), subscription('unsubscribe'), z.strictObject({ type: z.literal('ping') }, { error: unknownField('field') })], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'must be "subscribe", "unsubscribe" or "ping"' : issue.code === 'invalid_type' ? 'expected a JSON object with "type"' : undefined,
+  })
+  .meta({
+    id: 'SubscriberClientFrame',
+    description: `JSON text frames a client sends on /v1/ws: \`topic\` or \`topics\`, not both; at most ${MAX_TOPICS_PER_SOCKET} topics per connection.`,
+  });
 
+export type SubscriberClientFrame = z.output<typeof subscriberClientFrame>;
 
 export const subscriberServerFrame = z
   .union([
@@ -43,13 +84,26 @@ export const subscriberServerFrame = z
   ])
   .meta({ id: 'SubscriberServerFrame', description: 'JSON text frames the server sends on /v1/ws.' });
 
-const requestId = z.union([z.string().min(1).max(128), z.number()]).describe("the header frame's id, or the image's sequence number on the connection (1, 2, …)");
+const MAX_ID_LENGTH = 128;
+const idRule = `must be a string of 1 to ${MAX_ID_LENGTH} characters or a number`;
+const frameId = z
+  .union([z.string().min(1, { error: idRule }).max(MAX_ID_LENGTH, { error: idRule }), z.number()], { error: idRule })
+  .refine(echoable, ECHOABLE_RULE);
+
+const requestId = frameId.describe("the header frame's id, or the image's sequence number on the connection (1, 2, …)");
+
+/** The optional text frame before an image. */
+export const predictHeaderFrame = z
+  .strictObject(
+    { id: frameId },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'a header frame is a JSON object like {"id":"r1"}' : unknownField('header field')(issue)) },
+  )
+  .describe('optional text frame before an image: names its answer');
+
+export type PredictHeaderFrame = z.output<typeof predictHeaderFrame>;
 
 export const predictClientFrame = z
-  .union([
-    z.strictObject({ id: z.union([z.string().min(1).max(128), z.number()]) }).describe('optional text frame before an image: names its answer'),
-    z.file().describe('a binary frame: one image'),
-  ])
+  .union([predictHeaderFrame, z.file().describe('a binary frame: one image')])
   .meta({ id: 'PredictClientFrame', description: 'Frames a client sends on /v1/ws/predict/{model}.' });
 
 export const predictServerFrame = z

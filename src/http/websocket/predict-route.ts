@@ -10,6 +10,8 @@ import type { Logger } from '../../logger.js';
 import { CloseCode } from '../../hub/close-codes.js';
 import { handshakeRefusal } from './handshake.js';
 import type { Hub, HubSocket } from '../../hub/hub.js';
+import { parseFrame } from './frame-parser.js';
+import { predictHeaderFrame, type PredictHeaderFrame } from './frames.js';
 import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './transport-limits.js';
@@ -26,7 +28,7 @@ export interface PredictSocketOptions {
   maxInFlightBytes?: number;
 }
 
-type RequestId = string | number;
+type RequestId = PredictHeaderFrame['id'];
 
 interface Session {
   model: string;
@@ -41,34 +43,8 @@ interface Session {
   readonly controller: AbortController;
 }
 
-const MAX_ID_LENGTH = 128;
-
-/** With the `u` flag a paired surrogate reads as one code point, so only lone ones match. */
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 const errorFrame = (id: RequestId | undefined, code: string, message: string) =>
   JSON.stringify(id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message });
-
-function parseHeader(text: string): { id: RequestId } | { code: string; message: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { code: 'bad_json', message: `header frame is not valid JSON: ${(err as Error).message}` };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { code: 'bad_message', message: 'a header frame is a JSON object like {"id":"r1"}' };
-  }
-  const { id, ...rest } = value as Record<string, unknown>;
-  const extra = Object.keys(rest)[0];
-  if (extra !== undefined) return { code: 'bad_message', message: `unknown header field ${JSON.stringify(extra)}` };
-  // The id is echoed in a text frame, which cannot carry a lone surrogate: the client would get another id back.
-  if (typeof id === 'string' && LONE_SURROGATE.test(id)) return { code: 'bad_message', message: 'id contains a lone UTF-16 surrogate (not a Unicode character)' };
-  if ((typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id))) {
-    return { id };
-  }
-  return { code: 'bad_message', message: `id must be a string of 1 to ${MAX_ID_LENGTH} characters or a number` };
-}
 
 /**
  * /v1/ws/predict/{model}: each binary frame is an image, optionally preceded by a text frame
@@ -143,15 +119,15 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
         }
         const text = textOfFrame(data);
         if (text === undefined) return hub.end(ws, CloseCode.invalidPayload, 'header frame is not valid UTF-8');
-        const header = parseHeader(text);
-        if ('code' in header) {
-          hub.send(ws, errorFrame(undefined, header.code, header.message));
+        const header = parseFrame(predictHeaderFrame, text, 'header frame');
+        if (!header.ok) {
+          hub.send(ws, errorFrame(undefined, header.error.code, header.error.message));
           return;
         }
         if (session.nextId !== undefined) {
           hub.send(ws, errorFrame(session.nextId, 'bad_message', 'header frame was not followed by an image; its id is replaced by the next header'));
         }
-        session.nextId = header.id;
+        session.nextId = header.value.id;
         return;
       }
       session.images++;

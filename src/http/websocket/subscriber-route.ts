@@ -2,9 +2,10 @@ import { SightlineError } from '../../errors.js';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { CloseCode } from '../../hub/close-codes.js';
 import { handshakeRefusal } from './handshake.js';
-import { parseControlMessage } from './control-messages.js';
 import type { Hub, HubSocket } from '../../hub/hub.js';
-import { MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
+import { checkTopic, MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
+import { parseFrame } from './frame-parser.js';
+import { subscriberClientFrame } from './frames.js';
 import { textOfFrame } from './text-frame.js';
 import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './transport-limits.js';
@@ -12,8 +13,22 @@ import { transportLimits, type WebSocketLimits } from './transport-limits.js';
 const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
 
 /**
+ * The topics of one frame in their canonical spelling (job ids lower-cased), each once. The frame
+ * is checked whole: one unknown topic refuses all of them.
+ */
+function canonicalTopics(names: readonly string[]): { ok: true; topics: string[] } | { ok: false; message: string } {
+  const topics: string[] = [];
+  for (const name of names) {
+    const check = checkTopic(name);
+    if (!check.ok) return check;
+    if (!topics.includes(check.topic)) topics.push(check.topic);
+  }
+  return { ok: true, topics };
+}
+
+/**
  * /v1/ws: clients subscribe and unsubscribe with JSON text frames and receive events as
- * JSON text frames (see control-messages.ts and topics.ts for the shapes).
+ * JSON text frames (see frames.ts for the shapes and hub/topics.ts for the topics).
  */
 export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBehavior<unknown> {
   return {
@@ -38,23 +53,28 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
       }
       const text = textOfFrame(data);
       if (text === undefined) return hub.end(ws, CloseCode.invalidPayload, 'text frame is not valid UTF-8');
-      const parsed = parseControlMessage(text);
+      const parsed = parseFrame(subscriberClientFrame, text, 'message');
       if (!parsed.ok) {
         hub.send(ws, errorFrame(parsed.error.code, parsed.error.message));
         return;
       }
-      const message = parsed.message;
-      if (message.type === 'ping') {
+      const frame = parsed.value;
+      if (frame.type === 'ping') {
         hub.send(ws, '{"type":"pong"}');
-      } else if (message.type === 'subscribe') {
-        if (hub.subscribe(ws, message.topics) === 'too_many_topics') {
+        return;
+      }
+      const named = canonicalTopics(frame.topics);
+      if (!named.ok) {
+        hub.send(ws, errorFrame('unknown_topic', named.message));
+      } else if (frame.type === 'subscribe') {
+        if (hub.subscribe(ws, named.topics) === 'too_many_topics') {
           hub.send(ws, errorFrame('too_many_topics', `at most ${MAX_TOPICS_PER_SOCKET} topics per connection`));
         } else {
-          hub.send(ws, JSON.stringify({ type: 'subscribed', topics: message.topics }));
+          hub.send(ws, JSON.stringify({ type: 'subscribed', topics: named.topics }));
         }
       } else {
-        for (const topic of message.topics) hub.unsubscribe(ws, topic);
-        hub.send(ws, JSON.stringify({ type: 'unsubscribed', topics: message.topics }));
+        for (const topic of named.topics) hub.unsubscribe(ws, topic);
+        hub.send(ws, JSON.stringify({ type: 'unsubscribed', topics: named.topics }));
       }
     },
     close: (ws, code, reason) => hub.closed(ws as HubSocket, code, reason),
