@@ -9,6 +9,8 @@ import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { fixedDetector, linearClassifier } from './helpers/onnx-model.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import { textImage } from './helpers/text-image.js';
+import type { DetectAnswer } from '../dist/src/heads/index.js';
+import type { Answer, ErrorAnswer, ModelDetailAnswer, SubmittedJobAnswer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -105,7 +107,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
   it('draws a detector answer over the uploaded image and lists the labels beside it', async () => {
     await fresh();
     const image = await splitImage('png', 320, 240, [40, 60, 80], [200, 200, 190]);
-    const expected = await (await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: new Uint8Array(image), headers: { 'content-type': 'image/png' } })).json();
+    const expected = (await (await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: new Uint8Array(image), headers: { 'content-type': 'image/png' } })).json()) as Answer<DetectAnswer>;
 
     await page.selectOption('#model-select', 'det');
     await page.setInputFiles('#file-input', { name: 'street.png', mimeType: 'image/png', buffer: image });
@@ -115,15 +117,15 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     const listed = await items(card);
     expect(listed.map((i) => i.label)).toEqual(['car', 'person', 'person']);
     expect(listed.map((i) => i.text)).toEqual(['car0.90', 'person0.70', 'person0.60']);
-    expected.detections.forEach((d: { score: number }, i: number) => expect(listed[i]!.confidence).toBeCloseTo(d.score, 6));
+    expected.detections.forEach((d, i) => expect(listed[i]!.confidence).toBeCloseTo(d.score, 6));
     expect(await card.locator('canvas').getAttribute('data-labels')).toBe('car\nperson\nperson');
     expect(await card.locator('canvas').getAttribute('aria-label')).toBe('street.png: car 0.90, person 0.70, person 0.60');
     expect(await card.locator('.meta').textContent()).toBe('det · 320×240 · batch of 1');
 
     // The boxes are really drawn: each box's left edge carries its label's colour.
     const swatches = await card.locator('.swatch').evaluateAll((s) => s.map((e) => getComputedStyle(e).getPropertyValue('--swatch').trim()));
-    for (const [i, d] of (expected.detections as { box: number[] }[]).entries()) {
-      const [x1, y1, , y2] = d.box as [number, number, number, number];
+    for (const [i, d] of expected.detections.entries()) {
+      const [x1, y1, , y2] = d.box;
       expect(hex(await canvasPixel(card, 320, x1, (y1 + y2) / 2 + 2))).toBe(swatches[i]);
     }
     await page.screenshot({ path: path.join(shots, 'detect.png'), fullPage: true });
@@ -176,7 +178,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await card.and(page.locator('[data-state="error"]')).waitFor();
     const form = new FormData();
     form.append('file', new Blob(['not an image at all'], { type: 'text/plain' }), 'notes.txt');
-    const direct = await (await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: form })).json();
+    const direct = (await (await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: form })).json()) as ErrorAnswer;
     expect(direct.error.message).toMatch(/image/);
     expect(await card.getByRole('alert').textContent()).toBe(direct.error.message);
     expect(await page.locator('#predict-message').textContent()).toBe(`Request failed: ${direct.error.message}`);
@@ -217,7 +219,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
 
   it('reloads a model from its row and shows the new version', async () => {
     await fresh();
-    const before = await (await fetch(`${server.url}/v1/models/det`)).json();
+    const before = (await (await fetch(`${server.url}/v1/models/det`)).json()) as ModelDetailAnswer;
     const row = page.locator('#models-table tr[data-model="det"]');
     const request = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/v1/models/det/load');
     await row.getByRole('button', { name: 'Reload det' }).click();
@@ -225,7 +227,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.locator(`#models-table tr[data-model="det"] .version`).filter({ hasText: `v${before.version + 1}` }).waitFor();
     expect(await page.locator('#models-table tr[data-model="det"] [data-field="state"]').textContent()).toBe('ready');
     expect(await page.locator('#models-message').textContent()).toBe('det reloaded.');
-    expect((await (await fetch(`${server.url}/v1/models/det`)).json()).version).toBe(before.version + 1);
+    expect(((await (await fetch(`${server.url}/v1/models/det`)).json()) as ModelDetailAnswer).version).toBe(before.version + 1);
   });
 
   it('submits images as async jobs, follows them live and draws a finished job over its stored image', async () => {
@@ -234,7 +236,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.getByLabel('Submit as async jobs').check();
     const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
     await page.setInputFiles('#file-input', { name: 'yard.png', mimeType: 'image/png', buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]) });
-    const { id } = await (await submitted).json();
+    const { id } = (await (await submitted).json()) as SubmittedJobAnswer;
     expect(await page.locator('#predict-message').textContent()).toBe('Submitted 1 job to det; follow them under Jobs.');
     expect(await page.locator('#results .result').count()).toBe(0);
 
