@@ -1,14 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-
-export interface ReferenceAsset {
-  readonly body: Buffer;
-  readonly contentType: string;
-  /** Strong validator derived from the content. */
-  readonly etag: string;
-}
+import { dirname } from 'node:path';
+import { loadAssetFiles, staticAsset, type StaticAsset } from '../static-assets.js';
 
 /** The files of swagger-ui-dist the page loads; everything else in the package stays unserved. */
 const SWAGGER_FILES: Readonly<Record<string, string>> = {
@@ -54,19 +46,14 @@ const INITIALIZER = `window.addEventListener('load', function () {
 });
 `;
 
-function asset(body: Buffer, contentType: string): ReferenceAsset {
-  return { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
-}
-
 /** Where swagger-ui-dist is installed, found the way Node resolves the package. */
 export function swaggerUiDir(): string {
   return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 }
 
 /** The page and every file it loads, read once, by the name they are served under `/docs/`. */
-export function loadReferenceAssets(dir: string = swaggerUiDir()): { page: ReferenceAsset; files: ReadonlyMap<string, ReferenceAsset> } {
-  const files = new Map<string, ReferenceAsset>();
-  for (const [name, contentType] of Object.entries(SWAGGER_FILES)) files.set(name, asset(readFileSync(join(dir, name)), contentType));
-  files.set('reference.js', asset(Buffer.from(INITIALIZER), 'text/javascript; charset=utf-8'));
-  return { page: asset(Buffer.from(PAGE), 'text/html; charset=utf-8'), files };
+export function loadReferenceAssets(dir: string = swaggerUiDir()): { page: StaticAsset; files: ReadonlyMap<string, StaticAsset> } {
+  const files = loadAssetFiles(dir, SWAGGER_FILES);
+  files.set('reference.js', staticAsset(Buffer.from(INITIALIZER), 'text/javascript; charset=utf-8'));
+  return { page: staticAsset(Buffer.from(PAGE), 'text/html; charset=utf-8'), files };
 }

@@ -1,20 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
-import { packageRoot } from '../../package-root.js';
-import type { RequestContext } from '../request-context.js';
-import { bytes, type Reply } from '../reply.js';
+import { packageVersion } from '../../package-version.js';
 import type { Route, Router } from '../router.js';
 import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
-import { matchesEtag } from '../ui/asset-catalog.js';
+import { serveAsset, staticAsset, type StaticAsset } from '../static-assets.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './document.js';
 import { withSchema } from './metrics-schema.js';
-import { loadReferenceAssets, type ReferenceAsset } from './reference-assets.js';
+import { loadReferenceAssets } from './reference-assets.js';
 import { routeSecurity } from './security.js';
-
-const COMMON_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
 
 // Swagger UI applies inline styles and draws its icons from data: URLs; nothing loads from elsewhere.
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
@@ -23,17 +16,6 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',
 };
-
-
-function serve(ctx: RequestContext, asset: ReferenceAsset, extra: Readonly<Record<string, string>> = {}): Reply {
-  const headers = { ...COMMON_HEADERS, ...extra, etag: asset.etag };
-  if (matchesEtag(ctx.headers['if-none-match'], asset.etag)) return { status: 304, headers };
-  return bytes(asset.body, asset.contentType, headers);
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /** The document of every route the router holds, as the server describes itself. */
 export function openApiDocument(router: Router): OpenApiDocument {
@@ -46,12 +28,8 @@ export function openApiDocument(router: Router): OpenApiDocument {
  * request, when every route has been registered, and kept.
  */
 export function openapiRoutes(router: Router): Route[] {
-  let document: ReferenceAsset | undefined;
-  const documentAsset = (): ReferenceAsset => {
-    if (document) return document;
-    const body = Buffer.from(JSON.stringify(openApiDocument(router)));
-    return (document = { body, contentType: 'application/json', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
-  };
+  let document: StaticAsset | undefined;
+  const documentAsset = (): StaticAsset => (document ??= staticAsset(Buffer.from(JSON.stringify(openApiDocument(router))), 'application/json'));
   const { page, files } = loadReferenceAssets();
 
   return [
@@ -59,7 +37,7 @@ export function openapiRoutes(router: Router): Route[] {
       method: 'GET',
       path: '/openapi.json',
       name: 'openapi',
-      handler: (ctx) => serve(ctx, documentAsset()),
+      handler: (ctx) => serveAsset(ctx, documentAsset()),
       schema: {
         operationId: 'getOpenApiDocument',
         summary: 'This document',
@@ -76,7 +54,7 @@ export function openapiRoutes(router: Router): Route[] {
       method: 'GET',
       path: '/docs',
       name: 'docs',
-      handler: (ctx) => serve(ctx, page, PAGE_HEADERS),
+      handler: (ctx) => serveAsset(ctx, page, PAGE_HEADERS),
       schema: {
         operationId: 'getReference',
         summary: 'Interactive API reference',
@@ -96,7 +74,7 @@ export function openapiRoutes(router: Router): Route[] {
       handler: (ctx) => {
         const asset = files.get(ctx.params.asset!);
         if (!asset) throw notFound(`no reference asset ${JSON.stringify(ctx.params.asset)}`);
-        return serve(ctx, asset);
+        return serveAsset(ctx, asset);
       },
       schema: {
         operationId: 'getReferenceAsset',

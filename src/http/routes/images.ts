@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { notFound, SightlineError } from '../../errors.js';
 import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
 import type { Store } from '../../store/index.js';
+import { matchesEtag } from '../etag.js';
 import { bytes, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
 import { ifNoneMatch } from '../schemas/conditional.js';
@@ -41,14 +42,6 @@ export async function storeImage(store: Store, data: Uint8Array, limits: ImageLi
 
 /** Stored bytes never change under their hash: cache them for good. */
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
-
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
 
 /** GET /v1/images/{sha256}: a stored image with its media type; the hash is the ETag. */
 export function imageRoutes(store: Store): Route[] {

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { notFound } from '../../errors.js';
 import { packageRoot } from '../../package-root.js';
 import type { RequestContext } from '../request-context.js';
-import { bytes, type Reply } from '../reply.js';
+import type { Reply } from '../reply.js';
 import type { Route } from '../router.js';
 import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
-import { loadAssets, matchesEtag, type Asset } from './asset-catalog.js';
+import { loadAssetFolder, serveAsset, type StaticAsset } from '../static-assets.js';
 
 /**
  * The assets are plain files in the source tree; tsc does not copy them to dist/, so they are
@@ -22,21 +22,11 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-// no-cache still caches, but revalidates every time: an upgraded server never serves a stale page.
-const COMMON_HEADERS: Readonly<Record<string, string>> = {
-  'cache-control': 'no-cache',
-  'x-content-type-options': 'nosniff',
-};
-
-function serve(ctx: RequestContext, asset: Asset): Reply {
-  const headers = { ...COMMON_HEADERS, ...(asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {}), etag: asset.etag };
-  if (matchesEtag(ctx.headers['if-none-match'], asset.etag)) return { status: 304, headers };
-  return bytes(asset.body, asset.contentType, headers);
-}
+const serve = (ctx: RequestContext, asset: StaticAsset): Reply => serveAsset(ctx, asset, asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {});
 
 /** The web console: `GET /` is the page, `GET /ui/{file}` its scripts, styles and icon. */
 export function uiRoutes(dir: string = UI_ASSET_DIR): Route[] {
-  const assets = loadAssets(dir);
+  const assets = loadAssetFolder(dir);
   const page = assets.get('index.html');
   if (!page) throw new Error(`web console: ${join(dir, 'index.html')} is missing`);
   return [
