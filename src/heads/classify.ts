@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { labelsOption, outputOption, positiveCount } from './common-options.js';
 import { outputMismatch } from './output-error.js';
 import { isProbabilityDistribution, softmax } from './softmax.js';
-import { numericData, pickOutput, type NumericData } from './tensor-access.js';
-import type { Head } from './types.js';
+import { declaredOutput, numericData, type NumericData } from './tensor-access.js';
+import { tensorHead } from './tensor-head.js';
 
 export const classifyOptions = z.strictObject({
   labels: labelsOption,
@@ -66,11 +66,10 @@ function classify(values: NumericData, options: ClassifyOptions): ClassifyAnswer
   return { label: topK[0].label, confidence: topK[0].confidence, probabilities, topK };
 }
 
-export const classifyHead: Head<ClassifyOptions, ClassifyAnswer> = {
-  task: TASK,
-  options: classifyOptions,
-  run(outputs, _geometry, options) {
-    const tensor = pickOutput(TASK, outputs, options.output);
+export const classifyHead = tensorHead(
+  TASK,
+  classifyOptions,
+  (tensor, _geometry, options) => {
     const count = classCount(tensor.dims);
     if (count === undefined) {
       throw outputMismatch(TASK, `expected output dims [1, C] or [1, C, 1, 1], got [${tensor.dims.join(', ')}]`);
@@ -80,13 +79,15 @@ export const classifyHead: Head<ClassifyOptions, ClassifyAnswer> = {
     }
     return classify(numericData(TASK, tensor), options);
   },
-  checkOutputs(outputs, options) {
-    const names = Object.keys(outputs);
-    const name = options.output ?? (names.length === 1 ? names[0] : undefined);
-    const dims = name === undefined ? undefined : outputs[name];
-    // Symbolic or batch-shaped dims are checked per batch by run().
-    const count = dims && dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
-    if (typeof count !== 'number' || count === options.labels.length) return undefined;
-    return { field: 'head.labels', message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims!.join(', ')}])` };
+  {
+    checkOutputs(outputs, options) {
+      const declared = declaredOutput(outputs, options.output);
+      if (declared === undefined) return undefined;
+      const { name, dims } = declared;
+      // Symbolic or batch-shaped dims are checked per batch by run().
+      const count = dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
+      if (typeof count !== 'number' || count === options.labels.length) return undefined;
+      return { field: 'head.labels', message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])` };
+    },
   },
-};
+);

@@ -77,12 +77,7 @@ export function decodeCandidates(data: NumericData, grid: DetectGrid, options: D
   const { anchors, channelStride: cs, anchorStride: as } = grid;
   const { classes, objectness, scoreThreshold, keep } = options;
   const firstClass = objectness ? 5 : 4;
-  const xyxy = options.boxFormat === 'xyxy';
-  const boxes = new Float64Array(anchors * 4);
-  const scores = new Float64Array(anchors);
-  const classOf = new Int32Array(anchors);
-  let count = 0;
-
+  const found = new CandidateList(anchors, options.boxFormat);
   for (let a = 0; a < anchors; a++) {
     const base = a * as;
     let best = 0;
@@ -98,30 +93,47 @@ export function decodeCandidates(data: NumericData, grid: DetectGrid, options: D
     if (!(score >= scoreThreshold)) continue;
     if (keep !== undefined && keep[best] === 0) continue;
 
-    const v0 = data[base];
-    const v1 = data[base + cs];
-    const v2 = data[base + 2 * cs];
-    const v3 = data[base + 3 * cs];
-    writeCorners(boxes, count, xyxy, v0, v1, v2, v3);
-    scores[count] = score;
-    classOf[count] = best;
-    count++;
+    found.add(data[base], data[base + cs], data[base + 2 * cs], data[base + 3 * cs], score, best);
   }
-  return { count, boxes, scores, classes: classOf };
+  return found.done();
 }
 
-/** Stores candidate n's box as `[x1, y1, x2, y2]`, converting from centre and size unless already corners. */
-export function writeCorners(boxes: Float64Array, n: number, xyxy: boolean, v0: number, v1: number, v2: number, v3: number): void {
-  const o = n * 4;
-  if (xyxy) {
-    boxes[o] = v0;
-    boxes[o + 1] = v1;
-    boxes[o + 2] = v2;
-    boxes[o + 3] = v3;
-  } else {
-    boxes[o] = v0 - v2 / 2;
-    boxes[o + 1] = v1 - v3 / 2;
-    boxes[o + 2] = v0 + v2 / 2;
-    boxes[o + 3] = v1 + v3 / 2;
+/** Candidates as a decoder finds them: room for `capacity`, boxes stored as corners. */
+export class CandidateList {
+  private count = 0;
+  private readonly boxes: Float64Array;
+  private readonly scores: Float64Array;
+  private readonly classes: Int32Array;
+  private readonly xyxy: boolean;
+
+  constructor(capacity: number, boxFormat: BoxFormat) {
+    this.boxes = new Float64Array(capacity * 4);
+    this.scores = new Float64Array(capacity);
+    this.classes = new Int32Array(capacity);
+    this.xyxy = boxFormat === 'xyxy';
+  }
+
+  /** Adds a box given as `boxFormat` says: centre and size are converted to `[x1, y1, x2, y2]`. */
+  add(v0: number, v1: number, v2: number, v3: number, score: number, cls: number): void {
+    const o = this.count * 4;
+    const { boxes } = this;
+    if (this.xyxy) {
+      boxes[o] = v0;
+      boxes[o + 1] = v1;
+      boxes[o + 2] = v2;
+      boxes[o + 3] = v3;
+    } else {
+      boxes[o] = v0 - v2 / 2;
+      boxes[o + 1] = v1 - v3 / 2;
+      boxes[o + 2] = v0 + v2 / 2;
+      boxes[o + 3] = v1 + v3 / 2;
+    }
+    this.scores[this.count] = score;
+    this.classes[this.count] = cls;
+    this.count++;
+  }
+
+  done(): Candidates {
+    return { count: this.count, boxes: this.boxes, scores: this.scores, classes: this.classes };
   }
 }

@@ -1,4 +1,4 @@
-import { type BoxFormat, type Candidates, writeCorners } from './detect-decode.js';
+import { type BoxFormat, CandidateList, type Candidates } from './detect-decode.js';
 import { outputMismatch } from './output-error.js';
 import type { NumericData } from './tensor-access.js';
 
@@ -32,11 +32,7 @@ export function decodedRowCount(dims: readonly number[]): number {
  */
 export function decodeRows(data: NumericData, rows: number, options: RowOptions): Candidates {
   const { classes, scoreThreshold, keep } = options;
-  const xyxy = options.boxFormat === 'xyxy';
-  const boxes = new Float64Array(rows * 4);
-  const scores = new Float64Array(rows);
-  const classOf = new Int32Array(rows);
-  let count = 0;
+  const found = new CandidateList(rows, options.boxFormat);
   for (let r = 0; r < rows; r++) {
     const o = r * DECODED_ROW;
     const score = data[o + 4];
@@ -46,10 +42,7 @@ export function decodeRows(data: NumericData, rows: number, options: RowOptions)
       throw outputMismatch(TASK, `row ${r} has class index ${cls}, outside the ${classes} labels`);
     }
     if (keep !== undefined && keep[cls] === 0) continue;
-    writeCorners(boxes, count, xyxy, data[o], data[o + 1], data[o + 2], data[o + 3]);
-    scores[count] = score;
-    classOf[count] = cls;
-    count++;
+    found.add(data[o], data[o + 1], data[o + 2], data[o + 3], score, cls);
   }
-  return { count, boxes, scores, classes: classOf };
+  return found.done();
 }

@@ -4,8 +4,11 @@ import { labelsOption, outputOption, positiveCount, unitInterval } from './commo
 import { type Candidates, decodeCandidates, resolveGrid } from './detect-decode.js';
 import { DECODED_ROW, decodedRowCount, decodeRows } from './detect-rows.js';
 import { nms } from './nms.js';
-import { type NumericData, numericData, pickOutput } from './tensor-access.js';
-import type { BoxXYXY, Head } from './types.js';
+import { declaredOutput, type NumericData, numericData } from './tensor-access.js';
+import { tensorHead } from './tensor-head.js';
+import type { BoxXYXY } from './types.js';
+
+const TASK = 'detect';
 
 export const detectOptions = z
   .strictObject({
@@ -56,13 +59,10 @@ export interface DetectAnswer {
   detections: Detection[];
 }
 
-const TASK = 'detect';
-
-export const detectHead: Head<DetectOptions, DetectAnswer> = {
-  task: TASK,
-  options: detectOptions,
-  run(outputs, geometry, options) {
-    const tensor = pickOutput(TASK, outputs, options.output);
+export const detectHead = tensorHead(
+  TASK,
+  detectOptions,
+  (tensor, geometry, options): DetectAnswer => {
     const candidates = decode(tensor.dims, numericData(TASK, tensor), options);
     // Suppression runs in tensor pixels: IoU is unchanged by a per-axis scale and shift (letterbox or stretch).
     const kept = nms(candidates.boxes, candidates.scores, candidates.count, {
@@ -82,16 +82,17 @@ export const detectHead: Head<DetectOptions, DetectAnswer> = {
     }
     return { detections };
   },
-  checkOutputs(outputs, options) {
-    if (options.layout !== 'decoded') return undefined;
-    const names = Object.keys(outputs);
-    const name = options.output ?? (names.length === 1 ? names[0] : undefined);
-    const dims = name === undefined ? undefined : outputs[name];
-    // Symbolic dims are checked per batch by run().
-    if (!dims || (dims.length === 3 && (typeof dims[2] !== 'number' || dims[2] === DECODED_ROW))) return undefined;
-    return { field: 'head.layout', message: `layout "decoded" expects output "${name}" of dims [N, K, 6], the model declares [${dims.join(', ')}]` };
+  {
+    checkOutputs(outputs, options) {
+      const declared = options.layout === 'decoded' ? declaredOutput(outputs, options.output) : undefined;
+      if (declared === undefined) return undefined;
+      const { name, dims } = declared;
+      // Symbolic dims are checked per batch by run().
+      if (dims.length === 3 && (typeof dims[2] !== 'number' || dims[2] === DECODED_ROW)) return undefined;
+      return { field: 'head.layout', message: `layout "decoded" expects output "${name}" of dims [N, K, 6], the model declares [${dims.join(', ')}]` };
+    },
   },
-};
+);
 
 /** Candidates above the score threshold, of kept labels, in output order. */
 function decode(dims: readonly number[], data: NumericData, options: DetectOptions): Candidates {

@@ -3,8 +3,11 @@ import { findPolygons, type PolygonInput } from '../polygons/index.js';
 import { labelsOption, outputOption, positiveCount, unitInterval } from './common-options.js';
 import { outputMismatch } from './output-error.js';
 import { boundsOf, PolygonMapper, ringArea, type Point } from './polygon-mapping.js';
-import { numericData, pickOutput } from './tensor-access.js';
-import type { BoxXYXY, Head } from './types.js';
+import { float32Data, numericData, outputDims } from './tensor-access.js';
+import { tensorHead } from './tensor-head.js';
+import type { BoxXYXY } from './types.js';
+
+const TASK = 'segment';
 
 export const segmentOptions = z.strictObject({
   /** Class names by channel index (logits) or `[background, foreground]` for a probability map. */
@@ -42,65 +45,54 @@ export interface SegmentAnswer {
   polygons: SegmentPolygon[];
 }
 
-const TASK = 'segment';
-
 /**
  * Semantic segmentation: per-class logits `[1, C, H, W]` (argmax → label map) or a probability map
  * `[1, 1, H, W]` (threshold), traced into polygons with holes, largest first, in original pixels.
  */
-export const segmentHead: Head<SegmentOptions, SegmentAnswer> = {
-  task: TASK,
-  options: segmentOptions,
-  run(outputs, geometry, options) {
-    const tensor = pickOutput(TASK, outputs, options.output);
-    const { dims } = tensor;
-    if (dims.length !== 4 || dims[0] !== 1) throw outputMismatch(TASK, `expected output dims [1, C, H, W], got [${dims.join(', ')}]`);
-    const [, channels, height, width] = dims as [number, number, number, number];
-    const data = numericData(TASK, tensor);
-    const probability = options.mode === 'probability' || (options.mode === 'auto' && channels === 1);
+export const segmentHead = tensorHead(TASK, segmentOptions, (tensor, geometry, options): SegmentAnswer => {
+  const [, channels, height, width] = outputDims(TASK, tensor, [1, 'C', 'H', 'W']);
+  const probability = options.mode === 'probability' || (options.mode === 'auto' && channels === 1);
 
-    let input: PolygonInput;
-    if (probability) {
-      if (channels !== 1) throw outputMismatch(TASK, `probability mode needs one channel, got ${channels}`);
-      if (options.labels.length > 2) {
-        throw outputMismatch(TASK, `a probability map has one class but ${options.labels.length} labels are configured (want [foreground] or [background, foreground])`);
-      }
-      const map = data instanceof Float32Array ? data : Float32Array.from(data);
-      // Rounded like the map's values, so a pixel stored as the threshold itself is not above it.
-      input = { kind: 'probability', data: map, width, height, threshold: Math.fround(options.threshold) };
-    } else {
-      if (channels !== options.labels.length) {
-        throw outputMismatch(TASK, `model has ${channels} classes but ${options.labels.length} labels are configured`);
-      }
-      input = { kind: 'labels', data: argmax(data, channels, width * height), width, height, background: options.background };
+  let input: PolygonInput;
+  if (probability) {
+    if (channels !== 1) throw outputMismatch(TASK, `probability mode needs one channel, got ${channels}`);
+    if (options.labels.length > 2) {
+      throw outputMismatch(TASK, `a probability map has one class but ${options.labels.length} labels are configured (want [foreground] or [background, foreground])`);
     }
+    // Rounded like the map's values, so a pixel stored as the threshold itself is not above it.
+    input = { kind: 'probability', data: float32Data(TASK, tensor), width, height, threshold: Math.fround(options.threshold) };
+  } else {
+    if (channels !== options.labels.length) {
+      throw outputMismatch(TASK, `model has ${channels} classes but ${options.labels.length} labels are configured`);
+    }
+    input = { kind: 'labels', data: argmax(numericData(TASK, tensor), channels, width * height), width, height, background: options.background };
+  }
 
-    const regions = findPolygons(input, {
-      ...(options.epsilonRatio !== undefined ? { epsilonRatio: options.epsilonRatio } : { epsilon: options.epsilon ?? 0 }),
-      minArea: options.minArea,
-      maxPolygons: options.maxPolygons,
+  const regions = findPolygons(input, {
+    ...(options.epsilonRatio !== undefined ? { epsilonRatio: options.epsilonRatio } : { epsilon: options.epsilon ?? 0 }),
+    minArea: options.minArea,
+    maxPolygons: options.maxPolygons,
+  });
+  const mapper = new PolygonMapper(geometry, width, height);
+  const polygons: SegmentPolygon[] = [];
+  for (const region of regions) {
+    // A region in the letterbox padding covers no image pixel; clamped, it would be a flat line.
+    if (mapper.outsideImage(region.outer)) continue;
+    const points = mapper.ring(region.outer);
+    const holes = region.holes.filter((h) => !mapper.outsideImage(h)).map((h) => mapper.ring(h));
+    polygons.push({
+      label: probability ? options.labels[options.labels.length - 1]! : options.labels[region.label]!,
+      ...(region.score !== undefined ? { score: region.score } : {}),
+      points,
+      holes,
+      // Measured on the returned rings, so it agrees with them where clamping cut a region.
+      area: holes.reduce((sum, h) => sum - ringArea(h), ringArea(points)),
+      bbox: boundsOf(points),
     });
-    const mapper = new PolygonMapper(geometry, width, height);
-    const polygons: SegmentPolygon[] = [];
-    for (const region of regions) {
-      // A region in the letterbox padding covers no image pixel; clamped, it would be a flat line.
-      if (mapper.outsideImage(region.outer)) continue;
-      const points = mapper.ring(region.outer);
-      const holes = region.holes.filter((h) => !mapper.outsideImage(h)).map((h) => mapper.ring(h));
-      polygons.push({
-        label: probability ? options.labels[options.labels.length - 1]! : options.labels[region.label]!,
-        ...(region.score !== undefined ? { score: region.score } : {}),
-        points,
-        holes,
-        // Measured on the returned rings, so it agrees with them where clamping cut a region.
-        area: holes.reduce((sum, h) => sum - ringArea(h), ringArea(points)),
-        bbox: boundsOf(points),
-      });
-    }
-    polygons.sort((a, b) => b.area - a.area);
-    return { polygons };
-  },
-};
+  }
+  polygons.sort((a, b) => b.area - a.area);
+  return { polygons };
+});
 
 /** Per-pixel class of highest score; ties go to the lower channel. */
 function argmax(data: ArrayLike<number>, channels: number, plane: number): Int32Array {

@@ -25,6 +25,20 @@ export function pickOutput(task: string, outputs: Record<string, ItemTensor>, na
   return checkSize(task, only, outputs[only]);
 }
 
+/**
+ * At load, the output a head will read, as the model declares it (symbolic dims as names):
+ * undefined when which one is not yet known (pickOutput reports that when the head runs).
+ */
+export function declaredOutput(
+  outputs: Record<string, ReadonlyArray<number | string>>,
+  name: string | undefined,
+): { name: string; dims: ReadonlyArray<number | string> } | undefined {
+  const names = Object.keys(outputs);
+  const chosen = name ?? (names.length === 1 ? names[0] : undefined);
+  const dims = chosen === undefined ? undefined : outputs[chosen];
+  return chosen === undefined || dims === undefined ? undefined : { name: chosen, dims };
+}
+
 function checkSize(task: string, name: string, tensor: ItemTensor): ItemTensor {
   let count = 1;
   for (const d of tensor.dims) count *= d;
@@ -56,4 +70,22 @@ export function numericData(task: string, tensor: ItemTensor): NumericData {
     out.set(data);
   }
   return out;
+}
+
+/**
+ * The dims of a head's output, checked against `shape`: numbers must match, names (`'C'`, `'H'`)
+ * stand for any size and say what the head reads there, e.g. `[1, 'C', 'H', 'W']`.
+ */
+export function outputDims(task: string, tensor: ItemTensor, shape: readonly (number | string)[]): number[] {
+  const { dims } = tensor;
+  if (dims.length !== shape.length || shape.some((d, i) => typeof d === 'number' && dims[i] !== d)) {
+    throw outputMismatch(task, `expected output dims [${shape.join(', ')}], got [${dims.join(', ')}]`);
+  }
+  return [...dims];
+}
+
+/** Float32 values, as probability maps are compared in their own precision; others are narrowed once. */
+export function float32Data(task: string, tensor: ItemTensor): Float32Array {
+  const data = numericData(task, tensor);
+  return data instanceof Float32Array ? data : Float32Array.from(data);
 }

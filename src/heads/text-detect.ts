@@ -3,10 +3,12 @@ import { isEmptyBox } from './box-mapping.js';
 import { outputOption, positiveCount, unitInterval } from './common-options.js';
 import { findPolygons } from '../polygons/index.js';
 import { boundsOf, PolygonMapper, type Point } from './polygon-mapping.js';
-import { outputMismatch } from './output-error.js';
 import { sortReadingOrder } from './reading-order.js';
-import { numericData, pickOutput } from './tensor-access.js';
-import type { BoxXYXY, Head } from './types.js';
+import { float32Data, outputDims } from './tensor-access.js';
+import { tensorHead } from './tensor-head.js';
+import type { BoxXYXY } from './types.js';
+
+const TASK = 'text-detect';
 
 export const textDetectOptions = z.strictObject({
   /** A map pixel is text when its probability is strictly above this (compared in float32, the map's precision). */
@@ -39,46 +41,33 @@ export interface TextDetectAnswer {
   regions: TextRegion[];
 }
 
-const TASK = 'text-detect';
-
 /**
  * DB post-processing of a probability map `[1, 1, H, W]` (PP-OCR): threshold, trace each text
  * region's contour (the polygon addon), simplify (0.2 % of the perimeter, as PaddleOCR does), grow
  * each polygon by area × unclipRatio / perimeter, drop regions that stay thinner than minSize + 2 or
  * whose mean probability is under `boxThreshold`, and map the rest to original pixels.
  */
-export const textDetectHead: Head<TextDetectOptions, TextDetectAnswer> = {
-  task: TASK,
-  options: textDetectOptions,
-  run(outputs, geometry, options) {
-    const tensor = pickOutput(TASK, outputs, options.output);
-    const { dims } = tensor;
-    if (dims.length !== 4 || dims[0] !== 1 || dims[1] !== 1) {
-      throw outputMismatch(TASK, `expected output dims [1, 1, H, W], got [${dims.join(', ')}]`);
-    }
-    const height = dims[2]!;
-    const width = dims[3]!;
-    const data = numericData(TASK, tensor);
-    const map = data instanceof Float32Array ? data : Float32Array.from(data);
-    // The score is the mean probability over the traced component, whatever the unclip adds.
-    const grown = findPolygons(
-      // The map holds float32 values: a pixel stored as 0.3 must not count as above a threshold of 0.3
-      // (float32(0.3) > 0.3 in double), so the threshold is rounded the same way, as numpy does for PaddleOCR.
-      { kind: 'probability', data: map, width, height, threshold: Math.fround(options.threshold) },
-      { epsilonRatio: 0.002, maxPolygons: options.maxCandidates, unclipRatio: options.unclipRatio },
-    );
-    const mapper = new PolygonMapper(geometry, width, height);
-    const regions: TextRegion[] = [];
-    for (const region of grown) {
-      const [minX, minY, maxX, maxY] = region.bbox;
-      // PaddleOCR's check after unclip: the grown box must be at least minSize + 2 on its short side.
-      if (Math.min(maxX - minX, maxY - minY) < options.minSize + 2) continue;
-      if ((region.score ?? 0) < options.boxThreshold) continue;
-      const points = mapper.ring(region.outer);
-      const box = boundsOf(points);
-      if (isEmptyBox(box)) continue;
-      regions.push({ box, score: region.score ?? 0, points });
-    }
-    return { regions: sortReadingOrder(regions) };
-  },
-};
+export const textDetectHead = tensorHead(TASK, textDetectOptions, (tensor, geometry, options): TextDetectAnswer => {
+  const [, , height, width] = outputDims(TASK, tensor, [1, 1, 'H', 'W']);
+  const map = float32Data(TASK, tensor);
+  // The score is the mean probability over the traced component, whatever the unclip adds.
+  const grown = findPolygons(
+    // The map holds float32 values: a pixel stored as 0.3 must not count as above a threshold of 0.3
+    // (float32(0.3) > 0.3 in double), so the threshold is rounded the same way, as numpy does for PaddleOCR.
+    { kind: 'probability', data: map, width, height, threshold: Math.fround(options.threshold) },
+    { epsilonRatio: 0.002, maxPolygons: options.maxCandidates, unclipRatio: options.unclipRatio },
+  );
+  const mapper = new PolygonMapper(geometry, width, height);
+  const regions: TextRegion[] = [];
+  for (const region of grown) {
+    const [minX, minY, maxX, maxY] = region.bbox;
+    // PaddleOCR's check after unclip: the grown box must be at least minSize + 2 on its short side.
+    if (Math.min(maxX - minX, maxY - minY) < options.minSize + 2) continue;
+    if ((region.score ?? 0) < options.boxThreshold) continue;
+    const points = mapper.ring(region.outer);
+    const box = boundsOf(points);
+    if (isEmptyBox(box)) continue;
+    regions.push({ box, score: region.score ?? 0, points });
+  }
+  return { regions: sortReadingOrder(regions) };
+});

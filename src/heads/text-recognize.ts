@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { outputOption } from './common-options.js';
 import { ctcGreedyDecode } from './ctc-decode.js';
 import { outputMismatch } from './output-error.js';
-import { numericData, pickOutput } from './tensor-access.js';
-import type { Head } from './types.js';
+import { numericData, outputDims } from './tensor-access.js';
+import { tensorHead } from './tensor-head.js';
+
+const TASK = 'text-recognize';
 
 export const textRecognizeOptions = z.strictObject({
   /** The model's character dictionary, one entry per line of its key file. */
@@ -22,39 +24,27 @@ export interface TextRecognizeAnswer {
   confidence: number;
 }
 
-const TASK = 'text-recognize';
+export const textRecognizeHead = tensorHead(TASK, textRecognizeOptions, (tensor, _geometry, options): TextRecognizeAnswer => {
+  const [, steps, classes] = outputDims(TASK, tensor, [1, 'T', 'C']);
+  const characters = options.useSpaceChar ? [...options.charset, ' '] : options.charset;
+  if (classes !== characters.length + 1) {
+    throw outputMismatch(
+      TASK,
+      `model has ${classes} classes but the charset has ${options.charset.length} characters` +
+        `${options.useSpaceChar ? ' + space' : ''} + blank = ${characters.length + 1}`,
+    );
+  }
+  if (options.blankIndex >= classes) {
+    throw outputMismatch(TASK, `blankIndex ${options.blankIndex} is outside the model's ${classes} classes`);
+  }
 
-export const textRecognizeHead: Head<TextRecognizeOptions, TextRecognizeAnswer> = {
-  task: TASK,
-  options: textRecognizeOptions,
-  run(outputs, _geometry, options) {
-    const tensor = pickOutput(TASK, outputs, options.output);
-    const { dims } = tensor;
-    if (dims.length !== 3 || dims[0] !== 1) {
-      throw outputMismatch(TASK, `expected output dims [1, T, C], got [${dims.join(', ')}]`);
-    }
-    const steps = dims[1];
-    const classes = dims[2];
-    const characters = options.useSpaceChar ? [...options.charset, ' '] : options.charset;
-    if (classes !== characters.length + 1) {
-      throw outputMismatch(
-        TASK,
-        `model has ${classes} classes but the charset has ${options.charset.length} characters` +
-          `${options.useSpaceChar ? ' + space' : ''} + blank = ${characters.length + 1}`,
-      );
-    }
-    if (options.blankIndex >= classes) {
-      throw outputMismatch(TASK, `blankIndex ${options.blankIndex} is outside the model's ${classes} classes`);
-    }
-
-    const { indices, probabilities } = ctcGreedyDecode(numericData(TASK, tensor), steps, classes, options.blankIndex);
-    let text = '';
-    let sum = 0;
-    for (let i = 0; i < indices.length; i++) {
-      const c = indices[i];
-      text += characters[c < options.blankIndex ? c : c - 1];
-      sum += probabilities[i];
-    }
-    return { text, confidence: indices.length === 0 ? 0 : sum / indices.length };
-  },
-};
+  const { indices, probabilities } = ctcGreedyDecode(numericData(TASK, tensor), steps, classes, options.blankIndex);
+  let text = '';
+  let sum = 0;
+  for (let i = 0; i < indices.length; i++) {
+    const c = indices[i];
+    text += characters[c < options.blankIndex ? c : c - 1];
+    sum += probabilities[i];
+  }
+  return { text, confidence: indices.length === 0 ? 0 : sum / indices.length };
+});
