@@ -1,53 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { redactDatabaseUrl } from './store/database-url.js';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { POLYGON_CHOICES } from './polygons/types.js';
+import { DatabaseUrlError, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './store/database-url.js';
 
 /**
- * One validated configuration object. Every option has a default, an env var (`SIGHTLINE_*`),
- * a CLI flag and a key in the optional JSON config file. Precedence: default < file < env < flag.
+ * One validated configuration object. Every setting has a default, an env var (`SIGHTLINE_*`), a
+ * CLI flag and a key in the optional JSON config file. Precedence: default < file < env < flag.
+ * The table `OPTIONS` below is the only list of settings: the `Config` type, the parsing of every
+ * source and `--help` all come from it.
  */
-export interface Config {
-  host: string;
-  port: number;
-  modelsDir: string;
-  /** Names of the models to load; empty means every folder in modelsDir. */
-  models: string[];
-  dataDir: string;
-  databaseUrl: string;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  maxBodyBytes: number;
-  maxJsonBytes: number;
-  maxFileBytes: number;
-  maxFiles: number;
-  maxFields: number;
-  maxImagePixels: number;
-  shutdownTimeoutMs: number;
-  allowUwsFallback: boolean;
-  groupCommitMs: number;
-  maxDetectionsPerRequest: number;
-  jobConcurrency: number;
-  wsMaxPayloadBytes: number;
-  wsIdleTimeoutS: number;
-  wsMaxBackpressureBytes: number;
-  wsMaxInFlight: number;
-  /** Bytes of images one /v1/ws/predict socket may have in flight. */
-  wsMaxInFlightBytes: number;
-  /** Bytes of images all /v1/ws/predict sockets together may have in flight. */
-  wsMaxInFlightBytesTotal: number;
-  /** Key specs `key` or `key:scope+scope`; secrets, never logged. */
-  apiKeys: string[];
-  /** JSON file of hashed keys with scopes; undefined when none. */
-  apiKeysFile: string | undefined;
-  allowUnauthenticated: boolean;
-  metricsPublic: boolean;
-  /** Requests per second per key (per client address without keys); 0 turns rate limiting off. */
-  rateLimitRps: number;
-  /** Bucket size; 0 means max(1, ceil(rateLimitRps)). */
-  rateLimitBurst: number;
-  /** Failed authentications one client address may make per minute before it gets 429; 0 turns the limit off. */
-  authFailuresPerMinute: number;
-}
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -55,121 +18,44 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'enum' | 'bytes';
+/**
+ * How one kind of value is read. `schema` takes the text of an env var or flag, or the JSON value
+ * of a file key; any failure is reported as "expected <expected>", except a refinement's own
+ * message (a custom issue), which says more precisely what was wrong.
+ */
+interface ValueType<T> {
+  schema: z.ZodType<T>;
+  expected: string;
+  /** Shown after the flag in --help; `undefined` for a switch, which needs no value on the command line. */
+  placeholder: string | undefined;
+  /** Relative paths are resolved against the working directory. */
+  isPath?: true;
+  choices?: readonly string[];
+}
 
-export interface OptionSpec {
-  key: keyof Config;
+interface Setting<K extends string, T> {
+  key: K;
   env: string;
   flag: string;
-  kind: Kind;
-  /** Default as shown in --help; `undefined` means derived (see `derive`). */
-  default: string;
+  type: ValueType<T>;
+  /** The value when no source gives one; a function derives it from the settings above it in the table. */
+  default: NoInfer<T> | ((earlier: Readonly<Record<string, unknown>>) => NoInfer<T>);
+  /** The default as --help shows it, where the value itself would not say it. */
+  shownDefault?: string;
+  /** Overrides the type's placeholder in --help. */
+  placeholder?: string;
   description: string;
-  min?: number;
-  max?: number;
-  choices?: readonly string[];
-  /** No value unless one is given (the default shown is `(none)`). */
-  optional?: boolean;
-  /** Holds credentials: error messages never echo the value. */
-  secret?: true;
+  /** Holds credentials: messages never echo the value (a function shows it with the secret part masked). */
+  secret?: true | ((value: string) => string);
 }
 
 const MiB = 1024 * 1024;
+const UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: MiB, mb: MiB, mib: MiB, g: 1024 * MiB, gb: 1024 * MiB, gib: 1024 * MiB,
+};
 
-export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'host', env: 'SIGHTLINE_HOST', flag: '--host', kind: 'string', default: '127.0.0.1', description: 'address to listen on' },
-  { key: 'port', env: 'SIGHTLINE_PORT', flag: '--port', kind: 'int', default: '8080', min: 0, max: 65535, description: 'port to listen on; 0 picks a free port (the bound port is logged)' },
-  { key: 'modelsDir', env: 'SIGHTLINE_MODELS_DIR', flag: '--models-dir', kind: 'string', default: './models', description: 'model repository: one folder per model with a model.json' },
-  { key: 'models', env: 'SIGHTLINE_MODELS', flag: '--models', kind: 'list', default: '', description: 'comma-separated model names to load (empty: every model in the repository)' },
-  { key: 'dataDir', env: 'SIGHTLINE_DATA_DIR', flag: '--data-dir', kind: 'string', default: './data', description: 'where the embedded database and image blobs live' },
-  { key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', kind: 'string', secret: true, default: 'sqlite:<data-dir>/sightline.db', description: 'sqlite:<path> or mysql://user:pass@host:port/db' },
-  { key: 'logLevel', env: 'SIGHTLINE_LOG_LEVEL', flag: '--log-level', kind: 'enum', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'log level' },
-  { key: 'maxBodyBytes', env: 'SIGHTLINE_MAX_BODY_BYTES', flag: '--max-body-bytes', kind: 'bytes', default: String(64 * MiB), min: 1024, description: 'hard limit on any request body (413 past it)' },
-  { key: 'maxJsonBytes', env: 'SIGHTLINE_MAX_JSON_BYTES', flag: '--max-json-bytes', kind: 'bytes', default: String(24 * MiB), min: 64, description: 'limit on JSON bodies (base64 images included)' },
-  { key: 'maxFileBytes', env: 'SIGHTLINE_MAX_FILE_BYTES', flag: '--max-file-bytes', kind: 'bytes', default: String(16 * MiB), min: 64, description: 'limit on one uploaded file or raw image body' },
-  { key: 'maxFiles', env: 'SIGHTLINE_MAX_FILES', flag: '--max-files', kind: 'int', default: '16', min: 1, max: 1024, description: 'files per multipart request (batch predict size)' },
-  { key: 'maxFields', env: 'SIGHTLINE_MAX_FIELDS', flag: '--max-fields', kind: 'int', default: '32', min: 0, max: 1024, description: 'non-file fields per multipart request' },
-  { key: 'maxImagePixels', env: 'SIGHTLINE_MAX_IMAGE_PIXELS', flag: '--max-image-pixels', kind: 'int', default: '40000000', min: 1, description: 'decoded image size limit (decompression bombs get 413)' },
-  { key: 'shutdownTimeoutMs', env: 'SIGHTLINE_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', kind: 'int', default: '10000', min: 0, description: 'how long in-flight requests may take to finish on SIGTERM/SIGINT' },
-  { key: 'allowUwsFallback', env: 'SIGHTLINE_ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', kind: 'bool', default: 'false', description: 'start on the slow pure-JS HTTP fallback when the native uWebSockets.js binary cannot load' },
-  { key: 'groupCommitMs', env: 'SIGHTLINE_GROUP_COMMIT_MS', flag: '--group-commit-ms', kind: 'int', default: '2', min: 0, max: 1000, description: 'writes arriving within this many ms share one durable commit; 0 commits each write alone' },
-  { key: 'maxDetectionsPerRequest', env: 'SIGHTLINE_MAX_DETECTIONS_PER_REQUEST', flag: '--max-detections-per-request', kind: 'int', default: '500', min: 1, max: 10000, description: 'detections in one POST /v1/detections batch' },
-  { key: 'jobConcurrency', env: 'SIGHTLINE_JOB_CONCURRENCY', flag: '--job-concurrency', kind: 'int', default: '8', min: 1, max: 1024, description: 'async jobs in flight at once (they share the model batchers at low priority)' },
-  { key: 'wsMaxPayloadBytes', env: 'SIGHTLINE_WS_MAX_PAYLOAD_BYTES', flag: '--ws-max-payload-bytes', kind: 'bytes', default: String(64 * 1024), min: 1024, max: 64 * MiB, description: 'largest message a client may send on /v1/ws (larger: closed with 1009); predict sockets use --max-file-bytes' },
-  { key: 'wsIdleTimeoutS', env: 'SIGHTLINE_WS_IDLE_TIMEOUT_S', flag: '--ws-idle-timeout-s', kind: 'int', default: '120', min: 8, max: 960, description: 'seconds a WebSocket may stay silent; the server pings before it expires' },
-  { key: 'wsMaxBackpressureBytes', env: 'SIGHTLINE_WS_MAX_BACKPRESSURE_BYTES', flag: '--ws-max-backpressure-bytes', kind: 'bytes', default: String(1 * MiB), min: 1024, max: 1024 * MiB, description: 'bytes queued for one WebSocket client before it is closed as a slow consumer (4000)' },
-  { key: 'wsMaxInFlight', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT', flag: '--ws-max-in-flight', kind: 'int', default: '64', min: 1, max: 4096, description: 'images one /v1/ws/predict socket may have in flight; more are answered with an overloaded error' },
-  { key: 'wsMaxInFlightBytes', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES', flag: '--ws-max-in-flight-bytes', kind: 'bytes', default: String(64 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images one /v1/ws/predict socket may have in flight; frames past it are answered with an overloaded error and not kept (one image alone always fits)' },
-  { key: 'wsMaxInFlightBytesTotal', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL', flag: '--ws-max-in-flight-bytes-total', kind: 'bytes', default: String(256 * MiB), min: 1024, max: 64 * 1024 * MiB, description: 'bytes of images all /v1/ws/predict sockets together may have in flight; frames past it are answered with an overloaded error and not kept' },
-  { key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', kind: 'list', secret: true, default: '', description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)' },
-  { key: 'apiKeysFile', env: 'SIGHTLINE_API_KEYS_FILE', flag: '--api-keys-file', kind: 'string', default: '', optional: true, description: 'JSON file of API keys stored as SHA-256 hashes, each with a name, scopes and an optional rate limit' },
-  { key: 'allowUnauthenticated', env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED', flag: '--allow-unauthenticated', kind: 'bool', default: 'false', description: 'start without API keys on an address other than loopback (anyone who can reach it may use every route)' },
-  { key: 'metricsPublic', env: 'SIGHTLINE_METRICS_PUBLIC', flag: '--metrics-public', kind: 'bool', default: 'true', description: 'serve /metrics without a key; false requires a key with the admin scope' },
-  { key: 'rateLimitRps', env: 'SIGHTLINE_RATE_LIMIT_RPS', flag: '--rate-limit-rps', kind: 'number', default: '0', min: 0, max: 1_000_000, description: 'requests per second per API key (per client address when no keys are configured); 0 turns rate limiting off' },
-  { key: 'rateLimitBurst', env: 'SIGHTLINE_RATE_LIMIT_BURST', flag: '--rate-limit-burst', kind: 'int', default: '0', min: 0, max: 1_000_000, description: 'requests a key may make at once before the rate applies; 0 means the rate rounded up (at least 1)' },
-  { key: 'authFailuresPerMinute', env: 'SIGHTLINE_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute', kind: 'int', default: '30', min: 0, max: 1_000_000, description: 'failed authentications (401) one client address may make per minute, all at once at most; past it every keyed request from that address gets 429 until the budget refills; 0 turns the limit off' },
-];
-
-export const CONFIG_FILE_ENV = 'SIGHTLINE_CONFIG';
-export const CONFIG_FILE_FLAG = '--config';
-
-/**
- * A value as error messages show it: a secret one never in full (a database URL with its
- * password masked, anything else as its type alone).
- */
-function shownValue(spec: OptionSpec, raw: unknown): string {
-  if (!spec.secret) return JSON.stringify(raw);
-  if (spec.key === 'databaseUrl' && typeof raw === 'string') return JSON.stringify(redactDatabaseUrl(raw));
-  return `a ${Array.isArray(raw) ? 'list' : raw === null ? 'null' : typeof raw} (value not shown)`;
-}
-
-function parseValue(spec: OptionSpec, raw: unknown, source: string): unknown {
-  const fail = (expected: string): never => {
-    throw new ConfigError(`${source}: expected ${expected}, got ${shownValue(spec, raw)}`);
-  };
-  switch (spec.kind) {
-    case 'string': {
-      if (typeof raw !== 'string' || raw.length === 0) fail('a non-empty string');
-      return raw;
-    }
-    case 'list': {
-      if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) return raw as string[];
-      if (typeof raw !== 'string') fail('a comma-separated list');
-      return (raw as string).split(',').map((s) => s.trim()).filter(Boolean);
-    }
-    case 'bool': {
-      if (typeof raw === 'boolean') return raw;
-      const s = String(raw).toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-      if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-      return fail('true or false');
-    }
-    case 'enum': {
-      if (typeof raw !== 'string' || !spec.choices!.includes(raw)) fail(`one of ${spec.choices!.join(', ')}`);
-      return raw;
-    }
-    case 'number': {
-      const n = typeof raw === 'number' ? raw : /^\s*\d+(?:\.\d+)?\s*$/.test(String(raw)) ? Number(raw) : undefined;
-      const what = `a number of ${spec.min ?? 0}${spec.max !== undefined ? ` to ${spec.max}` : ' or more'}`;
-      if (n === undefined || !Number.isFinite(n)) return fail(what);
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) return fail(what);
-      return n;
-    }
-    case 'int':
-    case 'bytes': {
-      const n = typeof raw === 'number' ? raw : parseNumber(String(raw), spec.kind === 'bytes');
-      const range = `${spec.min ?? 0}${spec.max !== undefined ? ` to ${spec.max}` : ' or more'}`;
-      const what = spec.kind === 'bytes' ? `a byte size (e.g. 1048576, 512KiB, 16MiB) of ${range}` : `an integer of ${range}`;
-      if (n === undefined || !Number.isSafeInteger(n)) return fail(what);
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) return fail(what);
-      return n;
-    }
-  }
-}
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: MiB, mb: MiB, mib: MiB, g: 1024 * MiB, gb: 1024 * MiB, gib: 1024 * MiB };
-
-function parseNumber(s: string, allowUnit: boolean): number | undefined {
+/** An integer written as digits, with a size unit where `allowUnit`; undefined when it is not one. */
+function wholeNumber(s: string, allowUnit: boolean): number | undefined {
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
   if (!m) return undefined;
   const unit = m[2]!.toLowerCase();
@@ -180,6 +66,232 @@ function parseNumber(s: string, allowUnit: boolean): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+const range = (min: number, max: number | undefined) => `${min}${max !== undefined ? ` to ${max}` : ' or more'}`;
+
+const text: ValueType<string> = { schema: z.string().min(1), expected: 'a non-empty string', placeholder: 'value' };
+
+const directory: ValueType<string> = { ...text, placeholder: 'dir', isPath: true };
+
+const list: ValueType<string[]> = {
+  schema: z.union([
+    z.array(z.string()),
+    z.string().transform((s) => s.split(',').map((item) => item.trim()).filter(Boolean)),
+  ]),
+  expected: 'a comma-separated list',
+  placeholder: 'names',
+};
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off', ''];
+const switchValue: ValueType<boolean> = {
+  schema: z.union([
+    z.boolean(),
+    z
+      .union([z.string(), z.number()])
+      .transform((v) => String(v).toLowerCase())
+      .pipe(z.enum([...TRUE_WORDS, ...FALSE_WORDS]))
+      .transform((word) => TRUE_WORDS.includes(word)),
+  ]),
+  expected: 'true or false',
+  placeholder: undefined,
+};
+
+function choice<const C extends readonly [string, ...string[]]>(choices: C): ValueType<C[number]> {
+  return { schema: z.enum(choices), expected: `one of ${choices.join(', ')}`, placeholder: 'value', choices };
+}
+
+function integer(min: number, max?: number): ValueType<number> {
+  return {
+    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, false))]).pipe(z.int().min(min).max(max ?? Number.MAX_SAFE_INTEGER)),
+    expected: `an integer of ${range(min, max)}`,
+    placeholder: 'n',
+  };
+}
+
+function byteSize(min: number, max?: number): ValueType<number> {
+  return {
+    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, true))]).pipe(z.int().min(min).max(max ?? Number.MAX_SAFE_INTEGER)),
+    expected: `a byte size (e.g. 1048576, 512KiB, 16MiB) of ${range(min, max)}`,
+    placeholder: 'bytes',
+  };
+}
+
+function decimal(min: number, max: number): ValueType<number> {
+  return {
+    schema: z
+      .union([z.number(), z.string().regex(/^\s*\d+(?:\.\d+)?\s*$/).transform(Number)])
+      .pipe(z.number().min(min).max(max)),
+    expected: `a number of ${range(min, max)}`,
+    placeholder: 'n',
+  };
+}
+
+/** What the store can open; its own parser is the one check, so the two never disagree. */
+const databaseUrl: ValueType<string> = {
+  schema: z.string().min(1).superRefine((url, ctx) => {
+    if (url === '') return;
+    try {
+      parseDatabaseUrl(url);
+    } catch (err) {
+      if (!(err instanceof DatabaseUrlError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.expected });
+    }
+  }),
+  expected: 'a non-empty string',
+  placeholder: 'url',
+};
+
+/** One row of the table; `K` and `T` are inferred, so the row types the key of `Config`. */
+const setting = <K extends string, T>(row: Setting<K, T>): Setting<K, T> => row;
+
+export const OPTIONS = [
+  setting({ key: 'host', env: 'SIGHTLINE_HOST', flag: '--host', type: text, default: '127.0.0.1', description: 'address to listen on' }),
+  setting({
+    key: 'port', env: 'SIGHTLINE_PORT', flag: '--port', type: integer(0, 65535), default: 8080,
+    description: 'port to listen on; 0 picks a free port (the bound port is logged)',
+  }),
+  setting({
+    key: 'modelsDir', env: 'SIGHTLINE_MODELS_DIR', flag: '--models-dir', type: directory, default: './models',
+    description: 'model repository: one folder per model with a model.json',
+  }),
+  setting({
+    key: 'models', env: 'SIGHTLINE_MODELS', flag: '--models', type: list, default: [], shownDefault: '(all)',
+    description: 'comma-separated model names to load (empty: every model in the repository)',
+  }),
+  setting({
+    key: 'dataDir', env: 'SIGHTLINE_DATA_DIR', flag: '--data-dir', type: directory, default: './data',
+    description: 'where the embedded database and image blobs live',
+  }),
+  setting({
+    key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', type: databaseUrl, secret: redactDatabaseUrl,
+    default: (earlier) => defaultDatabaseUrl(String(earlier.dataDir)), shownDefault: 'sqlite:<data-dir>/sightline.db',
+    description: 'sqlite:<path> or mysql://user:pass@host:port/db (mariadb:// is the same)',
+  }),
+  setting({
+    key: 'logLevel', env: 'SIGHTLINE_LOG_LEVEL', flag: '--log-level', type: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info', description: 'log level',
+  }),
+  setting({
+    key: 'polygons', env: 'SIGHTLINE_POLYGONS', flag: '--polygons', type: choice(POLYGON_CHOICES), default: 'auto',
+    description:
+      'mask-to-polygon tracing: auto takes the native addon when it loads and TypeScript otherwise; native refuses to start ' +
+      'without the addon; typescript always takes the slower TypeScript twin',
+  }),
+  setting({
+    key: 'maxBodyBytes', env: 'SIGHTLINE_MAX_BODY_BYTES', flag: '--max-body-bytes', type: byteSize(1024), default: 64 * MiB,
+    description: 'hard limit on any request body (413 past it)',
+  }),
+  setting({
+    key: 'maxJsonBytes', env: 'SIGHTLINE_MAX_JSON_BYTES', flag: '--max-json-bytes', type: byteSize(64), default: 24 * MiB,
+    description: 'limit on JSON bodies (base64 images included)',
+  }),
+  setting({
+    key: 'maxFileBytes', env: 'SIGHTLINE_MAX_FILE_BYTES', flag: '--max-file-bytes', type: byteSize(64), default: 16 * MiB,
+    description: 'limit on one uploaded file or raw image body',
+  }),
+  setting({
+    key: 'maxFiles', env: 'SIGHTLINE_MAX_FILES', flag: '--max-files', type: integer(1, 1024), default: 16,
+    description: 'files per multipart request (batch predict size)',
+  }),
+  setting({
+    key: 'maxFields', env: 'SIGHTLINE_MAX_FIELDS', flag: '--max-fields', type: integer(0, 1024), default: 32,
+    description: 'non-file fields per multipart request',
+  }),
+  setting({
+    key: 'maxImagePixels', env: 'SIGHTLINE_MAX_IMAGE_PIXELS', flag: '--max-image-pixels', type: integer(1), default: 40_000_000,
+    description: 'decoded image size limit (decompression bombs get 413)',
+  }),
+  setting({
+    key: 'shutdownTimeoutMs', env: 'SIGHTLINE_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: integer(0), default: 10_000,
+    description: 'how long in-flight requests may take to finish on SIGTERM/SIGINT',
+  }),
+  setting({
+    key: 'allowUwsFallback', env: 'SIGHTLINE_ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', type: switchValue, default: false,
+    description: 'start on the slow pure-JS HTTP fallback when the native uWebSockets.js binary cannot load',
+  }),
+  setting({
+    key: 'groupCommitMs', env: 'SIGHTLINE_GROUP_COMMIT_MS', flag: '--group-commit-ms', type: integer(0, 1000), default: 2,
+    description: 'writes arriving within this many ms share one durable commit; 0 commits each write alone',
+  }),
+  setting({
+    key: 'maxDetectionsPerRequest', env: 'SIGHTLINE_MAX_DETECTIONS_PER_REQUEST', flag: '--max-detections-per-request', type: integer(1, 10_000),
+    default: 500, description: 'detections in one POST /v1/detections batch',
+  }),
+  setting({
+    key: 'jobConcurrency', env: 'SIGHTLINE_JOB_CONCURRENCY', flag: '--job-concurrency', type: integer(1, 1024), default: 8,
+    description: 'async jobs in flight at once (they share the model batchers at low priority)',
+  }),
+  setting({
+    key: 'wsMaxPayloadBytes', env: 'SIGHTLINE_WS_MAX_PAYLOAD_BYTES', flag: '--ws-max-payload-bytes', type: byteSize(1024, 64 * MiB), default: 64 * 1024,
+    description: 'largest message a client may send on /v1/ws (larger: closed with 1009); predict sockets use --max-file-bytes',
+  }),
+  setting({
+    key: 'wsIdleTimeoutS', env: 'SIGHTLINE_WS_IDLE_TIMEOUT_S', flag: '--ws-idle-timeout-s', type: integer(8, 960), default: 120,
+    description: 'seconds a WebSocket may stay silent; the server pings before it expires',
+  }),
+  setting({
+    key: 'wsMaxBackpressureBytes', env: 'SIGHTLINE_WS_MAX_BACKPRESSURE_BYTES', flag: '--ws-max-backpressure-bytes', type: byteSize(1024, 1024 * MiB),
+    default: 1 * MiB, description: 'bytes queued for one WebSocket client before it is closed as a slow consumer (4000)',
+  }),
+  setting({
+    key: 'wsMaxInFlight', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT', flag: '--ws-max-in-flight', type: integer(1, 4096), default: 64,
+    description: 'images one /v1/ws/predict socket may have in flight; more are answered with an overloaded error',
+  }),
+  setting({
+    key: 'wsMaxInFlightBytes', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES', flag: '--ws-max-in-flight-bytes', type: byteSize(1024, 64 * 1024 * MiB),
+    default: 64 * MiB,
+    description:
+      'bytes of images one /v1/ws/predict socket may have in flight; frames past it are answered with an overloaded error and not kept ' +
+      '(one image alone always fits)',
+  }),
+  setting({
+    key: 'wsMaxInFlightBytesTotal', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL', flag: '--ws-max-in-flight-bytes-total',
+    type: byteSize(1024, 64 * 1024 * MiB), default: 256 * MiB,
+    description: 'bytes of images all /v1/ws/predict sockets together may have in flight; frames past it are answered with an overloaded error and not kept',
+  }),
+  setting({
+    key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', type: list, placeholder: 'keys', secret: true, default: [], shownDefault: '(none)',
+    description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)',
+  }),
+  setting<'apiKeysFile', string | undefined>({
+    key: 'apiKeysFile', env: 'SIGHTLINE_API_KEYS_FILE', flag: '--api-keys-file', type: { ...text, placeholder: 'file', isPath: true },
+    default: undefined, shownDefault: '(none)',
+    description: 'JSON file of API keys stored as SHA-256 hashes, each with a name, scopes and an optional rate limit',
+  }),
+  setting({
+    key: 'allowUnauthenticated', env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED', flag: '--allow-unauthenticated', type: switchValue, default: false,
+    description: 'start without API keys on an address other than loopback (anyone who can reach it may use every route)',
+  }),
+  setting({
+    key: 'metricsPublic', env: 'SIGHTLINE_METRICS_PUBLIC', flag: '--metrics-public', type: switchValue, default: true,
+    description: 'serve /metrics without a key; false requires a key with the admin scope',
+  }),
+  setting({
+    key: 'rateLimitRps', env: 'SIGHTLINE_RATE_LIMIT_RPS', flag: '--rate-limit-rps', type: decimal(0, 1_000_000), default: 0,
+    description: 'requests per second per API key (per client address when no keys are configured); 0 turns rate limiting off',
+  }),
+  setting({
+    key: 'rateLimitBurst', env: 'SIGHTLINE_RATE_LIMIT_BURST', flag: '--rate-limit-burst', type: integer(0, 1_000_000), default: 0,
+    description: 'requests a key may make at once before the rate applies; 0 means the rate rounded up (at least 1)',
+  }),
+  setting({
+    key: 'authFailuresPerMinute', env: 'SIGHTLINE_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute', type: integer(0, 1_000_000),
+    default: 30,
+    description:
+      'failed authentications (401) one client address may make per minute, all at once at most; past it every keyed request from that ' +
+      'address gets 429 until the budget refills; 0 turns the limit off',
+  }),
+];
+
+type Row = (typeof OPTIONS)[number];
+type ValueOf<R> = R extends Setting<string, infer T> ? T : never;
+
+/** The settings by key, typed as the table says. */
+export type Config = { [R in Row as R['key']]: ValueOf<R> };
+
+export const CONFIG_FILE_ENV = 'SIGHTLINE_CONFIG';
+export const CONFIG_FILE_FLAG = '--config';
+
 export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
   /** CLI flags after the command, e.g. ['--port', '0']. */
@@ -187,25 +299,48 @@ export interface ConfigSources {
   cwd?: string;
 }
 
-/** Splits `--flag value` / `--flag=value` / bare boolean flags into a map; unknown flags are errors. */
-export function parseFlags(argv: string[]): Map<string, string> {
-  const known = new Map(OPTIONS.map((o) => [o.flag, o]));
+/** A value as error messages show it: a secret one never in full. */
+function shownValue(row: Row, raw: unknown): string {
+  if (row.secret === undefined) return JSON.stringify(raw);
+  if (typeof row.secret === 'function' && typeof raw === 'string') return JSON.stringify(row.secret(raw));
+  return `a ${Array.isArray(raw) ? 'list' : raw === null ? 'null' : typeof raw} (value not shown)`;
+}
+
+function parseValue(row: Row, raw: unknown, source: string): unknown {
+  const parsed = (row.type.schema as z.ZodType).safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const custom = parsed.error.issues.find((issue) => issue.code === 'custom');
+  throw new ConfigError(`${source}: expected ${custom?.message ?? row.type.expected}, got ${shownValue(row, raw)}`);
+}
+
+/**
+ * Flags by name: `--flag value`, `--flag=value`, and a bare switch, which takes the next argument
+ * as its value only when that is not itself a flag. Unknown flags and stray arguments are errors.
+ */
+function readFlags(argv: string[]): Map<string, string> {
+  const rows = new Map<string, Row>(OPTIONS.map((row) => [row.flag, row]));
+  const options = Object.fromEntries([
+    [CONFIG_FILE_FLAG.slice(2), { type: 'string' as const }],
+    ...OPTIONS.map((row) => [row.flag.slice(2), { type: row.type.placeholder === undefined ? ('boolean' as const) : ('string' as const) }]),
+  ]);
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const spec = known.get(flag);
-    if (!spec && flag !== CONFIG_FILE_FLAG) throw new ConfigError(`unknown option ${flag} (see --help)`);
-    if (eq !== -1) {
-      out.set(flag, arg.slice(eq + 1));
-    } else if (spec?.kind === 'bool' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) {
-      out.set(flag, 'true');
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.kind === 'positional') throw new ConfigError(`unexpected argument ${JSON.stringify(token.value)} (see --help)`);
+    if (token.kind === 'option-terminator') throw new ConfigError('unexpected argument "--" (see --help)');
+    const flag = token.rawName;
+    const row = rows.get(flag);
+    if (row === undefined && flag !== CONFIG_FILE_FLAG) throw new ConfigError(`unknown option ${flag} (see --help)`);
+    if (token.value !== undefined) {
+      out.set(flag, token.value);
+    } else if (row?.type.placeholder === undefined && row !== undefined) {
+      const next = tokens[i + 1];
+      const given = next?.kind === 'positional' && next.index === token.index + 1;
+      out.set(flag, given ? next.value : 'true');
+      if (given) i++;
     } else {
-      const value = argv[++i];
-      if (value === undefined) throw new ConfigError(`${flag}: expected a value`);
-      out.set(flag, value);
+      throw new ConfigError(`${flag}: expected a value`);
     }
   }
   return out;
@@ -214,42 +349,27 @@ export function parseFlags(argv: string[]): Map<string, string> {
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const cwd = sources.cwd ?? process.cwd();
-  const flags = parseFlags(sources.argv ?? []);
+  const flags = readFlags(sources.argv ?? []);
 
   const filePath = flags.get(CONFIG_FILE_FLAG) ?? env[CONFIG_FILE_ENV];
   const file = filePath ? readConfigFile(path.resolve(cwd, filePath)) : { path: '', values: {} as Record<string, unknown> };
+  for (const key of Object.keys(file.values)) {
+    if (!OPTIONS.some((row) => row.key === key)) throw new ConfigError(`${file.path}: unknown key ${JSON.stringify(key)}`);
+  }
 
   const values: Record<string, unknown> = {};
-  for (const spec of OPTIONS) {
-    let raw: unknown = spec.key === 'databaseUrl' || spec.optional ? undefined : spec.default;
-    let source = `${spec.key} (default)`;
-    if (file.values[spec.key] !== undefined) {
-      raw = file.values[spec.key];
-      source = `${file.path}: ${spec.key}`;
-    }
-    if (env[spec.env] !== undefined) {
-      raw = env[spec.env];
-      source = spec.env;
-    }
-    if (flags.has(spec.flag)) {
-      raw = flags.get(spec.flag);
-      source = spec.flag;
-    }
-    if (raw !== undefined) values[spec.key] = parseValue(spec, raw, source);
+  for (const row of OPTIONS) {
+    const given: Array<[raw: unknown, source: string]> = [
+      [file.values[row.key], `${file.path}: ${row.key}`],
+      [env[row.env], row.env],
+      [flags.get(row.flag), row.flag],
+    ];
+    const last = given.filter(([raw]) => raw !== undefined).at(-1);
+    let value = last ? parseValue(row, last[0], last[1]) : typeof row.default === 'function' ? row.default(values) : row.default;
+    if (row.type.isPath && typeof value === 'string') value = path.resolve(cwd, value);
+    values[row.key] = value;
   }
-  for (const key of Object.keys(file.values)) {
-    if (!OPTIONS.some((o) => o.key === key)) throw new ConfigError(`${file.path}: unknown key ${JSON.stringify(key)}`);
-  }
-
-  const config = values as unknown as Config;
-  config.modelsDir = path.resolve(cwd, config.modelsDir);
-  config.dataDir = path.resolve(cwd, config.dataDir);
-  config.databaseUrl ??= `sqlite:${path.join(config.dataDir, 'sightline.db')}`;
-  if (config.apiKeysFile !== undefined) config.apiKeysFile = path.resolve(cwd, config.apiKeysFile);
-  if (!/^(sqlite:|mysql:\/\/)/.test(config.databaseUrl)) {
-    throw new ConfigError(`SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got ${JSON.stringify(redactDatabaseUrl(config.databaseUrl))}`);
-  }
-  return config;
+  return values as Config;
 }
 
 function readConfigFile(file: string): { path: string; values: Record<string, unknown> } {
@@ -271,13 +391,24 @@ function readConfigFile(file: string): { path: string; values: Record<string, un
   return { path: file, values: parsed as Record<string, unknown> };
 }
 
-/** The option table as printed by `sightline --help`. */
+/** A row's default as --help prints it. */
+export function helpDefault(row: Row): string {
+  if (row.shownDefault !== undefined) return row.shownDefault;
+  return String(row.default);
+}
+
+/** One option of --help: flag, env var and default on the first line, what it does on the next. */
+function helpRow(flag: string, env: string, shownDefault: string, description: string): string {
+  return `  ${flag.padEnd(30)} ${env.padEnd(32)} default: ${shownDefault}\n      ${description}`;
+}
+
+/** The table as printed by `sightline --help`. */
 export function helpText(): string {
-  const rows = OPTIONS.map((o) => {
-    const placeholder = o.key === 'apiKeys' ? 'keys' : o.key === 'apiKeysFile' ? 'file' : o.kind === 'list' ? 'names' : o.kind === 'bytes' ? 'bytes' : o.kind === 'int' || o.kind === 'number' ? 'n' : 'value';
-    const flag = o.kind === 'bool' ? o.flag : `${o.flag} <${placeholder}>`;
-    const def = o.optional || o.key === 'apiKeys' ? '(none)' : o.default === '' ? '(all)' : o.default;
-    return `  ${flag.padEnd(30)} ${o.env.padEnd(32)} default: ${def}\n      ${o.description}`;
+  const rows = OPTIONS.map((row) => {
+    const placeholder = row.placeholder ?? row.type.placeholder;
+    const flag = placeholder === undefined ? row.flag : `${row.flag} <${placeholder}>`;
+    const choices = row.type.choices ? ` (one of ${row.type.choices.join(', ')})` : '';
+    return helpRow(flag, row.env, helpDefault(row), `${row.description}${choices}`);
   });
   return [
     'Usage: sightline serve [options]',
@@ -286,10 +417,10 @@ export function helpText(): string {
     '',
     'Commands:',
     '  serve      start the server (what `npm start` runs)',
-    '  bench      load a running server\'s predict route and check latency budgets (`sightline bench --help`)',
+    "  bench      load a running server's predict route and check latency budgets (`sightline bench --help`)",
     '',
     'Options (flag, environment variable, default):',
-    `  ${`${CONFIG_FILE_FLAG} <file>`.padEnd(30)} ${CONFIG_FILE_ENV.padEnd(32)} default: (none)\n      JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})`,
+    helpRow(`${CONFIG_FILE_FLAG} <file>`, CONFIG_FILE_ENV, '(none)', 'JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})'),
     ...rows,
     '  --help                         print this help',
     '  --version                      print the version',

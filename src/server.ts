@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { HttpApp } from './http/app.js';
 import { Admission } from './http/auth/admission.js';
@@ -29,6 +29,7 @@ import { EventName, publishJob, publishModelState } from './hub/events.js';
 import { Hub } from './hub/hub.js';
 import { jobView } from './jobs/job-view.js';
 import { JobRunner } from './jobs/runner.js';
+import { usePolygonImplementation } from './polygons/index.js';
 import { openStore, type Store } from './store/index.js';
 
 export interface ServerHandle {
@@ -60,6 +61,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Key and exposure problems stop the start before anything is opened.
   const keys = configuredKeys(config);
   assertSafeExposure({ host: config.host, keys: keys.size, allowUnauthenticated: config.allowUnauthenticated });
+  choosePolygons(config.polygons);
   const { uws, native } = loadUws({ allowFallback: config.allowUwsFallback, warn: (m) => logger.warn(m) });
 
   // Instruments read the hub and the repository lazily, so they can be created first.
@@ -200,5 +202,14 @@ function logAccessPolicy(logger: Logger, config: Config, keys: number, limit: Ra
     logger.info({ auth: 'off', rateLimit }, `authentication off: no API keys configured, so listening on loopback (${config.host}) only`);
   } else {
     logger.warn({ auth: 'off', rateLimit }, `authentication off on ${config.host} (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route`);
+  }
+}
+
+/** Made before any worker starts: workers inherit the choice. `native` without the addon stops the start. */
+function choosePolygons(choice: Config['polygons']): void {
+  try {
+    usePolygonImplementation(choice);
+  } catch (err) {
+    throw new ConfigError(`SIGHTLINE_POLYGONS is ${choice}, but ${(err as Error).message}`);
   }
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, OPTIONS } from '../dist/src/config.js';
+import { ConfigError, helpDefault, loadConfig, OPTIONS } from '../dist/src/config.js';
 import { repoRoot } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -45,6 +45,43 @@ describe('config', () => {
     expect(() => loadConfig({ env: { SIGHTLINE_MAX_BODY_BYTES: '12 parsecs' } })).toThrow(/^SIGHTLINE_MAX_BODY_BYTES: expected a byte size/);
     expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'postgres://x' } })).toThrow('SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got "postgres://x"');
     expect(() => loadConfig({ env: {}, argv: ['--colour'] })).toThrow('unknown option --colour (see --help)');
+  });
+
+  it('accepts every database URL the store accepts, and reports what the store would refuse under the setting name', () => {
+    expect(loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'mariadb://root@127.0.0.1:3306/test' } }).databaseUrl).toBe('mariadb://root@127.0.0.1:3306/test');
+    expect(loadConfig({ env: {}, argv: ['--database-url', 'MySQL://app@db/vision'] }).databaseUrl).toBe('MySQL://app@db/vision');
+    expect(loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'sqlite::memory:' } }).databaseUrl).toBe('sqlite::memory:');
+    expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'sqlite:' } })).toThrow(
+      new ConfigError('SIGHTLINE_DATABASE_URL: expected sqlite:<path> or sqlite::memory:, got "sqlite:"'),
+    );
+    expect(() => loadConfig({ env: {}, argv: ['--database-url=mysql://root:pw@db:3306/'] })).toThrow(
+      new ConfigError('--database-url: expected one database: mysql://user:password@host:port/database, got "mysql://root:***@db:3306/"'),
+    );
+    expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'mariadb://db/x?connectionLimit=0' } })).toThrow(
+      new ConfigError('SIGHTLINE_DATABASE_URL: expected a connectionLimit of 1 to 1000, got "mariadb://db/x?connectionLimit=0"'),
+    );
+  });
+
+  it('reads SIGHTLINE_POLYGONS like every other setting and names it when the value is bad', () => {
+    expect(loadConfig({ env: {} }).polygons).toBe('auto');
+    expect(loadConfig({ env: { SIGHTLINE_POLYGONS: 'typescript' } }).polygons).toBe('typescript');
+    expect(loadConfig({ env: { SIGHTLINE_POLYGONS: 'typescript' }, argv: ['--polygons', 'native'] }).polygons).toBe('native');
+    expect(() => loadConfig({ env: { SIGHTLINE_POLYGONS: 'fast' } })).toThrow(
+      new ConfigError('SIGHTLINE_POLYGONS: expected one of auto, native, typescript, got "fast"'),
+    );
+    expect(() => loadConfig({ env: {}, argv: ['--polygons='] })).toThrow(new ConfigError('--polygons: expected one of auto, native, typescript, got ""'));
+  });
+
+  it('reads a switch bare, with a value after it, or with =value', () => {
+    expect(loadConfig({ env: {}, argv: ['--metrics-public', 'off', '--port', '1'] })).toMatchObject({ metricsPublic: false, port: 1 });
+    expect(loadConfig({ env: {}, argv: ['--metrics-public=no'] }).metricsPublic).toBe(false);
+    expect(loadConfig({ env: { SIGHTLINE_ALLOW_UWS_FALLBACK: 'false' }, argv: ['--allow-uws-fallback', '--port', '1'] })).toMatchObject({
+      allowUwsFallback: true,
+      port: 1,
+    });
+    expect(() => loadConfig({ env: {}, argv: ['--allow-uws-fallback', 'maybe'] })).toThrow('--allow-uws-fallback: expected true or false, got "maybe"');
+    expect(() => loadConfig({ env: {}, argv: ['--port'] })).toThrow(new ConfigError('--port: expected a value'));
+    expect(() => loadConfig({ env: {}, argv: ['--port', '1', 'serve'] })).toThrow(new ConfigError('unexpected argument "serve" (see --help)'));
   });
 
   it('rejects unknown or malformed config files with the file name', () => {
@@ -117,6 +154,36 @@ describe('CLI', () => {
     }
     expect(stdout).toContain('default: 8080');
     expect(stdout).toContain('default: 127.0.0.1');
+  });
+
+  it('--help is generated from the settings table: one entry per setting, in table order, with its default and description', async () => {
+    const { stdout } = await run(process.execPath, [main, '--help']);
+    const lines = stdout.split('\n');
+    const entries = lines.flatMap((line, i) => {
+      const m = /^ {2}(--[a-z-]+)(?: <[a-z]+>)? +(SIGHTLINE_[A-Z_]+) +default: (.*)$/.exec(line);
+      return m ? [{ flag: m[1], env: m[2], shownDefault: m[3], description: lines[i + 1]!.trim() }] : [];
+    });
+    const expected = OPTIONS.map((o) => ({
+      flag: o.flag,
+      env: o.env,
+      shownDefault: helpDefault(o),
+      description: o.type.choices ? `${o.description} (one of ${o.type.choices.join(', ')})` : o.description,
+    }));
+    expect(entries).toEqual([
+      { flag: '--config', env: 'SIGHTLINE_CONFIG', shownDefault: '(none)', description: 'JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})' },
+      ...expected,
+    ]);
+    expect(OPTIONS.map((o) => o.env)).toContain('SIGHTLINE_POLYGONS');
+    expect(entries.find((e) => e.env === 'SIGHTLINE_POLYGONS')).toMatchObject({ flag: '--polygons', shownDefault: 'auto' });
+    expect(entries.find((e) => e.env === 'SIGHTLINE_DATABASE_URL')?.shownDefault).toBe('sqlite:<data-dir>/sightline.db');
+  });
+
+  it('refuses to start on a bad SIGHTLINE_POLYGONS, naming it, with exit code 2', async () => {
+    const err = await run(process.execPath, [main, 'serve', '--port', '0'], { env: { ...process.env, SIGHTLINE_POLYGONS: 'fast' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toBe('sightline: SIGHTLINE_POLYGONS: expected one of auto, native, typescript, got "fast"\n');
   });
 
   it('fails to start on invalid config with the variable name and exit code 2', async () => {

@@ -94,17 +94,29 @@ describe('threads and implementation selection', () => {
     });
   });
 
-  it('SIGHTLINE_POLYGONS selects the implementation; the fallback has a working async variant', () => {
-    const code = `
-      const { findPolygons, findPolygonsAsync, polygonImplementation } = await import(${JSON.stringify(indexUrl)});
+  it('usePolygonImplementation selects the implementation, worker threads started afterwards inherit it, the fallback has an async variant', () => {
+    const probe = (choice: string | undefined) => `
+      const { Worker } = await import('node:worker_threads');
+      const { findPolygons, findPolygonsAsync, polygonImplementation, usePolygonImplementation } = await import(${JSON.stringify(indexUrl)});
+      ${choice === undefined ? '' : `usePolygonImplementation(${JSON.stringify(choice)});`}
       const input = { kind: 'mask', data: Uint8Array.from([1, 1, 0, 0, 1, 1, 0, 0, 1]), width: 3, height: 3 };
       const sync = findPolygons(input);
       const async = await findPolygonsAsync(input);
-      console.log(JSON.stringify({ implementation: polygonImplementation(), same: JSON.stringify(sync) === JSON.stringify(async), outer: Array.from(sync[0].outer) }));
+      const worker = new Worker(${JSON.stringify(`import(${JSON.stringify(indexUrl)}).then((m) => require('node:worker_threads').parentPort.postMessage(m.polygonImplementation()));`)}, { eval: true });
+      const inWorker = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+      await worker.terminate();
+      console.log(JSON.stringify({ implementation: polygonImplementation(), inWorker, same: JSON.stringify(sync) === JSON.stringify(async), outer: Array.from(sync[0].outer) }));
     `;
-    expect(JSON.parse(runNode(code, { SIGHTLINE_POLYGONS: 'typescript' }))).toEqual({ implementation: 'typescript', same: true, outer: [0, 0, 2, 2, 2, 1, 1, 0] });
-    expect(JSON.parse(runNode(code, { SIGHTLINE_POLYGONS: undefined })).implementation).toBe('native');
-    expect(JSON.parse(runNode(code, { SIGHTLINE_POLYGONS: 'native' })).implementation).toBe('native');
-    expect(() => runNode(code, { SIGHTLINE_POLYGONS: 'fast' })).toThrow(/SIGHTLINE_POLYGONS must be 'native' or 'typescript' \(got 'fast'\)/);
+    // The environment variable is read by the config only, never by the polygons module.
+    expect(JSON.parse(runNode(probe('typescript'), { SIGHTLINE_POLYGONS: 'native' }))).toEqual({
+      implementation: 'typescript',
+      inWorker: 'typescript',
+      same: true,
+      outer: [0, 0, 2, 2, 2, 1, 1, 0],
+    });
+    expect(JSON.parse(runNode(probe(undefined), { SIGHTLINE_POLYGONS: 'typescript' }))).toMatchObject({ implementation: 'native', inWorker: 'native' });
+    expect(JSON.parse(runNode(probe('auto'), {}))).toMatchObject({ implementation: 'native', inWorker: 'native' });
+    expect(JSON.parse(runNode(probe('native'), {}))).toMatchObject({ implementation: 'native', inWorker: 'native' });
+    expect(() => runNode(probe('fast'), {})).toThrow(/polygon implementation must be one of auto, native, typescript, got "fast"/);
   });
 });

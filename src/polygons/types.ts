@@ -100,3 +100,6 @@ export const RegionField = {
 export const REGION_FIELDS = 9;
 
 export type PolygonImplementation = 'native' | 'typescript';
+/** What a server may ask for: one implementation, or `auto` (the addon when it loaded, else TypeScript). */
+export const POLYGON_CHOICES = ['auto', 'native', 'typescript'] as const;
+export type PolygonChoice = (typeof POLYGON_CHOICES)[number];

@@ -14,6 +14,20 @@ export type DatabaseLocation =
       readonly connectionLimit: number;
     };
 
+/**
+ * A database URL the store cannot open. `expected` says what would do, for callers whose messages
+ * show the URL (and where it came from) themselves.
+ */
+export class DatabaseUrlError extends Error {
+  readonly expected: string;
+
+  constructor(message: string, expected: string) {
+    super(message);
+    this.name = 'DatabaseUrlError';
+    this.expected = expected;
+  }
+}
+
 export function defaultDatabaseUrl(dataDir: string): string {
   return `sqlite:${join(dataDir, 'sightline.db')}`;
 }
@@ -47,7 +61,9 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
     case 'sqlite': {
       let file = url.slice(colon + 1);
       if (file.startsWith('//')) file = file.slice(2);
-      if (file === '') throw new Error(`database URL "${shown}" names no SQLite file (use sqlite:<path> or sqlite::memory:)`);
+      if (file === '') {
+        throw new DatabaseUrlError(`database URL "${shown}" names no SQLite file (use sqlite:<path> or sqlite::memory:)`, 'sqlite:<path> or sqlite::memory:');
+      }
       return { kind: 'sqlite', file };
     }
     case 'mysql':
@@ -56,17 +72,23 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
       try {
         parsed = new URL(url);
       } catch {
-        throw new Error(`database URL "${shown}" is not a valid URL (expected mysql://user:password@host:port/database)`);
+        throw new DatabaseUrlError(
+          `database URL "${shown}" is not a valid URL (expected mysql://user:password@host:port/database)`,
+          'a valid URL: mysql://user:password@host:port/database',
+        );
       }
       const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
       if (database === '' || database.includes('/')) {
-        throw new Error(`database URL "${shown}" must name one database: mysql://user:password@host:port/database`);
+        throw new DatabaseUrlError(
+          `database URL "${shown}" must name one database: mysql://user:password@host:port/database`,
+          'one database: mysql://user:password@host:port/database',
+        );
       }
       const port = parsed.port === '' ? 3306 : Number(parsed.port);
       const limitParam = parsed.searchParams.get('connectionLimit');
       const connectionLimit = limitParam === null ? 10 : Number(limitParam);
       if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) {
-        throw new Error(`database URL "${shown}": connectionLimit must be an integer from 1 to 1000`);
+        throw new DatabaseUrlError(`database URL "${shown}": connectionLimit must be an integer from 1 to 1000`, 'a connectionLimit of 1 to 1000');
       }
       return {
         kind: 'mysql',
@@ -79,9 +101,10 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
       };
     }
     default:
-      throw new Error(
+      throw new DatabaseUrlError(
         `unsupported database URL scheme "${scheme === '' ? '(none)' : `${scheme}:`}" in "${shown}"; ` +
           'expected "sqlite:<path>" or "mysql://user:password@host:port/database"',
+        'sqlite:<path> or mysql://user:pass@host:port/db',
       );
   }
 }

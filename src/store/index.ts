@@ -2,7 +2,7 @@
 export { openStore } from './open.js';
 export type { Store, StoreOptions } from './open.js';
 export type { StoreLogger } from './logger.js';
-export { defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+export { DatabaseUrlError, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 export type { DatabaseKind, DatabaseLocation } from './database-url.js';
 export type { BlobMeta, BlobPutOptions, BlobStore } from './blobs.js';
 export { SHA256_ANY_CASE, SHA256_HEX, SHA256_RULE } from './content-hash.js';
