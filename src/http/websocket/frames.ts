@@ -53,12 +53,16 @@ function subscription<T extends 'subscribe' | 'unsubscribe'>(type: T) {
     .meta({ oneOf: [{ required: ['topic'] }, { required: ['topics'] }] });
 }
 
+const ping = z.strictObject({ type: z.literal('ping') }, { error: unknownField('field') });
+
+function frameRule(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_union') return 'must be "subscribe", "unsubscribe" or "ping"';
+  return issue.code === 'invalid_type' ? 'expected a JSON object with "type"' : undefined;
+}
+
 /** Read as `{type, topics}`: one topic or several, the same request. */
 export const subscriberClientFrame = z
-  .discriminatedUnion('type', [subscription('subscribe'), subscription('unsubscribe'), z.strictObject({ type: z.literal('ping') }, { error: unknownField('field') })], {
-    error: (issue) =>
-      issue.code === 'invalid_union' ? 'must be "subscribe", "unsubscribe" or "ping"' : issue.code === 'invalid_type' ? 'expected a JSON object with "type"' : undefined,
-  })
+  .discriminatedUnion('type', [subscription('subscribe'), subscription('unsubscribe'), ping], { error: frameRule })
   .meta({
     id: 'SubscriberClientFrame',
     description: `JSON text frames a client sends on /v1/ws: \`topic\` or \`topics\`, not both; at most ${MAX_TOPICS_PER_SOCKET} topics per connection.`,

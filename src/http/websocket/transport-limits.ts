@@ -9,8 +9,8 @@ export interface WebSocketLimits {
 }
 
 /**
- * uWS's own limits sit above the ones the hub enforces, so the hub decides and can say why:
- * - a frame up to twice the limit reaches the message handler, which closes with 1009; only
+ * uWS's own limits sit above the ones the routes and the hub enforce, so they decide and can say why:
+ * - a frame up to twice the limit reaches the route's message handler, which closes with 1009; only
  *   a frame beyond that is cut off by uWS itself (no close frame, clients see 1006);
  * - uWS would silently drop messages past its maxBackpressure; with headroom above any one
  *   message, the hub's check after each send closes the socket (4000) before that happens,
