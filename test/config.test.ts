@@ -170,7 +170,12 @@ describe('CLI', () => {
       description: o.type.choices ? `${o.description} (one of ${o.type.choices.join(', ')})` : o.description,
     }));
     expect(entries).toEqual([
-      { flag: '--config', env: 'SIGHTLINE_CONFIG', shownDefault: '(none)', description: 'JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})' },
+      {
+        flag: '--config',
+        env: 'SIGHTLINE_CONFIG',
+        shownDefault: '(none)',
+        description: 'JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})',
+      },
       ...expected,
     ]);
     expect(OPTIONS.map((o) => o.env)).toContain('SIGHTLINE_POLYGONS');

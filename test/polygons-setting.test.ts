@@ -46,7 +46,8 @@ describe('the polygons setting', () => {
       }
     }
     // The outline runs through the centres of the boundary pixels: the 16×20 square inset by half a pixel.
-    expect(answers[0]).toEqual([{ label: 'red', points: [[4.5, 8.5], [4.5, 27.5], [19.5, 27.5], [19.5, 8.5]], holes: [], area: 15 * 19, bbox: [4.5, 8.5, 19.5, 27.5] }]);
+    const square = [[4.5, 8.5], [4.5, 27.5], [19.5, 27.5], [19.5, 8.5]];
+    expect(answers[0]).toEqual([{ label: 'red', points: square, holes: [], area: 15 * 19, bbox: [4.5, 8.5, 19.5, 27.5] }]);
     expect(answers[1]).toEqual(answers[0]);
   });
 });

@@ -95,6 +95,7 @@ describe('threads and implementation selection', () => {
   });
 
   it('usePolygonImplementation selects the implementation, worker threads started afterwards inherit it, the fallback has an async variant', () => {
+    const workerCode = `import(${JSON.stringify(indexUrl)}).then((m) => require('node:worker_threads').parentPort.postMessage(m.polygonImplementation()));`;
     const probe = (choice: string | undefined) => `
       const { Worker } = await import('node:worker_threads');
       const { findPolygons, findPolygonsAsync, polygonImplementation, usePolygonImplementation } = await import(${JSON.stringify(indexUrl)});
@@ -102,10 +103,11 @@ describe('threads and implementation selection', () => {
       const input = { kind: 'mask', data: Uint8Array.from([1, 1, 0, 0, 1, 1, 0, 0, 1]), width: 3, height: 3 };
       const sync = findPolygons(input);
       const async = await findPolygonsAsync(input);
-      const worker = new Worker(${JSON.stringify(`import(${JSON.stringify(indexUrl)}).then((m) => require('node:worker_threads').parentPort.postMessage(m.polygonImplementation()));`)}, { eval: true });
+      const worker = new Worker(${JSON.stringify(workerCode)}, { eval: true });
       const inWorker = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
       await worker.terminate();
-      console.log(JSON.stringify({ implementation: polygonImplementation(), inWorker, same: JSON.stringify(sync) === JSON.stringify(async), outer: Array.from(sync[0].outer) }));
+      const same = JSON.stringify(sync) === JSON.stringify(async);
+      console.log(JSON.stringify({ implementation: polygonImplementation(), inWorker, same, outer: Array.from(sync[0].outer) }));
     `;
     // The environment variable is read by the config only, never by the polygons module.
     expect(JSON.parse(runNode(probe('typescript'), { SIGHTLINE_POLYGONS: 'native' }))).toEqual({
