@@ -7,17 +7,14 @@ const mean = [0.485, 0.456, 0.406] as const;
 const std = [0.229, 0.224, 0.225] as const;
 const norm = (layout: 'NCHW' | 'NHWC'): TensorNorm => ({ layout, mean, std, scale: 1 / 255 });
 const expected = (p: number, c: number) => Math.fround((p * (1 / 255) - mean[c]!) / std[c]!);
+/** An NCHW tensor's expected values: one list of pixel bytes per tensor channel, normalised. */
+const planes = (...channels: number[][]) => channels.flatMap((values, c) => values.map((p) => expected(p, c)));
 
 describe('fillTensor', () => {
   it('NCHW: planes of R, G, B with (p·scale − mean) / std', () => {
     const target = new Float32Array(12);
     fillTensor(target, 0, image, norm('NCHW'));
-    const want = [
-      [0, 30, 60, 255].map((p) => expected(p, 0)),
-      [10, 40, 70, 128].map((p) => expected(p, 1)),
-      [20, 50, 80, 1].map((p) => expected(p, 2)),
-    ].flat();
-    expect(Array.from(target)).toEqual(want);
+    expect(Array.from(target)).toEqual(planes([0, 30, 60, 255], [10, 40, 70, 128], [20, 50, 80, 1]));
   });
 
   it('NHWC: interleaved', () => {
@@ -62,12 +59,7 @@ describe('fillTensor', () => {
   it('BGR models read the RGB pixels swapped; mean/std follow the model order', () => {
     const target = new Float32Array(12);
     fillTensor(target, 0, image, { ...norm('NCHW'), colorOrder: 'BGR' });
-    const want = [
-      [20, 50, 80, 1].map((p) => expected(p, 0)),
-      [10, 40, 70, 128].map((p) => expected(p, 1)),
-      [0, 30, 60, 255].map((p) => expected(p, 2)),
-    ].flat();
-    expect(Array.from(target)).toEqual(want);
+    expect(Array.from(target)).toEqual(planes([20, 50, 80, 1], [10, 40, 70, 128], [0, 30, 60, 255]));
     const nhwc = new Float32Array(12);
     fillTensor(nhwc, 0, image, { layout: 'NHWC', mean: [0, 0, 0], std: [1, 1, 1], scale: 1, colorOrder: 'BGR' });
     expect(Array.from(nhwc)).toEqual([20, 10, 0, 50, 40, 30, 80, 70, 60, 1, 128, 255]);

@@ -73,14 +73,60 @@ export function fillTensor(
   slot?: TensorSlot,
 ): void {
   const { sw, sh } = checkArgs(target.length, offsetElements, image, slot);
-  const table = normTable(norm);
+  writePixels(target, offsetElements, image, sw, sh, norm.layout, norm.colorOrder === 'BGR', normTable(norm), slot?.fill ?? 0);
+}
+
+/** Pixel values as they are: the uint8 tensors' table. */
+const IDENTITY = Uint8Array.from({ length: 768 }, (_, i) => i & 255);
+
+/** The uint8 variant for models that take raw pixels: no normalisation, just layout (and slot padding). */
+export function fillTensorUint8(
+  target: Uint8Array,
+  offsetElements: number,
+  image: PixelSource,
+  layout: TensorLayout,
+  slot?: TensorSlot,
+  colorOrder: 'RGB' | 'BGR' = 'RGB',
+): void {
+  const { sw, sh } = checkArgs(target.length, offsetElements, image, slot);
+  const { pixels, width, height } = image;
+  if (layout === 'NHWC' && colorOrder === 'RGB') {
+    // The tensor's rows are the image's rows: copied whole.
+    if (sw === width && sh === height) {
+      target.set(pixels, offsetElements);
+      return;
+    }
+    target.fill(slot?.fill ?? 0, offsetElements, offsetElements + slotElements(sw, sh));
+    for (let y = 0; y < height; y++) {
+      target.set(pixels.subarray(y * width * 3, (y + 1) * width * 3), offsetElements + y * sw * 3);
+    }
+    return;
+  }
+  writePixels(target, offsetElements, image, sw, sh, layout, colorOrder === 'BGR', IDENTITY, slot?.fill ?? 0);
+}
+
+/**
+ * The pixel loops: each channel's byte through its 256 entries of `table` (channel c at c · 256),
+ * into the slot's top-left corner, tensor channels 0 and 2 read swapped for BGR. One loop per
+ * layout keeps the strides constants the compiler can see.
+ */
+function writePixels<T extends Float32Array | Uint8Array>(
+  target: T,
+  offsetElements: number,
+  image: PixelSource,
+  sw: number,
+  sh: number,
+  layout: TensorLayout,
+  bgr: boolean,
+  table: T,
+  fill: number,
+): void {
   const { pixels, width, height } = image;
   // Source channel for tensor channels 0 and 2.
-  const c0 = norm.colorOrder === 'BGR' ? 2 : 0;
+  const c0 = bgr ? 2 : 0;
   const c2 = 2 - c0;
-  const padded = sw !== width || sh !== height;
-  if (padded) target.fill(slot?.fill ?? 0, offsetElements, offsetElements + slotElements(sw, sh));
-  if (norm.layout === 'NHWC') {
+  if (sw !== width || sh !== height) target.fill(fill, offsetElements, offsetElements + slotElements(sw, sh));
+  if (layout === 'NHWC') {
     for (let y = 0; y < height; y++) {
       let src = y * width * 3;
       let dst = offsetElements + y * sw * 3;
@@ -102,59 +148,6 @@ export function fillTensor(
       target[dst] = table[pixels[src + c0]!]!;
       target[dst + plane] = table[256 + pixels[src + 1]!]!;
       target[dst + 2 * plane] = table[512 + pixels[src + c2]!]!;
-      src += 3;
-      dst += 1;
-    }
-  }
-}
-
-/** The uint8 variant for models that take raw pixels: no normalisation, just layout (and slot padding). */
-export function fillTensorUint8(
-  target: Uint8Array,
-  offsetElements: number,
-  image: PixelSource,
-  layout: TensorLayout,
-  slot?: TensorSlot,
-  colorOrder: 'RGB' | 'BGR' = 'RGB',
-): void {
-  const { sw, sh } = checkArgs(target.length, offsetElements, image, slot);
-  const { pixels, width, height } = image;
-  const c0 = colorOrder === 'BGR' ? 2 : 0;
-  const c2 = 2 - c0;
-  const padded = sw !== width || sh !== height;
-  if (padded) target.fill(slot?.fill ?? 0, offsetElements, offsetElements + slotElements(sw, sh));
-  if (layout === 'NHWC' && c0 !== 0) {
-    for (let y = 0; y < height; y++) {
-      let src = y * width * 3;
-      let dst = offsetElements + y * sw * 3;
-      for (let x = 0; x < width; x++) {
-        target[dst] = pixels[src + 2]!;
-        target[dst + 1] = pixels[src + 1]!;
-        target[dst + 2] = pixels[src]!;
-        src += 3;
-        dst += 3;
-      }
-    }
-    return;
-  }
-  if (layout === 'NHWC') {
-    if (!padded) {
-      target.set(pixels, offsetElements);
-      return;
-    }
-    for (let y = 0; y < height; y++) {
-      target.set(pixels.subarray(y * width * 3, (y + 1) * width * 3), offsetElements + y * sw * 3);
-    }
-    return;
-  }
-  const plane = sw * sh;
-  for (let y = 0; y < height; y++) {
-    let src = y * width * 3;
-    let dst = offsetElements + y * sw;
-    for (let x = 0; x < width; x++) {
-      target[dst] = pixels[src + c0]!;
-      target[dst + plane] = pixels[src + 1]!;
-      target[dst + 2 * plane] = pixels[src + c2]!;
       src += 3;
       dst += 1;
     }
