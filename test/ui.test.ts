@@ -27,6 +27,14 @@ let pageErrors: string[];
 /** The real PP-OCR detector; its package file is named by absolute path since the test repository lives outside the project. */
 const textDetectManifest = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'text-detect', 'model.json'), 'utf8')) as { file: string };
 const textDetect = { ...textDetectManifest, file: path.join(repoRoot, 'node_modules', textDetectManifest.file) };
+/** The shipped COCO detector (TensorFlow.js), likewise with its package file and labels by absolute path. */
+const objectsDir = path.join(repoRoot, 'models', 'objects');
+const objectsManifest = JSON.parse(readFileSync(path.join(objectsDir, 'model.json'), 'utf8')) as { file: string; head: Record<string, unknown> };
+const objects = {
+  ...objectsManifest,
+  file: path.join(repoRoot, 'node_modules', objectsManifest.file),
+  head: { ...objectsManifest.head, labelsFile: path.join(objectsDir, 'labels.txt') },
+};
 
 async function openConsole(ctx: BrowserContext = context): Promise<Page> {
   const p = await ctx.newPage();
@@ -66,6 +74,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
       },
       cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 20 } } },
       'text-detect': { manifest: textDetect },
+      objects: { manifest: objects },
     });
     const extraRoutes = await consoleRoutes();
     [server, browser] = await Promise.all([startTestServer({ SIGHTLINE_MODELS_DIR: repo }, { extraRoutes }), launchBrowser()]);
@@ -90,7 +99,9 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
   it('lists the models with state, task and device', async () => {
     await fresh();
     const rows = page.locator('#models-table tbody tr');
-    await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.model))).toEqual(['cls', 'det', 'text-detect']);
+    await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.model))).toEqual(['cls', 'det', 'objects', 'text-detect']);
+    // The TensorFlow.js detector keeps the one single-threaded instance its manifest fixes.
+    await expect.poll(() => page.locator('#models-table tr[data-model="objects"] [data-field="device"]').textContent()).toBe('cpu · 1 × 1 threads');
     for (const name of ['cls', 'det', 'text-detect']) {
       const row = page.locator(`#models-table tr[data-model="${name}"]`);
       expect(await row.locator('[data-field="state"]').textContent()).toBe('ready');
@@ -99,7 +110,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     expect(await page.locator('#models-table tr[data-model="cls"] td').first().textContent()).toBe('classify');
     expect(await page.locator('#models-table tr[data-model="cls"] [data-field="batching"]').textContent()).toBe('max 8 · 20 ms');
     const options = await page.locator('#model-select option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(options).toEqual(['cls', 'det', 'text-detect']);
+    expect(options).toEqual(['cls', 'det', 'objects', 'text-detect']);
     // The status line follows its own readiness poll, apart from the models table.
     await expect.poll(() => page.locator('#server-status').textContent()).toBe('Ready');
   });
@@ -215,6 +226,26 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
       expect(item.confidence).toBeGreaterThan(0.6);
     }
     await page.screenshot({ path: path.join(shots, 'text-detect.png'), fullPage: true });
+  });
+
+  it('draws the boxes of the real object detector', async () => {
+    await fresh();
+    // The party photo sheet that ships with @vladmandic/human.
+    const photo = readFileSync(path.join(repoRoot, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg'));
+    const expected = (await (await fetch(`${server.url}/v1/models/objects/predict`, { method: 'POST', body: new Uint8Array(photo), headers: { 'content-type': 'image/jpeg' } })).json()) as {
+      detections: Array<{ label: string; score: number }>;
+    };
+    expect(expected.detections.length).toBeGreaterThan(0);
+    await page.selectOption('#model-select', 'objects');
+    await page.setInputFiles('#file-input', { name: 'party.jpg', mimeType: 'image/jpeg', buffer: photo });
+    const card = page.locator('.result[data-file="party.jpg"]');
+    await card.and(page.locator('[data-state="done"]')).waitFor();
+    const listed = await items(card);
+    expect(listed.map((i) => i.label)).toEqual(expected.detections.map((d) => d.label));
+    expected.detections.forEach((d, i) => expect(listed[i]!.confidence).toBeCloseTo(d.score, 6));
+    expect(await card.locator('canvas').getAttribute('data-labels')).toBe(expected.detections.map((d) => d.label).join('\n'));
+    expect(await card.locator('.meta').textContent()).toBe('objects · 1280×1158 · batch of 1');
+    await page.screenshot({ path: path.join(shots, 'objects.png'), fullPage: true });
   });
 
   it('reloads a model from its row and shows the new version', async () => {
