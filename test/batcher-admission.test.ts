@@ -2,38 +2,22 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
+import { batcherOptions, manualRun, timedRun } from './helpers/batch-runs.js';
 import { flush, useFakeClock } from './helpers/fake-clock.js';
-import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
+import { DynamicBatcher, type RunBatch } from '../dist/src/engine/batcher.js';
 import { loadManifest } from '../dist/src/engine/manifest.js';
 import { predict } from '../dist/src/engine/predictor.js';
 import type { ModelRepository } from '../dist/src/engine/repository.js';
 import { SightlineError } from '../dist/src/errors.js';
 
-/** A run of known speed on the (fake) clock: each batch takes msPerItem × its size. */
-function timedRun(msPerItem: number) {
-  const sizes: number[] = [];
-  const run: RunBatch<number, number> = (items) =>
-    new Promise((resolve) => {
-      sizes.push(items.length);
-      setTimeout(() => resolve(items.map((x) => x * 10)), msPerItem * items.length);
-    });
-  return { run, sizes };
-}
+const options = batcherOptions({ maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueSize: 1000 });
 
-/** A run whose batches stay open until the test settles them. */
-function manualRun<I>() {
-  const open: { items: I[]; resolve: (out: unknown[]) => void }[] = [];
-  const run: RunBatch<I, unknown> = (items) => new Promise((resolve) => open.push({ items, resolve }));
-  return { run, open };
+/** One full batch of 4, run to the end (`ms`: 20 at 5 ms per item): the batcher has measured its throughput on it. */
+async function runFullBatch(batcher: DynamicBatcher<number, number>, ms = 20): Promise<void> {
+  const batch = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
+  await vi.advanceTimersByTimeAsync(ms);
+  await Promise.all(batch);
 }
-
-const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
-  maxBatchSize: 4,
-  maxQueueDelayMs: 0,
-  maxQueueSize: 1000,
-  maxInFlight: 1,
-  ...over,
-});
 
 /** Enqueues high-priority items one by one until one is refused; returns the accepted results and the refusal. */
 function fillUntilRefused(batcher: DynamicBatcher<number, number>, limit = 1000) {
@@ -66,9 +50,7 @@ describe('DynamicBatcher admission by expected wait', () => {
     // 5 ms per item, batches of 4: 0.2 items/ms. A 100 ms budget holds 20 items (above the 16 always admitted).
     const { run } = timedRun(5);
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 100 }), run);
-    const first = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
-    await vi.advanceTimersByTimeAsync(20);
-    await Promise.all(first);
+    await runFullBatch(batcher);
     expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
 
     const { accepted, refused } = fillUntilRefused(batcher);
@@ -104,9 +86,7 @@ describe('DynamicBatcher admission by expected wait', () => {
     const run: RunBatch<number, number> = (items) =>
       new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), msPerItem * items.length));
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50 }), run);
-    const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
-    await vi.advanceTimersByTimeAsync(20);
-    await Promise.all(warm);
+    await runFullBatch(batcher);
     msPerItem = 20;
     // Enough batches at the slow speed for the moving average to settle near 0.05 items/ms
     // (a generous per-item budget lets each batch in whole).
@@ -134,9 +114,7 @@ describe('DynamicBatcher admission by expected wait', () => {
     await vi.advanceTimersByTimeAsync(12.5);
     await single;
     expect(batcher.stats().throughputPerSec).toBeCloseTo(80, 6);
-    const full = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
-    await vi.advanceTimersByTimeAsync(20);
-    await Promise.all(full);
+    await runFullBatch(batcher);
     expect(batcher.stats().throughputPerSec).toBeCloseTo(200, 6);
     for (let round = 0; round < 5; round++) {
       const one = batcher.enqueue(round);
@@ -162,18 +140,14 @@ describe('DynamicBatcher admission by expected wait', () => {
   it('defaults the budget to five recent batch times, at least 250 ms', async () => {
     // 25 ms per item, batches of 4 take 100 ms: budget 500 ms, 0.04 items/ms, so 20 items held.
     const slow = new DynamicBatcher<number, number>(options(), timedRun(25).run);
-    const warm = Array.from({ length: 4 }, (_, i) => slow.enqueue(i));
-    await vi.advanceTimersByTimeAsync(100);
-    await Promise.all(warm);
+    await runFullBatch(slow, 100);
     const slowFill = fillUntilRefused(slow);
     expect(slowFill.accepted).toHaveLength(21);
     expect(((await slowFill.refused) as Error).message).toMatch(/525 ms exceeds the model's 500 ms budget/);
 
     // 1 ms per item: five batches are 20 ms, so the 250 ms floor applies (0.25 s × 1 item/ms = 250 items).
     const fast = new DynamicBatcher<number, number>(options(), timedRun(1).run);
-    const warmFast = Array.from({ length: 4 }, (_, i) => fast.enqueue(i));
-    await vi.advanceTimersByTimeAsync(4);
-    await Promise.all(warmFast);
+    await runFullBatch(fast, 4);
     const fastFill = fillUntilRefused(fast);
     expect(fastFill.accepted).toHaveLength(251);
     await vi.advanceTimersByTimeAsync(5000);
@@ -224,9 +198,7 @@ describe('DynamicBatcher admission by expected wait', () => {
   it('a per-item budget overrides the batcher option', async () => {
     const { run } = timedRun(5);
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 1000 }), run);
-    const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
-    await vi.advanceTimersByTimeAsync(20);
-    await Promise.all(warm);
+    await runFullBatch(batcher);
     const held = Array.from({ length: 17 }, (_, i) => batcher.enqueue(i));
     // 17 held (more than the 16 always admitted) = 85 ms ahead.
     await expect(batcher.enqueue(17, { maxQueueWaitMs: 80 })).rejects.toMatchObject({ code: 'overloaded' });
@@ -241,9 +213,7 @@ describe('DynamicBatcher reservations', () => {
   it('counts reserved places in the expected wait and gives them back on release', async () => {
     const { run } = timedRun(5);
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 100 }), run);
-    const warm = Array.from({ length: 4 }, (_, i) => batcher.enqueue(i));
-    await vi.advanceTimersByTimeAsync(20);
-    await Promise.all(warm);
+    await runFullBatch(batcher);
 
     // Nothing queued yet: 21 places reserved (0 → 100 ms held ahead of the last), the 22nd refused.
     const slots = Array.from({ length: 21 }, () => batcher.reserve());
@@ -267,7 +237,7 @@ describe('DynamicBatcher reservations', () => {
   });
 
   it('counts reserved places against maxQueueSize', async () => {
-    const { run, open } = manualRun<number>();
+    const { run, batches: open } = manualRun<number, unknown>();
     const batcher = new DynamicBatcher<number, unknown>(options({ maxQueueSize: 3 }), run);
     const a = batcher.reserve();
     const b = batcher.reserve({ priority: 'low' });
@@ -318,7 +288,7 @@ describe('predict admission', () => {
 
   it('refuses an overloaded model before decoding: an undecodable image gets 503, not 422', async () => {
     vi.useRealTimers();
-    const { run, open } = manualRun<unknown>();
+    const { run, batches: open } = manualRun<unknown, unknown>();
     const batcher = new DynamicBatcher<unknown, unknown>(options({ maxBatchSize: 1, maxQueueSize: 1 }), run);
     const repo = repoWith(batcher);
     const body = await png();
@@ -339,7 +309,7 @@ describe('predict admission', () => {
 
   it('a burst cannot all pass the check while its images decode', async () => {
     vi.useRealTimers();
-    const { run, open } = manualRun<unknown>();
+    const { run, batches: open } = manualRun<unknown, unknown>();
     const batcher = new DynamicBatcher<unknown, unknown>(options({ maxBatchSize: 3, maxQueueSize: 3, maxQueueDelayMs: 10_000 }), run);
     const repo = repoWith(batcher);
     const body = await png();
@@ -358,7 +328,7 @@ describe('predict admission', () => {
 
   it('passes the manifest budget to the batcher', async () => {
     vi.useRealTimers();
-    const { run, open } = manualRun<unknown>();
+    const { run, batches: open } = manualRun<unknown, unknown>();
     const batcher = new DynamicBatcher<unknown, unknown>(options({ maxBatchSize: 1 }), run);
     const repo = repoWith(batcher, { maxQueueWaitMs: 5 });
     const body = await png();

@@ -1,22 +1,23 @@
 import { describe, expect, it, vi } from 'vitest';
+import { batcherOptions, manualRun as manualRunOf } from './helpers/batch-runs.js';
 import { flush, useFakeClock } from './helpers/fake-clock.js';
-import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
+import { DynamicBatcher } from '../dist/src/engine/batcher.js';
 
-/** A run whose batches stay open until the test settles them; echoes items × 10. */
-function manualRun() {
-  const batches: { items: number[]; settle: () => void }[] = [];
-  const run: RunBatch<number, number> = (items) =>
-    new Promise((resolve) => batches.push({ items, settle: () => resolve(items.map((x) => x * 10)) }));
-  return { run, batches };
+const options = batcherOptions({ maxBatchSize: 8, maxQueueDelayMs: 50, maxQueueSize: 100 });
+/** Batches stay open until the test settles them, answering items × 10. */
+const manualRun = () => manualRunOf<number, number>((x) => x * 10);
+
+/**
+ * `m` has run one batch, of items 1, 2, …; settled, each answers its item × 10 after the wait
+ * given for it, in a batch of them all.
+ */
+async function settleOnlyBatch(m: ReturnType<typeof manualRun>, answers: Promise<unknown>[], queueMs: number[]): Promise<void> {
+  expect(m.batches.map((x) => x.items)).toEqual([answers.map((_, i) => i + 1)]);
+  m.batches[0]!.settle();
+  for (const [i, answer] of answers.entries()) {
+    expect(await answer).toEqual({ output: (i + 1) * 10, queueMs: queueMs[i], batchSize: answers.length });
+  }
 }
-
-const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
-  maxBatchSize: 8,
-  maxQueueDelayMs: 50,
-  maxQueueSize: 100,
-  maxInFlight: 1,
-  ...over,
-});
 
 useFakeClock();
 
@@ -99,10 +100,7 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     // The last one fails to decode: nothing more is on its way, the two go at once.
     slots[1]!.release();
     await flush();
-    expect(m.batches.map((x) => x.items)).toEqual([[1, 2]]);
-    m.batches[0]!.settle();
-    expect(await a).toEqual({ output: 10, queueMs: 20, batchSize: 2 });
-    expect(await b).toEqual({ output: 20, queueMs: 10, batchSize: 2 });
+    await settleOnlyBatch(m, [a, b], [20, 10]);
   });
 
   it('with waitWhenIdle holds a free instance for maxQueueDelayMs after the oldest item', async () => {
@@ -115,10 +113,7 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     expect(m.batches).toHaveLength(0);
     expect(batcher.queueLength).toBe(2);
     await vi.advanceTimersByTimeAsync(1);
-    expect(m.batches.map((x) => x.items)).toEqual([[1, 2]]);
-    m.batches[0]!.settle();
-    expect(await a).toEqual({ output: 10, queueMs: 50, batchSize: 2 });
-    expect(await b).toEqual({ output: 20, queueMs: 30, batchSize: 2 });
+    await settleOnlyBatch(m, [a, b], [50, 30]);
   });
 
   it('never holds when maxQueueDelayMs is 0', async () => {
@@ -127,9 +122,7 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     const slot = batcher.reserve();
     const a = batcher.enqueue(1);
     await flush();
-    expect(m.batches.map((b) => b.items)).toEqual([[1]]);
-    m.batches[0]!.settle();
-    expect(await a).toEqual({ output: 10, queueMs: 0, batchSize: 1 });
+    await settleOnlyBatch(m, [a], [0]);
     slot.release();
   });
 });

@@ -1,48 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
+import { batcherOptions, instantRun, manualRun } from './helpers/batch-runs.js';
 import { flush, useFakeClock } from './helpers/fake-clock.js';
-import { DynamicBatcher, type BatcherOptions, type RunBatch } from '../dist/src/engine/batcher.js';
+import { DynamicBatcher } from '../dist/src/engine/batcher.js';
 import { SightlineError } from '../dist/src/errors.js';
 
-type Info = { batchSize: number; shapeKey: string };
-
-/** A run whose batches stay open until the test settles them. */
-function manualRun<I, O>() {
-  const batches: { items: I[]; info: Info; resolve: (out: O[]) => void; reject: (e: unknown) => void }[] = [];
-  let active = 0;
-  let peak = 0;
-  const run: RunBatch<I, O> = (items, info) =>
-    new Promise<O[]>((resolve, reject) => {
-      active++;
-      peak = Math.max(peak, active);
-      const done = () => active--;
-      batches.push({
-        items,
-        info,
-        resolve: (out) => (done(), resolve(out)),
-        reject: (e) => (done(), reject(e)),
-      });
-    });
-  return { run, batches, peak: () => peak, active: () => active };
-}
-
-/** A run that answers at once, recording what it was given. */
-function instantRun<I, O>(map: (item: I) => O) {
-  const calls: { items: I[]; info: Info }[] = [];
-  const run: RunBatch<I, O> = async (items, info) => {
-    calls.push({ items: [...items], info });
-    return items.map(map);
-  };
-  return { run, calls };
-}
-
-const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
-  maxBatchSize: 4,
-  maxQueueDelayMs: 10,
-  maxQueueSize: 100,
-  maxInFlight: 1,
-  ...over,
-});
+const options = batcherOptions({ maxBatchSize: 4, maxQueueDelayMs: 10, maxQueueSize: 100 });
 
 useFakeClock();
 
