@@ -78,34 +78,25 @@ async function insertFixture(store: Awaited<ReturnType<typeof open>>): Promise<S
 describeEachDatabase('detections', (target) => {
   it('stores, reads back and deletes detections with every field', async () => {
     const store = await open(target);
-    const [a, b] = await store.detections.insertMany([
-      {
-        cameraId: 'gate-1',
-        trackId: '17',
-        label: 'car',
-        confidence: 0.8765432109876543,
-        box: [10.5, 20.25, 110.125, 220],
-        detectedAt: T0 + 42,
-        imageSha256: 'AB'.repeat(32),
-        meta: { plate: 'KA-01', speed: 42.5, nested: { ok: true } },
-        verify: { model: 'cls', label: 'car', score: 0.99 },
-      },
-      { cameraId: 'gate-1', trackId: '18', label: 'person', confidence: 0, detectedAt: 0 },
-    ]);
-    const first = await store.detections.get(a!);
-    expect(first).toEqual({
-      id: a,
+    const full = {
       cameraId: 'gate-1',
       trackId: '17',
       label: 'car',
       confidence: 0.8765432109876543,
-      box: [10.5, 20.25, 110.125, 220],
+      box: [10.5, 20.25, 110.125, 220] as [number, number, number, number],
       detectedAt: T0 + 42,
-      imageSha256: 'ab'.repeat(32),
+      imageSha256: 'AB'.repeat(32),
       meta: { plate: 'KA-01', speed: 42.5, nested: { ok: true } },
       verify: { model: 'cls', label: 'car', score: 0.99 },
-      createdAt: expect.any(Number),
-    });
+    };
+    // Taken before the insert, so the comparison below does not see anything the store might change in `full`.
+    const readBack = { ...structuredClone(full), imageSha256: 'ab'.repeat(32) };
+    const [a, b] = await store.detections.insertMany([
+      full,
+      { cameraId: 'gate-1', trackId: '18', label: 'person', confidence: 0, detectedAt: 0 },
+    ]);
+    const first = await store.detections.get(a!);
+    expect(first).toEqual({ ...readBack, id: a, createdAt: expect.any(Number) });
     expect(Math.abs(first!.createdAt - Date.now())).toBeLessThan(60_000);
     expect(await store.detections.get(b!)).toMatchObject({ box: null, imageSha256: null, meta: null, verify: null, confidence: 0, detectedAt: 0 });
 
