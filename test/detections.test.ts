@@ -268,15 +268,17 @@ describeEachDatabase('camera ingestion', (target) => {
     expect(expected.length).toBeGreaterThan(0);
     expect(window.body.items.map((d: Json) => d.id)).toEqual(expected.map((r) => r.id));
 
-    const bad: Array<[string, string, string]> = [
-      ['limit=0', 'limit', 'limit: must be an integer from 1 to 1000'],
-      ['limit=x', 'limit', 'limit: must be an integer from 1 to 1000'],
-      ['since=yesterday', 'since', 'since: must be epoch milliseconds or an ISO 8601 date-time with a zone'],
-      ['cursor=abc', 'cursor', 'cursor is not valid for this listing'],
-      ['colour=red', 'colour', 'colour: unknown query parameter'],
-      ['bucket=hour', 'bucket', 'bucket: unknown query parameter'],
+    // Each refusal names the one parameter given.
+    const bad: Array<[query: string, message: string]> = [
+      ['limit=0', 'limit: must be an integer from 1 to 1000'],
+      ['limit=x', 'limit: must be an integer from 1 to 1000'],
+      ['since=yesterday', 'since: must be epoch milliseconds or an ISO 8601 date-time with a zone'],
+      ['cursor=abc', 'cursor is not valid for this listing'],
+      ['colour=red', 'colour: unknown query parameter'],
+      ['bucket=hour', 'bucket: unknown query parameter'],
     ];
-    for (const [query, field, message] of bad) {
+    for (const [query, message] of bad) {
+      const field = query.slice(0, query.indexOf('='));
       expect(await get(`/v1/detections?${query}`), query).toEqual({ status: 400, body: { error: { code: 'bad_request', message, field } } });
     }
   });
