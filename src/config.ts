@@ -163,6 +163,12 @@ export const OPTIONS = [
     description: 'where the embedded database and image blobs live',
   }),
   setting({
+    key: 'calibrate', env: 'SIGHTLINE_CALIBRATE', flag: '--calibrate', type: switchValue, default: true,
+    description:
+      'time ONNX models on CPU whose manifest leaves instances or intraOpThreads open on a synthetic batch at load, and choose ' +
+      'instances, threads and batching from the figures (cached in <data-dir>/calibration.json); false keeps the size rule',
+  }),
+  setting({
     key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', type: databaseUrl, secret: redactDatabaseUrl,
     default: (earlier) => defaultDatabaseUrl(String(earlier.dataDir)), shownDefault: 'sqlite:<data-dir>/sightline.db',
     description: 'sqlite:<path> or mysql://user:pass@host:port/db (mariadb:// is the same)',

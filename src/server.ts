@@ -71,7 +71,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     models: () => models?.queueGauges() ?? [],
     websockets: () => hub?.counters() ?? { connections: 0, slowConsumersClosed: 0 },
   });
-  models = new ModelRepository({ modelsDir: config.modelsDir, models: config.models, logger, observer: engineMetrics(metrics) });
+  models = new ModelRepository({ modelsDir: config.modelsDir, models: config.models, logger, observer: engineMetrics(metrics), dataDir: config.dataDir, calibrate: config.calibrate });
   const store = await openStore({
     url: config.databaseUrl,
     dataDir: config.dataDir,

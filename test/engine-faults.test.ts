@@ -24,7 +24,8 @@ let repoDir: string;
 
 beforeAll(async () => {
   repoDir = makeModelRepo({
-    fail: { onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 } } },
+    // One instance: the isolation test holds it with a slow run so that eight images gather behind it.
+    fail: { onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 }, instances: 1 } },
     stall: {
       onnx: stallingModel({ magic: 255, side: 3000 }).bytes,
       manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 1, maxQueueDelayMs: 0, runTimeoutMs: 200 }, intraOpThreads: 1 },

@@ -59,7 +59,7 @@ describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine withou
     expect(plain.device?.runtime).toBe('onnxruntime-cpu');
     expect(plain.device?.notes).toBeUndefined();
     expect(plain.device?.fallbackReason).toBe((await detail('cuda')).device?.fallbackReason);
-    expect((await detail('cpu')).device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: 1 });
+    expect((await detail('cpu')).device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: expect.any(Number) });
   });
 
   it('fails the load with strict: true', async () => {

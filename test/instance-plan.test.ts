@@ -24,15 +24,14 @@ describe('instance plan', () => {
   for (const cores of [1, 2, 4, 16]) {
     for (let m = 1; m <= 6; m++) {
       for (const withFixed of [false, true]) {
-        it(`${cores} cores, ${m} models${withFixed ? ' (some fixed)' : ''}: within the cores, fixed values obeyed`, () => {
+        it(`${cores} cores, ${m} models${withFixed ? ' (some fixed)' : ''}: each within the cores, fixed values obeyed`, () => {
           const inputs = models(m, withFixed);
           const plans = planInstances(cores, inputs);
           expect([...plans.keys()].sort()).toEqual(inputs.map((i) => i.name).sort());
-          // The cores bound the sum, unless one instance of one thread each (or the fixed values) already exceed them.
-          const floor = inputs.reduce((sum, i) => sum + minimumOf(i), 0);
-          expect(plannedCores(plans)).toBeLessThanOrEqual(Math.max(cores, floor));
           for (const input of inputs) {
             const plan = plans.get(input.name)!;
+            // Capacity: one model alone may fill the cores (the run ledger bounds them together), never more unless its fixed values do.
+            expect(plan.instances * plan.intraOpThreads).toBeLessThanOrEqual(Math.max(cores, minimumOf(input)));
             expect(plan.instances).toBeGreaterThanOrEqual(1);
             expect(plan.intraOpThreads).toBeGreaterThanOrEqual(1);
             if (input.instances !== undefined) expect(plan.instances).toBe(input.instances);
@@ -41,8 +40,8 @@ describe('instance plan', () => {
             expect(plan.chosenBy).toBe(both ? 'manifest' : 'plan');
             expect(plan.reason).toMatch(/\S/);
           }
-          // Open models take every core left (shares up to 8 cores split exactly).
-          if (!withFixed && cores <= 8) expect(plannedCores(plans)).toBe(Math.max(cores, m));
+          // Open models each get every core as capacity (up to 8 cores split exactly).
+          if (!withFixed && cores <= 8) expect(plannedCores(plans)).toBe(cores * m);
         });
       }
     }
@@ -56,26 +55,26 @@ describe('instance plan', () => {
     expect(big).toMatchObject({ instances: 1, intraOpThreads: 2, chosenBy: 'plan', size: 'big' });
 
     const together = planInstances(8, [classifier, detector]);
-    const c = together.get('text-direction')!;
-    const d = together.get('text-detect')!;
-    expect(c.intraOpThreads).toBe(1);
-    expect(d.instances).toBe(1);
-    expect(c.instances).toBeGreaterThan(d.instances);
-    expect(d.intraOpThreads).toBeGreaterThan(c.intraOpThreads);
-    expect(plannedCores(together)).toBe(8);
+    expect(together.get('text-direction')).toMatchObject({ instances: 8, intraOpThreads: 1 });
+    expect(together.get('text-detect')).toMatchObject({ instances: 1, intraOpThreads: 8 });
   });
 
-  it('shares 2 cores among the four shipped models at one thread each, the fewest it can', () => {
+  it('gives each of the four shipped models the 2 cores as capacity, whatever the others hold', () => {
     const plans = planInstances(2, [classifier, recogniser, detector, tfjs]);
-    for (const p of plans.values()) expect([p.instances, p.intraOpThreads]).toEqual([1, 1]);
-    expect(plans.get('text-detect')!.reason).toMatch(/fewer than the models need/);
+    expect(Object.fromEntries([...plans].map(([name, p]) => [name, [p.instances, p.intraOpThreads]]))).toEqual({
+      'text-direction': [2, 1],
+      'text-recognize': [2, 1],
+      'text-detect': [1, 2],
+      'content-safety': [1, 1],
+    });
+    expect(plans.get('text-detect')!.reason).toMatch(/up to 2 core\(s\) of capacity; the run ledger keeps the runs of all 4 model\(s\) within the 2 core\(s\)$/);
     expect(plans.get('content-safety')!.reason).toMatch(/^one instance \(TensorFlow\.js/);
   });
 
-  it('counts fixed values against the cores and gives the rest to open models', () => {
+  it('obeys fixed values without taking them from the open models', () => {
     const plans = planInstances(4, [{ ...detector, instances: 1, intraOpThreads: 3 }, classifier]);
     expect(plans.get('text-detect')).toMatchObject({ instances: 1, intraOpThreads: 3, chosenBy: 'manifest', reason: 'fixed by the manifest' });
-    expect(plans.get('text-direction')).toMatchObject({ instances: 1, intraOpThreads: 1 });
+    expect(plans.get('text-direction')).toMatchObject({ instances: 4, intraOpThreads: 1 });
     const halfFixed = planInstances(4, [{ ...classifier, instances: 2 }]).get('text-direction')!;
     expect(halfFixed).toMatchObject({ instances: 2, intraOpThreads: 2, chosenBy: 'plan' });
     expect(halfFixed.reason).toMatch(/^instances fixed by the manifest/);

@@ -16,6 +16,11 @@
  * arrival time, so it cannot starve. Between shapes, the one holding high (or aged low) work goes
  * first, then the one whose oldest such item is oldest.
  *
+ * Run ledger: with a dispatch gate (the model pool's side of the server's run ledger), a free
+ * instance is not enough; a batch is formed only once the gate grants the tokens of one run, and
+ * items keep gathering while it does not. The lease goes with the batch to `run`, which holds it
+ * until the batch settles; it is released here too when the run settles, in case `run` never took it.
+ *
  * Admission: a caller that must prepare an item first (decode an image) reserves its place with
  * reserve() before doing that work, so a refused request costs no preparation and a burst cannot
  * all pass the check before any of it is queued. New work is refused with 503 when the queue
@@ -23,6 +28,7 @@
  * expected wait, held items ÷ measured throughput, exceeds the latency budget (maxQueueWaitMs).
  */
 import { overloaded, unavailable } from '../errors.js';
+import type { Lease } from './core-ledger.js';
 import { BatchStatsRecorder, ThroughputMeter, type BatcherStats } from './batch-stats.js';
 import {
   admission,
@@ -45,7 +51,13 @@ export type { Priority } from './queue-shape.js';
  * Runs one batch. Must resolve to one output per item, in input order; an Error instance in a
  * slot fails only that item. A rejection fails every item of the batch.
  */
-export type RunBatch<I, O> = (items: I[], info: { batchSize: number; shapeKey: string }) => Promise<Array<O | Error>>;
+export type RunBatch<I, O> = (items: I[], info: { batchSize: number; shapeKey: string; lease?: Lease }) => Promise<Array<O | Error>>;
+
+/** Grants the tokens of one run: at once when free (tryAcquire), or later through `request` (which returns a withdrawal). */
+export interface DispatchGate {
+  tryAcquire(): Lease | undefined;
+  request(grant: (lease: Lease) => void): () => void;
+}
 
 export interface EnqueueOptions {
   /** Aborting while queued removes the item and rejects with an AbortError; after dispatch it is ignored. */
@@ -121,11 +133,17 @@ export class DynamicBatcher<I, O> {
   private timerAt = Infinity;
   private drained: Promise<void> | undefined;
   private resolveDrained: (() => void) | undefined;
+  private readonly gate: DispatchGate | undefined;
+  /** Withdraws the request to the gate, while one waits. */
+  private awaitingGrant: (() => void) | undefined;
+  /** A grant received and not yet given to a batch. */
+  private granted: Lease | undefined;
 
-  constructor(options: BatcherOptions, run: RunBatch<I, O>) {
+  constructor(options: BatcherOptions, run: RunBatch<I, O>, gate?: DispatchGate) {
     this.options = resolveBatcherOptions(options);
     this.throughput = new ThroughputMeter(this.options.maxBatchSize);
     this.run = DynamicBatcher.checkRun(run);
+    this.gate = gate;
   }
 
   get queueLength(): number {
@@ -281,6 +299,10 @@ export class DynamicBatcher<I, O> {
     this.accepting = false;
     this.closed = true;
     this.clearTimer();
+    this.awaitingGrant?.();
+    this.awaitingGrant = undefined;
+    this.granted?.release();
+    this.granted = undefined;
     const error = reason ?? unavailable('batcher is closed');
     for (const shape of this.shapes.values()) {
       for (const entry of shape.removeAll()) {
@@ -374,10 +396,38 @@ export class DynamicBatcher<I, O> {
         }
       }
       if (best === undefined) break;
-      this.dispatch(best, bestSize, now);
+      let lease: Lease | undefined;
+      if (this.gate !== undefined) {
+        lease = this.granted ?? (this.awaitingGrant === undefined ? this.gate.tryAcquire() : undefined);
+        this.granted = undefined;
+        if (lease === undefined) {
+          this.awaitGrant();
+          break;
+        }
+      }
+      this.dispatch(best, bestSize, now, lease);
+    }
+    // A grant that found nothing ready goes back at once; it is asked for again when something is.
+    if (this.granted !== undefined) {
+      this.granted.release();
+      this.granted = undefined;
     }
     this.armTimer(now);
     this.settleDrain();
+  }
+
+  private awaitGrant(): void {
+    if (this.awaitingGrant !== undefined || this.gate === undefined) return;
+    this.awaitingGrant = this.gate.request((lease) => {
+      this.awaitingGrant = undefined;
+      if (this.closed) {
+        lease.release();
+        return;
+      }
+      this.granted?.release();
+      this.granted = lease;
+      this.schedulePump();
+    });
   }
 
   private expire(now: number): void {
@@ -395,7 +445,7 @@ export class DynamicBatcher<I, O> {
     }
   }
 
-  private dispatch(shape: ShapeQueue<Pending<I, O>>, size: number, now: number): void {
+  private dispatch(shape: ShapeQueue<Pending<I, O>>, size: number, now: number, lease: Lease | undefined): void {
     const entries = shape.take(size, now, this.options.lowPriorityAgingMs);
     this.pruneShape(shape);
     const items: I[] = new Array<I>(entries.length);
@@ -413,13 +463,19 @@ export class DynamicBatcher<I, O> {
     const run = this.run;
     let outputs: Promise<Array<O | Error>>;
     try {
-      outputs = Promise.resolve(run(items, { batchSize: entries.length, shapeKey: shape.shapeKey }));
+      outputs = Promise.resolve(run(items, { batchSize: entries.length, shapeKey: shape.shapeKey, ...(lease !== undefined ? { lease } : {}) }));
     } catch (error) {
       outputs = Promise.reject(error);
     }
     outputs.then(
-      (results: unknown) => this.finish(entries, now, { results }),
-      (error: unknown) => this.finish(entries, now, { error }),
+      (results: unknown) => {
+        lease?.release();
+        this.finish(entries, now, { results });
+      },
+      (error: unknown) => {
+        lease?.release();
+        this.finish(entries, now, { error });
+      },
     );
   }
 
@@ -474,7 +530,8 @@ export class DynamicBatcher<I, O> {
    */
   private armTimer(now: number): void {
     let dueAt = Infinity;
-    const waitForDelay = this.running < this.options.maxInFlight && !this.flushing;
+    // While the gate is asked, its grant brings the next pump: a timer for a delay already past would spin.
+    const waitForDelay = this.running < this.options.maxInFlight && !this.flushing && this.awaitingGrant === undefined;
     const timeoutMs = this.options.queueTimeoutMs;
     for (const shape of this.shapes.values()) {
       const oldest = shape.oldest();

@@ -1,13 +1,16 @@
 /**
- * How many instances and intra-op threads each model gets when its manifest leaves them open:
- * the models loaded together share the machine's cores, so the sum over all models of
- * instances × intraOpThreads stays within the cores (never under one instance of one thread each).
+ * How many instances and intra-op threads each model gets when its manifest leaves them open.
+ * Instances are capacity, not cores: each model may have up to the machine's cores worth of
+ * instances × intraOpThreads, so that it can use every core while the other models are idle; the
+ * run ledger (core-ledger.ts) bounds what runs at once over all models, so the cores are never
+ * oversubscribed however many models are loaded.
  *
  * Small models (a short run per image) gain more from several single-threaded instances: their
  * intra-op threads mostly wait on each other, while instances overlap whole batches (2 × 1 gave
  * 1.22× the throughput of 1 × 2 on the text-direction classifier, at less CPU per request). Big
  * ones (a detector on full pages) keep one instance and use threads inside each run, which also
- * keeps one copy of their large activations in memory rather than one per instance.
+ * keeps one copy of their large activations in memory rather than one per instance. This is the
+ * rule where nothing is measured; calibration.ts replaces it with figures for ONNX models on CPU.
  */
 
 /** What is known of one model before it loads. */
@@ -27,20 +30,27 @@ export interface PlanInput {
 export interface ModelPlan {
   instances: number;
   intraOpThreads: number;
-  /** `manifest` when the manifest fixes both values, `plan` when this plan chose at least one. */
-  chosenBy: 'manifest' | 'plan';
+  /**
+   * `manifest` when the manifest fixes both values, `plan` when this rule chose at least one,
+   * `calibration` when figures measured at load did.
+   */
+  chosenBy: 'manifest' | 'plan' | 'calibration';
   size: 'small' | 'big';
   reason: string;
+  /** The figures the choice was made from, when it was measured. */
+  calibration?: CalibrationReport;
 }
+
+import type { CalibrationReport } from './calibration-report.js';
 
 /** Inputs from this many elements up (a 320×320 RGB image) run long enough per image to use threads. */
 export const BIG_INPUT_ELEMENTS = 3 * 320 * 320;
 /** Without an input size, a model file from this size up counts as big. */
 export const BIG_FILE_BYTES = 32 * 1024 * 1024;
 /** More single-threaded instances than this mostly add memory; further cores become threads. */
-const MAX_SMALL_INSTANCES = 8;
+export const MAX_SMALL_INSTANCES = 8;
 /** Intra-op threads past this scale poorly on convolutional networks; further cores become instances. */
-const MAX_BIG_THREADS = 8;
+export const MAX_BIG_THREADS = 8;
 
 export function modelSize(m: PlanInput): 'small' | 'big' {
   if (m.inputElements !== undefined) return m.inputElements >= BIG_INPUT_ELEMENTS ? 'big' : 'small';
@@ -55,45 +65,21 @@ const minimum = (m: PlanInput): number => (m.instances ?? 1) * (m.intraOpThreads
 const instancesOf = (m: PlanInput): number | undefined => m.instances ?? (m.oneInstance !== undefined ? 1 : undefined);
 
 /**
- * Plans every model of `models` on `cores` cores. Pure and deterministic: the same cores and
- * models (in any order) give the same plan.
+ * Plans every model of `models` on `cores` cores: each open model gets up to `cores` of capacity,
+ * fixed values are obeyed. Pure and deterministic: the same cores and models (in any order) give
+ * the same plan.
  */
 export function planInstances(cores: number, models: readonly PlanInput[]): Map<string, ModelPlan> {
   const total = Math.max(1, Math.floor(cores));
   const sorted = [...models].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const plans = new Map<string, ModelPlan>();
-
-  const fixed = sorted.filter((m) => m.instances !== undefined && m.intraOpThreads !== undefined);
-  const open = sorted.filter((m) => m.instances === undefined || m.intraOpThreads === undefined);
-  for (const m of fixed) {
-    plans.set(m.name, { instances: m.instances!, intraOpThreads: m.intraOpThreads!, chosenBy: 'manifest', size: modelSize(m), reason: 'fixed by the manifest' });
-  }
-
-  const fixedCores = fixed.reduce((sum, m) => sum + minimum(m), 0);
-  const budget = total - fixedCores;
-  const minimums = open.reduce((sum, m) => sum + minimum(m), 0);
-
-  // Big models weigh twice a small one in the share of the cores left over the minimums.
-  const weight = (m: PlanInput): number => (modelSize(m) === 'big' ? 2 : 1);
-  const shares = new Map(open.map((m) => [m.name, minimum(m)]));
-  let spare = Math.max(0, budget - minimums);
-  if (spare > 0 && open.length > 0) {
-    const weights = open.reduce((sum, m) => sum + weight(m), 0);
-    const exact = open.map((m) => ({ m, extra: (spare * weight(m)) / weights }));
-    for (const { m, extra } of exact) shares.set(m.name, shares.get(m.name)! + Math.floor(extra));
-    spare -= exact.reduce((sum, { extra }) => sum + Math.floor(extra), 0);
-    // Cores left by rounding go to the largest remainders (then heavier, then by name).
-    const order = [...exact].sort((a, b) => b.extra - Math.floor(b.extra) - (a.extra - Math.floor(a.extra)) || weight(b.m) - weight(a.m));
-    for (const { m } of order) {
-      if (spare === 0) break;
-      shares.set(m.name, shares.get(m.name)! + 1);
-      spare--;
+  const context = `up to ${total} core(s) of capacity; the run ledger keeps the runs of all ${sorted.length} model(s) within the ${total} core(s)`;
+  for (const m of sorted) {
+    if (m.instances !== undefined && m.intraOpThreads !== undefined) {
+      plans.set(m.name, { instances: m.instances, intraOpThreads: m.intraOpThreads, chosenBy: 'manifest', size: modelSize(m), reason: 'fixed by the manifest' });
+      continue;
     }
-  }
-
-  const short = budget < minimums;
-  for (const m of open) {
-    const share = shares.get(m.name)!;
+    const share = Math.max(total, minimum(m));
     const size = modelSize(m);
     let instances: number;
     let intraOpThreads: number;
@@ -101,11 +87,11 @@ export function planInstances(cores: number, models: readonly PlanInput[]): Map<
     const pinned = instancesOf(m);
     if (pinned !== undefined) {
       instances = pinned;
-      intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.floor(share / instances));
+      intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.min(MAX_BIG_THREADS, Math.floor(share / instances)));
       how = m.instances !== undefined ? `instances fixed by the manifest, ${intraOpThreads} thread(s) each` : `one instance (${m.oneInstance}), ${intraOpThreads} thread(s)`;
     } else if (m.intraOpThreads !== undefined) {
       intraOpThreads = m.intraOpThreads;
-      instances = Math.max(1, Math.floor(share / intraOpThreads));
+      instances = Math.max(1, Math.min(MAX_SMALL_INSTANCES, Math.floor(share / intraOpThreads)));
       how = `intraOpThreads fixed by the manifest, ${instances} instance(s)`;
     } else if (size === 'small') {
       instances = Math.min(share, MAX_SMALL_INSTANCES);
@@ -117,9 +103,6 @@ export function planInstances(cores: number, models: readonly PlanInput[]): Map<
       intraOpThreads = Math.max(1, Math.floor(share / instances));
       how = `big model (${describeSize(m)}): ${instances} instance(s) × ${intraOpThreads} thread(s)`;
     }
-    const context = short
-      ? `${total} core(s) are fewer than the models need at one thread each, so each open value is 1`
-      : `${share} of ${total} core(s) shared among ${sorted.length} model(s)`;
     plans.set(m.name, { instances, intraOpThreads, chosenBy: 'plan', size, reason: `${how}; ${context}` });
   }
   return plans;
@@ -131,7 +114,7 @@ function describeSize(m: PlanInput): string {
   return 'size unknown';
 }
 
-/** Cores the plan's models use together. */
+/** Instance threads of the plan's models together (capacity; the ledger bounds what runs at once). */
 export function plannedCores(plans: ReadonlyMap<string, ModelPlan>): number {
   let sum = 0;
   for (const p of plans.values()) sum += p.instances * p.intraOpThreads;

@@ -55,6 +55,11 @@ const batchingSchema = z
     maxQueueWaitMs: z.number().positive().max(600_000).optional(),
     /** Items of different sizes share a batch, padded to the largest (value 0 after normalisation). */
     padToLargest: z.boolean().default(false),
+    /**
+     * false: keep maxBatchSize and maxQueueDelayMs as written even when calibration at load
+     * measures batches no cheaper per image than single images (by default it then turns batching off).
+     */
+    calibrate: z.boolean().optional(),
   })
   .strict()
   .default({ maxBatchSize: 8, maxQueueDelayMs: 2, preferredBatchSizes: [], maxQueueSize: 1024, runTimeoutMs: 30_000, padToLargest: false });

@@ -4,6 +4,7 @@ import type { PreparedImage, RasterImage } from '../imaging/index.js';
 import { DynamicBatcher, type BatcherStats } from './batcher.js';
 import { headFor, type AnyHead } from '../heads/index.js';
 import { ManifestError, type ModelSpec } from './manifest.js';
+import type { CoreLedger, Lease } from './core-ledger.js';
 import type { EngineObserver } from './engine-observer.js';
 import { BatchRunError, ModelPool } from './pool.js';
 import type { InferReply, WorkerItem } from './worker-protocol.js';
@@ -39,11 +40,16 @@ export class ModelVersion {
 
   private readonly observer: EngineObserver | undefined;
 
-  constructor(spec: ModelSpec, version: number, observer?: EngineObserver) {
+  /**
+   * `ledger`: the server's run ledger, which every batch waits on before it is formed. `pool`: an
+   * instance group already started for this spec's instances and threads (the one calibration
+   * measured on), used instead of starting another.
+   */
+  constructor(spec: ModelSpec, version: number, observer?: EngineObserver, options: { ledger?: CoreLedger; pool?: ModelPool } = {}) {
     this.spec = spec;
     this.version = version;
     this.observer = observer;
-    this.pool = new ModelPool(spec, () => observer?.workerRestart(spec.name));
+    this.pool = options.pool ?? new ModelPool(spec, () => observer?.workerRestart(spec.name), options.ledger);
     const b = spec.batching;
     this.batcher = new DynamicBatcher<PreparedImage | RasterImage, ItemOutput>(
       {
@@ -55,7 +61,8 @@ export class ModelVersion {
         ...(b.queueTimeoutMs !== undefined ? { queueTimeoutMs: b.queueTimeoutMs } : {}),
         maxInFlight: spec.instances,
       },
-      (items) => this.runBatch(items),
+      (items, info) => this.runBatch(items, info.lease),
+      this.pool.gate,
     );
   }
 
@@ -74,7 +81,7 @@ export class ModelVersion {
     return this.spec.batching.padToLargest ? '' : `${image.width}x${image.height}`;
   }
 
-  private async runBatch(images: Array<PreparedImage | RasterImage>): Promise<Array<ItemOutput | Error>> {
+  private async runBatch(images: Array<PreparedImage | RasterImage>, lease: Lease | undefined): Promise<Array<ItemOutput | Error>> {
     const items: WorkerItem[] = images.map((image) => {
       const geometry = { original: image.original, tensor: { width: image.width, height: image.height }, transform: image.transform };
       if (!('raster' in image)) return { pixels: ownedBuffer(image.pixels), width: image.width, height: image.height, geometry };
@@ -87,7 +94,7 @@ export class ModelVersion {
         raster: { width: raster.width, height: raster.height, channels: raster.channels, resample: image.resample },
       };
     });
-    return this.runIsolating(items);
+    return this.runIsolating(items, lease);
   }
 
   /**
@@ -97,10 +104,11 @@ export class ModelVersion {
    * A worker lost or a missed run deadline fails every item with a retryable 503 instead: running
    * them again could hang or kill another worker.
    */
-  private async runIsolating(items: WorkerItem[]): Promise<Array<ItemOutput | Error>> {
+  private async runIsolating(items: WorkerItem[], lease?: Lease): Promise<Array<ItemOutput | Error>> {
     let reply: InferReply;
     try {
-      reply = await this.pool.infer(items);
+      // The batcher's lease serves the first run; the halves of a split batch ask the ledger again.
+      reply = await this.pool.infer(items, lease);
     } catch (err) {
       if (err instanceof SightlineError) return items.map(() => err);
       if (err instanceof BatchRunError && items.length > 1) {

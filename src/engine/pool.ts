@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SessionInfo } from '../backends/backend.js';
 import { unavailable } from '../errors.js';
+import type { CoreLedger, Lease } from './core-ledger.js';
 import type { ModelSpec } from './manifest.js';
+import type { ProbeFigure, ProbeStep } from './worker-protocol.js';
 import { Phase, type FromWorker, type InferReply, type ToWorker, type WorkerItem } from './worker-protocol.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -27,10 +29,23 @@ export class BatchRunError extends Error {
 interface Task {
   id: number;
   items: WorkerItem[];
-  resolve: (reply: InferReply) => void;
+  /** A calibration probe instead of a batch. */
+  probe: { steps: ProbeStep[]; keep: boolean } | undefined;
+  /** Threads its run may use: the ledger tokens it holds while on a worker. */
+  threads: number;
+  /** Held from dispatch to a worker until the task settles (or handed over by the batcher for its dispatch). */
+  lease: Lease | undefined;
+  /** Deadline of the run once on a worker. */
+  runLimitMs: number;
+  resolve: (reply: never) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   slot: Slot | undefined;
+}
+
+/** Threads one run of a loaded instance may use on the CPU: none on a GPU (see core-ledger.ts). */
+function runThreadsOf(info: SessionInfo): number {
+  return info.device === 'cuda' ? 0 : info.intraOpThreads;
 }
 
 interface Slot {
@@ -59,9 +74,19 @@ const nativeTerminate = (worker: Worker): Promise<number> => Worker.prototype.te
  * holds the model. Workers are never terminated inside ONNX Runtime (see `Phase`): a busy worker
  * is asked to stop and exits by itself once its run returns, and `terminate()` on a pool worker
  * goes through the same path.
+ *
+ * With a run ledger, a batch goes to an idle worker only once the ledger grants its threads, and
+ * gives them back however it ends (answer, failure, deadline, worker lost, close).
  */
 export class ModelPool {
   readonly spec: ModelSpec;
+  private readonly ledger: CoreLedger | undefined;
+  /** Threads one run takes, known once the instances have loaded (a CUDA session takes none). */
+  private runThreads: number;
+  /** Withdraws the pool's request for tokens, while one waits. */
+  private waitingForTokens: (() => void) | undefined;
+  /** Tokens granted to the pool's request, not yet given to a task. */
+  private granted: Lease | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private readonly onRestart: (() => void) | undefined;
@@ -71,9 +96,11 @@ export class ModelPool {
   private closed = false;
   private readonly respawnDelay: number[] = [];
 
-  constructor(spec: ModelSpec, onRestart?: () => void) {
+  constructor(spec: ModelSpec, onRestart?: () => void, ledger?: CoreLedger) {
     this.spec = spec;
     this.onRestart = onRestart;
+    this.ledger = ledger;
+    this.runThreads = spec.device === 'cuda' ? 0 : spec.intraOpThreads;
     for (let i = 0; i < spec.instances; i++) {
       this.respawnDelay.push(RESPAWN_FIRST_MS);
       this.slots.push(this.spawn(i));
@@ -103,7 +130,36 @@ export class ModelPool {
       ),
     );
     this.started = true;
+    this.runThreads = runThreadsOf(infos[0]!);
     return infos[0]!;
+  }
+
+  /**
+   * The batcher's side of the ledger: it forms a batch only once tokens for one run are granted,
+   * and hands the lease to infer(). Undefined without a ledger.
+   */
+  get gate(): { tryAcquire(): Lease | undefined; request(grant: (lease: Lease) => void): () => void } | undefined {
+    const ledger = this.ledger;
+    if (ledger === undefined) return undefined;
+    return { tryAcquire: () => ledger.tryAcquire(this.runThreads), request: (grant) => ledger.request(this.runThreads, grant) };
+  }
+
+  /**
+   * Times synthetic batches on the first loaded instance (calibration at load), holding ledger
+   * tokens for the widest step while it runs. Fails like a batch: a worker lost or a missed run
+   * deadline rejects with a 503 and the worker is replaced.
+   */
+  probe(steps: ProbeStep[], keep: boolean): Promise<ProbeFigure[]> {
+    if (this.closed) return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
+    const threads = Math.max(0, ...steps.map((s) => s.threads));
+    return new Promise<ProbeFigure[]>((resolve, reject) => {
+      const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
+      // A probe is a warm-up and a few timed runs per step, each on a session it may open first.
+      const runLimitMs = this.spec.batching.runTimeoutMs * (1 + 5 * steps.length);
+      const task: Task = { id: this.nextId++, items: [], probe: { steps, keep }, threads, lease: undefined, runLimitMs, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
+      this.queue.push(task);
+      this.pump();
+    });
   }
 
   /** Per-instance session info of the workers loaded now. */
@@ -117,11 +173,14 @@ export class ModelPool {
    * batch misses the run deadline, counted from its start on a worker (a batch waiting for a
    * replacement worker to load gives up after the deadline plus LOAD_WAIT_MS).
    */
-  infer(items: WorkerItem[]): Promise<InferReply> {
-    if (this.closed) return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
+  infer(items: WorkerItem[], lease?: Lease): Promise<InferReply> {
+    if (this.closed) {
+      lease?.release();
+      return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
+    }
     return new Promise<InferReply>((resolve, reject) => {
       const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
-      const task: Task = { id: this.nextId++, items, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
+      const task: Task = { id: this.nextId++, items, probe: undefined, threads: this.runThreads, lease, runLimitMs: this.spec.batching.runTimeoutMs, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
       this.queue.push(task);
       this.pump();
     });
@@ -131,6 +190,10 @@ export class ModelPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.waitingForTokens?.();
+    this.waitingForTokens = undefined;
+    this.granted?.release();
+    this.granted = undefined;
     for (const task of this.queue.splice(0)) this.settle(task, unavailable(`model ${this.spec.name} is closed`));
     await Promise.all(
       this.slots.map(async (slot) => {
@@ -183,6 +246,16 @@ export class ModelPool {
           slot.task = undefined;
           if (message.kind === 'reply') this.settle(task, undefined, message.reply);
           else this.settle(task, new BatchRunError(message.message, message.pixels));
+          this.pump();
+          return;
+        }
+        case 'probed':
+        case 'probe-failed': {
+          const task = slot.task;
+          if (!task || task.id !== message.id) return;
+          slot.task = undefined;
+          if (message.kind === 'probed') this.settle(task, undefined, message.figures);
+          else this.settle(task, new Error(`calibration run failed: ${message.message}`));
           this.pump();
           return;
         }
@@ -246,7 +319,8 @@ export class ModelPool {
     const slot = task.slot;
     if (slot && slot.task === task) {
       slot.task = undefined;
-      this.settle(task, unavailable(`model ${this.spec.name}: batch did not finish within ${limit} ms (batching.runTimeoutMs); its worker is being replaced`));
+      const what = task.probe ? 'calibration probe' : 'batch';
+      this.settle(task, unavailable(`model ${this.spec.name}: ${what} did not finish within ${limit} ms (batching.runTimeoutMs); its worker is being replaced`));
       this.lost(slot, 'missed the run deadline');
       this.pump();
       return;
@@ -256,31 +330,81 @@ export class ModelPool {
     this.settle(task, unavailable(`model ${this.spec.name}: no worker could take the batch within ${limit} ms`));
   }
 
-  private settle(task: Task, error: Error | undefined, reply?: InferReply): void {
+  private settle(task: Task, error: Error | undefined, reply?: InferReply | ProbeFigure[]): void {
     clearTimeout(task.timer);
     task.slot = undefined;
+    // However the task ends, its tokens go back (release is idempotent).
+    task.lease?.release();
+    task.lease = undefined;
     if (error) task.reject(error);
-    else task.resolve(reply!);
+    else (task.resolve as (reply: InferReply | ProbeFigure[]) => void)(reply!);
   }
 
   private pump(): void {
     if (this.closed) return;
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
+      if (this.queue.length === 0) break;
       if (!slot.loaded || slot.gone || slot.task) continue;
+      const head = this.queue[0]!;
+      if (head.lease === undefined && !this.takeTokens(head)) break;
       const task = this.queue.shift()!;
       slot.task = task;
       task.slot = slot;
       clearTimeout(task.timer);
-      const limit = this.spec.batching.runTimeoutMs;
+      const limit = task.runLimitMs;
       task.timer = setTimeout(() => this.expire(task, limit), limit);
       try {
-        const message: ToWorker = { kind: 'infer', id: task.id, items: task.items };
+        const message: ToWorker = task.probe
+          ? { kind: 'probe', id: task.id, steps: task.probe.steps, keep: task.probe.keep }
+          : { kind: 'infer', id: task.id, items: task.items };
         slot.worker.postMessage(message, [...new Set(task.items.map((item) => item.pixels))]);
       } catch (err) {
         slot.task = undefined;
         this.settle(task, err as Error);
       }
     }
+    // Tokens are for running: a task still waiting for a worker (one being replaced) holds none,
+    // so it cannot keep another model, or the grant this pool waits for, from running.
+    for (const task of this.queue) {
+      task.lease?.release();
+      task.lease = undefined;
+    }
+    if (this.granted !== undefined) {
+      this.granted.release();
+      this.granted = undefined;
+    }
+  }
+
+  /** Gives the task its tokens when the ledger has them now; otherwise asks for them (once) and says no. */
+  private takeTokens(task: Task): boolean {
+    if (this.ledger === undefined) return true;
+    const tokens = this.ledger.tokensFor(task.threads);
+    if (this.granted !== undefined && this.granted.tokens === tokens) {
+      task.lease = this.granted;
+      this.granted = undefined;
+      return true;
+    }
+    if (this.waitingForTokens === undefined) {
+      const lease = this.ledger.tryAcquire(task.threads);
+      if (lease !== undefined) {
+        task.lease = lease;
+        return true;
+      }
+      this.waitingForTokens = this.ledger.request(task.threads, (lease) => {
+        this.waitingForTokens = undefined;
+        this.granted?.release();
+        this.granted = lease;
+        // Dispatch outside the call that freed the tokens.
+        queueMicrotask(() => {
+          if (this.closed) {
+            this.granted?.release();
+            this.granted = undefined;
+            return;
+          }
+          this.pump();
+        });
+      });
+    }
+    return false;
   }
 }

@@ -6,6 +6,9 @@ import type { Runtime, SessionInfo } from '../backends/backend.js';
 import { notFound, SightlineError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatcherStats } from './batcher.js';
+import type { Measure } from './calibration.js';
+import { Calibrator } from './calibrator.js';
+import { CoreLedger } from './core-ledger.js';
 import { planInstances, type ModelPlan, type PlanInput } from './instance-plan.js';
 import { loadManifest, planInputFor, withPlan, type ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
@@ -38,8 +41,8 @@ export interface ModelStatus {
 
 export interface ModelDetail extends ModelStatus {
   spec?: Omit<ModelSpec, 'head' | 'plan'> & { head: Record<string, unknown> };
-  /** How instances and intraOpThreads were chosen. */
-  plan?: Pick<ModelPlan, 'instances' | 'intraOpThreads' | 'chosenBy' | 'reason'>;
+  /** How instances and intraOpThreads were chosen (with the figures, when calibration measured them). */
+  plan?: Pick<ModelPlan, 'instances' | 'intraOpThreads' | 'chosenBy' | 'reason' | 'calibration'>;
   inputs?: string[];
   outputs?: string[];
   statistics?: BatcherStats & { compute: ComputeStats; workerRestarts: number };
@@ -73,14 +76,32 @@ export class ModelRepository extends EventEmitter {
   readonly observer: EngineObserver | undefined;
   /** Cores the models' instances and threads share. */
   readonly cores: number;
+  /** The server's run ledger: every model's runs together hold at most `cores` threads. */
+  readonly ledger: CoreLedger;
+  private readonly calibrator: Calibrator;
 
-  constructor(options: { modelsDir: string; models: string[]; logger: Logger; observer?: EngineObserver; cores?: number }) {
+  /**
+   * `dataDir` holds the calibration cache; `calibrate: false` keeps the size rule's plan without
+   * measuring; `measure` replaces calibration's probe runs (tests inject figures).
+   */
+  constructor(options: {
+    modelsDir: string;
+    models: string[];
+    logger: Logger;
+    observer?: EngineObserver;
+    cores?: number;
+    dataDir?: string;
+    calibrate?: boolean;
+    measure?: Measure;
+  }) {
     super();
     this.cores = options.cores ?? availableParallelism();
+    this.ledger = new CoreLedger(this.cores);
     this.modelsDir = options.modelsDir;
     this.only = options.models;
     this.logger = options.logger;
     this.observer = options.observer;
+    this.calibrator = new Calibrator({ cores: this.cores, ledger: this.ledger, logger: this.logger, dataDir: options.dataDir, enabled: options.calibrate, measure: options.measure });
   }
 
   /** Model folders to load at start: the configured list, or every folder holding a model.json. */
@@ -131,8 +152,9 @@ export class ModelRepository extends EventEmitter {
       const manifest = loadManifest(entry.dir);
       const plan = entry.planned ?? this.planAmongRunning(entry.name, manifest);
       entry.planned = undefined;
-      const spec = withPlan(manifest, plan);
-      version = new ModelVersion(spec, entry.versions + 1, this.observer);
+      const calibrated = await this.calibrator.calibrate(withPlan(manifest, plan), () => this.observer?.workerRestart(entry.name));
+      const spec = calibrated.spec;
+      version = new ModelVersion(spec, entry.versions + 1, this.observer, { ledger: this.ledger, ...(calibrated.pool ? { pool: calibrated.pool } : {}) });
       const info = await version.start();
       entry.versions++;
       entry.current = version;
@@ -141,7 +163,7 @@ export class ModelRepository extends EventEmitter {
       this.setState(entry, 'ready');
       if (info.fallbackReason) this.logger.warn({ model: entry.name, reason: info.fallbackReason }, 'model runs on CPU instead of CUDA');
       for (const note of info.notes) this.logger.warn({ model: entry.name, note }, 'model loaded with a caveat');
-      this.logger.info({ model: entry.name, version: version.version, device: info.device, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason }, 'model ready');
+      this.logger.info({ model: entry.name, version: version.version, device: info.device, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: spec.plan?.chosenBy ?? plan.chosenBy, reason: spec.plan?.reason ?? plan.reason }, 'model ready');
     } catch (err) {
       await version?.pool.close().catch(() => undefined);
       entry.error = (err as Error).message;
@@ -158,7 +180,7 @@ export class ModelRepository extends EventEmitter {
 
   /**
    * The plan for one model loaded on its own (a reload, a load through the API): the models
-   * serving, or about to, keep what they have and count against the cores.
+   * serving, or about to, keep what they have (the ledger, not the plan, shares the cores).
    */
   private planAmongRunning(name: string, manifest: ModelSpec): ModelPlan {
     const inputs: PlanInput[] = [planInputFor(manifest)];
@@ -237,7 +259,9 @@ export class ModelRepository extends EventEmitter {
     return {
       ...status,
       spec: { ...spec, head: summariseHead(spec.head) },
-      ...(plan ? { plan: { instances: v.spec.instances, intraOpThreads: v.spec.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason } } : {}),
+      ...(plan
+        ? { plan: { instances: v.spec.instances, intraOpThreads: v.spec.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason, ...(plan.calibration ? { calibration: plan.calibration } : {}) } }
+        : {}),
       inputs: v.info?.inputNames ?? [],
       outputs: v.info?.outputNames ?? [],
       statistics: { ...v.stats(), compute: { ...v.compute }, workerRestarts: v.pool.restarts },

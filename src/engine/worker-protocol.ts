@@ -22,8 +22,35 @@ export interface InferReply {
   timing: { fillMs: number; runMs: number; headMs: number };
 }
 
-/** Main thread → worker. `close` asks an idle worker to release its model and exit. */
-export type ToWorker = { kind: 'infer'; id: number; items: WorkerItem[] } | { kind: 'close' };
+/**
+ * One configuration a calibration probe times on a synthetic batch: a warm-up run, then timed runs
+ * until `runs` are done or `budgetMs` is spent (at least one).
+ */
+export interface ProbeStep {
+  threads: number;
+  batch: number;
+  width: number;
+  height: number;
+  runs: number;
+  budgetMs: number;
+}
+
+/** Milliseconds of each timed run of a probe step. */
+export interface ProbeFigure {
+  threads: number;
+  batch: number;
+  runsMs: number[];
+}
+
+/**
+ * Main thread → worker. `close` asks an idle worker to release its model and exit. `probe` times
+ * synthetic batches (calibration at load); sessions it opens for other thread counts or batch
+ * sizes stay open for the next probe while `keep` is set, and are released otherwise.
+ */
+export type ToWorker =
+  | { kind: 'infer'; id: number; items: WorkerItem[] }
+  | { kind: 'probe'; id: number; steps: ProbeStep[]; keep: boolean }
+  | { kind: 'close' };
 
 /**
  * Worker → main thread. A failed batch hands its pixel buffers back (in item order) so the
@@ -33,7 +60,9 @@ export type FromWorker =
   | { kind: 'loaded'; info: SessionInfo; threadId: number }
   | { kind: 'load-failed'; message: string }
   | { kind: 'reply'; id: number; reply: InferReply }
-  | { kind: 'failed'; id: number; message: string; pixels: ArrayBuffer[] };
+  | { kind: 'failed'; id: number; message: string; pixels: ArrayBuffer[] }
+  | { kind: 'probed'; id: number; figures: ProbeFigure[] }
+  | { kind: 'probe-failed'; id: number; message: string };
 
 /**
  * The phase word a worker and its pool share (an Int32Array over a SharedArrayBuffer). Terminating

@@ -4,6 +4,7 @@ import { headFor } from '../heads/index.js';
 import type { ItemTensor } from '../heads/types.js';
 import { fillTensor, fillTensorUint8, resampleInto, slotElements } from '../imaging/index.js';
 import type { ModelSpec } from './manifest.js';
+import { probeRuns, releaseProbeSessions } from './probe-runs.js';
 import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerItem } from './worker-protocol.js';
 
 /**
@@ -28,6 +29,7 @@ const leave = () => Atomics.compareExchange(phase, 0, Phase.busy, Phase.idle) ==
 
 async function exitCleanly(): Promise<never> {
   // Releasing here, outside any run, keeps the session's finalizer out of the thread's teardown.
+  await releaseProbeSessions();
   await model?.release().catch(() => undefined);
   model = undefined;
   process.exit(0);
@@ -55,6 +57,14 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   if (!enter()) return;
+  if (message.kind === 'probe') {
+    const { id } = message;
+    probeRuns(spec, model!, message.steps, message.keep).then(
+      (figures) => post({ kind: 'probed', id, figures }),
+      (err: unknown) => post({ kind: 'probe-failed', id, message: (err as Error).message }),
+    ).finally(() => void finish());
+    return;
+  }
   const { id, items } = message;
   runBatch(model!, items).then(
     (reply) => post({ kind: 'reply', id, reply }),

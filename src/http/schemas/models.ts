@@ -35,6 +35,7 @@ const batching = z.looseObject({
   maxQueueSize: z.int(),
   queueTimeoutMs: z.int().optional(),
   padToLargest: z.boolean(),
+  calibrate: z.boolean().optional().describe('false: batching kept as written whatever calibration measures'),
 });
 
 const spec = z
@@ -81,6 +82,32 @@ const statistics = z
   })
   .describe('infer statistics of the version serving now');
 
+const calibrationRun = z.strictObject({
+  intraOpThreads: z.int(),
+  batchSize: z.int(),
+  msPerBatch: z.number().describe('the fastest timed run, after a warm-up run'),
+  msPerImage: z.number(),
+  samples: z.int().describe('timed runs taken'),
+});
+
+const calibration = z
+  .strictObject({
+    source: z.enum(['measured', 'cache']).describe('`measured` at this load, or `cache`: figures measured earlier for the same model file (SHA-256), cores and candidates'),
+    input: z.strictObject({ width: z.int(), height: z.int() }).describe("the synthetic batch's image size"),
+    cores: z.int(),
+    runs: z.array(calibrationRun).describe('each configuration timed'),
+    candidates: z
+      .array(z.strictObject({ instances: z.int(), intraOpThreads: z.int(), imagesPerSecond: z.number().describe('estimated at batch 1, instances side by side') }))
+      .describe('the instances × intraOpThreads candidates measured'),
+    batching: z.strictObject({
+      batchSize: z.int().describe('the largest batch measured (maxBatchSize)'),
+      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.1 ms outside the run); null when not measured'),
+      decision: z.enum(['kept', 'off', 'not measured']).describe('`off`: batches are not cheaper per image (ratio ≥ 0.95), so maxBatchSize 1 and no delay'),
+    }),
+    measureMs: z.int().describe('wall time the measurement took at load (0 from the cache)'),
+  })
+  .describe('what was measured at load on a synthetic batch, for ONNX models on CPU whose manifest leaves instances or intraOpThreads open');
+
 export const modelDetail = z
   .strictObject({
     ...statusFields,
@@ -92,11 +119,14 @@ export const modelDetail = z
       .strictObject({
         instances: z.int().describe('worker threads, each with its own session'),
         intraOpThreads: z.int().describe('threads one batch may use inside the runtime'),
-        chosenBy: z.enum(['manifest', 'plan']).describe('`manifest` when the manifest fixes both values; `plan` when they were chosen for the cores and the models loaded together'),
-        reason: z.string().describe('one line: the model size class, its share of the cores and how it was split'),
+        chosenBy: z
+          .enum(['manifest', 'plan', 'calibration'])
+          .describe('`manifest` when the manifest fixes both values; `plan` when the size rule chose them; `calibration` when figures measured at load did'),
+        reason: z.string().describe('one line: what was measured (or the model size class) and why this choice'),
+        calibration: calibration.optional(),
       })
       .optional()
-      .describe('how instances and intraOpThreads were chosen: the sum of instances × intraOpThreads over all models stays within the cores (at least 1 × 1 each); small models get more single-threaded instances, big ones one instance with more threads'),
+      .describe('how instances and intraOpThreads were chosen: each model may have up to the cores of instances × intraOpThreads, and the run ledger keeps the runs of all models together within the cores; without calibration, small models get single-threaded instances, big ones one instance with threads'),
   })
   .meta({ id: 'ModelDetail', description: 'A model with its spec, device, batching and statistics (spec and statistics once a version is loaded).' });
 

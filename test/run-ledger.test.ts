@@ -1,0 +1,116 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failingModel, stallingModel } from './helpers/onnx-model.js';
+import { solidImage } from './helpers/images.js';
+import { makeModelRepo, plainInput } from './helpers/model-repo.js';
+import { startTestServer } from './helpers/server.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+const rawInput = { ...plainInput, scale: 1 };
+/** The server's ledger has the machine's cores; each tiny model gets single-threaded instances for all of them (8 at most). */
+const cores = availableParallelism();
+const k = Math.min(8, cores);
+const noBatching = { maxBatchSize: 1, maxQueueDelayMs: 0 };
+
+let server: Server;
+
+beforeAll(async () => {
+  // Two models whose white images take a few milliseconds each (a 400² MatMul), and three whose runs
+  // fail or hang on purpose. Every one may use all the cores alone: more capacity than the ledger's tokens.
+  const repo = makeModelRepo({
+    busyA: { onnx: stallingModel({ magic: 255, side: 400 }).bytes, manifest: { task: 'raw', input: rawInput, batching: noBatching } },
+    busyB: { onnx: stallingModel({ magic: 255, side: 400 }).bytes, manifest: { task: 'raw', input: rawInput, batching: noBatching } },
+    fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 4, maxQueueDelayMs: 200 } } },
+    hang: { onnx: stallingModel({ magic: 255, side: 2000 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { ...noBatching, runTimeoutMs: 60_000 } } },
+    late: { onnx: stallingModel({ magic: 255, side: 2000 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { ...noBatching, runTimeoutMs: 50 } } },
+  });
+  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
+  await server.modelsLoaded;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const post = (model: string, body: Buffer | string, type = 'image/png') =>
+  fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+const white = () => solidImage('png', 8, 8, [255, 255, 255]);
+const ledger = () => server.models.ledger;
+const pool = (model: string) => server.models.serving(model).pool;
+
+/** Resolves once `condition` holds, checking every few milliseconds (a wait, not a timed assertion). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+/** Counts runs on these workers as the main thread sees them: from the message that starts one to its answer. */
+function watchRuns(workers: Worker[]): { running: number; max: number } {
+  const seen = { running: 0, max: 0 };
+  for (const worker of workers) {
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (message: { kind: string }, transfer?: never) => {
+      if (message.kind === 'infer' || message.kind === 'probe') seen.max = Math.max(seen.max, ++seen.running);
+      post(message, transfer);
+    };
+    // Ahead of the pool's own listener, which dispatches the next run as soon as this one answers.
+    worker.prependListener('message', (message: { kind: string }) => {
+      if (['reply', 'failed', 'probed', 'probe-failed'].includes(message.kind)) seen.running--;
+    });
+  }
+  return seen;
+}
+
+describe('run ledger in a server', () => {
+  it('gives every model instances for all the cores, and never runs more than the cores at once', async () => {
+    for (const model of ['busyA', 'busyB']) {
+      const detail = (await (await fetch(`${server.url}/v1/models/${model}`)).json()) as { device: { instances: number; intraOpThreads: number } };
+      expect(detail.device).toMatchObject({ instances: k, intraOpThreads: 1 });
+    }
+    const seen = watchRuns([...pool('busyA').threads, ...pool('busyB').threads]);
+    const before = ledger().granted;
+    const image = await white();
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => post(i % 2 === 0 ? 'busyA' : 'busyB', image)));
+    expect(answers.map((r) => r.status)).toEqual(Array(24).fill(200));
+    expect(ledger().granted - before).toBe(24);
+    // Twice the cores in instances, one token per run: as many runs at a time as cores, not twice as many.
+    expect(seen.max).toBeLessThanOrEqual(cores);
+    expect(ledger().peakInUse).toBeLessThanOrEqual(cores);
+    expect(ledger().peakInUse).toBeGreaterThanOrEqual(Math.min(2, cores));
+    expect([ledger().inUse, ledger().waiting, seen.running]).toEqual([0, 0, 0]);
+  });
+
+  it('takes the tokens back from a batch that fails in the runtime and from the halves it is split into', async () => {
+    const bad = (await white()).toString('base64');
+    const good = (await solidImage('png', 8, 8, [10, 20, 30])).toString('base64');
+    const before = ledger().granted;
+    const res = await post('fail', JSON.stringify({ images: [good, bad] }), 'application/json');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: Array<{ error?: { code: string } }> };
+    expect(body.results.map((r) => r.error?.code)).toEqual([undefined, 'inference_failed']);
+    expect(ledger().granted - before).toBeGreaterThanOrEqual(2);
+    expect([ledger().inUse, ledger().waiting]).toEqual([0, 0]);
+  });
+
+  it('takes the tokens back from a worker that dies while running', async () => {
+    const stuck = post('hang', await white());
+    await until(() => ledger().inUse === 1);
+    for (const worker of pool('hang').threads) worker.emit('error', new Error('worker crashed'));
+    const res = await stuck;
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/worker error: worker crashed while running a batch/);
+    expect([ledger().inUse, ledger().waiting]).toEqual([0, 0]);
+    // The replacement serves, with tokens as before.
+    await until(() => server.models.serving('hang').pool.infos().length === k);
+    expect((await post('hang', await solidImage('png', 8, 8, [1, 2, 3]))).status).toBe(200);
+    expect(ledger().inUse).toBe(0);
+  });
+
+  it('takes the tokens back from a run past its deadline', async () => {
+    const res = await post('late', await white());
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/batch did not finish within 50 ms/);
+    expect([ledger().inUse, ledger().waiting]).toEqual([0, 0]);
+    expect(ledger().peakInUse).toBeLessThanOrEqual(cores);
+  });
+});
