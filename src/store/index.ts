@@ -10,6 +10,8 @@ export { JOB_STATUSES } from './jobs.js';
 export type { CreateJobInput, Job, JobRepository, JobStatus, ListJobsQuery } from './jobs.js';
 export { MAX_DETECTIONS_PER_INSERT } from './detections.js';
 export type { DetectionRepository, ListDetectionsQuery } from './detections.js';
+export { EVALUATION_STATUSES } from './evaluations.js';
+export type { CreateEvaluationInput, Evaluation, EvaluationRepository, EvaluationStatus, EvaluationSummary, ListEvaluationsQuery } from './evaluations.js';
 export type { Box, Detection, DetectionInput } from './detection-rows.js';
 export type { DetectionFilter } from './detection-filters.js';
 export { MAX_STATS_LATEST } from './detection-stats.js';

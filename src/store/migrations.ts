@@ -1,5 +1,6 @@
 import { type ColumnDataType, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
 import type { DatabaseKind } from './database-url.js';
+import { evaluationsMigration } from './evaluation-migration.js';
 import type { StoreLogger } from './logger.js';
 
 /**
@@ -99,6 +100,7 @@ function initial(ctx: MigrationContext): Migration {
 function migrations(ctx: MigrationContext): Record<string, Migration> {
   return {
     '0001_initial': initial(ctx),
+    '0002_evaluations': evaluationsMigration(ctx.tableOptions),
   };
 }
 

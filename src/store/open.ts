@@ -6,6 +6,7 @@ import { type BlobStore, createBlobStore } from './blobs.js';
 import { connect } from './connection.js';
 import { type DatabaseKind, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { type DetectionRepository, createDetectionRepository } from './detections.js';
+import { type EvaluationRepository, createEvaluationRepository } from './evaluations.js';
 import { type GroupCommitOptions, GroupCommitWriter } from './group-commit.js';
 import { type JobRepository, createJobRepository } from './jobs.js';
 import { type StoreLogger, silentLogger } from './logger.js';
@@ -32,6 +33,7 @@ export interface Store {
   readonly blobs: BlobStore;
   readonly jobs: JobRepository;
   readonly detections: DetectionRepository;
+  readonly evaluations: EvaluationRepository;
   /** Every write goes through it; its counters feed the metrics. */
   readonly writer: GroupCommitWriter<StoreSchema>;
   /** The query builder, for reads the repositories do not cover. Write through `writer`. */
@@ -74,6 +76,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     blobs: createBlobStore(db, writer, files, logger),
     jobs: createJobRepository(db, writer),
     detections: createDetectionRepository(db, writer),
+    evaluations: createEvaluationRepository(db, writer),
     close() {
       closing ??= (async () => {
         await writer.close();

@@ -4,7 +4,7 @@ import { normaliseId } from './ids.js';
 import type { StoreSchema } from './schema.js';
 
 /** Tables whose rows clients name by id. */
-type ById = 'jobs' | 'detections';
+type ById = 'jobs' | 'detections' | 'evaluations';
 
 /** The row a client-given id names, mapped; undefined when the id cannot be one of ours or names no row. */
 export async function getById<TB extends ById, T>(

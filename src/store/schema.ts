@@ -43,8 +43,30 @@ export interface DetectionsTable {
   created_at: number;
 }
 
+export type EvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface EvaluationsTable {
+  id: string;
+  model: string;
+  model_version: number | null;
+  task: string;
+  dataset: string;
+  layout: string;
+  status: EvaluationStatus;
+  done: number;
+  total: number;
+  problems: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  summary: string | null;
+  report: string | null;
+  error: string | null;
+}
+
 export interface StoreSchema {
   blobs: BlobsTable;
   jobs: JobsTable;
   detections: DetectionsTable;
+  evaluations: EvaluationsTable;
 }
