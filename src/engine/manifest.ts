@@ -82,6 +82,10 @@ const manifestSchema = z
     input: inputSchema,
     outputs: z.array(z.string().min(1)).optional(),
     head: z.record(z.string(), z.unknown()).default({}),
+    /** Task "multi": several named heads over the outputs of one run, `{name: {task, ...options}}`. */
+    heads: z.record(z.string(), z.unknown()).optional(),
+    /** Task "multi": business rules over the items (see rules/), checked by the multi head's schema. */
+    rules: z.unknown().optional(),
     batching: batchingSchema,
     /** Left out: chosen with intraOpThreads for the cores and the models loaded together (see instance-plan). */
     instances: z.number().int().min(1).max(64).optional(),
@@ -122,6 +126,7 @@ export interface ModelSpec {
   input: InputConfig;
   imageSpec: ImageInputSpec;
   outputs: string[] | undefined;
+  /** The head's parsed options; for task "multi", `{heads, rules}` (see heads/multi.ts). */
   head: Record<string, unknown>;
   batching: BatchingConfig;
   instances: number;
@@ -142,7 +147,7 @@ const fail = (file: string, field: string, message: string): never => {
 };
 
 /** Head options may name files (labels, charset); they are read here so workers get plain values. */
-function resolveHeadFiles(head: Record<string, unknown>, dir: string, manifestPath: string): Record<string, unknown> {
+function resolveHeadFiles(head: Record<string, unknown>, dir: string, manifestPath: string, at = 'head'): Record<string, unknown> {
   const out = { ...head };
   for (const [key, target] of [
     ['labelsFile', 'labels'],
@@ -150,9 +155,9 @@ function resolveHeadFiles(head: Record<string, unknown>, dir: string, manifestPa
   ] as const) {
     const ref = out[key];
     if (ref === undefined) continue;
-    if (typeof ref !== 'string') fail(manifestPath, `head.${key}`, 'expected a path');
+    if (typeof ref !== 'string') fail(manifestPath, `${at}.${key}`, 'expected a path');
     const file = resolveModelPath(ref as string, dir);
-    if (!file) fail(manifestPath, `head.${key}`, `file not found: ${ref as string}`);
+    if (!file) fail(manifestPath, `${at}.${key}`, `file not found: ${ref as string}`);
     const lines = readFileSync(file!, 'utf8').split(/\r?\n/);
     // A trailing newline is not a label; a blank line in the middle is kept (it may be a real class).
     while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
@@ -160,6 +165,18 @@ function resolveHeadFiles(head: Record<string, unknown>, dir: string, manifestPa
     out[target] = lines;
   }
   return out;
+}
+
+/** What the multi head parses: its named heads, each with its files read, and the rules. */
+function multiHeadOptions(m: RawManifest, dir: string, manifestPath: string): Record<string, unknown> {
+  if (Object.keys(m.head).length > 0) fail(manifestPath, 'head', 'task "multi" takes "heads" (name → {task, ...options}), not "head"');
+  if (m.heads === undefined) return fail(manifestPath, 'heads', 'task "multi" needs heads: {"<name>": {"task": ..., ...options}}');
+  const heads: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(m.heads)) {
+    const plain = entry !== null && typeof entry === 'object' && !Array.isArray(entry);
+    heads[name] = plain ? resolveHeadFiles(entry as Record<string, unknown>, dir, manifestPath, `heads.${name}`) : entry;
+  }
+  return m.rules === undefined ? { heads } : { heads, rules: m.rules };
 }
 
 /** A model file path: relative to the model folder, absolute, or inside an npm package. */
@@ -203,11 +220,15 @@ export function loadManifest(dir: string): ModelSpec {
   const problems = imageInputSpecProblems(imageSpec as ImageInputSpec);
   if (problems.length > 0) fail(manifestPath, 'input', problems.join('; '));
 
-  const headOptions = resolveHeadFiles(m.head, dir, manifestPath);
+  const multi = m.task === 'multi';
+  const headOptions = multi ? multiHeadOptions(m, dir, manifestPath) : resolveHeadFiles(m.head, dir, manifestPath);
+  if (!multi && m.heads !== undefined) fail(manifestPath, 'heads', 'only with task "multi" (a single head goes in "head")');
+  if (!multi && m.rules !== undefined) fail(manifestPath, 'rules', 'only with task "multi", whose heads make the items rules work on');
   const headParsed = headFor(m.task).options.safeParse(headOptions);
   if (!headParsed.success) {
     const issue = headParsed.error.issues[0]!;
-    fail(manifestPath, ['head', ...issue.path].join('.'), issue.message);
+    // The multi head's issues already start at `heads` or `rules`.
+    fail(manifestPath, [...(multi ? [] : ['head']), ...issue.path].join('.'), issue.message);
   }
   for (const size of m.batching.preferredBatchSizes) {
     if (size > m.batching.maxBatchSize) fail(manifestPath, 'batching.preferredBatchSizes', `${size} exceeds maxBatchSize ${m.batching.maxBatchSize}`);

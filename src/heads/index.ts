@@ -1,5 +1,7 @@
+import { boxHead } from './box.js';
 import { classifyHead } from './classify.js';
 import { detectHead } from './detect.js';
+import { multiHeadOf } from './multi.js';
 import { rawHead } from './raw.js';
 import { segmentHead } from './segment.js';
 import { textDetectHead } from './text-detect.js';
@@ -7,6 +9,9 @@ import { textRecognizeHead } from './text-recognize.js';
 import type { Head } from './types.js';
 
 export type { BoxXYXY, Head, ImageGeometry, ItemTensor } from './types.js';
+export type { BoxAnswer, BoxOptions } from './box.js';
+export type { MultiAnswer, MultiOptions, SubHead } from './multi.js';
+export { ITEM_TASKS } from './multi-options.js';
 export type { ClassifyAnswer, ClassifyOptions, ClassScore } from './classify.js';
 export type { DetectAnswer, DetectOptions, Detection } from './detect.js';
 export type { RawAnswer, RawOptions, RawOutput } from './raw.js';
@@ -26,12 +31,17 @@ export interface HeadRegistry {
   'text-detect': typeof textDetectHead;
   'text-recognize': typeof textRecognizeHead;
   segment: typeof segmentHead;
+  box: typeof boxHead;
+  multi: typeof multiHead;
 }
 
 export type Task = keyof HeadRegistry;
 
 /** A head of any task, for code that handles tasks generically (options come from its own schema). */
 export type AnyHead = Head<any, unknown>;
+
+// Sub-heads are found through the registry when a manifest is parsed or a model runs, not at import.
+const multiHead = multiHeadOf((task) => (isTask(task) ? heads[task] : undefined), () => tasks);
 
 export const heads: HeadRegistry = {
   classify: classifyHead,
@@ -40,6 +50,8 @@ export const heads: HeadRegistry = {
   'text-detect': textDetectHead,
   'text-recognize': textRecognizeHead,
   segment: segmentHead,
+  box: boxHead,
+  multi: multiHead,
 };
 
 /** Task names in registry order, e.g. for a manifest's `task` enum. */

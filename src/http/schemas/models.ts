@@ -18,7 +18,7 @@ const statusFields = {
   state: z.enum(['loading', 'ready', 'failed', 'unloading', 'unloaded']),
   version: z.int().describe('how many times the model was loaded'),
   error: z.string().optional().describe('why the last load failed'),
-  task: z.string().optional().describe('classify, detect, text-detect, text-recognize, raw or segment'),
+  task: z.string().optional().describe('classify, detect, text-detect, text-recognize, raw, segment, box or multi'),
   description: z.string().optional(),
   device: device.optional(),
   loadedAt: z.iso.datetime().optional(),

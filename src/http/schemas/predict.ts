@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
+import type { BoxAnswer, ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
 import { base64BatchImage, base64Image, filePart } from './field-types.js';
 
 /** Holds only when the two types accept the same values: keeps each answer schema in step with its head. */
@@ -43,6 +43,16 @@ const segmentFields = {
     )
     .describe('largest first'),
 };
+const boxFields = {
+  boxes: z.array(box).describe('in output order'),
+};
+const multiFields = {
+  items: z
+    .array(z.record(z.string(), z.unknown()))
+    .optional()
+    .describe("one per row of the item heads (box, classify): each item head's result under its name, then the rule fields"),
+  summary: z.record(z.string(), z.unknown()).optional().describe("the rules' aggregates by name"),
+};
 
 const checks: [
   Same<z.output<z.ZodObject<typeof classifyFields>>, ClassifyAnswer>,
@@ -51,7 +61,8 @@ const checks: [
   Same<z.output<z.ZodObject<typeof textRecognizeFields>>, TextRecognizeAnswer>,
   Same<z.output<z.ZodObject<typeof rawFields>>, RawAnswer>,
   Same<z.output<z.ZodObject<typeof segmentFields>>, SegmentAnswer>,
-] = [true, true, true, true, true, true];
+  Same<z.output<z.ZodObject<typeof boxFields>>, BoxAnswer>,
+] = [true, true, true, true, true, true, true];
 void checks;
 
 /** What every answer carries beside the head's fields. */
@@ -78,6 +89,11 @@ export const predictAnswer = z
     answer('TextRecognizeAnswer', 'text-recognize', textRecognizeFields),
     answer('RawAnswer', 'raw', rawFields),
     answer('SegmentAnswer', 'segment', segmentFields),
+    answer('BoxAnswer', 'box', boxFields),
+    // Heads other than box and classify answer under their own names, hence a loose object.
+    z
+      .looseObject({ ...common, ...multiFields })
+      .meta({ id: 'MultiAnswer', description: 'The answer of a `multi` model for one image: items, summary, and any other head under its name.' }),
   ])
   .meta({ id: 'PredictAnswer', description: "One image's answer: the head's fields for the model's task, plus size, batch size and latencies." });
 
