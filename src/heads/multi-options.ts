@@ -21,7 +21,8 @@ export const ITEM_TASKS: readonly string[] = ['box', 'classify'];
 /** Names the answer itself uses, so no head may take them. */
 const RESERVED = new Set(['items', 'summary', 'model', 'width', 'height', 'batchSize', 'latencyMs']);
 
-type Lookup = (task: string) => Head<any, unknown> | undefined;
+/** Finds the head of a task (the registry, passed in so heads/ has no import cycle). */
+export type Lookup = (task: string) => Head<any, unknown> | undefined;
 
 /** The fields items will hold, from the item heads: what rules may read. */
 export function itemFieldsOf(heads: Record<string, SubHead>): ItemFields {

@@ -1,7 +1,7 @@
 import { SightlineError } from '../errors.js';
 import { applyRules, type RuleItem } from '../rules/index.js';
 import { classifyHead, type ClassifyOptions } from './classify.js';
-import { multiOptionsSchema, type MultiOptions } from './multi-options.js';
+import { multiOptionsSchema, type Lookup, type MultiOptions } from './multi-options.js';
 import { outputMismatch } from './output-error.js';
 import { pickOutput } from './tensor-access.js';
 import type { Head, ImageGeometry, ItemTensor } from './types.js';
@@ -20,8 +20,6 @@ export interface MultiAnswer {
   summary?: Record<string, unknown>;
   [head: string]: unknown;
 }
-
-type Lookup = (task: string) => Head<any, unknown> | undefined;
 
 /** A sub-head's failure, named by the head so the message says which of several went wrong. */
 function named(name: string, run: () => unknown): unknown {
