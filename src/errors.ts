@@ -61,6 +61,11 @@ export function invalidFields(problems: readonly FieldProblem[]): SightlineError
   });
 }
 export const notFound = (message: string) => new SightlineError(404, 'not_found', message);
+/** `value`, or the 404 saying that `what` (e.g. `job 0190…`) was not found. */
+export function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw notFound(`${what} not found`);
+  return value;
+}
 export const conflict = (message: string) => new SightlineError(409, 'conflict', message);
 export const payloadTooLarge = (message: string) => new SightlineError(413, 'payload_too_large', message);
 export const unsupportedMediaType = (message: string, details?: Record<string, unknown>) =>

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config.js';
-import { badRequest, notFound } from '../../errors.js';
+import { badRequest, found, notFound } from '../../errors.js';
 import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
@@ -11,6 +11,7 @@ import { readJson } from '../body/json.js';
 import { detectionBodySchemas, parseDetectionBody, type PostedDetection } from '../detection-input.js';
 import { json, noContent } from '../reply.js';
 import type { Route } from '../router.js';
+import { validatedRoute } from '../validated-route.js';
 import {
   detection as detectionSchema,
   detectionPage,
@@ -22,7 +23,6 @@ import {
   storedDetection,
   verifyQuery,
 } from '../schemas/detections.js';
-import { parseParams, parseQuery, refuseQuery } from '../schemas/request-validation.js';
 import { checkImage, putImage, type StoredImage } from './images.js';
 
 export interface DetectionRouteDeps {
@@ -77,14 +77,13 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
   }
 
   return [
-    {
+    validatedRoute({
       method: 'POST',
       path: '/v1/detections',
-      handler: async (ctx) => {
-        const { verify } = parseQuery(ctx, verifyQuery);
+      handler: async (ctx, { query: { verify } }) => {
         if (verify !== undefined) {
           ctx.logFields.model = verify;
-          models.serving(verify); // 404/503 before reading the body
+          models.assertServing(verify); // 404/503 before reading the body
         }
         const { batch, detections } = parseDetectionBody(await readJson(ctx, config.maxJsonBytes), bodies);
         const snapshots = await allInOrder(detections.map(snapshotOf));
@@ -135,11 +134,11 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
           507: '`insufficient_storage`: no disk space left for a snapshot or the rows (with Retry-After); nothing was stored',
         },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/detections',
-      handler: async (ctx) => json(await store.detections.list(parseQuery(ctx, listDetectionsQuery))),
+      handler: async (_ctx, { query }) => json(await store.detections.list(query)),
       schema: {
         operationId: 'listDetections',
         summary: 'Detections, newest first, filtered, in pages',
@@ -148,17 +147,11 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         query: listDetectionsQuery,
         responses: { 200: { description: 'a page of detections', json: detectionPage } },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/detections/:id',
-      handler: async (ctx) => {
-        const { id } = parseParams(ctx, detectionParams);
-        refuseQuery(ctx);
-        const detection = await store.detections.get(id);
-        if (detection === undefined) throw notFound(`detection ${id} not found`);
-        return json(detection);
-      },
+      handler: async (_ctx, { params: { id } }) => json(found(await store.detections.get(id), `detection ${id}`)),
       schema: {
         operationId: 'getDetection',
         summary: 'One detection',
@@ -167,13 +160,11 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         responses: { 200: { description: 'the detection', json: detectionSchema } },
         errors: { 404: 'no detection with this id' },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'DELETE',
       path: '/v1/detections/:id',
-      handler: async (ctx) => {
-        const { id } = parseParams(ctx, detectionParams);
-        refuseQuery(ctx);
+      handler: async (_ctx, { params: { id } }) => {
         if (!(await store.detections.delete(id))) throw notFound(`detection ${id} not found`);
         return noContent();
       },
@@ -185,11 +176,11 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         responses: { 204: { description: 'deleted' } },
         errors: { 404: 'no detection with this id' },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/stats',
-      handler: async (ctx) => json(await store.detections.stats(parseQuery(ctx, statsQuery))),
+      handler: async (_ctx, { query }) => json(await store.detections.stats(query)),
       schema: {
         operationId: 'getDetectionStats',
         summary: 'Counts of detections: total, by label, by camera, per time bucket, and the latest',
@@ -198,6 +189,6 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         query: statsQuery,
         responses: { 200: { description: 'the counts', json: detectionStats } },
       },
-    },
+    }),
   ];
 }

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { SightlineError } from '../../errors.js';
 import { errorReply } from '../error-reply.js';
 import { constantJson } from '../reply.js';
@@ -9,23 +10,22 @@ export interface Readiness {
   notReadyReasons(): string[];
 }
 
-const LIVE = constantJson({ status: 'live' });
 const READY = constantJson({ status: 'ready' });
-const PING = constantJson({ message: 'Server is alive!', status: 'ok' });
+
+/** A probe that only says the process is up, with the same answer every time. */
+function aliveProbe(path: string, operationId: string, summary: string, answer: object, answerSchema: z.ZodType): Route {
+  const reply = constantJson(answer);
+  return {
+    method: 'GET',
+    path,
+    handler: () => reply,
+    schema: { operationId, summary, tags: ['Health'], responses: { 200: { description: 'alive', json: answerSchema } } },
+  };
+}
 
 export function healthRoutes(readiness: Readiness): Route[] {
   return [
-    {
-      method: 'GET',
-      path: '/health/live',
-      handler: () => LIVE,
-      schema: {
-        operationId: 'getLiveness',
-        summary: 'The process is up',
-        tags: ['Health'],
-        responses: { 200: { description: 'alive', json: liveAnswer } },
-      },
-    },
+    aliveProbe('/health/live', 'getLiveness', 'The process is up', { status: 'live' }, liveAnswer),
     {
       method: 'GET',
       path: '/health/ready',
@@ -43,16 +43,6 @@ export function healthRoutes(readiness: Readiness): Route[] {
         errors: { 503: '`not_ready`: a model is loading or failed to load; `reasons` says which' },
       },
     },
-    {
-      method: 'GET',
-      path: '/ping',
-      handler: () => PING,
-      schema: {
-        operationId: 'ping',
-        summary: 'The process is up (compatibility probe)',
-        tags: ['Health'],
-        responses: { 200: { description: 'alive', json: pingAnswer } },
-      },
-    },
+    aliveProbe('/ping', 'ping', 'The process is up (compatibility probe)', { message: 'Server is alive!', status: 'ok' }, pingAnswer),
   ];
 }

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { notFound, SightlineError } from '../../errors.js';
+import { found, SightlineError } from '../../errors.js';
 import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
 import type { Store } from '../../store/index.js';
 import { matchesEtag } from '../etag.js';
 import { bytes, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
+import { validatedRoute } from '../validated-route.js';
 import { ifNoneMatch } from '../schemas/conditional.js';
 import { IMAGE_CONTENT_TYPES, imageParams } from '../schemas/images.js';
-import { parseParams, refuseQuery } from '../schemas/request-validation.js';
 
 export interface StoredImage {
   sha256: string;
@@ -47,18 +47,15 @@ const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 export function imageRoutes(store: Store): Route[] {
   const validators = { ETag: 'the quoted SHA-256: stored bytes never change', 'Cache-Control': 'public, max-age=31536000, immutable' };
   return [
-    {
+    validatedRoute({
       method: 'GET',
       path: '/v1/images/:sha256',
-      handler: async (ctx): Promise<Reply> => {
-        const { sha256 } = parseParams(ctx, imageParams);
-        refuseQuery(ctx);
-        const found = await store.blobs.get(sha256);
-        if (found === undefined) throw notFound(`image ${sha256} not found`);
-        const etag = `"${found.meta.sha256}"`;
+      handler: async (_ctx, { params: { sha256 }, headers: request }): Promise<Reply> => {
+        const image = found(await store.blobs.get(sha256), `image ${sha256}`);
+        const etag = `"${image.meta.sha256}"`;
         const headers = { etag, 'cache-control': CACHE_CONTROL };
-        if (matchesEtag(ctx.headers['if-none-match'], etag)) return { status: 304, headers };
-        return bytes(await readFile(found.path), found.meta.mediaType, headers);
+        if (matchesEtag(request['If-None-Match'], etag)) return { status: 304, headers };
+        return bytes(await readFile(image.path), image.meta.mediaType, headers);
       },
       schema: {
         operationId: 'getImage',
@@ -72,6 +69,6 @@ export function imageRoutes(store: Store): Route[] {
         },
         errors: { 400: '`sha256` is not 64 hexadecimal digits', 404: 'no image with this hash is stored' },
       },
-    },
+    }),
   ];
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { badRequest, notFound, SightlineError } from '../../errors.js';
+import { badRequest, found, notFound, SightlineError } from '../../errors.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import { jobView } from '../../jobs/job-view.js';
 import type { JobRunner } from '../../jobs/runner.js';
@@ -8,6 +8,7 @@ import { readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
 import { json, noContent } from '../reply.js';
 import type { Route } from '../router.js';
+import { validatedRoute } from '../validated-route.js';
 import {
   jobPage,
   jobParams,
@@ -21,7 +22,6 @@ import {
   submittedJob,
 } from '../schemas/jobs.js';
 import { predictAnswer } from '../schemas/predict.js';
-import { parseHeaders, parseParams, parseQuery, refuseQuery } from '../schemas/request-validation.js';
 import { storeImage } from './images.js';
 
 export interface JobRouteDeps {
@@ -69,18 +69,20 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
    * 404 for a model the repository does not hold, 503 (with Retry-After, as predict answers) for
    * one that cannot run now: unloaded or failed. A model still loading takes jobs: they wait.
    */
+  const jobById = async (id: string) => found(await store.jobs.get(id), `job ${id}`);
+
   const knownModel = (name: string) => {
     if (models.status(name)?.state === 'loading') return;
-    models.serving(name);
+    models.assertServing(name);
   };
 
   return [
-    {
+    validatedRoute({
       method: 'POST',
       path: '/v1/jobs',
-      handler: async (ctx) => {
-        const key = parseHeaders(ctx, submitJobHeaders)['Idempotency-Key'] ?? null;
-        const queryModel = parseQuery(ctx, submitJobQuery).model;
+      handler: async (ctx, { headers, query }) => {
+        const key = headers['Idempotency-Key'] ?? null;
+        const queryModel = query.model;
         if (queryModel !== undefined) knownModel(queryModel); // before reading a large body
         const submission = await readSubmission(ctx, config, queryModel);
         if (submission.model === undefined) throw badRequest('model: name the model with ?model= or a "model" field', { field: 'model' });
@@ -118,12 +120,12 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           507: '`insufficient_storage`: no disk space left for the image or the job (with Retry-After); nothing was stored',
         },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/jobs',
-      handler: async (ctx) => {
-        const page = await store.jobs.list(parseQuery(ctx, listJobsQuery));
+      handler: async (_ctx, { query }) => {
+        const page = await store.jobs.list(query);
         return json({ items: page.items.map(jobView), nextCursor: page.nextCursor });
       },
       schema: {
@@ -133,17 +135,11 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         query: listJobsQuery,
         responses: { 200: { description: 'a page of jobs', json: jobPage } },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/jobs/:id',
-      handler: async (ctx) => {
-        const { id } = parseParams(ctx, jobParams);
-        refuseQuery(ctx);
-        const job = await store.jobs.get(id);
-        if (job === undefined) throw notFound(`job ${id} not found`);
-        return json(jobView(job));
-      },
+      handler: async (_ctx, { params }) => json(jobView(await jobById(params.id))),
       schema: {
         operationId: 'getJob',
         summary: "A job's status, with timestamps and the error of a failed one",
@@ -152,15 +148,12 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         responses: { 200: { description: 'the job', json: jobViewSchema } },
         errors: { 404: 'no job with this id' },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/jobs/:id/result',
-      handler: async (ctx) => {
-        const { id } = parseParams(ctx, jobParams);
-        refuseQuery(ctx);
-        const job = await store.jobs.get(id);
-        if (job === undefined) throw notFound(`job ${id} not found`);
+      handler: async (_ctx, { params }) => {
+        const job = await jobById(params.id);
         if (job.status === 'succeeded') return json(job.result);
         if (job.status === 'failed') {
           throw new SightlineError(409, 'job_failed', `job ${job.id} failed: ${job.error}`, { details: { status: job.status } });
@@ -180,13 +173,11 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           409: '`job_not_finished` while the job is queued or running; `job_failed` (with the reason) for a failed job',
         },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'DELETE',
       path: '/v1/jobs/:id',
-      handler: async (ctx) => {
-        const { id } = parseParams(ctx, jobParams);
-        refuseQuery(ctx);
+      handler: async (_ctx, { params: { id } }) => {
         if (!(await runner.delete(id))) throw notFound(`job ${id} not found`);
         return noContent();
       },
@@ -198,6 +189,6 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         responses: { 204: { description: 'deleted' } },
         errors: { 404: 'no job with this id' },
       },
-    },
+    }),
   ];
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { errorBody, notFound, SightlineError } from '../../errors.js';
+import { errorBody, found, SightlineError } from '../../errors.js';
 import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
@@ -7,43 +7,59 @@ import { readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
 import { json } from '../reply.js';
 import type { Route } from '../router.js';
+import { validatedRoute } from '../validated-route.js';
 import { modelDetail, modelList, modelParams, modelStatus } from '../schemas/models.js';
 import { batchAnswer, predictAnswer, predictFields, predictJsonBody, predictMultipart } from '../schemas/predict.js';
-import { parseParams, refuseQuery } from '../schemas/request-validation.js';
 
 const elapsedMs = (ctx: RequestContext) => Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
 
 const UNKNOWN_MODEL = 'no model by this name in the repository';
+
+/** Loading and unloading: the same request, answered with the model's status once the change is made. */
+const LIFECYCLE = [
+  {
+    action: 'load',
+    operationId: 'loadModel',
+    summary: '(Re)load a model from disk without a restart',
+    description: 'New instances come up, then traffic switches; requests in flight finish on the old ones.',
+    answered: 'the model, ready',
+    errors: {
+      404: 'no folder with a model.json by this name',
+      409: 'a reload failed (`model_load_failed`); the version loaded before keeps serving',
+      500: 'the first load failed (`model_load_failed`): the model is now `failed`',
+      503: 'the server is shutting down',
+    },
+  },
+  {
+    action: 'unload',
+    operationId: 'unloadModel',
+    summary: 'Stop serving a model',
+    description: 'New requests get 503 at once; queued and running ones finish.',
+    answered: 'the model, unloaded',
+    errors: { 404: UNKNOWN_MODEL },
+  },
+] as const;
 
 /** Model lifecycle and predict routes. */
 export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
   const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
   const predictJson = predictJsonBody(config.maxFiles);
   return [
-    {
+    validatedRoute({
       method: 'GET',
       path: '/v1/models',
-      handler: (ctx) => {
-        refuseQuery(ctx);
-        return json({ models: repo.list() });
-      },
+      handler: () => json({ models: repo.list() }),
       schema: {
         operationId: 'listModels',
         summary: 'Every model in the repository, with its state',
         tags: ['Models'],
         responses: { 200: { description: 'the models, by name', json: modelList } },
       },
-    },
-    {
+    }),
+    validatedRoute({
       method: 'GET',
       path: '/v1/models/:name',
-      handler: (ctx) => {
-        const { name } = parseParams(ctx, modelParams);
-        refuseQuery(ctx);
-        const detail = repo.detail(name);
-        if (!detail) throw notFound(`model ${JSON.stringify(name)} not found`);
-        return json(detail);
-      },
+      handler: (_ctx, { params: { name } }) => json(found(repo.detail(name), `model ${JSON.stringify(name)}`)),
       schema: {
         operationId: 'getModel',
         summary: 'A model: spec, state, device, batching and infer statistics',
@@ -52,56 +68,21 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
         responses: { 200: { description: 'the model', json: modelDetail } },
         errors: { 404: UNKNOWN_MODEL },
       },
-    },
-    {
-      method: 'POST',
-      path: '/v1/models/:name/load',
-      handler: async (ctx) => {
-        const { name } = parseParams(ctx, modelParams);
-        refuseQuery(ctx);
-        return json(await repo.load(name));
-      },
-      schema: {
-        operationId: 'loadModel',
-        summary: '(Re)load a model from disk without a restart',
-        description: 'New instances come up, then traffic switches; requests in flight finish on the old ones.',
-        tags: ['Models'],
-        params: modelParams,
-        responses: { 200: { description: 'the model, ready', json: modelStatus } },
-        errors: {
-          404: 'no folder with a model.json by this name',
-          409: 'a reload failed (`model_load_failed`); the version loaded before keeps serving',
-          500: 'the first load failed (`model_load_failed`): the model is now `failed`',
-          503: 'the server is shutting down',
-        },
-      },
-    },
-    {
-      method: 'POST',
-      path: '/v1/models/:name/unload',
-      handler: async (ctx) => {
-        const { name } = parseParams(ctx, modelParams);
-        refuseQuery(ctx);
-        return json(await repo.unload(name));
-      },
-      schema: {
-        operationId: 'unloadModel',
-        summary: 'Stop serving a model',
-        description: 'New requests get 503 at once; queued and running ones finish.',
-        tags: ['Models'],
-        params: modelParams,
-        responses: { 200: { description: 'the model, unloaded', json: modelStatus } },
-        errors: { 404: UNKNOWN_MODEL },
-      },
-    },
-    {
+    }),
+    ...LIFECYCLE.map(({ action, answered, ...doc }) =>
+      validatedRoute({
+        method: 'POST',
+        path: `/v1/models/:name/${action}`,
+        handler: async (_ctx, { params: { name } }) => json(await repo[action](name)),
+        schema: { ...doc, tags: ['Models'], params: modelParams, responses: { 200: { description: answered, json: modelStatus } } },
+      }),
+    ),
+    validatedRoute({
       method: 'POST',
       path: '/v1/models/:name/predict',
-      handler: async (ctx) => {
-        const model = parseParams(ctx, modelParams).name;
-        refuseQuery(ctx);
+      handler: async (ctx, { params: { name: model } }) => {
         ctx.logFields.model = model;
-        repo.serving(model); // 404/503 before reading a large body
+        repo.assertServing(model); // 404/503 before reading a large body
         const body = await readImageBody(ctx, config, { json: predictJson, fields: predictFields });
         const images = body.form === 'image' ? [body.image] : body.form === 'multipart' ? body.images : body.json.images;
         const batch = body.form === 'multipart' ? images.length > 1 : body.form === 'json' && body.json.batch;
@@ -154,6 +135,6 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
           503: 'the model is not ready (loading, failed, unloaded), its queue is full, or the request waited too long in it',
         },
       },
-    },
+    }),
   ];
 }
