@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { POLYGON_CHOICES } from './polygons/types.js';
+import { PROFILE_SETTINGS_EXPECTED, profileSettingsSchema, type ProfileSettings } from './profiles/settings.js';
 import { DatabaseUrlError, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './store/database-url.js';
 
 /**
@@ -126,6 +127,8 @@ function decimal(min: number, max: number): ValueType<number> {
   };
 }
 
+const profiles: ValueType<ProfileSettings> = { schema: profileSettingsSchema, expected: PROFILE_SETTINGS_EXPECTED, placeholder: 'profiles' };
+
 /** What the store can open; its own parser is the one check, so the two never disagree. */
 const databaseUrl: ValueType<string> = {
   schema: z.string().min(1).superRefine((url, ctx) => {
@@ -157,6 +160,12 @@ export const OPTIONS = [
   setting({
     key: 'models', env: 'SIGHTLINE_MODELS', flag: '--models', type: list, default: [], shownDefault: '(all)',
     description: 'comma-separated model names to load (empty: every model in the repository)',
+  }),
+  setting<'profiles', ProfileSettings>({
+    key: 'profiles', env: 'SIGHTLINE_PROFILES', flag: '--profiles', type: profiles, default: {}, shownDefault: '(none)',
+    description:
+      'service profiles to mount: name, name=model, name@/prefix or name=model@/prefix, comma-separated (damage-assessment, ' +
+      'car-segmentation, image-analysis, vehicle-monitoring, fracture); the config file takes {"<profile>": {"model", "prefix"}}',
   }),
   setting({
     key: 'dataDir', env: 'SIGHTLINE_DATA_DIR', flag: '--data-dir', type: directory, default: './data',

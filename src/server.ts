@@ -31,6 +31,7 @@ import { jobView } from './jobs/job-view.js';
 import { JobRunner } from './jobs/runner.js';
 import { usePolygonImplementation } from './polygons/index.js';
 import { openStore, type Store } from './store/index.js';
+import { MountedProfiles, prepareProfiles } from './profiles/registry.js';
 
 export interface ServerHandle {
   readonly config: Config;
@@ -62,6 +63,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const keys = configuredKeys(config);
   assertSafeExposure({ host: config.host, keys: keys.size, allowUnauthenticated: config.allowUnauthenticated });
   choosePolygons(config.polygons);
+  // A profile whose model is missing or of another task stops the start here too.
+  const prepared = prepareProfiles(config, keys);
   const { uws, native } = loadUws({ allowFallback: config.allowUwsFallback, warn: (m) => logger.warn(m) });
 
   // Instruments read the hub and the repository lazily, so they can be created first.
@@ -96,7 +99,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   models.on('state', (status) => publishModelState(hub, status));
 
   const router = new Router();
-  const productRoutes = [
+  let profiles: MountedProfiles;
+  let productRoutes: Route[];
+  try {
+    profiles = new MountedProfiles(prepared, { config, store, models, jobs, hub, feed, keys, logger });
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const nativeRoutes = [
     ...healthRoutes(models),
     ...modelRoutes(models, config),
     ...jobRoutes({ store, models, runner: jobs, config }),
@@ -105,10 +116,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...upgradeRequiredRoutes(),
     ...metricsRoutes(metrics),
     ...uiRoutes(),
-    ...openapiRoutes(router),
+    ...openapiRoutes(router, profiles),
   ];
+  try {
+    // Throws, naming both, for a profile route that collides with a native one.
+    productRoutes = profiles.routes(nativeRoutes);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
   for (const route of [...productRoutes, ...(options.extraRoutes ?? [])]) router.add(route);
-  const scopeTable = new RouteAccessTable(routeScopes({ metricsPublic: config.metricsPublic }));
+  const scopeTable = new RouteAccessTable([...routeScopes({ metricsPublic: config.metricsPublic }), ...profiles.scopes]);
   const rateLimit = { rps: config.rateLimitRps, burst: config.rateLimitBurst || defaultBurst(config.rateLimitRps) };
   const admission = new Admission({
     keys,
@@ -129,10 +147,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       router,
       logger,
       maxBodyBytes: config.maxBodyBytes,
-      admit: httpGuard(admission, accessByRoute),
+      admit: profiles.guard(httpGuard(admission, accessByRoute)),
       observe: (route, method, status, seconds) => metrics.observeRequest(route, method, status, seconds),
-      websockets: (app) =>
-        registerWebSocketRoutes(guardUpgrades(app, { admission, table: scopeTable, logger }), hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight, maxInFlightBytes: config.wsMaxInFlightBytes }),
+      websockets: (app) => {
+        const guarded = guardUpgrades(app, { admission, table: scopeTable, logger });
+        registerWebSocketRoutes(guarded, hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight, maxInFlightBytes: config.wsMaxInFlightBytes });
+        profiles.registerSockets(guarded, websocketLimits);
+      },
     });
   } catch (err) {
     await store.close().catch(() => {});
@@ -148,6 +169,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ host: config.host, port, url, uwsNative: native, database: store.url }, `sightline listening on ${url}`);
   logAccessPolicy(logger, config, keys.size, rateLimit);
+  for (const mounted of profiles.summary) logger.info(mounted, `profile ${mounted.profile} mounted at ${mounted.prefix}`);
   // Listening first lets /health/live answer while models load; /health/ready waits for them.
   const modelsLoaded = models.loadAll();
   // After loadAll has registered the models (as loading), so resumed jobs wait for theirs.

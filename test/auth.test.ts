@@ -69,6 +69,7 @@ function documentedAccess(method: string, pattern: string): string | undefined {
     'GET /health/ready': 'public',
     'GET /ping': 'public',
     'GET /': 'public',
+    'GET /console': 'public',
     'GET /ui/:asset': 'public',
     'GET /metrics': 'public',
     'GET /v1/models': 'read',

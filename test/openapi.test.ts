@@ -457,6 +457,7 @@ describe('every route answers as documented', () => {
   it('metrics, the console, and the reference itself', async () => {
     expect((await call('GET', '/metrics', '/metrics')).body).toContain('# TYPE');
     expect((await call('GET', '/', '/')).body).toContain('<!doctype html>');
+    expect((await call('GET', '/console', '/console')).body).toContain('<!doctype html>');
     expect((await call('GET', '/ui/:asset', '/ui/app.js')).res.status).toBe(200);
     expect((await call('GET', '/ui/:asset', '/ui/nope.js')).res.status).toBe(404);
     const self = await call('GET', '/openapi.json', '/openapi.json');

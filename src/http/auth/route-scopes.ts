@@ -26,6 +26,7 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
     { method: 'GET', path: '/health/ready', access: 'public' },
     { method: 'GET', path: '/ping', access: 'public' },
     { method: 'GET', path: '/', access: 'public' },
+    { method: 'GET', path: '/console', access: 'public' },
     { method: 'GET', path: '/ui/:asset', access: 'public' },
     { method: 'GET', path: '/openapi.json', access: 'public' },
     { method: 'GET', path: '/docs', access: 'public' },

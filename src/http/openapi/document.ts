@@ -38,6 +38,8 @@ export function buildOpenApiDocument(
   routes: readonly Route[],
   version: string,
   security: (route: Route) => RouteSecurity | undefined = () => undefined,
+  /** Tags of routes mounted besides the native API (service profiles), listed after the native ones. */
+  extraTags: ReadonlyArray<{ name: string; description: string }> = [],
 ): OpenApiDocument {
   const components = new SchemaComponents();
   // Response shapes claim their names first, so a request shape that differs is the one renamed.
@@ -55,7 +57,7 @@ export function buildOpenApiDocument(
     openapi: '3.1.1',
     info: { title: 'sightline', version, description: DESCRIPTION, license: { name: 'MIT', identifier: 'MIT' } },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
-    tags: TAGS.filter((t) => used.has(t.name)),
+    tags: [...TAGS, ...extraTags].filter((t) => used.has(t.name)),
     paths,
     components: {
       schemas: components.schemas,

@@ -68,12 +68,12 @@ function response(components: SchemaComponents, answer: ResponseSchema): JsonSch
   return { description: answer.description, headers, ...(Object.keys(content).length > 0 ? { content } : {}) };
 }
 
-/** An error answer: the shared error body, with the headers its status carries. */
-export function errorResponse(components: SchemaComponents, description: string, status: number): JsonSchema {
+/** An error answer: the shared error body (or the route's own), with the headers its status carries. */
+export function errorResponse(components: SchemaComponents, description: string, status: number, body: z.ZodType = errorBody): JsonSchema {
   return {
     description,
     headers: { 'x-request-id': REQUEST_ID_HEADER, ...ERROR_HEADERS[status] },
-    content: { 'application/json': { schema: components.convert(errorBody, 'output') } },
+    content: { 'application/json': { schema: components.convert(body, 'output') } },
   };
 }
 
@@ -105,7 +105,7 @@ export function operation(components: SchemaComponents, route: Route, security?:
   }
   const responses: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(schema.responses)) responses[status] = response(components, answer);
-  for (const [status, description] of errors(schema, security)) responses[String(status)] = errorResponse(components, description, status);
+  for (const [status, description] of errors(schema, security)) responses[String(status)] = errorResponse(components, description, status, schema.errorBody);
   const params = [
     ...parameters(components, 'path', schema.params),
     ...parameters(components, 'query', schema.query),

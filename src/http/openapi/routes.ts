@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
 import { packageVersion } from '../../package-version.js';
+import type { ScopeEntry } from '../auth/route-scopes.js';
 import type { Route, Router } from '../router.js';
 import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
 import { serveAsset, staticAsset, type StaticAsset } from '../static-assets.js';
@@ -17,9 +18,15 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
+/** Routes mounted besides the native API (service profiles): who may call them, and their tags. */
+export interface MountedExtras {
+  scopes: readonly ScopeEntry[];
+  tags: ReadonlyArray<{ name: string; description: string }>;
+}
+
 /** The document of every route the router holds, as the server describes itself. */
-export function openApiDocument(router: Router): OpenApiDocument {
-  return buildOpenApiDocument(router.routes().map(withSchema), packageVersion(), routeSecurity());
+export function openApiDocument(router: Router, extras: MountedExtras = { scopes: [], tags: [] }): OpenApiDocument {
+  return buildOpenApiDocument(router.routes().map(withSchema), packageVersion(), routeSecurity(extras.scopes), extras.tags);
 }
 
 /**
@@ -27,9 +34,9 @@ export function openApiDocument(router: Router): OpenApiDocument {
  * (Swagger UI, served from the installed swagger-ui-dist). The document is built at the first
  * request, when every route has been registered, and kept.
  */
-export function openapiRoutes(router: Router): Route[] {
+export function openapiRoutes(router: Router, extras?: MountedExtras): Route[] {
   let document: StaticAsset | undefined;
-  const documentAsset = (): StaticAsset => (document ??= staticAsset(Buffer.from(JSON.stringify(openApiDocument(router))), 'application/json'));
+  const documentAsset = (): StaticAsset => (document ??= staticAsset(Buffer.from(JSON.stringify(openApiDocument(router, extras))), 'application/json'));
   const { page, files } = loadReferenceAssets();
 
   return [

@@ -1,4 +1,4 @@
-import { RouteAccessTable, routeScopes } from '../auth/route-scopes.js';
+import { RouteAccessTable, routeScopes, type ScopeEntry } from '../auth/route-scopes.js';
 import type { Route } from '../router.js';
 import type { JsonSchema } from './schema-components.js';
 
@@ -27,8 +27,8 @@ export interface RouteSecurity {
  * Who may call each route, from the one scope table the server enforces. Documented as the server
  * runs with API keys configured; `/metrics` is shown public, as it is unless configured otherwise.
  */
-export function routeSecurity(): (route: Route) => RouteSecurity | undefined {
-  const table = new RouteAccessTable(routeScopes({ metricsPublic: true }));
+export function routeSecurity(extra: readonly ScopeEntry[] = []): (route: Route) => RouteSecurity | undefined {
+  const table = new RouteAccessTable([...routeScopes({ metricsPublic: true }), ...extra]);
   return (route) => {
     const access = table.find(route.method, route.path);
     if (access === undefined) return undefined;

@@ -57,5 +57,7 @@ export interface RouteSchema {
    * give (400 for a query string or a body, 413/415 for a body, 500) are added by the document.
    */
   errors?: Readonly<Record<number, string>>;
+  /** The body of every error answer, where a route answers in another shape than the shared one (a service profile's). */
+  errorBody?: z.ZodType;
   websocket?: WebSocketSchema;
 }

@@ -24,28 +24,34 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 
 const serve = (ctx: RequestContext, asset: StaticAsset): Reply => serveAsset(ctx, asset, asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {});
 
-/** The web console: `GET /` is the page, `GET /ui/{file}` its scripts, styles and icon. */
+/** The page at one of its two paths: `/`, unless a service profile claims it, and `/console`, always. */
+function pageRoute(path: string, operationId: string, page: StaticAsset): Route {
+  return {
+    method: 'GET',
+    path,
+    name: 'ui',
+    handler: (ctx) => serve(ctx, page),
+    schema: {
+      operationId,
+      summary: path === '/' ? 'The web console' : 'The web console (also at / unless a service profile answers there)',
+      tags: ['Console'],
+      headers: ifNoneMatch,
+      responses: {
+        200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: REVALIDATED },
+        304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+      },
+    },
+  };
+}
+
+/** The web console: `GET /` and `GET /console` are the page, `GET /ui/{file}` its scripts, styles and icon. */
 export function uiRoutes(dir: string = UI_ASSET_DIR): Route[] {
   const assets = loadAssetFolder(dir);
   const page = assets.get('index.html');
   if (!page) throw new Error(`web console: ${join(dir, 'index.html')} is missing`);
   return [
-    {
-      method: 'GET',
-      path: '/',
-      name: 'ui',
-      handler: (ctx) => serve(ctx, page),
-      schema: {
-        operationId: 'getConsole',
-        summary: 'The web console',
-        tags: ['Console'],
-        headers: ifNoneMatch,
-        responses: {
-          200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: REVALIDATED },
-          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
-        },
-      },
-    },
+    pageRoute('/', 'getConsole', page),
+    pageRoute('/console', 'getConsoleAtConsole', page),
     {
       method: 'GET',
       path: '/ui/:asset',
