@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config.js';
-import { badRequest, found, notFound } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
@@ -9,7 +9,7 @@ import type { DetectionFeed } from '../../hub/detection-feed.js';
 import type { DetectionInput, Store } from '../../store/index.js';
 import { readJson } from '../body/json.js';
 import { detectionBodySchemas, parseDetectionBody, type PostedDetection } from '../detection-input.js';
-import { json, noContent } from '../reply.js';
+import { json } from '../reply.js';
 import type { Route } from '../router.js';
 import { validatedRoute } from '../validated-route.js';
 import {
@@ -24,6 +24,7 @@ import {
   verifyQuery,
 } from '../schemas/detections.js';
 import { checkImage, putImage, type StoredImage } from './images.js';
+import { storedRoutes } from './stored-routes.js';
 
 export interface DetectionRouteDeps {
   store: Store;
@@ -135,47 +136,17 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         },
       },
     }),
-    validatedRoute({
-      method: 'GET',
-      path: '/v1/detections',
-      handler: async (_ctx, { query }) => json(await store.detections.list(query)),
-      schema: {
+    ...storedRoutes('/v1/detections', 'detection', 'Detections', detectionParams, {
+      list: {
         operationId: 'listDetections',
         summary: 'Detections, newest first, filtered, in pages',
         description: '`since` is inclusive, `until` exclusive; an unknown parameter is a 400, so a misspelt filter never matches everything.',
-        tags: ['Detections'],
         query: listDetectionsQuery,
-        responses: { 200: { description: 'a page of detections', json: detectionPage } },
+        read: (query) => store.detections.list(query),
+        json: detectionPage,
       },
-    }),
-    validatedRoute({
-      method: 'GET',
-      path: '/v1/detections/:id',
-      handler: async (_ctx, { params: { id } }) => json(found(await store.detections.get(id), `detection ${id}`)),
-      schema: {
-        operationId: 'getDetection',
-        summary: 'One detection',
-        tags: ['Detections'],
-        params: detectionParams,
-        responses: { 200: { description: 'the detection', json: detectionSchema } },
-        errors: { 404: 'no detection with this id' },
-      },
-    }),
-    validatedRoute({
-      method: 'DELETE',
-      path: '/v1/detections/:id',
-      handler: async (_ctx, { params: { id } }) => {
-        if (!(await store.detections.delete(id))) throw notFound(`detection ${id} not found`);
-        return noContent();
-      },
-      schema: {
-        operationId: 'deleteDetection',
-        summary: 'Delete a detection',
-        tags: ['Detections'],
-        params: detectionParams,
-        responses: { 204: { description: 'deleted' } },
-        errors: { 404: 'no detection with this id' },
-      },
+      get: { operationId: 'getDetection', summary: 'One detection', find: (id) => store.detections.get(id), json: detectionSchema },
+      delete: { operationId: 'deleteDetection', summary: 'Delete a detection', remove: (id) => feed.remove(id) },
     }),
     validatedRoute({
       method: 'GET',

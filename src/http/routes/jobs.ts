@@ -1,12 +1,12 @@
 import type { Config } from '../../config.js';
-import { badRequest, found, notFound, SightlineError } from '../../errors.js';
+import { badRequest, found, SightlineError } from '../../errors.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import { jobView } from '../../jobs/job-view.js';
 import type { JobRunner } from '../../jobs/runner.js';
-import type { Store } from '../../store/index.js';
+import type { ListJobsQuery, Store } from '../../store/index.js';
 import { readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
-import { json, noContent } from '../reply.js';
+import { json } from '../reply.js';
 import type { Route } from '../router.js';
 import { validatedRoute } from '../validated-route.js';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../schemas/jobs.js';
 import { predictAnswer } from '../schemas/predict.js';
 import { storeImage } from './images.js';
+import { storedRoutes } from './stored-routes.js';
 
 export interface JobRouteDeps {
   store: Store;
@@ -70,6 +71,14 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
    * one that cannot run now: unloaded or failed. A model still loading takes jobs: they wait.
    */
   const jobById = async (id: string) => found(await store.jobs.get(id), `job ${id}`);
+  const jobViewById = async (id: string) => {
+    const job = await store.jobs.get(id);
+    return job === undefined ? undefined : jobView(job);
+  };
+  const jobPageOf = async (query: ListJobsQuery) => {
+    const page = await store.jobs.list(query);
+    return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+  };
 
   const knownModel = (name: string) => {
     if (models.status(name)?.state === 'loading') return;
@@ -121,33 +130,10 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         },
       },
     }),
-    validatedRoute({
-      method: 'GET',
-      path: '/v1/jobs',
-      handler: async (_ctx, { query }) => {
-        const page = await store.jobs.list(query);
-        return json({ items: page.items.map(jobView), nextCursor: page.nextCursor });
-      },
-      schema: {
-        operationId: 'listJobs',
-        summary: 'Jobs, newest first, in pages',
-        tags: ['Jobs'],
-        query: listJobsQuery,
-        responses: { 200: { description: 'a page of jobs', json: jobPage } },
-      },
-    }),
-    validatedRoute({
-      method: 'GET',
-      path: '/v1/jobs/:id',
-      handler: async (_ctx, { params }) => json(jobView(await jobById(params.id))),
-      schema: {
-        operationId: 'getJob',
-        summary: "A job's status, with timestamps and the error of a failed one",
-        tags: ['Jobs'],
-        params: jobParams,
-        responses: { 200: { description: 'the job', json: jobViewSchema } },
-        errors: { 404: 'no job with this id' },
-      },
+    ...storedRoutes('/v1/jobs', 'job', 'Jobs', jobParams, {
+      list: { operationId: 'listJobs', summary: 'Jobs, newest first, in pages', query: listJobsQuery, read: jobPageOf, json: jobPage },
+      get: { operationId: 'getJob', summary: "A job's status, with timestamps and the error of a failed one", find: jobViewById, json: jobViewSchema },
+      delete: { operationId: 'deleteJob', summary: 'Delete a job (one in flight is abandoned)', remove: (id) => runner.delete(id) },
     }),
     validatedRoute({
       method: 'GET',
@@ -172,22 +158,6 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           404: 'no job with this id',
           409: '`job_not_finished` while the job is queued or running; `job_failed` (with the reason) for a failed job',
         },
-      },
-    }),
-    validatedRoute({
-      method: 'DELETE',
-      path: '/v1/jobs/:id',
-      handler: async (_ctx, { params: { id } }) => {
-        if (!(await runner.delete(id))) throw notFound(`job ${id} not found`);
-        return noContent();
-      },
-      schema: {
-        operationId: 'deleteJob',
-        summary: 'Delete a job (one in flight is abandoned)',
-        tags: ['Jobs'],
-        params: jobParams,
-        responses: { 204: { description: 'deleted' } },
-        errors: { 404: 'no job with this id' },
       },
     }),
   ];
