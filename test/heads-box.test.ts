@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { heads, type ImageGeometry } from '../dist/src/heads/index.js';
+import { heads } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
 /** 200×100 photo letterboxed into 100×100: scale 0.5, content 100×50, 25 px bars top and bottom. */
-const letterbox: ImageGeometry = {
-  original: { width: 200, height: 100 },
-  tensor: { width: 100, height: 100 },
-  transform: { scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 25 },
-};
+const letterbox = imageGeometry([200, 100], [100, 100], { scaleX: 0.5, scaleY: 0.5, padY: 25 });
 /** 400×100 photo stretched to 100×100. */
-const stretch: ImageGeometry = {
-  original: { width: 400, height: 100 },
-  tensor: { width: 100, height: 100 },
-  transform: { scaleX: 0.25, scaleY: 1, padX: 0, padY: 0 },
-};
+const stretch = imageGeometry([400, 100], [100, 100], { scaleX: 0.25 });
 
 const run = (dims: number[], values: number[], options: Record<string, unknown> = {}, geometry = letterbox) =>
   heads.box.run({ boxes: { dims, data: Float32Array.from(values) } }, geometry, heads.box.options.parse(options));

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { heads, type ImageGeometry } from '../dist/src/heads/index.js';
+import { heads } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
-const geometry: ImageGeometry = {
-  original: { width: 10, height: 10 },
-  tensor: { width: 10, height: 10 },
-  transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0 },
-};
+const geometry = imageGeometry([10, 10]);
 
 function run(values: number[], options: Record<string, unknown>, dims: number[] = [1, values.length]) {
   const head = heads.classify;

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { heads, type ImageGeometry } from '../dist/src/heads/index.js';
+import { heads } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
 /** 200×100 photo letterboxed into 100×100: scale 0.5, content 100×50, 25 px bars top and bottom. */
-const letterbox: ImageGeometry = {
-  original: { width: 200, height: 100 },
-  tensor: { width: 100, height: 100 },
-  transform: { scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 25 },
-};
+const letterbox = imageGeometry([200, 100], [100, 100], { scaleX: 0.5, scaleY: 0.5, padY: 25 });
 
-const identity: ImageGeometry = {
-  original: { width: 100, height: 100 },
-  tensor: { width: 100, height: 100 },
-  transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0 },
-};
+const identity = imageGeometry([100, 100]);
 
 /** rows[a] = one anchor's channel values; written channels first ([1, C, A]) or anchors first ([1, A, C]). */
 function output(rows: number[][], layout: 'channels-first' | 'anchors-first') {
@@ -159,11 +152,7 @@ function decoded(rows: number[][]) {
 }
 
 /** 400×100 photo stretched to 100×100: x scaled by 1/4, y by 1. */
-const stretched: ImageGeometry = {
-  original: { width: 400, height: 100 },
-  tensor: { width: 100, height: 100 },
-  transform: { scaleX: 0.25, scaleY: 1, padX: 0, padY: 0 },
-};
+const stretched = imageGeometry([400, 100], [100, 100], { scaleX: 0.25 });
 
 const vehicles = ['person', 'car', 'truck', 'bus'];
 const decodedOptions = { labels: vehicles, layout: 'decoded', boxFormat: 'xyxy' };

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { heads, type ImageGeometry } from '../dist/src/heads/index.js';
+import { heads } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
-const geometry: ImageGeometry = {
-  original: { width: 1, height: 1 },
-  tensor: { width: 1, height: 1 },
-  transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0 },
-};
+const geometry = imageGeometry([1, 1]);
 
 describe('raw head', () => {
   it('converts every output to plain arrays', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { geometry } from './helpers/geometry.js';
+import { imageGeometry } from './helpers/geometry.js';
 import { ProbabilityMap } from './helpers/probability-map.js';
 import { z } from 'zod';
 import { heads, type ImageGeometry, type SegmentAnswer } from '../dist/src/heads/index.js';
@@ -39,7 +39,7 @@ class LabelMap {
 const segment = (map: LabelMap | ProbabilityMap, geometry: ImageGeometry, options: Record<string, unknown>): SegmentAnswer =>
   head.run(map.outputs, geometry, head.options.parse(options));
 
-const identity = (width: number, height: number): ImageGeometry => geometry([width, height]);
+const identity = (width: number, height: number): ImageGeometry => imageGeometry([width, height]);
 
 /**
  * Where a traced vertex lands in the original image, from first principles: map pixel centre i is
@@ -133,7 +133,7 @@ describe('segment head: per-class logits (argmax)', () => {
 
   it('maps a ring and its hole through a letterbox, area = outer − hole in original pixels²', () => {
     // 40×20 photo letterboxed into 20×20: scale 0.5, content 20×10, 5 rows of padding above and below.
-    const g = geometry([40, 20], [20, 20], { scaleX: 0.5, scaleY: 0.5, padY: 5 });
+    const g = imageGeometry([40, 20], [20, 20], { scaleX: 0.5, scaleY: 0.5, padY: 5 });
     const map = new LabelMap(20, 20, 2).fill(2, 6, 11, 13, 1).fill(5, 8, 7, 10, 0);
     const [ring, ...rest] = normalised(segment(map, g, { labels: ['background', 'part'] }));
     expect(rest).toEqual([]);
@@ -148,7 +148,7 @@ describe('segment head: per-class logits (argmax)', () => {
 
   it('maps a map smaller than the tensor up to tensor pixels before undoing the letterbox', () => {
     // 40×16 photo in a 40×32 input (scale 1, 8 rows of padding top and bottom); the map is 10×8, a quarter of the input.
-    const g = geometry([40, 16], [40, 32], { padY: 8 });
+    const g = imageGeometry([40, 16], [40, 32], { padY: 8 });
     const map = new LabelMap(10, 8, 2).fill(2, 3, 5, 5, 1);
     // x → (x + 0.5) · 4, y → (y + 0.5) · 4 − 8: corners (2, 3) → (10, 6) and (5, 5) → (22, 14).
     expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([
@@ -158,7 +158,7 @@ describe('segment head: per-class logits (argmax)', () => {
 
   it('clamps a region that reaches into the padding, measures what is left, and drops regions wholly in the padding', () => {
     // 40×80 photo letterboxed into 20×20: scale 0.25, content 10×20 at columns 5..14; x → 4x − 18, y → 4y + 2.
-    const g = geometry([40, 80], [20, 20], { scaleX: 0.25, scaleY: 0.25, padX: 5 });
+    const g = imageGeometry([40, 80], [20, 20], { scaleX: 0.25, scaleY: 0.25, padX: 5 });
     const map = new LabelMap(20, 20, 2)
       .fill(3, 2, 9, 6, 1) // from the left padding into the content: x −6 → clamped to 0
       .fill(10, 14, 13, 17, 1) // inside the content
@@ -173,7 +173,7 @@ describe('segment head: per-class logits (argmax)', () => {
 
   describe('minArea and maxPolygons', () => {
     // Original 2× the map (stretch, scale 0.5): areas in the answer are 4× the map areas.
-    const g = geometry([40, 40], [20, 20], { scaleX: 0.5, scaleY: 0.5 });
+    const g = imageGeometry([40, 40], [20, 20], { scaleX: 0.5, scaleY: 0.5 });
     const map = new LabelMap(20, 20, 3)
       .fill(1, 1, 5, 4, 1) // car: 4 · 3 = 12 map px²
       .fill(8, 1, 11, 3, 1) // car: 3 · 2 = 6
@@ -224,7 +224,7 @@ describe('segment head: per-class logits (argmax)', () => {
 
 describe('segment head: probability map', () => {
   // 24×40 photo stretched to a 12×10 input: scaleX 0.5, scaleY 0.25; x → 2x + 1, y → 4y + 2, areas × 8.
-  const g = geometry([24, 40], [12, 10], { scaleX: 0.5, scaleY: 0.25 });
+  const g = imageGeometry([24, 40], [12, 10], { scaleX: 0.5, scaleY: 0.25 });
   const map = new ProbabilityMap(12, 10)
     .fill(2, 2, 7, 5, 0.75)
     .fill(2, 2, 7, 2, 1) // the top row is certain: score (6 · 1 + 18 · 0.75) / 24

@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ProbabilityMap } from './helpers/probability-map.js';
 import { heads, sortReadingOrder, type BoxXYXY, type ImageGeometry, type Point } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
 const detect = (map: ProbabilityMap, geometry: ImageGeometry, options: Record<string, unknown> = {}) =>
   heads['text-detect'].run(map.outputs, geometry, heads['text-detect'].options.parse(options));
 
 /** 80×60 photo letterboxed into 40×40: scale 0.5, content 40×30, 5 px bars top and bottom. */
-const letterbox: ImageGeometry = {
-  original: { width: 80, height: 60 },
-  tensor: { width: 40, height: 40 },
-  transform: { scaleX: 0.5, scaleY: 0.5, padX: 0, padY: 5 },
-};
+const letterbox = imageGeometry([80, 60], [40, 40], { scaleX: 0.5, scaleY: 0.5, padY: 5 });
 
-const identity = (width: number, height: number): ImageGeometry => ({
-  original: { width, height },
-  tensor: { width, height },
-  transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0 },
-});
+const identity = (width: number, height: number): ImageGeometry => imageGeometry([width, height]);
 
 /**
  * A solid block of pixels x0..x1 × y0..y1 traces to the rectangle through its corner pixels'

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { heads, type ImageGeometry } from '../dist/src/heads/index.js';
+import { heads } from '../dist/src/heads/index.js';
+import { imageGeometry } from './helpers/geometry.js';
 
-const geometry: ImageGeometry = {
-  original: { width: 320, height: 48 },
-  tensor: { width: 320, height: 48 },
-  transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0 },
-};
+const geometry = imageGeometry([320, 48]);
 
 /**
  * A [1, T, C] probability sequence: step t puts probabilities[t] on class path[t] and spreads the
