@@ -2,28 +2,22 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { failingModel, linearClassifier, stallingModel } from './helpers/onnx-model.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { startTestServer } from './helpers/server.js';
+import { serveModelRepo } from './helpers/server.js';
 import { loadManifest } from '../dist/src/engine/manifest.js';
 import type { RawAnswer } from '../dist/src/heads/index.js';
 import type { Answer, BatchOf, ErrorAnswer, FailedItem, ModelDetailAnswer, ServingModelAnswer } from './helpers/answers.js';
 import { ModelVersion } from '../dist/src/engine/model-version.js';
 
-type Server = Awaited<ReturnType<typeof startTestServer>>;
-
 const here = path.dirname(fileURLToPath(import.meta.url));
 const labels = ['red', 'green', 'blue'];
 const rawInput = { ...plainInput, scale: 1 };
 
-let server: Server;
-let base: string;
-let repoDir: string;
-
-beforeAll(async () => {
-  repoDir = makeModelRepo({
+const suite = serveModelRepo(() =>
+  makeModelRepo({
     // One instance: the isolation test holds it with a slow run so that eight images gather behind it.
     fail: { onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 }, instances: 1 } },
     stall: {
@@ -32,19 +26,13 @@ beforeAll(async () => {
     },
     fewlabels: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'] } } },
     pair: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, instances: 2, intraOpThreads: 1 } },
-  });
-  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
-  base = server.url;
-  await server.modelsLoaded;
-});
-afterAll(async () => {
-  await server?.close();
-});
+  }),
+);
 
 const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
 const post = (model: string, body: NonNullable<RequestInit['body']>, type = 'image/png') =>
-  fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
-const detail = async (model: string) => (await (await fetch(`${base}/v1/models/${model}`)).json()) as ServingModelAnswer;
+  fetch(`${suite.url}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+const detail = async (model: string) => (await (await fetch(`${suite.url}/v1/models/${model}`)).json()) as ServingModelAnswer;
 
 describe('a batch that fails in the runtime', () => {
   it('fails only the image that breaks it; the others get the answers they get alone', async () => {
@@ -130,22 +118,22 @@ describe('workers killed while batches fail', () => {
 
 describe('loading', () => {
   it('is ready only when every instance has loaded; one that fails fails the load with its message', async () => {
-    const good = new ModelVersion(loadManifest(path.join(repoDir, 'pair')), 1);
+    const good = new ModelVersion(loadManifest(path.join(suite.repoDir, 'pair')), 1);
     await good.start();
     expect(good.pool.infos()).toHaveLength(2);
     await good.pool.close();
 
-    const broken = new ModelVersion(loadManifest(path.join(repoDir, 'pair')), 1);
+    const broken = new ModelVersion(loadManifest(path.join(suite.repoDir, 'pair')), 1);
     broken.pool.threads[1]!.emit('error', new Error('out of memory while loading'));
     await expect(broken.start()).rejects.toThrow(/^instance 2 of 2: out of memory while loading$/);
     await broken.pool.close();
   });
 
   it('refuses a classify manifest whose labels do not match the model outputs, naming file and field', async () => {
-    const failed = (await (await fetch(`${base}/v1/models/fewlabels`)).json()) as ModelDetailAnswer;
+    const failed = (await (await fetch(`${suite.url}/v1/models/fewlabels`)).json()) as ModelDetailAnswer;
     expect(failed.state).toBe('failed');
-    expect(failed.error).toBe(`${repoDir}/fewlabels/model.json: head.labels: 2 labels configured but output "logits" has 3 classes (dims [N, 3])`);
-    const ready = await fetch(`${base}/health/ready`);
+    expect(failed.error).toBe(`${suite.repoDir}/fewlabels/model.json: head.labels: 2 labels configured but output "logits" has 3 classes (dims [N, 3])`);
+    const ready = await fetch(`${suite.url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain('model fewlabels failed to load');
   });

@@ -1,13 +1,11 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClassifyAnswer, RawAnswer } from '../dist/src/heads/index.js';
 import type { Answer, ModelDetailAnswer, ModelListAnswer } from './helpers/answers.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { startTestServer } from './helpers/server.js';
+import { serveModelRepo } from './helpers/server.js';
 import { meanDenseLayers, meanScaleGraph } from './helpers/tfjs-model.js';
-
-type Server = Awaited<ReturnType<typeof startTestServer>>;
 
 // Dense kernel (input channel × class) and bias: a solid red image has channel means [1, 0, 0], so
 // logits [2, 0.5, 0]; green [0, 1.5, 0]; blue [0, 0.5, 1].
@@ -27,12 +25,8 @@ const softmax = (logits: number[]) => {
 const input = { ...plainInput, layout: 'NHWC' };
 const layers = { task: 'classify', backend: 'tfjs', file: 'tfjs/model.json', input, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } };
 
-let repoDir: string;
-let server: Server;
-let base: string;
-
-beforeAll(async () => {
-  repoDir = makeModelRepo({
+const suite = serveModelRepo(async () => {
+  const repoDir = makeModelRepo({
     layers: { manifest: layers },
     graph: { manifest: { task: 'raw', backend: 'tfjs', file: 'tfjs/model.json', input, tfjs: { format: 'graph' } } },
     gpu: { manifest: { ...layers, device: 'cuda' } },
@@ -43,31 +37,26 @@ beforeAll(async () => {
   });
   for (const name of ['layers', 'gpu', 'gpustrict', 'badoutput', 'cudaopts', 'gpu1']) await meanDenseLayers(path.join(repoDir, name, 'tfjs'), kernel, bias);
   meanScaleGraph(path.join(repoDir, 'graph', 'tfjs'), [1, 2, 4]);
-  server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
-  base = server.url;
-  await server.modelsLoaded;
-});
-afterAll(async () => {
-  await server?.close();
+  return repoDir;
 });
 
 const png = (rgb: [number, number, number]) => solidImage('png', 8, 8, rgb);
 const predict = async <Head = ClassifyAnswer>(model: string, rgb: [number, number, number]) => {
-  const res = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', body: await png(rgb), headers: { 'content-type': 'image/png' } });
+  const res = await fetch(`${suite.url}/v1/models/${model}/predict`, { method: 'POST', body: await png(rgb), headers: { 'content-type': 'image/png' } });
   expect(res.status).toBe(200);
   return (await res.json()) as Answer<Head>;
 };
-const detail = async (model: string) => (await (await fetch(`${base}/v1/models/${model}`)).json()) as ModelDetailAnswer;
+const detail = async (model: string) => (await (await fetch(`${suite.url}/v1/models/${model}`)).json()) as ModelDetailAnswer;
 
 describe('tfjs backend: loading and reporting', () => {
   it('loads layers and graph models and refuses bad manifests, naming the field', async () => {
-    const body = (await (await fetch(`${base}/v1/models`)).json()) as ModelListAnswer;
+    const body = (await (await fetch(`${suite.url}/v1/models`)).json()) as ModelListAnswer;
     const states = Object.fromEntries(body.models.map((m) => [m.name, m.state]));
     expect(states).toEqual({ badoutput: 'failed', cudaopts: 'failed', gpu: 'ready', gpu1: 'failed', gpustrict: 'failed', graph: 'ready', layers: 'ready' });
     const errors = Object.fromEntries(body.models.filter((m) => m.error).map((m) => [m.name, m.error]));
-    expect(errors.cudaopts).toBe(`${repoDir}/cudaopts/model.json: cuda: ONNX Runtime options; backend "tfjs" does not take them`);
-    expect(errors.gpu1).toBe(`${repoDir}/gpu1/model.json: deviceId: backend "tfjs" uses the first visible GPU; choose it with CUDA_VISIBLE_DEVICES`);
-    expect(errors.badoutput).toBe(`${repoDir}/badoutput/tfjs/model.json: output "nope" not found; the model's outputs are logits`);
+    expect(errors.cudaopts).toBe(`${suite.repoDir}/cudaopts/model.json: cuda: ONNX Runtime options; backend "tfjs" does not take them`);
+    expect(errors.gpu1).toBe(`${suite.repoDir}/gpu1/model.json: deviceId: backend "tfjs" uses the first visible GPU; choose it with CUDA_VISIBLE_DEVICES`);
+    expect(errors.badoutput).toBe(`${suite.repoDir}/badoutput/tfjs/model.json: output "nope" not found; the model's outputs are logits`);
   });
 
   it('reports the runtime in use, its thread count and the model names', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type Config } from '../../dist/src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../../dist/src/server.js';
 
@@ -22,3 +23,35 @@ export async function startTestServer(
 }
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+/**
+ * A server for the calling file's tests, over the model repository `makeRepo` builds: started with
+ * every model's load settled before the first test, closed after the last. Read it in tests only.
+ */
+export function serveModelRepo(makeRepo: () => string | Promise<string>) {
+  let handle: Awaited<ReturnType<typeof startTestServer>> | undefined;
+  let repoDir = '';
+  beforeAll(async () => {
+    repoDir = await makeRepo();
+    handle = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
+    await handle.modelsLoaded;
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+  const started = () => {
+    if (handle === undefined) throw new Error('the suite server is read before it started');
+    return handle;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    get url() {
+      return started().url;
+    },
+    get repoDir() {
+      return repoDir;
+    },
+  };
+}
