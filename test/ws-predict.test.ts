@@ -243,13 +243,19 @@ function noisyPng(seed: number): Promise<Buffer> {
 describe('bytes in flight', () => {
   const byId = (frames: Frame[]) => [...frames].sort((a, b) => String(a.id).localeCompare(String(b.id)));
 
-  it('answers frames past a connection\'s budget with overloaded, keeps none of them, and frees the budget as answers go out', async () => {
-    const img = await noisyPng(1);
+  /** A noisy image, and a server of the held model whose byte budget `setting` fits 2.5 of it. */
+  async function budgetedServer(seed: number, setting: string) {
+    const img = await noisyPng(seed);
     const budget = Math.floor(img.byteLength * 2.5);
-    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'held', SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES: String(budget) });
+    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'held', [setting]: String(budget) });
     onTestFinished(() => own.close());
     await own.modelsLoaded;
-    const s = await open('held', own.url.replace('http://', 'ws://'));
+    return { img, budget, own, wsBase: own.url.replace('http://', 'ws://') };
+  }
+
+  it('answers frames past a connection\'s budget with overloaded, keeps none of them, and frees the budget as answers go out', async () => {
+    const { img, budget, own, wsBase } = await budgetedServer(1, 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES');
+    const s = await open('held', wsBase);
     for (const id of ['a', 'b', 'c', 'd']) {
       s.ws.send(JSON.stringify({ id }));
       s.ws.send(img);
@@ -270,12 +276,7 @@ describe('bytes in flight', () => {
   });
 
   it('shares one budget across every connection of the server', async () => {
-    const img = await noisyPng(2);
-    const total = Math.floor(img.byteLength * 2.5);
-    const own = await startTestServer({ SIGHTLINE_MODELS_DIR: server.config.modelsDir, SIGHTLINE_MODELS: 'held', SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL: String(total) });
-    onTestFinished(() => own.close());
-    await own.modelsLoaded;
-    const base = own.url.replace('http://', 'ws://');
+    const { img, budget: total, own, wsBase: base } = await budgetedServer(2, 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL');
     const first = await open('held', base);
     const second = await open('held', base);
     for (const id of ['a', 'b']) {
