@@ -109,10 +109,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
   const nativeRoutes = [
     ...healthRoutes(models),
-    ...modelRoutes(models, config),
+    ...modelRoutes(models, config, store),
     ...jobRoutes({ store, models, runner: jobs, config }),
     ...detectionRoutes({ store, models, feed, config }),
-    ...imageRoutes(store),
+    ...imageRoutes(store, config),
     ...upgradeRequiredRoutes(),
     ...metricsRoutes(metrics),
     ...uiRoutes(),

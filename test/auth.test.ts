@@ -87,7 +87,9 @@ function documentedAccess(method: string, pattern: string): string | undefined {
     'GET /v1/detections/:id': 'read',
     'DELETE /v1/detections/:id': 'admin',
     'GET /v1/stats': 'read',
+    'POST /v1/images': 'ingest',
     'GET /v1/images/:sha256': 'read',
+    'DELETE /v1/images/:sha256': 'admin',
     'GET /v1/ws': 'read',
     'GET /v1/ws/predict/:model': 'predict',
   };

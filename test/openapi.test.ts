@@ -196,9 +196,9 @@ describe('the OpenAPI document', () => {
     const multipart = op.requestBody.content['multipart/form-data'].schema;
     expect(multipart.properties.file).toMatchObject({ type: 'array', minItems: 1, maxItems: server.config.maxFiles, items: { type: 'string', format: 'binary' } });
     const json = resolvePointer(doc, op.requestBody.content['application/json'].schema.$ref) as Json;
-    expect(Object.keys(json.properties)).toEqual(['image', 'images']);
+    expect(Object.keys(json.properties)).toEqual(['image', 'images', 'imageSha256']);
     expect(json.properties.images.maxItems).toBe(server.config.maxFiles);
-    expect(json.oneOf).toEqual([{ required: ['image'] }, { required: ['images'] }]);
+    expect(json.oneOf).toEqual([{ required: ['image'] }, { required: ['images'] }, { required: ['imageSha256'] }]);
     expect(Object.keys(op.responses)).toEqual(['200', '400', '401', '403', '404', '413', '415', '422', '429', '500', '503']);
   });
 
@@ -404,6 +404,14 @@ describe('every route answers as documented', () => {
     const badHash = await call('GET', '/v1/images/:sha256', '/v1/images/xyz');
     expect(badHash.body).toEqual({ error: { code: 'bad_request', message: 'sha256: must be a SHA-256 hash: 64 hexadecimal digits', field: 'sha256' } });
     expect((await call('GET', '/v1/images/:sha256', `/v1/images/${'0'.repeat(64)}`)).res.status).toBe(404);
+    const other = await png([0, 0, 255], 5);
+    const uploaded = await call('POST', '/v1/images', '/v1/images', asImage(other));
+    expect([uploaded.res.status, uploaded.body.mediaType, uploaded.body.width, uploaded.body.bytes]).toEqual([201, 'image/png', 5, other.byteLength]);
+    expect((await call('POST', '/v1/images', '/v1/images', asJson({ image: other.toString('base64') }))).res.status).toBe(200);
+    expect((await call('POST', '/v1/images', '/v1/images', asImage(Buffer.from('not an image')))).res.status).toBe(415);
+    expect((await call('DELETE', '/v1/images/:sha256', `/v1/images/${one.body.imageSha256}`)).res.status).toBe(409);
+    expect((await call('DELETE', '/v1/images/:sha256', `/v1/images/${uploaded.body.sha256}`)).res.status).toBe(204);
+    expect((await call('DELETE', '/v1/images/:sha256', `/v1/images/${uploaded.body.sha256}`)).res.status).toBe(404);
 
     expect((await call('DELETE', '/v1/detections/:id', `/v1/detections/${one.body.id}`)).res.status).toBe(204);
     expect((await call('GET', '/v1/detections/:id', `/v1/detections/${one.body.id}`)).res.status).toBe(404);

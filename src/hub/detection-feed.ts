@@ -1,12 +1,18 @@
 import type { Logger } from '../logger.js';
 import type { Detection, Store } from '../store/index.js';
 import { toDetection } from '../store/detection-rows.js';
-import { publishDetection } from './events.js';
+import { publishDetection, publishDetectionDeleted } from './events.js';
 import type { Hub } from './hub.js';
 import { cameraTopic, DETECTIONS_TOPIC } from './topics.js';
 
 /** Ids per read-back query: far below both databases' parameter limits. */
 const READ_CHUNK = 500;
+
+/** Code told of every stored and deleted detection (a service profile's own sockets). */
+export interface DetectionListener {
+  stored?(detections: readonly Detection[]): void;
+  deleted?(detection: { id: string; cameraId: string }): void;
+}
 
 /**
  * Publishes detections once they are committed. The rows are read back, so subscribers get
@@ -15,6 +21,7 @@ const READ_CHUNK = 500;
  */
 export class DetectionFeed {
   private readonly pending = new Set<Promise<void>>();
+  private readonly listeners = new Set<DetectionListener>();
 
   constructor(
     private readonly hub: Hub,
@@ -22,19 +29,39 @@ export class DetectionFeed {
     private readonly logger: Logger,
   ) {}
 
+  /** Adds a listener; the returned function removes it. */
+  listen(listener: DetectionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Called after the commit; does not delay the reply. */
   announce(ids: readonly string[], cameraIds: readonly string[]): void {
     if (ids.length === 0) return;
-    const listened = this.hub.hasSubscribers(DETECTIONS_TOPIC) || cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
+    const listened = this.listeners.size > 0 || this.hub.hasSubscribers(DETECTIONS_TOPIC) || cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
     if (!listened) return;
     const task = this.read(ids).then(
       (rows) => {
         for (const row of rows) publishDetection(this.hub, row);
+        for (const listener of this.listeners) listener.stored?.(rows);
       },
       (err: unknown) => this.logger.warn({ err: (err as Error)?.message, count: ids.length }, 'could not publish stored detections'),
     );
     this.pending.add(task);
     void task.finally(() => this.pending.delete(task));
+  }
+
+  /**
+   * Deletes a detection and, once the delete is committed, publishes `detection.deleted` where the
+   * detection was announced; false when there was none.
+   */
+  async remove(id: string): Promise<boolean> {
+    const detection = await this.store.detections.get(id);
+    if (detection === undefined || !(await this.store.detections.delete(detection.id))) return false;
+    const deleted = { id: detection.id, cameraId: detection.cameraId };
+    publishDetectionDeleted(this.hub, deleted);
+    for (const listener of this.listeners) listener.deleted?.(deleted);
+    return true;
   }
 
   /** Resolves when every announcement under way has been published (shutdown waits for it). */

@@ -6,6 +6,7 @@ import { cameraTopic, DETECTIONS_TOPIC, jobTopic, JOBS_TOPIC, MODELS_TOPIC } fro
 /** Event names carried in the `event` field of every published message. */
 export const EventName = {
   detectionCreated: 'detection.created',
+  detectionDeleted: 'detection.deleted',
   jobUpdated: 'job.updated',
   jobDeleted: 'job.deleted',
   modelState: 'model.state',
@@ -20,6 +21,17 @@ export function publishDetection(hub: Hub, detection: Detection): void {
   const data = JSON.stringify(detection);
   if (all) hub.publish(DETECTIONS_TOPIC, EventName.detectionCreated, data);
   if (one) hub.publish(camera, EventName.detectionCreated, data);
+}
+
+/** A deleted detection goes where it was announced: `detections` and `detections/<cameraId>`. */
+export function publishDetectionDeleted(hub: Hub, deleted: { id: string; cameraId: string }): void {
+  const all = hub.hasSubscribers(DETECTIONS_TOPIC);
+  const camera = cameraTopic(deleted.cameraId);
+  const one = hub.hasSubscribers(camera);
+  if (!all && !one) return;
+  const data = JSON.stringify({ id: deleted.id, cameraId: deleted.cameraId });
+  if (all) hub.publish(DETECTIONS_TOPIC, EventName.detectionDeleted, data);
+  if (one) hub.publish(camera, EventName.detectionDeleted, data);
 }
 
 /** A job's new state goes to `jobs` and to `jobs/<id>`. */

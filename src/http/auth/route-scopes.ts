@@ -50,7 +50,9 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
     { method: 'GET', path: '/v1/detections/:id', access: 'read' },
     { method: 'DELETE', path: '/v1/detections/:id', access: 'admin' },
     { method: 'GET', path: '/v1/stats', access: 'read' },
+    { method: 'POST', path: '/v1/images', access: 'ingest' },
     { method: 'GET', path: '/v1/images/:sha256', access: 'read' },
+    { method: 'DELETE', path: '/v1/images/:sha256', access: 'admin' },
 
     { method: 'GET', path: '/v1/ws', access: 'read' },
     { method: 'GET', path: '/v1/ws/predict/:model', access: 'predict' },

@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { found, SightlineError } from '../../errors.js';
+import type { Config } from '../../config.js';
+import { badRequest, conflict, found, notFound, SightlineError } from '../../errors.js';
 import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
 import type { Store } from '../../store/index.js';
 import { matchesEtag } from '../etag.js';
-import { bytes, type Reply } from '../reply.js';
+import { readImageBody } from '../image-input.js';
+import { bytes, json, noContent, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
 import { validatedRoute } from '../validated-route.js';
 import { ifNoneMatch } from '../schemas/conditional.js';
-import { IMAGE_CONTENT_TYPES, imageParams } from '../schemas/images.js';
+import { IMAGE_CONTENT_TYPES, imageParams, storedImage, uploadImageFields, uploadImageJson, uploadImageMultipart } from '../schemas/images.js';
 
 export interface StoredImage {
   sha256: string;
@@ -40,13 +42,86 @@ export async function storeImage(store: Store, data: Uint8Array, limits: ImageLi
   return putImage(store, data, await checkImage(data, limits, field));
 }
 
+/** The bytes of a stored image named by `imageSha256`; 404 when none is stored. */
+export async function storedImageBytes(store: Store, sha256: string): Promise<Buffer> {
+  const image = found(await store.blobs.get(sha256), `image ${sha256}`);
+  return readFile(image.path);
+}
+
 /** Stored bytes never change under their hash: cache them for good. */
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-/** GET /v1/images/{sha256}: a stored image with its media type; the hash is the ETag. */
-export function imageRoutes(store: Store): Route[] {
+/**
+ * Stores one image sent in any predict body form, checked as predict checks it; 201 with what was
+ * stored, 200 when the same bytes were stored already.
+ */
+export async function uploadImage(store: Store, bytesIn: Uint8Array, limits: ImageLimits): Promise<{ image: StoredImage & { bytes: number }; created: boolean }> {
+  const checked = await checkImage(bytesIn, limits);
+  const { sha256, created } = await store.blobs.put(bytesIn, checked);
+  return { image: { sha256, ...checked, bytes: bytesIn.byteLength }, created };
+}
+
+/**
+ * POST /v1/images (store an image), GET /v1/images/{sha256} (a stored image with its media type;
+ * the hash is the ETag), DELETE /v1/images/{sha256} (while nothing refers to it).
+ */
+export function imageRoutes(store: Store, config: Config): Route[] {
   const validators = { ETag: 'the quoted SHA-256: stored bytes never change', 'Cache-Control': 'public, max-age=31536000, immutable' };
+  const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
   return [
+    validatedRoute({
+      method: 'POST',
+      path: '/v1/images',
+      handler: async (ctx) => {
+        const body = await readImageBody(ctx, config, { json: uploadImageJson, fields: uploadImageFields });
+        if (body.form === 'multipart' && body.images.length > 1) throw badRequest('one image per request', { field: 'file' });
+        const data = body.form === 'image' ? body.image : body.form === 'multipart' ? body.images[0]! : body.json.image;
+        const { image, created } = await uploadImage(store, data, limits);
+        return json(image, created ? 201 : 200, { location: `/v1/images/${image.sha256}` });
+      },
+      schema: {
+        operationId: 'uploadImage',
+        summary: 'Store an image',
+        description:
+          'A raw image body, one multipart `file`, or JSON `{"image": "<base64 or data: URL>"}`, checked as predict checks it (content sniffing, size and pixel limits, a full decode). ' +
+          'Its `sha256` then names it in `imageSha256` of predict, jobs and detections.',
+        tags: ['Images'],
+        body: { image: true, multipart: uploadImageMultipart, json: uploadImageJson },
+        responses: {
+          201: { description: 'stored', json: storedImage, headers: { Location: 'the image: /v1/images/{sha256}' } },
+          200: { description: 'the same bytes were stored already', json: storedImage, headers: { Location: 'the image: /v1/images/{sha256}' } },
+        },
+        errors: {
+          413: 'the body, the file or the decoded image (width × height) is over its limit',
+          415: 'not an image the server recognises by its content, or a body type it does not take',
+          422: 'the image could not be decoded',
+          507: '`insufficient_storage`: no disk space left for the image (with Retry-After)',
+        },
+      },
+    }),
+    validatedRoute({
+      method: 'DELETE',
+      path: '/v1/images/:sha256',
+      handler: async (_ctx, { params: { sha256 } }) => {
+        let deleted: boolean;
+        try {
+          deleted = await store.blobs.delete(sha256);
+        } catch (err) {
+          if (err instanceof SightlineError && err.status === 409) throw conflict(`image ${sha256} is still referenced by a job or a detection; delete those first`);
+          throw err;
+        }
+        if (!deleted) throw notFound(`image ${sha256} not found`);
+        return noContent();
+      },
+      schema: {
+        operationId: 'deleteImage',
+        summary: 'Delete a stored image (its row and its file)',
+        tags: ['Images'],
+        params: imageParams,
+        responses: { 204: { description: 'deleted, file included' } },
+        errors: { 400: '`sha256` is not 64 hexadecimal digits', 404: 'no image with this hash is stored', 409: 'a job or a detection still refers to the image' },
+      },
+    }),
     validatedRoute({
       method: 'GET',
       path: '/v1/images/:sha256',

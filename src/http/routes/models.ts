@@ -3,6 +3,7 @@ import { errorBody, found, SightlineError } from '../../errors.js';
 import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
+import type { Store } from '../../store/index.js';
 import { readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
 import { json } from '../reply.js';
@@ -10,6 +11,7 @@ import type { Route } from '../router.js';
 import { validatedRoute } from '../validated-route.js';
 import { modelDetail, modelList, modelParams, modelStatus } from '../schemas/models.js';
 import { batchAnswer, predictAnswer, predictFields, predictJsonBody, predictMultipart } from '../schemas/predict.js';
+import { storedImageBytes } from './images.js';
 
 const elapsedMs = (ctx: RequestContext) => Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
 
@@ -41,7 +43,7 @@ const LIFECYCLE = [
 ] as const;
 
 /** Model lifecycle and predict routes. */
-export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
+export function modelRoutes(repo: ModelRepository, config: Config, store: Store): Route[] {
   const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
   const predictJson = predictJsonBody(config.maxFiles);
   return [
@@ -85,6 +87,7 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
         repo.assertServing(model); // 404/503 before reading a large body
         const body = await readImageBody(ctx, config, { json: predictJson, fields: predictFields });
         const images = body.form === 'image' ? [body.image] : body.form === 'multipart' ? body.images : body.json.images;
+        if (body.form === 'json' && body.json.imageSha256 !== undefined) images.push(await storedImageBytes(store, body.json.imageSha256));
         const batch = body.form === 'multipart' ? images.length > 1 : body.form === 'json' && body.json.batch;
         // The signal is read when an image is queued: a request refused before then never makes one.
         const options = {
@@ -127,7 +130,7 @@ export function modelRoutes(repo: ModelRepository, config: Config): Route[] {
           200: { description: 'the answer (one image) or the answers (several)', json: predictAnswer.or(batchAnswer) },
         },
         errors: {
-          404: UNKNOWN_MODEL,
+          404: 'no model by this name in the repository, or no stored image with this `imageSha256`',
           413: 'the body, a file, or the decoded image (width × height) is over its limit',
           415: 'not an image the server recognises by its content, or a body type it does not take',
           422: 'the image could not be decoded',

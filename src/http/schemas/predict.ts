@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import type { SightlineError } from '../../errors.js';
 import type { BoxAnswer, ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
-import { base64BatchImage, base64Image, filePart } from './field-types.js';
+import { base64BatchImage, base64Image, filePart, sha256 } from './field-types.js';
 
 /** Holds only when the two types accept the same values: keeps each answer schema in step with its head. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -111,7 +112,10 @@ export const batchAnswer = z
   })
   .meta({ id: 'PredictBatchAnswer', description: 'The answer to several images (JSON `images`, or several multipart files).' });
 
-/** The JSON form of a predict body: one image, or a batch, read into a list of image bytes. */
+/**
+ * The JSON form of a predict body: one image, a batch, or a stored image by its hash, read into
+ * a list of image bytes (empty for a stored image, whose bytes the route reads).
+ */
 export function predictJsonBody(maxImages: number) {
   const listRule = 'expected a non-empty array of base64 strings';
   return z
@@ -124,21 +128,26 @@ export function predictJsonBody(maxImages: number) {
           .max(maxImages, { error: `at most ${maxImages} per request` })
           .optional()
           .describe(`several images (1 to ${maxImages}), answered as \`results\` in input order`),
+        imageSha256: sha256('a stored image (POST /v1/images), instead of `image`').optional(),
       },
-      { error: 'expected a JSON object with "image" or "images"' },
+      { error: 'expected a JSON object with "image", "images" or "imageSha256"' },
     )
     .superRefine((body, ctx) => {
-      if (body.image !== undefined && body.images !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['images'], message: 'send either "image" or "images", not both' });
-      } else if (body.image === undefined && body.images === undefined) {
+      const given = (['image', 'images', 'imageSha256'] as const).filter((k) => body[k] !== undefined);
+      if (given.length > 1) {
+        ctx.addIssue({ code: 'custom', path: [given[1]!], message: `send either "${given[0]}" or "${given[1]}", not both` });
+      } else if (given.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['images'], message: listRule });
       }
     })
-    .transform((body) => (body.image !== undefined ? { images: [body.image], batch: false } : { images: body.images!, batch: true }))
+    .transform((body): { images: Array<Buffer | SightlineError>; batch: boolean; imageSha256?: string } => {
+      if (body.imageSha256 !== undefined) return { images: [], batch: false, imageSha256: body.imageSha256 };
+      return body.image !== undefined ? { images: [body.image], batch: false } : { images: body.images!, batch: true };
+    })
     .meta({
       id: 'PredictJsonBody',
-      description: 'Send `image` or `images`, not both.',
-      oneOf: [{ required: ['image'] }, { required: ['images'] }],
+      description: 'Send `image`, `images` or `imageSha256`, only one of them.',
+      oneOf: [{ required: ['image'] }, { required: ['images'] }, { required: ['imageSha256'] }],
     });
 }
 

@@ -75,6 +75,12 @@ export const subscriberServerFrame = z
     z.strictObject({ type: z.enum(['subscribed', 'unsubscribed']), topics: z.array(z.string()) }),
     z.strictObject({ type: z.literal('pong') }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.detectionCreated), data: detection }),
+    z.strictObject({
+      type: z.literal('event'),
+      topic: z.string(),
+      event: z.literal(EventName.detectionDeleted),
+      data: z.strictObject({ id: z.string(), cameraId: z.string() }).describe('the deleted detection'),
+    }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.jobUpdated), data: jobView }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.jobDeleted), data: z.strictObject({ id: z.uuid() }) }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.modelState), data: modelStatus }),
