@@ -8,6 +8,16 @@ export interface TensorData {
 /** The library and device that actually run a model, as `/v1/models/{name}` reports it. */
 export type Runtime = 'onnxruntime-cpu' | 'onnxruntime-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
 
+/** How ONNX Runtime keeps the CPU memory of a session's runs (see README, "Memory"). */
+export interface ArenaPolicy {
+  /** The CPU arena keeps buffers for reuse, at the size of the largest batch seen, until the session ends. */
+  cpuMemArena: boolean;
+  /** One block planned per input shape (on top of the arena) instead of a buffer per tensor. */
+  memPattern: boolean;
+  /** Why these settings. */
+  reason: string;
+}
+
 export interface SessionInfo {
   /** Device actually in use. */
   device: 'cpu' | 'cuda';

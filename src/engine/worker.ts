@@ -2,7 +2,9 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { openModel, type LoadedModel, type TensorData } from '../backends/index.js';
 import { headFor } from '../heads/index.js';
 import type { ItemTensor } from '../heads/types.js';
-import { fillTensor, fillTensorUint8, resampleInto, slotElements } from '../imaging/index.js';
+// The two modules themselves, not imaging/index.js: that one would load sharp (libvips) into every worker.
+import { resampleInto } from '../imaging/resample.js';
+import { fillTensor, fillTensorUint8, slotElements } from '../imaging/tensor-fill.js';
 import type { ModelSpec } from './manifest.js';
 import { probeRuns, releaseProbeSessions } from './probe-runs.js';
 import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerItem } from './worker-protocol.js';
@@ -77,6 +79,20 @@ port.on('message', (message: ToWorker) => {
 
 void load();
 
+/**
+ * The memory of the batch input tensor, kept from batch to batch and grown to the largest: a new
+ * tensor per batch left dead ones (20 MB each for the detector at 4 × 640²) waiting for this
+ * thread's garbage collector, 30–50 MB of them under load. One batch runs at a time here, every
+ * element of the batch's slots is written by the fill, and the runtimes do not keep the input.
+ */
+let inputMemory = new ArrayBuffer(0);
+
+function batchInput(dtype: 'float32' | 'uint8', elements: number): Float32Array | Uint8Array {
+  const bytes = dtype === 'uint8' ? elements : elements * 4;
+  if (inputMemory.byteLength < bytes) inputMemory = new ArrayBuffer(bytes);
+  return dtype === 'uint8' ? new Uint8Array(inputMemory, 0, elements) : new Float32Array(inputMemory, 0, elements);
+}
+
 async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferReply> {
   const t0 = performance.now();
   // Every item fills a slot of the largest size in the batch (equal sizes unless padToLargest).
@@ -88,7 +104,7 @@ async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferR
   }
   const per = slotElements(width, height);
   const input = spec.input;
-  const data = input.dtype === 'uint8' ? new Uint8Array(per * items.length) : new Float32Array(per * items.length);
+  const data = batchInput(input.dtype, per * items.length);
   const norm = { layout: input.layout, mean: input.mean, std: input.std, scale: input.scale, colorOrder: input.colorOrder };
   items.forEach((item, i) => {
     const bytes = new Uint8Array(item.pixels);
