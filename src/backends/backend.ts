@@ -32,6 +32,8 @@ export interface SessionInfo {
   outputDims?: Record<string, Array<number | string>>;
   /** Threads one batch may use inside the runtime. */
   intraOpThreads: number;
+  /** ONNX Runtime sessions: how their CPU memory is kept between runs. */
+  arenaPolicy?: ArenaPolicy;
 }
 
 export interface LoadedModel {

@@ -97,6 +97,7 @@ function describe(session: ort.InferenceSession, device: 'cpu' | 'cuda', fallbac
     outputNames: [...session.outputNames],
     outputDims: Object.fromEntries(session.outputMetadata.flatMap((m) => (m.isTensor ? [[m.name, [...m.shape]]] : []))),
     intraOpThreads: spec.intraOpThreads,
+    arenaPolicy: arenaPolicy(spec, device),
   };
 }
 

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { SessionInfo } from '../backends/onnx.js';
 import { SightlineError } from '../errors.js';
 import type { PreparedImage, RasterImage } from '../imaging/index.js';
@@ -6,6 +7,7 @@ import { headFor, type AnyHead } from '../heads/index.js';
 import { ManifestError, type ModelSpec } from './manifest.js';
 import type { CoreLedger, Lease } from './core-ledger.js';
 import type { EngineObserver } from './engine-observer.js';
+import { ModelMemory, type ModelMemoryReport } from './model-memory.js';
 import { BatchRunError, ModelPool } from './pool.js';
 import type { InferReply, WorkerItem } from './worker-protocol.js';
 
@@ -34,6 +36,8 @@ export class ModelVersion {
   readonly pool: ModelPool;
   readonly batcher: DynamicBatcher<PreparedImage | RasterImage, ItemOutput>;
   readonly compute: ComputeStats = { batches: 0, fillMs: 0, runMs: 0, headMs: 0 };
+  private readonly memory = new ModelMemory();
+  private fileBytes: number | undefined;
   /** Runs that failed in the runtime: the batcher sees per-item errors once a failed batch is split. */
   private failedRuns = 0;
   info: SessionInfo | undefined;
@@ -73,7 +77,17 @@ export class ModelVersion {
     const problem = info.outputDims ? head.checkOutputs?.(info.outputDims, this.spec.head) : undefined;
     if (problem) throw new ManifestError(`${this.spec.manifestPath}: ${problem.field}: ${problem.message}`);
     this.info = info;
+    try {
+      this.fileBytes = statSync(this.spec.file).size;
+    } catch {
+      this.fileBytes = undefined;
+    }
     return info;
+  }
+
+  /** What this version's instances hold, as far as it can be measured. */
+  memoryReport(): ModelMemoryReport {
+    return this.memory.report(this.pool.loadMemory(), this.fileBytes, this.info?.arenaPolicy);
   }
 
   /** Batches of one shape unless the manifest pads items to the largest in the batch. */
@@ -122,6 +136,7 @@ export class ModelVersion {
       return [new SightlineError(500, 'inference_failed', `model ${this.spec.name} failed to run a batch: ${(err as Error).message}`, { cause: err })];
     }
     const { fillMs, runMs, headMs } = reply.timing;
+    this.memory.record(reply, items.length);
     this.compute.batches++;
     this.compute.fillMs += fillMs;
     this.compute.runMs += runMs;

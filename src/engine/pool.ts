@@ -5,7 +5,7 @@ import { unavailable } from '../errors.js';
 import type { CoreLedger, Lease } from './core-ledger.js';
 import type { ModelSpec } from './manifest.js';
 import type { ProbeFigure, ProbeStep } from './worker-protocol.js';
-import { Phase, type FromWorker, type InferReply, type ToWorker, type WorkerItem } from './worker-protocol.js';
+import { Phase, type FromWorker, type InferReply, type LoadMemory, type ToWorker, type WorkerItem } from './worker-protocol.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** How long a closing worker may take to release its model before it is left to exit on its own. */
@@ -64,6 +64,8 @@ interface Slot {
   gone: boolean;
   task: Task | undefined;
   info: SessionInfo | undefined;
+  /** What loading the model cost this worker. */
+  loadMemory: LoadMemory | undefined;
   /** Settles when the worker has loaded its model, or failed to. */
   ready: Promise<SessionInfo>;
   exited: Promise<number>;
@@ -169,6 +171,11 @@ export class ModelPool {
     });
   }
 
+  /** What loading cost each worker loaded now. */
+  loadMemory(): LoadMemory[] {
+    return this.slots.flatMap((slot) => (slot.loadMemory ? [slot.loadMemory] : []));
+  }
+
   /** Per-instance session info of the workers loaded now. */
   infos(): SessionInfo[] {
     return this.slots.flatMap((slot) => (slot.info ? [slot.info] : []));
@@ -226,7 +233,7 @@ export class ModelPool {
     // A load failure is reported by start() or by the respawn; never as an unhandled rejection.
     ready.catch(() => undefined);
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
-    const slot: Slot = { index, worker, phase: new Int32Array(control), loaded: false, gone: false, task: undefined, info: undefined, ready, exited };
+    const slot: Slot = { index, worker, phase: new Int32Array(control), loaded: false, gone: false, task: undefined, info: undefined, loadMemory: undefined, ready, exited };
     // Anyone terminating a pool worker (tests, tools) gets the stop that cannot abort the process.
     worker.terminate = () => {
       this.stop(slot);
@@ -238,6 +245,7 @@ export class ModelPool {
         case 'loaded':
           slot.loaded = true;
           slot.info = message.info;
+          slot.loadMemory = message.memory;
           this.respawnDelay[index] = RESPAWN_FIRST_MS;
           loadedOk(message.info);
           this.pump();

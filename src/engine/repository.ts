@@ -12,6 +12,7 @@ import { CoreLedger } from './core-ledger.js';
 import { planInstances, type ModelPlan, type PlanInput } from './instance-plan.js';
 import { loadManifest, planInputFor, withPlan, type ModelSpec } from './manifest.js';
 import type { EngineObserver } from './engine-observer.js';
+import type { ModelMemoryReport } from './model-memory.js';
 import { ModelVersion, type ComputeStats } from './model-version.js';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded';
@@ -46,6 +47,7 @@ export interface ModelDetail extends ModelStatus {
   inputs?: string[];
   outputs?: string[];
   statistics?: BatcherStats & { compute: ComputeStats; workerRestarts: number };
+  memory?: ModelMemoryReport;
 }
 
 interface Entry {
@@ -265,6 +267,7 @@ export class ModelRepository extends EventEmitter {
       inputs: v.info?.inputNames ?? [],
       outputs: v.info?.outputNames ?? [],
       statistics: { ...v.stats(), compute: { ...v.compute }, workerRestarts: v.pool.restarts },
+      memory: v.memoryReport(),
     };
   }
 

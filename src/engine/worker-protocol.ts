@@ -16,10 +16,30 @@ export type WorkerTask = { kind: 'infer'; items: WorkerItem[] };
 
 export type ItemOutcome = { ok: true; value: unknown } | { ok: false; error: string; code: string | undefined };
 
+/** A worker thread's own V8 heap, sampled inside it (v8.getHeapStatistics of its isolate). */
+export interface WorkerHeap {
+  threadId: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory outside the heap that JavaScript objects of this thread hold (typed arrays, buffers). */
+  externalBytes: number;
+}
+
 export interface InferReply {
   results: ItemOutcome[];
   /** Milliseconds spent in the worker: filling the batch tensor, running the session, post-processing. */
   timing: { fillMs: number; runMs: number; headMs: number };
+  /** Bytes of the batch's input tensor. */
+  inputBytes: number;
+  /** The worker's heap after the batch. */
+  heap: WorkerHeap;
+}
+
+/** What loading a model cost, measured by the worker around it. */
+export interface LoadMemory {
+  /** Process RSS growth while this worker loaded its model (loads running at the same time add to it). */
+  rssGrowthBytes: number;
+  heap: WorkerHeap;
 }
 
 /**
@@ -57,7 +77,7 @@ export type ToWorker =
  * batch can be split and run again without the main thread keeping copies.
  */
 export type FromWorker =
-  | { kind: 'loaded'; info: SessionInfo; threadId: number }
+  | { kind: 'loaded'; info: SessionInfo; threadId: number; memory: LoadMemory }
   | { kind: 'load-failed'; message: string }
   | { kind: 'reply'; id: number; reply: InferReply }
   | { kind: 'failed'; id: number; message: string; pixels: ArrayBuffer[] }

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { openModel, type LoadedModel, type TensorData } from '../backends/index.js';
 import { headFor } from '../heads/index.js';
@@ -7,7 +8,7 @@ import { resampleInto } from '../imaging/resample.js';
 import { fillTensor, fillTensorUint8, slotElements } from '../imaging/tensor-fill.js';
 import type { ModelSpec } from './manifest.js';
 import { probeRuns, releaseProbeSessions } from './probe-runs.js';
-import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerItem } from './worker-protocol.js';
+import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerHeap, type WorkerItem } from './worker-protocol.js';
 
 /**
  * Worker thread entry: each worker owns one loaded model (an ONNX Runtime session or a
@@ -23,6 +24,12 @@ let model: LoadedModel | undefined;
 let closing = false;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/** This thread's V8 heap (about a microsecond to read, so every reply carries it). */
+function heap(): WorkerHeap {
+  const h = getHeapStatistics();
+  return { threadId, heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, externalBytes: h.external_memory };
+}
 
 /** Marks the worker busy; false once the pool has stopped it (it is about to be terminated). */
 const enter = () => Atomics.compareExchange(phase, 0, Phase.idle, Phase.busy) === Phase.idle;
@@ -44,8 +51,9 @@ async function finish(): Promise<void> {
 async function load(): Promise<void> {
   if (!enter()) return;
   try {
+    const rssBefore = process.memoryUsage.rss();
     model = await openModel(spec);
-    post({ kind: 'loaded', info: model.info, threadId });
+    post({ kind: 'loaded', info: model.info, threadId, memory: { rssGrowthBytes: Math.max(0, process.memoryUsage.rss() - rssBefore), heap: heap() } });
   } catch (err) {
     post({ kind: 'load-failed', message: (err as Error).message });
   }
@@ -131,7 +139,7 @@ async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferR
     }
   });
   const t3 = performance.now();
-  return { results, timing: { fillMs: t1 - t0, runMs: t2 - t1, headMs: t3 - t2 } };
+  return { results, timing: { fillMs: t1 - t0, runMs: t2 - t1, headMs: t3 - t2 }, inputBytes: data.byteLength, heap: heap() };
 }
 
 /** Item `i`'s view of every output (batch dimension kept as 1); no copies. */

@@ -108,6 +108,35 @@ const calibration = z
   })
   .describe('what was measured at load on a synthetic batch, for ONNX models on CPU whose manifest leaves instances or intraOpThreads open');
 
+const heapFields = {
+  threadId: z.int().describe("the worker thread's id"),
+  heapUsedBytes: z.int().describe("live objects in the worker's V8 heap"),
+  heapTotalBytes: z.int().describe("the worker's V8 heap as reserved from the system"),
+  externalBytes: z.int().describe("memory held outside the heap by the worker's JavaScript objects (typed arrays, buffers)"),
+};
+
+const memory = z
+  .strictObject({
+    rssBytesAtLoad: z.int().describe("sum over the instances of the process RSS growth while each loaded its model (models loading at the same time count in each other's figure)"),
+    fileBytes: z.int().optional().describe("the model file's size on disk"),
+    instances: z
+      .array(z.strictObject({ ...heapFields, loadRssBytes: z.int().describe('process RSS growth while this instance loaded its model') }))
+      .describe("each instance's worker heap, as of its last batch (or its load)"),
+    largestBatch: z
+      .strictObject({ items: z.int(), inputBytes: z.int().describe("bytes of that batch's input tensor") })
+      .optional()
+      .describe("the largest batch run so far: what the runtime's buffers were sized for"),
+    arenaPolicy: z
+      .strictObject({
+        cpuMemArena: z.boolean().describe("ONNX Runtime's CPU arena: buffers are kept for reuse at the size of the largest batch seen"),
+        memPattern: z.boolean().describe('one block planned per input shape, on top of the arena'),
+        reason: z.string(),
+      })
+      .optional()
+      .describe('how ONNX Runtime keeps CPU memory between runs (ONNX models)'),
+  })
+  .describe("what this model's version holds, as far as it can be measured (see the README's Memory section)");
+
 export const modelDetail = z
   .strictObject({
     ...statusFields,
@@ -115,6 +144,7 @@ export const modelDetail = z
     inputs: z.array(z.string()).optional().describe('ONNX input names'),
     outputs: z.array(z.string()).optional().describe('ONNX output names'),
     statistics: statistics.optional(),
+    memory: memory.optional(),
     plan: z
       .strictObject({
         instances: z.int().describe('worker threads, each with its own session'),
