@@ -1,8 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { z } from 'zod';
+import { notFound } from '../errors.js';
 import { contentEtag, matchesEtag } from './etag.js';
 import type { RequestContext } from './request-context.js';
 import { bytes, type Reply } from './reply.js';
+import type { Route } from './router.js';
+import { ifNoneMatch, REVALIDATED, UNCHANGED } from './schemas/conditional.js';
 
 /** A file served as it is: read once at start, answered from memory. */
 export interface StaticAsset {
@@ -58,4 +62,53 @@ export function serveAsset(ctx: RequestContext, asset: StaticAsset, headers: Rea
   const all = { ...COMMON_HEADERS, ...headers, etag: asset.etag };
   if (matchesEtag(ctx.headers['if-none-match'], asset.etag)) return { status: 304, headers: all };
   return bytes(asset.body, asset.contentType, all);
+}
+
+/** How a folder's files are documented: the operation, and the names a client may ask for, in words. */
+export interface AssetRouteDoc {
+  operationId: string;
+  summary: string;
+  tag: string;
+  names: string;
+}
+
+/** Headers of an HTML page: its Content-Security-Policy, and no Referer sent from it. */
+export const pageHeaders = (contentSecurityPolicy: string): Readonly<Record<string, string>> => ({
+  'content-security-policy': contentSecurityPolicy,
+  'referrer-policy': 'no-referrer',
+});
+
+/**
+ * `GET <prefix>/:asset`: one file of `assets` by its name, a 404 naming `what` for any other name;
+ * `serve` answers it (serveAsset, or a variant that adds a page's headers).
+ */
+export function assetRoute(
+  prefix: string,
+  name: string,
+  what: string,
+  assets: ReadonlyMap<string, StaticAsset>,
+  serve: (ctx: RequestContext, asset: StaticAsset) => Reply,
+  doc: AssetRouteDoc,
+): Route {
+  // Documented from the files themselves, so the list cannot fall behind the folder.
+  const contentTypes = [...new Set([...assets.values()].map((a) => a.contentType))].sort();
+  return {
+    method: 'GET',
+    path: `${prefix}/:asset`,
+    name,
+    handler: (ctx) => {
+      const asset = assets.get(ctx.params.asset!);
+      if (!asset) throw notFound(`no ${what} ${JSON.stringify(ctx.params.asset)}`);
+      return serve(ctx, asset);
+    },
+    schema: {
+      operationId: doc.operationId,
+      summary: doc.summary,
+      tags: [doc.tag],
+      params: z.object({ asset: z.string().describe(doc.names) }),
+      headers: ifNoneMatch,
+      responses: { 200: { description: 'the file', contentType: contentTypes, headers: REVALIDATED }, 304: UNCHANGED },
+      errors: { 404: 'no such file' },
+    },
+  };
 }

@@ -1,22 +1,19 @@
 import { z } from 'zod';
-import { notFound } from '../../errors.js';
 import { packageVersion } from '../../package-version.js';
 import type { ScopeEntry } from '../auth/route-scopes.js';
 import type { Route, Router } from '../router.js';
-import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
-import { serveAsset, staticAsset, type StaticAsset } from '../static-assets.js';
+import { ifNoneMatch, REVALIDATED, UNCHANGED } from '../schemas/conditional.js';
+import { assetRoute, pageHeaders, serveAsset, staticAsset, type StaticAsset } from '../static-assets.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './document.js';
 import { withSchema } from './metrics-schema.js';
 import { loadReferenceAssets } from './reference-assets.js';
 import { routeSecurity } from './security.js';
 
 // Swagger UI applies inline styles and draws its icons from data: URLs; nothing loads from elsewhere.
-const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-};
+const PAGE_HEADERS = pageHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+);
 
 /** Routes mounted besides the native API (service profiles): who may call them, and their tags. */
 export interface MountedExtras {
@@ -53,7 +50,7 @@ export function openapiRoutes(router: Router, extras?: MountedExtras): Route[] {
         headers: ifNoneMatch,
         responses: {
           200: { description: 'the OpenAPI document', json: z.looseObject({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.looseObject({}), paths: z.looseObject({}) }), headers: REVALIDATED },
-          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+          304: UNCHANGED,
         },
       },
     },
@@ -70,31 +67,15 @@ export function openapiRoutes(router: Router, extras?: MountedExtras): Route[] {
         headers: ifNoneMatch,
         responses: {
           200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: { ...REVALIDATED, 'Content-Security-Policy': 'scripts, styles and requests from this origin only' } },
-          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+          304: UNCHANGED,
         },
       },
     },
-    {
-      method: 'GET',
-      path: '/docs/:asset',
-      name: 'docs-asset',
-      handler: (ctx) => {
-        const asset = files.get(ctx.params.asset!);
-        if (!asset) throw notFound(`no reference asset ${JSON.stringify(ctx.params.asset)}`);
-        return serveAsset(ctx, asset);
-      },
-      schema: {
-        operationId: 'getReferenceAsset',
-        summary: 'A file of the interactive reference',
-        tags: ['Reference'],
-        params: z.object({ asset: z.string().describe('swagger-ui.css, index.css, swagger-ui-bundle.js, swagger-ui-standalone-preset.js, reference.js, favicon-32x32.png or favicon-16x16.png') }),
-        headers: ifNoneMatch,
-        responses: {
-          200: { description: 'the file', contentType: ['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/png'], headers: REVALIDATED },
-          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
-        },
-        errors: { 404: 'no such file' },
-      },
-    },
+    assetRoute('/docs', 'docs-asset', 'reference asset', files, serveAsset, {
+      operationId: 'getReferenceAsset',
+      summary: 'A file of the interactive reference',
+      tag: 'Reference',
+      names: 'swagger-ui.css, index.css, swagger-ui-bundle.js, swagger-ui-standalone-preset.js, reference.js, favicon-32x32.png or favicon-16x16.png',
+    }),
   ];
 }

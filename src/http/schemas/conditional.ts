@@ -7,3 +7,6 @@ export const ifNoneMatch = z.object({
 
 /** Response headers of files served with `no-cache` validators. */
 export const REVALIDATED = { ETag: 'a validator of the content', 'Cache-Control': '`no-cache`: revalidate with If-None-Match' } as const;
+
+/** The 304 of a conditional GET. */
+export const UNCHANGED = { description: 'unchanged since the ETag sent', headers: REVALIDATED } as const;

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import { z } from 'zod';
-import { notFound } from '../../errors.js';
 import { packageRoot } from '../../package-root.js';
 import type { RequestContext } from '../request-context.js';
 import type { Reply } from '../reply.js';
 import type { Route } from '../router.js';
-import { ifNoneMatch, REVALIDATED } from '../schemas/conditional.js';
-import { loadAssetFolder, serveAsset, type StaticAsset } from '../static-assets.js';
+import { ifNoneMatch, REVALIDATED, UNCHANGED } from '../schemas/conditional.js';
+import { assetRoute, loadAssetFolder, pageHeaders, serveAsset, type StaticAsset } from '../static-assets.js';
 
 /**
  * The assets are plain files in the source tree; tsc does not copy them to dist/, so they are
@@ -15,12 +13,10 @@ import { loadAssetFolder, serveAsset, type StaticAsset } from '../static-assets.
 export const UI_ASSET_DIR = join(packageRoot(), 'src', 'http', 'ui', 'assets');
 
 // The page talks only to its own origin; nothing is loaded from elsewhere, nothing inline.
-const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-};
+const PAGE_HEADERS = pageHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+);
 
 const serve = (ctx: RequestContext, asset: StaticAsset): Reply => serveAsset(ctx, asset, asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {});
 
@@ -38,7 +34,7 @@ function pageRoute(path: string, operationId: string, page: StaticAsset): Route 
       headers: ifNoneMatch,
       responses: {
         200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: REVALIDATED },
-        304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
+        304: UNCHANGED,
       },
     },
   };
@@ -52,27 +48,11 @@ export function uiRoutes(dir: string = UI_ASSET_DIR): Route[] {
   return [
     pageRoute('/', 'getConsole', page),
     pageRoute('/console', 'getConsoleAtConsole', page),
-    {
-      method: 'GET',
-      path: '/ui/:asset',
-      name: 'ui-asset',
-      handler: (ctx) => {
-        const asset = assets.get(ctx.params.asset!);
-        if (!asset) throw notFound(`no console asset ${JSON.stringify(ctx.params.asset)}`);
-        return serve(ctx, asset);
-      },
-      schema: {
-        operationId: 'getConsoleAsset',
-        summary: 'A script, style sheet or icon of the web console',
-        tags: ['Console'],
-        params: z.object({ asset: z.string().describe('a file name, e.g. app.js') }),
-        headers: ifNoneMatch,
-        responses: {
-          200: { description: 'the file', contentType: ['text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/svg+xml'], headers: REVALIDATED },
-          304: { description: 'unchanged since the ETag sent', headers: REVALIDATED },
-        },
-        errors: { 404: 'no such file' },
-      },
-    },
+    assetRoute('/ui', 'ui-asset', 'console asset', assets, serve, {
+      operationId: 'getConsoleAsset',
+      summary: 'A script, style sheet or icon of the web console',
+      tag: 'Console',
+      names: 'a file name, e.g. app.js',
+    }),
   ];
 }
