@@ -21,6 +21,13 @@ export type ImageBody<J extends z.ZodType, F extends z.ZodType> =
   | { form: 'multipart'; images: Buffer[]; fields: z.output<F> }
   | { form: 'json'; json: z.output<J> };
 
+/** What a route that reads an image body and decodes its images can refuse it with, as documented. */
+export const IMAGE_BODY_ERRORS = {
+  413: 'the body, a file or an image (bytes, or width × height once decoded) is over its limit',
+  415: 'not an image the server recognises by its content, or a body type it does not take',
+  422: 'the image could not be decoded',
+} as const;
+
 /** Multipart parts under these names are images. */
 const FILE_FIELDS = new Set(['file', 'files', 'image']);
 

@@ -4,7 +4,7 @@ import { badRequest, conflict, found, notFound, SightlineError } from '../../err
 import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
 import type { Store } from '../../store/index.js';
 import { matchesEtag } from '../etag.js';
-import { readImageBody } from '../image-input.js';
+import { IMAGE_BODY_ERRORS, readImageBody } from '../image-input.js';
 import { bytes, json, noContent, type Reply } from '../reply.js';
 import type { Route } from '../router.js';
 import { validatedRoute } from '../validated-route.js';
@@ -92,9 +92,7 @@ export function imageRoutes(store: Store, config: Config): Route[] {
           200: { description: 'the same bytes were stored already', json: storedImage, headers: { Location: 'the image: /v1/images/{sha256}' } },
         },
         errors: {
-          413: 'the body, the file or the decoded image (width × height) is over its limit',
-          415: 'not an image the server recognises by its content, or a body type it does not take',
-          422: 'the image could not be decoded',
+          ...IMAGE_BODY_ERRORS,
           507: '`insufficient_storage`: no disk space left for the image (with Retry-After)',
         },
       },

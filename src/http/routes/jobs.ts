@@ -4,7 +4,7 @@ import type { ModelRepository } from '../../engine/repository.js';
 import { jobView } from '../../jobs/job-view.js';
 import type { JobRunner } from '../../jobs/runner.js';
 import type { ListJobsQuery, Store } from '../../store/index.js';
-import { readImageBody } from '../image-input.js';
+import { IMAGE_BODY_ERRORS, readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
 import { json } from '../reply.js';
 import type { Route } from '../router.js';
@@ -122,9 +122,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
           400: 'bad input, including a malformed Idempotency-Key; `field` names it',
           404: 'no model by this name, or no stored image with this `imageSha256`',
           409: 'the Idempotency-Key was used for another model or image',
-          413: 'the body or the image (bytes or width × height) is over its limit',
-          415: 'not an image the server recognises by its content, or a body type it does not take',
-          422: 'the image could not be decoded',
+          ...IMAGE_BODY_ERRORS,
           503: '`model_unavailable`: the model is unloaded or failed to load (with Retry-After); a loading model takes jobs',
           507: '`insufficient_storage`: no disk space left for the image or the job (with Retry-After); nothing was stored',
         },

@@ -4,7 +4,7 @@ import { predictionAnswer } from '../../engine/prediction-answer.js';
 import { predict } from '../../engine/predictor.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import type { Store } from '../../store/index.js';
-import { readImageBody } from '../image-input.js';
+import { IMAGE_BODY_ERRORS, readImageBody } from '../image-input.js';
 import type { RequestContext } from '../request-context.js';
 import { json } from '../reply.js';
 import type { Route } from '../router.js';
@@ -131,9 +131,7 @@ export function modelRoutes(repo: ModelRepository, config: Config, store: Store)
         },
         errors: {
           404: 'no model by this name in the repository, or no stored image with this `imageSha256`',
-          413: 'the body, a file, or the decoded image (width × height) is over its limit',
-          415: 'not an image the server recognises by its content, or a body type it does not take',
-          422: 'the image could not be decoded',
+          ...IMAGE_BODY_ERRORS,
           500: "the model failed to run, or its output does not fit its task's head",
           503: 'the model is not ready (loading, failed, unloaded), its queue is full, or the request waited too long in it',
         },
