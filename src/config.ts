@@ -237,6 +237,11 @@ export const OPTIONS = [
     description: 'async jobs in flight at once (they share the model batchers at low priority)',
   }),
   setting({
+    key: 'datasetsDir', env: 'SIGHTLINE_DATASETS_DIR', flag: '--datasets-dir', type: directory,
+    default: (earlier) => path.join(String(earlier.dataDir), 'datasets'), shownDefault: '<data-dir>/datasets',
+    description: 'labelled datasets (one folder each) that POST /v1/models/{name}/evaluate may name; nothing outside it is read',
+  }),
+  setting({
     key: 'wsMaxPayloadBytes', env: 'SIGHTLINE_WS_MAX_PAYLOAD_BYTES', flag: '--ws-max-payload-bytes', type: byteSize(1024, 64 * MiB), default: 64 * 1024,
     description: 'largest message a client may send on /v1/ws (larger: closed with 1009); predict sockets use --max-file-bytes',
   }),

@@ -13,6 +13,7 @@ import { Router, type Method, type Route } from './http/router.js';
 import { detectionRoutes } from './http/routes/detections.js';
 import { healthRoutes } from './http/routes/health.js';
 import { imageRoutes } from './http/routes/images.js';
+import { evaluationRoutes } from './http/routes/evaluations.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { modelRoutes } from './http/routes/models.js';
 import { metricsRoutes } from './http/routes/metrics.js';
@@ -25,8 +26,10 @@ import { engineMetrics } from './metrics/engine-metrics.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { ModelRepository } from './engine/repository.js';
 import { DetectionFeed } from './hub/detection-feed.js';
-import { EventName, publishJob, publishModelState } from './hub/events.js';
+import { EventName, publishEvaluation, publishJob, publishModelState } from './hub/events.js';
 import { Hub } from './hub/hub.js';
+import { evaluationView } from './evaluation/evaluation-view.js';
+import { EvaluationRunner } from './evaluation/runner.js';
 import { jobView } from './jobs/job-view.js';
 import { JobRunner } from './jobs/runner.js';
 import { usePolygonImplementation } from './polygons/index.js';
@@ -43,6 +46,7 @@ export interface ServerHandle {
   readonly store: Store;
   readonly hub: Hub;
   readonly jobs: JobRunner;
+  readonly evaluations: EvaluationRunner;
   /** Every HTTP route with what it needs (WebSocket upgrades use their path's GET entry). */
   readonly routes: ReadonlyArray<{ method: Method; path: string; access: Access }>;
   /** Resolves once every configured model has loaded or failed. */
@@ -96,6 +100,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       deleted: (id) => publishJob(hub, { id }, EventName.jobDeleted),
     },
   });
+  const evaluations = new EvaluationRunner({
+    store,
+    models,
+    limits,
+    logger,
+    events: {
+      changed: (evaluation) => publishEvaluation(hub, evaluationView(evaluation), EventName.evaluationUpdated),
+      progress: (progress) => publishEvaluation(hub, progress, EventName.evaluationProgress),
+      deleted: (id) => publishEvaluation(hub, { id }, EventName.evaluationDeleted),
+    },
+  });
   models.on('state', (status) => publishModelState(hub, status));
 
   const router = new Router();
@@ -111,6 +126,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...healthRoutes(models),
     ...modelRoutes(models, config, store),
     ...jobRoutes({ store, models, runner: jobs, config }),
+    ...evaluationRoutes({ store, models, runner: evaluations, config }),
     ...detectionRoutes({ store, models, feed, config }),
     ...imageRoutes(store, config),
     ...upgradeRequiredRoutes(),
@@ -175,6 +191,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // After loadAll has registered the models (as loading), so resumed jobs wait for theirs.
   try {
     await jobs.start();
+    await evaluations.start();
   } catch (err) {
     await http.close(0);
     await modelsLoaded;
@@ -194,6 +211,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store,
     hub,
     jobs,
+    evaluations,
     routes: router.routes().map((r) => ({ method: r.method, path: r.path, access: accessByRoute.get(r)! })),
     modelsLoaded,
     close() {
@@ -204,6 +222,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const [{ drained, abandoned }] = await Promise.all([http.close(config.shutdownTimeoutMs), hub.close(config.shutdownTimeoutMs)]);
         if (!drained) logger.warn({ abandoned }, 'shutdown deadline passed with requests still in flight');
         await jobs.stop(left());
+        await evaluations.stop();
         await modelsLoaded;
         await models.close();
         await feed.settle();

@@ -166,7 +166,7 @@ describe('subscriptions', () => {
     expect(await c.ask({ type: 'subscribe', topic: 'weather' })).toEqual({
       type: 'error',
       code: 'unknown_topic',
-      message: 'unknown topic "weather"; topics are detections, detections/<cameraId>, jobs, jobs/<id> and models',
+      message: 'unknown topic "weather"; topics are detections, detections/<cameraId>, jobs, jobs/<id>, models, evaluations and evaluations/<id>',
     });
     expect(await c.ask({ type: 'subscribe', topics: ['models', 'jobs/42'] })).toEqual({
       type: 'error',

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -232,7 +232,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('request rules as documented are the rules enforced', () => {
-  const listings = ['/v1/jobs', '/v1/detections', '/v1/stats'];
+  const listings = ['/v1/jobs', '/v1/detections', '/v1/stats', '/v1/evaluations'];
 
   it('refuses an unknown query parameter on every strict query, naming it', async () => {
     for (const p of listings) {
@@ -261,8 +261,8 @@ describe('request rules as documented are the rules enforced', () => {
         }
       }
     }
-    // limit (twice), latest, bucket, status: every bounded parameter of the listings.
-    expect(checked).toBe(5 + 5 + 4 + 4 + 5);
+    // limit (three times), latest, bucket, status: every bounded parameter of the listings.
+    expect(checked).toBe(5 + 5 + 4 + 4 + 5 + 5);
   });
 });
 
@@ -460,6 +460,28 @@ describe('every route answers as documented', () => {
       ['result', 'r1'],
     ]);
     for (const frame of answers) expect(schemaErrors(doc, frameSchema('/v1/ws/predict/{model}', 'server'), frame), JSON.stringify(frame)).toEqual([]);
+  });
+
+  it('evaluations: start on a folder, progress and report, list, datasets, delete, errors', async () => {
+    for (const [label, rgb] of [['red', [255, 0, 0]], ['green', [0, 255, 0]]] as const) {
+      mkdirSync(path.join(server.config.datasetsDir, 'colours', label), { recursive: true });
+      writeFileSync(path.join(server.config.datasetsDir, 'colours', label, '1.png'), await png([...rgb]));
+    }
+    expect((await call('GET', '/v1/datasets', '/v1/datasets')).body).toEqual({ items: [{ name: 'colours' }] });
+    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', asJson({ dataset: 'colours' }));
+    expect(started.res.status).toBe(202);
+    let evaluation: Json = {};
+    for (let i = 0; i < 200 && evaluation.status !== 'succeeded'; i++) {
+      evaluation = (await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).body;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(evaluation).toMatchObject({ status: 'succeeded', done: 2, summary: { accuracy: 1 } });
+    expect((await call('GET', '/v1/evaluations', '/v1/evaluations?model=cls&limit=1')).body.items).toHaveLength(1);
+    expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate', asJson({ dataset: 'colours' }))).res.status).toBe(400);
+    expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', asJson({ dataset: 'gone' }))).res.status).toBe(404);
+    expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', { headers: { 'content-type': 'text/plain' }, body: 'x' })).res.status).toBe(415);
+    expect((await call('DELETE', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(204);
+    expect((await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(404);
   });
 
   it('metrics, the console, and the reference itself', async () => {

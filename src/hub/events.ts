@@ -1,7 +1,7 @@
 import type { ModelStatus } from '../engine/repository.js';
 import type { Detection } from '../store/index.js';
 import type { Hub } from './hub.js';
-import { cameraTopic, DETECTIONS_TOPIC, jobTopic, JOBS_TOPIC, MODELS_TOPIC } from './topics.js';
+import { cameraTopic, DETECTIONS_TOPIC, EVALUATIONS_TOPIC, evaluationTopic, jobTopic, JOBS_TOPIC, MODELS_TOPIC } from './topics.js';
 
 /** Event names carried in the `event` field of every published message. */
 export const EventName = {
@@ -10,6 +10,9 @@ export const EventName = {
   jobUpdated: 'job.updated',
   jobDeleted: 'job.deleted',
   modelState: 'model.state',
+  evaluationUpdated: 'evaluation.updated',
+  evaluationProgress: 'evaluation.progress',
+  evaluationDeleted: 'evaluation.deleted',
 } as const;
 
 /** A stored detection goes to `detections` and to `detections/<cameraId>`. */
@@ -47,4 +50,15 @@ export function publishJob(hub: Hub, job: { id: string }, event: string = EventN
 
 export function publishModelState(hub: Hub, status: ModelStatus): void {
   if (hub.hasSubscribers(MODELS_TOPIC)) hub.publish(MODELS_TOPIC, EventName.modelState, JSON.stringify(status));
+}
+
+/** An evaluation's state change or progress goes to `evaluations` and to `evaluations/<id>`. */
+export function publishEvaluation(hub: Hub, data: { id: string }, event: string): void {
+  const all = hub.hasSubscribers(EVALUATIONS_TOPIC);
+  const topic = evaluationTopic(data.id);
+  const one = hub.hasSubscribers(topic);
+  if (!all && !one) return;
+  const text = JSON.stringify(data);
+  if (all) hub.publish(EVALUATIONS_TOPIC, event, text);
+  if (one) hub.publish(topic, event, text);
 }

@@ -38,6 +38,7 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
     { method: 'POST', path: '/v1/models/:name/load', access: 'admin' },
     { method: 'POST', path: '/v1/models/:name/unload', access: 'admin' },
     { method: 'POST', path: '/v1/models/:name/predict', access: 'predict' },
+    { method: 'POST', path: '/v1/models/:name/evaluate', access: 'predict' },
 
     { method: 'POST', path: '/v1/jobs', access: 'predict' },
     { method: 'GET', path: '/v1/jobs', access: 'read' },
@@ -52,6 +53,11 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
     { method: 'GET', path: '/v1/stats', access: 'read' },
     { method: 'POST', path: '/v1/images', access: 'ingest' },
     { method: 'GET', path: '/v1/images/:sha256', access: 'read' },
+
+    { method: 'GET', path: '/v1/evaluations', access: 'read' },
+    { method: 'GET', path: '/v1/evaluations/:id', access: 'read' },
+    { method: 'DELETE', path: '/v1/evaluations/:id', access: 'admin' },
+    { method: 'GET', path: '/v1/datasets', access: 'read' },
     { method: 'DELETE', path: '/v1/images/:sha256', access: 'admin' },
 
     { method: 'GET', path: '/v1/ws', access: 'read' },

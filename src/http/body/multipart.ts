@@ -9,6 +9,8 @@ export interface MultipartLimits {
   fields: number;
   /** Bytes per non-file field value. */
   fieldBytes?: number;
+  /** Keep folders in file names (`cat/1.png`) instead of the base name only: dataset uploads name files by path. */
+  preservePath?: boolean;
 }
 
 export interface UploadedFile {
@@ -38,6 +40,7 @@ export function readMultipart(ctx: RequestContext, limits: MultipartLimits): Pro
   try {
     parser = busboy({
       headers: { 'content-type': ctx.headers['content-type']! },
+      preservePath: limits.preservePath ?? false,
       limits: {
         fileSize: limits.fileBytes,
         files: limits.files,

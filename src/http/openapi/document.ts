@@ -11,6 +11,7 @@ const TAGS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'Models', description: 'The model repository: state, details, load and unload.' },
   { name: 'Predict', description: 'Run images through a model and get its answer.' },
   { name: 'Jobs', description: 'Queue a model run on one image and fetch the result later.' },
+  { name: 'Evaluations', description: "A model's accuracy on a labelled dataset: start, watch, read the stored report, delete." },
   { name: 'Detections', description: 'Camera ingestion: store, list, count and delete detections.' },
   { name: 'Images', description: 'Stored images, addressed by their SHA-256.' },
   { name: 'WebSocket', description: 'Event subscriptions and predict over WebSocket; the frames are described in `x-websocket`.' },

@@ -55,6 +55,7 @@ function requestBody(components: SchemaComponents, body: BodySchema): JsonSchema
   }
   if (body.multipart) content['multipart/form-data'] = { schema: components.convert(body.multipart, 'input') };
   if (body.json) content['application/json'] = { schema: components.convert(body.json, 'input') };
+  for (const type of body.binary ?? []) content[type] = { schema: BINARY };
   return { required: body.required ?? true, ...(body.description ? { description: body.description } : {}), content };
 }
 

@@ -19,6 +19,8 @@ export interface BodySchema {
   multipart?: z.ZodObject;
   /** application/json. */
   json?: z.ZodType;
+  /** Other binary media types taken as a raw body (archives). */
+  binary?: readonly string[];
   /** False when the body may be left out altogether. */
   required?: boolean;
   description?: string;

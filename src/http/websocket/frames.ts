@@ -3,6 +3,7 @@ import { CloseCode } from '../../hub/close-codes.js';
 import { EventName } from '../../hub/events.js';
 import { MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
 import { detection } from '../schemas/detections.js';
+import { evaluationSummaryView } from '../schemas/evaluations.js';
 import { jobView } from '../schemas/jobs.js';
 import { modelStatus } from '../schemas/models.js';
 import { predictAnswer } from '../schemas/predict.js';
@@ -30,7 +31,7 @@ const unknownField = (what: string) => (issue: z.core.$ZodRawIssue) =>
 const topic = z
   .string({ error: 'must be a string' })
   .refine(echoable, ECHOABLE_RULE)
-  .describe('detections, detections/{cameraId}, jobs, jobs/{id} or models');
+  .describe('detections, detections/{cameraId}, jobs, jobs/{id}, models, evaluations or evaluations/{id}');
 
 /** A frame names at most as many topics as a connection may hold. */
 function subscription<T extends 'subscribe' | 'unsubscribe'>(type: T) {
@@ -84,6 +85,14 @@ export const subscriberServerFrame = z
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.jobUpdated), data: jobView }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.jobDeleted), data: z.strictObject({ id: z.uuid() }) }),
     z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.modelState), data: modelStatus }),
+    z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.evaluationUpdated), data: evaluationSummaryView }),
+    z.strictObject({
+      type: z.literal('event'),
+      topic: z.string(),
+      event: z.literal(EventName.evaluationProgress),
+      data: z.strictObject({ id: z.uuid(), done: z.int(), total: z.int(), problems: z.int() }).describe('images done so far, a few times a second'),
+    }),
+    z.strictObject({ type: z.literal('event'), topic: z.string(), event: z.literal(EventName.evaluationDeleted), data: z.strictObject({ id: z.uuid() }) }),
     z
       .strictObject({
         type: z.literal('error'),

@@ -46,7 +46,7 @@ export function upgradeRequiredRoutes(): Route[] {
         summary: 'WebSocket: subscribe to detection, job and model events',
         description:
           'Send JSON text frames `{"type":"subscribe","topic":"detections/gate-1"}` (or `topics: [...]`), `unsubscribe`, `ping`; receive `subscribed`, `unsubscribed`, `pong` and `event` frames (`x-websocket` has every frame). ' +
-          'Topics: `detections`, `detections/{cameraId}`, `jobs`, `jobs/{id}`, `models`. A frame that cannot be honoured gets an `error` frame and the connection stays open.',
+          'Topics: `detections`, `detections/{cameraId}`, `jobs`, `jobs/{id}`, `models`, `evaluations`, `evaluations/{id}`. A frame that cannot be honoured gets an `error` frame and the connection stays open.',
         tags: ['WebSocket'],
         headers: UPGRADE_HEADERS,
         responses: { 101: { description: 'switching to the WebSocket protocol' } },
