@@ -9,6 +9,7 @@ import {
   gradientImage,
   orientedImage,
   pixelAt,
+  PNG_SIGNATURE,
   rgbaPng,
   rgbPixels,
   solidImage,
@@ -301,7 +302,7 @@ describe('errors', () => {
   });
 
   it('422 for a valid signature followed by garbage, and for truncated data', async () => {
-    const garbage = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100, 0x41)]);
+    const garbage = Buffer.concat([PNG_SIGNATURE, Buffer.alloc(100, 0x41)]);
     await expectError(prepareImage(garbage, stretch(4, 4)), 422, 'undecodable_image');
     const jpegish = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(50, 0x13)]);
     await expectError(prepareImage(jpegish, stretch(4, 4)), 422, 'undecodable_image');
