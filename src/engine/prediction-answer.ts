@@ -14,6 +14,6 @@ export function predictionAnswer(model: string, p: Prediction, totalMs: number):
     width: p.width,
     height: p.height,
     batchSize: p.batchSize,
-    latencyMs: { queueMs: round(p.queueMs), inferMs: round(p.inferMs), totalMs: round(totalMs) },
+    latencyMs: { queueMs: round(p.queueMs), inferMs: round(p.inferMs), totalMs: round(totalMs), ...(p.steps ? { steps: p.steps } : {}) },
   };
 }

@@ -1,5 +1,8 @@
 import type { SightlineError } from '../errors.js';
-import { decodeForModel, type ImageLimits, type PreparedImage, type RasterImage } from '../imaging/index.js';
+import { decodeForModel, type ImageInputSpec, type ImageLimits, type PreparedImage, type RasterImage } from '../imaging/index.js';
+import { prepareDecoded, type DecodedImage } from '../imaging/raster-input.js';
+import type { PipelineSpec } from '../pipelines/manifest.js';
+import { runPipeline, type StepLatency, type StepModels } from '../pipelines/runner.js';
 import type { BatchResult, Priority, Reservation } from './batcher.js';
 import type { ItemOutput, ModelVersion } from './model-version.js';
 import type { ModelRepository } from './repository.js';
@@ -17,6 +20,8 @@ export interface Prediction {
   queueMs: number;
   inferMs: number;
   batchSize: number;
+  /** A pipeline's time by step (see StepLatency). */
+  steps?: Record<string, StepLatency>;
 }
 
 type Slot = Reservation<PreparedImage | RasterImage, ItemOutput>;
@@ -34,11 +39,11 @@ const isUnavailable = (err: unknown): boolean => (err as SightlineError | undefi
  * that cannot answer in time refuses at once (503 overloaded) without spending a decode on it.
  * A version retired by a reload (unavailable) hands over to its successor.
  */
-function reserveServing(repo: ModelRepository, model: string, priority: Priority): { version: ModelVersion; slot: Slot } {
+function reserveServing(repo: ModelRepository, model: string, priority: Priority, budget?: number): { version: ModelVersion; slot: Slot } {
   let version = repo.serving(model);
   for (;;) {
     try {
-      return { version, slot: version.batcher.reserve({ priority, ...budgetOf(version) }) };
+      return { version, slot: version.batcher.reserve({ priority, ...(budget === undefined ? budgetOf(version) : { maxQueueWaitMs: budget }) }) };
     } catch (err) {
       const next = isUnavailable(err) ? repo.serving(model) : undefined;
       if (!next || next === version) throw err;
@@ -50,22 +55,58 @@ function reserveServing(repo: ModelRepository, model: string, priority: Priority
 /**
  * One image through one model: reserve a place in the model's dynamic batch scheduler, decode
  * and resize for the model's input (sharp, off the main thread; small images are resized in the
- * worker), then queue it in that place.
+ * worker), then queue it in that place. A pipeline's name runs the pipeline, each of its model
+ * steps through that model's own batcher.
  */
 export async function predict(repo: ModelRepository, model: string, bytes: Uint8Array, options: PredictOptions): Promise<Prediction> {
+  const pipeline = repo.servingPipeline(model);
+  if (pipeline !== undefined) return predictPipeline(repo, pipeline, bytes, options);
+  return predictPrepared(repo, model, (spec) => decodeForModel(bytes, spec, options.limits), options);
+}
+
+/** Options of one call on pixels already decoded (a pipeline's step). */
+export interface PixelPredictOptions extends PredictOptions {
+  /** Items of one group batch only with each other (default: with any item of the same shape). */
+  group?: string;
+  /** Admitted by the queue's size only, not by its expected wait (later steps of a request already admitted). */
+  admitted?: boolean;
+}
+
+/** Pixels already decoded through one model, without encoding them again (see prepareDecoded). */
+export function predictDecoded(repo: ModelRepository, model: string, image: DecodedImage, options: PixelPredictOptions): Promise<Prediction> {
+  return predictPrepared(repo, model, (spec) => prepareDecoded(image, spec), options);
+}
+
+async function predictPipeline(repo: ModelRepository, pipeline: PipelineSpec, bytes: Uint8Array, options: PredictOptions): Promise<Prediction> {
+  const models: StepModels = {
+    predict: (model, image, call) =>
+      predictDecoded(repo, model, image, { ...options, ...(call.group ? { group: call.group } : {}), admitted: !call.first }),
+    inputHeight: (model) => repo.serving(model).spec.input.height,
+  };
+  const r = await runPipeline(pipeline, bytes, models, options.limits);
+  return { value: r.value, width: r.width, height: r.height, queueMs: r.queueMs, inferMs: r.inferMs, batchSize: r.batchSize, steps: r.steps };
+}
+
+async function predictPrepared(
+  repo: ModelRepository,
+  model: string,
+  prepare: (spec: ImageInputSpec) => Promise<PreparedImage | RasterImage>,
+  options: PixelPredictOptions,
+): Promise<Prediction> {
   const priority = options.priority ?? 'high';
-  const reserved = reserveServing(repo, model, priority);
+  const reserved = reserveServing(repo, model, priority, options.admitted ? Infinity : undefined);
   const slot = reserved.slot;
   let version = reserved.version;
   let image: PreparedImage | RasterImage;
   try {
-    image = await decodeForModel(bytes, version.spec.imageSpec, options.limits);
+    image = await prepare(version.spec.imageSpec);
   } catch (err) {
     slot.release();
     throw err;
   }
   const { width, height } = image.original;
-  const enqueueOptions = { ...(options.signal ? { signal: options.signal } : {}), shapeKey: version.shapeKey(image) };
+  const shapeKey = (v: ModelVersion) => (options.group === undefined ? v.shapeKey(image) : `${v.shapeKey(image)}|${options.group}`);
+  const enqueueOptions = { ...(options.signal ? { signal: options.signal } : {}), shapeKey: shapeKey(version) };
   let pending: Promise<BatchResult<ItemOutput>> = slot.enqueue(image, enqueueOptions);
   for (;;) {
     try {
@@ -77,7 +118,8 @@ export async function predict(repo: ModelRepository, model: string, bytes: Uint8
       const next = isUnavailable(err) ? repo.serving(model) : undefined;
       if (!next || next === version) throw err;
       version = next;
-      pending = version.batcher.enqueue(image, { ...enqueueOptions, priority, ...budgetOf(version), shapeKey: version.shapeKey(image) });
+      const budget = options.admitted ? { maxQueueWaitMs: Infinity } : budgetOf(version);
+      pending = version.batcher.enqueue(image, { ...enqueueOptions, priority, ...budget, shapeKey: shapeKey(version) });
     }
   }
 }

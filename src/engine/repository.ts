@@ -14,6 +14,8 @@ import { loadManifest, planInputFor, withPlan, type ModelSpec } from './manifest
 import type { EngineObserver } from './engine-observer.js';
 import type { ModelMemoryReport } from './model-memory.js';
 import { ModelVersion, type ComputeStats } from './model-version.js';
+import { isPipelineManifest, loadPipelineManifest, type PipelineSpec } from '../pipelines/manifest.js';
+import { pipelineReadiness, type PipelineReadiness, type PipelineStepView } from '../pipelines/readiness.js';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloading' | 'unloaded';
 
@@ -38,6 +40,8 @@ export interface ModelStatus {
     instances: number;
   };
   loadedAt?: string;
+  /** A pipeline's steps, with the state of each step's model. */
+  steps?: PipelineStepView[];
 }
 
 export interface ModelDetail extends ModelStatus {
@@ -62,6 +66,8 @@ interface Entry {
   busy: Promise<unknown>;
   /** The plan made for the models loaded together at start, until this model's load uses it. */
   planned: ModelPlan | undefined;
+  /** Set for a pipeline entry (task "pipeline"), which has no version of its own. */
+  pipeline: PipelineSpec | undefined;
 }
 
 /**
@@ -147,6 +153,7 @@ export class ModelRepository extends EventEmitter {
   }
 
   private async doLoad(entry: Entry): Promise<ModelStatus> {
+    if (isPipelineManifest(entry.dir)) return this.loadPipeline(entry);
     const previous = entry.current;
     if (!previous) this.setState(entry, 'loading');
     let version: ModelVersion | undefined;
@@ -181,6 +188,27 @@ export class ModelRepository extends EventEmitter {
   }
 
   /**
+   * A pipeline loads its manifest only; it serves while the models its steps name serve. A
+   * reload that fails keeps the manifest loaded before.
+   */
+  private loadPipeline(entry: Entry): ModelStatus {
+    try {
+      entry.pipeline = loadPipelineManifest(entry.dir);
+    } catch (err) {
+      entry.error = (err as Error).message;
+      this.logger.error({ model: entry.name, err: entry.error }, 'pipeline failed to load');
+      if (!entry.pipeline) this.setState(entry, 'failed');
+      throw new SightlineError(entry.pipeline ? 409 : 500, 'model_load_failed', `pipeline ${entry.name} failed to load: ${entry.error}`);
+    }
+    entry.versions++;
+    entry.error = undefined;
+    entry.loadedAt = new Date();
+    this.setState(entry, 'ready');
+    this.logger.info({ model: entry.name, version: entry.versions, steps: entry.pipeline.steps.length, models: entry.pipeline.models }, 'pipeline loaded');
+    return this.status(entry.name)!;
+  }
+
+  /**
    * The plan for one model loaded on its own (a reload, a load through the API): the models
    * serving, or about to, keep what they have (the ledger, not the plan, shares the cores).
    */
@@ -201,6 +229,7 @@ export class ModelRepository extends EventEmitter {
     const task = entry.busy.then(async () => {
       const current = entry.current;
       entry.current = undefined;
+      entry.pipeline = undefined;
       if (current) {
         this.setState(entry, 'unloading');
         await current.retire();
@@ -217,8 +246,39 @@ export class ModelRepository extends EventEmitter {
     const entry = this.entries.get(name);
     if (!entry) throw notFound(`model ${JSON.stringify(name)} not found`);
     if (entry.current) return entry.current;
+    if (entry.pipeline) {
+      this.servingPipeline(name);
+      throw new SightlineError(400, 'not_a_model', `${name} is a pipeline, not a model`);
+    }
     if (entry.state === 'failed') throw new SightlineError(503, 'model_unavailable', `model ${name} failed to load: ${entry.error}`, { retryAfter: 5 });
     throw new SightlineError(503, 'model_unavailable', `model ${name} is ${entry.state}`, { retryAfter: 1 });
+  }
+
+  /**
+   * The pipeline a name holds when every model its steps name serves; undefined for a model
+   * (or nothing by that name); 503 while a step model does not serve.
+   */
+  servingPipeline(name: string): PipelineSpec | undefined {
+    const entry = this.entries.get(name);
+    if (!entry?.pipeline) return undefined;
+    const readiness = this.readinessOf(entry.pipeline);
+    if (readiness.state !== 'ready') {
+      throw new SightlineError(503, 'model_unavailable', `pipeline ${name} is not ready: ${readiness.reasons.join('; ')}`, { retryAfter: readiness.state === 'loading' ? 1 : 5 });
+    }
+    return entry.pipeline;
+  }
+
+  /** 404 for a name not in the repository, 503 for a model or pipeline that cannot answer now. */
+  assertServing(name: string): void {
+    if (this.servingPipeline(name) === undefined) this.serving(name);
+  }
+
+  private readinessOf(spec: PipelineSpec): PipelineReadiness {
+    return pipelineReadiness(spec, (model) => {
+      const e = this.entries.get(model);
+      if (!e) return undefined;
+      return { state: e.state, pipeline: e.pipeline !== undefined, ...(e.error ? { error: e.error } : {}) };
+    });
   }
 
   names(): string[] {
@@ -228,6 +288,19 @@ export class ModelRepository extends EventEmitter {
   status(name: string): ModelStatus | undefined {
     const entry = this.entries.get(name);
     if (!entry) return undefined;
+    if (entry.pipeline) {
+      const r = this.readinessOf(entry.pipeline);
+      return {
+        name,
+        state: r.state,
+        version: entry.versions,
+        ...(r.reasons.length > 0 && r.state === 'failed' ? { error: r.reasons.join('; ') } : entry.error ? { error: entry.error } : {}),
+        task: 'pipeline',
+        ...(entry.pipeline.description ? { description: entry.pipeline.description } : {}),
+        ...(entry.loadedAt ? { loadedAt: entry.loadedAt.toISOString() } : {}),
+        steps: r.steps,
+      };
+    }
     const v = entry.current;
     const info: SessionInfo | undefined = v?.info;
     return {
@@ -288,7 +361,10 @@ export class ModelRepository extends EventEmitter {
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     for (const entry of this.entries.values()) {
-      if (entry.state === 'loading') reasons.push(`model ${entry.name} is loading`);
+      if (entry.pipeline) {
+        const r = this.readinessOf(entry.pipeline);
+        if (r.state !== 'ready') reasons.push(`pipeline ${entry.name} is not ready: ${r.reasons.join('; ')}`);
+      } else if (entry.state === 'loading') reasons.push(`model ${entry.name} is loading`);
       else if (entry.state === 'failed') reasons.push(`model ${entry.name} failed to load: ${entry.error}`);
     }
     return reasons;
@@ -310,7 +386,7 @@ export class ModelRepository extends EventEmitter {
   private entry(name: string): Entry {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve(), planned: undefined };
+      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve(), planned: undefined, pipeline: undefined };
       this.entries.set(name, entry);
     }
     return entry;
@@ -319,6 +395,10 @@ export class ModelRepository extends EventEmitter {
   private setState(entry: Entry, state: ModelState): void {
     entry.state = state;
     this.emit('state', this.status(entry.name));
+    // A pipeline's state follows its step models'.
+    for (const other of this.entries.values()) {
+      if (other.pipeline?.models.includes(entry.name)) this.emit('state', this.status(other.name));
+    }
   }
 }
 

@@ -212,7 +212,7 @@ export class JobRunner {
       return;
     }
     try {
-      models.serving(job.model);
+      models.assertServing(job.model);
     } catch (err) {
       await this.fail(id, err, signal);
       return;

@@ -13,6 +13,13 @@ const device = z.strictObject({
   instances: z.int().describe('worker threads, each with its own session'),
 });
 
+const pipelineStep = z.strictObject({
+  id: z.string(),
+  op: z.enum(['predict', 'crop', 'map', 'rotate', 'rules']).describe('`predict` runs a model on the image, `map` on every crop'),
+  model: z.string().optional().describe('the model a predict or map step runs'),
+  modelState: z.enum(['loading', 'ready', 'failed', 'unloading', 'unloaded', 'missing']).optional().describe("that model's state; `missing` when the repository does not hold it"),
+});
+
 const statusFields = {
   name: z.string(),
   state: z.enum(['loading', 'ready', 'failed', 'unloading', 'unloaded']),
@@ -22,6 +29,7 @@ const statusFields = {
   description: z.string().optional(),
   device: device.optional(),
   loadedAt: z.iso.datetime().optional(),
+  steps: z.array(pipelineStep).optional().describe("a pipeline's steps (task `pipeline`), in manifest order; it is ready while every step model is"),
 };
 
 export const modelStatus = z.strictObject(statusFields).meta({ id: 'ModelStatus', description: 'A model in the repository and its state.' });

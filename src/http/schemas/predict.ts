@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SightlineError } from '../../errors.js';
 import type { BoxAnswer, ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
+import type { StepLatency } from '../../pipelines/runner.js';
 import { base64BatchImage, base64Image, filePart, sha256 } from './field-types.js';
 
 /** Holds only when the two types accept the same values: keeps each answer schema in step with its head. */
@@ -79,6 +80,38 @@ const common = {
   }),
 };
 
+const stepLatency = z.strictObject({
+  startMs: z.number().describe('when the step started, from the start of the request'),
+  ms: z.number().describe("the step's wall time"),
+  items: z.int().optional().describe('crops or answers it produced (per-crop steps)'),
+  queueMs: z.number().optional().describe('model steps: the longest wait in the model\'s batch scheduler'),
+  inferMs: z.number().optional().describe('model steps: the longest worker time of a batch its items ran in'),
+  meanBatchSize: z.number().optional().describe('model steps: the mean size of the batches its items ran in (crops of other requests included)'),
+});
+const stepLatencyCheck: [Same<z.output<typeof stepLatency>, StepLatency>] = [true];
+void stepLatencyCheck;
+
+/**
+ * A pipeline's answer: the fields its `output` names (the default `ocr`: `lines` of
+ * `{text, confidence, points, box}` and `text`), so a loose object.
+ */
+const pipelineAnswer = z
+  .looseObject({
+    ...common,
+    batchSize: z.int().describe("size of the batch the request's first model step ran in"),
+    latencyMs: z.strictObject({
+      queueMs: z.number().describe("summed over model steps: each step's longest queue wait"),
+      inferMs: z.number().describe("summed over model steps: each step's longest worker time"),
+      totalMs: z.number().describe('the whole request'),
+      steps: z.record(z.string(), stepLatency).describe("by step id, and `input` for the image's decode"),
+    }),
+  })
+  .meta({
+    id: 'PipelineAnswer',
+    description:
+      'The answer of a pipeline (task `pipeline`) for one image: the fields its output names, e.g. for `ocr` `{"lines": [{"text", "confidence", "points", "box"}], "text"}` (a crop a step failed for has `error: {step, code, message}` instead of its fields), with each step\'s time.',
+  });
+
 const answer = <S extends z.core.$ZodLooseShape>(id: string, task: string, fields: S) =>
   z.strictObject({ ...common, ...fields }).meta({ id, description: `The answer of a \`${task}\` model for one image.` });
 
@@ -95,6 +128,7 @@ export const predictAnswer = z
     z
       .looseObject({ ...common, ...multiFields })
       .meta({ id: 'MultiAnswer', description: 'The answer of a `multi` model for one image: items, summary, and any other head under its name.' }),
+    pipelineAnswer,
   ])
   .meta({ id: 'PredictAnswer', description: "One image's answer: the head's fields for the model's task, plus size, batch size and latencies." });
 

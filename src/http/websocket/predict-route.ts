@@ -95,7 +95,7 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
       let model: string;
       try {
         model = decodeURIComponent(req.getParameter(0));
-        repo.serving(model); // unknown (404) or not ready (503): refuse before switching protocols
+        repo.assertServing(model); // unknown (404) or not ready (503): refuse before switching protocols
       } catch (err) {
         return refuseUpgrade(res, req, err instanceof URIError ? new SightlineError(400, 'bad_request', 'model name is not valid URL encoding') : err);
       }

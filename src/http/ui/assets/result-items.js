@@ -10,6 +10,10 @@ export function itemsOf(answer) {
   if (Array.isArray(answer.polygons)) {
     return answer.polygons.map((p) => ({ label: String(p.label), confidence: p.score, points: p.points, holes: p.holes, box: p.bbox }));
   }
+  if (Array.isArray(answer.lines)) {
+    // A pipeline's text lines (ocr): each upright quadrilateral with what was read in it.
+    return answer.lines.map((l) => ({ label: l.error ? `error: ${l.error.code}` : String(l.text), confidence: l.confidence, points: l.points, box: l.box }));
+  }
   if (Array.isArray(answer.regions)) {
     return answer.regions.map((r) => ({ label: 'text', confidence: r.score, points: r.points, box: r.box }));
   }

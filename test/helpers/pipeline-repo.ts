@@ -1,0 +1,31 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolvePackageFile } from '../../dist/src/engine/package-path.js';
+import { repoRoot } from './server.js';
+
+/** Writes `<dir>/<name>/model.json` as a pipeline manifest (task "pipeline", no model file). */
+export function writePipeline(dir: string, name: string, manifest: Record<string, unknown>): void {
+  mkdirSync(path.join(dir, name), { recursive: true });
+  writeFileSync(path.join(dir, name, 'model.json'), JSON.stringify({ task: 'pipeline', ...manifest }, null, 2));
+}
+
+const shippedModels = path.join(repoRoot, 'models');
+
+/**
+ * A shipped model's manifest for a repository elsewhere: its package file and head files named by
+ * absolute path (a test repository lives outside the project, where packages do not resolve).
+ */
+export function shippedManifest(name: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
+  const dir = path.join(shippedModels, name);
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown> & { file: string; head?: Record<string, unknown> };
+  const resolve = (ref: string) => resolvePackageFile(ref, dir) ?? path.resolve(dir, ref);
+  const head = { ...(manifest.head ?? {}) };
+  for (const key of ['labelsFile', 'charsetFile']) if (typeof head[key] === 'string') head[key] = resolve(head[key] as string);
+  return { ...manifest, file: resolve(manifest.file), head, ...changes };
+}
+
+/** Writes a shipped model's manifest (see shippedManifest) into a test repository. */
+export function writeShipped(dir: string, name: string, changes: Record<string, unknown> = {}): void {
+  mkdirSync(path.join(dir, name), { recursive: true });
+  writeFileSync(path.join(dir, name, 'model.json'), JSON.stringify(shippedManifest(name, changes), null, 2));
+}
