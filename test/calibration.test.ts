@@ -23,7 +23,7 @@ interface CalibrationAnswer {
   source: string;
   input: { width: number; height: number };
   cores: number;
-  runs: Array<{ intraOpThreads: number; batchSize: number; msPerBatch: number; msPerImage: number; samples: number }>;
+  runs: Array<{ intraOpThreads: number; batchSize: number; msPerBatch: number; msPerImage: number; samples: number; clock: string }>;
   candidates: Array<{ instances: number; intraOpThreads: number; imagesPerSecond: number }>;
   batching: { batchSize: number; perImageRatio: number | null; decision: string };
   measureMs: number;
@@ -51,6 +51,7 @@ async function load(repo: string, options: { dataDir?: string; measure?: Measure
   const r = new ModelRepository({ modelsDir: repo, models: [], logger: silent, cores: options.cores ?? 2, ...options });
   repositories.push(r);
   await r.loadAll();
+  for (const status of r.list()) expect({ name: status.name, state: status.state, error: status.error }).toEqual({ name: status.name, state: 'ready', error: undefined });
   return r;
 }
 afterAll(async () => {
@@ -81,23 +82,33 @@ describe('calibration at load, in a server', () => {
     await first.close();
 
     const c = measured.cls!;
-    expect(c.plan).toMatchObject({ instances: k, intraOpThreads: 1, chosenBy: 'calibration' });
-    expect(c.device).toMatchObject({ instances: k, intraOpThreads: 1 });
     const cal = c.plan.calibration!;
     expect(cal).toMatchObject({ source: 'measured', input: { width: 8, height: 8 }, cores });
-    // A tiny model runs in microseconds on one thread: more threads are not measured, single-threaded instances fill the cores.
-    expect(cal.runs.map((r) => [r.intraOpThreads, r.batchSize])).toEqual([[1, 1], [1, 8]]);
-    expect(cal.candidates.map((c) => [c.instances, c.intraOpThreads])).toEqual([[k, 1]]);
+    // A tiny model runs in microseconds on one thread: more threads are not measured, single-threaded
+    // instances fill the cores. (On a machine so loaded that one run took a millisecond, 2 threads would be measured too.)
+    const alone = cal.runs[0]!;
+    expect([alone.intraOpThreads, alone.batchSize]).toEqual([1, 1]);
+    if (alone.msPerBatch < 1) {
+      expect(cal.runs.map((r) => [r.intraOpThreads, r.batchSize])).toEqual([[1, 1], [1, 8]]);
+      expect(cal.candidates.map((c) => [c.instances, c.intraOpThreads])).toEqual([[k, 1]]);
+      expect(c.plan).toMatchObject({ instances: k, intraOpThreads: 1, chosenBy: 'calibration' });
+    }
+    // The chosen candidate: the fewest instances among those within 5% of the best estimate.
+    const top = Math.max(...cal.candidates.map((e) => e.imagesPerSecond));
+    const chosen = cal.candidates.filter((e) => e.imagesPerSecond >= 0.95 * top).sort((a, b) => a.instances - b.instances)[0]!;
+    expect(c.plan).toMatchObject({ instances: chosen.instances, intraOpThreads: chosen.intraOpThreads, chosenBy: 'calibration' });
+    expect(c.device).toMatchObject({ instances: chosen.instances, intraOpThreads: chosen.intraOpThreads });
     for (const run of cal.runs) {
+      // Single-threaded runs are timed less their thread's wait for a core (Linux), others on the wall clock.
+      expect(run.clock).toBe(run.intraOpThreads === 1 && process.platform === 'linux' ? 'wall-minus-wait' : 'wall');
       expect(run.samples).toBeGreaterThanOrEqual(1);
       expect(run.msPerImage).toBeCloseTo(run.msPerBatch / run.batchSize, 2);
     }
     // The run is microseconds and a batch pays its hand-off once for all eight: batching pays.
     expect(cal.batching.decision).toBe('kept');
     expect(c.batching.maxBatchSize).toBe(8);
-    expect(c.plan.reason).toMatch(
-      new RegExp(`^measured on a synthetic 8×8 batch \\(\\d+ ms at load\\): batch 1 at 1 thread\\(s\\) [\\d.]+ ms \\(under 1 ms, so more threads not measured\\); ${k} instance\\(s\\) × 1 thread\\(s\\) estimated at [\\d.]+ images/s; batch 8 costs`),
-    );
+    expect(c.plan.reason).toMatch(/^measured on a synthetic 8×8 batch \(\d+ ms at load\): batch 1 at 1 thread\(s\) [\d.]+ ms.*; \d instance\(s\) × \d thread\(s\) estimated at [\d.]+ images\/s.*; batch 8 costs/);
+    if (alone.msPerBatch < 1) expect(c.plan.reason).toContain(`ms (under 1 ms, so more threads not measured); ${k} instance(s) × 1 thread(s) estimated at`);
 
     expect(measured.pinned!.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
     // intraOpThreads fixed at 2: the one candidate is that many threads in each instance, and only batching is measured.
@@ -138,8 +149,8 @@ describe('calibration choices from injected figures', () => {
     const r = await load(makeModelRepo({ cls: cls({ batching: { maxBatchSize: 8, maxQueueDelayMs: 5, preferredBatchSizes: [4] } }) }), { measure });
     const d = r.detail('cls')!;
     expect(d.spec!.batching).toMatchObject({ maxBatchSize: 1, maxQueueDelayMs: 0, preferredBatchSizes: [] });
-    expect(d.plan!.calibration!.batching).toEqual({ batchSize: 8, perImageRatio: 0.996, decision: 'off' });
-    expect(d.plan!.reason).toMatch(/batch 8 costs 20 ms per image \(0\.996 × batch 1 with 0\.1 ms per batch outside the run\), not under 0\.95, so batching off \(maxBatchSize 1, no delay\)$/);
+    expect(d.plan!.calibration!.batching).toEqual({ batchSize: 8, perImageRatio: 0.979, decision: 'off' });
+    expect(d.plan!.reason).toMatch(/batch 8 costs 20 ms per image \(0\.979 × batch 1 with 0\.5 ms per batch outside the run\), not under 0\.95, so batching off \(maxBatchSize 1, no delay\)$/);
     // Batch 1 at 1 and 2 threads, then the largest batch at the chosen thread count.
     expect(measure.steps.map((s) => [s.threads, s.batch, s.width, s.height])).toEqual([[1, 1, 8, 8], [2, 1, 8, 8], [1, 8, 8, 8]]);
   });

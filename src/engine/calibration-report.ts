@@ -31,4 +31,6 @@ export interface CalibrationRun {
   msPerImage: number;
   /** Timed runs taken (the fastest is kept). */
   samples: number;
+  /** `wall-minus-wait`: a single-threaded run's wall time less its thread's wait for a core (other load does not count); `wall`: elapsed time. */
+  clock: 'wall-minus-wait' | 'wall';
 }

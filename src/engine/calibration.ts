@@ -20,8 +20,10 @@ import type { ProbeFigure, ProbeStep } from './worker-protocol.js';
  *     0.95 of one image alone (each batch counted with BATCH_OVERHEAD_MS), batches buy nothing, so
  *     the model gets maxBatchSize 1 and no delay (unless the manifest says `batching.calibrate: false`).
  * Each step is a warm-up run then timed runs (up to 20, stopping once 100 ms are spent, at least
- * one), and the fastest counts: about a second for the PP-OCRv4 detector on 2 cores, milliseconds
- * for a tiny model. The figures are cached per model file (SHA-256), cores and candidate set in
+ * one), single-threaded ones less the time their thread waited for a core (so other load on the
+ * machine does not count; see probe-runs.ts), and the fastest counts: about a second for the
+ * PP-OCRv4 detector on a quiet 2-core machine, milliseconds for a tiny model. The figures are
+ * cached per model file (SHA-256), cores and candidate set in
  * `<dataDir>/calibration.json`, so a restart does not measure again.
  */
 
@@ -33,11 +35,14 @@ export type Measure = (spec: ModelSpec, steps: ProbeStep[], probe: Probe) => Pro
 /** One image costing at least this share of one image alone in the largest batch: batching off. */
 export const BATCHING_GAIN_RATIO = 0.95;
 /**
- * What every batch costs outside the run, whatever its size (the hand-off to a worker and back,
- * the tensor's set-up): batches share it too, so it counts on both sides of the comparison. It
- * matters only for sub-millisecond runs.
+ * What every batch costs in the server outside the run, whatever its size (the hand-off to a
+ * worker and back, its messages, the promises settled on the main thread), counted on both sides
+ * of the comparison. At saturation on 2 cores a text-direction batch took 3.6 ms from dispatch to
+ * answer against 1.2 ms inside its worker; this counts a conservative part of that. It decides only
+ * for runs of a millisecond or so (the classifier: 0.53 ms alone, 0.49 ms per image in a batch of
+ * 16, so batches pay), and nothing for long ones (the detector's 57 against 77 ms per image).
  */
-export const BATCH_OVERHEAD_MS = 0.1;
+export const BATCH_OVERHEAD_MS = 0.5;
 /** A candidate with fewer instances within this share of the best estimate is preferred (memory). */
 const FEWER_INSTANCES_WITHIN = 0.95;
 /** Timed runs per step at most; fewer once STEP_BUDGET_MS is spent (at least one). */
@@ -196,7 +201,7 @@ const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
 export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFigures, source: 'measured' | 'cache', measureMs: number): CalibrationChoice {
   const chosen = chooseThreads(plan, figures.batchOne);
   const all = estimates(plan, figures.batchOne);
-  const runs: CalibrationRun[] = figures.batchOne.map((f) => ({ intraOpThreads: f.threads, batchSize: 1, msPerBatch: round(fastest(f)), msPerImage: round(fastest(f)), samples: f.runsMs.length }));
+  const runs: CalibrationRun[] = figures.batchOne.map((f) => ({ intraOpThreads: f.threads, batchSize: 1, msPerBatch: round(fastest(f)), msPerImage: round(fastest(f)), samples: f.runsMs.length, clock: f.clock ?? 'wall' }));
   const size = `${plan.width}×${plan.height}`;
   const skipped = plan.candidates.length > figures.batchOne.length ? ` (under ${SHORT_RUN_MS} ms, so more threads not measured)` : '';
   const perThreads = figures.batchOne.map((f) => `${f.threads} thread(s) ${round(fastest(f))} ms`).join(', ') + skipped;
@@ -216,7 +221,7 @@ export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFig
     const alone = figures.batchOne.find((f) => f.threads === largest.threads);
     const one = alone !== undefined ? fastest(alone) : perImage;
     const withOverhead = (fastest(largest) + BATCH_OVERHEAD_MS) / largest.batch;
-    runs.push({ intraOpThreads: largest.threads, batchSize: largest.batch, msPerBatch: round(fastest(largest)), msPerImage: round(perImage), samples: largest.runsMs.length });
+    runs.push({ intraOpThreads: largest.threads, batchSize: largest.batch, msPerBatch: round(fastest(largest)), msPerImage: round(perImage), samples: largest.runsMs.length, clock: largest.clock ?? 'wall' });
     ratio = round(withOverhead / (one + BATCH_OVERHEAD_MS));
     batchingOff = withOverhead >= BATCHING_GAIN_RATIO * (one + BATCH_OVERHEAD_MS);
     decision = batchingOff ? 'off' : 'kept';

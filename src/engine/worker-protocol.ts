@@ -55,11 +55,13 @@ export interface ProbeStep {
   budgetMs: number;
 }
 
-/** Milliseconds of each timed run of a probe step. */
+/** Milliseconds of each timed run of a probe step, on the clock it was timed with. */
 export interface ProbeFigure {
   threads: number;
   batch: number;
   runsMs: number[];
+  /** `wall-minus-wait`: elapsed time less the thread's wait for a core (single-threaded runs on Linux); `wall`: elapsed time. */
+  clock?: 'wall-minus-wait' | 'wall';
 }
 
 /**
