@@ -5,7 +5,7 @@ import { Admission } from './http/auth/admission.js';
 import { configuredKeys } from './http/auth/configured-keys.js';
 import { assertSafeExposure, isLoopbackHost } from './http/auth/exposure.js';
 import { httpGuard } from './http/auth/http-guard.js';
-import { RouteAccessTable, routeScopes } from './http/auth/route-scopes.js';
+import { RouteAccessTable, routeScopes, withMountedScopes } from './http/auth/route-scopes.js';
 import type { Access } from './http/auth/scopes.js';
 import { RateLimiter, type RateLimitSpec } from './http/limits/rate-limiter.js';
 import { defaultBurst } from './http/limits/token-bucket.js';
@@ -142,7 +142,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw err;
   }
   for (const route of [...productRoutes, ...(options.extraRoutes ?? [])]) router.add(route);
-  const scopeTable = new RouteAccessTable([...routeScopes({ metricsPublic: config.metricsPublic }), ...profiles.scopes]);
+  const scopeTable = new RouteAccessTable(withMountedScopes(routeScopes({ metricsPublic: config.metricsPublic }), profiles.scopes));
   const rateLimit = { rps: config.rateLimitRps, burst: config.rateLimitBurst || defaultBurst(config.rateLimitRps) };
   const admission = new Admission({
     keys,

@@ -10,12 +10,15 @@ import { handshakeRefusal, upgradeRequired } from '../http/websocket/handshake.j
 import type { WebSocketLimits } from '../http/websocket/transport-limits.js';
 import type { ModelSpec } from '../engine/manifest.js';
 import { reshapedReply, shapedError, type ErrorShape } from './error-shapes.js';
+import { fractureProfile } from './fracture.js';
 import { checkProfileModel } from './model-check.js';
 import type { ProfileName } from './names.js';
 import type { ProfileContext, ProfileDefinition, ProfileDeps, ProfileRoute, ProfileSocket } from './profile.js';
 import type { ProfileSetting } from './settings.js';
 
-export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {};
+export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {
+  fracture: fractureProfile,
+};
 
 /** Native routes a profile may take over: the console moves to /console, and /ping answers as every seed documents it. */
 const YIELDING_NATIVE = new Set(['GET /', 'GET /ping']);

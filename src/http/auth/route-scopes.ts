@@ -65,6 +65,15 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
   ];
 }
 
+/**
+ * The table with entries of routes mounted besides the native ones (service profiles) added; an
+ * added entry replaces a native one for the same method and path (a profile's GET /).
+ */
+export function withMountedScopes(native: readonly ScopeEntry[], mounted: readonly ScopeEntry[]): ScopeEntry[] {
+  const taken = new Set(mounted.map((e) => `${e.method} ${e.path}`));
+  return [...native.filter((e) => !taken.has(`${e.method} ${e.path}`)), ...mounted];
+}
+
 /** Looks up route patterns in a scope table. */
 export class RouteAccessTable {
   private readonly exact = new Map<string, Access>();

@@ -1,4 +1,4 @@
-import { RouteAccessTable, routeScopes, type ScopeEntry } from '../auth/route-scopes.js';
+import { RouteAccessTable, routeScopes, withMountedScopes, type ScopeEntry } from '../auth/route-scopes.js';
 import type { Route } from '../router.js';
 import type { JsonSchema } from './schema-components.js';
 
@@ -28,7 +28,7 @@ export interface RouteSecurity {
  * runs with API keys configured; `/metrics` is shown public, as it is unless configured otherwise.
  */
 export function routeSecurity(extra: readonly ScopeEntry[] = []): (route: Route) => RouteSecurity | undefined {
-  const table = new RouteAccessTable([...routeScopes({ metricsPublic: true }), ...extra]);
+  const table = new RouteAccessTable(withMountedScopes(routeScopes({ metricsPublic: true }), extra));
   return (route) => {
     const access = table.find(route.method, route.path);
     if (access === undefined) return undefined;
