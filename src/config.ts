@@ -438,6 +438,7 @@ export function helpText(): string {
     'Commands:',
     '  serve      start the server (what `npm start` runs)',
     "  bench      load a running server's predict route and check latency budgets (`sightline bench --help`)",
+    '  evaluate   run a labelled dataset through a model and check accuracy gates (`sightline evaluate --help`)',
     '',
     'Options (flag, environment variable, default):',
     helpRow(`${CONFIG_FILE_FLAG} <file>`, CONFIG_FILE_ENV, '(none)', 'JSON file whose keys are the option names below in camelCase (e.g. {"port": 9000})'),

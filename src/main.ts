@@ -10,6 +10,10 @@ async function main(argv: string[]): Promise<number> {
     const { runBenchCommand } = await import('./loadgen/bench-command.js');
     return runBenchCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr });
   }
+  if (argv[0] === 'evaluate') {
+    const { runEvaluateCommand } = await import('./evaluation/evaluate-command.js');
+    return runEvaluateCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, startLocal: startForEvaluation });
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${helpText()}\n`);
     return 0;
@@ -49,6 +53,41 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return -1;
+}
+
+/**
+ * `sightline evaluate` without --url: a server in this process on a free loopback port, serving
+ * only the model asked for, on a throwaway database, its logs on stderr (stdout is the report).
+ */
+async function startForEvaluation(options: { model: string; datasetsDir: string }) {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createLogger } = await import('./logger.js');
+  const dataDir = await mkdtemp(join(tmpdir(), 'sightline-evaluate-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SIGHTLINE_HOST: '127.0.0.1',
+    SIGHTLINE_PORT: '0',
+    SIGHTLINE_DATA_DIR: dataDir,
+    SIGHTLINE_DATASETS_DIR: options.datasetsDir,
+    SIGHTLINE_MODELS: options.model,
+    SIGHTLINE_API_KEYS: '',
+    SIGHTLINE_LOG_LEVEL: process.env.SIGHTLINE_LOG_LEVEL ?? 'warn',
+  };
+  delete env.SIGHTLINE_DATABASE_URL;
+  delete env.SIGHTLINE_API_KEYS_FILE;
+  delete env.SIGHTLINE_CONFIG;
+  const config = loadConfig({ env });
+  const server = await startServer(config, { logger: createLogger(config.logLevel, { pretty: true, out: process.stderr }) });
+  await server.modelsLoaded;
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 main(process.argv.slice(2)).then(
