@@ -126,6 +126,14 @@ describe('text metrics', () => {
     expect(m.worst.map((w) => [w.file, w.characterEdits, w.wordEdits])).toEqual([['off.png', 4, 2], ['empty.png', 3, 1], ['blank.png', 1, 1]]);
   });
 
+  it('leading and trailing whitespace is not an error; inner whitespace is', () => {
+    const m = textMetrics([
+      { file: 'padded.png', expected: 'a b', predicted: ' a b  ' },
+      { file: 'inner.png', expected: 'a b', predicted: 'a  b' },
+    ]);
+    expect([m.characters, m.words, m.exactLineAccuracy]).toEqual([{ reference: 6, edits: 1 }, { reference: 4, edits: 0 }, 0.5]);
+  });
+
   it('no reference text: no rates', () => {
     const m = textMetrics([{ file: 'a', expected: '', predicted: '' }]);
     expect([m.cer, m.wer, m.exactLineAccuracy]).toEqual([null, null, 1]);

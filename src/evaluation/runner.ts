@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { SightlineError } from '../errors.js';
 import { predict, type Prediction } from '../engine/predictor.js';
@@ -159,6 +160,8 @@ export class EvaluationRunner {
     while (!this.stopping && this.runs.size < limit && this.queue.length > 0) {
       const { id, request } = this.queue.shift()!;
       const run: Run = { request, controller: new AbortController(), done: 0, problems: request.dataset.problems.length, lastProgress: 0 };
+      // Every image in flight listens on the run's signal.
+      setMaxListeners(0, run.controller.signal);
       this.runs.set(id, run);
       const task = this.run(id, run)
         .catch((err: unknown) => this.failed(id, run, err))

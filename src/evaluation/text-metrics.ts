@@ -2,8 +2,9 @@
  * Text recognition metrics: character error rate, word error rate and exact-line accuracy.
  * Rates are corpus-level (total edits over total reference length, as jiwer and PaddleOCR's
  * edit-distance metric report them), so long lines weigh more than short ones. Characters are
- * Unicode code points; words are runs of non-whitespace. Text is compared as given: no case
- * folding, no whitespace clean-up.
+ * Unicode code points; words are runs of non-whitespace. Both sides are stripped of leading and
+ * trailing whitespace first (jiwer's default for CER: recognisers pad lines with spaces), and
+ * otherwise compared as given: no case folding, inner spaces count.
  */
 
 export interface TextSample {
@@ -62,15 +63,17 @@ export function textMetrics(samples: readonly TextSample[], options: { worst?: n
   let wordEdits = 0;
   let exact = 0;
   const results: TextSampleResult[] = samples.map((s) => {
-    const expectedChars = characters(s.expected);
-    const expectedWords = words(s.expected);
-    const characterEdits = editDistance(expectedChars, characters(s.predicted));
-    const wordEditCount = editDistance(expectedWords, words(s.predicted));
+    const expected = s.expected.trim();
+    const predicted = s.predicted.trim();
+    const expectedChars = characters(expected);
+    const expectedWords = words(expected);
+    const characterEdits = editDistance(expectedChars, characters(predicted));
+    const wordEditCount = editDistance(expectedWords, words(predicted));
     refChars += expectedChars.length;
     refWords += expectedWords.length;
     charEdits += characterEdits;
     wordEdits += wordEditCount;
-    if (s.expected === s.predicted) exact++;
+    if (expected === predicted) exact++;
     return { ...s, characterEdits, wordEdits: wordEditCount };
   });
   const worst = results
