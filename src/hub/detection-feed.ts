@@ -10,6 +10,8 @@ const READ_CHUNK = 500;
 
 /** Code told of every stored and deleted detection (a service profile's own sockets). */
 export interface DetectionListener {
+  /** False while the listener has nobody to tell: stored rows are then not read back for it. */
+  listening?(): boolean;
   stored?(detections: readonly Detection[]): void;
   deleted?(detection: { id: string; cameraId: string }): void;
 }
@@ -38,7 +40,7 @@ export class DetectionFeed {
   /** Called after the commit; does not delay the reply. */
   announce(ids: readonly string[], cameraIds: readonly string[]): void {
     if (ids.length === 0) return;
-    const listened = this.listeners.size > 0 || this.hub.hasSubscribers(DETECTIONS_TOPIC) || cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
+    const listened = [...this.listeners].some((l) => l.listening?.() ?? true) || this.hub.hasSubscribers(DETECTIONS_TOPIC) || cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
     if (!listened) return;
     const task = this.read(ids).then(
       (rows) => {

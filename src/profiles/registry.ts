@@ -15,8 +15,10 @@ import { checkProfileModel } from './model-check.js';
 import type { ProfileName } from './names.js';
 import type { ProfileContext, ProfileDefinition, ProfileDeps, ProfileRoute, ProfileSocket } from './profile.js';
 import type { ProfileSetting } from './settings.js';
+import { vehicleMonitoringProfile } from './vehicle-monitoring.js';
 
 export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {
+  'vehicle-monitoring': vehicleMonitoringProfile,
   fracture: fractureProfile,
 };
 
