@@ -1,5 +1,6 @@
 import { initKeyControls } from './api-key.js';
 import { byId, say } from './dom.js';
+import { initEvaluationsPanel } from './evaluations-panel.js';
 import { initJobsPanel } from './jobs-panel.js';
 import { initLivePanel } from './live-panel.js';
 import { ModelStore } from './model-store.js';
@@ -16,6 +17,7 @@ initModelsPanel(store);
 initLivePanel(socket);
 const jobs = initJobsPanel(socket);
 initPredictPanel(store, { onPredicted: (model) => store.refreshOne(model), onJobsSubmitted: () => jobs.refresh() });
+initEvaluationsPanel(store, socket);
 
 socket.addEventListener('message', (event) => {
   if (event.detail.topic === 'models') store.applyStatus(event.detail.data);
