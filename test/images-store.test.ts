@@ -16,7 +16,7 @@ const blobPath = (server: Server, hash: string) => path.join(server.dataDir, 'bl
 const repo = () =>
   makeModelRepo({ cls: { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'], softmax: true } } } });
 
-const post = (server: Server, route: string, body: BodyInit, type: string) => fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body });
+const post = (server: Server, route: string, body: Buffer | string, type: string) => fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body });
 
 describeEachDatabase('stored images: upload, predict by hash, delete', (target: DatabaseTarget) => {
   let server: Server;

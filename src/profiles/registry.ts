@@ -10,6 +10,7 @@ import { handshakeRefusal, upgradeRequired } from '../http/websocket/handshake.j
 import type { WebSocketLimits } from '../http/websocket/transport-limits.js';
 import type { ModelSpec } from '../engine/manifest.js';
 import { reshapedReply, shapedError, type ErrorShape } from './error-shapes.js';
+import { carSegmentationProfile } from './car-segmentation.js';
 import { fractureProfile } from './fracture.js';
 import { checkProfileModel } from './model-check.js';
 import type { ProfileName } from './names.js';
@@ -18,6 +19,7 @@ import type { ProfileSetting } from './settings.js';
 import { vehicleMonitoringProfile } from './vehicle-monitoring.js';
 
 export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {
+  'car-segmentation': carSegmentationProfile,
   'vehicle-monitoring': vehicleMonitoringProfile,
   fracture: fractureProfile,
 };

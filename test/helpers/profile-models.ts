@@ -3,7 +3,7 @@
  * entries, with the answers they must give.
  */
 import { plainInput } from './model-repo.js';
-import { linearClassifier } from './onnx-model.js';
+import { failingModel, linearClassifier } from './onnx-model.js';
 
 type Entry = { manifest: Record<string, unknown>; onnx?: Uint8Array };
 
@@ -14,4 +14,20 @@ type Entry = { manifest: Record<string, unknown>; onnx?: Uint8Array };
 export const fractureModel = (): Entry => ({
   onnx: linearClassifier({ classes: 2, weights: [[0, 0], [0, Math.log(19)], [0, 0]] }).bytes,
   manifest: { task: 'classify', description: 'EfficientNet-B7 binary classifier (test stand-in)', input: plainInput, head: { labels: ['NEGATIVE', 'POSITIVE'], softmax: true } },
+});
+
+/**
+ * The car segmentation model: its logits are the pixel's own channels (red, green, blue) over a 16×16
+ * input, so black and red are background, green is the car body and blue a wheel. A channel at 255
+ * makes the run fail; a grey (128) one makes it take seconds, so a test can watch it processing.
+ */
+export const carSegmentationModel = (): Entry => ({
+  onnx: failingModel({ magic: 1, inputShape: [3, 16, 16], stall: { magic: 128 / 255, side: 1400 } }).bytes,
+  manifest: {
+    task: 'segment',
+    input: { resize: 'stretch', width: 16, height: 16, colorOrder: 'RGB' },
+    head: { labels: ['background', 'body', 'wheel'], mode: 'argmax' },
+    instances: 1,
+    batching: { maxBatchSize: 1 },
+  },
 });
