@@ -11,7 +11,7 @@ function issues(schema: z.ZodType, input: unknown): Array<{ path: PropertyKey[];
 
 describe('head registry', () => {
   it('lists every task and resolves heads by name', () => {
-    expect(tasks).toEqual(['classify', 'detect', 'raw', 'text-detect', 'text-recognize', 'segment', 'box', 'multi']);
+    expect(tasks).toEqual(['classify', 'detect', 'raw', 'text-detect', 'text-recognize', 'segment', 'box', 'multilabel', 'multi']);
     for (const task of tasks) {
       expect(headFor(task)).toBe(heads[task]);
       expect(heads[task].task).toBe(task);
@@ -21,7 +21,7 @@ describe('head registry', () => {
     expect(isTask('instance-segment')).toBe(false);
     expect(isTask('toString')).toBe(false);
     expect(() => headFor('instance-segment')).toThrow(
-      'unknown task "instance-segment" (known: classify, detect, raw, text-detect, text-recognize, segment, box, multi)',
+      'unknown task "instance-segment" (known: classify, detect, raw, text-detect, text-recognize, segment, box, multilabel, multi)',
     );
   });
 });

@@ -2,6 +2,7 @@ import { boxHead } from './box.js';
 import { classifyHead } from './classify.js';
 import { detectHead } from './detect.js';
 import { multiHeadOf } from './multi.js';
+import { multilabelHead } from './multilabel.js';
 import { rawHead } from './raw.js';
 import { segmentHead } from './segment.js';
 import { textDetectHead } from './text-detect.js';
@@ -13,6 +14,7 @@ export type { BoxAnswer, BoxOptions } from './box.js';
 export type { MultiAnswer, MultiOptions, SubHead } from './multi.js';
 export { ITEM_TASKS } from './multi-options.js';
 export type { ClassifyAnswer, ClassifyOptions, ClassScore } from './classify.js';
+export type { MultilabelAnswer, MultilabelOptions } from './multilabel.js';
 export type { DetectAnswer, DetectOptions, Detection } from './detect.js';
 export type { RawAnswer, RawOptions, RawOutput } from './raw.js';
 export type { SegmentAnswer, SegmentOptions, SegmentPolygon } from './segment.js';
@@ -32,6 +34,7 @@ export interface HeadRegistry {
   'text-recognize': typeof textRecognizeHead;
   segment: typeof segmentHead;
   box: typeof boxHead;
+  multilabel: typeof multilabelHead;
   multi: typeof multiHead;
 }
 
@@ -51,6 +54,7 @@ export const heads: HeadRegistry = {
   'text-recognize': textRecognizeHead,
   segment: segmentHead,
   box: boxHead,
+  multilabel: multilabelHead,
   multi: multiHead,
 };
 

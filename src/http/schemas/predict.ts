@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SightlineError } from '../../errors.js';
-import type { BoxAnswer, ClassifyAnswer, DetectAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
+import type { BoxAnswer, ClassifyAnswer, DetectAnswer, MultilabelAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
 import type { StepLatency } from '../../pipelines/runner.js';
 import { base64BatchImage, base64Image, filePart, sha256 } from './field-types.js';
 
@@ -45,6 +45,10 @@ const segmentFields = {
     )
     .describe('largest first'),
 };
+const multilabelFields = {
+  labels: z.array(z.string()).describe('the labels above the threshold, most probable first'),
+  probabilities: z.record(z.string(), z.number()).describe("every label's probability (sigmoid of its logit), in label order"),
+};
 const boxFields = {
   boxes: z.array(box).describe('in output order'),
 };
@@ -64,7 +68,8 @@ const checks: [
   Same<z.output<z.ZodObject<typeof rawFields>>, RawAnswer>,
   Same<z.output<z.ZodObject<typeof segmentFields>>, SegmentAnswer>,
   Same<z.output<z.ZodObject<typeof boxFields>>, BoxAnswer>,
-] = [true, true, true, true, true, true, true];
+  Same<z.output<z.ZodObject<typeof multilabelFields>>, MultilabelAnswer>,
+] = [true, true, true, true, true, true, true, true];
 void checks;
 
 /** What every answer carries beside the head's fields. */
@@ -124,6 +129,7 @@ export const predictAnswer = z
     answer('RawAnswer', 'raw', rawFields),
     answer('SegmentAnswer', 'segment', segmentFields),
     answer('BoxAnswer', 'box', boxFields),
+    answer('MultilabelAnswer', 'multilabel', multilabelFields),
     // Heads other than box and classify answer under their own names, hence a loose object.
     z
       .looseObject({ ...common, ...multiFields })
