@@ -25,4 +25,5 @@ export const SUITE: readonly SuiteEntry[] = [
     timeoutSec: 120,
   },
   { script: 'latency', env: { BENCH_ROUNDS: '1', BENCH_SECONDS: '2' }, timeoutSec: 150 },
+  { script: 'pipelines', env: { BENCH_DURATION: '2', BENCH_ROUNDS: '2' }, timeoutSec: 90 },
 ];
