@@ -63,6 +63,11 @@ const DETECTIONS_GT = {
 beforeAll(async () => {
   const repo = makeModelRepo({
     cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } } },
+    // Every partial batch waits 400 ms: an evaluation of it lasts long enough to watch.
+    slow: {
+      onnx: linearClassifier({ classes: 3 }).bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 64, maxQueueDelayMs: 400, waitWhenIdle: true } },
+    },
     det: {
       onnx: fixedDetector().bytes,
       manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
@@ -283,6 +288,26 @@ describe('evaluations over HTTP and WebSocket', () => {
     expect((await call('GET', '/v1/evaluations', '/v1/evaluations?colour=red')).res.status).toBe(400);
     const twice = await post('/v1/models/cls/evaluate?layout=imagefolder', asJson({ dataset: 'colours', layout: 'imagefolder' }));
     expect([twice.res.status, twice.body.error.message]).toEqual([400, 'layout: given in both the query and the body']);
+  });
+
+  it('one evaluation\'s own topic carries its progress and its end', async () => {
+    const red = (await classifyFiles())[0]!.bytes;
+    const files = Array.from({ length: 40 }, (_, i) => ({ path: `set/red/${i}.png`, bytes: red }));
+    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/slow/evaluate', { headers: { 'content-type': 'application/x-tar' }, body: writeTar(files) });
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`);
+    const frames: Json[] = [];
+    ws.on('message', (m) => frames.push(JSON.parse(String(m))));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'subscribe', topic: `evaluations/${started.body.id.toUpperCase()}` }));
+    const e = await finished(started.body.id);
+    for (let i = 0; i < 100 && !frames.some((f) => f.event === 'evaluation.updated' && f.data.status === 'succeeded'); i++) await new Promise((r) => setTimeout(r, 20));
+    ws.close();
+    expect(frames[0]).toEqual({ type: 'subscribed', topics: [`evaluations/${started.body.id}`] });
+    const events = frames.filter((f) => f.type === 'event');
+    expect(events.every((f) => f.topic === `evaluations/${started.body.id}`)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'evaluation.updated', data: { id: e.id, status: 'succeeded', done: 40, summary: { accuracy: 1 } } });
+    expect(e.report.metrics.confusion.matrix).toEqual([[40, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    expect(events.filter((f) => f.event === 'evaluation.progress').at(-1)!.data).toEqual({ id: e.id, done: 40, total: 40, problems: 0 });
   });
 
   it('an evaluation deleted while it runs stops and is gone', async () => {

@@ -117,9 +117,9 @@ async function readRequest(ctx: RequestContext, config: Config): Promise<{ files
 export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
   const { store, models, runner, config } = deps;
   /** A stored evaluation with the live count of one in flight. */
-  const live = <T extends { id: string; status: string; done: number }>(e: T): T => {
+  const live = <T extends { id: string; status: string; done: number; problems: number }>(e: T): T => {
     const progress = e.status === 'running' ? runner.progress(e.id) : undefined;
-    return progress === undefined ? e : { ...e, done: progress.done };
+    return progress === undefined ? e : { ...e, done: progress.done, problems: progress.problems };
   };
 
   return [
