@@ -12,6 +12,7 @@ import type { ModelSpec } from '../engine/manifest.js';
 import { reshapedReply, shapedError, type ErrorShape } from './error-shapes.js';
 import { carSegmentationProfile } from './car-segmentation.js';
 import { fractureProfile } from './fracture.js';
+import { imageAnalysisProfile } from './image-analysis.js';
 import { checkProfileModel } from './model-check.js';
 import type { ProfileName } from './names.js';
 import type { ProfileContext, ProfileDefinition, ProfileDeps, ProfileRoute, ProfileSocket } from './profile.js';
@@ -20,6 +21,7 @@ import { vehicleMonitoringProfile } from './vehicle-monitoring.js';
 
 export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {
   'car-segmentation': carSegmentationProfile,
+  'image-analysis': imageAnalysisProfile,
   'vehicle-monitoring': vehicleMonitoringProfile,
   fracture: fractureProfile,
 };

@@ -3,6 +3,7 @@
  * entries, with the answers they must give.
  */
 import { plainInput } from './model-repo.js';
+import { linearHeads } from './linear-heads-model.js';
 import { failingModel, linearClassifier } from './onnx-model.js';
 
 type Entry = { manifest: Record<string, unknown>; onnx?: Uint8Array };
@@ -29,5 +30,28 @@ export const carSegmentationModel = (): Entry => ({
     head: { labels: ['background', 'body', 'wheel'], mode: 'argmax' },
     instances: 1,
     batching: { maxBatchSize: 1 },
+  },
+});
+
+/**
+ * The image analysis model: a skin-type classifier and a multi-label issue head over one run.
+ * A pure red image is Oily at exactly 0.87 (the seed's example) with the one issue Hyperpigmentation;
+ * a pure blue one is Normal (every logit 0: a tie, broken by label order) with Acne and Wrinkles.
+ */
+export const SKIN_TYPES = ['Normal', 'Oily', 'Dry', 'Combination'];
+export const SKIN_ISSUES = ['Acne', 'Hyperpigmentation', 'Wrinkles'];
+export const imageAnalysisModel = (): Entry => ({
+  onnx: linearHeads([
+    // softmax([0, a, 0, 0]) puts e^a / (e^a + 3) = 0.87 on Oily when e^a = 0.87 · 3 / 0.13.
+    { name: 'skin_logits', weights: [[0, Math.log((0.87 * 3) / 0.13), 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]] },
+    { name: 'issue_logits', weights: [[-2, 2, -2], [0, 0, 0], [3, -3, 1]] },
+  ]).bytes,
+  manifest: {
+    task: 'multi',
+    input: plainInput,
+    heads: {
+      skin_type: { task: 'classify', output: 'skin_logits', labels: SKIN_TYPES, softmax: true },
+      issues: { task: 'multilabel', output: 'issue_logits', labels: SKIN_ISSUES, threshold: 0.5 },
+    },
   },
 });
