@@ -52,7 +52,17 @@ interface Setting<K extends string, T> {
 
 const MiB = 1024 * 1024;
 const UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: MiB, mb: MiB, mib: MiB, g: 1024 * MiB, gb: 1024 * MiB, gib: 1024 * MiB,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: MiB,
+  mb: MiB,
+  mib: MiB,
+  g: 1024 * MiB,
+  gb: 1024 * MiB,
+  gib: 1024 * MiB,
 };
 
 /** An integer written as digits, with a size unit where `allowUnit`; undefined when it is not one. */
@@ -76,7 +86,12 @@ const directory: ValueType<string> = { ...text, placeholder: 'dir', isPath: true
 const list: ValueType<string[]> = {
   schema: z.union([
     z.array(z.string()),
-    z.string().transform((s) => s.split(',').map((item) => item.trim()).filter(Boolean)),
+    z.string().transform((s) =>
+      s
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
   ]),
   expected: 'a comma-separated list',
   placeholder: 'names',
@@ -103,7 +118,12 @@ function choice<const C extends readonly [string, ...string[]]>(choices: C): Val
 
 function integer(min: number, max?: number): ValueType<number> {
   return {
-    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, false))]).pipe(z.int().min(min).max(max ?? Number.MAX_SAFE_INTEGER)),
+    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, false))]).pipe(
+      z
+        .int()
+        .min(min)
+        .max(max ?? Number.MAX_SAFE_INTEGER),
+    ),
     expected: `an integer of ${range(min, max)}`,
     placeholder: 'n',
   };
@@ -111,7 +131,12 @@ function integer(min: number, max?: number): ValueType<number> {
 
 function byteSize(min: number, max?: number): ValueType<number> {
   return {
-    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, true))]).pipe(z.int().min(min).max(max ?? Number.MAX_SAFE_INTEGER)),
+    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, true))]).pipe(
+      z
+        .int()
+        .min(min)
+        .max(max ?? Number.MAX_SAFE_INTEGER),
+    ),
     expected: `a byte size (e.g. 1048576, 512KiB, 16MiB) of ${range(min, max)}`,
     placeholder: 'bytes',
   };
@@ -120,7 +145,13 @@ function byteSize(min: number, max?: number): ValueType<number> {
 function decimal(min: number, max: number): ValueType<number> {
   return {
     schema: z
-      .union([z.number(), z.string().regex(/^\s*\d+(?:\.\d+)?\s*$/).transform(Number)])
+      .union([
+        z.number(),
+        z
+          .string()
+          .regex(/^\s*\d+(?:\.\d+)?\s*$/)
+          .transform(Number),
+      ])
       .pipe(z.number().min(min).max(max)),
     expected: `a number of ${range(min, max)}`,
     placeholder: 'n',
@@ -131,15 +162,18 @@ const profiles: ValueType<ProfileSettings> = { schema: profileSettingsSchema, ex
 
 /** What the store can open; its own parser is the one check, so the two never disagree. */
 const databaseUrl: ValueType<string> = {
-  schema: z.string().min(1).superRefine((url, ctx) => {
-    if (url === '') return;
-    try {
-      parseDatabaseUrl(url);
-    } catch (err) {
-      if (!(err instanceof DatabaseUrlError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.expected });
-    }
-  }),
+  schema: z
+    .string()
+    .min(1)
+    .superRefine((url, ctx) => {
+      if (url === '') return;
+      try {
+        parseDatabaseUrl(url);
+      } catch (err) {
+        if (!(err instanceof DatabaseUrlError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.expected });
+      }
+    }),
   expected: 'a non-empty string',
   placeholder: 'url',
 };
@@ -150,152 +184,291 @@ const setting = <K extends string, T>(row: Setting<K, T>): Setting<K, T> => row;
 export const OPTIONS = [
   setting({ key: 'host', env: 'SIGHTLINE_HOST', flag: '--host', type: text, default: '127.0.0.1', description: 'address to listen on' }),
   setting({
-    key: 'port', env: 'SIGHTLINE_PORT', flag: '--port', type: integer(0, 65535), default: 8080,
+    key: 'port',
+    env: 'SIGHTLINE_PORT',
+    flag: '--port',
+    type: integer(0, 65535),
+    default: 8080,
     description: 'port to listen on; 0 picks a free port (the bound port is logged)',
   }),
   setting({
-    key: 'modelsDir', env: 'SIGHTLINE_MODELS_DIR', flag: '--models-dir', type: directory, default: './models',
+    key: 'modelsDir',
+    env: 'SIGHTLINE_MODELS_DIR',
+    flag: '--models-dir',
+    type: directory,
+    default: './models',
     description: 'model repository: one folder per model with a model.json',
   }),
   setting({
-    key: 'models', env: 'SIGHTLINE_MODELS', flag: '--models', type: list, default: [], shownDefault: '(all)',
+    key: 'models',
+    env: 'SIGHTLINE_MODELS',
+    flag: '--models',
+    type: list,
+    default: [],
+    shownDefault: '(all)',
     description: 'comma-separated model names to load (empty: every model in the repository)',
   }),
   setting<'profiles', ProfileSettings>({
-    key: 'profiles', env: 'SIGHTLINE_PROFILES', flag: '--profiles', type: profiles, default: {}, shownDefault: '(none)',
+    key: 'profiles',
+    env: 'SIGHTLINE_PROFILES',
+    flag: '--profiles',
+    type: profiles,
+    default: {},
+    shownDefault: '(none)',
     description:
       'service profiles to mount: name, name=model, name@/prefix or name=model@/prefix, comma-separated (damage-assessment, ' +
       'car-segmentation, image-analysis, vehicle-monitoring, fracture); the config file takes {"<profile>": {"model", "prefix"}}',
   }),
   setting({
-    key: 'dataDir', env: 'SIGHTLINE_DATA_DIR', flag: '--data-dir', type: directory, default: './data',
+    key: 'dataDir',
+    env: 'SIGHTLINE_DATA_DIR',
+    flag: '--data-dir',
+    type: directory,
+    default: './data',
     description: 'where the embedded database and image blobs live',
   }),
   setting({
-    key: 'calibrate', env: 'SIGHTLINE_CALIBRATE', flag: '--calibrate', type: switchValue, default: true,
+    key: 'calibrate',
+    env: 'SIGHTLINE_CALIBRATE',
+    flag: '--calibrate',
+    type: switchValue,
+    default: true,
     description:
       'time ONNX models on CPU whose manifest leaves instances or intraOpThreads open on a synthetic batch at load, and choose ' +
       'instances, threads and batching from the figures (cached in <data-dir>/calibration.json); false keeps the size rule',
   }),
   setting({
-    key: 'databaseUrl', env: 'SIGHTLINE_DATABASE_URL', flag: '--database-url', type: databaseUrl, secret: redactDatabaseUrl,
-    default: (earlier) => defaultDatabaseUrl(String(earlier.dataDir)), shownDefault: 'sqlite:<data-dir>/sightline.db',
+    key: 'databaseUrl',
+    env: 'SIGHTLINE_DATABASE_URL',
+    flag: '--database-url',
+    type: databaseUrl,
+    secret: redactDatabaseUrl,
+    default: (earlier) => defaultDatabaseUrl(String(earlier.dataDir)),
+    shownDefault: 'sqlite:<data-dir>/sightline.db',
     description: 'sqlite:<path> or mysql://user:pass@host:port/db (mariadb:// is the same)',
   }),
   setting({
-    key: 'logLevel', env: 'SIGHTLINE_LOG_LEVEL', flag: '--log-level', type: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    default: 'info', description: 'log level',
+    key: 'logLevel',
+    env: 'SIGHTLINE_LOG_LEVEL',
+    flag: '--log-level',
+    type: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'log level',
   }),
   setting({
-    key: 'polygons', env: 'SIGHTLINE_POLYGONS', flag: '--polygons', type: choice(POLYGON_CHOICES), default: 'auto',
+    key: 'polygons',
+    env: 'SIGHTLINE_POLYGONS',
+    flag: '--polygons',
+    type: choice(POLYGON_CHOICES),
+    default: 'auto',
     description:
       'mask-to-polygon tracing: auto takes the native addon when it loads and TypeScript otherwise; native refuses to start ' +
       'without the addon; typescript always takes the slower TypeScript twin',
   }),
   setting({
-    key: 'maxBodyBytes', env: 'SIGHTLINE_MAX_BODY_BYTES', flag: '--max-body-bytes', type: byteSize(1024), default: 64 * MiB,
+    key: 'maxBodyBytes',
+    env: 'SIGHTLINE_MAX_BODY_BYTES',
+    flag: '--max-body-bytes',
+    type: byteSize(1024),
+    default: 64 * MiB,
     description: 'hard limit on any request body (413 past it)',
   }),
   setting({
-    key: 'maxJsonBytes', env: 'SIGHTLINE_MAX_JSON_BYTES', flag: '--max-json-bytes', type: byteSize(64), default: 24 * MiB,
+    key: 'maxJsonBytes',
+    env: 'SIGHTLINE_MAX_JSON_BYTES',
+    flag: '--max-json-bytes',
+    type: byteSize(64),
+    default: 24 * MiB,
     description: 'limit on JSON bodies (base64 images included)',
   }),
   setting({
-    key: 'maxFileBytes', env: 'SIGHTLINE_MAX_FILE_BYTES', flag: '--max-file-bytes', type: byteSize(64), default: 16 * MiB,
+    key: 'maxFileBytes',
+    env: 'SIGHTLINE_MAX_FILE_BYTES',
+    flag: '--max-file-bytes',
+    type: byteSize(64),
+    default: 16 * MiB,
     description: 'limit on one uploaded file or raw image body',
   }),
   setting({
-    key: 'maxFiles', env: 'SIGHTLINE_MAX_FILES', flag: '--max-files', type: integer(1, 1024), default: 16,
+    key: 'maxFiles',
+    env: 'SIGHTLINE_MAX_FILES',
+    flag: '--max-files',
+    type: integer(1, 1024),
+    default: 16,
     description: 'files per multipart request (batch predict size)',
   }),
   setting({
-    key: 'maxFields', env: 'SIGHTLINE_MAX_FIELDS', flag: '--max-fields', type: integer(0, 1024), default: 32,
+    key: 'maxFields',
+    env: 'SIGHTLINE_MAX_FIELDS',
+    flag: '--max-fields',
+    type: integer(0, 1024),
+    default: 32,
     description: 'non-file fields per multipart request',
   }),
   setting({
-    key: 'maxImagePixels', env: 'SIGHTLINE_MAX_IMAGE_PIXELS', flag: '--max-image-pixels', type: integer(1), default: 40_000_000,
+    key: 'maxImagePixels',
+    env: 'SIGHTLINE_MAX_IMAGE_PIXELS',
+    flag: '--max-image-pixels',
+    type: integer(1),
+    default: 40_000_000,
     description: 'decoded image size limit (decompression bombs get 413)',
   }),
   setting({
-    key: 'shutdownTimeoutMs', env: 'SIGHTLINE_SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout-ms', type: integer(0), default: 10_000,
+    key: 'shutdownTimeoutMs',
+    env: 'SIGHTLINE_SHUTDOWN_TIMEOUT_MS',
+    flag: '--shutdown-timeout-ms',
+    type: integer(0),
+    default: 10_000,
     description: 'how long in-flight requests may take to finish on SIGTERM/SIGINT',
   }),
   setting({
-    key: 'allowUwsFallback', env: 'SIGHTLINE_ALLOW_UWS_FALLBACK', flag: '--allow-uws-fallback', type: switchValue, default: false,
+    key: 'allowUwsFallback',
+    env: 'SIGHTLINE_ALLOW_UWS_FALLBACK',
+    flag: '--allow-uws-fallback',
+    type: switchValue,
+    default: false,
     description: 'start on the slow pure-JS HTTP fallback when the native uWebSockets.js binary cannot load',
   }),
   setting({
-    key: 'groupCommitMs', env: 'SIGHTLINE_GROUP_COMMIT_MS', flag: '--group-commit-ms', type: integer(0, 1000), default: 2,
+    key: 'groupCommitMs',
+    env: 'SIGHTLINE_GROUP_COMMIT_MS',
+    flag: '--group-commit-ms',
+    type: integer(0, 1000),
+    default: 2,
     description: 'writes arriving within this many ms share one durable commit; 0 commits each write alone',
   }),
   setting({
-    key: 'maxDetectionsPerRequest', env: 'SIGHTLINE_MAX_DETECTIONS_PER_REQUEST', flag: '--max-detections-per-request', type: integer(1, 10_000),
-    default: 500, description: 'detections in one POST /v1/detections batch',
+    key: 'maxDetectionsPerRequest',
+    env: 'SIGHTLINE_MAX_DETECTIONS_PER_REQUEST',
+    flag: '--max-detections-per-request',
+    type: integer(1, 10_000),
+    default: 500,
+    description: 'detections in one POST /v1/detections batch',
   }),
   setting({
-    key: 'jobConcurrency', env: 'SIGHTLINE_JOB_CONCURRENCY', flag: '--job-concurrency', type: integer(1, 1024), default: 8,
+    key: 'jobConcurrency',
+    env: 'SIGHTLINE_JOB_CONCURRENCY',
+    flag: '--job-concurrency',
+    type: integer(1, 1024),
+    default: 8,
     description: 'async jobs in flight at once (they share the model batchers at low priority)',
   }),
   setting({
-    key: 'datasetsDir', env: 'SIGHTLINE_DATASETS_DIR', flag: '--datasets-dir', type: directory,
-    default: (earlier) => path.join(String(earlier.dataDir), 'datasets'), shownDefault: '<data-dir>/datasets',
+    key: 'datasetsDir',
+    env: 'SIGHTLINE_DATASETS_DIR',
+    flag: '--datasets-dir',
+    type: directory,
+    default: (earlier) => path.join(String(earlier.dataDir), 'datasets'),
+    shownDefault: '<data-dir>/datasets',
     description: 'labelled datasets (one folder each) that POST /v1/models/{name}/evaluate may name; nothing outside it is read',
   }),
   setting({
-    key: 'wsMaxPayloadBytes', env: 'SIGHTLINE_WS_MAX_PAYLOAD_BYTES', flag: '--ws-max-payload-bytes', type: byteSize(1024, 64 * MiB), default: 64 * 1024,
+    key: 'wsMaxPayloadBytes',
+    env: 'SIGHTLINE_WS_MAX_PAYLOAD_BYTES',
+    flag: '--ws-max-payload-bytes',
+    type: byteSize(1024, 64 * MiB),
+    default: 64 * 1024,
     description: 'largest message a client may send on /v1/ws (larger: closed with 1009); predict sockets use --max-file-bytes',
   }),
   setting({
-    key: 'wsIdleTimeoutS', env: 'SIGHTLINE_WS_IDLE_TIMEOUT_S', flag: '--ws-idle-timeout-s', type: integer(8, 960), default: 120,
+    key: 'wsIdleTimeoutS',
+    env: 'SIGHTLINE_WS_IDLE_TIMEOUT_S',
+    flag: '--ws-idle-timeout-s',
+    type: integer(8, 960),
+    default: 120,
     description: 'seconds a WebSocket may stay silent; the server pings before it expires',
   }),
   setting({
-    key: 'wsMaxBackpressureBytes', env: 'SIGHTLINE_WS_MAX_BACKPRESSURE_BYTES', flag: '--ws-max-backpressure-bytes', type: byteSize(1024, 1024 * MiB),
-    default: 1 * MiB, description: 'bytes queued for one WebSocket client before it is closed as a slow consumer (4000)',
+    key: 'wsMaxBackpressureBytes',
+    env: 'SIGHTLINE_WS_MAX_BACKPRESSURE_BYTES',
+    flag: '--ws-max-backpressure-bytes',
+    type: byteSize(1024, 1024 * MiB),
+    default: 1 * MiB,
+    description: 'bytes queued for one WebSocket client before it is closed as a slow consumer (4000)',
   }),
   setting({
-    key: 'wsMaxInFlight', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT', flag: '--ws-max-in-flight', type: integer(1, 4096), default: 64,
+    key: 'wsMaxInFlight',
+    env: 'SIGHTLINE_WS_MAX_IN_FLIGHT',
+    flag: '--ws-max-in-flight',
+    type: integer(1, 4096),
+    default: 64,
     description: 'images one /v1/ws/predict socket may have in flight; more are answered with an overloaded error',
   }),
   setting({
-    key: 'wsMaxInFlightBytes', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES', flag: '--ws-max-in-flight-bytes', type: byteSize(1024, 64 * 1024 * MiB),
+    key: 'wsMaxInFlightBytes',
+    env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES',
+    flag: '--ws-max-in-flight-bytes',
+    type: byteSize(1024, 64 * 1024 * MiB),
     default: 64 * MiB,
     description:
       'bytes of images one /v1/ws/predict socket may have in flight; frames past it are answered with an overloaded error and not kept ' +
       '(one image alone always fits)',
   }),
   setting({
-    key: 'wsMaxInFlightBytesTotal', env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL', flag: '--ws-max-in-flight-bytes-total',
-    type: byteSize(1024, 64 * 1024 * MiB), default: 256 * MiB,
+    key: 'wsMaxInFlightBytesTotal',
+    env: 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES_TOTAL',
+    flag: '--ws-max-in-flight-bytes-total',
+    type: byteSize(1024, 64 * 1024 * MiB),
+    default: 256 * MiB,
     description: 'bytes of images all /v1/ws/predict sockets together may have in flight; frames past it are answered with an overloaded error and not kept',
   }),
   setting({
-    key: 'apiKeys', env: 'SIGHTLINE_API_KEYS', flag: '--api-keys', type: list, placeholder: 'keys', secret: true, default: [], shownDefault: '(none)',
+    key: 'apiKeys',
+    env: 'SIGHTLINE_API_KEYS',
+    flag: '--api-keys',
+    type: list,
+    placeholder: 'keys',
+    secret: true,
+    default: [],
+    shownDefault: '(none)',
     description: 'comma-separated API keys; `key` has every scope, `key:predict+read` only those (scopes: predict, ingest, read, admin)',
   }),
   setting<'apiKeysFile', string | undefined>({
-    key: 'apiKeysFile', env: 'SIGHTLINE_API_KEYS_FILE', flag: '--api-keys-file', type: { ...text, placeholder: 'file', isPath: true },
-    default: undefined, shownDefault: '(none)',
+    key: 'apiKeysFile',
+    env: 'SIGHTLINE_API_KEYS_FILE',
+    flag: '--api-keys-file',
+    type: { ...text, placeholder: 'file', isPath: true },
+    default: undefined,
+    shownDefault: '(none)',
     description: 'JSON file of API keys stored as SHA-256 hashes, each with a name, scopes and an optional rate limit',
   }),
   setting({
-    key: 'allowUnauthenticated', env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED', flag: '--allow-unauthenticated', type: switchValue, default: false,
+    key: 'allowUnauthenticated',
+    env: 'SIGHTLINE_ALLOW_UNAUTHENTICATED',
+    flag: '--allow-unauthenticated',
+    type: switchValue,
+    default: false,
     description: 'start without API keys on an address other than loopback (anyone who can reach it may use every route)',
   }),
   setting({
-    key: 'metricsPublic', env: 'SIGHTLINE_METRICS_PUBLIC', flag: '--metrics-public', type: switchValue, default: true,
+    key: 'metricsPublic',
+    env: 'SIGHTLINE_METRICS_PUBLIC',
+    flag: '--metrics-public',
+    type: switchValue,
+    default: true,
     description: 'serve /metrics without a key; false requires a key with the admin scope',
   }),
   setting({
-    key: 'rateLimitRps', env: 'SIGHTLINE_RATE_LIMIT_RPS', flag: '--rate-limit-rps', type: decimal(0, 1_000_000), default: 0,
+    key: 'rateLimitRps',
+    env: 'SIGHTLINE_RATE_LIMIT_RPS',
+    flag: '--rate-limit-rps',
+    type: decimal(0, 1_000_000),
+    default: 0,
     description: 'requests per second per API key (per client address when no keys are configured); 0 turns rate limiting off',
   }),
   setting({
-    key: 'rateLimitBurst', env: 'SIGHTLINE_RATE_LIMIT_BURST', flag: '--rate-limit-burst', type: integer(0, 1_000_000), default: 0,
+    key: 'rateLimitBurst',
+    env: 'SIGHTLINE_RATE_LIMIT_BURST',
+    flag: '--rate-limit-burst',
+    type: integer(0, 1_000_000),
+    default: 0,
     description: 'requests a key may make at once before the rate applies; 0 means the rate rounded up (at least 1)',
   }),
   setting({
-    key: 'authFailuresPerMinute', env: 'SIGHTLINE_AUTH_FAILURES_PER_MINUTE', flag: '--auth-failures-per-minute', type: integer(0, 1_000_000),
+    key: 'authFailuresPerMinute',
+    env: 'SIGHTLINE_AUTH_FAILURES_PER_MINUTE',
+    flag: '--auth-failures-per-minute',
+    type: integer(0, 1_000_000),
     default: 30,
     description:
       'failed authentications (401) one client address may make per minute, all at once at most; past it every keyed request from that ' +

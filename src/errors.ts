@@ -10,12 +10,7 @@ export class SightlineError extends Error {
   /** Extra fields merged into the error body, e.g. which field failed validation. */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    options: { retryAfter?: number; details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
+  constructor(status: number, code: string, message: string, options: { retryAfter?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
     // An expected answer (4xx, 503 refusals, 507) needs no stack, and capturing one is most of
     // what such an error costs; a 500 is a fault and keeps its stack for the log.
     const limit = Error.stackTraceLimit;
@@ -38,8 +33,7 @@ export function isExpectedStatus(status: number): boolean {
   return status < 500 || status === 503 || status === 507;
 }
 
-export const badRequest = (message: string, details?: Record<string, unknown>) =>
-  new SightlineError(400, 'bad_request', message, details ? { details } : {});
+export const badRequest = (message: string, details?: Record<string, unknown>) => new SightlineError(400, 'bad_request', message, details ? { details } : {});
 /** One bad field of a request: where it is and what is wrong with it. */
 export interface FieldProblem {
   field: string;
@@ -72,12 +66,9 @@ export const unsupportedMediaType = (message: string, details?: Record<string, u
   new SightlineError(415, 'unsupported_media_type', message, details ? { details } : {});
 export const unprocessableImage = (message: string) => new SightlineError(422, 'undecodable_image', message);
 /** The disk (or a database's storage) is full: not a bug, and over once space is freed. */
-export const insufficientStorage = (message: string, retryAfter = 30) =>
-  new SightlineError(507, 'insufficient_storage', message, { retryAfter });
-export const overloaded = (message: string, retryAfter = 1) =>
-  new SightlineError(503, 'overloaded', message, { retryAfter });
-export const unavailable = (message: string, retryAfter = 1) =>
-  new SightlineError(503, 'unavailable', message, { retryAfter });
+export const insufficientStorage = (message: string, retryAfter = 30) => new SightlineError(507, 'insufficient_storage', message, { retryAfter });
+export const overloaded = (message: string, retryAfter = 1) => new SightlineError(503, 'overloaded', message, { retryAfter });
+export const unavailable = (message: string, retryAfter = 1) => new SightlineError(503, 'unavailable', message, { retryAfter });
 
 /** The status and body every error response uses; unknown errors are reported as internal without leaking internals. */
 export function errorBody(err: unknown): { status: number; code: string; message: string; retryAfter?: number; details?: Record<string, unknown> } {

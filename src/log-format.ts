@@ -26,7 +26,10 @@ export function formatLogLine(line: string, options: { colour: boolean }): strin
   const at = typeof record.time === 'string' || typeof record.time === 'number' ? new Date(record.time) : new Date();
   const level = typeof record.level === 'number' ? record.level : 30;
   const label = LEVELS[level] ?? String(level).padEnd(5);
-  const parts = [`${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`, options.colour ? `\x1b[${COLOURS[level] ?? '0'}m${label}\x1b[0m` : label];
+  const parts = [
+    `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`,
+    options.colour ? `\x1b[${COLOURS[level] ?? '0'}m${label}\x1b[0m` : label,
+  ];
   if (typeof record.msg === 'string') parts.push(record.msg);
   for (const [key, v] of Object.entries(record)) {
     if (!SKIPPED.has(key) && v !== undefined) parts.push(`${key}=${value(v)}`);

@@ -54,7 +54,16 @@ export async function readTfjsArtifacts(file: string): Promise<io.ModelArtifacts
     offset += shard.byteLength;
   }
   const artifacts: io.ModelArtifacts = { modelTopology: json.modelTopology as io.ModelArtifacts['modelTopology'], weightSpecs, weightData: weightData.buffer };
-  for (const key of ['format', 'generatedBy', 'convertedBy', 'signature', 'userDefinedMetadata', 'modelInitializer', 'initializerSignature', 'trainingConfig'] as const) {
+  for (const key of [
+    'format',
+    'generatedBy',
+    'convertedBy',
+    'signature',
+    'userDefinedMetadata',
+    'modelInitializer',
+    'initializerSignature',
+    'trainingConfig',
+  ] as const) {
     if (json[key] !== undefined && json[key] !== null) (artifacts as Record<string, unknown>)[key] = json[key];
   }
   return artifacts;

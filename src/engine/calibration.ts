@@ -103,7 +103,8 @@ export function candidatesFor(spec: ModelSpec, cores: number): Array<{ instances
   const share = Math.max(1, Math.floor(cores));
   const fixedK = spec.fixed.instances;
   const fixedT = spec.fixed.intraOpThreads;
-  const threads = fixedT !== undefined ? [fixedT] : [...new Set([1, 2, 4, 8, share].filter((t) => t <= Math.min(share, MAX_BIG_THREADS)))].sort((a, b) => a - b);
+  const threads =
+    fixedT !== undefined ? [fixedT] : [...new Set([1, 2, 4, 8, share].filter((t) => t <= Math.min(share, MAX_BIG_THREADS)))].sort((a, b) => a - b);
   const out: Array<{ instances: number; intraOpThreads: number }> = [];
   for (const t of threads) {
     const instances = fixedK ?? Math.max(1, Math.min(MAX_SMALL_INSTANCES, Math.floor(share / t)));
@@ -115,7 +116,9 @@ export function candidatesFor(spec: ModelSpec, cores: number): Array<{ instances
 }
 
 export async function fileSha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 export async function calibrationPlan(spec: ModelSpec, cores: number): Promise<CalibrationPlan> {
@@ -129,7 +132,14 @@ export async function calibrationPlan(spec: ModelSpec, cores: number): Promise<C
   return { candidates, batchSize, width, height, cores, key };
 }
 
-const step = (plan: CalibrationPlan, threads: number, batch: number): ProbeStep => ({ threads, batch, width: plan.width, height: plan.height, runs: TIMED_RUNS, budgetMs: STEP_BUDGET_MS });
+const step = (plan: CalibrationPlan, threads: number, batch: number): ProbeStep => ({
+  threads,
+  batch,
+  width: plan.width,
+  height: plan.height,
+  runs: TIMED_RUNS,
+  budgetMs: STEP_BUDGET_MS,
+});
 const fastest = (f: ProbeFigure): number => Math.min(...f.runsMs);
 
 /**
@@ -140,13 +150,22 @@ const fastest = (f: ProbeFigure): number => Math.min(...f.runsMs);
  * failing largest batch (a model that takes only batch 1) is recorded, not thrown; any other
  * failure is. The probe's extra sessions are released at the end, whatever happened.
  */
-export async function measureFigures(spec: ModelSpec, plan: CalibrationPlan, probe: Probe, measure: Measure = (_spec, steps, p) => p(steps, true)): Promise<CalibrationFigures> {
+export async function measureFigures(
+  spec: ModelSpec,
+  plan: CalibrationPlan,
+  probe: Probe,
+  measure: Measure = (_spec, steps, p) => p(steps, true),
+): Promise<CalibrationFigures> {
   try {
     const [first, ...rest] = plan.candidates.map((c) => c.intraOpThreads);
     let batchOne = await measure(spec, [step(plan, first!, 1)], probe);
     checkFigures(batchOne, 1);
     if (rest.length > 0 && fastest(batchOne[0]!) >= SHORT_RUN_MS) {
-      const others = await measure(spec, rest.map((t) => step(plan, t, 1)), probe);
+      const others = await measure(
+        spec,
+        rest.map((t) => step(plan, t, 1)),
+        probe,
+      );
       checkFigures(others, rest.length);
       batchOne = [...batchOne, ...others];
     }
@@ -201,7 +220,14 @@ const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
 export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFigures, source: 'measured' | 'cache', measureMs: number): CalibrationChoice {
   const chosen = chooseThreads(plan, figures.batchOne);
   const all = estimates(plan, figures.batchOne);
-  const runs: CalibrationRun[] = figures.batchOne.map((f) => ({ intraOpThreads: f.threads, batchSize: 1, msPerBatch: round(fastest(f)), msPerImage: round(fastest(f)), samples: f.runsMs.length, clock: f.clock ?? 'wall' }));
+  const runs: CalibrationRun[] = figures.batchOne.map((f) => ({
+    intraOpThreads: f.threads,
+    batchSize: 1,
+    msPerBatch: round(fastest(f)),
+    msPerImage: round(fastest(f)),
+    samples: f.runsMs.length,
+    clock: f.clock ?? 'wall',
+  }));
   const size = `${plan.width}×${plan.height}`;
   const skipped = plan.candidates.length > figures.batchOne.length ? ` (under ${SHORT_RUN_MS} ms, so more threads not measured)` : '';
   const perThreads = figures.batchOne.map((f) => `${f.threads} thread(s) ${round(fastest(f))} ms`).join(', ') + skipped;
@@ -221,7 +247,14 @@ export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFig
     const alone = figures.batchOne.find((f) => f.threads === largest.threads);
     const one = alone !== undefined ? fastest(alone) : perImage;
     const withOverhead = (fastest(largest) + BATCH_OVERHEAD_MS) / largest.batch;
-    runs.push({ intraOpThreads: largest.threads, batchSize: largest.batch, msPerBatch: round(fastest(largest)), msPerImage: round(perImage), samples: largest.runsMs.length, clock: largest.clock ?? 'wall' });
+    runs.push({
+      intraOpThreads: largest.threads,
+      batchSize: largest.batch,
+      msPerBatch: round(fastest(largest)),
+      msPerImage: round(perImage),
+      samples: largest.runsMs.length,
+      clock: largest.clock ?? 'wall',
+    });
     ratio = round(withOverhead / (one + BATCH_OVERHEAD_MS));
     batchingOff = withOverhead >= BATCHING_GAIN_RATIO * (one + BATCH_OVERHEAD_MS);
     decision = batchingOff ? 'off' : 'kept';
@@ -252,5 +285,11 @@ export function withCalibration(spec: ModelSpec, choice: CalibrationChoice): Mod
   const intraOpThreads = spec.fixed.intraOpThreads ?? choice.intraOpThreads;
   const batching = choice.batchingOff ? { ...spec.batching, maxBatchSize: 1, maxQueueDelayMs: 0, preferredBatchSizes: [] } : spec.batching;
   const size = spec.plan?.size ?? 'small';
-  return { ...spec, instances, intraOpThreads, batching, plan: { instances, intraOpThreads, chosenBy: 'calibration', size, reason: choice.reason, calibration: choice.report } };
+  return {
+    ...spec,
+    instances,
+    intraOpThreads,
+    batching,
+    plan: { instances, intraOpThreads, chosenBy: 'calibration', size, reason: choice.reason, calibration: choice.report },
+  };
 }

@@ -45,7 +45,10 @@ export class Calibrator {
     const cached = await this.cache.get(plan.key);
     if (cached !== undefined) {
       const choice = chooseFromFigures(plan, cached, 'cache', 0);
-      logger.info({ model: spec.name, instances: choice.instances, intraOpThreads: choice.intraOpThreads, batching: choice.report.batching, runs: choice.report.runs }, 'model calibration read from the cache');
+      logger.info(
+        { model: spec.name, instances: choice.instances, intraOpThreads: choice.intraOpThreads, batching: choice.report.batching, runs: choice.report.runs },
+        'model calibration read from the cache',
+      );
       return { spec: withCalibration(spec, choice), pool: undefined };
     }
 
@@ -63,10 +66,20 @@ export class Calibrator {
       const choice = chooseFromFigures(plan, figures, 'measured', performance.now() - started);
       calibrated = withCalibration(spec, choice);
       logger.info(
-        { model: spec.name, instances: choice.instances, intraOpThreads: choice.intraOpThreads, batching: choice.report.batching, runs: choice.report.runs, candidates: choice.report.candidates, measureMs: choice.report.measureMs },
+        {
+          model: spec.name,
+          instances: choice.instances,
+          intraOpThreads: choice.intraOpThreads,
+          batching: choice.report.batching,
+          runs: choice.report.runs,
+          candidates: choice.report.candidates,
+          measureMs: choice.report.measureMs,
+        },
         'model calibrated',
       );
-      await this.cache.put(plan.key, spec.name, figures).catch((err: unknown) => logger.warn({ model: spec.name, err: (err as Error).message }, 'calibration figures not cached'));
+      await this.cache
+        .put(plan.key, spec.name, figures)
+        .catch((err: unknown) => logger.warn({ model: spec.name, err: (err as Error).message }, 'calibration figures not cached'));
     } catch (err) {
       const message = (err as Error).message;
       logger.warn({ model: spec.name, err: message }, 'model calibration failed; the size rule stands');

@@ -76,7 +76,13 @@ export function planInstances(cores: number, models: readonly PlanInput[]): Map<
   const context = `up to ${total} core(s) of capacity; the run ledger keeps the runs of all ${sorted.length} model(s) within the ${total} core(s)`;
   for (const m of sorted) {
     if (m.instances !== undefined && m.intraOpThreads !== undefined) {
-      plans.set(m.name, { instances: m.instances, intraOpThreads: m.intraOpThreads, chosenBy: 'manifest', size: modelSize(m), reason: 'fixed by the manifest' });
+      plans.set(m.name, {
+        instances: m.instances,
+        intraOpThreads: m.intraOpThreads,
+        chosenBy: 'manifest',
+        size: modelSize(m),
+        reason: 'fixed by the manifest',
+      });
       continue;
     }
     const share = Math.max(total, minimum(m));
@@ -88,7 +94,10 @@ export function planInstances(cores: number, models: readonly PlanInput[]): Map<
     if (pinned !== undefined) {
       instances = pinned;
       intraOpThreads = m.intraOpThreads ?? Math.max(1, Math.min(MAX_BIG_THREADS, Math.floor(share / instances)));
-      how = m.instances !== undefined ? `instances fixed by the manifest, ${intraOpThreads} thread(s) each` : `one instance (${m.oneInstance}), ${intraOpThreads} thread(s)`;
+      how =
+        m.instances !== undefined
+          ? `instances fixed by the manifest, ${intraOpThreads} thread(s) each`
+          : `one instance (${m.oneInstance}), ${intraOpThreads} thread(s)`;
     } else if (m.intraOpThreads !== undefined) {
       intraOpThreads = m.intraOpThreads;
       instances = Math.max(1, Math.min(MAX_SMALL_INSTANCES, Math.floor(share / intraOpThreads)));

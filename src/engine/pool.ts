@@ -165,7 +165,18 @@ export class ModelPool {
       const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
       // A probe is a warm-up and a few timed runs per step, each on a session it may open first.
       const runLimitMs = this.spec.batching.runTimeoutMs * (1 + 5 * steps.length);
-      const task: Task = { id: this.nextId++, items: [], probe: { steps, keep }, threads, lease: undefined, runLimitMs, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
+      const task: Task = {
+        id: this.nextId++,
+        items: [],
+        probe: { steps, keep },
+        threads,
+        lease: undefined,
+        runLimitMs,
+        resolve,
+        reject,
+        slot: undefined,
+        timer: setTimeout(() => this.expire(task, limit), limit),
+      };
       this.queue.push(task);
       this.pump();
     });
@@ -194,7 +205,18 @@ export class ModelPool {
     }
     return new Promise<InferReply>((resolve, reject) => {
       const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
-      const task: Task = { id: this.nextId++, items, probe: undefined, threads: this.runThreads, lease, runLimitMs: this.spec.batching.runTimeoutMs, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
+      const task: Task = {
+        id: this.nextId++,
+        items,
+        probe: undefined,
+        threads: this.runThreads,
+        lease,
+        runLimitMs: this.spec.batching.runTimeoutMs,
+        resolve,
+        reject,
+        slot: undefined,
+        timer: setTimeout(() => this.expire(task, limit), limit),
+      };
       this.queue.push(task);
       this.pump();
     });
@@ -223,7 +245,10 @@ export class ModelPool {
 
   private spawn(index: number): Slot {
     const control = new SharedArrayBuffer(4);
-    const worker = new Worker(WORKER_FILE, { workerData: { spec: this.spec, control }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { spec: this.spec, control },
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     let loadedOk!: (info: SessionInfo) => void;
     let loadFailed!: (err: Error) => void;
     const ready = new Promise<SessionInfo>((resolve, reject) => {
@@ -233,7 +258,18 @@ export class ModelPool {
     // A load failure is reported by start() or by the respawn; never as an unhandled rejection.
     ready.catch(() => undefined);
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
-    const slot: Slot = { index, worker, phase: new Int32Array(control), loaded: false, gone: false, task: undefined, info: undefined, loadMemory: undefined, ready, exited };
+    const slot: Slot = {
+      index,
+      worker,
+      phase: new Int32Array(control),
+      loaded: false,
+      gone: false,
+      task: undefined,
+      info: undefined,
+      loadMemory: undefined,
+      ready,
+      exited,
+    };
     // Anyone terminating a pool worker (tests, tools) gets the stop that cannot abort the process.
     worker.terminate = () => {
       this.stop(slot);
@@ -335,7 +371,10 @@ export class ModelPool {
     if (slot && slot.task === task) {
       slot.task = undefined;
       const what = task.probe ? 'calibration probe' : 'batch';
-      this.settle(task, unavailable(`model ${this.spec.name}: ${what} did not finish within ${limit} ms (batching.runTimeoutMs); its worker is being replaced`));
+      this.settle(
+        task,
+        unavailable(`model ${this.spec.name}: ${what} did not finish within ${limit} ms (batching.runTimeoutMs); its worker is being replaced`),
+      );
       this.lost(slot, 'missed the run deadline');
       this.pump();
       return;

@@ -154,13 +154,7 @@ export function resolveBatcherOptions(options: BatcherOptions): ResolvedBatcherO
  * them and make them wait for its end. With waitWhenIdle every partial batch is held that long.
  * While flushing (draining) nothing is held.
  */
-export function readyBatchSize(
-  queued: number,
-  oldestWaitedMs: number,
-  options: ResolvedBatcherOptions,
-  flushing: boolean,
-  incoming: number,
-): number {
+export function readyBatchSize(queued: number, oldestWaitedMs: number, options: ResolvedBatcherOptions, flushing: boolean, incoming: number): number {
   if (queued === 0) return 0;
   if (queued >= options.maxBatchSize) return options.maxBatchSize;
   if (flushing || oldestWaitedMs >= options.maxQueueDelayMs) return queued;
@@ -174,11 +168,7 @@ export function readyBatchSize(
  * Seconds a rejected client should wait: the time to run the current backlog at the measured
  * batch speed, at least 1 s (and 1 s while nothing has been measured), at most 60 s.
  */
-export function retryAfterSeconds(
-  backlog: number,
-  options: ResolvedBatcherOptions,
-  averageBatchMs: number | undefined,
-): number {
+export function retryAfterSeconds(backlog: number, options: ResolvedBatcherOptions, averageBatchMs: number | undefined): number {
   if (averageBatchMs === undefined || !(averageBatchMs > 0)) return 1;
   const waves = Math.ceil(Math.ceil(backlog / options.maxBatchSize) / options.maxInFlight);
   const seconds = Math.ceil((waves * averageBatchMs + options.maxQueueDelayMs) / 1000);

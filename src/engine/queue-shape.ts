@@ -120,9 +120,7 @@ export class ShapeQueue<T extends Waiting> {
       const high = this.high.peek();
       const low = this.low.peek();
       if (high === undefined && low === undefined) break;
-      const fromLow =
-        high === undefined ||
-        (low !== undefined && now - low.enqueuedAt >= agingMs && low.enqueuedAt < high.enqueuedAt);
+      const fromLow = high === undefined || (low !== undefined && now - low.enqueuedAt >= agingMs && low.enqueuedAt < high.enqueuedAt);
       batch.push((fromLow ? this.low : this.high).shift() as T);
     }
     return batch;

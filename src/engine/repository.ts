@@ -109,7 +109,14 @@ export class ModelRepository extends EventEmitter {
     this.only = options.models;
     this.logger = options.logger;
     this.observer = options.observer;
-    this.calibrator = new Calibrator({ cores: this.cores, ledger: this.ledger, logger: this.logger, dataDir: options.dataDir, enabled: options.calibrate, measure: options.measure });
+    this.calibrator = new Calibrator({
+      cores: this.cores,
+      ledger: this.ledger,
+      logger: this.logger,
+      dataDir: options.dataDir,
+      enabled: options.calibrate,
+      measure: options.measure,
+    });
   }
 
   /** Model folders to load at start: the configured list, or every folder holding a model.json. */
@@ -172,7 +179,19 @@ export class ModelRepository extends EventEmitter {
       this.setState(entry, 'ready');
       if (info.fallbackReason) this.logger.warn({ model: entry.name, reason: info.fallbackReason }, 'model runs on CPU instead of CUDA');
       for (const note of info.notes) this.logger.warn({ model: entry.name, note }, 'model loaded with a caveat');
-      this.logger.info({ model: entry.name, version: version.version, device: info.device, runtime: info.runtime, instances: spec.instances, intraOpThreads: info.intraOpThreads, chosenBy: spec.plan?.chosenBy ?? plan.chosenBy, reason: spec.plan?.reason ?? plan.reason }, 'model ready');
+      this.logger.info(
+        {
+          model: entry.name,
+          version: version.version,
+          device: info.device,
+          runtime: info.runtime,
+          instances: spec.instances,
+          intraOpThreads: info.intraOpThreads,
+          chosenBy: spec.plan?.chosenBy ?? plan.chosenBy,
+          reason: spec.plan?.reason ?? plan.reason,
+        },
+        'model ready',
+      );
     } catch (err) {
       await version?.pool.close().catch(() => undefined);
       entry.error = (err as Error).message;
@@ -263,7 +282,9 @@ export class ModelRepository extends EventEmitter {
     if (!entry?.pipeline) return undefined;
     const readiness = this.readinessOf(entry.pipeline);
     if (readiness.state !== 'ready') {
-      throw new SightlineError(503, 'model_unavailable', `pipeline ${name} is not ready: ${readiness.reasons.join('; ')}`, { retryAfter: readiness.state === 'loading' ? 1 : 5 });
+      throw new SightlineError(503, 'model_unavailable', `pipeline ${name} is not ready: ${readiness.reasons.join('; ')}`, {
+        retryAfter: readiness.state === 'loading' ? 1 : 5,
+      });
     }
     return entry.pipeline;
   }
@@ -335,7 +356,15 @@ export class ModelRepository extends EventEmitter {
       ...status,
       spec: { ...spec, head: summariseHead(spec.head) },
       ...(plan
-        ? { plan: { instances: v.spec.instances, intraOpThreads: v.spec.intraOpThreads, chosenBy: plan.chosenBy, reason: plan.reason, ...(plan.calibration ? { calibration: plan.calibration } : {}) } }
+        ? {
+            plan: {
+              instances: v.spec.instances,
+              intraOpThreads: v.spec.intraOpThreads,
+              chosenBy: plan.chosenBy,
+              reason: plan.reason,
+              ...(plan.calibration ? { calibration: plan.calibration } : {}),
+            },
+          }
         : {}),
       inputs: v.info?.inputNames ?? [],
       outputs: v.info?.outputNames ?? [],
@@ -386,7 +415,18 @@ export class ModelRepository extends EventEmitter {
   private entry(name: string): Entry {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = { name, dir: path.join(this.modelsDir, name), state: 'loading', error: undefined, current: undefined, versions: 0, loadedAt: undefined, busy: Promise.resolve(), planned: undefined, pipeline: undefined };
+      entry = {
+        name,
+        dir: path.join(this.modelsDir, name),
+        state: 'loading',
+        error: undefined,
+        current: undefined,
+        versions: 0,
+        loadedAt: undefined,
+        busy: Promise.resolve(),
+        planned: undefined,
+        pipeline: undefined,
+      };
       this.entries.set(name, entry);
     }
     return entry;

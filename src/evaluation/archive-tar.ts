@@ -14,7 +14,10 @@ export class ArchiveTooLarge extends ArchiveError {}
 function octal(block: Buffer, at: number, length: number): number {
   // GNU base-256 for sizes of 8 GiB and more: far past any body limit, so refused.
   if (block[at]! & 0x80) throw new ArchiveError('tar: a size in base-256 (an entry of 8 GiB or more)');
-  const text = block.toString('latin1', at, at + length).replace(/\0.*$/s, '').trim();
+  const text = block
+    .toString('latin1', at, at + length)
+    .replace(/\0.*$/s, '')
+    .trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw new ArchiveError(`tar: a header field is not octal (${JSON.stringify(text)})`);
   return parseInt(text, 8);

@@ -8,7 +8,10 @@ interface Read {
 
 /** Labels the dataset names but the model does not know, each reported once per file. */
 const unknownLabel = (label: string, labels: readonly string[]) =>
-  `label ${JSON.stringify(label)} is not one of the model's labels (${labels.slice(0, 20).map((l) => JSON.stringify(l)).join(', ')}${labels.length > 20 ? ', …' : ''})`;
+  `label ${JSON.stringify(label)} is not one of the model's labels (${labels
+    .slice(0, 20)
+    .map((l) => JSON.stringify(l))
+    .join(', ')}${labels.length > 20 ? ', …' : ''})`;
 
 /** `<label>/<image>`: the first folder of each image's path is its label. */
 export function readImageFolder(files: DatasetFiles, labels: readonly string[]): Read {

@@ -160,7 +160,7 @@ export function binaryMetrics(labels: readonly string[], samples: readonly Class
   const pr: PrPoint[] = [];
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < scored.length; ) {
+  for (let i = 0; i < scored.length;) {
     const threshold = scored[i]!.score;
     // Samples with the same score cross the threshold together.
     for (; i < scored.length && scored[i]!.score === threshold; i++) {

@@ -78,7 +78,9 @@ const inside = (root: string, target: string) => target === root || target.start
  */
 export async function folderFiles(datasetsDir: string, name: string): Promise<DatasetFiles> {
   if (!DATASET_NAME.test(name)) {
-    throw badRequest('dataset: a folder name of letters, digits, ".", "_" or "-" (not starting with "."), directly under the datasets directory', { field: 'dataset' });
+    throw badRequest('dataset: a folder name of letters, digits, ".", "_" or "-" (not starting with "."), directly under the datasets directory', {
+      field: 'dataset',
+    });
   }
   let base: string;
   try {

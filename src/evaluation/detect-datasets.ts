@@ -80,15 +80,26 @@ export async function readCoco(files: DatasetFiles, labels: readonly string[]): 
     const [x, y, w, h] = a.bbox as number[];
     const box: Box = [x!, y!, x! + w!, y! + h!];
     const size = sample.declaredSize;
-    const outside = w! <= 0 || h! <= 0 || x! < -PIXEL_SLACK || y! < -PIXEL_SLACK || (size !== undefined && (box[2] > size.width + PIXEL_SLACK || box[3] > size.height + PIXEL_SLACK));
+    const outside =
+      w! <= 0 ||
+      h! <= 0 ||
+      x! < -PIXEL_SLACK ||
+      y! < -PIXEL_SLACK ||
+      (size !== undefined && (box[2] > size.width + PIXEL_SLACK || box[3] > size.height + PIXEL_SLACK));
     if (outside) {
-      problems.push({ file: sample.file, message: `annotations[${i}]: box [${a.bbox.join(', ')}] is empty or outside the ${size ? `${size.width}×${size.height} ` : ''}image` });
+      problems.push({
+        file: sample.file,
+        message: `annotations[${i}]: box [${a.bbox.join(', ')}] is empty or outside the ${size ? `${size.width}×${size.height} ` : ''}image`,
+      });
       continue;
     }
     sample.truth.push({ label: category, box });
   }
   for (const [name, count] of unknown) {
-    problems.push({ file: where, message: `category ${JSON.stringify(name)} is not one of the model's labels: its ${count} box${count === 1 ? '' : 'es'} left out` });
+    problems.push({
+      file: where,
+      message: `category ${JSON.stringify(name)} is not one of the model's labels: its ${count} box${count === 1 ? '' : 'es'} left out`,
+    });
   }
   return { samples, problems };
 }
@@ -96,7 +107,10 @@ export async function readCoco(files: DatasetFiles, labels: readonly string[]): 
 /** YOLO class names, when the dataset has them: `classes.txt` or `obj.names`, one per line. */
 async function yoloClassNames(files: DatasetFiles): Promise<string[] | undefined> {
   for (const name of ['classes.txt', 'obj.names']) {
-    if (files.has(name)) return linesOf(utf8Text(await files.read(name))).map((l) => l.text.trim()).filter((t) => t !== '');
+    if (files.has(name))
+      return linesOf(utf8Text(await files.read(name)))
+        .map((l) => l.text.trim())
+        .filter((t) => t !== '');
   }
   return undefined;
 }

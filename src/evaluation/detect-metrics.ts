@@ -137,7 +137,10 @@ export function detectMetrics(labels: readonly string[], images: readonly Detect
       scored.sort((a, b) => b.score - a.score || a.image - b.image || a.rank - b.rank);
       if (threshold === 0.5) tpAt50 = scored.filter((s) => s.match).length;
       if (groundTruth === 0) continue;
-      const result = averagePrecision(scored.map((s) => s.match), groundTruth);
+      const result = averagePrecision(
+        scored.map((s) => s.match),
+        groundTruth,
+      );
       aps.push(result.ap);
       if (threshold === 0.5) curve = result.curve;
     }

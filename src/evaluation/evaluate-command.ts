@@ -50,7 +50,12 @@ interface Client {
   headers: Record<string, string>;
 }
 
-async function request(client: Client, method: string, route: string, init: { body?: Buffer | string; type?: string } = {}): Promise<{ status: number; body: any }> {
+async function request(
+  client: Client,
+  method: string,
+  route: string,
+  init: { body?: Buffer | string; type?: string } = {},
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { ...client.headers, ...(init.type ? { 'content-type': init.type } : {}) };
   let res: Response;
   try {
@@ -132,7 +137,10 @@ export async function runEvaluateCommand(argv: readonly string[], io: EvaluateIo
     } else {
       if (io.startLocal === undefined) throw new SetupError('no --url, and this build cannot start a server in-process');
       const dir = path.resolve(options.dataset!);
-      const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+      const isDir = await stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
       if (!isDir) throw new SetupError(`--dataset: ${dir} is not a folder`);
       // A folder whose name the server takes is read in place; any other is uploaded.
       if (DATASET_NAME.test(path.basename(dir))) datasetName = path.basename(dir);
@@ -150,15 +158,21 @@ export async function runEvaluateCommand(argv: readonly string[], io: EvaluateIo
       evaluation = answer.body as EvaluationAnswer;
       if (evaluation.status === 'succeeded' || evaluation.status === 'failed') break;
       const pct = evaluation.total === 0 ? 100 : Math.floor((evaluation.done / evaluation.total) * 100);
-      progress.update(`${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images ${pct}%${evaluation.problems > 0 ? `, ${evaluation.problems} problems` : ''}`);
+      progress.update(
+        `${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images ${pct}%${evaluation.problems > 0 ? `, ${evaluation.problems} problems` : ''}`,
+      );
       if (Date.now() > deadline) {
         progress.clear();
-        io.stderr.write(`sightline evaluate: not finished after --timeout (${evaluation.done}/${evaluation.total} images); it keeps running on the server as ${id}\n`);
+        io.stderr.write(
+          `sightline evaluate: not finished after --timeout (${evaluation.done}/${evaluation.total} images); it keeps running on the server as ${id}\n`,
+        );
         return EVALUATE_EXIT.missed;
       }
       await sleep(io.pollMs ?? 500);
     }
-    progress.done(`${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images, ${evaluation.status}`);
+    progress.done(
+      `${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images, ${evaluation.status}`,
+    );
     const gates = evaluation.status === 'succeeded' ? checkGates(options.gates, evaluation.summary) : [];
     const wrongTask = options.gates.find((g) => g.task !== evaluation.task);
     if (wrongTask !== undefined) throw new SetupError(`${wrongTask.flag} gates a ${wrongTask.task} figure, but ${options.model} is a ${evaluation.task} model`);

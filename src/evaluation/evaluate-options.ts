@@ -83,7 +83,17 @@ Options:
   --help                  print this help`;
 
 const VALUE_FLAGS = new Set([
-  '--model', '--dataset', '--server-dataset', '--url', '--layout', '--top-k', '--positive-label', '--json', '--markdown', '--api-key', '--timeout',
+  '--model',
+  '--dataset',
+  '--server-dataset',
+  '--url',
+  '--layout',
+  '--top-k',
+  '--positive-label',
+  '--json',
+  '--markdown',
+  '--api-key',
+  '--timeout',
   ...GATES.map((g) => g.flag),
 ]);
 
@@ -114,10 +124,12 @@ export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEn
     values.set(flag, value);
   }
   const model = values.get('--model');
-  if (model === undefined || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) throw new EvaluateUsageError(model === undefined ? '--model is required' : `--model: not a model name: ${JSON.stringify(model)}`);
+  if (model === undefined || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model))
+    throw new EvaluateUsageError(model === undefined ? '--model is required' : `--model: not a model name: ${JSON.stringify(model)}`);
   const dataset = values.get('--dataset');
   const serverDataset = values.get('--server-dataset');
-  if ((dataset === undefined) === (serverDataset === undefined)) throw new EvaluateUsageError('give --dataset DIR (a local folder) or --server-dataset NAME, one of them');
+  if ((dataset === undefined) === (serverDataset === undefined))
+    throw new EvaluateUsageError('give --dataset DIR (a local folder) or --server-dataset NAME, one of them');
   let url: URL | undefined;
   const urlText = values.get('--url');
   if (urlText !== undefined) {
@@ -131,7 +143,8 @@ export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (serverDataset !== undefined && url === undefined) throw new EvaluateUsageError('--server-dataset names a folder on a running server: give --url too');
   const layout = values.get('--layout');
-  if (layout !== undefined && !(LAYOUTS as readonly string[]).includes(layout)) throw new EvaluateUsageError(`--layout: expected one of ${LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+  if (layout !== undefined && !(LAYOUTS as readonly string[]).includes(layout))
+    throw new EvaluateUsageError(`--layout: expected one of ${LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
   const topKText = values.get('--top-k');
   let topK: number[] | undefined;
   if (topKText !== undefined) {

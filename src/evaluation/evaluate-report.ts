@@ -40,13 +40,28 @@ function table(header: string[], rows: string[][], markdown: boolean): string {
     return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
 const HEADLINE_NAMES: Readonly<Record<string, string>> = {
-  accuracy: 'accuracy', macroF1: 'macro F1', auc: 'ROC AUC', map50: 'mAP@0.5', map: 'mAP@[.5:.95]', precision: 'precision', recall: 'recall',
-  cer: 'CER', wer: 'WER', exactLineAccuracy: 'exact lines', meanIou: 'mean IoU', pixelAccuracy: 'pixel accuracy', imagesPerSecond: 'images/s',
+  accuracy: 'accuracy',
+  macroF1: 'macro F1',
+  auc: 'ROC AUC',
+  map50: 'mAP@0.5',
+  map: 'mAP@[.5:.95]',
+  precision: 'precision',
+  recall: 'recall',
+  cer: 'CER',
+  wer: 'WER',
+  exactLineAccuracy: 'exact lines',
+  meanIou: 'mean IoU',
+  pixelAccuracy: 'pixel accuracy',
+  imagesPerSecond: 'images/s',
 };
 
 const headlineName = (key: string) => HEADLINE_NAMES[key] ?? (/^top(\d+)Accuracy$/.test(key) ? `top-${key.slice(3, -8)} accuracy` : key);
@@ -57,13 +72,24 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
   const heading = (text: string) => (markdown ? `#### ${text}` : `${text}:`);
   switch (metrics.task) {
     case 'classify': {
-      out.push(heading('per class'), table(['label', 'support', 'precision', 'recall', 'F1'], metrics.perClass.map((c: any) => [c.label, String(c.support), num(c.precision), num(c.recall), num(c.f1)]), markdown));
+      out.push(
+        heading('per class'),
+        table(
+          ['label', 'support', 'precision', 'recall', 'F1'],
+          metrics.perClass.map((c: any) => [c.label, String(c.support), num(c.precision), num(c.recall), num(c.f1)]),
+          markdown,
+        ),
+      );
       const labels: string[] = metrics.confusion.labels;
       if (labels.length <= 30) {
         out.push(
           '',
           heading('confusion matrix (rows: true label, columns: predicted)'),
-          table(['', ...labels], metrics.confusion.matrix.map((row: number[], i: number) => [labels[i]!, ...row.map(String)]), markdown),
+          table(
+            ['', ...labels],
+            metrics.confusion.matrix.map((row: number[], i: number) => [labels[i]!, ...row.map(String)]),
+            markdown,
+          ),
         );
       }
       break;
@@ -73,14 +99,38 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
         `characters ${metrics.characters.edits} edits over ${metrics.characters.reference}, words ${metrics.words.edits} over ${metrics.words.reference}`,
       );
       if (metrics.worst.length > 0) {
-        out.push('', heading('lines with the most edits'), table(['file', 'edits', 'expected', 'read'], metrics.worst.slice(0, 10).map((w: any) => [w.file, String(w.characterEdits), JSON.stringify(w.expected), JSON.stringify(w.predicted)]), markdown));
+        out.push(
+          '',
+          heading('lines with the most edits'),
+          table(
+            ['file', 'edits', 'expected', 'read'],
+            metrics.worst.slice(0, 10).map((w: any) => [w.file, String(w.characterEdits), JSON.stringify(w.expected), JSON.stringify(w.predicted)]),
+            markdown,
+          ),
+        );
       }
       break;
     case 'detect':
-      out.push(heading('per class'), table(['label', 'boxes', 'detections', 'AP@0.5', 'AP', 'precision', 'recall'], metrics.perClass.filter((c: any) => c.groundTruth > 0 || c.detections > 0).map((c: any) => [c.label, String(c.groundTruth), String(c.detections), num(c.ap50), num(c.ap), num(c.precision), num(c.recall)]), markdown));
+      out.push(
+        heading('per class'),
+        table(
+          ['label', 'boxes', 'detections', 'AP@0.5', 'AP', 'precision', 'recall'],
+          metrics.perClass
+            .filter((c: any) => c.groundTruth > 0 || c.detections > 0)
+            .map((c: any) => [c.label, String(c.groundTruth), String(c.detections), num(c.ap50), num(c.ap), num(c.precision), num(c.recall)]),
+          markdown,
+        ),
+      );
       break;
     case 'segment':
-      out.push(heading('per class'), table(['label', 'truth px', 'predicted px', 'IoU'], metrics.perClass.map((c: any) => [c.label, String(c.truthPixels), String(c.predictedPixels), num(c.iou)]), markdown));
+      out.push(
+        heading('per class'),
+        table(
+          ['label', 'truth px', 'predicted px', 'IoU'],
+          metrics.perClass.map((c: any) => [c.label, String(c.truthPixels), String(c.predictedPixels), num(c.iou)]),
+          markdown,
+        ),
+      );
       break;
   }
   return out;
@@ -97,10 +147,19 @@ export function renderEvaluation(e: EvaluationAnswer, gates: readonly GateResult
     lines.push(`evaluation ${e.status}: ${e.error ?? 'no report'}`);
   } else {
     const summary = Object.entries(e.summary ?? {}).filter(([k]) => k !== 'evaluated');
-    lines.push(table(['figure', 'value'], summary.map(([k, v]) => [headlineName(k), k === 'imagesPerSecond' ? num(v, 1) : num(v)]), markdown), '');
+    lines.push(
+      table(
+        ['figure', 'value'],
+        summary.map(([k, v]) => [headlineName(k), k === 'imagesPerSecond' ? num(v, 1) : num(v)]),
+        markdown,
+      ),
+      '',
+    );
     lines.push(...metricTables(r.metrics, markdown), '');
     const t = r.timing;
-    lines.push(`${r.images.evaluated} of ${r.images.total} images evaluated in ${num(t.wallMs / 1000, 1)} s: ${num(t.imagesPerSecond, 1)} images/s, latency p50 ${num(t.latencyMs.p50, 1)} ms, p99 ${num(t.latencyMs.p99, 1)} ms`);
+    lines.push(
+      `${r.images.evaluated} of ${r.images.total} images evaluated in ${num(t.wallMs / 1000, 1)} s: ${num(t.imagesPerSecond, 1)} images/s, latency p50 ${num(t.latencyMs.p50, 1)} ms, p99 ${num(t.latencyMs.p99, 1)} ms`,
+    );
     if (r.problems.count > 0) {
       lines.push('', markdown ? `#### problems (${r.problems.count})` : `problems (${r.problems.count}):`);
       for (const p of r.problems.listed.slice(0, 20)) lines.push(`${markdown ? '- ' : '  '}${p.file}: ${p.message}`);

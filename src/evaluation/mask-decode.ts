@@ -12,7 +12,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 /** The PLTE chunk's colours of a palette PNG, as 0xRRGGBB; undefined when there is none. */
 function paletteOf(png: Buffer): number[] | undefined {
   if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
-  for (let at = 8; at + 8 <= png.length; ) {
+  for (let at = 8; at + 8 <= png.length;) {
     const length = png.readUInt32BE(at);
     const type = png.toString('latin1', at + 4, at + 8);
     if (type === 'PLTE') {

@@ -187,7 +187,8 @@ export class EvaluationRunner {
     try {
       events.changed(await store.evaluations.markFailed(id, message, run.done));
     } catch (markErr) {
-      if (!(markErr instanceof SightlineError && (markErr.status === 404 || markErr.status === 409))) logger.error({ err: markErr, evaluation: id }, 'could not record a failed evaluation');
+      if (!(markErr instanceof SightlineError && (markErr.status === 404 || markErr.status === 409)))
+        logger.error({ err: markErr, evaluation: id }, 'could not record a failed evaluation');
     }
   }
 

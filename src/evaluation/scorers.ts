@@ -50,14 +50,19 @@ const answerOf = (p: Prediction): Answer => (p.value !== null && typeof p.value 
 function classifyScorer(dataset: Extract<Dataset, { task: 'classify' }>, facts: ModelFacts, options: ScoreOptions): Scorer {
   const { labels } = facts;
   const index = new Map(labels.map((l, i) => [l, i]));
-  const scored: Array<ClassifySample & { confidence: number } | undefined> = new Array(dataset.samples.length);
+  const scored: Array<(ClassifySample & { confidence: number }) | undefined> = new Array(dataset.samples.length);
   return {
     async score(i, prediction) {
       const answer = answerOf(prediction);
       const predicted = index.get(String(answer.label));
       const probabilities = answer.probabilities as Record<string, number> | undefined;
       if (predicted === undefined || probabilities === undefined) return { file: dataset.samples[i]!.file, message: 'the model answered no label of its own' };
-      scored[i] = { truth: dataset.samples[i]!.label, predicted, probabilities: labels.map((l) => probabilities[l] ?? 0), confidence: Number(answer.confidence) };
+      scored[i] = {
+        truth: dataset.samples[i]!.label,
+        predicted,
+        probabilities: labels.map((l) => probabilities[l] ?? 0),
+        confidence: Number(answer.confidence),
+      };
       return undefined;
     },
     metrics() {
@@ -122,7 +127,10 @@ function detectScorer(dataset: Extract<Dataset, { task: 'detect' }>, facts: Mode
       return undefined;
     },
     metrics() {
-      return detectMetrics(facts.labels, images.filter((x): x is DetectImage => x !== undefined));
+      return detectMetrics(
+        facts.labels,
+        images.filter((x): x is DetectImage => x !== undefined),
+      );
     },
   };
 }
@@ -151,7 +159,11 @@ function segmentScorer(dataset: Extract<Dataset, { task: 'segment' }>, facts: Mo
       });
       const predicted = rasterizePolygons(polygons, mask.width, mask.height, facts.background);
       const { unknownPixels } = accumulator.add(mask.data, predicted);
-      if (unknownPixels > 0) return { file: sample.mask, message: `${unknownPixels} pixels hold a class index past the model's ${facts.labels.length} labels (left out; 255 is ignored)` };
+      if (unknownPixels > 0)
+        return {
+          file: sample.mask,
+          message: `${unknownPixels} pixels hold a class index past the model's ${facts.labels.length} labels (left out; 255 is ignored)`,
+        };
       return undefined;
     },
     metrics() {

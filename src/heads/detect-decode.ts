@@ -37,11 +37,7 @@ const TASK = 'detect';
  * `[1, A, 4+C]` (anchors first) output; with objectness the channel count is 5+C. In 'auto', the
  * axis equal to the channel count is the channel axis; when both are, channels first wins.
  */
-export function resolveGrid(
-  dims: readonly number[],
-  head: { classes: number; objectness: boolean },
-  layout: DetectLayout,
-): DetectGrid {
+export function resolveGrid(dims: readonly number[], head: { classes: number; objectness: boolean }, layout: DetectLayout): DetectGrid {
   const channels = (head.objectness ? 5 : 4) + head.classes;
   const expected = `${channels} channels (4 box values${head.objectness ? ', objectness' : ''} and ${head.classes} class scores)`;
   const shape = `[${dims.join(', ')}]`;
@@ -64,9 +60,7 @@ export function resolveGrid(
       throw outputMismatch(TASK, `output ${shape} read as ${layout} has ${channelAxis} channels, expected ${expected}`);
     }
   }
-  return channelsFirst
-    ? { anchors: d2, channelStride: d2, anchorStride: 1 }
-    : { anchors: d1, channelStride: 1, anchorStride: d2 };
+  return channelsFirst ? { anchors: d2, channelStride: d2, anchorStride: 1 } : { anchors: d1, channelStride: 1, anchorStride: d2 };
 }
 
 /**

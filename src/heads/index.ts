@@ -44,7 +44,10 @@ export type Task = keyof HeadRegistry;
 export type AnyHead = Head<any, unknown>;
 
 // Sub-heads are found through the registry when a manifest is parsed or a model runs, not at import.
-const multiHead = multiHeadOf((task) => (isTask(task) ? heads[task] : undefined), () => tasks);
+const multiHead = multiHeadOf(
+  (task) => (isTask(task) ? heads[task] : undefined),
+  () => tasks,
+);
 
 export const heads: HeadRegistry = {
   classify: classifyHead,

@@ -50,7 +50,10 @@ function itemCount(rows: Array<{ name: string; values: unknown[] }>): number {
   const count = many[0]?.values.length ?? 1;
   const other = many.find((r) => r.values.length !== count);
   if (other) {
-    throw outputMismatch(TASK, `head "${many[0]!.name}" gives ${count} items but head "${other.name}" ${other.values.length}; item heads give one row per item, or one for all`);
+    throw outputMismatch(
+      TASK,
+      `head "${many[0]!.name}" gives ${count} items but head "${other.name}" ${other.values.length}; item heads give one row per item, or one for all`,
+    );
   }
   return count;
 }
@@ -104,7 +107,10 @@ export function multiHeadOf(lookup: Lookup, taskNames: () => readonly string[]):
         if (sub.task === 'classify' && dims.length === 3 && dims[2] !== 1) {
           // Per-item classes [N, K, C]: C is checked here, K per run.
           if (typeof dims[2] === 'number' && dims[2] !== labels.length) {
-            return { field: `heads.${name}.labels`, message: `${labels.length} labels configured but output "${output ?? names[0]}" has ${dims[2]} classes per item (dims [${dims.join(', ')}])` };
+            return {
+              field: `heads.${name}.labels`,
+              message: `${labels.length} labels configured but output "${output ?? names[0]}" has ${dims[2]} classes per item (dims [${dims.join(', ')}])`,
+            };
           }
           continue;
         }

@@ -65,7 +65,10 @@ export const multilabelHead = tensorHead(
       const { name, dims } = declared;
       const count = dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
       if (typeof count !== 'number' || count === options.labels.length) return undefined;
-      return { field: 'head.labels', message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])` };
+      return {
+        field: 'head.labels',
+        message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])`,
+      };
     },
   },
 );

@@ -57,7 +57,10 @@ export const segmentHead = tensorHead(TASK, segmentOptions, (tensor, geometry, o
   if (probability) {
     if (channels !== 1) throw outputMismatch(TASK, `probability mode needs one channel, got ${channels}`);
     if (options.labels.length > 2) {
-      throw outputMismatch(TASK, `a probability map has one class but ${options.labels.length} labels are configured (want [foreground] or [background, foreground])`);
+      throw outputMismatch(
+        TASK,
+        `a probability map has one class but ${options.labels.length} labels are configured (want [foreground] or [background, foreground])`,
+      );
     }
     // Rounded like the map's values, so a pixel stored as the threshold itself is not above it.
     input = { kind: 'probability', data: float32Data(TASK, tensor), width, height, threshold: Math.fround(options.threshold) };

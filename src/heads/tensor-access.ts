@@ -16,10 +16,7 @@ export function pickOutput(task: string, outputs: Record<string, ItemTensor>, na
     return checkSize(task, name, tensor);
   }
   if (names.length !== 1) {
-    throw outputMismatch(
-      task,
-      `model has ${names.length} outputs (${names.join(', ') || 'none'}); set the "output" option to pick one`,
-    );
+    throw outputMismatch(task, `model has ${names.length} outputs (${names.join(', ') || 'none'}); set the "output" option to pick one`);
   }
   const only = names[0];
   return checkSize(task, only, outputs[only]);

@@ -17,9 +17,7 @@ export interface ImageBodySchemas<J extends z.ZodType, F extends z.ZodType> {
 
 /** An image body in the form the client sent it. */
 export type ImageBody<J extends z.ZodType, F extends z.ZodType> =
-  | { form: 'image'; image: Buffer }
-  | { form: 'multipart'; images: Buffer[]; fields: z.output<F> }
-  | { form: 'json'; json: z.output<J> };
+  { form: 'image'; image: Buffer } | { form: 'multipart'; images: Buffer[]; fields: z.output<F> } | { form: 'json'; json: z.output<J> };
 
 /** What a route that reads an image body and decodes its images can refuse it with, as documented. */
 export const IMAGE_BODY_ERRORS = {

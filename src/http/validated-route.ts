@@ -14,8 +14,10 @@ export interface ValidatedRequest<P, H, Q> {
   query: Parsed<Q>;
 }
 
-export interface ValidatedRouteSpec<P extends z.ZodType | undefined, H extends z.ZodObject | undefined, Q extends z.ZodType | undefined>
-  extends Omit<Route, 'handler' | 'schema'> {
+export interface ValidatedRouteSpec<P extends z.ZodType | undefined, H extends z.ZodObject | undefined, Q extends z.ZodType | undefined> extends Omit<
+  Route,
+  'handler' | 'schema'
+> {
   schema: RouteSchema & { params?: P; headers?: H; query?: Q };
   handler: (ctx: RequestContext, request: ValidatedRequest<P, H, Q>) => Reply | Promise<Reply>;
 }

@@ -40,7 +40,10 @@ export class DetectionFeed {
   /** Called after the commit; does not delay the reply. */
   announce(ids: readonly string[], cameraIds: readonly string[]): void {
     if (ids.length === 0) return;
-    const listened = [...this.listeners].some((l) => l.listening?.() ?? true) || this.hub.hasSubscribers(DETECTIONS_TOPIC) || cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
+    const listened =
+      [...this.listeners].some((l) => l.listening?.() ?? true) ||
+      this.hub.hasSubscribers(DETECTIONS_TOPIC) ||
+      cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
     if (!listened) return;
     const task = this.read(ids).then(
       (rows) => {

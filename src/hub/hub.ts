@@ -71,7 +71,13 @@ export class Hub {
   }
 
   counters(): HubCounters {
-    return { connections: this.states.size, topics: this.byTopic.size, published: this.published, slowConsumersClosed: this.slowConsumersClosed, inFlightBytes: this.inFlightBytes };
+    return {
+      connections: this.states.size,
+      topics: this.byTopic.size,
+      published: this.published,
+      slowConsumersClosed: this.slowConsumersClosed,
+      inFlightBytes: this.inFlightBytes,
+    };
   }
 
   /**
@@ -214,10 +220,7 @@ export class Hub {
     const state = this.states.get(ws);
     if (state === undefined || state.closed) return;
     this.slowConsumersClosed++;
-    this.logger.warn(
-      { bufferedBytes: ws.getBufferedAmount(), limit: this.maxBackpressureBytes, topics: [...state.topics] },
-      'closing slow WebSocket consumer',
-    );
+    this.logger.warn({ bufferedBytes: ws.getBufferedAmount(), limit: this.maxBackpressureBytes, topics: [...state.topics] }, 'closing slow WebSocket consumer');
     ws.end(CloseCode.slowConsumer, 'slow consumer: backpressure limit exceeded');
   }
 

@@ -54,8 +54,7 @@ export const DEFAULT_BACKGROUND: readonly [number, number, number] = [255, 255, 
 /** No tensor side may exceed this: a typo in a manifest must not ask for a gigapixel tensor. */
 export const MAX_TENSOR_SIDE = 16384;
 
-const isPositiveInt = (v: unknown, max = MAX_TENSOR_SIDE): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
+const isPositiveInt = (v: unknown, max = MAX_TENSOR_SIDE): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
 const isByte = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
 
 /**

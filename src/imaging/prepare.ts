@@ -28,7 +28,6 @@ export interface PreparedImage extends PixelImage {
   mediaType: string;
 }
 
-
 /**
  * Decodes, validates and resizes one uploaded image for a model.
  * Errors: 400 empty, 413 too many bytes/pixels, 415 not a supported image type, 422 undecodable.
@@ -41,11 +40,7 @@ export interface PreparedImage extends PixelImage {
  * that step to the inference worker. Plain 8-bit PNGs among them are decoded by
  * `decodePlainPng` without calling sharp, whose synchronous set-up costs more than the decode.
  */
-export async function prepareImage(
-  bytes: Uint8Array,
-  spec: ImageInputSpec,
-  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
-): Promise<PreparedImage> {
+export async function prepareImage(bytes: Uint8Array, spec: ImageInputSpec, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<PreparedImage> {
   const image = await decodeForModel(bytes, spec, limits);
   return 'raster' in image ? resampled(image) : image;
 }
@@ -90,8 +85,7 @@ export async function decodeForModel(
     }
   }
 
-  let pipeline = sharp(bytes, decodeOptions(limits))
-    .autoOrient();
+  let pipeline = sharp(bytes, decodeOptions(limits)).autoOrient();
   // Flattening only matters with alpha; skipping it saves libvips an operation per image.
   if (probed.hasAlpha) pipeline = pipeline.flatten({ background: { r, g, b } });
   pipeline = pipeline.resize(plan.content.width, plan.content.height, { fit: 'fill', kernel: spec.kernel ?? 'linear' });
@@ -117,9 +111,7 @@ export async function decodeForModel(
   const { data, info } = out;
   if (info.width !== plan.tensor.width || info.height !== plan.tensor.height || info.channels !== 3) {
     // A mismatch here is a bug in the plan or in how it is handed to libvips, not bad input.
-    throw new Error(
-      `decoded ${info.width}×${info.height}×${info.channels}, expected ${plan.tensor.width}×${plan.tensor.height}×3`,
-    );
+    throw new Error(`decoded ${info.width}×${info.height}×${info.channels}, expected ${plan.tensor.width}×${plan.tensor.height}×3`);
   }
   return prepared(new Uint8Array(data.buffer, data.byteOffset, data.length), plan, probed);
 }

@@ -42,9 +42,7 @@ export async function probeImage(bytes: Uint8Array, limits: ImageLimits = DEFAUL
     const known = describeUnsupportedImage(bytes);
     const supported = SUPPORTED_IMAGE_FORMATS.join(', ');
     throw unsupportedMediaType(
-      known === undefined
-        ? `not a recognised image; supported formats: ${supported}`
-        : `${known} images are not supported; supported formats: ${supported}`,
+      known === undefined ? `not a recognised image; supported formats: ${supported}` : `${known} images are not supported; supported formats: ${supported}`,
     );
   }
   const png = sniffed.format === 'png' ? plainPng(bytes) : undefined;

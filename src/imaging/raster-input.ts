@@ -34,7 +34,13 @@ export async function decodeImage(
   }
   const { data, info } = out;
   if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
-  return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, format: probed.format, mediaType: probed.mediaType };
+  return {
+    pixels: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    format: probed.format,
+    mediaType: probed.mediaType,
+  };
 }
 
 /**
@@ -68,7 +74,13 @@ export async function prepareDecoded(image: DecodedImage, spec: ImageInputSpec):
     kernel: spec.kernel ?? 'linear',
   });
   if (plan.left > 0 || plan.top > 0 || plan.right > 0 || plan.bottom > 0) {
-    pipeline = pipeline.extend({ left: plan.left, top: plan.top, right: plan.right, bottom: plan.bottom, background: { r: padValue, g: padValue, b: padValue } });
+    pipeline = pipeline.extend({
+      left: plan.left,
+      top: plan.top,
+      right: plan.right,
+      bottom: plan.bottom,
+      background: { r: padValue, g: padValue, b: padValue },
+    });
   }
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== plan.tensor.width || info.height !== plan.tensor.height || info.channels !== 3) {

@@ -1,10 +1,4 @@
-import {
-  DEFAULT_LETTERBOX_PAD,
-  DEFAULT_MAX_SIDE,
-  DEFAULT_MULTIPLE,
-  DEFAULT_PAD,
-  type ImageInputSpec,
-} from './input-spec.js';
+import { DEFAULT_LETTERBOX_PAD, DEFAULT_MAX_SIDE, DEFAULT_MULTIPLE, DEFAULT_PAD, type ImageInputSpec } from './input-spec.js';
 import type { ImageTransform, Size } from './transform.js';
 
 /**

@@ -65,13 +65,7 @@ function normTable(norm: TensorNorm): Float32Array {
 }
 
 /** Writes `image` normalised into `target` starting at element `offsetElements` (the slot of one batch item). */
-export function fillTensor(
-  target: Float32Array,
-  offsetElements: number,
-  image: PixelSource,
-  norm: TensorNorm,
-  slot?: TensorSlot,
-): void {
+export function fillTensor(target: Float32Array, offsetElements: number, image: PixelSource, norm: TensorNorm, slot?: TensorSlot): void {
   const { sw, sh } = checkArgs(target.length, offsetElements, image, slot);
   writePixels(target, offsetElements, image, sw, sh, norm.layout, norm.colorOrder === 'BGR', normTable(norm), slot?.fill ?? 0);
 }

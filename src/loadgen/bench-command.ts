@@ -97,7 +97,7 @@ export async function runBenchCommand(argv: readonly string[], io: BenchIo): Pro
         '',
         resultsTable(steps),
         '',
-        'latencies in ms; queue, infer and server: the server\'s own latencyMs; batch: mean batch size',
+        "latencies in ms; queue, infer and server: the server's own latencyMs; batch: mean batch size",
         ...budgetLines(steps, budgets),
         '',
       ].join('\n'),

@@ -51,7 +51,21 @@ Options:
   --json FILE            also write the results as JSON to FILE
   --help                 print this help`;
 
-const FLAGS = new Set(['--url', '--model', '--image', '--concurrency', '--rate', '--duration', '--warmup', '--timeout', '--p99-ms', '--min-throughput', '--max-error-rate', '--api-key', '--json']);
+const FLAGS = new Set([
+  '--url',
+  '--model',
+  '--image',
+  '--concurrency',
+  '--rate',
+  '--duration',
+  '--warmup',
+  '--timeout',
+  '--p99-ms',
+  '--min-throughput',
+  '--max-error-rate',
+  '--api-key',
+  '--json',
+]);
 
 /** 10s, 500ms, 2m or plain seconds → seconds. */
 export function parseDuration(flag: string, text: string, allowZero = false): number {
@@ -88,7 +102,8 @@ function parseUrl(text: string): URL {
   } catch {
     throw new BenchUsageError(`--url: not a URL: ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'http:') throw new BenchUsageError(`--url: only http:// is supported (got ${url.protocol}); measure behind TLS termination from its inside`);
+  if (url.protocol !== 'http:')
+    throw new BenchUsageError(`--url: only http:// is supported (got ${url.protocol}); measure behind TLS termination from its inside`);
   if (url.search || url.hash) throw new BenchUsageError('--url: give the server origin (and any path prefix) without a query or fragment');
   return url;
 }

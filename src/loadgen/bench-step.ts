@@ -37,7 +37,14 @@ export interface StepResult {
 export const stepLabel = (load: StepLoad) => (load.rate === undefined ? `c=${load.concurrency}` : `rate=${load.rate}/s`);
 
 /** Runs one step, with a progress line while it runs. */
-export async function runStep(pool: SocketPool, request: Buffer, load: StepLoad, durationSec: number, budgets: StepBudgets, progress: ProgressLine): Promise<StepResult> {
+export async function runStep(
+  pool: SocketPool,
+  request: Buffer,
+  load: StepLoad,
+  durationSec: number,
+  budgets: StepBudgets,
+  progress: ProgressLine,
+): Promise<StepResult> {
   const label = stepLabel(load);
   let answered = 0;
   let failed = 0;
@@ -45,7 +52,9 @@ export async function runStep(pool: SocketPool, request: Buffer, load: StepLoad,
   const onExchange = (e: Exchange) => (e.status === 200 ? answered++ : failed++);
   const timer = setInterval(() => {
     const elapsed = (performance.now() - started) / 1000;
-    progress.update(`${label}  ${Math.min(elapsed, durationSec).toFixed(1)}/${durationSec}s  ${answered} answered  ${(answered / Math.max(elapsed, 0.001)).toFixed(1)} req/s  errors ${failed}`);
+    progress.update(
+      `${label}  ${Math.min(elapsed, durationSec).toFixed(1)}/${durationSec}s  ${answered} answered  ${(answered / Math.max(elapsed, 0.001)).toFixed(1)} req/s  errors ${failed}`,
+    );
   }, 250);
   let exchanges: Exchange[];
   let elapsedMs: number;
@@ -63,7 +72,9 @@ export async function runStep(pool: SocketPool, request: Buffer, load: StepLoad,
     clearInterval(timer);
   }
   const result = summariseStep(label, load, exchanges, elapsedMs, budgets);
-  progress.done(`${label}  done: ${result.ok} answered, ${result.throughput.toFixed(1)} req/s, p99 ${result.latencyMs.p99.toFixed(2)} ms, errors ${result.failed}`);
+  progress.done(
+    `${label}  done: ${result.ok} answered, ${result.throughput.toFixed(1)} req/s, p99 ${result.latencyMs.p99.toFixed(2)} ms, errors ${result.failed}`,
+  );
   return result;
 }
 
@@ -97,9 +108,11 @@ export function summariseStep(label: string, load: StepLoad, exchanges: Exchange
   const missed: string[] = [];
   if (ok === 0) missed.push('no request was answered 200');
   if (budgets.p99Ms !== undefined && !(latencyMs.p99 <= budgets.p99Ms)) missed.push(`p99 ${latencyMs.p99.toFixed(2)} ms > ${budgets.p99Ms} ms`);
-  if (budgets.minThroughput !== undefined && !(throughput >= budgets.minThroughput)) missed.push(`throughput ${throughput.toFixed(1)} req/s < ${budgets.minThroughput} req/s`);
+  if (budgets.minThroughput !== undefined && !(throughput >= budgets.minThroughput))
+    missed.push(`throughput ${throughput.toFixed(1)} req/s < ${budgets.minThroughput} req/s`);
   const errorRate = requests === 0 ? 0 : (requests - ok) / requests;
-  if (errorRate > budgets.maxErrorRate) missed.push(`${requests - ok} of ${requests} requests failed (${(errorRate * 100).toFixed(2)}% > ${(budgets.maxErrorRate * 100).toFixed(2)}%)`);
+  if (errorRate > budgets.maxErrorRate)
+    missed.push(`${requests - ok} of ${requests} requests failed (${(errorRate * 100).toFixed(2)}% > ${(budgets.maxErrorRate * 100).toFixed(2)}%)`);
   return {
     label,
     concurrency: load.concurrency ?? null,
@@ -111,7 +124,12 @@ export function summariseStep(label: string, load: StepLoad, exchanges: Exchange
     statuses,
     throughput,
     latencyMs,
-    server: { queueMs: summarise(queue), inferMs: summarise(infer), totalMs: summarise(total), meanBatchSize: batchCount === 0 ? Number.NaN : batchSum / batchCount },
+    server: {
+      queueMs: summarise(queue),
+      inferMs: summarise(infer),
+      totalMs: summarise(total),
+      meanBatchSize: batchCount === 0 ? Number.NaN : batchSum / batchCount,
+    },
     budget: { passed: missed.length === 0, missed },
   };
 }

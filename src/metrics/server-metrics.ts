@@ -33,14 +33,42 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
     this.httpRequests = new RequestMetrics(
       this.registry,
-      { counter: 'sightline_http_requests_total', counterHelp: 'HTTP requests by route, method and status', histogram: 'sightline_http_request_duration_seconds', histogramHelp: 'HTTP request duration' },
+      {
+        counter: 'sightline_http_requests_total',
+        counterHelp: 'HTTP requests by route, method and status',
+        histogram: 'sightline_http_request_duration_seconds',
+        histogramHelp: 'HTTP request duration',
+      },
       LATENCY_BUCKETS,
     );
-    this.queueSeconds = new Histogram({ name: 'sightline_queue_duration_seconds', help: 'Time each image waited in the dynamic batch scheduler', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
-    this.batchSize = new Histogram({ name: 'sightline_batch_size', help: 'Size of each batch the engine ran', labelNames: ['model'], buckets: BATCH_BUCKETS, registers });
-    this.inferSeconds = new Histogram({ name: 'sightline_inference_duration_seconds', help: 'Worker time per batch: tensor fill, ONNX Runtime, post-processing', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.queueSeconds = new Histogram({
+      name: 'sightline_queue_duration_seconds',
+      help: 'Time each image waited in the dynamic batch scheduler',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'sightline_batch_size',
+      help: 'Size of each batch the engine ran',
+      labelNames: ['model'],
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.inferSeconds = new Histogram({
+      name: 'sightline_inference_duration_seconds',
+      help: 'Worker time per batch: tensor fill, ONNX Runtime, post-processing',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.inferFailures = new Counter({ name: 'sightline_inference_failures_total', help: 'Batches that failed in a worker', labelNames: ['model'], registers });
-    this.workerRestarts = new Counter({ name: 'sightline_worker_restarts_total', help: 'Worker threads that died and were replaced', labelNames: ['model'], registers });
+    this.workerRestarts = new Counter({
+      name: 'sightline_worker_restarts_total',
+      help: 'Worker threads that died and were replaced',
+      labelNames: ['model'],
+      registers,
+    });
     this.wsDroppedSlow = new Counter({
       name: 'sightline_ws_slow_consumers_closed_total',
       help: 'WebSocket clients closed for exceeding their backpressure limit',
@@ -51,7 +79,12 @@ export class ServerMetrics {
         this.inc(sources.websockets().slowConsumersClosed);
       },
     });
-    this.dbCommitSeconds = new Histogram({ name: 'sightline_db_commit_duration_seconds', help: 'Group-commit transaction latency', buckets: LATENCY_BUCKETS, registers });
+    this.dbCommitSeconds = new Histogram({
+      name: 'sightline_db_commit_duration_seconds',
+      help: 'Group-commit transaction latency',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.rateLimited = new Counter({ name: 'sightline_rate_limited_total', help: 'Requests answered 429', labelNames: ['route'], registers });
     new Gauge({
       name: 'sightline_queue_length',

@@ -22,7 +22,9 @@ export function shapeAnswer(
     return { name, key: ref.slice(dot + 1), op: steps.find((s) => s.id === step)!.op, value: values.get(step)! };
   });
   const root = cropRoot(steps, out.items);
-  const perCrop = steps.filter((s) => s.op !== 'predict' && cropRoot(steps, s.id) === root).map((s) => values.get(s.id) as { items: Slot<unknown>[] } | undefined);
+  const perCrop = steps
+    .filter((s) => s.op !== 'predict' && cropRoot(steps, s.id) === root)
+    .map((s) => values.get(s.id) as { items: Slot<unknown>[] } | undefined);
   const entries: Array<{ quad: Quad | undefined; item: Record<string, unknown> }> = [];
   crops.forEach((slot, i) => {
     let error: ItemError | undefined;
@@ -37,7 +39,8 @@ export function shapeAnswer(
     for (const source of sources) {
       const at = (source.value as { items: Slot<unknown>[] }).items[i]!;
       if (!at.ok) continue;
-      const v = source.value.kind === 'answers' ? (at.value as Record<string, unknown> | null)?.[source.key] : cropField(at.value as Crop, source.key, source.op);
+      const v =
+        source.value.kind === 'answers' ? (at.value as Record<string, unknown> | null)?.[source.key] : cropField(at.value as Crop, source.key, source.op);
       if (v !== undefined) item[source.name] = v;
     }
     const quad = slot.ok ? slot.value.quad : slot.quad;

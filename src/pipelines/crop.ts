@@ -26,7 +26,9 @@ export function regionsOf(answer: unknown, step: CropStep): Region[] {
     throw new Error(`step "${step.from}" answered no ${step.field ?? 'regions, detections or polygons'} to crop`);
   }
   return (list as Region[]).filter(
-    (r) => (step.labels === undefined || (r.label !== undefined && step.labels.includes(r.label))) && (step.minScore === undefined || (r.score ?? 0) >= step.minScore),
+    (r) =>
+      (step.labels === undefined || (r.label !== undefined && step.labels.includes(r.label))) &&
+      (step.minScore === undefined || (r.score ?? 0) >= step.minScore),
   );
 }
 
@@ -72,7 +74,8 @@ async function cropOne(image: DecodedImage, r: Region, step: CropStep, height: n
   if (shape === undefined) return errorSlot(step.id, 'the region has no box or points');
   const quad = step.upright ? uprightQuad(shape) : boxQuad(box ?? boundsOfPoints(shape));
   const region = quadSize(quad);
-  if (!(region.width >= 1 && region.height >= 1)) return errorSlot(step.id, `the region is ${region.width.toFixed(1)}×${region.height.toFixed(1)} pixels, too small to crop`, quad);
+  if (!(region.width >= 1 && region.height >= 1))
+    return errorSlot(step.id, `the region is ${region.width.toFixed(1)}×${region.height.toFixed(1)} pixels, too small to crop`, quad);
   const cut = growQuad(quad, step.margin * region.height);
   const size = quadSize(cut);
   const h = height ?? Math.max(1, Math.round(size.height));

@@ -102,7 +102,10 @@ const output = z.strictObject({
   /** The crop (or rotate) step whose crops are the answer's items, one each. */
   items: stepId,
   /** The answer's field holding the items. */
-  as: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/).default('items'),
+  as: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/)
+    .default('items'),
   /** Item field → `<step>.<field>`: a map step's answer field, or a crop step's region field (score, label). */
   fields: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), fieldRef).default({}),
   /** Each item's `points` (its quadrilateral, reading order) and `box`, in image pixels. */
@@ -110,9 +113,7 @@ const output = z.strictObject({
   /** Items whose `field` is under `min` are dropped (items marked with an error are kept). */
   keep: z.strictObject({ field: z.string().min(1), min: z.number() }).optional(),
   /** One answer field joining an item field of every kept item, in order. */
-  join: z
-    .strictObject({ field: z.string().min(1), into: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), separator: z.string().default('\n') })
-    .optional(),
+  join: z.strictObject({ field: z.string().min(1), into: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), separator: z.string().default('\n') }).optional(),
   /** `reading`: top to bottom, then left to right within a row; `detected`: as the crop step listed them. */
   order: z.enum(['reading', 'detected']).default('reading'),
 });
@@ -193,7 +194,15 @@ export function loadPipelineManifest(dir: string): PipelineSpec {
       if (name !== undefined && !models.includes(name)) models.push(name);
     }
   }
-  return { name: m.name ?? path.basename(dir), description: m.description, manifestPath, steps, output: m.output, batchAcrossRequests: m.batchAcrossRequests, models };
+  return {
+    name: m.name ?? path.basename(dir),
+    description: m.description,
+    manifestPath,
+    steps,
+    output: m.output,
+    batchAcrossRequests: m.batchAcrossRequests,
+    models,
+  };
 }
 
 /** What a step produces: one answer for the image, a list of crops, or one answer per crop. */
@@ -229,14 +238,16 @@ function graphProblem(steps: readonly PipelineStep[], out: PipelineOutput): { fi
         const later = steps.some((x) => x.id === id);
         return { field: `${at}.${field}`, message: later ? `step "${id}" comes later; a step may only use earlier ones` : `no step "${id}"` };
       }
-      if (!want.includes(produces(target))) return { field: `${at}.${field}`, message: `step "${id}" (${target.op}) gives ${produces(target)}, not ${want.join(' or ')}` };
+      if (!want.includes(produces(target)))
+        return { field: `${at}.${field}`, message: `step "${id}" (${target.op}) gives ${produces(target)}, not ${want.join(' or ')}` };
       return undefined;
     };
     let problem: { field: string; message: string } | undefined;
     switch (s.op) {
       case 'crop':
         problem = ref('from', s.from, ['answer']);
-        if (!problem && s.height !== undefined && s.heightFrom !== undefined) problem = { field: `${at}.heightFrom`, message: 'give height or heightFrom, not both' };
+        if (!problem && s.height !== undefined && s.heightFrom !== undefined)
+          problem = { field: `${at}.heightFrom`, message: 'give height or heightFrom, not both' };
         break;
       case 'map':
         problem = ref('over', s.over, ['crops']);
@@ -248,8 +259,10 @@ function graphProblem(steps: readonly PipelineStep[], out: PipelineOutput): { fi
         }
         break;
       case 'rules':
-        if (steps.some((x, j) => x.op === 'rules' && j < i)) problem = { field: `${at}.op`, message: 'one rules step per pipeline (it runs over the answer\'s items)' };
-        else if (Object.hasOwn(out.fields, 'summary') || out.as === 'summary' || out.join?.into === 'summary') problem = { field: `${at}.op`, message: 'the rules\' aggregates go in "summary", which the output already uses' };
+        if (steps.some((x, j) => x.op === 'rules' && j < i))
+          problem = { field: `${at}.op`, message: "one rules step per pipeline (it runs over the answer's items)" };
+        else if (Object.hasOwn(out.fields, 'summary') || out.as === 'summary' || out.join?.into === 'summary')
+          problem = { field: `${at}.op`, message: 'the rules\' aggregates go in "summary", which the output already uses' };
         break;
       case 'predict':
         break;

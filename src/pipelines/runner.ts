@@ -187,7 +187,13 @@ async function crop(step: CropStep, image: DecodedImage, values: ReadonlyMap<str
   return { kind: 'crops', items };
 }
 
-async function map(step: MapStep, values: ReadonlyMap<string, StepValue>, models: StepModels, stat: StepLatency, group: string | undefined): Promise<StepValue> {
+async function map(
+  step: MapStep,
+  values: ReadonlyMap<string, StepValue>,
+  models: StepModels,
+  stat: StepLatency,
+  group: string | undefined,
+): Promise<StepValue> {
   const crops = (values.get(step.over) as Extract<StepValue, { kind: 'crops' }>).items;
   let queueMs = 0;
   let inferMs = 0;
@@ -206,7 +212,10 @@ async function map(step: MapStep, values: ReadonlyMap<string, StepValue>, models
       } catch (err) {
         if (endsRequest(err)) throw err;
         const e = errorBody(err);
-        return { ok: false, error: { step: step.id, code: e.code, message: e.status === 500 && !(err instanceof SightlineError) ? (err as Error).message : e.message } };
+        return {
+          ok: false,
+          error: { step: step.id, code: e.code, message: e.status === 500 && !(err instanceof SightlineError) ? (err as Error).message : e.message },
+        };
       }
     }),
   );
@@ -231,7 +240,15 @@ function rotate(step: RotateStep, values: ReadonlyMap<string, StepValue>, stat: 
     if (!verdict.ok) return { ok: false, error: verdict.error, quad: slot.value.quad };
     if (confidenceOf(verdict.value, step.label) < step.minConfidence) return slot;
     const c = slot.value;
-    return { ok: true, value: { ...c, image: { ...turn180(c.image), format: c.image.format, mediaType: c.image.mediaType }, quad: turnQuad180(c.quad), turned: (c.turned + step.degrees) % 360 } };
+    return {
+      ok: true,
+      value: {
+        ...c,
+        image: { ...turn180(c.image), format: c.image.format, mediaType: c.image.mediaType },
+        quad: turnQuad180(c.quad),
+        turned: (c.turned + step.degrees) % 360,
+      },
+    };
   });
   stat.items = items.length;
   return { kind: 'crops', items };

@@ -23,7 +23,4 @@ export interface Crop {
 }
 
 /** What a step hands to later ones. */
-export type StepValue =
-  | { kind: 'answer'; value: unknown }
-  | { kind: 'crops'; items: Slot<Crop>[] }
-  | { kind: 'answers'; items: Slot<unknown>[] };
+export type StepValue = { kind: 'answer'; value: unknown } | { kind: 'crops'; items: Slot<Crop>[] } | { kind: 'answers'; items: Slot<unknown>[] };

@@ -97,7 +97,10 @@ export function assembleRegions(traced: ExtractedContours, options: NormalizedOp
       }
     }
     const outerCount = rings[2 * firstRing + 1]!;
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    let minX = Infinity,
+      minY = Infinity,
+      maxX = -Infinity,
+      maxY = -Infinity;
     for (let i = 0; i < outerCount; i++) {
       const x = coords[outerStart + 2 * i]!;
       const y = coords[outerStart + 2 * i + 1]!;

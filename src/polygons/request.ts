@@ -32,8 +32,7 @@ export interface PolygonRequest {
   options: NormalizedOptions;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 function readDimension(input: Record<string, unknown>, name: 'width' | 'height'): number {
   const value = input[name];
@@ -103,9 +102,7 @@ export function readRequest(input: PolygonInput | unknown, options?: PolygonOpti
   }
   const elements = data as ElementData;
   if (elements.length !== width * height) {
-    throw new RangeError(
-      `input.data has length ${elements.length} but input.width * input.height is ${width * height}`,
-    );
+    throw new RangeError(`input.data has length ${elements.length} but input.width * input.height is ${width * height}`);
   }
 
   let threshold = 0.5;

@@ -66,8 +66,10 @@ function offsetCurve(pts: Point[], d: number): Point[] {
     const a = pts[i === 0 ? n - 1 : i - 1]!;
     const p = pts[i]!;
     const b = pts[i + 1 === n ? 0 : i + 1]!;
-    const e0x = p.x - a.x, e0y = p.y - a.y;
-    const e1x = b.x - p.x, e1y = b.y - p.y;
+    const e0x = p.x - a.x,
+      e0y = p.y - a.y;
+    const e1x = b.x - p.x,
+      e1y = b.y - p.y;
     const l0 = Math.sqrt(e0x * e0x + e0y * e0y);
     const l1 = Math.sqrt(e1x * e1x + e1y * e1y);
     const n0 = { x: e0y / l0, y: -e0x / l0 };
@@ -78,7 +80,8 @@ function offsetCurve(pts: Point[], d: number): Point[] {
       raw.push({ x: p.x, y: p.y });
       raw.push({ x: p.x + d * n1.x, y: p.y + d * n1.y });
     } else {
-      const sx = n0.x + n1.x, sy = n0.y + n1.y;
+      const sx = n0.x + n1.x,
+        sy = n0.y + n1.y;
       let c = Math.sqrt(sx * sx + sy * sy) / 2; // cosine of half the join's angle
       let levels = 0;
       while (d * (1 - c) > ARC_TOLERANCE && levels < MAX_ARC_LEVELS) {
@@ -107,8 +110,10 @@ const crossingOrder = (a: Crossing, b: Crossing) =>
 function outerEnvelope(raw: Point[]): Point[] | null {
   const m = raw.length;
   if (m < 3) return null;
-  const minX = new Float64Array(m), maxX = new Float64Array(m);
-  const minY = new Float64Array(m), maxY = new Float64Array(m);
+  const minX = new Float64Array(m),
+    maxX = new Float64Array(m);
+  const minY = new Float64Array(m),
+    maxY = new Float64Array(m);
   for (let i = 0; i < m; i++) {
     const a = raw[i]!;
     const b = raw[i + 1 === m ? 0 : i + 1]!;
@@ -130,15 +135,21 @@ function outerEnvelope(raw: Point[]): Point[] | null {
       if (minX[j]! > maxX[i]!) break;
       if (++pairs > PAIR_BUDGET) return null;
       if (maxY[j]! < minY[i]! || minY[j]! > maxY[i]!) continue;
-      const lo = Math.min(i, j), hi = Math.max(i, j);
+      const lo = Math.min(i, j),
+        hi = Math.max(i, j);
       if (hi - lo === 1 || (lo === 0 && hi === m - 1)) continue; // neighbours share an end
-      const p = raw[i]!, pe = raw[i + 1 === m ? 0 : i + 1]!;
-      const q = raw[j]!, qe = raw[j + 1 === m ? 0 : j + 1]!;
-      const rx = pe.x - p.x, ry = pe.y - p.y;
-      const qx = qe.x - q.x, qy = qe.y - q.y;
+      const p = raw[i]!,
+        pe = raw[i + 1 === m ? 0 : i + 1]!;
+      const q = raw[j]!,
+        qe = raw[j + 1 === m ? 0 : j + 1]!;
+      const rx = pe.x - p.x,
+        ry = pe.y - p.y;
+      const qx = qe.x - q.x,
+        qy = qe.y - q.y;
       const den = rx * qy - ry * qx;
       if (den === 0) continue; // parallel: overlaps are not treated as crossings
-      const wx = q.x - p.x, wy = q.y - p.y;
+      const wx = q.x - p.x,
+        wy = q.y - p.y;
       const t = (wx * qy - wy * qx) / den;
       const u = (wx * ry - wy * rx) / den;
       if (t < 0 || t > 1 || u < 0 || u > 1) continue;
@@ -163,7 +174,8 @@ function outerEnvelope(raw: Point[]): Point[] | null {
     if (++steps > limit) return null;
     const list = crossings[s]!;
     // First crossing strictly after t.
-    let lo = 0, hi = list.length;
+    let lo = 0,
+      hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (t < list[mid]!.t) hi = mid;
@@ -171,10 +183,14 @@ function outerEnvelope(raw: Point[]): Point[] | null {
     }
     if (lo < list.length) {
       const next = list[lo]!;
-      const a = raw[s]!, ae = raw[s + 1 === m ? 0 : s + 1]!;
-      const b = raw[next.other]!, be = raw[next.other + 1 === m ? 0 : next.other + 1]!;
-      const sx = ae.x - a.x, sy = ae.y - a.y;
-      const ox = be.x - b.x, oy = be.y - b.y;
+      const a = raw[s]!,
+        ae = raw[s + 1 === m ? 0 : s + 1]!;
+      const b = raw[next.other]!,
+        be = raw[next.other + 1 === m ? 0 : next.other + 1]!;
+      const sx = ae.x - a.x,
+        sy = ae.y - a.y;
+      const ox = be.x - b.x,
+        oy = be.y - b.y;
       if (sx * oy - sy * ox < 0) {
         // The other branch bends rightward, away from the interior: it is the outer one.
         result.push({ x: a.x + next.t * sx, y: a.y + next.t * sy });
@@ -204,7 +220,7 @@ function convexHull(input: Point[]): Point[] {
     hull.push(p);
   }
   const lower = hull.length + 1;
-  for (let i = pts.length - 1; i-- > 0; ) {
+  for (let i = pts.length - 1; i-- > 0;) {
     const p = pts[i]!;
     while (hull.length >= lower && cross(hull[hull.length - 2]!, hull[hull.length - 1]!, p) <= 0) hull.pop();
     hull.push(p);

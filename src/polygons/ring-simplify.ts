@@ -56,8 +56,10 @@ export function simplifyRing(xy: ArrayLike<number>, offset: number, n: number, e
     const i = stack.pop()!;
     if (j - i < 2) continue;
     const jj = j === n ? 0 : j;
-    const ax = X(i), ay = Y(i);
-    const bx = X(jj), by = Y(jj);
+    const ax = X(i),
+      ay = Y(i);
+    const bx = X(jj),
+      by = Y(jj);
     let best = i;
     let bestDistance = 0;
     for (let k = i + 1; k < j; k++) {

@@ -17,12 +17,7 @@ export function unpackRegions(packed: PackedRegions): Region[] {
       outer,
       holes,
       area: regions[base + RegionField.area]!,
-      bbox: [
-        regions[base + RegionField.minX]!,
-        regions[base + RegionField.minY]!,
-        regions[base + RegionField.maxX]!,
-        regions[base + RegionField.maxY]!,
-      ],
+      bbox: [regions[base + RegionField.minX]!, regions[base + RegionField.minY]!, regions[base + RegionField.maxX]!, regions[base + RegionField.maxY]!],
     };
     if (scored) region.score = regions[base + RegionField.score]!;
     out[i] = region;

@@ -12,12 +12,14 @@ import type { ProfileContext, ProfileDefinition, ProfileRoute } from './profile.
 
 const SHA256 = /^[0-9a-f]{64}$/i;
 
-const uploadBody = z.object({ image: base64Image('the car photo, base64 or a data: URL') }, { error: 'expected a JSON object with "image"' }).meta({ id: 'CarSegmentationUpload' });
+const uploadBody = z
+  .object({ image: base64Image('the car photo, base64 or a data: URL') }, { error: 'expected a JSON object with "image"' })
+  .meta({ id: 'CarSegmentationUpload' });
 const uploadAnswer = z.strictObject({ image_hash: z.string().describe('SHA-256 of the image bytes: the `image_id` of the other routes') });
 const hashList = z.array(z.string()).describe('hashes of the images whose segmentation is ready, oldest first');
 const statusAnswer = z.strictObject({
   status: z.enum(['Uploaded', 'Processing', 'Ready', 'Error']),
-  message: z.string().describe("what is happening; for Error, the reason"),
+  message: z.string().describe('what is happening; for Error, the reason'),
 });
 const segmentsAnswer = z
   .record(z.string(), z.array(z.tuple([z.number(), z.number()])))
@@ -99,7 +101,11 @@ export const carSegmentationProfile: ProfileDefinition = {
           tags: [],
           body: { json: uploadBody },
           responses: { 200: { description: 'stored; processing started', json: uploadAnswer } },
-          errors: { 400: 'no image provided, or not base64', 422: 'the image could not be decoded', 503: 'the segmentation model is unloaded or failed to load' },
+          errors: {
+            400: 'no image provided, or not base64',
+            422: 'the image could not be decoded',
+            503: 'the segmentation model is unloaded or failed to load',
+          },
         },
       },
       {
@@ -117,7 +123,12 @@ export const carSegmentationProfile: ProfileDefinition = {
           } while (cursor !== null);
           return json(hashes.reverse() satisfies z.output<typeof hashList>);
         },
-        schema: { operationId: 'processed', summary: 'The hashes of every processed image', tags: [], responses: { 200: { description: 'the hashes', json: hashList } } },
+        schema: {
+          operationId: 'processed',
+          summary: 'The hashes of every processed image',
+          tags: [],
+          responses: { 200: { description: 'the hashes', json: hashList } },
+        },
       },
       {
         method: 'GET',

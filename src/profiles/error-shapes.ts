@@ -11,7 +11,9 @@ export interface ErrorShape {
 /** FastAPI's `HTTPException`: `{"detail": "…"}`. */
 export const detailErrors: ErrorShape = {
   body: (_status, message) => ({ detail: message }),
-  schema: z.strictObject({ detail: z.string().describe('what went wrong') }).meta({ id: 'DetailError', description: 'FastAPI-style error: `{"detail": "…"}`.' }),
+  schema: z
+    .strictObject({ detail: z.string().describe('what went wrong') })
+    .meta({ id: 'DetailError', description: 'FastAPI-style error: `{"detail": "…"}`.' }),
 };
 
 /** Flask services that answer `{"error": "…"}`. */
@@ -45,7 +47,9 @@ export function shapedError(shape: ErrorShape, err: unknown): Reply {
 export function reshapedReply(shape: ErrorShape, reply: Reply): Reply {
   let message = INTERNAL;
   try {
-    const parsed = JSON.parse(typeof reply.body === 'string' ? reply.body : Buffer.from(reply.body ?? '').toString('utf8')) as { error?: { message?: unknown } };
+    const parsed = JSON.parse(typeof reply.body === 'string' ? reply.body : Buffer.from(reply.body ?? '').toString('utf8')) as {
+      error?: { message?: unknown };
+    };
     if (typeof parsed.error?.message === 'string') message = parsed.error.message;
   } catch {
     /* a body that is not the native error: keep the generic message */

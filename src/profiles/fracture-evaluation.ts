@@ -35,14 +35,19 @@ const testInferenceAnswer = z.strictObject({
   accuracy: z.number().nullable(),
   per_category: z.record(z.string(), z.strictObject({ total: z.int(), correct: z.int(), accuracy: z.number().nullable() })),
   results: z.array(sampleResult).describe('in folder order'),
-  metrics: z.looseObject({ task: z.literal('classify') }).describe("sightline's classification report: per-class precision, recall and F1, the confusion matrix, ROC and AUC for two classes"),
+  metrics: z
+    .looseObject({ task: z.literal('classify') })
+    .describe("sightline's classification report: per-class precision, recall and F1, the confusion matrix, ROC and AUC for two classes"),
   problems: z.array(z.strictObject({ file: z.string(), message: z.string() })),
 });
 
 const NO_DATASET = 'no test image folder is configured for this profile: set "dataset" in its entry of "profiles" in the config file';
 
 /** The model's labels, each spelled as the folder that names it when folders differ only in case (positive/ for POSITIVE). */
-async function readTestSet(profile: ProfileContext, labels: readonly string[]): Promise<{ dataset: Extract<Dataset, { task: 'classify' }>; folderLabels: string[] }> {
+async function readTestSet(
+  profile: ProfileContext,
+  labels: readonly string[],
+): Promise<{ dataset: Extract<Dataset, { task: 'classify' }>; folderLabels: string[] }> {
   if (profile.dataset === undefined) throw notFound(NO_DATASET);
   const files = await folderFiles(path.dirname(profile.dataset), path.basename(profile.dataset));
   const folders = new Set(files.paths.filter((p) => p.includes('/')).map((p) => p.slice(0, p.indexOf('/'))));
@@ -74,7 +79,9 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
           c.count++;
           c.images.push(s.file);
         }
-        return json({ dataset: dataset.name, categories, total_images: dataset.samples.length, problems: dataset.problems } satisfies z.output<typeof testImagesAnswer>);
+        return json({ dataset: dataset.name, categories, total_images: dataset.samples.length, problems: dataset.problems } satisfies z.output<
+          typeof testImagesAnswer
+        >);
       },
       schema: {
         operationId: 'testImages',

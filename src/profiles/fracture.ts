@@ -40,7 +40,9 @@ const prediction = z
   .meta({ id: 'FracturePrediction' });
 
 const batchAnswer = z.strictObject({
-  results: z.array(z.union([prediction, z.strictObject({ filename: z.string(), error: z.string() })])).describe('in upload order; an image that fails has `error`'),
+  results: z
+    .array(z.union([prediction, z.strictObject({ filename: z.string(), error: z.string() })]))
+    .describe('in upload order; an image that fails has `error`'),
   total_images: z.int(),
   successful_predictions: z.int(),
   failed_predictions: z.int(),
@@ -92,7 +94,12 @@ const apiDocsAnswer = z.strictObject({
   docs: z.string(),
 });
 
-const loadQuery = z.object({ source: z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` }).default('auto').describe('where to load from: auto and local read the model repository') });
+const loadQuery = z.object({
+  source: z
+    .enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` })
+    .default('auto')
+    .describe('where to load from: auto and local read the model repository'),
+});
 
 /** The JSON body of /predict_base64: the image under the plainest name, or the obvious variants. */
 const BASE64_NAMES = ['image', 'image_base64', 'base64_image', 'base64', 'data'] as const;
@@ -107,7 +114,9 @@ const base64Body = z
   .meta({ id: 'FractureBase64Body' });
 
 const multipartFile = z.object({ file: filePart('the image') });
-const multipartFiles = z.object({ files: z.array(filePart('an image')).min(1).max(MAX_BATCH).describe(`1 to ${MAX_BATCH} images; parts named \`file\` count too`) });
+const multipartFiles = z.object({
+  files: z.array(filePart('an image')).min(1).max(MAX_BATCH).describe(`1 to ${MAX_BATCH} images; parts named \`file\` count too`),
+});
 
 const PAGE_FILE = path.join(packageRoot(), 'src', 'profiles', 'assets', 'fracture-upload.html');
 
@@ -116,7 +125,9 @@ function uploadPage(): { body: Buffer; headers: Record<string, string> } {
   const html = readFileSync(PAGE_FILE, 'utf8');
   const hashOf = (tag: string) => {
     const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html);
-    return `'sha256-${createHash('sha256').update(m?.[1] ?? '').digest('base64')}'`;
+    return `'sha256-${createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest('base64')}'`;
   };
   return {
     body: Buffer.from(html),
@@ -217,7 +228,8 @@ const uploadOf = (file: { filename: string; bytes: Uint8Array; mediaType: string
  */
 export const fractureProfile: ProfileDefinition = {
   name: 'fracture',
-  description: 'The Medical Fracture Detection API (FastAPI): a binary classifier with upload, batch and base64 predict, model info and reload, an upload page and test-set accuracy. Errors are `{"detail": "…"}`.',
+  description:
+    'The Medical Fracture Detection API (FastAPI): a binary classifier with upload, batch and base64 predict, model info and reload, an upload page and test-set accuracy. Errors are `{"detail": "…"}`.',
   model: {
     defaultName: 'fracture',
     tasks: ['classify'],
@@ -282,14 +294,24 @@ export const fractureProfile: ProfileDefinition = {
             device: status?.device?.actual ?? null,
           } satisfies z.output<typeof healthAnswer>);
         },
-        schema: { operationId: 'health', summary: 'System health and model status', tags: [], responses: { 200: { description: 'health', json: healthAnswer } } },
+        schema: {
+          operationId: 'health',
+          summary: 'System health and model status',
+          tags: [],
+          responses: { 200: { description: 'health', json: healthAnswer } },
+        },
       },
       {
         method: 'GET',
         path: '/model_info',
         access: 'read',
         handler: () => json(info(profile)),
-        schema: { operationId: 'modelInfo', summary: 'Model source, device, classes and input size', tags: [], responses: { 200: { description: 'the model', json: modelInfo } } },
+        schema: {
+          operationId: 'modelInfo',
+          summary: 'Model source, device, classes and input size',
+          tags: [],
+          responses: { 200: { description: 'the model', json: modelInfo } },
+        },
       },
       {
         method: 'POST',
@@ -304,16 +326,23 @@ export const fractureProfile: ProfileDefinition = {
             );
           }
           await profile.models.load(profile.model!);
-          return json({ message: 'Model loaded successfully from the local model repository', source, model_info: info(profile) } satisfies z.output<typeof loadAnswer>);
+          return json({ message: 'Model loaded successfully from the local model repository', source, model_info: info(profile) } satisfies z.output<
+            typeof loadAnswer
+          >);
         },
         schema: {
           operationId: 'loadModel',
           summary: 'Reload the model from disk (auto and local read the model repository)',
-          description: 'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: sightline loads no weights from a hub.',
+          description:
+            'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: sightline loads no weights from a hub.',
           tags: [],
           query: loadQuery,
           responses: { 200: { description: 'reloaded', json: loadAnswer } },
-          errors: { 400: '`source` is huggingface or not a known source', 409: 'the reload failed; the version loaded before keeps serving', 500: 'the first load failed' },
+          errors: {
+            400: '`source` is huggingface or not a known source',
+            409: 'the reload failed; the version loaded before keeps serving',
+            500: 'the first load failed',
+          },
         },
       },
       predictRoute('/predict', 'predict', 'Predict one uploaded image', 'standard'),
@@ -409,7 +438,12 @@ export const fractureProfile: ProfileDefinition = {
             openapi: '/openapi.json',
             docs: '/docs',
           } satisfies z.output<typeof apiDocsAnswer>),
-        schema: { operationId: 'apiDocs', summary: 'Every endpoint of this API', tags: [], responses: { 200: { description: 'the endpoints', json: apiDocsAnswer } } },
+        schema: {
+          operationId: 'apiDocs',
+          summary: 'Every endpoint of this API',
+          tags: [],
+          responses: { 200: { description: 'the endpoints', json: apiDocsAnswer } },
+        },
       },
       ...fractureEvaluationRoutes(profile),
     ];

@@ -19,12 +19,17 @@ const ACCEPTED = new Set(['image/jpeg', 'image/png']);
 
 const uploadForm = z.object({ file: filePart('a JPEG or PNG image (by its content), at most 5 MB') });
 const uploadAnswer = z.strictObject({ image_id: z.string().describe('names the image in POST /analyze (its SHA-256)') });
-const analyzeBody = z.strictObject({ image_id: z.string({ error: 'must be the image_id POST /upload answered' }).min(1, { error: 'must be the image_id POST /upload answered' }) }).meta({ id: 'ImageAnalysisRequest' });
+const analyzeBody = z
+  .strictObject({ image_id: z.string({ error: 'must be the image_id POST /upload answered' }).min(1, { error: 'must be the image_id POST /upload answered' }) })
+  .meta({ id: 'ImageAnalysisRequest' });
 
 /** The names of the model's two heads: the single label (its name is the answer's field) and the multi-label one. */
 function headNames(spec: ModelSpec | undefined): { label: string; issues: string } | undefined {
   const heads = (spec?.head as { heads?: Record<string, { task: string }> } | undefined)?.heads ?? {};
-  const of = (task: string) => Object.entries(heads).filter(([, h]) => h.task === task).map(([name]) => name);
+  const of = (task: string) =>
+    Object.entries(heads)
+      .filter(([, h]) => h.task === task)
+      .map(([name]) => name);
   const [label, ...moreLabels] = of('classify');
   const [issues, ...moreIssues] = of('multilabel');
   if (label === undefined || issues === undefined || moreLabels.length > 0 || moreIssues.length > 0) return undefined;
@@ -44,11 +49,15 @@ export const imageAnalysisProfile: ProfileDefinition = {
     defaultName: 'image-analysis',
     tasks: ['multi'],
     check: (spec) =>
-      headNames(spec) === undefined ? 'the profile needs exactly one head of task "classify" (its name is the answer\'s label field) and one of task "multilabel" (the issues)' : undefined,
+      headNames(spec) === undefined
+        ? 'the profile needs exactly one head of task "classify" (its name is the answer\'s label field) and one of task "multilabel" (the issues)'
+        : undefined,
   },
   errors: detailErrors,
   refuse: ({ keys }) =>
-    keys.size === 0 ? 'every route of this profile needs an X-API-Key, and no key is built in: configure SIGHTLINE_API_KEYS or SIGHTLINE_API_KEYS_FILE' : undefined,
+    keys.size === 0
+      ? 'every route of this profile needs an X-API-Key, and no key is built in: configure SIGHTLINE_API_KEYS or SIGHTLINE_API_KEYS_FILE'
+      : undefined,
   routes(profile: ProfileContext): ProfileRoute[] {
     const { store, config } = profile;
     const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: Math.min(config.maxFileBytes, MAX_UPLOAD_BYTES) };
@@ -69,7 +78,10 @@ export const imageAnalysisProfile: ProfileDefinition = {
         handler: async (rc) => {
           const file = await readUpload(rc, config, { fileBytes: MAX_UPLOAD_BYTES });
           const type = sniffImage(file.bytes)?.mediaType;
-          if (type === undefined || !ACCEPTED.has(type)) throw badRequest(`only JPEG and PNG images are accepted (by their content); ${JSON.stringify(file.filename)} is ${type ?? 'not an image'}`, { field: 'file' });
+          if (type === undefined || !ACCEPTED.has(type))
+            throw badRequest(`only JPEG and PNG images are accepted (by their content); ${JSON.stringify(file.filename)} is ${type ?? 'not an image'}`, {
+              field: 'file',
+            });
           const image = await checkImage(file.bytes, limits, 'file');
           const { sha256 } = await putImage(store, file.bytes, image);
           return json({ image_id: sha256 } satisfies z.output<typeof uploadAnswer>);

@@ -50,7 +50,10 @@ const LIST_ITEM = /^([a-z-]+)(?:=([^@]*))?(?:@(.*))?$/;
 
 function parseList(text: string, ctx: z.RefinementCtx): ProfileSettings {
   const out: ProfileSettings = {};
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = LIST_ITEM.exec(item);
     const problem = (message: string) => ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)}: ${message}` });
     if (!m) {

@@ -10,7 +10,11 @@ const FILE_FIELDS = new Set(['file', 'files', 'image', 'images']);
  * The image files of a multipart body, with their names and declared types as the services echo
  * them; `maxFiles` raises the multipart limit for routes that take more than the server's default.
  */
-export async function readUploads(ctx: RequestContext, config: Config, options: { maxFiles?: number; fileBytes?: number } = {}): Promise<{ files: UploadedFile[]; fields: Record<string, string> }> {
+export async function readUploads(
+  ctx: RequestContext,
+  config: Config,
+  options: { maxFiles?: number; fileBytes?: number } = {},
+): Promise<{ files: UploadedFile[]; fields: Record<string, string> }> {
   const body = await readMultipart(ctx, {
     fileBytes: options.fileBytes ?? config.maxFileBytes,
     files: Math.max(options.maxFiles ?? 1, config.maxFiles),

@@ -73,7 +73,9 @@ const detectBody = z
     id: 'VehicleDetection',
     description:
       'A detection from the AI unit: `tracking_id`, `vehicle_type`, `camera`, `timestamp` and a base64 `image`. ' +
-      `Also accepted: ${Object.values(FIELDS).map((names) => names.slice(1).join(', ')).join('; ')}.`,
+      `Also accepted: ${Object.values(FIELDS)
+        .map((names) => names.slice(1).join(', '))
+        .join('; ')}.`,
   });
 
 const logEntry = z.strictObject({
@@ -97,7 +99,9 @@ const statsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).def
 const idParams = z.object({ id: z.string().describe('the id POST /api/detect answered') });
 
 /** What the socket pushes: every new detection with its snapshot, and every deletion. */
-const pushedDetection = logEntry.omit({ image_url: true }).extend({ type: z.literal('detection'), image: z.string().nullable().describe('the snapshot, base64') });
+const pushedDetection = logEntry
+  .omit({ image_url: true })
+  .extend({ type: z.literal('detection'), image: z.string().nullable().describe('the snapshot, base64') });
 const pushedDeletion = z.strictObject({ type: z.literal('deleted'), id: z.string() });
 
 function logOf(profile: ProfileContext, d: Detection): z.output<typeof logEntry> {
@@ -123,9 +127,10 @@ class LiveFeed {
   constructor(private readonly profile: ProfileContext) {
     profile.feed.listen({
       listening: () => this.sockets.size > 0,
-      stored: (detections) => this.enqueue(async () => {
-        for (const d of detections) this.broadcast(JSON.stringify({ type: 'detection', ...(await this.frameOf(d)) }));
-      }),
+      stored: (detections) =>
+        this.enqueue(async () => {
+          for (const d of detections) this.broadcast(JSON.stringify({ type: 'detection', ...(await this.frameOf(d)) }));
+        }),
       deleted: ({ id }) => this.enqueue(async () => this.broadcast(JSON.stringify({ type: 'deleted', id }))),
     });
   }
@@ -142,7 +147,9 @@ class LiveFeed {
 
   private enqueue(task: () => Promise<void>): void {
     if (this.sockets.size === 0) return;
-    this.chain = this.chain.then(task).catch((err: unknown) => this.profile.logger.warn({ err: (err as Error)?.message }, 'vehicle-monitoring: could not push to clients'));
+    this.chain = this.chain
+      .then(task)
+      .catch((err: unknown) => this.profile.logger.warn({ err: (err as Error)?.message }, 'vehicle-monitoring: could not push to clients'));
   }
 
   private broadcast(text: string): void {
@@ -195,7 +202,17 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
           const image = posted.image === undefined ? undefined : await checkImage(posted.image, limits, 'image');
           const imageSha256 = image === undefined ? null : (await putImage(store, posted.image!, image)).sha256;
           const [id] = await store.detections.insertMany([
-            { cameraId: posted.camera, trackId: posted.trackingId, label: posted.vehicleType, confidence: posted.confidence, box: posted.box, detectedAt: posted.detectedAt, imageSha256, meta: null, verify: null },
+            {
+              cameraId: posted.camera,
+              trackId: posted.trackingId,
+              label: posted.vehicleType,
+              confidence: posted.confidence,
+              box: posted.box,
+              detectedAt: posted.detectedAt,
+              imageSha256,
+              meta: null,
+              verify: null,
+            },
           ]);
           feed.announce([id!], [posted.camera]);
           return json({ status: 'success', id: id!, message: 'detection logged' } satisfies z.output<typeof detectAnswer>);
@@ -206,7 +223,11 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
           tags: [],
           body: { json: detectBody },
           responses: { 200: { description: 'stored and durable', json: detectAnswer } },
-          errors: { 413: 'the body or the snapshot is over its limit', 415: 'the snapshot is not an image the server recognises', 422: 'the snapshot could not be decoded' },
+          errors: {
+            413: 'the body or the snapshot is over its limit',
+            415: 'the snapshot is not an image the server recognises',
+            422: 'the snapshot could not be decoded',
+          },
         },
       },
       {

@@ -26,8 +26,7 @@ export function readField(item: RuleItem, path: string): unknown {
   return value;
 }
 
-const isRange = (v: unknown): v is Range =>
-  v !== null && typeof v === 'object' && typeof (v as Range).min === 'number' && typeof (v as Range).max === 'number';
+const isRange = (v: unknown): v is Range => v !== null && typeof v === 'object' && typeof (v as Range).min === 'number' && typeof (v as Range).max === 'number';
 
 /** Ranges are copied so that no two items (or an item and the table) share one object. */
 const copyValue = (v: RuleValue): RuleValue => (typeof v === 'object' ? { min: v.min, max: v.max } : v);
@@ -55,7 +54,8 @@ export function applyRules(rules: Rules, items: readonly RuleItem[]): RulesResul
         if (typeof key !== 'string') throw rulesFailed(`rules.fields.${name}: item ${i}'s "${rule.key}" is ${shown(key)}, not a label`);
         const table = rules.tables[rule.table]!;
         const entry = Object.hasOwn(table, key) ? table[key] : rule.default;
-        if (entry === undefined) throw rulesFailed(`rules.fields.${name}: table "${rule.table}" has no entry for "${key}" (item ${i}) and the field no default`);
+        if (entry === undefined)
+          throw rulesFailed(`rules.fields.${name}: table "${rule.table}" has no entry for "${key}" (item ${i}) and the field no default`);
         value = copyValue(entry);
       }
       extended[name] = value;

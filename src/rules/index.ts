@@ -12,7 +12,10 @@ export { RULE_NAME, rulesSchema, type AggregateRule, type FieldRule, type Range,
 export function parseRules(raw: unknown, fields?: ItemFields): { rules: Rules; issues: [] } | { rules: undefined; issues: RuleIssue[] } {
   const parsed = rulesSchema.safeParse(raw);
   if (!parsed.success) {
-    return { rules: undefined, issues: parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
+    return {
+      rules: undefined,
+      issues: parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })),
+    };
   }
   const issues = fields ? ruleFieldIssues(parsed.data, fields) : [];
   return issues.length > 0 ? { rules: undefined, issues } : { rules: parsed.data, issues: [] };

@@ -1,12 +1,7 @@
 import { kindOf, opNeeds, type RuleValue, type Rules, tableKind } from './rules-schema.js';
 
 /** What an item field holds, as far as its source knows it (a head knows its labels). */
-export type ItemFieldKind =
-  | { type: 'number' }
-  | { type: 'label'; labels?: readonly string[] }
-  | { type: 'range' }
-  | { type: 'box' }
-  | { type: 'object' };
+export type ItemFieldKind = { type: 'number' } | { type: 'label'; labels?: readonly string[] } | { type: 'range' } | { type: 'box' } | { type: 'object' };
 
 /** The fields items will hold, by path: e.g. `severity.label` → a label of minor, moderate or severe. */
 export type ItemFields = Record<string, ItemFieldKind>;
@@ -83,10 +78,17 @@ export function ruleFieldIssues(rules: Rules, fields: ItemFields): RuleIssue[] {
       if (rule.order) issues.push({ path: [...at, 'order'], message: `"${rule.field}" is a number; an order ranks labels` });
     } else if (kind.type === 'label') {
       if (!rule.order) {
-        issues.push({ path: [...at, 'order'], message: `needed to rank the labels of "${rule.field}"${kind.labels ? ` (${kind.labels.map((l) => `"${l}"`).join(', ')}), lowest first` : ', lowest first'}` });
+        issues.push({
+          path: [...at, 'order'],
+          message: `needed to rank the labels of "${rule.field}"${kind.labels ? ` (${kind.labels.map((l) => `"${l}"`).join(', ')}), lowest first` : ', lowest first'}`,
+        });
       } else if (kind.labels) {
         const missing = kind.labels.filter((l) => !rule.order!.includes(l));
-        if (missing.length > 0) issues.push({ path: [...at, 'order'], message: `no place for ${missing.map((l) => `"${l}"`).join(', ')} (${missing.length > 1 ? 'labels' : 'a label'} of ${rule.field})` });
+        if (missing.length > 0)
+          issues.push({
+            path: [...at, 'order'],
+            message: `no place for ${missing.map((l) => `"${l}"`).join(', ')} (${missing.length > 1 ? 'labels' : 'a label'} of ${rule.field})`,
+          });
       }
     } else {
       wrong();

@@ -116,16 +116,29 @@ export const rulesSchema = z
       const rule = rules.fields[name]!;
       const read = rule.op === 'lookup' ? rule.key : rule.op === 'copy' ? rule.from : undefined;
       const later = read === undefined ? -1 : fieldNames.indexOf(read.split('.')[0]!);
-      if (later >= i) ctx.addIssue({ code: 'custom', path: [...at, rule.op === 'lookup' ? 'key' : 'from'], message: later === i ? 'a field cannot read itself' : `field "${fieldNames[later]}" is computed after this one` });
+      if (later >= i)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, rule.op === 'lookup' ? 'key' : 'from'],
+          message: later === i ? 'a field cannot read itself' : `field "${fieldNames[later]}" is computed after this one`,
+        });
       if (rule.op !== 'lookup') return;
       const t = Object.hasOwn(rules.tables, rule.table) ? rules.tables[rule.table] : undefined;
       if (!t) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'table'], message: `no table "${rule.table}" (${tableNames.length > 0 ? `tables: ${tableNames.join(', ')}` : 'rules.tables declares none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'table'],
+          message: `no table "${rule.table}" (${tableNames.length > 0 ? `tables: ${tableNames.join(', ')}` : 'rules.tables declares none'})`,
+        });
         return;
       }
       const kind = tableKind(t);
       if (rule.default !== undefined && kind !== undefined && kindOf(rule.default) !== kind) {
-        ctx.addIssue({ code: 'custom', path: [...at, 'default'], message: `${kindName[kindOf(rule.default)]}, but table "${rule.table}" holds ${kind === 'text' ? 'texts' : `${kind}s`}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'default'],
+          message: `${kindName[kindOf(rule.default)]}, but table "${rule.table}" holds ${kind === 'text' ? 'texts' : `${kind}s`}`,
+        });
       }
     });
     for (const [name, rule] of Object.entries(rules.aggregates)) {

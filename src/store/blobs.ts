@@ -60,17 +60,11 @@ function toMeta(row: BlobsTable): BlobMeta {
  * unreferenced file that the next put of the same bytes reuses. Work on one hash is
  * serialised in this process so a put and a delete of the same bytes cannot interleave.
  */
-export function createBlobStore(
-  db: Kysely<StoreSchema>,
-  writer: GroupCommitWriter<StoreSchema>,
-  files: BlobFiles,
-  logger: StoreLogger,
-): BlobStore {
+export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>, files: BlobFiles, logger: StoreLogger): BlobStore {
   const lock = new KeyedLock();
   const space = new DiskSpace(logger, 'blob files');
 
-  const selectRow = (sha256: string) =>
-    db.selectFrom('blobs').selectAll().where('sha256', '=', sha256).executeTakeFirst();
+  const selectRow = (sha256: string) => db.selectFrom('blobs').selectAll().where('sha256', '=', sha256).executeTakeFirst();
 
   return {
     async put(bytes, options) {
@@ -129,12 +123,7 @@ export function createBlobStore(
       return lock.run(hash, async () => {
         const outcome = await writer.write(async (trx) => {
           const job = await trx.selectFrom('jobs').select('id').where('image_sha256', '=', hash).limit(1).executeTakeFirst();
-          const detection = await trx
-            .selectFrom('detections')
-            .select('id')
-            .where('image_sha256', '=', hash)
-            .limit(1)
-            .executeTakeFirst();
+          const detection = await trx.selectFrom('detections').select('id').where('image_sha256', '=', hash).limit(1).executeTakeFirst();
           if (job !== undefined || detection !== undefined) return 'referenced' as const;
           const result = await trx.deleteFrom('blobs').where('sha256', '=', hash).executeTakeFirst();
           return Number(result.numDeletedRows) > 0 ? ('deleted' as const) : ('missing' as const);

@@ -51,9 +51,7 @@ function openMysql(location: Extract<DatabaseLocation, { kind: 'mysql' }>): Kyse
       // stock server; set per connection so a permissive server default cannot relax it.
       onCreateConnection: async (connection) => {
         await connection.executeQuery(
-          CompiledQuery.raw(
-            "set session sql_mode = if(@@session.sql_mode = '', 'STRICT_ALL_TABLES', concat(@@session.sql_mode, ',STRICT_ALL_TABLES'))",
-          ),
+          CompiledQuery.raw("set session sql_mode = if(@@session.sql_mode = '', 'STRICT_ALL_TABLES', concat(@@session.sql_mode, ',STRICT_ALL_TABLES'))"),
         );
       },
     }),

@@ -64,10 +64,7 @@ export async function detectionStats(db: Kysely<StoreSchema>, query: DetectionSt
       .groupBy(bucketStart)
       .orderBy(bucketStart)
       .execute();
-    const latest =
-      latestCount === 0
-        ? []
-        : await scoped().selectAll().orderBy('detected_at', 'desc').orderBy('id', 'desc').limit(latestCount).execute();
+    const latest = latestCount === 0 ? [] : await scoped().selectAll().orderBy('detected_at', 'desc').orderBy('id', 'desc').limit(latestCount).execute();
     return {
       total: Number(totalRow.n),
       byLabel: Object.fromEntries(labels.map((r) => [r.label, Number(r.n)])),

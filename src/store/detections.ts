@@ -29,10 +29,7 @@ export interface DetectionRepository {
 const INSERT_CHUNK = 500;
 export const MAX_DETECTIONS_PER_INSERT = 10_000;
 
-export function createDetectionRepository(
-  db: Kysely<StoreSchema>,
-  writer: GroupCommitWriter<StoreSchema>,
-): DetectionRepository {
+export function createDetectionRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): DetectionRepository {
   return {
     async insertMany(inputs) {
       if (!Array.isArray(inputs)) throw badRequest('detections must be an array');
@@ -44,7 +41,10 @@ export function createDetectionRepository(
       const rows: DetectionsTable[] = inputs.map((input, i) => toDetectionRow(input, i, newId(), createdAt));
       await writer.write(async (trx) => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await trx.insertInto('detections').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+          await trx
+            .insertInto('detections')
+            .values(rows.slice(i, i + INSERT_CHUNK))
+            .execute();
         }
       });
       return rows.map((r) => r.id);

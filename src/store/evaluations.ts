@@ -73,7 +73,21 @@ export interface EvaluationRepository {
 const MAX_ERROR_LENGTH = 8000;
 
 const SUMMARY_COLUMNS = [
-  'id', 'model', 'model_version', 'task', 'dataset', 'layout', 'status', 'done', 'total', 'problems', 'created_at', 'started_at', 'finished_at', 'summary', 'error',
+  'id',
+  'model',
+  'model_version',
+  'task',
+  'dataset',
+  'layout',
+  'status',
+  'done',
+  'total',
+  'problems',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'summary',
+  'error',
 ] as const;
 
 type SummaryRow = Pick<EvaluationsTable, (typeof SUMMARY_COLUMNS)[number]>;
@@ -101,7 +115,8 @@ function toSummary(row: SummaryRow): EvaluationSummary {
 const toEvaluation = (row: EvaluationsTable): Evaluation => ({ ...toSummary(row), report: fromJsonText(row.report) });
 
 function checkName(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > 255) throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
+  if (typeof value !== 'string' || value === '' || value.length > 255)
+    throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
   if (/\p{Surrogate}/u.test(value)) throw badRequest(`${field} contains a lone UTF-16 surrogate (not a Unicode character)`, { field });
   return value;
 }
@@ -113,7 +128,12 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
     const id = normaliseId(rawId);
     if (id === undefined) throw notFound(`evaluation ${String(rawId)} not found`);
     const outcome = await writer.write(async (trx) => {
-      const updated = await trx.updateTable('evaluations').set({ ...set, status: to }).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+      const updated = await trx
+        .updateTable('evaluations')
+        .set({ ...set, status: to })
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
       const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
       if (row === undefined) return { kind: 'missing' as const };
       return Number(updated.numUpdatedRows) > 0 ? { kind: 'done' as const, row } : { kind: 'refused' as const, status: row.status };

@@ -164,10 +164,7 @@ export class GroupCommitWriter<DB> {
         return;
       }
       this.stats.groupsRetried += 1;
-      this.logger.warn(
-        { writes: group.length, err: (err as Error)?.message },
-        'group commit failed; retrying its writes one by one',
-      );
+      this.logger.warn({ writes: group.length, err: (err as Error)?.message }, 'group commit failed; retrying its writes one by one');
       for (const entry of group) {
         try {
           const value = await this.transaction(1, entry.op);
@@ -214,7 +211,10 @@ export class GroupCommitWriter<DB> {
         await trx.commit().execute();
         return result;
       } catch (err) {
-        await trx.rollback().execute().catch(() => {});
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => {});
         throw err;
       }
     });

@@ -91,10 +91,7 @@ function checkName(value: unknown, field: string): string {
   return value;
 }
 
-type Transition =
-  | { kind: 'done'; job: Job }
-  | { kind: 'missing' }
-  | { kind: 'refused'; status: JobStatus };
+type Transition = { kind: 'done'; job: Job } | { kind: 'missing' } | { kind: 'refused'; status: JobStatus };
 
 export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): JobRepository {
   const selectById = (q: Kysely<StoreSchema> | Transaction<StoreSchema>, id: string) =>
@@ -106,12 +103,7 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
    * A conditional update run inside the group: expected outcomes (unknown id, wrong
    * status) are returned, not thrown, so they do not fail the other writes of the group.
    */
-  async function transition(
-    rawId: string,
-    from: readonly JobStatus[],
-    to: JobStatus,
-    set: Partial<JobsTable>,
-  ): Promise<Job> {
+  async function transition(rawId: string, from: readonly JobStatus[], to: JobStatus, set: Partial<JobsTable>): Promise<Job> {
     const id = normaliseId(rawId);
     if (id === undefined) throw notFound(`job ${String(rawId)} not found`);
     const outcome = await writer.write(async (trx): Promise<Transition> => {
@@ -229,11 +221,7 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
 
     async resetRunning() {
       return writer.write(async (trx) => {
-        const result = await trx
-          .updateTable('jobs')
-          .set({ status: 'queued', started_at: null })
-          .where('status', '=', 'running')
-          .executeTakeFirst();
+        const result = await trx.updateTable('jobs').set({ status: 'queued', started_at: null }).where('status', '=', 'running').executeTakeFirst();
         return Number(result.numUpdatedRows);
       });
     },

@@ -87,7 +87,10 @@ function initial(ctx: MigrationContext): Migration {
         await (ctx.tableOptions === undefined ? builder : builder.modifyEnd(ctx.tableOptions)).execute();
       }
       for (const [name, table, columns, unique] of INITIAL_INDEXES) {
-        const builder = db.schema.createIndex(name).on(table).columns([...columns]);
+        const builder = db.schema
+          .createIndex(name)
+          .on(table)
+          .columns([...columns]);
         await (unique === undefined ? builder : builder.unique()).execute();
       }
     },
@@ -114,11 +117,7 @@ async function mysqlTableOptions(db: Kysely<any>): Promise<RawBuilder<unknown>> 
     select collation_name as name from information_schema.collations
     where collation_name in ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')`.execute(db);
   const names = rows.map((r) => r.name);
-  const collation = names.includes('utf8mb4_nopad_bin')
-    ? 'utf8mb4_nopad_bin'
-    : names.includes('utf8mb4_0900_bin')
-      ? 'utf8mb4_0900_bin'
-      : 'utf8mb4_bin';
+  const collation = names.includes('utf8mb4_nopad_bin') ? 'utf8mb4_nopad_bin' : names.includes('utf8mb4_0900_bin') ? 'utf8mb4_0900_bin' : 'utf8mb4_bin';
   return sql`engine = InnoDB default charset = utf8mb4 collate = ${sql.raw(collation)}`;
 }
 

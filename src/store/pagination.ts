@@ -87,7 +87,11 @@ export async function readPage<DB, TB extends keyof DB, C extends string, R exte
   const id = sql.ref('id');
   const q = after === undefined ? query : query.where(sql<boolean>`(${at} < ${after.at} or (${at} = ${after.at} and ${id} < ${after.id}))`);
   // One row past the page only says that another page exists.
-  const rows = await q.orderBy(at, 'desc').orderBy(id, 'desc').limit(limit + 1).execute();
+  const rows = await q
+    .orderBy(at, 'desc')
+    .orderBy(id, 'desc')
+    .limit(limit + 1)
+    .execute();
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];

@@ -7,15 +7,14 @@ import type { StoreSchema } from './schema.js';
 type ById = 'jobs' | 'detections' | 'evaluations';
 
 /** The row a client-given id names, mapped; undefined when the id cannot be one of ours or names no row. */
-export async function getById<TB extends ById, T>(
-  db: Kysely<StoreSchema>,
-  table: TB,
-  rawId: string,
-  map: (row: StoreSchema[TB]) => T,
-): Promise<T | undefined> {
+export async function getById<TB extends ById, T>(db: Kysely<StoreSchema>, table: TB, rawId: string, map: (row: StoreSchema[TB]) => T): Promise<T | undefined> {
   const id = normaliseId(rawId);
   if (id === undefined) return undefined;
-  const row = await db.selectFrom(table as ById).selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom(table as ById)
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row === undefined ? undefined : map(row as StoreSchema[TB]);
 }
 

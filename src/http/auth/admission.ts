@@ -74,11 +74,18 @@ export class Admission {
       return refuse(401, 'unauthorized', 'the API key is not valid', `${REALM}, error="invalid_token"`);
     }
     if (!key.scopes.has(access)) {
-      return refuse(403, 'forbidden', `API key ${JSON.stringify(key.name)} lacks the ${access} scope this route needs`, `${REALM}, error="insufficient_scope", scope="${access}"`);
+      return refuse(
+        403,
+        'forbidden',
+        `API key ${JSON.stringify(key.name)} lacks the ${access} scope this route needs`,
+        `${REALM}, error="insufficient_scope", scope="${access}"`,
+      );
     }
     const limit = key.rateLimit ?? rateLimit;
     const decision = limiter.take(`key ${key.name}`, limit);
-    return decision.ok ? { ok: true, keyName: key.name } : this.limited(attempt.route, `API key ${JSON.stringify(key.name)}`, decision.limit, decision.retryAfterS);
+    return decision.ok
+      ? { ok: true, keyName: key.name }
+      : this.limited(attempt.route, `API key ${JSON.stringify(key.name)}`, decision.limit, decision.retryAfterS);
   }
 
   /** Spends one of the address's failed-authentication tokens. */

@@ -80,7 +80,8 @@ export function errorResponse(components: SchemaComponents, description: string,
 
 function errors(schema: RouteSchema, security: RouteSecurity | undefined): Map<number, string> {
   const out = new Map<number, string>();
-  if (security !== undefined && security.access !== 'public') for (const [status, description] of Object.entries(KEY_ERRORS)) out.set(Number(status), description);
+  if (security !== undefined && security.access !== 'public')
+    for (const [status, description] of Object.entries(KEY_ERRORS)) out.set(Number(status), description);
   // Query strings are strict and bodies always have rules; path and header rules are the route's to list.
   if (schema.query || schema.body) out.set(400, IMPLIED_ERRORS[400]!);
   if (schema.body) {

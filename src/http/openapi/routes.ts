@@ -12,7 +12,7 @@ import { routeSecurity } from './security.js';
 // Swagger UI applies inline styles and draws its icons from data: URLs; nothing loads from elsewhere.
 const PAGE_HEADERS = pageHeaders(
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 );
 
 /** Routes mounted besides the native API (service profiles): who may call them, and their tags. */
@@ -49,7 +49,11 @@ export function openapiRoutes(router: Router, extras?: MountedExtras): Route[] {
         tags: ['Reference'],
         headers: ifNoneMatch,
         responses: {
-          200: { description: 'the OpenAPI document', json: z.looseObject({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.looseObject({}), paths: z.looseObject({}) }), headers: REVALIDATED },
+          200: {
+            description: 'the OpenAPI document',
+            json: z.looseObject({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.looseObject({}), paths: z.looseObject({}) }),
+            headers: REVALIDATED,
+          },
           304: UNCHANGED,
         },
       },
@@ -66,7 +70,11 @@ export function openapiRoutes(router: Router, extras?: MountedExtras): Route[] {
         tags: ['Reference'],
         headers: ifNoneMatch,
         responses: {
-          200: { description: 'the page', contentType: 'text/html; charset=utf-8', headers: { ...REVALIDATED, 'Content-Security-Policy': 'scripts, styles and requests from this origin only' } },
+          200: {
+            description: 'the page',
+            contentType: 'text/html; charset=utf-8',
+            headers: { ...REVALIDATED, 'Content-Security-Policy': 'scripts, styles and requests from this origin only' },
+          },
           304: UNCHANGED,
         },
       },

@@ -30,13 +30,18 @@ export class SchemaComponents {
   convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
     const cached = this.cache.get(schema)?.[io];
     if (cached) return cached;
-    const { $schema: _, $defs, ...root } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'throw', cycles: 'ref', reused: 'inline' }) as JsonSchema & {
+    const {
+      $schema: _,
+      $defs,
+      ...root
+    } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'throw', cycles: 'ref', reused: 'inline' }) as JsonSchema & {
       $defs?: Record<string, JsonSchema>;
     };
     // A request shape that differs from the response shape of the same id is named `<id>Input`.
     const names = new Map<string, string>();
     for (const [id, definition] of Object.entries($defs ?? {})) names.set(id, this.freeName(id, definition, io));
-    const rename = (ref: string) => (ref.startsWith(LOCAL_DEFS) ? `${COMPONENTS}${names.get(ref.slice(LOCAL_DEFS.length)) ?? ref.slice(LOCAL_DEFS.length)}` : ref);
+    const rename = (ref: string) =>
+      ref.startsWith(LOCAL_DEFS) ? `${COMPONENTS}${names.get(ref.slice(LOCAL_DEFS.length)) ?? ref.slice(LOCAL_DEFS.length)}` : ref;
     for (const [id, definition] of Object.entries($defs ?? {})) this.schemas[names.get(id)!] = rewriteRefs(definition, rename) as JsonSchema;
     const result = rewriteRefs(root, rename) as JsonSchema;
     this.cache.set(schema, { ...this.cache.get(schema), [io]: result });

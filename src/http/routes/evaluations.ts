@@ -79,7 +79,10 @@ function evaluableModel(models: ModelRepository, name: string): { version: Model
 }
 
 /** Options from the query and from the body; one given in both is a 400 rather than a guess. */
-function merged<Q extends Options & { name?: string | undefined }, B extends Options & { name?: string | undefined }>(query: Q, body: B): Options & { name?: string | undefined } {
+function merged<Q extends Options & { name?: string | undefined }, B extends Options & { name?: string | undefined }>(
+  query: Q,
+  body: B,
+): Options & { name?: string | undefined } {
   const both = (Object.keys(query) as Array<keyof Q>).find((k) => query[k] !== undefined && (body as Record<string, unknown>)[k as string] !== undefined);
   if (both !== undefined) throw badRequest(`${String(both)}: given in both the query and the body`, { field: String(both) });
   return { ...query, ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) };
@@ -145,21 +148,30 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
       },
       schema: {
         operationId: 'evaluateModel',
-        summary: "Start an evaluation of a model on a labelled dataset",
+        summary: 'Start an evaluation of a model on a labelled dataset',
         description:
-          'Runs every image of the dataset through the model (its batcher, at low priority, so live requests keep their latency) and stores a report with the task\'s metrics. ' +
+          "Runs every image of the dataset through the model (its batcher, at low priority, so live requests keep their latency) and stores a report with the task's metrics. " +
           'The dataset is a folder under `SIGHTLINE_DATASETS_DIR` named in JSON, or an upload: a tar, tar.gz or zip archive as the body (options in the query), or multipart files each named by its path. ' +
           'Layouts: `imagefolder` (`<label>/<image>`), `csv` (`file,label`), `labels-txt` (`file<TAB>text`), `coco` (`annotations.json`), `yolo` (`<stem>.txt` beside images or under `labels/`), `masks` (`<stem>.mask.png` or `masks/<stem>.png`). ' +
           'Entries that cannot be used are counted and listed in the report, not fatal. Progress goes to the WebSocket topics `evaluations` and `evaluations/{id}`.',
         tags: ['Evaluations'],
         params: evaluateParams,
         query: evaluateQuery,
-        body: { json: evaluateJson, multipart: evaluateMultipart, binary: Object.keys(ARCHIVE_TYPES), description: `an archive holds at most ${MAX_DATASET_FILES} files and unpacks to at most four times the body limit; multipart at most ${MAX_UPLOAD_FILES} files` },
+        body: {
+          json: evaluateJson,
+          multipart: evaluateMultipart,
+          binary: Object.keys(ARCHIVE_TYPES),
+          description: `an archive holds at most ${MAX_DATASET_FILES} files and unpacks to at most four times the body limit; multipart at most ${MAX_UPLOAD_FILES} files`,
+        },
         responses: {
-          202: { description: 'started (or queued behind another evaluation)', json: submittedEvaluation, headers: { Location: 'the evaluation: /v1/evaluations/{id}' } },
+          202: {
+            description: 'started (or queued behind another evaluation)',
+            json: submittedEvaluation,
+            headers: { Location: 'the evaluation: /v1/evaluations/{id}' },
+          },
         },
         errors: {
-          400: 'a dataset no layout fits, a layout that does not fit the model\'s task, a model whose task cannot be evaluated, an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)',
+          400: "a dataset no layout fits, a layout that does not fit the model's task, a model whose task cannot be evaluated, an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)",
           404: 'no model by this name, or no dataset folder by this name',
           413: 'the body, a file, or what an archive unpacks to is over its limit',
           415: 'not JSON, an archive or multipart',

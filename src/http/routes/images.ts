@@ -55,7 +55,11 @@ const CACHE_CONTROL = 'public, max-age=31536000, immutable';
  * Stores one image sent in any predict body form, checked as predict checks it; 201 with what was
  * stored, 200 when the same bytes were stored already.
  */
-export async function uploadImage(store: Store, bytesIn: Uint8Array, limits: ImageLimits): Promise<{ image: StoredImage & { bytes: number }; created: boolean }> {
+export async function uploadImage(
+  store: Store,
+  bytesIn: Uint8Array,
+  limits: ImageLimits,
+): Promise<{ image: StoredImage & { bytes: number }; created: boolean }> {
   const checked = await checkImage(bytesIn, limits);
   const { sha256, created } = await store.blobs.put(bytesIn, checked);
   return { image: { sha256, ...checked, bytes: bytesIn.byteLength }, created };
@@ -105,7 +109,8 @@ export function imageRoutes(store: Store, config: Config): Route[] {
         try {
           deleted = await store.blobs.delete(sha256);
         } catch (err) {
-          if (err instanceof SightlineError && err.status === 409) throw conflict(`image ${sha256} is still referenced by a job or a detection; delete those first`);
+          if (err instanceof SightlineError && err.status === 409)
+            throw conflict(`image ${sha256} is still referenced by a job or a detection; delete those first`);
           throw err;
         }
         if (!deleted) throw notFound(`image ${sha256} not found`);
@@ -117,7 +122,11 @@ export function imageRoutes(store: Store, config: Config): Route[] {
         tags: ['Images'],
         params: imageParams,
         responses: { 204: { description: 'deleted, file included' } },
-        errors: { 400: '`sha256` is not 64 hexadecimal digits', 404: 'no image with this hash is stored', 409: 'a job or a detection still refers to the image' },
+        errors: {
+          400: '`sha256` is not 64 hexadecimal digits',
+          404: 'no image with this hash is stored',
+          409: 'a job or a detection still refers to the image',
+        },
       },
     }),
     validatedRoute({

@@ -98,8 +98,7 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         knownModel(submission.model);
         ctx.logFields.model = submission.model;
         // The image is durable before the job that needs it exists.
-        const imageSha256 =
-          submission.image !== undefined ? (await storeImage(store, submission.image, limits, 'image')).sha256 : submission.imageSha256!;
+        const imageSha256 = submission.image !== undefined ? (await storeImage(store, submission.image, limits, 'image')).sha256 : submission.imageSha256!;
         const { job, created } = await store.jobs.create({ model: submission.model, imageSha256, idempotencyKey: key });
         if (created) runner.submit(job);
         // A repeated Idempotency-Key answers with the job it created, in its current state.
@@ -116,7 +115,11 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         body: { image: true, multipart: submitJobMultipart, json: submitJobJson },
         responses: {
           202: { description: 'the job is queued', json: submittedJob, headers: { Location: 'the job: /v1/jobs/{id}' } },
-          200: { description: 'a repeated Idempotency-Key: the job it made, in its current state', json: submittedJob, headers: { Location: 'the job: /v1/jobs/{id}' } },
+          200: {
+            description: 'a repeated Idempotency-Key: the job it made, in its current state',
+            json: submittedJob,
+            headers: { Location: 'the job: /v1/jobs/{id}' },
+          },
         },
         errors: {
           400: 'bad input, including a malformed Idempotency-Key; `field` names it',

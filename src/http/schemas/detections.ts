@@ -30,9 +30,15 @@ export const postedDetection = strictFields(
   {
     cameraId: text('the camera that saw it'),
     trackId: z
-      .union([z.int({ error: `must be a non-empty string of at most 255 characters` }).min(0, { error: 'must be a non-empty string of at most 255 characters' }), text()], {
-        error: 'must be a non-empty string of at most 255 characters',
-      })
+      .union(
+        [
+          z.int({ error: `must be a non-empty string of at most 255 characters` }).min(0, { error: 'must be a non-empty string of at most 255 characters' }),
+          text(),
+        ],
+        {
+          error: 'must be a non-empty string of at most 255 characters',
+        },
+      )
       .transform(String)
       .describe('1 to 255 characters; a non-negative integer is stored as text'),
     label: text(),
@@ -83,7 +89,11 @@ export function detectionBatch(maxPerRequest: number) {
 export const detectionParams = z.object({ id: z.string().describe('the detection id (a UUID)') });
 
 export const verifyQuery = queryParameters({
-  verify: z.string().min(1, { error: 'must name a model' }).optional().describe('run this model on each snapshot before storing; its answer is kept in `verify`'),
+  verify: z
+    .string()
+    .min(1, { error: 'must name a model' })
+    .optional()
+    .describe('run this model on each snapshot before storing; its answer is kept in `verify`'),
 });
 
 const queryTime = (description: string) => timestamp('must be epoch milliseconds or an ISO 8601 date-time with a zone', description).optional();

@@ -11,8 +11,15 @@ const layoutRule = `must be one of ${LAYOUTS.join(', ')}`;
 const datasetRule = 'must name a folder directly under the datasets directory (letters, digits, ".", "_", "-"; not starting with ".")';
 
 const layout = z.enum(LAYOUTS, { error: layoutRule }).describe('the dataset layout; detected from its files when left out');
-const positiveLabel = z.string({ error: 'must be one of the model\'s labels' }).min(1).max(255).describe("two-label classifiers: the label scored as positive for ROC and PR (default the second)");
-const topKList = z.array(z.int({ error: topKRule }).min(1, { error: topKRule }).max(MAX_TOP_K, { error: topKRule }), { error: topKRule }).min(1, { error: topKRule }).max(10, { error: topKRule });
+const positiveLabel = z
+  .string({ error: "must be one of the model's labels" })
+  .min(1)
+  .max(255)
+  .describe('two-label classifiers: the label scored as positive for ROC and PR (default the second)');
+const topKList = z
+  .array(z.int({ error: topKRule }).min(1, { error: topKRule }).max(MAX_TOP_K, { error: topKRule }), { error: topKRule })
+  .min(1, { error: topKRule })
+  .max(10, { error: topKRule });
 const datasetName = z.string({ error: datasetRule }).regex(DATASET_NAME, { error: datasetRule });
 
 /** The options every body form takes, as text (query string, multipart fields): `topK` is comma-separated. */
@@ -26,7 +33,11 @@ const textOptions = {
     .optional()
     .describe('top-k accuracies to report, comma-separated (default 1,5)'),
   positiveLabel: positiveLabel.optional(),
-  name: z.string().regex(DATASET_NAME, { error: 'must be letters, digits, ".", "_" or "-" (not starting with ".")' }).optional().describe("the upload's name in the report (default: its top folder, or \"upload\")"),
+  name: z
+    .string()
+    .regex(DATASET_NAME, { error: 'must be letters, digits, ".", "_" or "-" (not starting with ".")' })
+    .optional()
+    .describe('the upload\'s name in the report (default: its top folder, or "upload")'),
 };
 
 export const evaluateParams = z.object({ name: modelName('the model to evaluate') });
@@ -55,14 +66,16 @@ const status = z.enum(EVALUATION_STATUSES);
 
 export const submittedEvaluation = z.strictObject({ id: z.uuid(), status });
 
-const headline = z.record(z.string(), z.number().nullable()).describe('the headline figures: accuracy, macroF1, auc; cer, wer, exactLineAccuracy; map50, map; meanIou; plus evaluated and imagesPerSecond');
+const headline = z
+  .record(z.string(), z.number().nullable())
+  .describe('the headline figures: accuracy, macroF1, auc; cer, wer, exactLineAccuracy; map50, map; meanIou; plus evaluated and imagesPerSecond');
 
 const evaluationFields = {
   id: z.uuid(),
   model: z.string(),
   modelVersion: z.int().nullable().describe('the version of the model it ran against (its load counter)'),
   task: z.enum(['classify', 'text-recognize', 'detect', 'segment']),
-  dataset: z.string().describe('the folder name, or the upload\'s name'),
+  dataset: z.string().describe("the folder name, or the upload's name"),
   layout: z.enum(LAYOUTS),
   status,
   done: z.int().describe('images evaluated so far'),
@@ -75,7 +88,9 @@ const evaluationFields = {
   error: z.string().nullable().describe('why a failed evaluation failed'),
 };
 
-export const evaluationSummaryView = z.strictObject(evaluationFields).meta({ id: 'EvaluationSummary', description: 'An evaluation as listings and events show it.' });
+export const evaluationSummaryView = z
+  .strictObject(evaluationFields)
+  .meta({ id: 'EvaluationSummary', description: 'An evaluation as listings and events show it.' });
 
 const ratio = z.number().nullable();
 const averages = z.strictObject({ precision: ratio, recall: ratio, f1: ratio });
@@ -85,7 +100,9 @@ const classifyMetrics = z.strictObject({
   samples: z.int(),
   accuracy: ratio,
   topK: z.array(z.strictObject({ k: z.int(), accuracy: ratio })),
-  perClass: z.array(z.strictObject({ label: z.string(), support: z.int(), predicted: z.int(), truePositives: z.int(), precision: ratio, recall: ratio, f1: ratio })),
+  perClass: z.array(
+    z.strictObject({ label: z.string(), support: z.int(), predicted: z.int(), truePositives: z.int(), precision: ratio, recall: ratio, f1: ratio }),
+  ),
   macro: averages,
   weighted: averages,
   confusion: z.strictObject({ labels: z.array(z.string()), matrix: z.array(z.array(z.int())).describe('rows: true label; columns: predicted label') }),
@@ -159,7 +176,13 @@ export const evaluationReport = z
     images: z.strictObject({ total: z.int(), evaluated: z.int(), leftOut: z.int() }),
     problems: z.strictObject({ count: z.int(), listed: z.array(z.strictObject({ file: z.string(), message: z.string() })).describe('the first 1000') }),
     metrics: z.discriminatedUnion('task', [classifyMetrics, textMetrics, detectMetrics, segmentMetrics]),
-    timing: z.strictObject({ wallMs: z.number(), imagesPerSecond: ratio, latencyMs: latency.describe('per image: decode, queue and inference'), queueMs: latency, inferMs: latency }),
+    timing: z.strictObject({
+      wallMs: z.number(),
+      imagesPerSecond: ratio,
+      latencyMs: latency.describe('per image: decode, queue and inference'),
+      queueMs: latency,
+      inferMs: latency,
+    }),
     options: z.strictObject({ topK: z.array(z.int()).optional(), positiveLabel: z.string().optional() }),
   })
   .meta({ id: 'EvaluationReport' });
@@ -177,4 +200,6 @@ export const listEvaluationsQuery = queryParameters({
   ...pageQueryShape,
 });
 
-export const datasetList = z.strictObject({ items: z.array(z.strictObject({ name: z.string() })).describe('folders directly under the datasets directory, by name') });
+export const datasetList = z.strictObject({
+  items: z.array(z.strictObject({ name: z.string() })).describe('folders directly under the datasets directory, by name'),
+});

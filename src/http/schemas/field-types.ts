@@ -62,8 +62,15 @@ function existsOnCalendar(value: string): boolean {
   if (m === null) return false;
   const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p))) as number[];
   return (
-    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth(year!, month!) &&
-    hour! <= 23 && minute! <= 59 && second! <= 59 && zoneHours! <= 23 && zoneMinutes! <= 59
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth(year!, month!) &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    zoneHours! <= 23 &&
+    zoneMinutes! <= 59
   );
 }
 
@@ -89,9 +96,12 @@ export function parseTime(value: unknown): number | undefined {
  */
 export const timestamp = (rule: string, description: string) =>
   z
-    .union([z.int({ error: rule }).min(0, { error: rule }), z.string({ error: rule }).regex(new RegExp(`${DIGITS.source}|${ISO_8601.source}`), { error: rule })], {
-      error: rule,
-    })
+    .union(
+      [z.int({ error: rule }).min(0, { error: rule }), z.string({ error: rule }).regex(new RegExp(`${DIGITS.source}|${ISO_8601.source}`), { error: rule })],
+      {
+        error: rule,
+      },
+    )
     .transform((value, ctx) => {
       const ms = parseTime(value);
       if (ms === undefined) {
@@ -189,7 +199,10 @@ export const base64BatchImage = () =>
 export const queryInteger = (min: number, max: number, description: string) => {
   const rule = `must be an integer from ${min} to ${max}`;
   return z
-    .preprocess((v) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : v), z.int({ error: rule }).min(min, { error: rule }).max(max, { error: rule }))
+    .preprocess(
+      (v) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : v),
+      z.int({ error: rule }).min(min, { error: rule }).max(max, { error: rule }),
+    )
     .describe(description);
 };
 

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import type { SightlineError } from '../../errors.js';
-import type { BoxAnswer, ClassifyAnswer, DetectAnswer, MultilabelAnswer, RawAnswer, SegmentAnswer, TextDetectAnswer, TextRecognizeAnswer } from '../../heads/index.js';
+import type {
+  BoxAnswer,
+  ClassifyAnswer,
+  DetectAnswer,
+  MultilabelAnswer,
+  RawAnswer,
+  SegmentAnswer,
+  TextDetectAnswer,
+  TextRecognizeAnswer,
+} from '../../heads/index.js';
 import type { StepLatency } from '../../pipelines/runner.js';
 import { base64BatchImage, base64Image, filePart, sha256 } from './field-types.js';
 
@@ -89,7 +98,7 @@ const stepLatency = z.strictObject({
   startMs: z.number().describe('when the step started, from the start of the request'),
   ms: z.number().describe("the step's wall time"),
   items: z.int().optional().describe('crops or answers it produced (per-crop steps)'),
-  queueMs: z.number().optional().describe('model steps: the longest wait in the model\'s batch scheduler'),
+  queueMs: z.number().optional().describe("model steps: the longest wait in the model's batch scheduler"),
   inferMs: z.number().optional().describe('model steps: the longest worker time of a batch its items ran in'),
   meanBatchSize: z.number().optional().describe('model steps: the mean size of the batches its items ran in (crops of other requests included)'),
 });

@@ -15,7 +15,7 @@ export const UI_ASSET_DIR = join(packageRoot(), 'src', 'http', 'ui', 'assets');
 // The page talks only to its own origin; nothing is loaded from elsewhere, nothing inline.
 const PAGE_HEADERS = pageHeaders(
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 );
 
 const serve = (ctx: RequestContext, asset: StaticAsset): Reply => serveAsset(ctx, asset, asset.contentType.startsWith('text/html') ? PAGE_HEADERS : {});

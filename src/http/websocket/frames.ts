@@ -62,12 +62,10 @@ function frameRule(issue: z.core.$ZodRawIssue): string | undefined {
 }
 
 /** Read as `{type, topics}`: one topic or several, the same request. */
-export const subscriberClientFrame = z
-  .discriminatedUnion('type', [subscription('subscribe'), subscription('unsubscribe'), ping], { error: frameRule })
-  .meta({
-    id: 'SubscriberClientFrame',
-    description: `JSON text frames a client sends on /v1/ws: \`topic\` or \`topics\`, not both; at most ${MAX_TOPICS_PER_SOCKET} topics per connection.`,
-  });
+export const subscriberClientFrame = z.discriminatedUnion('type', [subscription('subscribe'), subscription('unsubscribe'), ping], { error: frameRule }).meta({
+  id: 'SubscriberClientFrame',
+  description: `JSON text frames a client sends on /v1/ws: \`topic\` or \`topics\`, not both; at most ${MAX_TOPICS_PER_SOCKET} topics per connection.`,
+});
 
 export type SubscriberClientFrame = z.output<typeof subscriberClientFrame>;
 

@@ -31,7 +31,13 @@ export function handshakeRefusal(header: (name: string) => string | undefined): 
     return errorReply(badRequest('a WebSocket handshake needs "Connection: Upgrade"'));
   }
   if ((header('sec-websocket-version') ?? '').trim() !== WEBSOCKET_VERSION) {
-    const reply = errorReply(new SightlineError(426, 'upgrade_required', `this server speaks WebSocket version ${WEBSOCKET_VERSION} only; send "Sec-WebSocket-Version: ${WEBSOCKET_VERSION}"`));
+    const reply = errorReply(
+      new SightlineError(
+        426,
+        'upgrade_required',
+        `this server speaks WebSocket version ${WEBSOCKET_VERSION} only; send "Sec-WebSocket-Version: ${WEBSOCKET_VERSION}"`,
+      ),
+    );
     reply.headers = { ...reply.headers, upgrade: 'websocket', 'sec-websocket-version': WEBSOCKET_VERSION };
     return reply;
   }

@@ -152,7 +152,10 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
         return;
       }
       if (!hub.reserveBytes(size)) {
-        hub.send(ws, errorFrame(id, 'overloaded', `the server holds its limit of ${hub.maxInFlightBytes} bytes of images in flight; retry once answers arrive`));
+        hub.send(
+          ws,
+          errorFrame(id, 'overloaded', `the server holds its limit of ${hub.maxInFlightBytes} bytes of images in flight; retry once answers arrive`),
+        );
         return;
       }
       // The frame's memory is reused once this handler returns: copy it.

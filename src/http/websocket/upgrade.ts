@@ -8,13 +8,7 @@ type UpgradeContext = Parameters<HttpResponse['upgrade']>[4];
 
 /** Completes a WebSocket handshake with the given per-connection data. */
 export function acceptUpgrade(res: HttpResponse, req: HttpRequest, context: UpgradeContext, userData: object): void {
-  res.upgrade(
-    userData,
-    req.getHeader('sec-websocket-key'),
-    req.getHeader('sec-websocket-protocol'),
-    req.getHeader('sec-websocket-extensions'),
-    context,
-  );
+  res.upgrade(userData, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
 }
 
 /** Answers an upgrade request with the JSON error every HTTP route uses, instead of switching protocols. */

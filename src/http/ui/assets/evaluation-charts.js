@@ -33,12 +33,23 @@ export function confusionHeatmap(confusion) {
   const margin = Math.min(140, 12 + Math.max(...labels.map((l) => String(l).length), 4) * 6.5);
   const width = margin + n * cell + margin * 0.75;
   const height = 20 + margin + n * cell + 4;
-  const root = svg('svg', { class: 'chart heatmap', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'confusion matrix: rows are true labels, columns predicted labels' });
+  const root = svg('svg', {
+    class: 'chart heatmap',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': 'confusion matrix: rows are true labels, columns predicted labels',
+  });
   root.append(svg('text', { x: margin + (n * cell) / 2, y: 12, 'text-anchor': 'middle', class: 'axis-title', text: 'predicted' }));
   labels.forEach((label, i) => {
-    root.append(svg('text', { x: margin - 6, y: 20 + margin + i * cell + cell / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'tick', text: label }));
+    root.append(
+      svg('text', { x: margin - 6, y: 20 + margin + i * cell + cell / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'tick', text: label }),
+    );
     const cx = margin + i * cell + cell / 2;
-    root.append(svg('text', { x: cx, y: 20 + margin - 6, 'text-anchor': 'start', transform: `rotate(-45 ${cx} ${20 + margin - 6})`, class: 'tick', text: label }));
+    root.append(
+      svg('text', { x: cx, y: 20 + margin - 6, 'text-anchor': 'start', transform: `rotate(-45 ${cx} ${20 + margin - 6})`, class: 'tick', text: label }),
+    );
   });
   matrix.forEach((row, r) => {
     const total = row.reduce((a, b) => a + b, 0);
@@ -47,8 +58,24 @@ export function confusionHeatmap(confusion) {
       const x = margin + c * cell;
       const y = 20 + margin + r * cell;
       const g = svg('g', { class: 'cell', 'data-row': labels[r], 'data-col': labels[c], 'data-count': count });
-      g.append(svg('rect', { x, y, width: cell - 1, height: cell - 1, fill: heat(share), rx: 2 }, svg('title', { text: `true ${labels[r]}, predicted ${labels[c]}: ${count}` })));
-      if (cell >= 28) g.append(svg('text', { x: x + cell / 2, y: y + cell / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: share > 0.55 ? 'count dark' : 'count', text: count }));
+      g.append(
+        svg(
+          'rect',
+          { x, y, width: cell - 1, height: cell - 1, fill: heat(share), rx: 2 },
+          svg('title', { text: `true ${labels[r]}, predicted ${labels[c]}: ${count}` }),
+        ),
+      );
+      if (cell >= 28)
+        g.append(
+          svg('text', {
+            x: x + cell / 2,
+            y: y + cell / 2,
+            'text-anchor': 'middle',
+            'dominant-baseline': 'middle',
+            class: share > 0.55 ? 'count dark' : 'count',
+            text: count,
+          }),
+        );
       root.append(g);
     });
   });
@@ -65,7 +92,14 @@ export function classBars(rows, measures) {
   const labelW = Math.min(150, 12 + Math.max(...rows.map((r) => String(r.label).length), 4) * 7);
   const width = labelW + 260;
   const height = rows.length * rowH + 24;
-  const root = svg('svg', { class: 'chart bars', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `per-class ${measures.map((m) => m.name).join(', ')}` });
+  const root = svg('svg', {
+    class: 'chart bars',
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-label': `per-class ${measures.map((m) => m.name).join(', ')}`,
+  });
   measures.forEach((m, i) => {
     root.append(svg('rect', { x: labelW + i * 86, y: 2, width: 10, height: 10, class: `bar m${i}` }));
     root.append(svg('text', { x: labelW + i * 86 + 14, y: 11, class: 'tick', text: m.name }));
@@ -100,7 +134,14 @@ export function curveChart({ title, xName, yName, series, diagonal = false }) {
   const pad = 34;
   const x = (v) => pad + v * size;
   const y = (v) => pad / 2 + (1 - v) * size;
-  const root = svg('svg', { class: 'chart curve', viewBox: `0 0 ${size + pad + 12} ${size + pad + 16}`, width: size + pad + 12, height: size + pad + 16, role: 'img', 'aria-label': title });
+  const root = svg('svg', {
+    class: 'chart curve',
+    viewBox: `0 0 ${size + pad + 12} ${size + pad + 16}`,
+    width: size + pad + 12,
+    height: size + pad + 16,
+    role: 'img',
+    'aria-label': title,
+  });
   root.append(svg('rect', { x: x(0), y: y(1), width: size, height: size, class: 'frame' }));
   for (const t of [0, 0.5, 1]) {
     root.append(svg('text', { x: x(t), y: y(0) + 14, 'text-anchor': 'middle', class: 'tick', text: t }));
@@ -111,7 +152,9 @@ export function curveChart({ title, xName, yName, series, diagonal = false }) {
   if (diagonal) root.append(svg('line', { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: 'diagonal' }));
   series.forEach((s, i) => {
     const points = s.points.map(([px, py]) => `${x(px).toFixed(2)},${y(py).toFixed(2)}`).join(' ');
-    root.append(svg('polyline', { points, class: `line m${i % 6}`, 'data-series': s.name, 'data-points': s.points.length, fill: 'none' }, svg('title', { text: s.name })));
+    root.append(
+      svg('polyline', { points, class: `line m${i % 6}`, 'data-series': s.name, 'data-points': s.points.length, fill: 'none' }, svg('title', { text: s.name })),
+    );
   });
   return root;
 }

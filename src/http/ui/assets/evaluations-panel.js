@@ -9,8 +9,20 @@ const EVALUABLE = new Set(['classify', 'text-recognize', 'detect', 'segment']);
 const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2 };
 
 const HEADLINES = {
-  accuracy: 'accuracy', macroF1: 'macro F1', auc: 'ROC AUC', map50: 'mAP@0.5', map: 'mAP@[.5:.95]', precision: 'precision', recall: 'recall',
-  cer: 'CER', wer: 'WER', exactLineAccuracy: 'exact lines', meanIou: 'mean IoU', pixelAccuracy: 'pixel accuracy', imagesPerSecond: 'images/s', evaluated: 'images evaluated',
+  accuracy: 'accuracy',
+  macroF1: 'macro F1',
+  auc: 'ROC AUC',
+  map50: 'mAP@0.5',
+  map: 'mAP@[.5:.95]',
+  precision: 'precision',
+  recall: 'recall',
+  cer: 'CER',
+  wer: 'WER',
+  exactLineAccuracy: 'exact lines',
+  meanIou: 'mean IoU',
+  pixelAccuracy: 'pixel accuracy',
+  imagesPerSecond: 'images/s',
+  evaluated: 'images evaluated',
 };
 const headlineName = (key) => HEADLINES[key] ?? (/^top(\d+)Accuracy$/.test(key) ? `top-${key.slice(3, -8)} accuracy` : key);
 const figure = (key, v) => (typeof v !== 'number' ? '–' : key === 'imagesPerSecond' ? v.toFixed(1) : key === 'evaluated' ? String(v) : v.toFixed(3));
@@ -36,13 +48,19 @@ export function initEvaluationsPanel(store, socket) {
   store.addEventListener('change', () => {
     const chosen = modelSelect.value;
     const names = [...store.models.values()].filter((m) => m.state === 'ready' && EVALUABLE.has(m.task)).map((m) => m.name);
-    modelSelect.replaceChildren(...(names.length === 0 ? [el('option', { value: '', text: 'No model to evaluate' })] : names.map((n) => el('option', { value: n, text: n, selected: n === chosen }))));
+    modelSelect.replaceChildren(
+      ...(names.length === 0
+        ? [el('option', { value: '', text: 'No model to evaluate' })]
+        : names.map((n) => el('option', { value: n, text: n, selected: n === chosen }))),
+    );
   });
 
   async function loadDatasets() {
     try {
       const { items } = await api('/v1/datasets');
-      datasetSelect.replaceChildren(...(items.length === 0 ? [el('option', { value: '', text: 'No dataset folders' })] : items.map((d) => el('option', { value: d.name, text: d.name }))));
+      datasetSelect.replaceChildren(
+        ...(items.length === 0 ? [el('option', { value: '', text: 'No dataset folders' })] : items.map((d) => el('option', { value: d.name, text: d.name }))),
+      );
     } catch (err) {
       say(message, `Could not list datasets: ${err.message}`, 'error');
     }
@@ -68,14 +86,21 @@ export function initEvaluationsPanel(store, socket) {
       el('th', { scope: 'row' }, el('code', { title: e.id, text: shortId(e.id) })),
       el('td', { text: e.model }),
       el('td', { text: `${e.dataset} (${e.layout})` }),
-      el('td', {}, el('span', { class: 'state', dataset: { state: e.status }, text: e.status }), e.error ? el('p', { class: 'row-error', text: e.error }) : null),
+      el(
+        'td',
+        {},
+        el('span', { class: 'state', dataset: { state: e.status }, text: e.status }),
+        e.error ? el('p', { class: 'row-error', text: e.error }) : null,
+      ),
       el('td', { class: 'nowrap' }, progress, el('span', { class: 'progress-text', text: ` ${e.done}/${e.total}` })),
       el('td', { class: 'nowrap headline', text: headline(e) }),
       el('td', { class: 'nowrap', text: dateTime(e.createdAt) }),
       el(
         'td',
         { class: 'nowrap' },
-        e.status === 'succeeded' ? el('button', { type: 'button', class: 'quiet', 'aria-label': `Show report of ${shortId(e.id)}`, text: 'Report', onClick: () => show(e.id) }) : null,
+        e.status === 'succeeded'
+          ? el('button', { type: 'button', class: 'quiet', 'aria-label': `Show report of ${shortId(e.id)}`, text: 'Report', onClick: () => show(e.id) })
+          : null,
         el('button', { type: 'button', class: 'quiet', 'aria-label': `Delete evaluation ${shortId(e.id)}`, text: 'Delete', onClick: () => remove(e.id) }),
       ),
     );
@@ -158,34 +183,115 @@ export function initEvaluationsPanel(store, socket) {
 function reportView(e) {
   const r = e.report;
   const m = r.metrics;
-  const figures = el('dl', { class: 'figures' }, ...Object.entries(e.summary ?? {}).map(([k, v]) => el('div', { dataset: { metric: k, value: typeof v === 'number' ? String(v) : '' } }, el('dt', { text: headlineName(k) }), el('dd', { text: figure(k, v) }))));
+  const figures = el(
+    'dl',
+    { class: 'figures' },
+    ...Object.entries(e.summary ?? {}).map(([k, v]) =>
+      el(
+        'div',
+        { dataset: { metric: k, value: typeof v === 'number' ? String(v) : '' } },
+        el('dt', { text: headlineName(k) }),
+        el('dd', { text: figure(k, v) }),
+      ),
+    ),
+  );
   const charts = el('div', { class: 'charts' });
   const chart = (title, node) => el('figure', { class: 'chart-box' }, el('figcaption', { text: title }), node);
   if (m.task === 'classify') {
     charts.append(chart('Confusion matrix (rows: true label, columns: predicted)', confusionHeatmap(m.confusion)));
-    charts.append(chart('Per class', classBars(m.perClass, [{ key: 'precision', name: 'precision' }, { key: 'recall', name: 'recall' }, { key: 'f1', name: 'F1' }])));
+    charts.append(
+      chart(
+        'Per class',
+        classBars(m.perClass, [
+          { key: 'precision', name: 'precision' },
+          { key: 'recall', name: 'recall' },
+          { key: 'f1', name: 'F1' },
+        ]),
+      ),
+    );
     if (m.binary) {
-      charts.append(chart(`ROC curve (${m.binary.positive} positive), AUC ${typeof m.binary.auc === 'number' ? m.binary.auc.toFixed(3) : '–'}`, curveChart({ title: 'ROC curve', xName: 'false positive rate', yName: 'true positive rate', diagonal: true, series: [{ name: 'ROC', points: m.binary.roc.map((p) => [p.fpr, p.tpr]) }] })));
+      charts.append(
+        chart(
+          `ROC curve (${m.binary.positive} positive), AUC ${typeof m.binary.auc === 'number' ? m.binary.auc.toFixed(3) : '–'}`,
+          curveChart({
+            title: 'ROC curve',
+            xName: 'false positive rate',
+            yName: 'true positive rate',
+            diagonal: true,
+            series: [{ name: 'ROC', points: m.binary.roc.map((p) => [p.fpr, p.tpr]) }],
+          }),
+        ),
+      );
     }
   } else if (m.task === 'detect') {
     const present = m.perClass.filter((c) => c.groundTruth > 0 || c.detections > 0);
-    charts.append(chart('Per class', classBars(present, [{ key: 'ap50', name: 'AP@0.5' }, { key: 'ap', name: 'AP' }, { key: 'recall', name: 'recall' }])));
-    const curves = present.filter((c) => c.curve).slice(0, 6).map((c) => ({ name: c.label, points: c.curve.map((p, i) => [i / (c.curve.length - 1), p]) }));
-    if (curves.length > 0) charts.append(chart('Precision–recall at IoU 0.5', curveChart({ title: 'precision-recall curves', xName: 'recall', yName: 'precision', series: curves })));
+    charts.append(
+      chart(
+        'Per class',
+        classBars(present, [
+          { key: 'ap50', name: 'AP@0.5' },
+          { key: 'ap', name: 'AP' },
+          { key: 'recall', name: 'recall' },
+        ]),
+      ),
+    );
+    const curves = present
+      .filter((c) => c.curve)
+      .slice(0, 6)
+      .map((c) => ({ name: c.label, points: c.curve.map((p, i) => [i / (c.curve.length - 1), p]) }));
+    if (curves.length > 0)
+      charts.append(
+        chart('Precision–recall at IoU 0.5', curveChart({ title: 'precision-recall curves', xName: 'recall', yName: 'precision', series: curves })),
+      );
   } else if (m.task === 'segment') {
     charts.append(chart('IoU per class', classBars(m.perClass, [{ key: 'iou', name: 'IoU' }])));
   } else if (m.task === 'text-recognize' && m.worst.length > 0) {
     charts.append(
-      el('table', { class: 'worst' }, el('thead', {}, el('tr', {}, el('th', { text: 'file' }), el('th', { text: 'edits' }), el('th', { text: 'expected' }), el('th', { text: 'read' }))),
-        el('tbody', {}, ...m.worst.slice(0, 20).map((w) => el('tr', {}, el('td', { text: w.file }), el('td', { text: w.characterEdits }), el('td', {}, el('code', { text: w.expected })), el('td', {}, el('code', { text: w.predicted })))))),
+      el(
+        'table',
+        { class: 'worst' },
+        el('thead', {}, el('tr', {}, el('th', { text: 'file' }), el('th', { text: 'edits' }), el('th', { text: 'expected' }), el('th', { text: 'read' }))),
+        el(
+          'tbody',
+          {},
+          ...m.worst
+            .slice(0, 20)
+            .map((w) =>
+              el(
+                'tr',
+                {},
+                el('td', { text: w.file }),
+                el('td', { text: w.characterEdits }),
+                el('td', {}, el('code', { text: w.expected })),
+                el('td', {}, el('code', { text: w.predicted })),
+              ),
+            ),
+        ),
+      ),
     );
   }
   const t = r.timing;
-  const problems = r.problems.count === 0 ? null : el('details', { class: 'problems' }, el('summary', { text: `${r.problems.count} problem${r.problems.count === 1 ? '' : 's'} (left out)` }), el('ul', {}, ...r.problems.listed.slice(0, 50).map((p) => el('li', {}, el('code', { text: p.file }), ` ${p.message}`))));
+  const problems =
+    r.problems.count === 0
+      ? null
+      : el(
+          'details',
+          { class: 'problems' },
+          el('summary', { text: `${r.problems.count} problem${r.problems.count === 1 ? '' : 's'} (left out)` }),
+          el('ul', {}, ...r.problems.listed.slice(0, 50).map((p) => el('li', {}, el('code', { text: p.file }), ` ${p.message}`))),
+        );
   return el(
     'article',
     { class: 'report', dataset: { task: m.task } },
-    el('header', {}, el('h3', { text: `${e.model} on ${e.dataset}` }), el('p', { class: 'meta', text: `${e.layout} · model version ${e.modelVersion ?? '?'} · ${r.images.evaluated} of ${r.images.total} images · ${typeof t.imagesPerSecond === 'number' ? t.imagesPerSecond.toFixed(1) : '–'} images/s · p50 ${t.latencyMs.p50 ?? '–'} ms, p99 ${t.latencyMs.p99 ?? '–'} ms` })),
+    el(
+      'header',
+      {},
+      el('h3', { text: `${e.model} on ${e.dataset}` }),
+      el('p', {
+        class: 'meta',
+        text: `${e.layout} · model version ${e.modelVersion ?? '?'} · ${r.images.evaluated} of ${r.images.total} images · ${typeof t.imagesPerSecond === 'number' ? t.imagesPerSecond.toFixed(1) : '–'} images/s · p50 ${t.latencyMs.p50 ?? '–'} ms, p99 ${t.latencyMs.p99 ?? '–'} ms`,
+      }),
+    ),
     figures,
     charts,
     problems,

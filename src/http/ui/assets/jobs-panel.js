@@ -41,7 +41,9 @@ export function initJobsPanel(socket) {
   async function show(job) {
     resultBox.replaceChildren(el('p', { class: 'message', text: `Loading the result of ${shortId(job.id)}…` }));
     const answer = api(`/v1/jobs/${encodeURIComponent(job.id)}/result`).then(unwrap);
-    const image = job.imageSha256 ? apiBlob(`/v1/images/${encodeURIComponent(job.imageSha256)}`).then(decodeImage, () => undefined) : Promise.resolve(undefined);
+    const image = job.imageSha256
+      ? apiBlob(`/v1/images/${encodeURIComponent(job.imageSha256)}`).then(decodeImage, () => undefined)
+      : Promise.resolve(undefined);
     resultBox.replaceChildren(resultCard(`job ${shortId(job.id)}`, image, answer));
   }
 
@@ -69,9 +71,20 @@ function row(job, show) {
     { dataset: { job: job.id, status: job.status } },
     el('th', { scope: 'row' }, el('code', { title: job.id, text: shortId(job.id) })),
     el('td', { text: job.model ?? '–' }),
-    el('td', {}, el('span', { class: 'state', dataset: { state: job.status }, text: job.status }), job.error ? el('p', { class: 'row-error', text: job.error }) : null),
+    el(
+      'td',
+      {},
+      el('span', { class: 'state', dataset: { state: job.status }, text: job.status }),
+      job.error ? el('p', { class: 'row-error', text: job.error }) : null,
+    ),
     el('td', { class: 'nowrap', title: new Date(job.createdAt).toString(), text: dateTime(job.createdAt) }),
     el('td', { class: 'nowrap', text: duration(job.startedAt, job.finishedAt) }),
-    el('td', {}, job.status === 'succeeded' ? el('button', { type: 'button', class: 'quiet', 'aria-label': `Show result of job ${shortId(job.id)}`, text: 'Result', onClick: () => show(job) }) : null),
+    el(
+      'td',
+      {},
+      job.status === 'succeeded'
+        ? el('button', { type: 'button', class: 'quiet', 'aria-label': `Show result of job ${shortId(job.id)}`, text: 'Result', onClick: () => show(job) })
+        : null,
+    ),
   );
 }

@@ -40,7 +40,13 @@ function entry(d) {
     el(
       'div',
       { class: 'detection-text' },
-      el('p', { class: 'detection-head' }, el('span', { class: 'item-label', text: d.label }), ' ', el('span', { class: 'item-confidence', text: confidence(d.confidence) })),
+      el(
+        'p',
+        { class: 'detection-head' },
+        el('span', { class: 'item-label', text: d.label }),
+        ' ',
+        el('span', { class: 'item-confidence', text: confidence(d.confidence) }),
+      ),
       el('p', { class: 'meta', text: `camera ${d.cameraId} · track ${d.trackId} · ${clock(d.detectedAt)}` }),
     ),
   );

@@ -15,7 +15,11 @@ export function initModelsPanel(store) {
     // Rows are rebuilt on every update; keep keyboard focus on the same model's button.
     const focused = body.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.model : undefined;
     body.replaceChildren(...[...store.models.values()].map((m) => row(m, reload)));
-    if (focused) [...body.rows].find((r) => r.dataset.model === focused)?.querySelector('button')?.focus();
+    if (focused)
+      [...body.rows]
+        .find((r) => r.dataset.model === focused)
+        ?.querySelector('button')
+        ?.focus();
   });
 
   async function reload(name) {
@@ -40,9 +44,19 @@ function row(m, reload) {
   return el(
     'tr',
     { dataset: { model: m.name, state: m.state } },
-    el('th', { scope: 'row', title: m.description }, el('span', { class: 'model-name', text: m.name }), m.version ? el('span', { class: 'version', text: ` v${m.version}` }) : null),
+    el(
+      'th',
+      { scope: 'row', title: m.description },
+      el('span', { class: 'model-name', text: m.name }),
+      m.version ? el('span', { class: 'version', text: ` v${m.version}` }) : null,
+    ),
     el('td', { text: m.task ?? '–' }),
-    el('td', {}, el('span', { class: 'state', dataset: { field: 'state', state: m.state }, text: m.state }), m.error ? el('p', { class: 'row-error', text: m.error }) : null),
+    el(
+      'td',
+      {},
+      el('span', { class: 'state', dataset: { field: 'state', state: m.state }, text: m.state }),
+      m.error ? el('p', { class: 'row-error', text: m.error }) : null,
+    ),
     el('td', { dataset: { field: 'device' }, title: m.device?.fallbackReason }, device(m.device)),
     el('td', { dataset: { field: 'batching' } }, batching(m.spec?.batching)),
     el('td', { dataset: { field: 'requests' } }, requests(m.statistics)),

@@ -58,7 +58,8 @@ function shape(ctx, item, scale, unit) {
   ctx.strokeStyle = colour;
   if (Array.isArray(item.points) && item.points.length > 2) {
     ctx.beginPath();
-    for (const ring of [item.points, ...(item.holes ?? [])]) ring.forEach(([x, y], i) => (i ? ctx.lineTo(x * scale, y * scale) : ctx.moveTo(x * scale, y * scale)));
+    for (const ring of [item.points, ...(item.holes ?? [])])
+      ring.forEach(([x, y], i) => (i ? ctx.lineTo(x * scale, y * scale) : ctx.moveTo(x * scale, y * scale)));
     ctx.closePath();
     ctx.globalAlpha = 0.22;
     ctx.fillStyle = colour;

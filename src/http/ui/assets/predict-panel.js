@@ -63,13 +63,25 @@ export function initPredictPanel(store, { onPredicted, onJobsSubmitted }) {
     for (let i = 0; i < chosen.length; i += FILES_PER_REQUEST) {
       const group = chosen.slice(i, i + FILES_PER_REQUEST);
       const answers = predictGroup(model, group);
-      group.forEach((file, j) => cards.push(resultCard(file.name, decodeImage(file), answers.then((a) => a[j]))));
+      group.forEach((file, j) =>
+        cards.push(
+          resultCard(
+            file.name,
+            decodeImage(file),
+            answers.then((a) => a[j]),
+          ),
+        ),
+      );
       requests.push(answers);
     }
     results.replaceChildren(...cards);
     const settled = await Promise.allSettled(requests);
     const failed = settled.find((s) => s.status === 'rejected');
-    say(message, failed ? `Request failed: ${failed.reason.message}` : `Done: ${chosen.length} image${chosen.length === 1 ? '' : 's'} through ${model}.`, failed ? 'error' : 'info');
+    say(
+      message,
+      failed ? `Request failed: ${failed.reason.message}` : `Done: ${chosen.length} image${chosen.length === 1 ? '' : 's'} through ${model}.`,
+      failed ? 'error' : 'info',
+    );
     onPredicted?.(model);
   }
 
@@ -105,7 +117,11 @@ function fillModels(select, models) {
   select.dataset.signature = signature;
   const chosen = select.value;
   const options = [...models.values()].map((m) =>
-    el('option', { value: m.name, disabled: m.state !== 'ready', text: `${m.name}${m.task ? ` (${m.task})` : ''}${m.state !== 'ready' ? ` · ${m.state}` : ''}` }),
+    el('option', {
+      value: m.name,
+      disabled: m.state !== 'ready',
+      text: `${m.name}${m.task ? ` (${m.task})` : ''}${m.state !== 'ready' ? ` · ${m.state}` : ''}`,
+    }),
   );
   if (options.length === 0) options.push(el('option', { value: '', text: 'No models' }));
   select.replaceChildren(...options);

@@ -39,7 +39,9 @@ export function resultCard(title, image, answer) {
       bitmap?.close?.();
       canvas.dataset.labels = items.map((i) => i.label).join('\n');
       canvas.setAttribute('aria-label', `${title}: ${items.length ? items.map((i) => `${i.label} ${confidence(i.confidence)}`).join(', ') : 'nothing found'}`);
-      meta.textContent = [value.model, value.width && `${value.width}×${value.height}`, value.batchSize && `batch of ${value.batchSize}`].filter(Boolean).join(' · ');
+      meta.textContent = [value.model, value.width && `${value.width}×${value.height}`, value.batchSize && `batch of ${value.batchSize}`]
+        .filter(Boolean)
+        .join(' · ');
       side.append(itemList(items, extraOf(value)), latencyList(value.latencyMs), rawAnswer(value));
       card.dataset.state = 'done';
     },
