@@ -11,6 +11,7 @@ import type { WebSocketLimits } from '../http/websocket/transport-limits.js';
 import type { ModelSpec } from '../engine/manifest.js';
 import { reshapedReply, shapedError, type ErrorShape } from './error-shapes.js';
 import { carSegmentationProfile } from './car-segmentation.js';
+import { damageAssessmentProfile } from './damage-assessment.js';
 import { fractureProfile } from './fracture.js';
 import { imageAnalysisProfile } from './image-analysis.js';
 import { checkProfileModel } from './model-check.js';
@@ -19,7 +20,8 @@ import type { ProfileContext, ProfileDefinition, ProfileDeps, ProfileRoute, Prof
 import type { ProfileSetting } from './settings.js';
 import { vehicleMonitoringProfile } from './vehicle-monitoring.js';
 
-export const PROFILES: Readonly<Partial<Record<ProfileName, ProfileDefinition>>> = {
+export const PROFILES: Readonly<Record<ProfileName, ProfileDefinition>> = {
+  'damage-assessment': damageAssessmentProfile,
   'car-segmentation': carSegmentationProfile,
   'image-analysis': imageAnalysisProfile,
   'vehicle-monitoring': vehicleMonitoringProfile,
@@ -60,7 +62,6 @@ export function prepareProfiles(config: Config, keys: KeyRing): PreparedProfile[
   const prepared: PreparedProfile[] = [];
   for (const [name, setting] of Object.entries(config.profiles) as Array<[ProfileName, ProfileSetting]>) {
     const definition = PROFILES[name];
-    if (definition === undefined) throw new ConfigError(`profile ${name} is not available in this build`);
     if (setting.dataset !== undefined && !definition.takesDataset) throw new ConfigError(`profile ${name} takes no dataset`);
     const refusal = definition.refuse?.({ config, keys } as ProfileDeps);
     if (refusal !== undefined) throw new ConfigError(`profile ${name}: ${refusal}`);

@@ -2,7 +2,10 @@
  * Tiny ONNX models with known weights standing in for each service's model, as model-repository
  * entries, with the answers they must give.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { plainInput } from './model-repo.js';
+import { repoRoot } from './server.js';
 import { linearHeads } from './linear-heads-model.js';
 import { failingModel, linearClassifier } from './onnx-model.js';
 
@@ -54,4 +57,21 @@ export const imageAnalysisModel = (): Entry => ({
       issues: { task: 'multilabel', output: 'issue_logits', labels: SKIN_ISSUES, threshold: 0.5 },
     },
   },
+});
+
+/**
+ * The damage assessment model: the repository's example manifest (box head, severity head, repair
+ * cost rules) over a linear two-head model. Under its normalisation a pure colour has channel means
+ * of ±1; red gives the box [0.125, 0.0625, 0.875, 0.875] (fractions of the input) and severity
+ * logits [0, 0, 2] (severe), green [0.375, 0.3125, 0.625, 0.625] and [0, 1, 0] (moderate).
+ */
+export const damageAssessmentModel = (): Entry => ({
+  onnx: linearHeads(
+    [
+      { name: 'boxes', weights: [[-0.125, -0.125, 0.125, 0.125], [0, 0, 0, 0], [0, 0.0625, 0, 0]], bias: [0.25, 0.25, 0.75, 0.75] },
+      { name: 'severity_logits', weights: [[0, 0.5, 1], [0, 1, 0], [1, 0.5, 0]], bias: [1, 1, 1] },
+    ],
+    { inputShape: [3, 224, 224] },
+  ).bytes,
+  manifest: JSON.parse(readFileSync(path.join(repoRoot, 'models', 'examples', 'damage-assessment', 'model.json'), 'utf8')) as Record<string, unknown>,
 });
