@@ -20,7 +20,10 @@ let server: Server;
 beforeAll(async () => {
   const repo = makeModelRepo({
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching, ...fixed } },
-    lean: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching, instances: 1, intraOpThreads: 1, memoryArena: false } },
+    lean: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching, instances: 1, intraOpThreads: 1, memoryArena: false },
+    },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
   await server.modelsLoaded;
@@ -40,7 +43,11 @@ describe('GET /v1/models/{name} memory', () => {
     const memory = await memoryOf('cls');
     expect(memory.fileBytes).toBe(classifier.bytes.length);
     expect(memory.largestBatch).toBeUndefined();
-    expect(memory.arenaPolicy).toEqual({ cpuMemArena: true, memPattern: false, reason: 'CPU arena on (the default); memory pattern off (batches of many sizes would each hold a planned block)' });
+    expect(memory.arenaPolicy).toEqual({
+      cpuMemArena: true,
+      memPattern: false,
+      reason: 'CPU arena on (the default); memory pattern off (batches of many sizes would each hold a planned block)',
+    });
     expect(memory.instances).toHaveLength(2);
     expect(new Set(memory.instances.map((i) => i.threadId)).size).toBe(2);
     for (const instance of memory.instances) {
@@ -56,12 +63,26 @@ describe('GET /v1/models/{name} memory', () => {
   });
 
   it('follows the largest batch run, sized by its input tensor', async () => {
-    const one = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await solidImage('png', 8, 8, [0, 0, 255]), headers: { 'content-type': 'image/png' } });
+    const one = await fetch(`${server.url}/v1/models/cls/predict`, {
+      method: 'POST',
+      body: await solidImage('png', 8, 8, [0, 0, 255]),
+      headers: { 'content-type': 'image/png' },
+    });
     expect(((await one.json()) as Answer<ClassifyAnswer>).label).toBe('blue');
     expect((await memoryOf('cls')).largestBatch).toEqual({ items: 1, inputBytes: SLOT_BYTES });
 
-    const images = await Promise.all([[255, 0, 0], [0, 255, 0], [0, 0, 255]].map((rgb) => solidImage('png', 8, 8, rgb as [number, number, number])));
-    const res = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: JSON.stringify({ images: images.map((b) => b.toString('base64')) }), headers: { 'content-type': 'application/json' } });
+    const images = await Promise.all(
+      [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+      ].map((rgb) => solidImage('png', 8, 8, rgb as [number, number, number])),
+    );
+    const res = await fetch(`${server.url}/v1/models/cls/predict`, {
+      method: 'POST',
+      body: JSON.stringify({ images: images.map((b) => b.toString('base64')) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     const batch = (await res.json()) as BatchOf<Answer<ClassifyAnswer>>;
     expect(batch.results.map((r) => r.label)).toEqual(['red', 'green', 'blue']);
@@ -79,9 +100,15 @@ describe('GET /v1/models/{name} memory', () => {
     const memory = await memoryOf('lean');
     expect(memory.arenaPolicy?.cpuMemArena).toBe(false);
     expect(memory.arenaPolicy?.memPattern).toBe(false);
-    expect(memory.arenaPolicy?.reason).toBe('CPU arena off (memoryArena: false in the manifest); memory pattern off (batches of many sizes would each hold a planned block)');
+    expect(memory.arenaPolicy?.reason).toBe(
+      'CPU arena off (memoryArena: false in the manifest); memory pattern off (batches of many sizes would each hold a planned block)',
+    );
     expect(memory.instances).toHaveLength(1);
-    const res = await fetch(`${server.url}/v1/models/lean/predict`, { method: 'POST', body: await solidImage('png', 8, 8, [0, 255, 0]), headers: { 'content-type': 'image/png' } });
+    const res = await fetch(`${server.url}/v1/models/lean/predict`, {
+      method: 'POST',
+      body: await solidImage('png', 8, 8, [0, 255, 0]),
+      headers: { 'content-type': 'image/png' },
+    });
     expect(((await res.json()) as Answer<ClassifyAnswer>).label).toBe('green');
   });
 });
