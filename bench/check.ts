@@ -99,7 +99,9 @@ if (fromResults) {
         const ratios = readRatios(dir);
         for (const [name, value] of ratios) (perRatio.get(name) ?? perRatio.set(name, []).get(name)!).push(value);
         const status = code === 0 ? 'ok' : code === null ? `stopped after ${entry.timeoutSec} s` : `exit ${code}`;
-        console.log(`round ${round + 1}/${rounds}  ${entry.script.padEnd(9)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${status}, ${ratios.size} ratio(s)`);
+        console.log(
+          `round ${round + 1}/${rounds}  ${entry.script.padEnd(9)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${status}, ${ratios.size} ratio(s)`,
+        );
       }
     }
   } finally {
@@ -129,7 +131,10 @@ for (const [name, t] of Object.entries(thresholds)) {
 const elapsedSec = (performance.now() - started) / 1000;
 if (!fromResults) {
   mkdirSync(resultsDir(), { recursive: true });
-  writeFileSync(path.join(resultsDir(), 'check.json'), `${JSON.stringify({ measuredAt: new Date().toISOString(), rounds, elapsedSec, cores: os.availableParallelism(), report }, null, 2)}\n`);
+  writeFileSync(
+    path.join(resultsDir(), 'check.json'),
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), rounds, elapsedSec, cores: os.availableParallelism(), report }, null, 2)}\n`,
+  );
   console.log(`\n${rounds} round(s) in ${elapsedSec.toFixed(0)} s`);
 }
 if (failed > 0) {

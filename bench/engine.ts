@@ -34,7 +34,14 @@ const ratioPrefix = device === 'cuda' ? 'cuda.' : '';
 const onDevice = (spec: ModelSpec): ModelSpec => (device === 'cuda' ? { ...spec, device: 'cuda', strict: true } : spec);
 
 /** Images per second of one loaded model at one batch size, over about `seconds` (at least two runs). */
-async function rawThroughput(model: LoadedModel, inputName: string, itemDims: number[], fill: (i: number) => number, batch: number, seconds: number): Promise<number> {
+async function rawThroughput(
+  model: LoadedModel,
+  inputName: string,
+  itemDims: number[],
+  fill: (i: number) => number,
+  batch: number,
+  seconds: number,
+): Promise<number> {
   const per = itemDims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(batch * per).map((_, i) => fill(i));
   const input = { dims: [batch, ...itemDims], data };
@@ -100,7 +107,15 @@ async function httpRuns(spec: ModelSpec, body: Buffer, conns: number, withHalfLo
   const server = await startTarget(path.join(here, 'engine-target.js'), [], { SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_DATA_DIR: repo });
   const base = `http://127.0.0.1:${server.port}`;
   const predict = (model: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) =>
-    runLoad({ url: `${base}/v1/models/${model}/predict`, method: 'POST', body, headers: { 'content-type': 'image/png' }, connections: conns, durationSec, ...extra });
+    runLoad({
+      url: `${base}/v1/models/${model}/predict`,
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'image/png' },
+      connections: conns,
+      durationSec,
+      ...extra,
+    });
   try {
     await predict('batched', { durationSec: 1 });
     await predict('unbatched', { durationSec: 1 });
@@ -112,7 +127,10 @@ async function httpRuns(spec: ModelSpec, body: Buffer, conns: number, withHalfLo
       halfRate = Math.max(1, Math.round(on.requestsPerSec / 2));
       half = await openLoop({ url: `${base}/v1/models/batched/predict`, body, contentType: 'image/png', rate: halfRate, durationSec });
     }
-    const detail = (await (await fetch(`${base}/v1/models/batched`)).json()) as { device: { runtime: string }; statistics: { batchSizeHistogram: Record<string, number> } };
+    const detail = (await (await fetch(`${base}/v1/models/batched`)).json()) as {
+      device: { runtime: string };
+      statistics: { batchSizeHistogram: Record<string, number> };
+    };
     return { on, off, half, halfRate, runtime: detail.device.runtime, batchSizeHistogram: detail.statistics.batchSizeHistogram };
   } finally {
     await server.stop();
@@ -142,7 +160,9 @@ if (parts.has('onnx')) {
   console.log(`\nHTTP predict (${http.runtime}), ${connections} connections, ${durationSec}s per run`);
   console.log(row('batching on (saturation)', on));
   console.log(row('batching off (saturation)', off));
-  console.log(`batching on, open loop at ${halfRate} req/s: achieved ${half!.achievedRate.toFixed(0)} req/s  p50 ${half!.p50Ms.toFixed(1)} ms  p99 ${half!.p99Ms.toFixed(1)} ms  failed ${half!.failed}`);
+  console.log(
+    `batching on, open loop at ${halfRate} req/s: achieved ${half!.achievedRate.toFixed(0)} req/s  p50 ${half!.p50Ms.toFixed(1)} ms  p99 ${half!.p99Ms.toFixed(1)} ms  failed ${half!.failed}`,
+  );
   console.log(`batch sizes run (batching on): ${JSON.stringify(http.batchSizeHistogram)}`);
   console.log(`raw best batch ${bestBatch}: ${raw[bestBatch]!.toFixed(0)} images/s; raw batch 1: ${raw[1]!.toFixed(0)} images/s\n`);
   Object.assign(results, { runtime, raw, bestBatch, http: { on, off, half, halfRate }, batchSizeHistogram: http.batchSizeHistogram });

@@ -54,7 +54,9 @@ console.log(`connections ${connections}, GET pipelining ${pipelining}, ${duratio
 console.log('route        server  req/s      p50 ms  p99 ms  errors  server CPU  load-gen CPU');
 for (const [route, byKind] of Object.entries(results)) {
   for (const [kind, r] of Object.entries(byKind)) {
-    console.log(`${route.padEnd(12)} ${kind.padEnd(7)} ${r.requestsPerSec.toFixed(0).padStart(9)}  ${String(r.p50Ms).padStart(6)}  ${String(r.p99Ms).padStart(6)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.serverCpu * 100).toFixed(0).padStart(9)}%  ${(r.loadGenCpu * 100).toFixed(0)}%`);
+    console.log(
+      `${route.padEnd(12)} ${kind.padEnd(7)} ${r.requestsPerSec.toFixed(0).padStart(9)}  ${String(r.p50Ms).padStart(6)}  ${String(r.p99Ms).padStart(6)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.serverCpu * 100).toFixed(0).padStart(9)}%  ${(r.loadGenCpu * 100).toFixed(0)}%`,
+    );
   }
 }
 for (const [k, v] of Object.entries(ratios)) console.log(`${k} = ${v.toFixed(2)}`);

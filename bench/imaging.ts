@@ -37,7 +37,11 @@ function viaLibvips(png: Buffer): Buffer {
 }
 
 const textLine = (width: number) =>
-  sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>`))
+  sharp(
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>`,
+    ),
+  )
     .removeAlpha()
     .png()
     .toBuffer();

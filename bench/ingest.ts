@@ -58,7 +58,10 @@ interface Target {
 async function startServer(flags: string[]): Promise<Target> {
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SIGHTLINE_')));
-  const child = spawn(process.execPath, [main, 'serve', '--port', String(port), '--log-level', 'warn', ...flags], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const child = spawn(process.execPath, [main, 'serve', '--port', String(port), '--log-level', 'warn', ...flags], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -85,7 +88,9 @@ async function startServer(flags: string[]): Promise<Target> {
 /** A PNG of noise close to 50 KiB: noise does not compress, so the size is what was asked for. */
 async function snapshot(): Promise<Buffer> {
   const side = Math.round(Math.sqrt(SNAPSHOT_BYTES / 3));
-  return sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+  return sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 }
 
 /**

@@ -165,7 +165,15 @@ try {
     await both('detector c4', (t) => closed(t, predictRequest(t, 'text-detect', pagePng), 4, seconds * 1.5));
 
     const health: Record<string, Run> = {};
-    for (const [name, t] of round % 2 === 0 ? ([['sightline', sightline], ['bare-uws', bare]] as const) : ([['bare-uws', bare], ['sightline', sightline]] as const)) {
+    for (const [name, t] of round % 2 === 0
+      ? ([
+          ['sightline', sightline],
+          ['bare-uws', bare],
+        ] as const)
+      : ([
+          ['bare-uws', bare],
+          ['sightline', sightline],
+        ] as const)) {
       health[name] = await closed(t, healthRequest(t), 32, seconds * 0.7);
       console.log(`round ${round + 1}  ${'/health/live c32'.padEnd(18)} ${name.padEnd(9)} ${fmt(health[name]!)}`);
     }

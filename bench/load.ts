@@ -57,7 +57,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Starts a server process that prints its port on the first stdout line. */
-export async function startTarget(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: ChildProcess; cpuSeconds(): number; stop(): Promise<void> }> {
+export async function startTarget(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ port: number; child: ChildProcess; cpuSeconds(): number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

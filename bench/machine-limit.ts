@@ -54,7 +54,13 @@ async function ortCpuPerImage(file: string, input: string, item: readonly number
 }
 
 async function sharpCpuPerImage(png: Buffer, width: number, height: number, seconds: number): Promise<number> {
-  const one = () => sharp(png).flatten({ background: { r: 255, g: 255, b: 255 } }).resize(width, height, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+  const one = () =>
+    sharp(png)
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .resize(width, height, { fit: 'fill', kernel: 'linear' })
+      .removeAlpha()
+      .raw()
+      .toBuffer();
   for (let i = 0; i < 10; i++) await one();
   const c0 = cpuUs();
   const end = performance.now() + seconds * 1000;
@@ -68,7 +74,13 @@ async function sharpCpuPerImage(png: Buffer, width: number, height: number, seco
 }
 
 /** Measures the limit for an NCHW float model whose item shape is `item` ([3, H, W]). */
-export async function measureMachineLimit(options: { file: string; input: string; item: readonly [number, number, number]; png: Buffer; seconds?: number }): Promise<MachineLimit> {
+export async function measureMachineLimit(options: {
+  file: string;
+  input: string;
+  item: readonly [number, number, number];
+  png: Buffer;
+  seconds?: number;
+}): Promise<MachineLimit> {
   const cores = os.availableParallelism();
   const seconds = options.seconds ?? 0.6;
   const [, height, width] = options.item;

@@ -72,8 +72,7 @@ function summary(exchanges: Exchange[], seconds: number) {
 }
 
 type Statistics = Record<string, number | null> & { batchSizeHistogram: Record<string, number> };
-const modelStatistics = async () =>
-  ((await (await fetch(`${base}/v1/models/text-direction`)).json()) as { statistics: Statistics }).statistics;
+const modelStatistics = async () => ((await (await fetch(`${base}/v1/models/text-direction`)).json()) as { statistics: Statistics }).statistics;
 
 /** What the model did during the overload and recovery: counters and batch sizes since `before`. */
 function statisticsDelta(before: Statistics, after: Statistics) {
@@ -107,11 +106,15 @@ try {
   let satRate = satBefore;
   const halfRate = satRate / 2;
   const overRate = satRate * overloadFactor;
-  console.log(`saturated (closed loop, ${connections} connections): ${satBefore.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`);
+  console.log(
+    `saturated (closed loop, ${connections} connections): ${satBefore.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`,
+  );
 
   const halfRun = await schedule(() => halfRate, halfSec * 1000);
   const half = summary(halfRun.exchanges, halfSec);
-  console.log(`half load (open loop ${halfRate.toFixed(0)} req/s): p50 ${half.p50Ms.toFixed(1)} ms  p99 ${half.p99Ms.toFixed(1)} ms  statuses ${JSON.stringify(half.statuses)}`);
+  console.log(
+    `half load (open loop ${halfRate.toFixed(0)} req/s): p50 ${half.p50Ms.toFixed(1)} ms  p99 ${half.p99Ms.toFixed(1)} ms  statuses ${JSON.stringify(half.statuses)}`,
+  );
   await new Promise((r) => setTimeout(r, 1000));
 
   const statsBefore = await modelStatistics();
@@ -149,18 +152,36 @@ try {
     if (w.refused > 0 || !(w.p99Ms <= baseline)) recoveredAtMs = w.fromMs + RECOVERY_WINDOW_MS;
   }
   const unanswered = probed.filter((p) => p.status !== 200 || p.latencyMs > PROBE_TIMEOUT_MS).length;
-  const health = { probes: probed.length, unanswered, p99Ms: quantile(probed.map((p) => p.latencyMs), 0.99), maxMs: quantile(probed.map((p) => p.latencyMs), 1) };
+  const health = {
+    probes: probed.length,
+    unanswered,
+    p99Ms: quantile(
+      probed.map((p) => p.latencyMs),
+      0.99,
+    ),
+    maxMs: quantile(
+      probed.map((p) => p.latencyMs),
+      1,
+    ),
+  };
 
-
-  console.log(`overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`);
+  console.log(
+    `overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`,
+  );
   // Served requests per server CPU-second, overload over saturation: what the refusals cost,
   // apart from how much CPU the machine's other load left the server.
   const servedPerCpu = over.goodput / (overloadCpu?.server ?? Number.NaN) / (satBefore / saturatedCpu.server);
   console.log(`  served per server CPU-second, over saturation's: ${servedPerCpu.toFixed(2)}`);
-  console.log(`  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`);
+  console.log(
+    `  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`,
+  );
   console.log(`  model during overload and recovery: ${JSON.stringify(statistics)}`);
-  console.log(`/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`);
-  console.log(`recovery (half load after the overload, ${RECOVERY_WINDOW_MS} ms windows, p99 ≤ ${baseline.toFixed(1)} ms and nothing refused): back after ${recoveredAtMs} ms`);
+  console.log(
+    `/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`,
+  );
+  console.log(
+    `recovery (half load after the overload, ${RECOVERY_WINDOW_MS} ms windows, p99 ≤ ${baseline.toFixed(1)} ms and nothing refused): back after ${recoveredAtMs} ms`,
+  );
   console.log(`  windows p99: ${windows.map((w) => `${w.p99Ms.toFixed(0)}${w.refused ? `(${w.refused} refused)` : ''}`).join(' ')}`);
 
   const ratios = {
@@ -173,7 +194,14 @@ try {
   const file = writeResults('overload', {
     ratios,
     connections,
-    saturated: { ...saturated, cpu: saturatedCpu, answeredPerSec: satBefore, after: saturatedAfter, afterAnsweredPerSec: satAfter, meanAnsweredPerSec: satRate },
+    saturated: {
+      ...saturated,
+      cpu: saturatedCpu,
+      answeredPerSec: satBefore,
+      after: saturatedAfter,
+      afterAnsweredPerSec: satAfter,
+      meanAnsweredPerSec: satRate,
+    },
     half: { rate: halfRate, ...half },
     overload: { rate: overRate, seconds: overloadSec, ...over, cpu: overloadCpu, servedPerCpuOverSaturated: servedPerCpu, statistics },
     health,

@@ -52,7 +52,24 @@ function ocrRepo(): string {
   return repo;
 }
 
-const WORDS = ['invoice', 'total', 'due', 'order', 'number', 'paid', 'amount', 'date', 'customer', 'delivery', 'address', 'account', 'tax', 'net', 'price', 'item'];
+const WORDS = [
+  'invoice',
+  'total',
+  'due',
+  'order',
+  'number',
+  'paid',
+  'amount',
+  'date',
+  'customer',
+  'delivery',
+  'address',
+  'account',
+  'tax',
+  'net',
+  'price',
+  'item',
+];
 
 /** Pages of `lines` short lines each (two to four words and a number), black DejaVu Sans on white. */
 async function pages(count: number, lines: number): Promise<Array<{ png: Buffer; text: string }>> {
@@ -133,9 +150,20 @@ async function closedLoop(url: string, book: Array<{ png: Buffer; text: string }
   const r1 = (v: number) => Math.round(v * 10) / 10;
   const steps: Run['steps'] = {};
   for (const [id, s] of Object.entries(sums)) {
-    steps[id] = { ms: r1(s.ms / s.n), ...(s.models > 0 ? { queueMs: r1(s.queueMs / s.models), inferMs: r1(s.inferMs / s.models), meanBatchSize: r1(s.batch / s.models) } : {}) };
+    steps[id] = {
+      ms: r1(s.ms / s.n),
+      ...(s.models > 0 ? { queueMs: r1(s.queueMs / s.models), inferMs: r1(s.inferMs / s.models), meanBatchSize: r1(s.batch / s.models) } : {}),
+    };
   }
-  return { pagesPerSec: pagesDone / wall, linesPerSec: lines / wall, exact: pagesDone === 0 ? 0 : exact / pagesDone, failed, p50Ms: r1(latencies[latencies.length >> 1] ?? NaN), serverCpuMsPerPage: r1(cpuMs / Math.max(1, pagesDone)), steps };
+  return {
+    pagesPerSec: pagesDone / wall,
+    linesPerSec: lines / wall,
+    exact: pagesDone === 0 ? 0 : exact / pagesDone,
+    failed,
+    p50Ms: r1(latencies[latencies.length >> 1] ?? NaN),
+    serverCpuMsPerPage: r1(cpuMs / Math.max(1, pagesDone)),
+    steps,
+  };
 }
 
 const median = (values: number[]) => {
@@ -186,12 +214,21 @@ try {
       console.log(
         `${String(clients).padStart(2)} client(s), crops batched ${label}: ${median(runs.map((x) => x.pagesPerSec)).toFixed(2)} pages/s, ${median(runs.map((x) => x.linesPerSec)).toFixed(1)} lines/s, p50 ${m.p50Ms} ms, server CPU ${median(runs.map((x) => x.serverCpuMsPerPage)).toFixed(1)} ms/page, exact ${(m.exact * 100).toFixed(0)}%, failed ${runs.reduce((a, x) => a + x.failed, 0)}`,
       );
-      console.log(`    steps (mean ms; model steps: queue / worker / batch size): ${Object.entries(m.steps).map(([id, s]) => `${id} ${s.ms}${s.inferMs !== undefined ? ` (${s.queueMs} / ${s.inferMs} / ${s.meanBatchSize})` : ''}`).join(', ')}`);
+      console.log(
+        `    steps (mean ms; model steps: queue / worker / batch size): ${Object.entries(m.steps)
+          .map(([id, s]) => `${id} ${s.ms}${s.inferMs !== undefined ? ` (${s.queueMs} / ${s.inferMs} / ${s.meanBatchSize})` : ''}`)
+          .join(', ')}`,
+      );
     }
     console.log(`    on / off (median of ${rounds} pairs): pages/s ${ratio.toFixed(2)}, pages per server CPU-second ${cpuRatio.toFixed(2)}`);
   }
-  const detail = (await (await fetch(`${base}/v1/models/text-recognize`)).json()) as { statistics: { batchSizeHistogram: Record<string, number> }; spec: { batching: unknown } };
-  console.log(`text-recognize batches by size over the whole run: ${JSON.stringify(detail.statistics.batchSizeHistogram)}; batching ${JSON.stringify(detail.spec.batching)}`);
+  const detail = (await (await fetch(`${base}/v1/models/text-recognize`)).json()) as {
+    statistics: { batchSizeHistogram: Record<string, number> };
+    spec: { batching: unknown };
+  };
+  console.log(
+    `text-recognize batches by size over the whole run: ${JSON.stringify(detail.statistics.batchSizeHistogram)}; batching ${JSON.stringify(detail.spec.batching)}`,
+  );
   Object.assign(results, { byClients, recognizeBatchSizes: detail.statistics.batchSizeHistogram });
 } finally {
   await server.stop();

@@ -119,7 +119,14 @@ async function main(): Promise<void> {
       const mean = (name: string) => bench.tasks.find((t) => t.name === name)!.result!.latency.mean;
       const [addon, opencv, typescript] = [mean('addon'), mean('opencv.js'), mean('typescript')];
       worst = Math.min(worst, opencv / addon);
-      details[`${kind}.${size}`] = { rings: cvRings.length, addonMs: addon, opencvMs: opencv, typescriptMs: typescript, opencvOverAddon: opencv / addon, typescriptOverAddon: typescript / addon };
+      details[`${kind}.${size}`] = {
+        rings: cvRings.length,
+        addonMs: addon,
+        opencvMs: opencv,
+        typescriptMs: typescript,
+        opencvOverAddon: opencv / addon,
+        typescriptOverAddon: typescript / addon,
+      };
       rows.push({
         mask: `${kind} ${size}²`,
         rings: cvRings.length,

@@ -18,8 +18,19 @@ let base: string;
 beforeAll(async () => {
   repoDir = makeModelRepo({
     // Items wait up to a second for a fuller batch: two of them fill the queue meanwhile.
-    held: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 } } },
-    budget: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueWaitMs: 50 } } },
+    held: {
+      onnx: classifier.bytes,
+      manifest: {
+        task: 'classify',
+        input: plainInput,
+        head: { labels },
+        batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 },
+      },
+    },
+    budget: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueWaitMs: 50 } },
+    },
     nobudget: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxQueueWaitMs: 0 } } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });

@@ -36,8 +36,16 @@ describe('base64 image fields', () => {
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64');
     const refused = base64Image().safeParse(`data:text/plain;base64,${png}`);
     expect(refused.success).toBe(false);
-    const error = issuesError(refused.error!.issues.map((i) => ({ ...i, path: ['image'] })), {});
-    expect([error.status, error.code, error.message, error.details]).toEqual([415, 'unsupported_media_type', 'image: is a data URL of text/plain, not an image', { field: 'image' }]);
+    const error = issuesError(
+      refused.error!.issues.map((i) => ({ ...i, path: ['image'] })),
+      {},
+    );
+    expect([error.status, error.code, error.message, error.details]).toEqual([
+      415,
+      'unsupported_media_type',
+      'image: is a data URL of text/plain, not an image',
+      { field: 'image' },
+    ]);
     // Image types, a bare `data:;base64,` and plain base64 are judged by their bytes later.
     for (const ok of [`data:image/png;base64,${png}`, `data:;base64,${png}`, png]) expect(base64Image().safeParse(ok).success, ok).toBe(true);
     const item = base64BatchImage().parse(`data:Application/JSON;base64,${png}`);

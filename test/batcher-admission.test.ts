@@ -83,8 +83,7 @@ describe('DynamicBatcher admission by expected wait', () => {
 
   it('follows a change of speed: a slower run lowers the measured throughput and the admitted backlog', async () => {
     let msPerItem = 5;
-    const run: RunBatch<number, number> = (items) =>
-      new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), msPerItem * items.length));
+    const run: RunBatch<number, number> = (items) => new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), msPerItem * items.length));
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 50 }), run);
     await runFullBatch(batcher);
     msPerItem = 20;
@@ -107,8 +106,7 @@ describe('DynamicBatcher admission by expected wait', () => {
 
   it('measures throughput on full batches once there are any: small batches of light load do not understate it', async () => {
     // Each batch costs 10 ms plus 2.5 ms per item: 0.2 items/ms in full batches of 4, 0.08 alone.
-    const run: RunBatch<number, number> = (items) =>
-      new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), 10 + 2.5 * items.length));
+    const run: RunBatch<number, number> = (items) => new Promise((resolve) => setTimeout(() => resolve(items.map((x) => x)), 10 + 2.5 * items.length));
     const batcher = new DynamicBatcher<number, number>(options({ maxQueueWaitMs: 1000 }), run);
     const single = batcher.enqueue(0);
     await vi.advanceTimersByTimeAsync(12.5);
@@ -284,7 +282,10 @@ describe('predict admission', () => {
   }
 
   const tick = () => new Promise((r) => setTimeout(r, 1));
-  const png = () => sharp({ create: { width: 192, height: 48, channels: 3, background: '#808080' } }).png().toBuffer();
+  const png = () =>
+    sharp({ create: { width: 192, height: 48, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
 
   it('refuses an overloaded model before decoding: an undecodable image gets 503, not 422', async () => {
     vi.useRealTimers();
@@ -313,10 +314,12 @@ describe('predict admission', () => {
     const batcher = new DynamicBatcher<unknown, unknown>(options({ maxBatchSize: 3, maxQueueSize: 3, maxQueueDelayMs: 10_000 }), run);
     const repo = repoWith(batcher);
     const body = await png();
-    const burst = Array.from({ length: 5 }, () => predict(repo, 'text-direction', body, { limits }).then(
-      (p) => p.value,
-      (e: SightlineError) => e.code,
-    ));
+    const burst = Array.from({ length: 5 }, () =>
+      predict(repo, 'text-direction', body, { limits }).then(
+        (p) => p.value,
+        (e: SightlineError) => e.code,
+      ),
+    );
     // All five were started in one tick; three hold places while decoding, two are refused at once.
     expect(batcher.reservedCount).toBe(3);
     while (open.length < 1) await tick();

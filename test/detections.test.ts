@@ -42,7 +42,11 @@ describeEachDatabase('camera ingestion', (target) => {
   });
 
   const post = (body: unknown, query = '') =>
-    fetch(`${server.url}/v1/detections${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${server.url}/v1/detections${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const get = async (path: string) => {
     const res = await fetch(`${server.url}${path}`);
     return { status: res.status, body: (await res.json()) as Json };
@@ -50,7 +54,9 @@ describeEachDatabase('camera ingestion', (target) => {
   const base = (cameraId: string, extra: Json = {}): Json => ({ cameraId, trackId: 't-1', label: 'car', confidence: 0.5, detectedAt: T0, ...extra });
 
   it('stores one detection and reads it back exactly', async () => {
-    const res = await post(base('cam-one', { box: [10.5, 20, 110.25, 220], meta: { plate: 'KA-01', speed: 42.5 }, trackId: 17, detectedAt: '2024-03-10T01:02:03.004Z' }));
+    const res = await post(
+      base('cam-one', { box: [10.5, 20, 110.25, 220], meta: { plate: 'KA-01', speed: 42.5 }, trackId: 17, detectedAt: '2024-03-10T01:02:03.004Z' }),
+    );
     expect(res.status).toBe(201);
     const body = (await res.json()) as Json;
     expect(body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), imageSha256: null, verify: null });
@@ -84,9 +90,17 @@ describeEachDatabase('camera ingestion', (target) => {
       [{ ...base('c'), box: [1, 2, 3] }, 'box', 'must be [x1, y1, x2, y2] with finite numbers'],
       [{ ...base('c'), box: [5, 2, 3, 4] }, 'box', 'must have x1 <= x2 and y1 <= y2'],
       [{ ...base('c'), detectedAt: -5 }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
-      [{ ...base('c'), detectedAt: '2024-03-10 10:00' }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
+      [
+        { ...base('c'), detectedAt: '2024-03-10 10:00' },
+        'detectedAt',
+        'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone',
+      ],
       [{ ...base('c'), detectedAt: 8.64e15 + 1 }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
-      [{ ...base('c'), detectedAt: '8640000000000001' }, 'detectedAt', 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone'],
+      [
+        { ...base('c'), detectedAt: '8640000000000001' },
+        'detectedAt',
+        'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone',
+      ],
       [{ ...base('c'), image: '@@@' }, 'image', 'not valid base64'],
       [{ ...base('c'), imageSha256: 'nope' }, 'imageSha256', 'must be a SHA-256 hash: 64 hexadecimal digits'],
       [{ ...base('c'), meta: { big: 'x'.repeat(65 * 1024) } }, 'meta', 'must serialise to at most 65536 bytes of JSON'],
@@ -107,10 +121,15 @@ describeEachDatabase('camera ingestion', (target) => {
     expect((await post(withMeta(128, 'deep-at-the-limit'))).status).toBe(201);
     // In a batch each detection sits two levels down, so its meta may nest 126.
     const deepBatch = `{"detections":[${withMeta(126)},${withMeta(127)}]}`;
-    expect(await (await post(deepBatch)).json()).toEqual({ error: { code: 'bad_request', message: 'detections[1].meta: is nested deeper than 128 levels', field: 'detections[1].meta' } });
+    expect(await (await post(deepBatch)).json()).toEqual({
+      error: { code: 'bad_request', message: 'detections[1].meta: is nested deeper than 128 levels', field: 'detections[1].meta' },
+    });
     for (const depth of [129, 6000]) {
       const tooDeep = await post(withMeta(depth));
-      expect([tooDeep.status, await tooDeep.json()]).toEqual([400, { error: { code: 'bad_request', message: 'meta: is nested deeper than 128 levels', field: 'meta' } }]);
+      expect([tooDeep.status, await tooDeep.json()]).toEqual([
+        400,
+        { error: { code: 'bad_request', message: 'meta: is nested deeper than 128 levels', field: 'meta' } },
+      ]);
     }
     const notJson = await post('{"cameraId":');
     expect(notJson.status).toBe(400);
@@ -122,7 +141,15 @@ describeEachDatabase('camera ingestion', (target) => {
 
   it('refuses values that would be stored as something else, naming the field', async () => {
     const dateRule = 'must be epoch milliseconds (a non-negative integer) or an ISO 8601 date-time with a zone';
-    for (const when of ['2024-02-30T00:00:00Z', '2024-04-31T12:00:00Z', '2024-01-01T24:00:00Z', '2023-02-29T00:00:00Z', '2024-01-01T10:60:00Z', '2024-13-01T00:00:00Z', '2024-01-01T00:00:00+24:00']) {
+    for (const when of [
+      '2024-02-30T00:00:00Z',
+      '2024-04-31T12:00:00Z',
+      '2024-01-01T24:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-01-01T10:60:00Z',
+      '2024-13-01T00:00:00Z',
+      '2024-01-01T00:00:00+24:00',
+    ]) {
       const res = await post(base('odd-date', { detectedAt: when }));
       expect([res.status, await res.json()], when).toEqual([400, { error: { code: 'bad_request', message: `detectedAt: ${dateRule}`, field: 'detectedAt' } }]);
     }
@@ -154,7 +181,11 @@ describeEachDatabase('camera ingestion', (target) => {
       },
     ]);
     // Bytes that are not UTF-8 are refused, not read as U+FFFD.
-    const badUtf8 = Buffer.concat([Buffer.from('{"cameraId":"caf'), Buffer.from([0xff]), Buffer.from(`","trackId":"t","label":"car","confidence":0.5,"detectedAt":${T0}}`)]);
+    const badUtf8 = Buffer.concat([
+      Buffer.from('{"cameraId":"caf'),
+      Buffer.from([0xff]),
+      Buffer.from(`","trackId":"t","label":"car","confidence":0.5,"detectedAt":${T0}}`),
+    ]);
     const badRes = await fetch(`${server.url}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: badUtf8 });
     expect([badRes.status, await badRes.json()]).toEqual([400, { error: { code: 'bad_request', message: 'request body is not valid UTF-8' } }]);
     const huge = await post(JSON.stringify(base('odd-text', { meta: { n: 1 } })).replace('"n":1', '"n":1e400'));
@@ -290,7 +321,11 @@ describeEachDatabase('camera ingestion', (target) => {
       for (const r of rows) out[key(r)] = (out[key(r)] ?? 0) + 1;
       return out;
     };
-    for (const [bucket, size] of [['hour', HOUR], ['day', DAY], ['minute', MINUTE]] as const) {
+    for (const [bucket, size] of [
+      ['hour', HOUR],
+      ['day', DAY],
+      ['minute', MINUTE],
+    ] as const) {
       // Each fixture camera separately, and all four through a time window that holds only the fixture's days.
       const stats = await get(`/v1/stats?cameraId=st-3&bucket=${bucket}&latest=2`);
       const mine = rows.filter((r) => r.cameraId === 'st-3');
@@ -303,7 +338,12 @@ describeEachDatabase('camera ingestion', (target) => {
       const buckets = new Map<number, number>();
       for (const r of mine) buckets.set(r.detectedAt - (r.detectedAt % size), (buckets.get(r.detectedAt - (r.detectedAt % size)) ?? 0) + 1);
       expect(stats.body.buckets).toEqual([...buckets].sort((a, b) => a[0] - b[0]).map(([start, n]) => ({ start, count: n })));
-      expect(stats.body.latest.map((d: Json) => d.id)).toEqual([...mine].sort(newestFirst).slice(0, 2).map((r) => r.id));
+      expect(stats.body.latest.map((d: Json) => d.id)).toEqual(
+        [...mine]
+          .sort(newestFirst)
+          .slice(0, 2)
+          .map((r) => r.id),
+      );
     }
     const perCamera = count((r) => r.cameraId);
     for (const cam of Object.keys(perCamera)) {
@@ -316,8 +356,12 @@ describeEachDatabase('camera ingestion', (target) => {
       for (const r of rows) if (r.label === label) expected[r.cameraId] = (expected[r.cameraId] ?? 0) + 1;
       expect(fixtureCameras).toEqual(expected);
     }
-    expect((await get('/v1/stats?bucket=week')).body).toEqual({ error: { code: 'bad_request', message: 'bucket: must be one of minute, hour, day', field: 'bucket' } });
-    expect((await get('/v1/stats?latest=101')).body).toEqual({ error: { code: 'bad_request', message: 'latest: must be an integer from 0 to 100', field: 'latest' } });
+    expect((await get('/v1/stats?bucket=week')).body).toEqual({
+      error: { code: 'bad_request', message: 'bucket: must be one of minute, hour, day', field: 'bucket' },
+    });
+    expect((await get('/v1/stats?latest=101')).body).toEqual({
+      error: { code: 'bad_request', message: 'latest: must be an integer from 0 to 100', field: 'latest' },
+    });
   });
 
   it('deletes a detection, and answers 404 when it is absent', async () => {

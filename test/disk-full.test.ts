@@ -41,7 +41,12 @@ describe.skipIf(!isRoot)('a full disk', () => {
   beforeAll(async () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
     mounted = true;
-    const stream = new Writable({ write(line, _enc, done) { logs.push(JSON.parse(line.toString()) as Json); done(); } });
+    const stream = new Writable({
+      write(line, _enc, done) {
+        logs.push(JSON.parse(line.toString()) as Json);
+        done();
+      },
+    });
     server = await startTestServer({ SIGHTLINE_DATA_DIR: dir }, { logger: pino({ level: 'info' }, stream) });
   });
 
@@ -84,7 +89,12 @@ describe.skipIf(!isRoot)('a full disk', () => {
     const meta = { note: 'x'.repeat(60_000) };
     const statuses: number[] = [];
     for (let i = 0; i < 200 && !statuses.includes(507); i++) {
-      const res = await post({ detections: Array.from({ length: 4 }, (_, k) => ({ ...{ cameraId: 'cam-2', trackId: k, label: 'car', confidence: 0.5, detectedAt: i * 10 + k }, meta })) });
+      const res = await post({
+        detections: Array.from({ length: 4 }, (_, k) => ({
+          ...{ cameraId: 'cam-2', trackId: k, label: 'car', confidence: 0.5, detectedAt: i * 10 + k },
+          meta,
+        })),
+      });
       statuses.push(res.status);
       if (res.status === 507) {
         expect(await res.json()).toEqual({
@@ -105,6 +115,11 @@ describe.skipIf(!isRoot)('a full disk', () => {
     unlinkSync(filler);
     expect((await post(await detection(6, true))).status).toBe(201);
     expect((await post(await detection(7, false))).status).toBe(201);
-    expect(logs.filter((l) => l.msg.startsWith('storage has space again')).map((l) => l.storage).sort()).toEqual(['blob files', 'database']);
+    expect(
+      logs
+        .filter((l) => l.msg.startsWith('storage has space again'))
+        .map((l) => l.storage)
+        .sort(),
+    ).toEqual(['blob files', 'database']);
   });
 });

@@ -135,15 +135,28 @@ describeEachDatabase('durability', (target) => {
     const dataDir = db.dataDir;
     const databaseUrl = target.name === 'sqlite' ? undefined : db.url;
     const classifier = linearClassifier({ classes: 3 });
-    const manifest = (maxQueueDelayMs: number, waitWhenIdle = false) => ({ task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 64, maxQueueDelayMs, waitWhenIdle } });
+    const manifest = (maxQueueDelayMs: number, waitWhenIdle = false) => ({
+      task: 'classify',
+      input: plainInput,
+      head: { labels: ['red', 'green', 'blue'] },
+      batching: { maxBatchSize: 64, maxQueueDelayMs, waitWhenIdle },
+    });
     // Batches wait 10 s here, so the jobs are still running when the process dies.
     const held = makeModelRepo({ cls: { onnx: classifier.bytes, manifest: manifest(10_000, true) } });
     const quick = makeModelRepo({ cls: { onnx: classifier.bytes, manifest: manifest(2) } });
 
     const first = await spawnServer(dataDir, held, databaseUrl);
     const ids: string[] = [];
-    for (const rgb of [[255, 0, 0], [0, 255, 0], [0, 0, 255]] as Array<[number, number, number]>) {
-      const res = await fetch(`${first.base}/v1/jobs?model=cls`, { method: 'POST', body: await solidImage('png', 8, 8, rgb), headers: { 'content-type': 'image/png' } });
+    for (const rgb of [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ] as Array<[number, number, number]>) {
+      const res = await fetch(`${first.base}/v1/jobs?model=cls`, {
+        method: 'POST',
+        body: await solidImage('png', 8, 8, rgb),
+        headers: { 'content-type': 'image/png' },
+      });
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as Json).id);
     }

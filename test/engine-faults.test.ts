@@ -19,13 +19,19 @@ const rawInput = { ...plainInput, scale: 1 };
 const suite = serveModelRepo(() =>
   makeModelRepo({
     // One instance: the isolation test holds it with a slow run so that eight images gather behind it.
-    fail: { onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 }, instances: 1 } },
+    fail: {
+      onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes,
+      manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 }, instances: 1 },
+    },
     stall: {
       onnx: stallingModel({ magic: 255, side: 3000 }).bytes,
       manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 1, maxQueueDelayMs: 0, runTimeoutMs: 200 }, intraOpThreads: 1 },
     },
     fewlabels: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'] } } },
-    pair: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, instances: 2, intraOpThreads: 1 } },
+    pair: {
+      onnx: linearClassifier({ classes: 3 }).bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, instances: 2, intraOpThreads: 1 },
+    },
   }),
 );
 
@@ -36,7 +42,16 @@ const detail = async (model: string) => (await (await fetch(`${suite.url}/v1/mod
 
 describe('a batch that fails in the runtime', () => {
   it('fails only the image that breaks it; the others get the answers they get alone', async () => {
-    const colours: Array<[number, number, number]> = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [255, 255, 255], [1, 2, 3], [100, 110, 120], [130, 140, 150], [5, 6, 7]];
+    const colours: Array<[number, number, number]> = [
+      [10, 20, 30],
+      [40, 50, 60],
+      [70, 80, 90],
+      [255, 255, 255],
+      [1, 2, 3],
+      [100, 110, 120],
+      [130, 140, 150],
+      [5, 6, 7],
+    ];
     const images = await Promise.all(colours.map((c) => png(c)));
     const alone: Answer<RawAnswer>[] = [];
     for (const [i, img] of images.entries()) if (i !== 3) alone[i] = (await (await post('fail', img)).json()) as Answer<RawAnswer>;
@@ -96,7 +111,10 @@ describe('workers killed while batches fail', () => {
     const input = { ...plainInput, width: size, height: size, scale: 1 };
     const repo = makeModelRepo({
       fail: { onnx: failingModel({ inputShape: [3, size, size] }).bytes, manifest: { task: 'raw', input, batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } } },
-      cls: { onnx: linearClassifier({ classes: 3, inputShape: [3, size, size] }).bytes, manifest: { task: 'classify', input, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } } },
+      cls: {
+        onnx: linearClassifier({ classes: 3, inputShape: [3, size, size] }).bytes,
+        manifest: { task: 'classify', input, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } },
+      },
     });
     writeFileSync(path.join(repo, 'bad.png'), await solidImage('png', size, size, [255, 255, 255]));
     writeFileSync(path.join(repo, 'good.png'), await solidImage('png', size, size, [10, 20, 30]));

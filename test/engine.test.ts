@@ -24,15 +24,38 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   repoDir = makeModelRepo({
-    cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
+    cls: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } },
+    },
     nobatch: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } } },
     det: {
       onnx: detector.bytes,
-      manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'], iouThreshold: 0.5 } },
+      manifest: {
+        task: 'detect',
+        input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' },
+        head: { labels: ['car', 'person'], iouThreshold: 0.5 },
+      },
     },
     fail: { onnx: failing.bytes, manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } } },
-    tiny: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 } } },
-    slowq: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 2000, waitWhenIdle: true, queueTimeoutMs: 100 } } },
+    tiny: {
+      onnx: classifier.bytes,
+      manifest: {
+        task: 'classify',
+        input: plainInput,
+        head: { labels },
+        batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 },
+      },
+    },
+    slowq: {
+      onnx: classifier.bytes,
+      manifest: {
+        task: 'classify',
+        input: plainInput,
+        head: { labels },
+        batching: { maxBatchSize: 64, maxQueueDelayMs: 2000, waitWhenIdle: true, queueTimeoutMs: 100 },
+      },
+    },
     gpu: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda' } },
     gpustrict: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, device: 'cuda', strict: true } },
     broken: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 0 } } },
@@ -57,7 +80,18 @@ describe('model repository', () => {
   it('lists models with their state and reports failures without stopping the others', async () => {
     const body = (await (await fetch(`${base}/v1/models`)).json()) as ModelListAnswer;
     const states = Object.fromEntries(body.models.map((m) => [m.name, m.state]));
-    expect(states).toEqual({ broken: 'failed', cls: 'ready', det: 'ready', fail: 'ready', gpu: 'ready', gpustrict: 'failed', nobatch: 'ready', pinned: 'ready', slowq: 'ready', tiny: 'ready' });
+    expect(states).toEqual({
+      broken: 'failed',
+      cls: 'ready',
+      det: 'ready',
+      fail: 'ready',
+      gpu: 'ready',
+      gpustrict: 'failed',
+      nobatch: 'ready',
+      pinned: 'ready',
+      slowq: 'ready',
+      tiny: 'ready',
+    });
     const broken = body.models.find((m) => m.name === 'broken');
     expect(broken?.error).toBe(`${repoDir}/broken/model.json: batching.maxBatchSize: Too small: expected number to be >=1`);
   });
@@ -90,10 +124,28 @@ describe('model repository', () => {
     expect(cls.task).toBe('classify');
     expect(cls.inputs).toEqual(['input']);
     expect(cls.outputs).toEqual(['logits']);
-    expect(cls.spec.batching).toEqual({ maxBatchSize: 8, maxQueueDelayMs: 30, preferredBatchSizes: [], maxQueueSize: 1024, runTimeoutMs: 30_000, padToLargest: false });
-    expect(cls.device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: cls.plan?.intraOpThreads, instances: cls.plan?.instances });
+    expect(cls.spec.batching).toEqual({
+      maxBatchSize: 8,
+      maxQueueDelayMs: 30,
+      preferredBatchSizes: [],
+      maxQueueSize: 1024,
+      runTimeoutMs: 30_000,
+      padToLargest: false,
+    });
+    expect(cls.device).toEqual({
+      requested: 'cpu',
+      actual: 'cpu',
+      runtime: 'onnxruntime-cpu',
+      intraOpThreads: cls.plan?.intraOpThreads,
+      instances: cls.plan?.instances,
+    });
     // An ONNX model on CPU with instances and threads open is measured at load.
-    expect(cls.plan).toMatchObject({ instances: expect.any(Number), intraOpThreads: expect.any(Number), chosenBy: 'calibration', reason: expect.stringMatching(/^measured on a synthetic 8×8 batch /) });
+    expect(cls.plan).toMatchObject({
+      instances: expect.any(Number),
+      intraOpThreads: expect.any(Number),
+      chosenBy: 'calibration',
+      reason: expect.stringMatching(/^measured on a synthetic 8×8 batch /),
+    });
     expect(cls.plan?.calibration).toMatchObject({ source: 'measured', input: { width: 8, height: 8 }, batching: { batchSize: 8, decision: 'kept' } });
     expect(cls.spec.plan).toBeUndefined();
     expect(typeof cls.statistics.enqueued).toBe('number');
@@ -172,7 +224,10 @@ describe('predict', () => {
     expect(body.results).toHaveLength(3);
     const [green, , red] = body.results as [Answer<ClassifyAnswer>, FailedItem, Answer<ClassifyAnswer>];
     expect(green.label).toBe('green');
-    expect(body.results[1]).toEqual({ index: 1, error: { code: 'unsupported_media_type', message: 'not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif' } });
+    expect(body.results[1]).toEqual({
+      index: 1,
+      error: { code: 'unsupported_media_type', message: 'not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif' },
+    });
     expect(red.label).toBe('red');
   });
 
@@ -206,7 +261,11 @@ describe('predict', () => {
 
 describe('dynamic batching', () => {
   it('runs concurrent requests as fewer, larger batches and keeps answers with their requests', async () => {
-    const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const colours: Array<[number, number, number]> = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
     const images = await Promise.all(colours.map((c) => png(c)));
     const before = (await detail('cls')).statistics.dispatchedBatches;
     const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => post('cls', images[i % 3]!, 'image/png').then(classified)));
@@ -237,7 +296,12 @@ describe('dynamic batching', () => {
     const controller = new AbortController();
     const pending = post('tiny', await png([255, 0, 0]), 'image/png', {}).catch(() => 'aborted');
     void pending;
-    const aborted = fetch(`${base}/v1/models/tiny/predict`, { method: 'POST', body: await png([0, 255, 0]), headers: { 'content-type': 'image/png' }, signal: controller.signal }).catch(() => 'aborted');
+    const aborted = fetch(`${base}/v1/models/tiny/predict`, {
+      method: 'POST',
+      body: await png([0, 255, 0]),
+      headers: { 'content-type': 'image/png' },
+      signal: controller.signal,
+    }).catch(() => 'aborted');
     const before = (await detail('tiny')).statistics.cancelled;
     for (let i = 0; i < 100; i++) {
       const s = (await detail('tiny')).statistics;
@@ -254,7 +318,7 @@ describe('dynamic batching', () => {
     }
     expect(stats?.cancelled).toBe(before + 1);
     expect(stats?.queueLength).toBe(1);
-    expect((await pending as Response).status).toBe(200);
+    expect(((await pending) as Response).status).toBe(200);
     // A client that leaves is not a server fault: nothing at warn or above.
     expect(logged.slice(loggedBefore)).toEqual([]);
   });
@@ -321,7 +385,12 @@ describe('failures and lifecycle', () => {
   });
 
   it('a failed reload keeps the running version and answers 409', async () => {
-    writeModel(repoDir, 'det', { task: 'detect', input: { resize: 'letterbox', width: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } }, detector.bytes);
+    writeModel(
+      repoDir,
+      'det',
+      { task: 'detect', input: { resize: 'letterbox', width: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
+      detector.bytes,
+    );
     const res = await fetch(`${base}/v1/models/det/load`, { method: 'POST' });
     expect(res.status).toBe(409);
     expect((await refusal(res)).error.message).toMatch(/input: resize "letterbox" needs width and height/);

@@ -45,12 +45,18 @@ describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine withou
       actual: 'cpu',
       runtime: 'onnxruntime-cpu',
       fallbackReason: expect.stringMatching(/^CUDA execution provider unavailable: \S/),
-      notes: ['cuda.arenaExtendStrategy, cuda.gpuMemLimit, cuda.cudnnConvAlgoSearch not applied: onnxruntime-node passes only deviceId to the CUDA execution provider'],
+      notes: [
+        'cuda.arenaExtendStrategy, cuda.gpuMemLimit, cuda.cudnnConvAlgoSearch not applied: onnxruntime-node passes only deviceId to the CUDA execution provider',
+      ],
       intraOpThreads: expect.any(Number),
       instances: 1,
     });
     expect(d.spec?.deviceId).toBe(1);
-    const res = await fetch(`${server.url}/v1/models/cuda/predict`, { method: 'POST', body: await solidImage('png', 8, 8, [0, 255, 0]), headers: { 'content-type': 'image/png' } });
+    const res = await fetch(`${server.url}/v1/models/cuda/predict`, {
+      method: 'POST',
+      body: await solidImage('png', 8, 8, [0, 255, 0]),
+      headers: { 'content-type': 'image/png' },
+    });
     expect(((await res.json()) as Answer<ClassifyAnswer>).label).toBe('green');
   });
 
@@ -59,7 +65,13 @@ describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine withou
     expect(plain.device?.runtime).toBe('onnxruntime-cpu');
     expect(plain.device?.notes).toBeUndefined();
     expect(plain.device?.fallbackReason).toBe((await detail('cuda')).device?.fallbackReason);
-    expect((await detail('cpu')).device).toEqual({ requested: 'cpu', actual: 'cpu', runtime: 'onnxruntime-cpu', intraOpThreads: expect.any(Number), instances: expect.any(Number) });
+    expect((await detail('cpu')).device).toEqual({
+      requested: 'cpu',
+      actual: 'cpu',
+      runtime: 'onnxruntime-cpu',
+      intraOpThreads: expect.any(Number),
+      instances: expect.any(Number),
+    });
   });
 
   it('fails the load with strict: true', async () => {

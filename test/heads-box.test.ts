@@ -20,19 +20,37 @@ describe('box head', () => {
     expect(run([1, 4], [40, 45, 40, 20], { format: 'cxcywh' })).toEqual({ boxes: [[40, 20, 120, 60]] });
     expect(run([1, 4], [20, 35, 40, 20], { format: 'xywh' })).toEqual({ boxes: [[40, 20, 120, 60]] });
     expect(run([1, 4], [0.2, 0.35, 0.6, 0.55].map(Math.fround), { normalized: true })).toEqual({
-      boxes: [[Math.fround(0.2) * 100 / 0.5, (Math.fround(0.35) * 100 - 25) / 0.5, Math.fround(0.6) * 100 / 0.5, (Math.fround(0.55) * 100 - 25) / 0.5]],
+      boxes: [[(Math.fround(0.2) * 100) / 0.5, (Math.fround(0.35) * 100 - 25) / 0.5, (Math.fround(0.6) * 100) / 0.5, (Math.fround(0.55) * 100 - 25) / 0.5]],
     });
     expect(run([1, 4], [0.25, 0.5, 0.75, 1], { normalized: true }, stretch)).toEqual({ boxes: [[100, 50, 300, 100]] });
   });
 
   it('answers K boxes of [1, K, 4] in output order, ordered corners and clamped to the image', () => {
     expect(
-      run([1, 3, 4], [
-        20, 35, 60, 55,
-        60, 55, 20, 35, // corners swapped
-        90, 10, 120, 40, // past the right edge and in the top bar
-      ]),
-    ).toEqual({ boxes: [[40, 20, 120, 60], [40, 20, 120, 60], [180, 0, 200, 30]] });
+      run(
+        [1, 3, 4],
+        [
+          20,
+          35,
+          60,
+          55,
+          60,
+          55,
+          20,
+          35, // corners swapped
+          90,
+          10,
+          120,
+          40, // past the right edge and in the top bar
+        ],
+      ),
+    ).toEqual({
+      boxes: [
+        [40, 20, 120, 60],
+        [40, 20, 120, 60],
+        [180, 0, 200, 30],
+      ],
+    });
     expect(run([1, 0, 4], [])).toEqual({ boxes: [] });
   });
 

@@ -87,9 +87,7 @@ describe('classify head', () => {
   });
 
   it('refuses a label count that differs from the class count', () => {
-    expect(() => run([1, 2, 3], { labels: ['a', 'b'] })).toThrow(
-      'classify head: model outputs 3 classes but 2 labels are configured',
-    );
+    expect(() => run([1, 2, 3], { labels: ['a', 'b'] })).toThrow('classify head: model outputs 3 classes but 2 labels are configured');
     try {
       run([1, 2, 3], { labels: ['a', 'b'] });
     } catch (err) {
@@ -98,9 +96,7 @@ describe('classify head', () => {
   });
 
   it('refuses other output shapes and non-finite values', () => {
-    expect(() => run([1, 2, 3, 4], { labels: ['a', 'b', 'c', 'd'] }, [1, 2, 2])).toThrow(
-      'expected output dims [1, C] or [1, C, 1, 1], got [1, 2, 2]',
-    );
+    expect(() => run([1, 2, 3, 4], { labels: ['a', 'b', 'c', 'd'] }, [1, 2, 2])).toThrow('expected output dims [1, C] or [1, C, 1, 1], got [1, 2, 2]');
     expect(() => run([1, Number.NaN], { labels: ['a', 'b'] })).toThrow('output value 1 is NaN');
   });
 
@@ -111,9 +107,7 @@ describe('classify head', () => {
       probs: { dims: [1, 2], data: Float32Array.of(0.25, 0.75) },
       features: { dims: [1, 3], data: Float32Array.of(1, 2, 3) },
     };
-    expect(() => head.run(outputs, geometry, options)).toThrow(
-      'model has 2 outputs (probs, features); set the "output" option to pick one',
-    );
+    expect(() => head.run(outputs, geometry, options)).toThrow('model has 2 outputs (probs, features); set the "output" option to pick one');
     const picked = head.run(outputs, geometry, head.options.parse({ labels: ['a', 'b'], output: 'probs' }));
     expect(picked.label).toBe('b');
     expect(() => head.run(outputs, geometry, head.options.parse({ labels: ['a', 'b'], output: 'nope' }))).toThrow(

@@ -28,8 +28,13 @@ describe('multilabel head', () => {
   });
 
   it('reads probabilities as they are with sigmoid false, and refuses values outside [0, 1] then', () => {
-    expect(run([0.9, 0.2, 0.9], { labels: ['a', 'b', 'c'], sigmoid: false })).toEqual({ labels: ['a', 'c'], probabilities: { a: expect.closeTo(0.9, 6), b: expect.closeTo(0.2, 6), c: expect.closeTo(0.9, 6) } });
-    expect(() => run([1.5, 0], { labels: ['a', 'b'], sigmoid: false })).toThrow('multilabel head: output value 0 is 1.5, not a probability (set "sigmoid": true for logits)');
+    expect(run([0.9, 0.2, 0.9], { labels: ['a', 'b', 'c'], sigmoid: false })).toEqual({
+      labels: ['a', 'c'],
+      probabilities: { a: expect.closeTo(0.9, 6), b: expect.closeTo(0.2, 6), c: expect.closeTo(0.9, 6) },
+    });
+    expect(() => run([1.5, 0], { labels: ['a', 'b'], sigmoid: false })).toThrow(
+      'multilabel head: output value 0 is 1.5, not a probability (set "sigmoid": true for logits)',
+    );
   });
 
   it('accepts [1, C, 1, 1], refuses another shape or class count, and checks declared outputs at load', () => {
@@ -37,7 +42,10 @@ describe('multilabel head', () => {
     expect(() => run([1, 2, 3, 4], { labels: ['a', 'b'] }, [1, 2, 2])).toThrow('multilabel head: expected output dims [1, C] or [1, C, 1, 1], got [1, 2, 2]');
     expect(() => run([1, 2, 3], { labels: ['a', 'b'] })).toThrow('multilabel head: model outputs 3 classes but 2 labels are configured');
     const options = heads.multilabel.options.parse({ labels: ['a', 'b'] });
-    expect(heads.multilabel.checkOutputs!({ logits: ['N', 3] }, options)).toEqual({ field: 'head.labels', message: '2 labels configured but output "logits" has 3 classes (dims [N, 3])' });
+    expect(heads.multilabel.checkOutputs!({ logits: ['N', 3] }, options)).toEqual({
+      field: 'head.labels',
+      message: '2 labels configured but output "logits" has 3 classes (dims [N, 3])',
+    });
     expect(heads.multilabel.checkOutputs!({ logits: ['N', 2] }, options)).toBeUndefined();
   });
 

@@ -65,13 +65,9 @@ describe('head option schemas', () => {
       { path: ['layout'], code: 'invalid_value' },
       { path: ['iouThreshold'], code: 'too_small' },
     ]);
-    expect(issues(heads.detect.options, { labels: ['a'], maxDetections: 2.5 })).toEqual([
-      { path: ['maxDetections'], code: 'invalid_type' },
-    ]);
+    expect(issues(heads.detect.options, { labels: ['a'], maxDetections: 2.5 })).toEqual([{ path: ['maxDetections'], code: 'invalid_type' }]);
     expect(issues(heads.classify.options, { labels: ['a'], topK: 0 })).toEqual([{ path: ['topK'], code: 'too_small' }]);
-    expect(issues(heads.classify.options, { labels: ['a'], softmax: 'yes' })).toEqual([
-      { path: ['softmax'], code: 'invalid_union' },
-    ]);
+    expect(issues(heads.classify.options, { labels: ['a'], softmax: 'yes' })).toEqual([{ path: ['softmax'], code: 'invalid_union' }]);
     expect(issues(heads['text-recognize'].options, { charset: [], blankIndex: -1 })).toEqual([
       { path: ['charset'], code: 'too_small' },
       { path: ['blankIndex'], code: 'too_small' },
@@ -92,9 +88,7 @@ describe('head option schemas', () => {
 
   it('reject unknown keys so typos do not pass silently', () => {
     const result = heads.detect.options.safeParse({ labels: ['a'], scoreTreshold: 0.5 });
-    expect(result.error!.issues).toEqual([
-      expect.objectContaining({ code: 'unrecognized_keys', keys: ['scoreTreshold'], path: [] }),
-    ]);
+    expect(result.error!.issues).toEqual([expect.objectContaining({ code: 'unrecognized_keys', keys: ['scoreTreshold'], path: [] })]);
     expect(issues(heads.raw.options, { extra: 1 })).toEqual([{ path: [], code: 'unrecognized_keys' }]);
   });
 });

@@ -29,12 +29,9 @@ describe('raw head', () => {
   });
 
   it('refuses int64 values a number cannot hold exactly', () => {
-    const run = (v: bigint) =>
-      heads.raw.run({ ids: { dims: [1, 1], data: BigInt64Array.of(v) } }, geometry, heads.raw.options.parse({}));
+    const run = (v: bigint) => heads.raw.run({ ids: { dims: [1, 1], data: BigInt64Array.of(v) } }, geometry, heads.raw.options.parse({}));
     expect(run(-9007199254740991n).outputs.ids!.data).toEqual([-9007199254740991]);
-    expect(() => run(9007199254740992n)).toThrow(
-      'raw head: int64 value 9007199254740992 is outside the exactly representable number range',
-    );
+    expect(() => run(9007199254740992n)).toThrow('raw head: int64 value 9007199254740992 is outside the exactly representable number range');
     expect(() => run(-9007199254740992n)).toThrow('int64 value -9007199254740992');
   });
 });

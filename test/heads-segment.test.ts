@@ -35,7 +35,6 @@ class LabelMap {
   }
 }
 
-
 const segment = (map: LabelMap | ProbabilityMap, geometry: ImageGeometry, options: Record<string, unknown>): SegmentAnswer =>
   head.run(map.outputs, geometry, head.options.parse(options));
 
@@ -46,10 +45,12 @@ const identity = (width: number, height: number): ImageGeometry => imageGeometry
  * continuous map coordinate i + 0.5, times tensor/map size gives tensor pixels, then the inverse
  * of the resize (subtract the padding, divide by the scale).
  */
-const mapPoint = (g: ImageGeometry, mapWidth: number, mapHeight: number) => ([x, y]: Point): Point => [
-  ((x + 0.5) * (g.tensor.width / mapWidth) - g.transform.padX) / g.transform.scaleX,
-  ((y + 0.5) * (g.tensor.height / mapHeight) - g.transform.padY) / g.transform.scaleY,
-];
+const mapPoint =
+  (g: ImageGeometry, mapWidth: number, mapHeight: number) =>
+  ([x, y]: Point): Point => [
+    ((x + 0.5) * (g.tensor.width / mapWidth) - g.transform.padX) / g.transform.scaleX,
+    ((y + 0.5) * (g.tensor.height / mapHeight) - g.transform.padY) / g.transform.scaleY,
+  ];
 
 /**
  * The outline of a solid block of pixels x0..x1 × y0..y1: the rectangle through the corner pixels'
@@ -99,8 +100,7 @@ function fromTopLeft(ring: readonly Point[]): Point[] {
 }
 
 /** A polygon with its rings normalised by fromTopLeft, for exact comparison. */
-const normalised = (answer: SegmentAnswer) =>
-  answer.polygons.map((p) => ({ ...p, points: fromTopLeft(p.points), holes: p.holes.map(fromTopLeft) }));
+const normalised = (answer: SegmentAnswer) => answer.polygons.map((p) => ({ ...p, points: fromTopLeft(p.points), holes: p.holes.map(fromTopLeft) }));
 
 describe('segment head: per-class logits (argmax)', () => {
   const labels = ['background', 'car', 'person'];
@@ -141,7 +141,12 @@ describe('segment head: per-class logits (argmax)', () => {
     // Outer: 9 × 7 map pixels² → 18 × 14 original; hole: 3×3 pixels → (4 · 4 − 2) · 4 = 56.
     const outer = blockOutline(2, 6, 11, 13).map(at);
     const hole = fromTopLeft(holeOutline(5, 8, 7, 10).map(at));
-    expect(outer).toEqual([[5, 3], [5, 17], [23, 17], [23, 3]]);
+    expect(outer).toEqual([
+      [5, 3],
+      [5, 17],
+      [23, 17],
+      [23, 3],
+    ]);
     expect(ring).toStrictEqual({ label: 'part', points: outer, holes: [hole], area: 18 * 14 - 56, bbox: [5, 3, 23, 17] });
     expect(signedArea(hole)).toBe(56); // clockwise on screen
   });
@@ -152,7 +157,18 @@ describe('segment head: per-class logits (argmax)', () => {
     const map = new LabelMap(10, 8, 2).fill(2, 3, 5, 5, 1);
     // x → (x + 0.5) · 4, y → (y + 0.5) · 4 − 8: corners (2, 3) → (10, 6) and (5, 5) → (22, 14).
     expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([
-      { label: 'part', points: [[10, 6], [10, 14], [22, 14], [22, 6]], holes: [], area: 12 * 8, bbox: [10, 6, 22, 14] },
+      {
+        label: 'part',
+        points: [
+          [10, 6],
+          [10, 14],
+          [22, 14],
+          [22, 6],
+        ],
+        holes: [],
+        area: 12 * 8,
+        bbox: [10, 6, 22, 14],
+      },
     ]);
   });
 
@@ -166,8 +182,30 @@ describe('segment head: per-class logits (argmax)', () => {
       .fill(16, 10, 18, 12, 1); // right padding only (x ≥ 46 > 40)
     expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([
       // Unclamped it would span x −6..18 (area 24 · 16 = 384); the returned polygon covers 18 · 16.
-      { label: 'part', points: [[0, 10], [0, 26], [18, 26], [18, 10]], holes: [], area: 288, bbox: [0, 10, 18, 26] },
-      { label: 'part', points: [[22, 58], [22, 70], [34, 70], [34, 58]], holes: [], area: 144, bbox: [22, 58, 34, 70] },
+      {
+        label: 'part',
+        points: [
+          [0, 10],
+          [0, 26],
+          [18, 26],
+          [18, 10],
+        ],
+        holes: [],
+        area: 288,
+        bbox: [0, 10, 18, 26],
+      },
+      {
+        label: 'part',
+        points: [
+          [22, 58],
+          [22, 70],
+          [34, 70],
+          [34, 58],
+        ],
+        holes: [],
+        area: 144,
+        bbox: [22, 58, 34, 70],
+      },
     ]);
   });
 
@@ -180,8 +218,7 @@ describe('segment head: per-class logits (argmax)', () => {
       .fill(14, 1, 16, 2, 1) // car: 2 · 1 = 2
       .fill(1, 8, 6, 12, 2) // person: 5 · 4 = 20
       .fill(10, 8, 10, 10, 2); // person, one pixel wide: 0
-    const summary = (options: Record<string, unknown>) =>
-      segment(map, g, { labels, ...options }).polygons.map((p) => `${p.label} ${p.area}`);
+    const summary = (options: Record<string, unknown>) => segment(map, g, { labels, ...options }).polygons.map((p) => `${p.label} ${p.area}`);
 
     it('keeps everything by default, largest first across labels', () => {
       expect(summary({})).toEqual(['person 80', 'car 48', 'car 24', 'car 8', 'person 0']);
@@ -203,9 +240,14 @@ describe('segment head: per-class logits (argmax)', () => {
     // exact outline, and none is farther than 3/√58 ≈ 0.39 from the hypotenuse (1, 1)–(4, 8).
     const map = new LabelMap(12, 12, 2);
     for (let y = 1; y <= 8; y++) map.fill(1, y, 1 + Math.floor((y - 1) / 2), y, 1);
-    const outline = (options: Record<string, unknown>) => fromTopLeft(segment(map, identity(12, 12), { labels: ['bg', 'stairs'], ...options }).polygons[0]!.points);
+    const outline = (options: Record<string, unknown>) =>
+      fromTopLeft(segment(map, identity(12, 12), { labels: ['bg', 'stairs'], ...options }).polygons[0]!.points);
     expect(outline({})).toHaveLength(9);
-    const triangle = [[1.5, 1.5], [1.5, 8.5], [4.5, 8.5]];
+    const triangle = [
+      [1.5, 1.5],
+      [1.5, 8.5],
+      [4.5, 8.5],
+    ];
     expect(outline({ epsilon: 1 })).toEqual(triangle);
     expect(outline({ epsilonRatio: 0.05 })).toEqual(triangle);
   });
@@ -234,8 +276,32 @@ describe('segment head: probability map', () => {
   it('thresholds (p > threshold), scores each region by its mean probability, labels it with the last label', () => {
     const answer = segment(map, g, { labels: ['background', 'crack'] });
     expect(normalised(answer)).toStrictEqual([
-      { label: 'crack', score: 19.5 / 24, points: [[5, 10], [5, 22], [15, 22], [15, 10]], holes: [], area: 5 * 3 * 8, bbox: [5, 10, 15, 22] },
-      { label: 'crack', score: 0.625, points: [[19, 30], [19, 34], [21, 34], [21, 30]], holes: [], area: 8, bbox: [19, 30, 21, 34] },
+      {
+        label: 'crack',
+        score: 19.5 / 24,
+        points: [
+          [5, 10],
+          [5, 22],
+          [15, 22],
+          [15, 10],
+        ],
+        holes: [],
+        area: 5 * 3 * 8,
+        bbox: [5, 10, 15, 22],
+      },
+      {
+        label: 'crack',
+        score: 0.625,
+        points: [
+          [19, 30],
+          [19, 34],
+          [21, 34],
+          [21, 30],
+        ],
+        holes: [],
+        area: 8,
+        bbox: [19, 30, 21, 34],
+      },
     ]);
     // A single label names the foreground as well.
     expect(segment(map, g, { labels: ['crack'] }).polygons.map((p) => p.label)).toEqual(['crack', 'crack']);
@@ -243,7 +309,19 @@ describe('segment head: probability map', () => {
 
   it('applies the threshold option: only the certain row remains, a one-pixel-tall region of area 0', () => {
     expect(segment(map, g, { labels: ['background', 'crack'], threshold: 0.8 })).toStrictEqual({
-      polygons: [{ label: 'crack', score: 1, points: [[5, 10], [15, 10]], holes: [], area: 0, bbox: [5, 10, 15, 10] }],
+      polygons: [
+        {
+          label: 'crack',
+          score: 1,
+          points: [
+            [5, 10],
+            [15, 10],
+          ],
+          holes: [],
+          area: 0,
+          bbox: [5, 10, 15, 10],
+        },
+      ],
     });
   });
 

@@ -164,11 +164,7 @@ describe('text-detect head', () => {
 
   it('refuses other output shapes', () => {
     expect(() =>
-      heads['text-detect'].run(
-        { map: { dims: [1, 2, 2, 2], data: new Float32Array(8) } },
-        letterbox,
-        heads['text-detect'].options.parse({}),
-      ),
+      heads['text-detect'].run({ map: { dims: [1, 2, 2, 2], data: new Float32Array(8) } }, letterbox, heads['text-detect'].options.parse({})),
     ).toThrow('text-detect head: expected output dims [1, 1, H, W], got [1, 2, 2, 2]');
   });
 });

@@ -42,9 +42,7 @@ describe('text-recognize head', () => {
 
   it('validates the class count against the charset', () => {
     const five = sequence([h], [0.5], 5);
-    expect(() => recognize(five, { charset })).toThrow(
-      'text-recognize head: model has 5 classes but the charset has 4 characters + space + blank = 6',
-    );
+    expect(() => recognize(five, { charset })).toThrow('text-recognize head: model has 5 classes but the charset has 4 characters + space + blank = 6');
     expect(recognize(five, { charset, useSpaceChar: false })).toEqual({ text: 'h', confidence: 0.5 });
     expect(() => recognize(sequence([h], [0.5], 6), { charset, useSpaceChar: false })).toThrow(
       'model has 6 classes but the charset has 4 characters + blank = 5',
@@ -58,18 +56,12 @@ describe('text-recognize head', () => {
       text: 'aab',
       confidence: 0.75,
     });
-    expect(() => recognize(steps, { charset: ['a', 'b'], useSpaceChar: false, blankIndex: 3 })).toThrow(
-      'blankIndex 3 is outside the model',
-    );
+    expect(() => recognize(steps, { charset: ['a', 'b'], useSpaceChar: false, blankIndex: 3 })).toThrow('blankIndex 3 is outside the model');
   });
 
   it('refuses outputs that are not [1, T, C]', () => {
     expect(() =>
-      heads['text-recognize'].run(
-        { out: { dims: [1, 6], data: new Float32Array(6) } },
-        geometry,
-        heads['text-recognize'].options.parse({ charset }),
-      ),
+      heads['text-recognize'].run({ out: { dims: [1, 6], data: new Float32Array(6) } }, geometry, heads['text-recognize'].options.parse({ charset })),
     ).toThrow('expected output dims [1, T, C], got [1, 6]');
   });
 });

@@ -28,7 +28,10 @@ const MiB = 1024 * 1024;
 const RSS_GROWTH_BOUND = 150 * MiB;
 
 // `cls` serves every case; `spare` is the one load and unload cases aim at.
-const classify = { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 8, maxQueueDelayMs: 2 } } };
+const classify = {
+  onnx: linearClassifier({ classes: 3 }).bytes,
+  manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 8, maxQueueDelayMs: 2 } },
+};
 const repo = makeModelRepo({ cls: classify, spare: classify });
 const server = await spawnServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_LOG_LEVEL: 'info', ...limitsEnv(LIMITS) });
 process.once('exit', () => server.child.kill('SIGKILL'));
@@ -60,7 +63,11 @@ const cases: HostileCase[] = [
 // memory baseline is that of a server that has served, not of one that has just started.
 for (let i = 0; i < 3; i++) {
   await fetch(`${server.base}/v1/models/cls/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(png) });
-  await fetch(`${server.base}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cameraId: 'warm', trackId: '1', label: 'car', confidence: 0.5, detectedAt: Date.now(), image: png.toString('base64') }) });
+  await fetch(`${server.base}/v1/detections`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ cameraId: 'warm', trackId: '1', label: 'car', confidence: 0.5, detectedAt: Date.now(), image: png.toString('base64') }),
+  });
 }
 const rssBefore = server.rssBytes();
 const outcomes = new Map<string, Outcome>();
@@ -119,7 +126,9 @@ describe('the server after the hostile-input suite', () => {
   });
 
   it('answered no case with a 5xx', () => {
-    const fiveHundreds = [...outcomes].filter(([, o]) => o.statuses.some((s) => s >= 500)).map(([name, o]) => `${name}: ${o.got} ${(o.detail ?? '').slice(0, 200)}`);
+    const fiveHundreds = [...outcomes]
+      .filter(([, o]) => o.statuses.some((s) => s >= 500))
+      .map(([name, o]) => `${name}: ${o.got} ${(o.detail ?? '').slice(0, 200)}`);
     expect(fiveHundreds).toEqual([]);
   });
 

@@ -37,7 +37,8 @@ describeEachDatabase('hostile values read back exactly', (target) => {
 
   for (const c of filterCases()) {
     it(`filter on cameraId: ${c.what}`, async () => {
-      for (const cameraId of c.stored) expect((await post(JSON.stringify({ cameraId, trackId: '1', label: 'car', confidence: 0.5, detectedAt: 1 }))).status).toBe(201);
+      for (const cameraId of c.stored)
+        expect((await post(JSON.stringify({ cameraId, trackId: '1', label: 'car', confidence: 0.5, detectedAt: 1 }))).status).toBe(201);
       const res = await fetch(`${server.url}/v1/detections?cameraId=${encodeURIComponent(c.filter)}`);
       expect(res.status).toBe(200);
       const found = ((await res.json()) as Json).items.map((d: Json) => d.cameraId);

@@ -28,7 +28,10 @@ const testRoutes: Route[] = [
     path: '/t/multipart',
     handler: async (ctx) => {
       const body = await readMultipart(ctx, { fileBytes: 1024, files: 2, fields: 2 });
-      return json({ files: body.files.map((f) => ({ field: f.field, filename: f.filename, mediaType: f.mediaType, size: f.bytes.byteLength, text: f.bytes.toString() })), fields: body.fields });
+      return json({
+        files: body.files.map((f) => ({ field: f.field, filename: f.filename, mediaType: f.mediaType, size: f.bytes.byteLength, text: f.bytes.toString() })),
+        fields: body.fields,
+      });
     },
   },
   {
@@ -152,7 +155,10 @@ describe('JSON body reader', () => {
 
   it('rejects an oversized JSON body with 413 and closes the connection', async () => {
     const payload = JSON.stringify({ pad: 'x'.repeat(4000) });
-    const res = await rawRequest(server.port, `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`);
+    const res = await rawRequest(
+      server.port,
+      `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toEqual({ error: { code: 'payload_too_large', message: 'JSON body exceeds the limit of 1024 bytes' } });
   });
@@ -173,7 +179,10 @@ describe('raw body reader', () => {
   it('fails a chunked body past the route limit with 413 and closes', async () => {
     const chunk = 'a'.repeat(40 * 1024);
     const hex = chunk.length.toString(16);
-    const res = await rawRequest(server.port, `POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${hex}\r\n${chunk}\r\n${hex}\r\n${chunk}\r\n0\r\n\r\n`);
+    const res = await rawRequest(
+      server.port,
+      `POST /t/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${hex}\r\n${chunk}\r\n${hex}\r\n${chunk}\r\n0\r\n\r\n`,
+    );
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe('close');
     expect(JSON.parse(res.body).error.message).toBe('request body exceeds the limit of 65536 bytes');
@@ -197,7 +206,10 @@ function multipart(boundary: string, parts: Array<{ name: string; filename?: str
 }
 
 async function postMultipart(body: string, contentType: string) {
-  return rawRequest(server.port, `POST /t/multipart HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  return rawRequest(
+    server.port,
+    `POST /t/multipart HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 describe('multipart body reader', () => {
@@ -218,14 +230,20 @@ describe('multipart body reader', () => {
   });
 
   it('rejects too many files with 413', async () => {
-    const body = multipart('XyZ', [1, 2, 3].map((i) => ({ name: 'file', filename: `${i}.png`, type: 'image/png', data: 'p' })));
+    const body = multipart(
+      'XyZ',
+      [1, 2, 3].map((i) => ({ name: 'file', filename: `${i}.png`, type: 'image/png', data: 'p' })),
+    );
     const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toEqual({ error: { code: 'payload_too_large', message: 'too many files: at most 2 per request' } });
   });
 
   it('rejects too many fields with 413', async () => {
-    const body = multipart('XyZ', [1, 2, 3].map((i) => ({ name: `f${i}`, data: 'v' })));
+    const body = multipart(
+      'XyZ',
+      [1, 2, 3].map((i) => ({ name: `f${i}`, data: 'v' })),
+    );
     const res = await postMultipart(body, 'multipart/form-data; boundary=XyZ');
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.message).toBe('too many fields: at most 2 per request');
@@ -258,7 +276,9 @@ describe('multipart body reader', () => {
     const body = multipart('KeepAlive', [{ name: 'file', filename: 'a.png', type: 'image/png', data: file }]);
     const conn = new RawConnection(server.port);
     try {
-      const first = await conn.send(`POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=KeepAlive\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`);
+      const first = await conn.send(
+        `POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=KeepAlive\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`,
+      );
       expect(first.status).toBe(200);
       expect(JSON.parse(first.body)).toEqual({ sizes: [kb * 1024] });
       const second = await conn.send('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -290,7 +310,9 @@ describe('request framing', () => {
   }
 
   it('refuses two equal Content-Length headers with 400 and closes', async () => {
-    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello')).toBe('ambiguous request framing: more than one content-length header');
+    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello')).toBe(
+      'ambiguous request framing: more than one content-length header',
+    );
   });
 
   it('refuses conflicting Content-Length headers with 400 and closes', async () => {
@@ -300,7 +322,10 @@ describe('request framing', () => {
   it('never runs a request smuggled behind conflicting Content-Length headers', async () => {
     // A proxy framing by the last length sees one request; uWS frames by the first and finds a second.
     const before = counted;
-    const out = await rawExchange(server.port, `POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: ${5 + smuggled.length}\r\n\r\nhello${smuggled}`);
+    const out = await rawExchange(
+      server.port,
+      `POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: ${5 + smuggled.length}\r\n\r\nhello${smuggled}`,
+    );
     expect(out.closed).toBe(true);
     expect(out.text).not.toMatch(/HTTP\/1\.1 2\d\d/);
     expect(counted).toBe(before);
@@ -370,7 +395,9 @@ describe('bodies a route does not read', () => {
       expect(next.status).toBe(200);
       expect(JSON.parse(next.body)).toEqual({ count: before + 1 });
       expect(counted).toBe(before + 1);
-      const again = await conn.send(`POST /no/such/route HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const again = await conn.send(
+        `POST /no/such/route HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
       expect(again.status).toBe(404);
       expect((await conn.send('')).status).toBe(200);
       expect(counted).toBe(before + 1);
@@ -388,7 +415,10 @@ describe('bodies a route does not read', () => {
     expect(chunked.status).toBe(404);
     expect(chunked.headers.connection).toBe('close');
     const payload = JSON.stringify({ pad: 'x'.repeat(4000) });
-    const refused = await rawRequest(server.port, `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`);
+    const refused = await rawRequest(
+      server.port,
+      `POST /t/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
+    );
     expect(refused.status).toBe(413);
     expect(refused.headers.connection).toBe('close');
   });
@@ -420,7 +450,9 @@ describe('requests uWebSockets.js drops', () => {
 
 describe('listening', () => {
   it('refuses to start a second server on a port already taken', async () => {
-    await expect(startTestServer({ SIGHTLINE_PORT: String(server.port) })).rejects.toThrow(`cannot listen on 127.0.0.1:${server.port} (address in use or not available)`);
+    await expect(startTestServer({ SIGHTLINE_PORT: String(server.port) })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${server.port} (address in use or not available)`,
+    );
     // The first one keeps every connection.
     for (let i = 0; i < 8; i++) expect((await fetch(`${base}/t/items/${i}`)).status).toBe(200);
   });

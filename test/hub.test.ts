@@ -214,7 +214,11 @@ describe('subscriptions', () => {
     const c = await client();
     const topics = Array.from({ length: 64 }, (_, i) => `detections/cam-${i}`);
     expect(await c.ask({ type: 'subscribe', topics })).toEqual({ type: 'subscribed', topics });
-    expect(await c.ask({ type: 'subscribe', topic: 'models' })).toEqual({ type: 'error', code: 'too_many_topics', message: 'at most 64 topics per connection' });
+    expect(await c.ask({ type: 'subscribe', topic: 'models' })).toEqual({
+      type: 'error',
+      code: 'too_many_topics',
+      message: 'at most 64 topics per connection',
+    });
     expect(await c.ask({ type: 'subscribe', topic: 'detections/cam-3' })).toEqual({ type: 'subscribed', topics: ['detections/cam-3'] });
   });
 
@@ -298,7 +302,9 @@ describe('opening handshakes (RFC 6455 §4.2.1)', () => {
         expect(res.status).toBe(426);
         expect(res.headers['sec-websocket-version']).toBe('13');
         expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-        expect(res.body).toEqual({ error: { code: 'upgrade_required', message: 'this server speaks WebSocket version 13 only; send "Sec-WebSocket-Version: 13"' } });
+        expect(res.body).toEqual({
+          error: { code: 'upgrade_required', message: 'this server speaks WebSocket version 13 only; send "Sec-WebSocket-Version: 13"' },
+        });
       }
     });
 
@@ -319,7 +325,10 @@ describe('opening handshakes (RFC 6455 §4.2.1)', () => {
     });
 
     it(`${path}: treats an Upgrade to another protocol as a plain request: 426 naming websocket`, async () => {
-      for (const headers of [{ ...valid, upgrade: 'h2c' }, { ...without('sec-websocket-key'), upgrade: 'h2c' }]) {
+      for (const headers of [
+        { ...valid, upgrade: 'h2c' },
+        { ...without('sec-websocket-key'), upgrade: 'h2c' },
+      ]) {
         const res = await handshake(path, headers);
         expect(res.status).toBe(426);
         expect(res.headers.upgrade).toBe('websocket');

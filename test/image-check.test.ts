@@ -9,7 +9,6 @@ import { startTestServer } from './helpers/server.js';
 
 type Json = Record<string, any>;
 
-
 /** A valid PNG with `extra` inserted right after IHDR. */
 function withChunkAfterHeader(png: Buffer, extra: Buffer): Buffer {
   const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
@@ -40,7 +39,9 @@ describe('one image check for every route that takes an image', () => {
     server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
     await server.modelsLoaded;
     const pixels = Buffer.from(Array.from({ length: 128 * 128 * 3 }, (_, i) => (i * 7919) % 251));
-    const noisy = await sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } }).png().toBuffer();
+    const noisy = await sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } })
+      .png()
+      .toBuffer();
     images.truncated = noisy.subarray(0, Math.floor(noisy.length / 2));
     images.zTXt = withChunkAfterHeader(noisy, chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), BOMB])));
     images.iCCP = withChunkAfterHeader(noisy, chunk('iCCP', Buffer.concat([Buffer.from('icc\0\0', 'latin1'), BOMB])));

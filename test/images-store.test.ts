@@ -14,9 +14,12 @@ type Server = Awaited<ReturnType<typeof startTestServer>>;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const blobPath = (server: Server, hash: string) => path.join(server.dataDir, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash);
 const repo = () =>
-  makeModelRepo({ cls: { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'], softmax: true } } } });
+  makeModelRepo({
+    cls: { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'], softmax: true } } },
+  });
 
-const post = (server: Server, route: string, body: Buffer | string, type: string) => fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body });
+const post = (server: Server, route: string, body: Buffer | string, type: string) =>
+  fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body });
 
 describeEachDatabase('stored images: upload, predict by hash, delete', (target: DatabaseTarget) => {
   let server: Server;
@@ -58,7 +61,9 @@ describeEachDatabase('stored images: upload, predict by hash, delete', (target: 
     expect(Buffer.from(await read.arrayBuffer()).equals(red)).toBe(true);
 
     // Predict on the stored image answers as predict on its bytes does.
-    const byHash = (await (await post(server, '/v1/models/cls/predict', JSON.stringify({ imageSha256: expected.sha256.toUpperCase() }), 'application/json')).json()) as Record<string, unknown>;
+    const byHash = (await (
+      await post(server, '/v1/models/cls/predict', JSON.stringify({ imageSha256: expected.sha256.toUpperCase() }), 'application/json')
+    ).json()) as Record<string, unknown>;
     const byBytes = (await (await post(server, '/v1/models/cls/predict', red, 'image/png')).json()) as Record<string, unknown>;
     const e = Math.E;
     expect(byHash).toMatchObject({ model: 'cls', label: 'red', width: 12, height: 10, batchSize: 1 });
@@ -99,7 +104,9 @@ describeEachDatabase('stored images: upload, predict by hash, delete', (target: 
 
     const refused = await fetch(`${server.url}/v1/images/${hash}`, { method: 'DELETE' });
     expect(refused.status).toBe(409);
-    expect(await refused.json()).toEqual({ error: { code: 'conflict', message: `image ${hash} is still referenced by a job or a detection; delete those first` } });
+    expect(await refused.json()).toEqual({
+      error: { code: 'conflict', message: `image ${hash} is still referenced by a job or a detection; delete those first` },
+    });
     expect(existsSync(blobPath(server, hash))).toBe(true);
 
     // Deleting the detection tells /v1/ws subscribers.
@@ -134,7 +141,9 @@ describe('stored images in the document', () => {
   afterAll(() => server.close());
 
   it('documents POST /v1/images and DELETE /v1/images/{sha256}, with who may call them', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { 'x-scope': string; responses: Record<string, unknown> }>> };
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { 'x-scope': string; responses: Record<string, unknown> }>>;
+    };
     expect(doc.paths['/v1/images']!.post!['x-scope']).toBe('ingest');
     expect(Object.keys(doc.paths['/v1/images']!.post!.responses)).toEqual(expect.arrayContaining(['200', '201', '413', '415', '422']));
     expect(doc.paths['/v1/images/{sha256}']!.delete!['x-scope']).toBe('admin');

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  boxToOriginal,
-  imageInputSpecProblems,
-  planResize,
-  prepareImage,
-  toOriginal,
-  toTensor,
-  type ImageInputSpec,
-} from '../dist/src/imaging/index.js';
+import { boxToOriginal, imageInputSpecProblems, planResize, prepareImage, toOriginal, toTensor, type ImageInputSpec } from '../dist/src/imaging/index.js';
 import { pixelAt, rgbPixels, fromRaw } from './helpers/images.js';
 
 describe('planResize', () => {
@@ -134,8 +126,16 @@ describe('imageInputSpecProblems', () => {
     ['maxSide below multiple', { resize: 'pad-to-multiple', multiple: 64, maxSide: 32, colorOrder: 'RGB' }, ['maxSide must be at least multiple']],
     ['bad padValue', { width: 1, height: 1, resize: 'letterbox', padValue: 256, colorOrder: 'RGB' }, ['padValue must be an integer in 0..255']],
     ['fractional width', { width: 1.5, height: 1, resize: 'stretch', colorOrder: 'RGB' }, ['width must be an integer in 1..16384']],
-    ['bad background', { width: 1, height: 1, resize: 'stretch', colorOrder: 'RGB', background: [1, 2] as unknown as [number, number, number] }, ['background must be three integers in 0..255']],
-    ['bad order and mode', { resize: 'crop', colorOrder: 'RGBA' } as unknown as ImageInputSpec, ['resize must be one of stretch, letterbox, pad-to-multiple, fit-height', 'colorOrder must be RGB or BGR']],
+    [
+      'bad background',
+      { width: 1, height: 1, resize: 'stretch', colorOrder: 'RGB', background: [1, 2] as unknown as [number, number, number] },
+      ['background must be three integers in 0..255'],
+    ],
+    [
+      'bad order and mode',
+      { resize: 'crop', colorOrder: 'RGBA' } as unknown as ImageInputSpec,
+      ['resize must be one of stretch, letterbox, pad-to-multiple, fit-height', 'colorOrder must be RGB or BGR'],
+    ],
   ];
   for (const [name, spec, problems] of table) {
     it(name, () => expect(imageInputSpecProblems(spec)).toEqual(problems));

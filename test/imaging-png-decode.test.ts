@@ -44,21 +44,40 @@ function withChunk(png: Buffer, chunk: Buffer): Buffer {
 
 describe('plain PNG decoding', () => {
   it('gives exactly the pixels libvips decodes, for every filter, size and 8-bit pixel format', async () => {
-    const sizes: Array<[number, number]> = [[1, 1], [2, 3], [7, 5], [64, 3], [33, 17], [192, 48], [320, 48], [100, 100]];
+    const sizes: Array<[number, number]> = [
+      [1, 1],
+      [2, 3],
+      [7, 5],
+      [64, 3],
+      [33, 17],
+      [192, 48],
+      [320, 48],
+      [100, 100],
+    ];
     const seen = new Set<number>();
     let images = 0;
     for (const [width, height] of sizes) {
       for (const channels of [1, 2, 3, 4] as const) {
         for (const kind of ['noise', 'smooth', 'bands'] as const) {
           const data = await pixels(width, height, channels, kind, width * 100 + height * 10 + channels);
-          for (const options of [{ adaptiveFiltering: true }, { adaptiveFiltering: false }, { adaptiveFiltering: true, compressionLevel: 0 }, { adaptiveFiltering: true, compressionLevel: 9 }]) {
+          for (const options of [
+            { adaptiveFiltering: true },
+            { adaptiveFiltering: false },
+            { adaptiveFiltering: true, compressionLevel: 0 },
+            { adaptiveFiltering: true, compressionLevel: 9 },
+          ]) {
             const png = await encode(data, width, height, channels, options);
             for (const f of filters(png)) seen.add(f);
             const decoded = decodePlainPng(png);
             const expected = await sharp(png).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
             const label = `${width}×${height}×${channels} ${kind} ${JSON.stringify(options)}`;
             expect(decoded, label).toBeDefined();
-            expect([label, decoded!.width, decoded!.height, decoded!.channels]).toEqual([label, expected.info.width, expected.info.height, expected.info.channels]);
+            expect([label, decoded!.width, decoded!.height, decoded!.channels]).toEqual([
+              label,
+              expected.info.width,
+              expected.info.height,
+              expected.info.channels,
+            ]);
             expect(Buffer.from(decoded!.data).equals(expected.data), label).toBe(true);
             images++;
           }
@@ -75,7 +94,12 @@ describe('plain PNG decoding', () => {
     const at = png.indexOf('IDAT', 8, 'latin1') - 4;
     const length = png.readUInt32BE(at);
     const stream = png.subarray(at + 8, at + 8 + length);
-    const split = Buffer.concat([png.subarray(0, at), pngChunk('IDAT', stream.subarray(0, 100)), pngChunk('IDAT', stream.subarray(100)), png.subarray(at + 12 + length)]);
+    const split = Buffer.concat([
+      png.subarray(0, at),
+      pngChunk('IDAT', stream.subarray(0, 100)),
+      pngChunk('IDAT', stream.subarray(100)),
+      png.subarray(at + 12 + length),
+    ]);
     expect(Buffer.from(decodePlainPng(split)!.data).equals(data)).toBe(true);
   });
 
@@ -89,7 +113,13 @@ describe('plain PNG decoding', () => {
     const noEnd = png.subarray(0, png.indexOf('IEND', 8, 'latin1') - 4);
     const cases: Array<[string, Buffer]> = [
       ['palette', await encode(data, 9, 6, 3, { palette: true, colours: 8 })],
-      ['16-bit', await sharp(data, { raw: { width: 9, height: 6, channels: 3 } }).toColourspace('rgb16').png().toBuffer()],
+      [
+        '16-bit',
+        await sharp(data, { raw: { width: 9, height: 6, channels: 3 } })
+          .toColourspace('rgb16')
+          .png()
+          .toBuffer(),
+      ],
       ['interlaced', await encode(data, 9, 6, 3, { progressive: true })],
       ['EXIF', await sharp(png).withMetadata({ orientation: 6 }).png().toBuffer()],
       ['ICC profile', await sharp(png).withIccProfile('p3').png().toBuffer()],
@@ -100,7 +130,15 @@ describe('plain PNG decoding', () => {
       ['truncated', png.subarray(0, png.length - 30)],
       ['no IEND', noEnd],
       ['not a PNG', Buffer.concat([Buffer.from('GIF89a'), png.subarray(6)])],
-      ['short stream', Buffer.concat([PNG_SIGNATURE, png.subarray(8, 33), pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), pngChunk('IEND', Buffer.alloc(0))])],
+      [
+        'short stream',
+        Buffer.concat([
+          PNG_SIGNATURE,
+          png.subarray(8, 33),
+          pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+          pngChunk('IEND', Buffer.alloc(0)),
+        ]),
+      ],
       ['rgba with a transparency key', withChunk(rgba, pngChunk('tRNS', Buffer.from([0, 1, 0, 2, 0, 3])))],
     ];
     for (const [name, bytes] of cases) expect([name, decodePlainPng(bytes)]).toEqual([name, undefined]);
@@ -109,7 +147,11 @@ describe('plain PNG decoding', () => {
   it('prepares a plain PNG to the same tensor pixels as when libvips decodes it', async () => {
     const spec = { width: 192, height: 48, resize: 'letterbox' as const, colorOrder: 'RGB' as const };
     for (const channels of [3, 4] as const) {
-      for (const [width, height] of [[320, 48], [192, 48], [150, 40]] as const) {
+      for (const [width, height] of [
+        [320, 48],
+        [192, 48],
+        [150, 40],
+      ] as const) {
         const png = await encode(await pixels(width, height, channels, 'smooth', width + channels), width, height, channels, { adaptiveFiltering: true });
         // An unknown ancillary chunk sends the same image through libvips' decoder instead.
         const viaLibvips = withChunk(png, pngChunk('prVt', Buffer.from('x')));
@@ -133,7 +175,10 @@ describe('resampling an image already of the tensor size', () => {
 
   it('copies rows into a padded content box', () => {
     const rgb = new Uint8Array(4 * 2 * 3).map((_, i) => i + 1);
-    const out = resampleInto({ data: rgb, width: 4, height: 2, channels: 3 }, { width: 6, height: 4, content: { x: 1, y: 2, width: 4, height: 2 }, padValue: 9, background: [0, 0, 0] });
+    const out = resampleInto(
+      { data: rgb, width: 4, height: 2, channels: 3 },
+      { width: 6, height: 4, content: { x: 1, y: 2, width: 4, height: 2 }, padValue: 9, background: [0, 0, 0] },
+    );
     const expected = new Uint8Array(6 * 4 * 3).fill(9);
     for (let y = 0; y < 2; y++) expected.set(rgb.subarray(y * 12, (y + 1) * 12), ((2 + y) * 6 + 1) * 3);
     expect(out).toEqual(expected);

@@ -96,13 +96,27 @@ describe('decoding every supported format', () => {
   });
 
   it('turns greyscale into three equal channels', async () => {
-    const grey = await fromRaw(rgbPixels(4, 2, () => [77, 77, 77]), 4, 2).toColourspace('b-w').png().toBuffer();
+    const grey = await fromRaw(
+      rgbPixels(4, 2, () => [77, 77, 77]),
+      4,
+      2,
+    )
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const image = await prepareImage(grey, stretch(4, 2));
     expectAllPixels(image, [77, 77, 77]);
   });
 
   it('turns 16-bit PNG into 8-bit', async () => {
-    const png16 = await fromRaw(rgbPixels(4, 2, () => [200, 100, 50]), 4, 2).toColourspace('rgb16').png().toBuffer();
+    const png16 = await fromRaw(
+      rgbPixels(4, 2, () => [200, 100, 50]),
+      4,
+      2,
+    )
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     const image = await prepareImage(png16, stretch(4, 2));
     expectAllPixels(image, [200, 100, 50]);
   });
@@ -348,7 +362,17 @@ describe('errors', () => {
 
   it('keeps serving after bad input (no poisoned state)', async () => {
     await expectError(prepareImage(Buffer.from('nope'), stretch(2, 2)), 415, 'unsupported_media_type');
-    const ok = await prepareImage(await encode(fromRaw(rgbPixels(2, 2, () => BLUE), 2, 2), 'png'), stretch(2, 2));
+    const ok = await prepareImage(
+      await encode(
+        fromRaw(
+          rgbPixels(2, 2, () => BLUE),
+          2,
+          2,
+        ),
+        'png',
+      ),
+      stretch(2, 2),
+    );
     expectAllPixels(ok, BLUE);
   });
 });

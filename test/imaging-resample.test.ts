@@ -65,15 +65,27 @@ describe('bilinear resampling', () => {
     const src = { data: new Uint8Array(4 * 2 * 3).fill(200), width: 4, height: 2, channels: 3 as const };
     const out = resampleInto(src, { width: 6, height: 5, content: { x: 1, y: 2, width: 4, height: 2 }, padValue: 7, background: [0, 0, 0] });
     const rows = Array.from({ length: 5 }, (_, y) => Array.from({ length: 6 }, (_, x) => out[(y * 6 + x) * 3]));
-    expect(rows).toEqual([[7, 7, 7, 7, 7, 7], [7, 7, 7, 7, 7, 7], [7, 200, 200, 200, 200, 7], [7, 200, 200, 200, 200, 7], [7, 7, 7, 7, 7, 7]]);
+    expect(rows).toEqual([
+      [7, 7, 7, 7, 7, 7],
+      [7, 7, 7, 7, 7, 7],
+      [7, 200, 200, 200, 200, 7],
+      [7, 200, 200, 200, 200, 7],
+      [7, 7, 7, 7, 7, 7],
+    ]);
   });
 
   it('gives prepareImage the same pixels, within 2 levels, that the libvips resize gave for a text crop', async () => {
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>';
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>';
     const png = await sharp(Buffer.from(svg)).png().toBuffer();
     const spec = { resize: 'fit-height', height: 48, width: 192, padValue: 128, colorOrder: 'RGB' } as const;
     const fast = await prepareImage(png, spec);
-    const reference = await sharp(png).flatten({ background: { r: 255, g: 255, b: 255 } }).resize(192, 48, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+    const reference = await sharp(png)
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .resize(192, 48, { fit: 'fill', kernel: 'linear' })
+      .removeAlpha()
+      .raw()
+      .toBuffer();
     let worst = 0;
     for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(fast.pixels[i]! - reference[i]!));
     expect([fast.width, fast.height, fast.content]).toEqual([192, 48, { x: 0, y: 0, width: 192, height: 48 }]);

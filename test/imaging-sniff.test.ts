@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeUnsupportedImage, sniffImage } from '../dist/src/imaging/index.js';
 import { ftypBox, solidImage, type EncodeFormat } from './helpers/images.js';
 
-const bytes = (...parts: (string | number[])[]) =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
 describe('sniffImage on real encodings', () => {
   const cases: [EncodeFormat, string][] = [

@@ -53,7 +53,7 @@ describe('fillTensor', () => {
     const target = new Float32Array(640 * 640 * 3);
     fillTensor(target, 0, big, norm('NCHW'));
     expect(target[640 * 640 + 1]).toBe(expected(4, 1));
-    expect(target[2 * 640 * 640 + 639 * 640 + 639]).toBe(expected((((639 * 640 + 639) * 3) + 2) & 255, 2));
+    expect(target[2 * 640 * 640 + 639 * 640 + 639]).toBe(expected(((639 * 640 + 639) * 3 + 2) & 255, 2));
   });
 
   it('BGR models read the RGB pixels swapped; mean/std follow the model order', () => {

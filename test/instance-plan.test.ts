@@ -5,7 +5,12 @@ import { planInstances, plannedCores, type PlanInput } from '../dist/src/engine/
 const classifier: PlanInput = { name: 'text-direction', inputElements: 48 * 192 * 3, fileBytes: 578_966 };
 const recogniser: PlanInput = { name: 'text-recognize', inputElements: 48 * 960 * 3, fileBytes: 10_822_323 };
 const detector: PlanInput = { name: 'text-detect', inputElements: 960 * 960 * 3, fileBytes: 4_745_517 };
-const tfjs: PlanInput = { name: 'content-safety', intraOpThreads: 1, oneInstance: 'TensorFlow.js chooses its threads per process', inputElements: 224 * 224 * 3 };
+const tfjs: PlanInput = {
+  name: 'content-safety',
+  intraOpThreads: 1,
+  oneInstance: 'TensorFlow.js chooses its threads per process',
+  inputElements: 224 * 224 * 3,
+};
 
 /** M models, every third with fixed values, the rest open, sizes alternating. */
 function models(m: number, withFixed: boolean): PlanInput[] {
@@ -67,7 +72,9 @@ describe('instance plan', () => {
       'text-detect': [1, 2],
       'content-safety': [1, 1],
     });
-    expect(plans.get('text-detect')!.reason).toMatch(/up to 2 core\(s\) of capacity; the run ledger keeps the runs of all 4 model\(s\) within the 2 core\(s\)$/);
+    expect(plans.get('text-detect')!.reason).toMatch(
+      /up to 2 core\(s\) of capacity; the run ledger keeps the runs of all 4 model\(s\) within the 2 core\(s\)$/,
+    );
     expect(plans.get('content-safety')!.reason).toMatch(/^one instance \(TensorFlow\.js/);
   });
 

@@ -95,7 +95,9 @@ describeEachDatabase('async jobs', (target) => {
 
       const result = await get(`/v1/jobs/${id}/result`);
       expect(result.status).toBe(200);
-      const predicted = (await (await fetch(`${server.url}/v1/models/slow/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json()) as Answer<ClassifyAnswer>;
+      const predicted = (await (
+        await fetch(`${server.url}/v1/models/slow/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })
+      ).json()) as Answer<ClassifyAnswer>;
       expect({ ...result.body, latencyMs: 0, batchSize: 0 }).toEqual({ ...predicted, latencyMs: 0, batchSize: 0 });
       expect(result.body.label).toBe('red');
 
@@ -165,7 +167,9 @@ describeEachDatabase('async jobs', (target) => {
     expect(other.status).toBe(409);
     expect(await other.json()).toEqual({ error: { code: 'conflict', message: 'this idempotency key was already used for a different model or image' } });
     const bad = await submit('?model=cls', img, 'image/png', { 'idempotency-key': 'has space' });
-    expect(await bad.json()).toEqual({ error: { code: 'bad_request', message: 'Idempotency-Key: must be 1 to 255 visible ASCII characters', field: 'Idempotency-Key' } });
+    expect(await bad.json()).toEqual({
+      error: { code: 'bad_request', message: 'Idempotency-Key: must be 1 to 255 visible ASCII characters', field: 'Idempotency-Key' },
+    });
   });
 
   it('records a failed run and refuses its result with the reason', async () => {
@@ -192,19 +196,31 @@ describeEachDatabase('async jobs', (target) => {
         400,
         { code: 'bad_request', message: 'images: a job takes one image; submit one job per image', field: 'images' },
       ],
-      [await submit('', JSON.stringify({ model: 'cls' }), 'application/json'), 400, { code: 'bad_request', message: 'image: missing: expected a base64 image (or "imageSha256" of a stored image)', field: 'image' }],
+      [
+        await submit('', JSON.stringify({ model: 'cls' }), 'application/json'),
+        400,
+        { code: 'bad_request', message: 'image: missing: expected a base64 image (or "imageSha256" of a stored image)', field: 'image' },
+      ],
       [
         await submit('?model=slow', JSON.stringify({ model: 'cls', image: img.toString('base64') }), 'application/json'),
         400,
         { code: 'bad_request', message: 'model: the query and the body name different models', field: 'model' },
       ],
-      [await submit('', JSON.stringify({ model: 'cls', image: img.toString('base64'), when: 1 }), 'application/json'), 400, { code: 'bad_request', message: 'when: unknown field', field: 'when' }],
+      [
+        await submit('', JSON.stringify({ model: 'cls', image: img.toString('base64'), when: 1 }), 'application/json'),
+        400,
+        { code: 'bad_request', message: 'when: unknown field', field: 'when' },
+      ],
       [
         await submit('?model=cls', Buffer.from('plain text'), 'image/png'),
         415,
         { code: 'unsupported_media_type', message: 'image: not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif', field: 'image' },
       ],
-      [await submit('', JSON.stringify({ model: 'cls', imageSha256: 'ab'.repeat(32) }), 'application/json'), 404, { code: 'not_found', message: `image ${'ab'.repeat(32)} not found` }],
+      [
+        await submit('', JSON.stringify({ model: 'cls', imageSha256: 'ab'.repeat(32) }), 'application/json'),
+        404,
+        { code: 'not_found', message: `image ${'ab'.repeat(32)} not found` },
+      ],
     ];
     for (const [res, status, error] of cases) {
       expect(res.status, error.message).toBe(status);
@@ -215,7 +231,11 @@ describeEachDatabase('async jobs', (target) => {
 
   it('refuses a job for a model that cannot run now with the 503 predict gives, storing nothing', async () => {
     const own = await freshDatabase(target);
-    const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: makeModelRepo({ cls: classify({ maxBatchSize: 8, maxQueueDelayMs: 5 }) }) });
+    const srv = await startTestServer({
+      SIGHTLINE_DATABASE_URL: own.url,
+      SIGHTLINE_DATA_DIR: own.dataDir,
+      SIGHTLINE_MODELS_DIR: makeModelRepo({ cls: classify({ maxBatchSize: 8, maxQueueDelayMs: 5 }) }),
+    });
     try {
       await srv.modelsLoaded;
       expect((await fetch(`${srv.url}/v1/models/cls/unload`, { method: 'POST' })).status).toBe(200);
@@ -224,7 +244,11 @@ describeEachDatabase('async jobs', (target) => {
       const predictBody = await predicted.json();
       for (const res of [
         await fetch(`${srv.url}/v1/jobs?model=cls`, { method: 'POST', body: img, headers: { 'content-type': 'image/png' } }),
-        await fetch(`${srv.url}/v1/jobs`, { method: 'POST', body: JSON.stringify({ model: 'cls', image: img.toString('base64') }), headers: { 'content-type': 'application/json' } }),
+        await fetch(`${srv.url}/v1/jobs`, {
+          method: 'POST',
+          body: JSON.stringify({ model: 'cls', image: img.toString('base64') }),
+          headers: { 'content-type': 'application/json' },
+        }),
       ]) {
         expect(res.status).toBe(503);
         expect(res.headers.get('retry-after')).toBe(predicted.headers.get('retry-after'));
@@ -242,7 +266,12 @@ describeEachDatabase('async jobs', (target) => {
 
   it('lists jobs newest first, filtered by status and model, in pages', async () => {
     const ids: string[] = [];
-    for (const rgb of [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]] as Array<[number, number, number]>) {
+    for (const rgb of [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [255, 255, 0],
+    ] as Array<[number, number, number]>) {
       ids.push(((await (await submit('?model=cls', await png(rgb), 'image/png')).json()) as Json).id);
     }
     for (const id of ids) await waitForJob(server.url, id, 'succeeded');
@@ -294,46 +323,51 @@ describeEachDatabase('async jobs', (target) => {
   });
 
   // Killing one connection is a MySQL operation; SQLite has no connection to kill.
-  if (target.name === 'mariadb') it('finishes a job whose database connection is killed in the middle of its last write', async () => {
-    const own = await freshDatabase(target);
-    const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: repoDir });
-    const admin = await createConnection(own.url);
-    try {
-      await srv.modelsLoaded;
-      const res = await fetch(`${srv.url}/v1/jobs?model=slow`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } });
-      const { id } = (await res.json()) as Json;
-      await waitForJob(srv.url, id, 'running');
-      // Hold the job's row, so the server's `succeeded` update waits on it; kill that connection while it waits.
-      await admin.beginTransaction();
-      await admin.query('select id from jobs where id = ? for update', [id]);
-      const database = new URL(own.url).pathname.slice(1);
-      let killed = 0;
-      while (killed === 0) {
-        const [rows] = await admin.query(
-          "select id from information_schema.processlist where db = ? and info like 'update%jobs%' and id <> connection_id()",
-          [database],
-        );
-        for (const row of rows as Array<{ id: number }>) {
-          await admin.query(`kill ${Number(row.id)}`);
-          killed += 1;
+  if (target.name === 'mariadb')
+    it('finishes a job whose database connection is killed in the middle of its last write', async () => {
+      const own = await freshDatabase(target);
+      const srv = await startTestServer({ SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir, SIGHTLINE_MODELS_DIR: repoDir });
+      const admin = await createConnection(own.url);
+      try {
+        await srv.modelsLoaded;
+        const res = await fetch(`${srv.url}/v1/jobs?model=slow`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } });
+        const { id } = (await res.json()) as Json;
+        await waitForJob(srv.url, id, 'running');
+        // Hold the job's row, so the server's `succeeded` update waits on it; kill that connection while it waits.
+        await admin.beginTransaction();
+        await admin.query('select id from jobs where id = ? for update', [id]);
+        const database = new URL(own.url).pathname.slice(1);
+        let killed = 0;
+        while (killed === 0) {
+          const [rows] = await admin.query(
+            "select id from information_schema.processlist where db = ? and info like 'update%jobs%' and id <> connection_id()",
+            [database],
+          );
+          for (const row of rows as Array<{ id: number }>) {
+            await admin.query(`kill ${Number(row.id)}`);
+            killed += 1;
+          }
+          if (killed === 0) await new Promise((r) => setTimeout(r, 10));
         }
-        if (killed === 0) await new Promise((r) => setTimeout(r, 10));
+        await admin.rollback();
+        const done = await waitForJob(srv.url, id, 'succeeded');
+        expect(done.error).toBeNull();
+        expect(((await (await fetch(`${srv.url}/v1/jobs/${id}/result`)).json()) as Answer<ClassifyAnswer>).label).toBe('red');
+      } finally {
+        await admin.end();
+        await srv.close();
       }
-      await admin.rollback();
-      const done = await waitForJob(srv.url, id, 'succeeded');
-      expect(done.error).toBeNull();
-      expect(((await (await fetch(`${srv.url}/v1/jobs/${id}/result`)).json()) as Answer<ClassifyAnswer>).label).toBe('red');
-    } finally {
-      await admin.end();
-      await srv.close();
-    }
-  });
+    });
 
   it('finishes jobs left queued or running when a fresh server opens the same data', async () => {
     const own = await freshDatabase(target);
     const env = { SIGHTLINE_DATABASE_URL: own.url, SIGHTLINE_DATA_DIR: own.dataDir };
     const first = await startTestServer({ ...env, SIGHTLINE_MODELS_DIR: heldRepo, SIGHTLINE_JOB_CONCURRENCY: '1', SIGHTLINE_SHUTDOWN_TIMEOUT_MS: '200' });
-    const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const colours: Array<[number, number, number]> = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
     const ids: string[] = [];
     try {
       await first.modelsLoaded;

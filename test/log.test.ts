@@ -27,19 +27,39 @@ describe('terminal log format', () => {
   const time = '2026-03-10T08:04:05.123Z';
 
   it('writes time, level, message, then the fields as key=value', () => {
-    const line = JSON.stringify({ level: 30, time, service: 'sightline', reqId: 'r-1', method: 'GET', path: '/v1/models', status: 200, ms: 1.25, msg: 'request' });
+    const line = JSON.stringify({
+      level: 30,
+      time,
+      service: 'sightline',
+      reqId: 'r-1',
+      method: 'GET',
+      path: '/v1/models',
+      status: 200,
+      ms: 1.25,
+      msg: 'request',
+    });
     expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} INFO  request reqId=r-1 method=GET path=/v1/models status=200 ms=1.25\n`);
   });
 
   it('quotes strings with spaces, writes objects as JSON, and colours the level when asked', () => {
     const line = JSON.stringify({ level: 40, time, msg: 'closing slow WebSocket consumer', reason: 'too slow', topics: ['a', 'b'], limit: null });
     expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} WARN  closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`);
-    expect(formatLogLine(line, { colour: true })).toBe(`${clock(time)} \x1b[33mWARN \x1b[0m closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`);
+    expect(formatLogLine(line, { colour: true })).toBe(
+      `${clock(time)} \x1b[33mWARN \x1b[0m closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`,
+    );
   });
 
   it('puts an error last, with its stack indented below', () => {
-    const line = JSON.stringify({ level: 50, time, msg: 'unhandled error in route', route: '/x', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at f (a.js:1:1)' } });
-    expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} ERROR unhandled error in route route=/x err=boom\n    Error: boom\n        at f (a.js:1:1)\n`);
+    const line = JSON.stringify({
+      level: 50,
+      time,
+      msg: 'unhandled error in route',
+      route: '/x',
+      err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at f (a.js:1:1)' },
+    });
+    expect(formatLogLine(line, { colour: false })).toBe(
+      `${clock(time)} ERROR unhandled error in route route=/x err=boom\n    Error: boom\n        at f (a.js:1:1)\n`,
+    );
   });
 
   it('passes a line that is not JSON through unchanged', () => {
@@ -58,10 +78,14 @@ describe('createLogger', () => {
   });
 
   const run = (code: string, tty: boolean) =>
-    promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${tty ? "Object.defineProperty(process.stdout, 'isTTY', { value: true });" : ''}${code}`], {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-    });
+    promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', `${tty ? "Object.defineProperty(process.stdout, 'isTTY', { value: true });" : ''}${code}`],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+      },
+    );
   const script = `const { createLogger } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'logger.js'))}); const log = createLogger('info'); log.info({ status: 200 }, 'hello'); log.flush();`;
 
   it('writes JSON lines when stdout is not a terminal', async () => {
@@ -86,7 +110,11 @@ describe('access log', () => {
     started.push(server);
     await server.modelsLoaded;
     const png = await solidImage('png', 8, 8, [255, 0, 0]);
-    const res = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png', 'x-request-id': 'trace-42' } });
+    const res = await fetch(`${server.url}/v1/models/cls/predict`, {
+      method: 'POST',
+      body: new Uint8Array(png),
+      headers: { 'content-type': 'image/png', 'x-request-id': 'trace-42' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('trace-42');
     await expect.poll(() => lines.filter((l) => l.includes('"reqId":"trace-42"')).length).toBe(1);

@@ -9,7 +9,7 @@ const onnx = linearClassifier({ classes: 3 }).bytes;
 const manifest = { task: 'classify', input: plainInput, head: { labels: ['r', 'g', 'b'] } };
 
 describe('manifest memoryArena', () => {
-  it('keeps ONNX Runtime\'s CPU arena on unless a manifest turns it off', () => {
+  it("keeps ONNX Runtime's CPU arena on unless a manifest turns it off", () => {
     const dir = makeModelRepo({ plain: { onnx, manifest }, lean: { onnx, manifest: { ...manifest, memoryArena: false } } });
     expect(loadManifest(path.join(dir, 'plain')).memoryArena).toBe(true);
     expect(loadManifest(path.join(dir, 'lean')).memoryArena).toBe(false);

@@ -52,8 +52,7 @@ function parseLabels(text: string): Record<string, string> {
 function parsePrometheus(text: string): Map<string, Family> {
   if (!text.endsWith('\n')) throw new Error('exposition must end with a newline');
   const families = new Map<string, Family>();
-  const familyOf = (sample: string): Family | undefined =>
-    families.get(sample) ?? families.get(sample.replace(/_(bucket|sum|count)$/, ''));
+  const familyOf = (sample: string): Family | undefined => families.get(sample) ?? families.get(sample.replace(/_(bucket|sum|count)$/, ''));
   for (const line of text.slice(0, -1).split('\n')) {
     let m: RegExpExecArray | null;
     if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) {
@@ -92,10 +91,27 @@ function parsePrometheus(text: string): Map<string, Family> {
 }
 
 const repo = makeModelRepo({
-  cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } } },
-  slow: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 8, maxQueueDelayMs: 3000, waitWhenIdle: true } } },
-  fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } } },
-  nobatch: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } } },
+  cls: {
+    onnx: linearClassifier({ classes: 3 }).bytes,
+    manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } },
+  },
+  slow: {
+    onnx: linearClassifier({ classes: 3 }).bytes,
+    manifest: {
+      task: 'classify',
+      input: plainInput,
+      head: { labels: ['red', 'green', 'blue'] },
+      batching: { maxBatchSize: 8, maxQueueDelayMs: 3000, waitWhenIdle: true },
+    },
+  },
+  fail: {
+    onnx: failingModel({ magic: 255 }).bytes,
+    manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } },
+  },
+  nobatch: {
+    onnx: linearClassifier({ classes: 3 }).bytes,
+    manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } },
+  },
 });
 
 let server: Server;
@@ -122,7 +138,9 @@ async function scrape(target: Server = server): Promise<Map<string, Family>> {
 function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
   if (!family) throw new Error(`no metric family for ${name}`);
-  const s = family.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length);
+  const s = family.samples.find(
+    (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length,
+  );
   return s?.value ?? 0;
 }
 
@@ -143,7 +161,11 @@ const statistics = async (model: string) => ((await (await fetch(`${server.url}/
 describe('/metrics', () => {
   it('is Prometheus text with every instrument, typed', async () => {
     const families = await scrape();
-    const types = Object.fromEntries([...families.values()].filter((f) => f.name.startsWith('sightline_') && !f.name.startsWith('sightline_nodejs_') && !f.name.startsWith('sightline_process_')).map((f) => [f.name, f.type]));
+    const types = Object.fromEntries(
+      [...families.values()]
+        .filter((f) => f.name.startsWith('sightline_') && !f.name.startsWith('sightline_nodejs_') && !f.name.startsWith('sightline_process_'))
+        .map((f) => [f.name, f.type]),
+    );
     expect(types).toEqual({
       sightline_http_requests_total: 'counter',
       sightline_http_request_duration_seconds: 'histogram',
@@ -286,8 +308,19 @@ describe('slow WebSocket consumers', () => {
     expect(await metric('sightline_ws_slow_consumers_closed_total', {}, own)).toBe(0);
     const meta = { blob: 'm'.repeat(60 * 1024) };
     for (let request = 0; request < 200 && own.hub.counters().slowConsumersClosed === 0; request++) {
-      const detections = Array.from({ length: 5 }, (_, i) => ({ cameraId: 'cam-flood', trackId: `${request}-${i}`, label: 'car', confidence: 0.5, detectedAt: 1710028800000, meta }));
-      const res = await fetch(`${own.url}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ detections }) });
+      const detections = Array.from({ length: 5 }, (_, i) => ({
+        cameraId: 'cam-flood',
+        trackId: `${request}-${i}`,
+        label: 'car',
+        confidence: 0.5,
+        detectedAt: 1710028800000,
+        meta,
+      }));
+      const res = await fetch(`${own.url}/v1/detections`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ detections }),
+      });
       expect(res.status).toBe(201);
     }
     expect(await metric('sightline_ws_slow_consumers_closed_total', {}, own)).toBe(1);
@@ -303,7 +336,9 @@ describe('the Prometheus reader used here', () => {
     expect(() => parsePrometheus('b 1\n')).toThrow('sample of an undeclared family: b 1');
     expect(() => parsePrometheus('# HELP a x\n# TYPE a counter\na{l=1} 1\n')).toThrow('bad label set');
     expect(() => parsePrometheus('# HELP a x\n# TYPE a counter\na one\n')).toThrow('not a sample value: one');
-    expect(() => parsePrometheus('# HELP h x\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).toThrow('h{}: buckets are not cumulative');
+    expect(() => parsePrometheus('# HELP h x\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n')).toThrow(
+      'h{}: buckets are not cumulative',
+    );
     expect(() => parsePrometheus('# HELP a x\n# TYPE a counter\na 1')).toThrow('exposition must end with a newline');
   });
 });
@@ -315,7 +350,11 @@ describe('request metrics', () => {
     const counter = new Counter({ name: 't_requests_total', help: 'requests', labelNames: ['route', 'method', 'status'], registers: [reference] });
     const histogram = new Histogram({ name: 't_duration_seconds', help: 'duration', labelNames: ['route', 'method'], buckets, registers: [reference] });
     const registry = new Registry();
-    const tally = new RequestMetrics(registry, { counter: 't_requests_total', counterHelp: 'requests', histogram: 't_duration_seconds', histogramHelp: 'duration' }, buckets);
+    const tally = new RequestMetrics(
+      registry,
+      { counter: 't_requests_total', counterHelp: 'requests', histogram: 't_duration_seconds', histogramHelp: 'duration' },
+      buckets,
+    );
     const requests: Array<[string, string, number, number]> = [
       ['/a', 'GET', 200, 0.0004],
       ['/a', 'GET', 200, 0.001],
@@ -331,6 +370,8 @@ describe('request metrics', () => {
     }
     expect(await registry.metrics()).toBe(await reference.metrics());
     registry.resetMetrics();
-    expect(await registry.metrics()).toBe('# HELP t_requests_total requests\n# TYPE t_requests_total counter\n\n# HELP t_duration_seconds duration\n# TYPE t_duration_seconds histogram\n');
+    expect(await registry.metrics()).toBe(
+      '# HELP t_requests_total requests\n# TYPE t_requests_total counter\n\n# HELP t_duration_seconds duration\n# TYPE t_duration_seconds histogram\n',
+    );
   });
 });

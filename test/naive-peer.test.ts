@@ -7,9 +7,20 @@ import { linearClassifier } from './helpers/onnx-model.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 
 /** The benchmark's comparison server (bench/naive-server.ts) must give sightline's answers, or the comparison is void. */
-const classifier = linearClassifier({ classes: 3, weights: [[2, -1, 0.5], [0, 1, -2], [1, 0.25, 3]], bias: [0.1, -0.2, 0.3] });
+const classifier = linearClassifier({
+  classes: 3,
+  weights: [
+    [2, -1, 0.5],
+    [0, 1, -2],
+    [1, 0.25, 3],
+  ],
+  bias: [0.1, -0.2, 0.3],
+});
 const repoDir = makeModelRepo({
-  cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: { ...plainInput, colorOrder: 'BGR', mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.4] }, head: { labels: ['a', 'b', 'c'] } } },
+  cls: {
+    onnx: classifier.bytes,
+    manifest: { task: 'classify', input: { ...plainInput, colorOrder: 'BGR', mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.4] }, head: { labels: ['a', 'b', 'c'] } },
+  },
 });
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -36,10 +47,12 @@ const predict = async (base: string, model: string, body: Buffer) => {
 };
 
 describe('naive peer', () => {
-  it("answers one image exactly as sightline does (same pre-processing and head), latencies aside", async () => {
+  it('answers one image exactly as sightline does (same pre-processing and head), latencies aside', async () => {
     // Noise at the model's own size: both servers fill the tensor from the same decoded pixels.
     const raw = Buffer.from(Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 7919) % 256));
-    const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+      .png()
+      .toBuffer();
     const ours = await predict(server.url, 'cls', png);
     const theirs = await predict(`http://127.0.0.1:${peerPort}`, 'cls', png);
     expect(ours.status).toBe(200);

@@ -33,11 +33,17 @@ const car = (x: number, y: number, body: string) => `<g transform="translate(${x
 <path d="M66,36 L106,36 L106,70 L46,70 Z" fill="#9cc9e8"/><path d="M113,36 L151,36 L180,70 L113,70 Z" fill="#9cc9e8"/>
 <circle cx="60" cy="114" r="24" fill="#222"/><circle cx="60" cy="114" r="11" fill="#aaa"/>
 <circle cx="198" cy="114" r="24" fill="#222"/><circle cx="198" cy="114" r="11" fill="#aaa"/></g>`;
-const bus = (x: number, y: number) => `<g transform="translate(${x},${y})"><rect width="380" height="150" rx="14" fill="#f2c200" stroke="#333" stroke-width="4"/>
+const bus = (
+  x: number,
+  y: number,
+) => `<g transform="translate(${x},${y})"><rect width="380" height="150" rx="14" fill="#f2c200" stroke="#333" stroke-width="4"/>
 ${[0, 1, 2, 3, 4, 5].map((i) => `<rect x="${20 + i * 58}" y="20" width="46" height="50" fill="#9cc9e8" stroke="#333" stroke-width="2"/>`).join('')}
 <rect x="330" y="20" width="38" height="110" fill="#7fb0d0"/><circle cx="80" cy="150" r="28" fill="#222"/><circle cx="300" cy="150" r="28" fill="#222"/></g>`;
 /** Drawn at 1200×500, rendered at any size (stretched); the vehicles' boxes in drawing units. */
-const streetSvg = (w: number, h: number) => `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 1200 500" preserveAspectRatio="none">
+const streetSvg = (
+  w: number,
+  h: number,
+) => `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 1200 500" preserveAspectRatio="none">
 <rect width="1200" height="500" fill="#bcd8ee"/><rect y="330" width="1200" height="170" fill="#666"/><rect y="410" width="1200" height="8" fill="#fff"/>
 ${car(40, 238, '#c0392b')}${car(330, 242, '#2e6fb0')}${bus(760, 200)}</svg>`;
 const drawnVehicles: Box[] = [
@@ -46,10 +52,19 @@ const drawnVehicles: Box[] = [
   [760, 200, 1140, 378],
 ];
 
-const street = (w: number, h: number) => sharp(Buffer.from(streetSvg(w, h))).removeAlpha().png().toBuffer();
+const street = (w: number, h: number) =>
+  sharp(Buffer.from(streetSvg(w, h)))
+    .removeAlpha()
+    .png()
+    .toBuffer();
 /** People at a party: the lower photo of the package's sample sheet, squeezed to 512×512. */
 const people = () =>
-  sharp(path.join(humanModelsDir, '..', 'assets', 'samples.jpg')).extract({ left: 0, top: 200, width: 1280, height: 958 }).resize(512, 512, { fit: 'fill' }).removeAlpha().png().toBuffer();
+  sharp(path.join(humanModelsDir, '..', 'assets', 'samples.jpg'))
+    .extract({ left: 0, top: 200, width: 1280, height: 958 })
+    .resize(512, 512, { fit: 'fill' })
+    .removeAlpha()
+    .png()
+    .toBuffer();
 const rgb = (png: Buffer) => sharp(png).removeAlpha().raw().toBuffer();
 
 let server: Server;
@@ -59,7 +74,14 @@ beforeAll(async () => {
   const repo = makeModelRepo({
     objects: { manifest: objectsManifest() },
     // The head set as Human's object module sets itself, so their answers must agree.
-    reference: { manifest: objectsManifest({ scoreThreshold: ORACLE.minConfidence, iouThreshold: ORACLE.iouThreshold, maxDetections: ORACLE.maxDetected, classAgnosticNms: true }) },
+    reference: {
+      manifest: objectsManifest({
+        scoreThreshold: ORACLE.minConfidence,
+        iouThreshold: ORACLE.iouThreshold,
+        maxDetections: ORACLE.maxDetected,
+        classAgnosticNms: true,
+      }),
+    },
     vehicles: { manifest: objectsManifest({ scoreThreshold: 0.1, keep: VEHICLES }) },
   });
   [server, human] = await Promise.all([startTestServer({ SIGHTLINE_MODELS_DIR: repo }), startHumanObjects(ORACLE)]);
@@ -90,7 +112,7 @@ const iou = (a: Box, b: Box) => {
 };
 
 describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on TensorFlow.js', () => {
-  it('ships as a graph model on the WebAssembly runtime with the package\'s 80 COCO labels in its order', async () => {
+  it("ships as a graph model on the WebAssembly runtime with the package's 80 COCO labels in its order", async () => {
     // Human's own label table (src/object/labels.ts): index i is class i of the model's output.
     const table = readFileSync(path.join(humanModelsDir, '..', 'src', 'object', 'labels.ts'), 'utf8');
     const packageLabels = [...table.matchAll(/label: '([^']+)'/g)].map((m) => m[1]);
@@ -128,7 +150,7 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
     });
   }
 
-  it('answers what Human\'s object module answers for the same input tensor', async () => {
+  it("answers what Human's object module answers for the same input tensor", async () => {
     const square = await people();
     // At the model's own size the tensor is the image's pixels as they are.
     expect(Buffer.from((await prepareImage(square, loadManifest(shippedDir).imageSpec)).pixels).equals(await rgb(square))).toBe(true);
@@ -139,7 +161,13 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
   it('maps boxes back per axis on stretched images, as Human does', async () => {
     // Human's boxes are fractions of its input, so times the original size they are in original pixels.
     await expectHumanAnswer(await street(900, 375), 3);
-    await expectHumanAnswer(await sharp(await people()).resize(1024, 400, { fit: 'fill' }).png().toBuffer(), 5);
+    await expectHumanAnswer(
+      await sharp(await people())
+        .resize(1024, 400, { fit: 'fill' })
+        .png()
+        .toBuffer(),
+      5,
+    );
   });
 
   it('finds the drawn vehicles of a street and keeps only vehicle labels', async () => {
@@ -165,16 +193,31 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
   });
 
   it('finds nothing in an empty image', async () => {
-    const gray = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } }).png().toBuffer();
+    const gray = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     expect(await predict('objects', gray)).toMatchObject({ model: 'objects', detections: [], width: 640, height: 480 });
-    const white = await sharp({ create: { width: 300, height: 700, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const white = await sharp({ create: { width: 300, height: 700, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     expect((await predict('objects', white)).detections).toEqual([]);
   });
 
   it('runs several images of one request one per batch, in order', async () => {
     const form = new FormData();
     form.append('file', new Blob([await street(900, 375)], { type: 'image/png' }), 'street.png');
-    form.append('file', new Blob([await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000' } }).png().toBuffer()], { type: 'image/png' }), 'black.png');
+    form.append(
+      'file',
+      new Blob(
+        [
+          await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000' } })
+            .png()
+            .toBuffer(),
+        ],
+        { type: 'image/png' },
+      ),
+      'black.png',
+    );
     const res = await fetch(`${server.url}/v1/models/vehicles/predict`, { method: 'POST', body: form });
     expect(res.status).toBe(200);
     const { results } = (await res.json()) as BatchOf<Answer<DetectAnswer>>;
@@ -189,7 +232,11 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
   it('verifies camera snapshots with POST /v1/detections?verify=objects', async () => {
     const image = await street(900, 375);
     const detection = { cameraId: 'gate-objects', trackId: '1', label: 'bus', confidence: 0.9, detectedAt: 1710028800000, image: image.toString('base64') };
-    const res = await fetch(`${server.url}/v1/detections?verify=vehicles`, { method: 'POST', body: JSON.stringify(detection), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${server.url}/v1/detections?verify=vehicles`, {
+      method: 'POST',
+      body: JSON.stringify(detection),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { id: string; verify: Answer<DetectAnswer> };
     const direct = await predict('vehicles', image);
@@ -197,9 +244,18 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
     const stored = (await (await fetch(`${server.url}/v1/detections/${body.id}`)).json()) as { verify: unknown };
     expect(stored.verify).toEqual(body.verify);
 
-    const plain = await fetch(`${server.url}/v1/detections?verify=objects`, { method: 'POST', body: JSON.stringify({ ...detection, trackId: '2' }), headers: { 'content-type': 'application/json' } });
+    const plain = await fetch(`${server.url}/v1/detections?verify=objects`, {
+      method: 'POST',
+      body: JSON.stringify({ ...detection, trackId: '2' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(plain.status).toBe(201);
-    expect(((await plain.json()) as { verify: unknown }).verify).toMatchObject({ model: 'objects', width: 900, height: 375, detections: (await predict('objects', image)).detections });
+    expect(((await plain.json()) as { verify: unknown }).verify).toMatchObject({
+      model: 'objects',
+      width: 900,
+      height: 375,
+      detections: (await predict('objects', image)).detections,
+    });
   });
 
   it('takes one image per run: the graph is frozen at batch 1', async () => {

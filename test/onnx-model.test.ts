@@ -57,8 +57,7 @@ function topLevelFields(bytes: Uint8Array): [number, number][] {
     else if (wire === 2) {
       const length = varint();
       at += length;
-    }
-    else throw new Error(`unexpected wire type ${wire}`);
+    } else throw new Error(`unexpected wire type ${wire}`);
   }
   return fields;
 }
@@ -122,7 +121,11 @@ describe('linearClassifier', () => {
     const model = linearClassifier({ inputShape: [3, 4, 4], classes: 4 });
     const session = await load(model);
     const channel = [0.25, 0.5, -1];
-    const out = await run(session, model, batch(1, 4, 4, (_n, k) => channel[k]!));
+    const out = await run(
+      session,
+      model,
+      batch(1, 4, 4, (_n, k) => channel[k]!),
+    );
     expect(out.dims).toEqual([1, 4]);
     expect(Array.from(out.data as Float32Array)).toEqual([0.25, 0.5, -1, 0.25]);
     expect(model.logitsFor([0.25, 0.5, -1])).toEqual([0.25, 0.5, -1, 0.25]);
@@ -147,15 +150,31 @@ describe('linearClassifier', () => {
   it('dynamic height and width', async () => {
     const model = linearClassifier({ inputShape: [3, 'H', 'W'], classes: 3 });
     const session = await load(model);
-    const out = await run(session, model, batch(2, 3, 5, (n, k) => n * 10 + k));
+    const out = await run(
+      session,
+      model,
+      batch(2, 3, 5, (n, k) => n * 10 + k),
+    );
     expect(Array.from(out.data as Float32Array)).toEqual([0, 1, 2, 10, 11, 12]);
   });
 
   it('a fixed batch size is enforced by ONNX Runtime', async () => {
     const model = linearClassifier({ inputShape: [3, 2, 2], classes: 1, batch: 1 });
     const session = await load(model);
-    await expect(run(session, model, batch(1, 2, 2, () => 1))).resolves.toBeDefined();
-    await expect(run(session, model, batch(2, 2, 2, () => 1))).rejects.toThrow(/dimension|Got invalid/i);
+    await expect(
+      run(
+        session,
+        model,
+        batch(1, 2, 2, () => 1),
+      ),
+    ).resolves.toBeDefined();
+    await expect(
+      run(
+        session,
+        model,
+        batch(2, 2, 2, () => 1),
+      ),
+    ).rejects.toThrow(/dimension|Got invalid/i);
   });
 });
 
@@ -169,7 +188,11 @@ describe('fixedDetector', () => {
     expect(item.slice(0, 5)).toEqual([20, 22, 21, 48, 40]);
     expect(item.slice(20, 25)).toEqual([0.9, 0.8, 0.1, 0.05, 0.2].map(Math.fround));
     for (const n of [1, 3]) {
-      const out = await run(session, model, batch(n, 64, 64, () => 0.5));
+      const out = await run(
+        session,
+        model,
+        batch(n, 64, 64, () => 0.5),
+      );
       expect(out.dims).toEqual([n, 6, 5]);
       expect(Array.from(out.data as Float32Array)).toEqual(Array.from({ length: n }, () => item).flat());
     }
@@ -182,7 +205,11 @@ describe('fixedDetector', () => {
     ];
     const model = fixedDetector({ boxes, layout: 'anchors-first', inputShape: [3, 16, 16] });
     const session = await load(model);
-    const out = await run(session, model, batch(3, 16, 16, () => 0));
+    const out = await run(
+      session,
+      model,
+      batch(3, 16, 16, () => 0),
+    );
     expect(out.dims).toEqual([3, 2, 7]);
     const item = [5, 6, 7, 8, 0.5, 0.25, 0.125, 1, 2, 3, 4, 0, 1, 0];
     expect(Array.from(out.data as Float32Array)).toEqual([...item, ...item, ...item]);
@@ -220,14 +247,32 @@ describe('failingModel', () => {
   it('fails the whole run when any item holds the magic value, and keeps working afterwards', async () => {
     const model = failingModel({ inputShape: [3, 4, 4], magic: 255 });
     const session = await load(model);
-    await expect(run(session, model, batch(3, 4, 4, (b, k, y, x) => (b === 1 && k === 2 && y === 3 && x === 1 ? 255 : 7)))).rejects.toThrow(
-      /Gather|out of (data )?bounds|indices/i,
-    );
-    await expect(run(session, model, batch(1, 4, 4, () => 255))).rejects.toThrow();
+    await expect(
+      run(
+        session,
+        model,
+        batch(3, 4, 4, (b, k, y, x) => (b === 1 && k === 2 && y === 3 && x === 1 ? 255 : 7)),
+      ),
+    ).rejects.toThrow(/Gather|out of (data )?bounds|indices/i);
+    await expect(
+      run(
+        session,
+        model,
+        batch(1, 4, 4, () => 255),
+      ),
+    ).rejects.toThrow();
     // Near misses (outside the tolerance) pass.
-    const near = await run(session, model, batch(1, 4, 4, () => 254.99));
+    const near = await run(
+      session,
+      model,
+      batch(1, 4, 4, () => 254.99),
+    );
     expect((near.data as Float32Array)[0]).toBe(Math.fround(254.99));
-    const ok = await run(session, model, batch(2, 4, 4, () => 3));
+    const ok = await run(
+      session,
+      model,
+      batch(2, 4, 4, () => 3),
+    );
     expect(Array.from(ok.data as Float32Array).every((v) => v === 3)).toBe(true);
   });
 
@@ -235,8 +280,20 @@ describe('failingModel', () => {
     // A white pixel normalised with mean 0.5, std 0.5 is 1; float32 rounding must not dodge the check.
     const model = failingModel({ inputShape: [3, 'H', 'W'], magic: 1 });
     const session = await load(model);
-    await expect(run(session, model, batch(1, 2, 3, () => Math.fround((255 / 255 - 0.5) / 0.5)))).rejects.toThrow();
-    await expect(run(session, model, batch(1, 2, 3, () => (254 / 255 - 0.5) / 0.5))).resolves.toBeDefined();
+    await expect(
+      run(
+        session,
+        model,
+        batch(1, 2, 3, () => Math.fround((255 / 255 - 0.5) / 0.5)),
+      ),
+    ).rejects.toThrow();
+    await expect(
+      run(
+        session,
+        model,
+        batch(1, 2, 3, () => (254 / 255 - 0.5) / 0.5),
+      ),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -300,15 +357,19 @@ describe('segmentation models', () => {
     const model = segmentationProbability({ inputShape: [3, 2, 4], threshold: 0.5 });
     const session = await load(model);
     // Item b, channel 0: a vertical edge at x = b + 1; other channels are large and must be ignored.
-    const out = await run(session, model, batch(3, 2, 4, (b, k, _y, x) => (k === 0 ? (x > b ? 1 : 0) : 9)));
+    const out = await run(
+      session,
+      model,
+      batch(3, 2, 4, (b, k, _y, x) => (k === 0 ? (x > b ? 1 : 0) : 9)),
+    );
     expect(out.dims).toEqual([3, 1, 2, 4]);
-    expect(Array.from(out.data as Float32Array)).toEqual([
-      0, 1, 1, 1, 0, 1, 1, 1,
-      0, 0, 1, 1, 0, 0, 1, 1,
-      0, 0, 0, 1, 0, 0, 0, 1,
-    ]);
+    expect(Array.from(out.data as Float32Array)).toEqual([0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
     // Exactly at the threshold is not above it.
-    const edge = await run(session, model, batch(1, 2, 4, () => 0.5));
+    const edge = await run(
+      session,
+      model,
+      batch(1, 2, 4, () => 0.5),
+    );
     expect(Array.from(edge.data as Float32Array)).toEqual(Array(8).fill(0));
   });
 
@@ -316,7 +377,11 @@ describe('segmentation models', () => {
     const model = segmentationProbability({ inputShape: [3, 1, 3], kind: 'sigmoid', threshold: 0 });
     const session = await load(model);
     const values = [-2, 0, 3];
-    const out = await run(session, model, batch(1, 1, 3, (_b, _k, _y, x) => values[x]!));
+    const out = await run(
+      session,
+      model,
+      batch(1, 1, 3, (_b, _k, _y, x) => values[x]!),
+    );
     const got = Array.from(out.data as Float32Array);
     expect(got[1]).toBe(0.5);
     values.forEach((v, i) => expect(got[i]).toBeCloseTo(model.probabilityOf(v), 6));

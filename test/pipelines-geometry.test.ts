@@ -78,20 +78,46 @@ describe('warping a quadrilateral upright', () => {
   const src = gradient(8, 6);
 
   it('copies an axis-aligned region on whole pixels exactly', () => {
-    const out = warpQuad(src, [[2, 1], [6, 1], [6, 4], [2, 4]], 4, 3);
+    const out = warpQuad(
+      src,
+      [
+        [2, 1],
+        [6, 1],
+        [6, 4],
+        [2, 4],
+      ],
+      4,
+      3,
+    );
     for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) expect(at(out, x, y)).toEqual(at(src, x + 2, y + 1));
   });
 
   it('averages each 2 × 2 block when halving', () => {
-    const out = warpQuad(src, [[0, 0], [4, 0], [4, 4], [0, 4]], 2, 2);
-    const mean = (x: number, y: number) => [0, 1, 2].map((c) => Math.round((at(src, x, y)[c]! + at(src, x + 1, y)[c]! + at(src, x, y + 1)[c]! + at(src, x + 1, y + 1)[c]!) / 4));
+    const out = warpQuad(
+      src,
+      [
+        [0, 0],
+        [4, 0],
+        [4, 4],
+        [0, 4],
+      ],
+      2,
+      2,
+    );
+    const mean = (x: number, y: number) =>
+      [0, 1, 2].map((c) => Math.round((at(src, x, y)[c]! + at(src, x + 1, y)[c]! + at(src, x, y + 1)[c]! + at(src, x + 1, y + 1)[c]!) / 4));
     expect(at(out, 0, 0)).toEqual(mean(0, 0));
     expect(at(out, 1, 1)).toEqual(mean(2, 2));
   });
 
   it('turns a tall region 90° counter-clockwise, and 180° by reversing', () => {
     // The 2 × 4 block at x 3..5, y 1..5 read top to bottom.
-    const quad = uprightQuad([[3, 1], [5, 1], [5, 5], [3, 5]]);
+    const quad = uprightQuad([
+      [3, 1],
+      [5, 1],
+      [5, 5],
+      [3, 5],
+    ]);
     const out = warpQuad(src, quad, 4, 2);
     for (let j = 0; j < 2; j++) for (let i = 0; i < 4; i++) expect(at(out, i, j)).toEqual(at(src, 4 - j, 1 + i));
     const turned = turn180(out);
@@ -99,7 +125,17 @@ describe('warping a quadrilateral upright', () => {
   });
 
   it('repeats the border for a region reaching past the image', () => {
-    const out = warpQuad(src, [[-2, 0], [2, 0], [2, 1], [-2, 1]], 4, 1);
+    const out = warpQuad(
+      src,
+      [
+        [-2, 0],
+        [2, 0],
+        [2, 1],
+        [-2, 1],
+      ],
+      4,
+      1,
+    );
     expect([0, 1, 2, 3].map((x) => at(out, x, 0))).toEqual([at(src, 0, 0), at(src, 0, 0), at(src, 0, 0), at(src, 1, 0)]);
   });
 });
@@ -131,21 +167,36 @@ describe('pipeline manifests', () => {
   });
 
   it('names the field of each mistake', () => {
-    fails({ steps: [...steps, { id: 'x', op: 'blur' }], output }, "steps.3.op: Invalid discriminator value. Expected 'predict' | 'crop' | 'map' | 'rotate' | 'rules'");
+    fails(
+      { steps: [...steps, { id: 'x', op: 'blur' }], output },
+      "steps.3.op: Invalid discriminator value. Expected 'predict' | 'crop' | 'map' | 'rotate' | 'rules'",
+    );
     fails({ steps: [steps[0], steps[2], steps[1]], output }, 'steps.1.over: step "lines" comes later; a step may only use earlier ones');
     fails({ steps: [steps[0], { ...steps[1], from: 'nothing' }, steps[2]], output }, 'steps.1.from: no step "nothing"');
-    fails({ steps: [...steps, { id: 'again', op: 'map', model: 'm', over: 'detect' }], output }, 'steps.3.over: step "detect" (predict) gives answer, not crops');
+    fails(
+      { steps: [...steps, { id: 'again', op: 'map', model: 'm', over: 'detect' }], output },
+      'steps.3.over: step "detect" (predict) gives answer, not crops',
+    );
     fails({ steps: [...steps, { ...steps[2] }], output }, 'steps.3.id: duplicate step id "read"');
     fails({ steps: [steps[0], { ...steps[1], height: 48 }, steps[2]], output }, 'steps.1.heightFrom: give height or heightFrom, not both');
     fails({ steps: [...steps, { id: 'input', op: 'predict', model: 'm' }], output }, 'steps.3.id: "input" names the request\'s image, not a step');
     fails({ steps, output: { ...output, items: 'read' } }, 'output.items: "read" is not a crop or rotate step');
     fails(
-      { steps: [...steps, { id: 'other', op: 'crop', from: 'detect' }, { id: 'r2', op: 'map', model: 'm', over: 'other' }], output: { ...output, fields: { text: 'r2.text' } } },
+      {
+        steps: [...steps, { id: 'other', op: 'crop', from: 'detect' }, { id: 'r2', op: 'map', model: 'm', over: 'other' }],
+        output: { ...output, fields: { text: 'r2.text' } },
+      },
       'output.fields.text: step "r2" does not run over the crops of "lines"',
     );
-    fails({ steps: [...steps, { id: 'turn', op: 'rotate', over: 'lines', by: 'detect', label: '180' }], output }, 'steps.3.by: step "detect" (predict) gives answer, not answers');
+    fails(
+      { steps: [...steps, { id: 'turn', op: 'rotate', over: 'lines', by: 'detect', label: '180' }], output },
+      'steps.3.by: step "detect" (predict) gives answer, not answers',
+    );
     fails({ steps, output: { ...output, keep: { field: 'score', min: 0.5 } } }, 'output.keep.field: "score" is not an item field');
-    fails({ steps: [...steps, { id: 'costs', op: 'rules', rules: { tables: { cost: { a: { min: 3, max: 1 } } } } }], output }, 'steps.3.rules.tables.cost.a: min 3 is above max 1');
+    fails(
+      { steps: [...steps, { id: 'costs', op: 'rules', rules: { tables: { cost: { a: { min: 3, max: 1 } } } } }], output },
+      'steps.3.rules.tables.cost.a: min 3 is above max 1',
+    );
     fails({ task: 'pipeline', steps: [], output }, 'steps: Too small: expected array to have >=1 items');
   });
 });

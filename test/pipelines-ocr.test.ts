@@ -23,9 +23,14 @@ interface Drawn {
 /** Black DejaVu Sans on white, rendered by sharp (librsvg) from SVG. */
 function render(width: number, height: number, lines: readonly Drawn[]): Promise<Buffer> {
   const text = lines
-    .map((l) => `<text x="${l.x}" y="${l.y}" font-family="DejaVu Sans" font-size="${l.size}" fill="black"${l.rotate ? ` transform="rotate(${l.rotate} ${l.x} ${l.y})"` : ''}>${l.text}</text>`)
+    .map(
+      (l) =>
+        `<text x="${l.x}" y="${l.y}" font-family="DejaVu Sans" font-size="${l.size}" fill="black"${l.rotate ? ` transform="rotate(${l.rotate} ${l.x} ${l.y})"` : ''}>${l.text}</text>`,
+    )
     .join('');
-  return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${text}</svg>`))
+  return sharp(
+    Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${text}</svg>`),
+  )
     .png()
     .toBuffer();
 }
@@ -67,7 +72,8 @@ async function ocr(image: Buffer, model = 'ocr'): Promise<OcrAnswer> {
 }
 
 const histogram = async (model: string) =>
-  ((await (await fetch(`${server.url}/v1/models/${model}`)).json()) as { statistics: { batchSizeHistogram: Record<string, number> } }).statistics.batchSizeHistogram;
+  ((await (await fetch(`${server.url}/v1/models/${model}`)).json()) as { statistics: { batchSizeHistogram: Record<string, number> } }).statistics
+    .batchSizeHistogram;
 
 /** Batches by size run since `before`. */
 const since = (before: Record<string, number>, after: Record<string, number>) =>
@@ -106,11 +112,14 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
     expect(steps.lines!.items).toBe(PAGE.length);
     expect(steps.recognize).toMatchObject({ items: PAGE.length });
     for (const id of ['detect', 'direction', 'recognize']) expect(steps[id]!.inferMs).toBeGreaterThan(0);
-    for (let i = 1; i < STEPS.length; i++) expect(steps[STEPS[i]!]!.startMs).toBeGreaterThanOrEqual(steps[STEPS[i - 1]!]!.startMs + steps[STEPS[i - 1]!]!.ms - 0.01);
+    for (let i = 1; i < STEPS.length; i++)
+      expect(steps[STEPS[i]!]!.startMs).toBeGreaterThanOrEqual(steps[STEPS[i - 1]!]!.startMs + steps[STEPS[i - 1]!]!.ms - 0.01);
   });
 
   it('answers an empty page with no lines and no text', async () => {
-    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     const body = await ocr(blank);
     expect(body.lines).toEqual([]);
     expect(body.text).toBe('');
@@ -120,7 +129,11 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
 
   it("batches the crops of concurrent requests together through the recogniser's own batcher", async () => {
     // One line per page: a batch of more than one line holds lines of different requests.
-    const pages = await Promise.all(['alpha one', 'bravo two', 'charlie three', 'delta four', 'echo five', 'foxtrot six', 'golf seven', 'hotel eight'].map((t) => render(360, 80, [{ text: t, x: 20, y: 52, size: 30 }])));
+    const pages = await Promise.all(
+      ['alpha one', 'bravo two', 'charlie three', 'delta four', 'echo five', 'foxtrot six', 'golf seven', 'hotel eight'].map((t) =>
+        render(360, 80, [{ text: t, x: 20, y: 52, size: 30 }]),
+      ),
+    );
     const texts = ['alpha one', 'bravo two', 'charlie three', 'delta four', 'echo five', 'foxtrot six', 'golf seven', 'hotel eight'];
 
     const shared = await histogram('text-recognize');

@@ -12,7 +12,15 @@ import { startTestServer } from './helpers/server.js';
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Item = Record<string, unknown> & { box: number[]; points: number[][]; error?: { step: string; code: string; message: string } };
 type StepTime = { startMs: number; ms: number; items?: number; queueMs?: number; inferMs?: number; meanBatchSize?: number };
-type PipelineAnswer = { model: string; boxes: Item[]; summary?: Record<string, unknown>; width: number; height: number; batchSize: number; latencyMs: { queueMs: number; inferMs: number; totalMs: number; steps: Record<string, StepTime> } };
+type PipelineAnswer = {
+  model: string;
+  boxes: Item[];
+  summary?: Record<string, unknown>;
+  width: number;
+  height: number;
+  batchSize: number;
+  latencyMs: { queueMs: number; inferMs: number; totalMs: number; steps: Record<string, StepTime> };
+};
 
 // The detector sees a 64 × 64 stretch of a 128 × 128 page, so its boxes (input pixels) double on the page.
 const detector = fixedDetector({
@@ -31,7 +39,9 @@ const poison = failingModel({ magic: 200 / 255 });
 function page(a: Rgb, b: Rgb, c: Rgb): Promise<Buffer> {
   const inside = (box: readonly number[], x: number, y: number) => x >= box[0]! && x < box[2]! && y >= box[1]! && y < box[3]!;
   const pixels = rgbPixels(128, 128, (x, y) => (inside(boxes.a, x, y) ? a : inside(boxes.b, x, y) ? b : inside(boxes.c, x, y) ? c : [255, 255, 255]));
-  return sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const RED: Rgb = [255, 0, 0];
@@ -50,19 +60,42 @@ const colourSteps = [
   { id: 'things', op: 'crop', from: 'detect', upright: false },
   { id: 'paint', op: 'map', model: 'paint', over: 'things' },
 ];
-const colourOutput = { items: 'things', as: 'boxes', fields: { colour: 'paint.label', confidence: 'paint.confidence', detected: 'things.label', score: 'things.score' } };
-const rules = { tables: { price: { red: 10, green: 20, blue: 30 } }, fields: { price: { op: 'lookup', table: 'price', key: 'colour' } }, aggregates: { count: { op: 'count' }, total: { op: 'sum', field: 'price' } } };
+const colourOutput = {
+  items: 'things',
+  as: 'boxes',
+  fields: { colour: 'paint.label', confidence: 'paint.confidence', detected: 'things.label', score: 'things.score' },
+};
+const rules = {
+  tables: { price: { red: 10, green: 20, blue: 30 } },
+  fields: { price: { op: 'lookup', table: 'price', key: 'colour' } },
+  aggregates: { count: { op: 'count' }, total: { op: 'sum', field: 'price' } },
+};
 
 let server: Server;
 let repo: string;
 
 beforeAll(async () => {
   repo = makeModelRepo({
-    boxes: { onnx: detector.bytes, manifest: { task: 'detect', input: { resize: 'stretch', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['thing', 'other'] } } },
-    paint: { onnx: paint.bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 20 } } },
+    boxes: {
+      onnx: detector.bytes,
+      manifest: { task: 'detect', input: { resize: 'stretch', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['thing', 'other'] } },
+    },
+    paint: {
+      onnx: paint.bytes,
+      manifest: {
+        task: 'classify',
+        input: plainInput,
+        head: { labels: ['red', 'green', 'blue'], softmax: true },
+        batching: { maxBatchSize: 8, maxQueueDelayMs: 20 },
+      },
+    },
     poison: { onnx: poison.bytes, manifest: { task: 'raw', input: plainInput, batching: { maxBatchSize: 4, maxQueueDelayMs: 50, waitWhenIdle: true } } },
   });
-  writePipeline(repo, 'colours', { description: 'boxes, then the colour of each', steps: [...colourSteps, { id: 'costs', op: 'rules', rules }], output: colourOutput });
+  writePipeline(repo, 'colours', {
+    description: 'boxes, then the colour of each',
+    steps: [...colourSteps, { id: 'costs', op: 'rules', rules }],
+    output: colourOutput,
+  });
   writePipeline(repo, 'checked', { steps: [...colourSteps, { id: 'check', op: 'map', model: 'poison', over: 'things' }], output: colourOutput });
   writePipeline(repo, 'lonely', { steps: [{ id: 'detect', op: 'predict', model: 'nope' }, ...colourSteps.slice(1)], output: colourOutput });
   writePipeline(repo, 'bad', { steps: [colourSteps[0], colourSteps[2], colourSteps[1]], output: colourOutput });
@@ -73,7 +106,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const predict = (model: string, body: Buffer) => fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': 'image/png' } });
+const predict = (model: string, body: Buffer) =>
+  fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': 'image/png' } });
 const answer = async (model: string, body: Buffer) => {
   const res = await predict(model, body);
   expect(res.status).toBe(200);
@@ -88,9 +122,33 @@ describe('pipelines of repository models', () => {
       model: 'colours',
       // The detector lists b first (best score); reading order puts a and b in one row, left to right.
       boxes: [
-        { colour: 'red', confidence: expect.closeTo(confidence, 6), detected: 'thing', score: Math.fround(0.8), points: quad(boxes.a), box: boxes.a, price: 10 },
-        { colour: 'green', confidence: expect.closeTo(confidence, 6), detected: 'other', score: Math.fround(0.9), points: quad(boxes.b), box: boxes.b, price: 20 },
-        { colour: 'blue', confidence: expect.closeTo(confidence, 6), detected: 'thing', score: Math.fround(0.7), points: quad(boxes.c), box: boxes.c, price: 30 },
+        {
+          colour: 'red',
+          confidence: expect.closeTo(confidence, 6),
+          detected: 'thing',
+          score: Math.fround(0.8),
+          points: quad(boxes.a),
+          box: boxes.a,
+          price: 10,
+        },
+        {
+          colour: 'green',
+          confidence: expect.closeTo(confidence, 6),
+          detected: 'other',
+          score: Math.fround(0.9),
+          points: quad(boxes.b),
+          box: boxes.b,
+          price: 20,
+        },
+        {
+          colour: 'blue',
+          confidence: expect.closeTo(confidence, 6),
+          detected: 'thing',
+          score: Math.fround(0.7),
+          points: quad(boxes.c),
+          box: boxes.c,
+          price: 30,
+        },
       ],
       summary: { count: 3, total: 60 },
       width: 128,
@@ -113,7 +171,11 @@ describe('pipelines of repository models', () => {
 
   it('marks only the crop a step failed for; the others keep their answers', async () => {
     const body = await answer('checked', await page(RED, GREEN, [200, 0, 0]));
-    expect(body.boxes.map((b) => b.colour ?? b.error)).toEqual(['red', 'green', { step: 'check', code: 'inference_failed', message: expect.stringMatching(/^model poison failed to run a batch: /) }]);
+    expect(body.boxes.map((b) => b.colour ?? b.error)).toEqual([
+      'red',
+      'green',
+      { step: 'check', code: 'inference_failed', message: expect.stringMatching(/^model poison failed to run a batch: /) },
+    ]);
     expect(body.boxes[2]).toEqual({ error: expect.anything(), points: quad(boxes.c), box: boxes.c });
     // The three crops went to the poisoned model as one batch, which was split to find the one that breaks it.
     const detail = (await (await fetch(`${server.url}/v1/models/poison`)).json()) as { statistics: { batchSizeHistogram: Record<string, number> } };
@@ -137,8 +199,15 @@ describe('pipelines of repository models', () => {
         { id: 'costs', op: 'rules' },
       ],
     });
-    expect(byName.lonely).toMatchObject({ state: 'failed', error: 'step model nope is not in the repository', steps: [{ id: 'detect', model: 'nope', modelState: 'missing' }, {}, {}] });
-    expect(byName.bad).toMatchObject({ state: 'failed', error: `${repo}/bad/model.json: steps.1.over: step "things" comes later; a step may only use earlier ones` });
+    expect(byName.lonely).toMatchObject({
+      state: 'failed',
+      error: 'step model nope is not in the repository',
+      steps: [{ id: 'detect', model: 'nope', modelState: 'missing' }, {}, {}],
+    });
+    expect(byName.bad).toMatchObject({
+      state: 'failed',
+      error: `${repo}/bad/model.json: steps.1.over: step "things" comes later; a step may only use earlier ones`,
+    });
     expect(await (await fetch(`${server.url}/v1/models/colours`)).json()).toEqual(byName.colours);
 
     const ready = await fetch(`${server.url}/health/ready`);
@@ -149,7 +218,10 @@ describe('pipelines of repository models', () => {
     ]);
     const refused = await predict('lonely', await page(RED, GREEN, BLUE));
     expect(refused.status).toBe(503);
-    expect(((await refused.json()) as ErrorAnswer).error).toEqual({ code: 'model_unavailable', message: 'pipeline lonely is not ready: step model nope is not in the repository' });
+    expect(((await refused.json()) as ErrorAnswer).error).toEqual({
+      code: 'model_unavailable',
+      message: 'pipeline lonely is not ready: step model nope is not in the repository',
+    });
     expect((await predict('absent', await page(RED, GREEN, BLUE))).status).toBe(404);
   });
 
@@ -170,7 +242,9 @@ describe('pipelines of repository models', () => {
     const image = await page(GREEN, RED, BLUE);
     const direct = withoutTimes(await answer('colours', image));
 
-    const submitted = (await (await fetch(`${server.url}/v1/jobs?model=colours`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } })).json()) as { id: string };
+    const submitted = (await (
+      await fetch(`${server.url}/v1/jobs?model=colours`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } })
+    ).json()) as { id: string };
     let job: { status: string } = { status: 'queued' };
     for (let i = 0; i < 200 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
       await new Promise((r) => setTimeout(r, 25));
@@ -182,7 +256,9 @@ describe('pipelines of repository models', () => {
     expect(Object.keys(result.latencyMs.steps)).toEqual(['input', 'detect', 'things', 'paint', 'costs']);
 
     const ws = new WebSocket(`${server.url.replace('http://', 'ws://')}/v1/ws/predict/colours`);
-    const frame = new Promise<{ type: string; id: string; result: PipelineAnswer }>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    const frame = new Promise<{ type: string; id: string; result: PipelineAnswer }>((resolve) =>
+      ws.once('message', (data) => resolve(JSON.parse(data.toString()))),
+    );
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ id: 'page-1' }));
     ws.send(image);
@@ -192,14 +268,28 @@ describe('pipelines of repository models', () => {
     expect(withoutTimes(got.result)).toEqual(direct);
 
     const detection = { cameraId: 'cam-1', trackId: 't-1', label: 'car', confidence: 0.5, detectedAt: Date.now(), image: image.toString('base64') };
-    const stored = await fetch(`${server.url}/v1/detections?verify=colours`, { method: 'POST', body: JSON.stringify(detection), headers: { 'content-type': 'application/json' } });
+    const stored = await fetch(`${server.url}/v1/detections?verify=colours`, {
+      method: 'POST',
+      body: JSON.stringify(detection),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(stored.status).toBe(201);
     expect(withoutTimes(((await stored.json()) as { verify: PipelineAnswer }).verify)).toEqual(direct);
-    expect((await fetch(`${server.url}/v1/detections?verify=lonely`, { method: 'POST', body: JSON.stringify(detection), headers: { 'content-type': 'application/json' } })).status).toBe(503);
+    expect(
+      (
+        await fetch(`${server.url}/v1/detections?verify=lonely`, {
+          method: 'POST',
+          body: JSON.stringify(detection),
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(503);
   });
 
   it('documents the pipeline answer and the steps in the OpenAPI document', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
     expect(doc.components.schemas.PipelineAnswer?.properties).toHaveProperty('latencyMs');
     expect(doc.components.schemas.ModelStatus?.properties).toHaveProperty('steps');
   });

@@ -49,9 +49,7 @@ function compareSequence(a: number[], b: number[]): number {
 
 /** Regions as sorted strings "outer | hole; hole; …", order-independent. */
 function structureOf(regions: { outer: ArrayLike<number>; holes: ArrayLike<number>[] }[]): string[] {
-  return regions
-    .map((r) => `${canonicalRing(r.outer)} | ${r.holes.map(canonicalRing).sort().join('; ')}`)
-    .sort();
+  return regions.map((r) => `${canonicalRing(r.outer)} | ${r.holes.map(canonicalRing).sort().join('; ')}`).sort();
 }
 
 function opencvRegions(mask: MaskCase): { outer: number[]; holes: number[][] }[] {
@@ -156,7 +154,17 @@ describe('contours match OpenCV findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE)', 
   });
 
   it('1×1 … 3×3 exhaustively: every mask up to 9 pixels', () => {
-    for (const [w, h] of [[1, 1], [1, 2], [2, 1], [2, 2], [3, 1], [1, 3], [3, 2], [2, 3], [3, 3]] as const) {
+    for (const [w, h] of [
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [2, 2],
+      [3, 1],
+      [1, 3],
+      [3, 2],
+      [2, 3],
+      [3, 3],
+    ] as const) {
       for (let bits = 0; bits < 1 << (w * h); bits++) {
         const data = new Uint8Array(w * h);
         for (let i = 0; i < w * h; i++) data[i] = (bits >> i) & 1;

@@ -22,10 +22,12 @@ function componentPixels(isForeground: (i: number) => boolean, width: number, he
   while (stack.length > 0) {
     const p = stack.pop()!;
     pixels.push(p);
-    const px = p % width, py = (p - px) / width;
+    const px = p % width,
+      py = (p - px) / width;
     for (let dy = -1; dy <= 1; dy++) {
       for (let dx = -1; dx <= 1; dx++) {
-        const qx = px + dx, qy = py + dy;
+        const qx = px + dx,
+          qy = py + dy;
         if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
         const q = qy * width + qx;
         if (!seen[q] && isForeground(q)) {
@@ -50,7 +52,8 @@ function chainSteps(ring: ArrayLike<number>): number {
 }
 
 function distanceToSegment(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
-  const dx = bx - ax, dy = by - ay;
+  const dx = bx - ax,
+    dy = by - ay;
   const len2 = dx * dx + dy * dy;
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len2));
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
@@ -70,7 +73,10 @@ function insideRing(px: number, py: number, ring: ArrayLike<number>): boolean {
   const n = ring.length / 2;
   let inside = false;
   for (let i = 0, j = n - 1; i < n; j = i++) {
-    const xi = ring[2 * i]!, yi = ring[2 * i + 1]!, xj = ring[2 * j]!, yj = ring[2 * j + 1]!;
+    const xi = ring[2 * i]!,
+      yi = ring[2 * i + 1]!,
+      xj = ring[2 * j]!,
+      yj = ring[2 * j + 1]!;
     if (yi > py !== yj > py && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
@@ -84,8 +90,10 @@ function selfIntersects(ring: ArrayLike<number>): boolean {
     for (let j = i + 2; j < n; j++) {
       if (i === 0 && j === n - 1) continue;
       const [cx, cy, dx, dy] = [ring[2 * j]!, ring[2 * j + 1]!, ring[2 * ((j + 1) % n)]!, ring[2 * ((j + 1) % n) + 1]!];
-      const d1 = cross(ax, ay, bx, by, cx, cy), d2 = cross(ax, ay, bx, by, dx, dy);
-      const d3 = cross(cx, cy, dx, dy, ax, ay), d4 = cross(cx, cy, dx, dy, bx, by);
+      const d1 = cross(ax, ay, bx, by, cx, cy),
+        d2 = cross(ax, ay, bx, by, dx, dy);
+      const d3 = cross(cx, cy, dx, dy, ax, ay),
+        d4 = cross(cx, cy, dx, dy, bx, by);
       if (d1 * d2 < 0 && d3 * d4 < 0) return true;
     }
   }
@@ -107,8 +115,10 @@ function isSimple(ring: ArrayLike<number>): boolean {
         if (ax === dx && ay === dy && n > 3 && j === i + 1) return false; // a spike back onto itself
         continue;
       }
-      const o1 = orient(ax, ay, bx, by, cx, cy), o2 = orient(ax, ay, bx, by, dx, dy);
-      const o3 = orient(cx, cy, dx, dy, ax, ay), o4 = orient(cx, cy, dx, dy, bx, by);
+      const o1 = orient(ax, ay, bx, by, cx, cy),
+        o2 = orient(ax, ay, bx, by, dx, dy);
+      const o3 = orient(cx, cy, dx, dy, ax, ay),
+        o4 = orient(cx, cy, dx, dy, bx, by);
       if (o1 !== o2 && o3 !== o4) return false;
       if ((o1 === 0 && onSegment(ax, ay, bx, by, cx, cy)) || (o2 === 0 && onSegment(ax, ay, bx, by, dx, dy))) return false;
       if ((o3 === 0 && onSegment(cx, cy, dx, dy, ax, ay)) || (o4 === 0 && onSegment(cx, cy, dx, dy, bx, by))) return false;
@@ -173,8 +183,10 @@ describe('areas', () => {
     const rand = random(42);
     for (let k = 0; k < 50; k++) {
       const [W, H] = [20, 15];
-      const w = 1 + Math.floor(rand() * 12), h = 1 + Math.floor(rand() * 10);
-      const x = Math.floor(rand() * (W - w + 1)), y = Math.floor(rand() * (H - h + 1));
+      const w = 1 + Math.floor(rand() * 12),
+        h = 1 + Math.floor(rand() * 10);
+      const x = Math.floor(rand() * (W - w + 1)),
+        y = Math.floor(rand() * (H - h + 1));
       const data = new Uint8Array(W * H);
       for (let yy = y; yy < y + h; yy++) data.fill(1, yy * W + x, yy * W + x + w);
       for (const run of [viaNative, viaTypescript]) {
@@ -190,7 +202,12 @@ describe('areas', () => {
   it('a w×h block with an a×b hole has area (w − 1)(h − 1) − ((a + 1)(b + 1) − 2)', () => {
     // The hole's ring runs through the pixel centres around the hole and cuts its four corners
     // diagonally (the background is 4-connected): a rectangle (a + 1) × (b + 1) less four half pixels.
-    for (const [w, h, a, b] of [[3, 3, 1, 1], [5, 4, 2, 1], [10, 8, 3, 4], [7, 7, 5, 5]] as const) {
+    for (const [w, h, a, b] of [
+      [3, 3, 1, 1],
+      [5, 4, 2, 1],
+      [10, 8, 3, 4],
+      [7, 7, 5, 5],
+    ] as const) {
       const data = new Uint8Array(w * h).fill(1);
       for (let y = 1; y <= b; y++) data.fill(0, y * w + 1, y * w + 1 + a);
       for (const run of [viaNative, viaTypescript]) {
@@ -274,7 +291,7 @@ describe('simplification', () => {
 });
 
 describe('probability maps', () => {
-  it('score is the mean probability over the region\'s pixels; rings match the thresholded mask', () => {
+  it("score is the mean probability over the region's pixels; rings match the thresholded mask", () => {
     for (let seed = 1; seed <= 8; seed++) {
       const [w, h] = [64 + seed, 48 + 2 * seed];
       const p = probabilityMap(w, h, seed);
@@ -312,18 +329,20 @@ describe('label maps', () => {
       const present = [...new Set(labels)].filter((v) => v !== 0).sort((a, b) => a - b);
       expect([...new Set(regions.map((r) => r.label))]).toEqual(present);
       for (const label of present) {
-        const own = viaNative(mask(Uint8Array.from(labels, (v) => (v === label ? 1 : 0)), w, h));
+        const own = viaNative(
+          mask(
+            Uint8Array.from(labels, (v) => (v === label ? 1 : 0)),
+            w,
+            h,
+          ),
+        );
         expect(regions.filter((r) => r.label === label)).toEqual(own.map((r) => ({ ...r, label })));
       }
     }
   });
 
   it('Int32Array labels (negative, large) and a chosen background', () => {
-    const data = Int32Array.from([
-      7, 7, 0, -3,
-      7, 0, 0, -3,
-      0, 0, 2147483647, 0,
-    ]);
+    const data = Int32Array.from([7, 7, 0, -3, 7, 0, 0, -3, 0, 0, 2147483647, 0]);
     const regions = viaNative({ kind: 'labels', data, width: 4, height: 3, background: 7 });
     expect(regions.map((r) => [r.label, Array.from(r.outer)])).toEqual([
       [-3, [3, 0, 3, 1]],
@@ -415,7 +434,8 @@ describe('unclip', () => {
   });
 
   it('fills the gap of a U whose arms come closer than twice the distance', () => {
-    const w = 30, h = 30;
+    const w = 30,
+      h = 30;
     const data = new Uint8Array(w * h);
     for (let y = 5; y < 25; y++) {
       data.fill(1, y * w + 5, y * w + 12);

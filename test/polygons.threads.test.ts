@@ -85,9 +85,7 @@ describe('threads and implementation selection', () => {
   });
 
   it('keeps inputs alive until the work is done, with many calls in flight', async () => {
-    const calls = Array.from({ length: 16 }, (_, i) =>
-      findPolygonsAsync({ kind: 'mask', data: blobMask(200, 200, 10, i), width: 200, height: 200 }),
-    );
+    const calls = Array.from({ length: 16 }, (_, i) => findPolygonsAsync({ kind: 'mask', data: blobMask(200, 200, 10, i), width: 200, height: 200 }));
     const results = await Promise.all(calls);
     results.forEach((regions, i) => {
       expect(regions).toEqual(findPolygons({ kind: 'mask', data: blobMask(200, 200, 10, i), width: 200, height: 200 }));

@@ -65,14 +65,19 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
   it('POST / {"image": base64} → image_hash; the status becomes Ready; the segments are polygons by part name', async () => {
     const session = new HttpSession(server.url);
     try {
-      const res = await session.request('POST', '/', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: car.toString('base64') }) });
+      const res = await session.request('POST', '/', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: car.toString('base64') }),
+      });
       expect([res.status, res.json()]).toEqual([200, { image_hash: sha(car) }]);
       expect(await settle(session, sha(car))).toEqual({ status: 'Ready', message: 'segmentation complete' });
       const segments = await session.request('GET', `/${sha(car)}/segments`);
       expect(segments.status).toBe(200);
       // The same polygons as the model's own answer, largest first within a part: the outline runs
       // through the centres of the boundary pixels, half a pixel inside each rectangle.
-      const native = (await (await fetch(`${server.url}/v1/models/parts/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: car })).json()) as {
+      const native = (await (
+        await fetch(`${server.url}/v1/models/parts/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: car })
+      ).json()) as {
         polygons: Array<{ label: string; bbox: Rect; points: Array<[number, number]> }>;
       };
       expect(native.polygons.map((p) => [p.label, p.bbox])).toEqual([
@@ -89,10 +94,18 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
   });
 
   it('GET / lists the processed hashes; the same photo again is not processed twice', async () => {
-    const again = await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: `data:image/png;base64,${car.toString('base64')}` }) });
+    const again = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: `data:image/png;base64,${car.toString('base64')}` }),
+    });
     expect(await again.json()).toEqual({ image_hash: sha(car) });
     const other = await photo([[[0, 0, 16, 4], GREEN]]);
-    await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: other.toString('base64') }) });
+    await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: other.toString('base64') }),
+    });
     const session = new HttpSession(server.url);
     try {
       await settle(session, sha(other));
@@ -105,8 +118,17 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
   });
 
   it('Error with the reason when the model fails on the image; segments then 404', async () => {
-    const white = await photo([[[0, 0, 1, 1], [255, 255, 255]]]);
-    const res = await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: white.toString('base64') }) });
+    const white = await photo([
+      [
+        [0, 0, 1, 1],
+        [255, 255, 255],
+      ],
+    ]);
+    const res = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: white.toString('base64') }),
+    });
     const { image_hash } = (await res.json()) as { image_hash: string };
     const session = new HttpSession(server.url);
     try {
@@ -139,10 +161,17 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
 
   it('Processing while the model runs: segments are 400 until it is Ready', async () => {
     const slow = await photo([
-      [[0, 0, 1, 1], [128, 128, 128]],
+      [
+        [0, 0, 1, 1],
+        [128, 128, 128],
+      ],
       [[4, 4, 12, 12], GREEN],
     ]);
-    const res = await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: slow.toString('base64') }) });
+    const res = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: slow.toString('base64') }),
+    });
     const { image_hash } = (await res.json()) as { image_hash: string };
     const session = new HttpSession(server.url);
     try {

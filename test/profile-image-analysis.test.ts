@@ -64,7 +64,10 @@ describeEachDatabase('the image-analysis profile', (target: DatabaseTarget) => {
       const { body, contentType } = multipartBody([{ name: 'file', filename: 'selfie.jpg', contentType: 'image/jpeg', data: blueJpeg }]);
       const up = await session.request('POST', '/upload', { headers: { 'x-api-key': KEY, 'content-type': contentType }, body });
       expect([up.status, up.json()]).toEqual([200, { image_id: sha(blueJpeg) }]);
-      const analysed = await session.request('POST', '/analyze', { headers: { 'x-api-key': KEY, 'content-type': 'application/json' }, body: JSON.stringify({ image_id: sha(blueJpeg) }) });
+      const analysed = await session.request('POST', '/analyze', {
+        headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ image_id: sha(blueJpeg) }),
+      });
       const answer = analysed.json();
       // Blue: skin logits all 0 (a tie: the first label), issue logits [3, −3, 1].
       expect([analysed.status, answer.skin_type, answer.issues, analysed.reusedSocket]).toEqual([200, 'Normal', ['Acne', 'Wrinkles'], true]);
@@ -75,12 +78,20 @@ describeEachDatabase('the image-analysis profile', (target: DatabaseTarget) => {
   });
 
   it('needs the key on every route, answering {"detail": …} with the status sightline gives', async () => {
-    const noKey = await fetch(`${server.url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image_id: sha(red) }) });
+    const noKey = await fetch(`${server.url}/analyze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image_id: sha(red) }),
+    });
     expect([noKey.status, await noKey.json()]).toEqual([401, { detail: 'an API key is required: send it as X-API-Key or Authorization: Bearer' }]);
     expect(noKey.headers.get('www-authenticate')).toBe('Bearer realm="sightline"');
     const wrong = await fetch(`${server.url}/upload`, { method: 'POST', headers: { 'X-API-Key': 'secret-token-124' }, body: new FormData() });
     expect([wrong.status, await wrong.json()]).toEqual([401, { detail: 'the API key is not valid' }]);
-    const scope = await fetch(`${server.url}/analyze`, { method: 'POST', headers: { 'X-API-Key': 'reader-key-1', 'content-type': 'application/json' }, body: '{}' });
+    const scope = await fetch(`${server.url}/analyze`, {
+      method: 'POST',
+      headers: { 'X-API-Key': 'reader-key-1', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect([scope.status, await scope.json()]).toEqual([403, { detail: 'API key "env-2" lacks the predict scope this route needs' }]);
   });
 
@@ -93,14 +104,18 @@ describeEachDatabase('the image-analysis profile', (target: DatabaseTarget) => {
     const webp = await solidImage('webp', 8, 8, [1, 2, 3]);
     // Named .png but WebP inside: the content decides.
     const notPng = await upload(webp, 'fake.png', 'image/png');
-    expect([notPng.status, await notPng.json()]).toEqual([400, { detail: 'only JPEG and PNG images are accepted (by their content); "fake.png" is image/webp' }]);
+    expect([notPng.status, await notPng.json()]).toEqual([
+      400,
+      { detail: 'only JPEG and PNG images are accepted (by their content); "fake.png" is image/webp' },
+    ]);
     const text = await upload(Buffer.from('hello'), 'a.txt', 'text/plain');
     expect([text.status, await text.json()]).toEqual([400, { detail: 'only JPEG and PNG images are accepted (by their content); "a.txt" is not an image' }]);
     const big = await upload(Buffer.alloc(5 * 1024 * 1024 + 1), 'big.png', 'image/png');
     expect([big.status, await big.json()]).toEqual([413, { detail: 'file "big.png" exceeds the limit of 5242880 bytes' }]);
     const none = await fetch(`${server.url}/upload`, { method: 'POST', headers: { 'X-API-Key': KEY }, body: new FormData() });
     expect(none.status).toBe(400);
-    const analyze = (body: unknown) => fetch(`${server.url}/analyze`, { method: 'POST', headers: { 'X-API-Key': KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const analyze = (body: unknown) =>
+      fetch(`${server.url}/analyze`, { method: 'POST', headers: { 'X-API-Key': KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const unknown = await analyze({ image_id: 'abc123' });
     expect([unknown.status, await unknown.json()]).toEqual([404, { detail: 'image abc123 not found' }]);
     const missing = await analyze({});
@@ -110,19 +125,25 @@ describeEachDatabase('the image-analysis profile', (target: DatabaseTarget) => {
 
 describe('the image-analysis profile refuses to start', () => {
   it('without API keys: no key is built in', async () => {
-    await expect(startTestServer({ SIGHTLINE_MODELS_DIR: makeModelRepo({ 'image-analysis': imageAnalysisModel() }), SIGHTLINE_PROFILES: 'image-analysis' })).rejects.toThrow(
+    await expect(
+      startTestServer({ SIGHTLINE_MODELS_DIR: makeModelRepo({ 'image-analysis': imageAnalysisModel() }), SIGHTLINE_PROFILES: 'image-analysis' }),
+    ).rejects.toThrow(
       'profile image-analysis: every route of this profile needs an X-API-Key, and no key is built in: configure SIGHTLINE_API_KEYS or SIGHTLINE_API_KEYS_FILE',
     );
   });
 
   it('with a model that lacks its classify or multilabel head', async () => {
-    const plain = makeModelRepo({ 'image-analysis': { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['a', 'b'] } } } });
+    const plain = makeModelRepo({
+      'image-analysis': { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['a', 'b'] } } },
+    });
     await expect(startTestServer({ SIGHTLINE_MODELS_DIR: plain, SIGHTLINE_PROFILES: 'image-analysis', SIGHTLINE_API_KEYS: KEY })).rejects.toThrow(
       /^profile image-analysis needs a multi model "image-analysis", but "image-analysis" is a classify model/,
     );
     const model = imageAnalysisModel();
     const oneHead = { ...model, manifest: { ...model.manifest, heads: { skin_type: (model.manifest.heads as Record<string, unknown>).skin_type } } };
-    await expect(startTestServer({ SIGHTLINE_MODELS_DIR: makeModelRepo({ 'image-analysis': oneHead }), SIGHTLINE_PROFILES: 'image-analysis', SIGHTLINE_API_KEYS: KEY })).rejects.toThrow(
+    await expect(
+      startTestServer({ SIGHTLINE_MODELS_DIR: makeModelRepo({ 'image-analysis': oneHead }), SIGHTLINE_PROFILES: 'image-analysis', SIGHTLINE_API_KEYS: KEY }),
+    ).rejects.toThrow(
       'but the profile needs exactly one head of task "classify" (its name is the answer\'s label field) and one of task "multilabel" (the issues)',
     );
   });

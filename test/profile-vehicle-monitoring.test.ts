@@ -43,7 +43,16 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
     const answer = (await res.json()) as { status: string; id: string; message: string };
     expect(answer).toEqual({ status: 'success', id: expect.stringMatching(/^[0-9a-f-]{36}$/), message: 'detection logged' });
     ids.push(answer.id);
-    const expected = { type: 'detection', id: answer.id, tracking_id: '17', vehicle_type: 'car', camera: 'gate-1', timestamp: '2024-03-10T08:00:00.123Z', confidence: 1, image: car.toString('base64') };
+    const expected = {
+      type: 'detection',
+      id: answer.id,
+      tracking_id: '17',
+      vehicle_type: 'car',
+      camera: 'gate-1',
+      timestamp: '2024-03-10T08:00:00.123Z',
+      confidence: 1,
+      image: car.toString('base64'),
+    };
     expect(await Promise.all(phones.map((p) => p.next()))).toEqual([expected, expected]);
   });
 
@@ -52,7 +61,14 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
     try {
       const first = await session.request('POST', '/api/detect', {
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ track_id: 'a1', type: 'truck', camera_id: 'gate-2', timestamp: 1710057600.5, image_base64: `data:image/png;base64,${truck.toString('base64')}`, confidence: 0.8 }),
+        body: JSON.stringify({
+          track_id: 'a1',
+          type: 'truck',
+          camera_id: 'gate-2',
+          timestamp: 1710057600.5,
+          image_base64: `data:image/png;base64,${truck.toString('base64')}`,
+          confidence: 0.8,
+        }),
       });
       const second = await session.request('POST', '/api/detect', {
         headers: { 'content-type': 'application/json' },
@@ -64,8 +80,26 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
       session.close();
     }
     for (const phone of phones) {
-      expect(await phone.next()).toEqual({ type: 'detection', id: ids[1], tracking_id: 'a1', vehicle_type: 'truck', camera: 'gate-2', timestamp: '2024-03-10T08:00:00.500Z', confidence: 0.8, image: truck.toString('base64') });
-      expect(await phone.next()).toEqual({ type: 'detection', id: ids[2], tracking_id: 'a2', vehicle_type: 'car', camera: 'gate-2', timestamp: '2024-03-10T07:00:01.000Z', confidence: 1, image: null });
+      expect(await phone.next()).toEqual({
+        type: 'detection',
+        id: ids[1],
+        tracking_id: 'a1',
+        vehicle_type: 'truck',
+        camera: 'gate-2',
+        timestamp: '2024-03-10T08:00:00.500Z',
+        confidence: 0.8,
+        image: truck.toString('base64'),
+      });
+      expect(await phone.next()).toEqual({
+        type: 'detection',
+        id: ids[2],
+        tracking_id: 'a2',
+        vehicle_type: 'car',
+        camera: 'gate-2',
+        timestamp: '2024-03-10T07:00:01.000Z',
+        confidence: 1,
+        image: null,
+      });
     }
   });
 
@@ -78,7 +112,16 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
     const { id } = (await res.json()) as { id: string };
     ids.push(id);
     for (const phone of phones) {
-      expect(await phone.next()).toEqual({ type: 'detection', id, tracking_id: '9', vehicle_type: 'bus', camera: 'gate-3', timestamp: '2024-03-10T08:00:02.000Z', confidence: 0.5, image: null });
+      expect(await phone.next()).toEqual({
+        type: 'detection',
+        id,
+        tracking_id: '9',
+        vehicle_type: 'bus',
+        camera: 'gate-3',
+        timestamp: '2024-03-10T08:00:02.000Z',
+        confidence: 0.5,
+        image: null,
+      });
     }
   });
 
@@ -104,7 +147,10 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
 
   it('DELETE /api/delete/{id}: removes the log and its snapshot, and tells every phone', async () => {
     const before = (await (await fetch(`${server.url}/api/stats`)).json()) as { recent_logs: Array<{ id: string; image_url: string }> };
-    const hash = before.recent_logs.find((l) => l.id === ids[0])!.image_url.split('/').pop()!;
+    const hash = before.recent_logs
+      .find((l) => l.id === ids[0])!
+      .image_url.split('/')
+      .pop()!;
     expect(existsSync(blobPath(server, hash))).toBe(true);
     const res = await fetch(`${server.url}/api/delete/${ids[0]}`, { method: 'DELETE' });
     expect([res.status, await res.json()]).toEqual([200, { status: 'success', id: ids[0], message: 'log deleted' }]);
@@ -120,14 +166,21 @@ describeEachDatabase('the vehicle-monitoring profile', (target: DatabaseTarget) 
   });
 
   it('answers its errors as {"detail": …}: missing fields, a bad timestamp, a snapshot that is not an image', async () => {
-    const post = (body: unknown) => fetch(`${server.url}/api/detect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${server.url}/api/detect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const missing = await post({ vehicle_type: 'car' });
     expect([missing.status, await missing.json()]).toEqual([
       400,
-      { detail: 'tracking_id: missing: must be a non-empty string of at most 255 characters; camera: missing: must be a non-empty string of at most 255 characters' },
+      {
+        detail:
+          'tracking_id: missing: must be a non-empty string of at most 255 characters; camera: missing: must be a non-empty string of at most 255 characters',
+      },
     ]);
     const time = await post({ tracking_id: 1, vehicle_type: 'car', camera: 'c', timestamp: 'yesterday' });
-    expect([time.status, await time.json()]).toEqual([400, { detail: 'timestamp: must be an ISO 8601 date-time (read as UTC without a zone), or epoch seconds or milliseconds' }]);
+    expect([time.status, await time.json()]).toEqual([
+      400,
+      { detail: 'timestamp: must be an ISO 8601 date-time (read as UTC without a zone), or epoch seconds or milliseconds' },
+    ]);
     const text = await post({ tracking_id: 1, vehicle_type: 'car', camera: 'c', image: Buffer.from('hello world').toString('base64') });
     expect(text.status).toBe(415);
     expect(((await text.json()) as { detail: string }).detail).toMatch(/^image: /);

@@ -61,7 +61,9 @@ describe('rate limit options', () => {
     expect([config.rateLimitRps, config.rateLimitBurst]).toEqual([0.5, 4]);
     expect(() => loadConfig({ env: { SIGHTLINE_RATE_LIMIT_RPS: 'fast' } })).toThrow('SIGHTLINE_RATE_LIMIT_RPS: expected a number of 0 to 1000000, got "fast"');
     expect(() => loadConfig({ env: { SIGHTLINE_RATE_LIMIT_RPS: '-1' } })).toThrow('SIGHTLINE_RATE_LIMIT_RPS: expected a number of 0 to 1000000, got "-1"');
-    expect(() => loadConfig({ env: { SIGHTLINE_RATE_LIMIT_BURST: '1.5' } })).toThrow('SIGHTLINE_RATE_LIMIT_BURST: expected an integer of 0 to 1000000, got "1.5"');
+    expect(() => loadConfig({ env: { SIGHTLINE_RATE_LIMIT_BURST: '1.5' } })).toThrow(
+      'SIGHTLINE_RATE_LIMIT_BURST: expected an integer of 0 to 1000000, got "1.5"',
+    );
   });
 });
 
@@ -113,10 +115,13 @@ describe('per-key rate limits', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-keys-'));
     const file = path.join(dir, 'keys.json');
     const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
-    writeFileSync(file, JSON.stringify([
-      { name: 'slow-client', sha256: sha256('slow-client-key-1'), scopes: ['read'], rateLimit: { rps: 0.5, burst: 2 } },
-      { name: 'free-client', sha256: sha256('free-client-key-1'), scopes: ['read'] },
-    ]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'slow-client', sha256: sha256('slow-client-key-1'), scopes: ['read'], rateLimit: { rps: 0.5, burst: 2 } },
+        { name: 'free-client', sha256: sha256('free-client-key-1'), scopes: ['read'] },
+      ]),
+    );
     const server = await serve({ SIGHTLINE_API_KEYS_FILE: file });
     const models = (key: string) => fetch(`${server.url}/v1/models`, { headers: { 'x-api-key': key } });
     const slow = [];
@@ -134,7 +139,9 @@ describe('per-key rate limits', () => {
     const first = await fetch(`${server.url}/v1/stats`);
     const second = await fetch(`${server.url}/v1/stats`);
     expect([first.status, second.status]).toEqual([200, 429]);
-    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(/^rate limit of 1 requests\/s \(burst 1\) exceeded for client 127\.0\.0\.1; retry in /);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+      /^rate limit of 1 requests\/s \(burst 1\) exceeded for client 127\.0\.0\.1; retry in /,
+    );
   });
 
   it('counts WebSocket upgrades against the same bucket', async () => {
@@ -212,11 +219,18 @@ describe('failed authentication limits', () => {
     now += 30;
     expect([status('good-key-000001'), status('wrong-key-0001'), status('good-key-000001')]).toEqual([200, 401, 429]);
     // Off with a limit of 0.
-    const open = new Admission({ keys, limiter: new RateLimiter(), rateLimit: { rps: 0, burst: 0 }, authFailures: { limiter: new RateLimiter(), limit: { rps: 0, burst: 0 } } });
-    expect(Array.from({ length: 50 }, () => {
-      const verdict = open.check('read', { route: '/v1/models', key: 'wrong-key-0001', clientAddress: () => '10.0.0.1' });
-      return verdict.ok ? 200 : verdict.reply.status;
-    })).toEqual(Array(50).fill(401));
+    const open = new Admission({
+      keys,
+      limiter: new RateLimiter(),
+      rateLimit: { rps: 0, burst: 0 },
+      authFailures: { limiter: new RateLimiter(), limit: { rps: 0, burst: 0 } },
+    });
+    expect(
+      Array.from({ length: 50 }, () => {
+        const verdict = open.check('read', { route: '/v1/models', key: 'wrong-key-0001', clientAddress: () => '10.0.0.1' });
+        return verdict.ok ? 200 : verdict.reply.status;
+      }),
+    ).toEqual(Array(50).fill(401));
   });
 });
 

@@ -20,7 +20,9 @@ describe('request validation', () => {
     server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
     await server.modelsLoaded;
     const png = await solidImage('png', 8, 8, [200, 0, 0]);
-    const job = (await (await fetch(`${server.url}/v1/jobs?model=cls`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).json()) as Json;
+    const job = (await (
+      await fetch(`${server.url}/v1/jobs?model=cls`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })
+    ).json()) as Json;
     jobId = job.id;
     const detection = (await (
       await fetch(`${server.url}/v1/detections`, {
@@ -63,7 +65,10 @@ describe('request validation', () => {
     ];
     for (const [method, path, body] of routes) {
       const answer = await call(method, `${path}?source=hub`, body);
-      expect(answer, `${method} ${path}`).toEqual({ status: 400, body: { error: { code: 'bad_request', message: 'source: unknown query parameter', field: 'source' } } });
+      expect(answer, `${method} ${path}`).toEqual({
+        status: 400,
+        body: { error: { code: 'bad_request', message: 'source: unknown query parameter', field: 'source' } },
+      });
     }
     // Nothing was done by the refused calls.
     expect((await call('GET', `/v1/jobs/${jobId}`)).status).toBe(200);
@@ -81,7 +86,12 @@ describe('request validation', () => {
     const res = await fetch(`${server.url}/v1/detections`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ detections: [{ cameraId: 'c', trackId: 't', label: 'car', confidence: 2, detectedAt: 0 }, { cameraId: '', label: 'car', confidence: 0.5, detectedAt: 0, colour: 1 }] }),
+      body: JSON.stringify({
+        detections: [
+          { cameraId: 'c', trackId: 't', label: 'car', confidence: 2, detectedAt: 0 },
+          { cameraId: '', label: 'car', confidence: 0.5, detectedAt: 0, colour: 1 },
+        ],
+      }),
     });
     const body = (await res.json()) as Json;
     expect(res.status).toBe(400);

@@ -76,7 +76,10 @@ describe('applyRules', () => {
 
   it('takes the first of equal values for min and max', () => {
     const r = rules({ aggregates: { best: { op: 'max', field: 'score' } } });
-    const items = [{ score: 1, id: 'a' }, { score: 1, id: 'b' }];
+    const items = [
+      { score: 1, id: 'a' },
+      { score: 1, id: 'b' },
+    ];
     expect(applyRules(r, items).summary).toEqual({ best: 1 });
   });
 
@@ -95,15 +98,55 @@ describe('applyRules', () => {
   });
 
   it.each<[string, unknown, Array<Record<string, unknown>>, string]>([
-    ['a key that is not a label', { tables: { t: { a: 1 } }, fields: { f: { op: 'lookup', table: 't', key: 'label' } } }, [{ label: 3 }], 'rules.fields.f: item 0\'s "label" is 3, not a label'],
-    ['a label missing from a table without default', { tables: { t: { a: 1 } }, fields: { f: { op: 'lookup', table: 't', key: 'label' } } }, [{ label: 'a' }, { label: 'b' }], 'rules.fields.f: table "t" has no entry for "b" (item 1) and the field no default'],
-    ['a copy of a field the item lacks', { fields: { f: { op: 'copy', from: 'severity.label' } } }, [{ severity: {} }], 'rules.fields.f: item 0 has no "severity.label"'],
-    ['a label outside the order', { aggregates: { worst: { op: 'max', field: 'label', order: ['a', 'b'] } } }, [{ label: 'a' }, { label: 'c' }], 'rules.aggregates.worst: item 1\'s "label" is "c"; the order ranks "a", "b"'],
-    ['a maximum of texts without an order', { aggregates: { worst: { op: 'max', field: 'label' } } }, [{ label: 'a' }], 'rules.aggregates.worst: item 0\'s "label" is "a"; max compares numbers, or labels in an order'],
-    ['a sum of numbers and ranges', { aggregates: { s: { op: 'sum', field: 'v' } } }, [{ v: 1 }, { v: { min: 1, max: 2 } }], 'rules.aggregates.s: item 1\'s "v" is {"min":1,"max":2}; the other items hold numbers'],
-    ['a sum of ranges and numbers', { aggregates: { s: { op: 'sum', field: 'v' } } }, [{ v: { min: 1, max: 2 } }, { v: 1 }], 'rules.aggregates.s: item 1\'s "v" is 1; the other items hold ranges'],
+    [
+      'a key that is not a label',
+      { tables: { t: { a: 1 } }, fields: { f: { op: 'lookup', table: 't', key: 'label' } } },
+      [{ label: 3 }],
+      'rules.fields.f: item 0\'s "label" is 3, not a label',
+    ],
+    [
+      'a label missing from a table without default',
+      { tables: { t: { a: 1 } }, fields: { f: { op: 'lookup', table: 't', key: 'label' } } },
+      [{ label: 'a' }, { label: 'b' }],
+      'rules.fields.f: table "t" has no entry for "b" (item 1) and the field no default',
+    ],
+    [
+      'a copy of a field the item lacks',
+      { fields: { f: { op: 'copy', from: 'severity.label' } } },
+      [{ severity: {} }],
+      'rules.fields.f: item 0 has no "severity.label"',
+    ],
+    [
+      'a label outside the order',
+      { aggregates: { worst: { op: 'max', field: 'label', order: ['a', 'b'] } } },
+      [{ label: 'a' }, { label: 'c' }],
+      'rules.aggregates.worst: item 1\'s "label" is "c"; the order ranks "a", "b"',
+    ],
+    [
+      'a maximum of texts without an order',
+      { aggregates: { worst: { op: 'max', field: 'label' } } },
+      [{ label: 'a' }],
+      'rules.aggregates.worst: item 0\'s "label" is "a"; max compares numbers, or labels in an order',
+    ],
+    [
+      'a sum of numbers and ranges',
+      { aggregates: { s: { op: 'sum', field: 'v' } } },
+      [{ v: 1 }, { v: { min: 1, max: 2 } }],
+      'rules.aggregates.s: item 1\'s "v" is {"min":1,"max":2}; the other items hold numbers',
+    ],
+    [
+      'a sum of ranges and numbers',
+      { aggregates: { s: { op: 'sum', field: 'v' } } },
+      [{ v: { min: 1, max: 2 } }, { v: 1 }],
+      'rules.aggregates.s: item 1\'s "v" is 1; the other items hold ranges',
+    ],
     ['a sum of texts', { aggregates: { s: { op: 'sum', field: 'v' } } }, [{ v: 'x' }], 'rules.aggregates.s: item 0\'s "v" is "x"; sum adds numbers or ranges'],
-    ['a mean over a missing field', { aggregates: { m: { op: 'mean', field: 'v' } } }, [{ v: 1 }, {}], 'rules.aggregates.m: item 1\'s "v" is missing; mean averages numbers'],
+    [
+      'a mean over a missing field',
+      { aggregates: { m: { op: 'mean', field: 'v' } } },
+      [{ v: 1 }, {}],
+      'rules.aggregates.m: item 1\'s "v" is missing; mean averages numbers',
+    ],
   ])('fails with a rules_failed 500 naming the rule and the item: %s', (_what, raw, items, message) => {
     let error: unknown;
     try {
@@ -112,7 +155,11 @@ describe('applyRules', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(SightlineError);
-    expect({ status: (error as SightlineError).status, code: (error as SightlineError).code, message: (error as Error).message }).toEqual({ status: 500, code: 'rules_failed', message });
+    expect({ status: (error as SightlineError).status, code: (error as SightlineError).code, message: (error as Error).message }).toEqual({
+      status: 500,
+      code: 'rules_failed',
+      message,
+    });
   });
 });
 

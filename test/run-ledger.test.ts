@@ -22,7 +22,10 @@ beforeAll(async () => {
     busyA: { onnx: stallingModel({ magic: 255, side: 400 }).bytes, manifest: { task: 'raw', input: rawInput, batching: noBatching } },
     busyB: { onnx: stallingModel({ magic: 255, side: 400 }).bytes, manifest: { task: 'raw', input: rawInput, batching: noBatching } },
     fail: { onnx: failingModel({ magic: 255 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 4, maxQueueDelayMs: 200 } } },
-    hang: { onnx: stallingModel({ magic: 255, side: 2000 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { ...noBatching, runTimeoutMs: 60_000 } } },
+    hang: {
+      onnx: stallingModel({ magic: 255, side: 2000 }).bytes,
+      manifest: { task: 'raw', input: rawInput, batching: { ...noBatching, runTimeoutMs: 60_000 } },
+    },
     late: { onnx: stallingModel({ magic: 255, side: 2000 }).bytes, manifest: { task: 'raw', input: rawInput, batching: { ...noBatching, runTimeoutMs: 50 } } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });

@@ -28,7 +28,16 @@ function rectangles(width: number, height: number, background: Rgb, fills: Array
 describe('segment models end to end (tiny ONNX models)', () => {
   // logits: background 0.5, red R, green G (input is pixel / 255): a pixel is red or green when that
   // channel is above 0.5, otherwise background (ties go to background). The letterbox grey 114 is background.
-  const logits = segmentationLogits({ classes: 3, weights: [[0, 0, 0], [1, 0, 0], [0, 1, 0]], bias: [0.5, 0, 0], inputShape: [3, 64, 64] });
+  const logits = segmentationLogits({
+    classes: 3,
+    weights: [
+      [0, 0, 0],
+      [1, 0, 0],
+      [0, 1, 0],
+    ],
+    bias: [0.5, 0, 0],
+    inputShape: [3, 64, 64],
+  });
   // p = sigmoid(R − 0.5): above the head threshold 0.5 exactly where R > 0.5.
   const probability = segmentationProbability({ kind: 'sigmoid', threshold: 0.5, inputShape: [3, 64, 64] });
   const letterbox = { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' };
@@ -54,10 +63,15 @@ describe('segment models end to end (tiny ONNX models)', () => {
     // so each covers whole 2×2 blocks of the photo and whole tensor pixels: the red square x 16..48 is
     // tensor columns 8..23 (the resampling blends only across the edge, symmetrically, and the 0.5 cut
     // splits the blend at the edge).
-    const image = await rectangles(128, 64, [0, 0, 0], [
-      { rect: [16, 16, 48, 48], colour: [255, 0, 0] },
-      { rect: [72, 8, 120, 40], colour: [0, 255, 0] },
-    ]);
+    const image = await rectangles(
+      128,
+      64,
+      [0, 0, 0],
+      [
+        { rect: [16, 16, 48, 48], colour: [255, 0, 0] },
+        { rect: [72, 8, 120, 40], colour: [0, 255, 0] },
+      ],
+    );
     const { status, body } = await predict(server, 'parts', image);
     expect(status).toBe(200);
     expect(body.width).toBe(128);
@@ -66,7 +80,9 @@ describe('segment models end to end (tiny ONNX models)', () => {
     // shape's edges, which is 0.5 / 0.5 = 1 original pixel. So a W×H rectangle comes back as the
     // rectangle inset by 1 on every side, with area (W − 2)(H − 2): exact, not approximate.
     const inset = ([x0, y0, x1, y1]: Box): Box => [x0 + 1, y0 + 1, x1 - 1, y1 - 1];
-    expect(body.polygons.map((p: { label: string; bbox: Box; area: number; holes: unknown[] }) => ({ label: p.label, bbox: p.bbox, area: p.area, holes: p.holes }))).toEqual([
+    expect(
+      body.polygons.map((p: { label: string; bbox: Box; area: number; holes: unknown[] }) => ({ label: p.label, bbox: p.bbox, area: p.area, holes: p.holes })),
+    ).toEqual([
       { label: 'green', bbox: inset([72, 8, 120, 40]), area: 46 * 30, holes: [] },
       { label: 'red', bbox: inset([16, 16, 48, 48]), area: 30 * 30, holes: [] },
     ]);
@@ -77,11 +93,16 @@ describe('segment models end to end (tiny ONNX models)', () => {
   it('maps a ring with its hole, and scores a probability map by its mean, through a padding-only letterbox', async () => {
     // 64×32 → 64×64: scale 1 (no resampling), 16 rows of padding above. A bright ring with a black
     // hole, and a dimmer square: p = sigmoid(1 − 0.5) on the ring, sigmoid(160/255 − 0.5) on the square.
-    const image = await rectangles(64, 32, [0, 0, 0], [
-      { rect: [14, 10, 18, 14], colour: [0, 0, 0] },
-      { rect: [8, 4, 24, 20], colour: [255, 255, 255] },
-      { rect: [40, 8, 52, 28], colour: [160, 160, 160] },
-    ]);
+    const image = await rectangles(
+      64,
+      32,
+      [0, 0, 0],
+      [
+        { rect: [14, 10, 18, 14], colour: [0, 0, 0] },
+        { rect: [8, 4, 24, 20], colour: [255, 255, 255] },
+        { rect: [40, 8, 52, 28], colour: [160, 160, 160] },
+      ],
+    );
     const { status, body } = await predict(server, 'damage', image);
     expect(status).toBe(200);
     // Largest first: the square (11 × 19 = 209) before the ring (202).
@@ -101,7 +122,12 @@ describe('segment models end to end (tiny ONNX models)', () => {
     expect(square).toEqual({
       label: 'damage',
       score: expect.closeTo(probability.probabilityOf(160 / 255), 6),
-      points: [[40.5, 8.5], [40.5, 27.5], [51.5, 27.5], [51.5, 8.5]],
+      points: [
+        [40.5, 8.5],
+        [40.5, 27.5],
+        [51.5, 27.5],
+        [51.5, 8.5],
+      ],
       holes: [],
       area: 11 * 19,
       bbox: [40.5, 8.5, 51.5, 27.5],
@@ -150,7 +176,10 @@ const svg = (words: typeof WORDS) =>
 
 /** The ink box of one word, in pixel edges: the word rendered alone, scanned for non-white pixels. */
 async function inkBox(word: (typeof WORDS)[number]): Promise<Box> {
-  const { data, info } = await sharp(svg([word])).greyscale().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(svg([word]))
+    .greyscale()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;

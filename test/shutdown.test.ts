@@ -5,9 +5,12 @@ import { startTestServer } from './helpers/server.js';
 describe('graceful shutdown', () => {
   it('finishes a request in flight, then stops accepting', async () => {
     let release!: () => void;
-    const server = await startTestServer({}, {
-      extraRoutes: [{ method: 'GET', path: '/t/slow', handler: () => new Promise((resolve) => (release = () => resolve(json({ slow: 'done' })))) }],
-    });
+    const server = await startTestServer(
+      {},
+      {
+        extraRoutes: [{ method: 'GET', path: '/t/slow', handler: () => new Promise((resolve) => (release = () => resolve(json({ slow: 'done' })))) }],
+      },
+    );
     const pending = fetch(`${server.url}/t/slow`);
     while (server.http.requestsInFlight === 0) await new Promise((r) => setTimeout(r, 5));
     const closing = server.close();
@@ -22,9 +25,12 @@ describe('graceful shutdown', () => {
   });
 
   it('gives up on requests past the deadline', async () => {
-    const server = await startTestServer({ SIGHTLINE_SHUTDOWN_TIMEOUT_MS: '100' }, {
-      extraRoutes: [{ method: 'GET', path: '/t/never', handler: () => new Promise(() => {}) }],
-    });
+    const server = await startTestServer(
+      { SIGHTLINE_SHUTDOWN_TIMEOUT_MS: '100' },
+      {
+        extraRoutes: [{ method: 'GET', path: '/t/never', handler: () => new Promise(() => {}) }],
+      },
+    );
     void fetch(`${server.url}/t/never`).catch(() => {});
     while (server.http.requestsInFlight === 0) await new Promise((r) => setTimeout(r, 5));
     const started = Date.now();

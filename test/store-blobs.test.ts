@@ -58,21 +58,20 @@ describeEachDatabase('blob store', (target) => {
   it('creates the blob once when the same bytes arrive concurrently', async () => {
     const { store, dataDir } = await open(target);
     const bytes = Buffer.alloc(64 * 1024, 7);
-    const results = await Promise.all(
-      Array.from({ length: 8 }, () => store.blobs.put(bytes, { mediaType: 'image/webp' })),
-    );
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.blobs.put(bytes, { mediaType: 'image/webp' })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.sha256))).toEqual(new Set([sha(bytes)]));
     expect(await filesUnder(join(dataDir, 'blobs'))).toHaveLength(1);
-    const count = await store.db.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom('blobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
   });
 
   it('keeps different bytes apart and leaves no temp files', async () => {
     const { store, dataDir } = await open(target);
-    const puts = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.blobs.put(Buffer.from(`frame ${i}`), { mediaType: 'image/jpeg' })),
-    );
+    const puts = await Promise.all(Array.from({ length: 20 }, (_, i) => store.blobs.put(Buffer.from(`frame ${i}`), { mediaType: 'image/jpeg' })));
     expect(puts.every((p) => p.created)).toBe(true);
     expect(new Set(puts.map((p) => p.sha256)).size).toBe(20);
     for (let i = 0; i < 20; i++) {
@@ -117,9 +116,7 @@ describeEachDatabase('blob store', (target) => {
     expect(await store.blobs.get(loose.sha256)).toBeUndefined();
     expect(await store.blobs.delete(loose.sha256)).toBe(false);
     await expect(store.blobs.delete(used.sha256)).rejects.toMatchObject({ status: 409, code: 'conflict' });
-    expect(await filesUnder(join(dataDir, 'blobs'))).toEqual([
-      join(used.sha256.slice(0, 2), used.sha256.slice(2, 4), used.sha256),
-    ]);
+    expect(await filesUnder(join(dataDir, 'blobs'))).toEqual([join(used.sha256.slice(0, 2), used.sha256.slice(2, 4), used.sha256)]);
 
     // Stored again after deletion: a new row and a new file.
     expect(await store.blobs.put(Buffer.from('loose'), { mediaType: 'image/png' })).toEqual({

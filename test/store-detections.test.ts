@@ -44,8 +44,7 @@ interface Stored {
   input: DetectionInput;
 }
 
-const newestFirst = (a: Stored, b: Stored) =>
-  b.input.detectedAt - a.input.detectedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+const newestFirst = (a: Stored, b: Stored) => b.input.detectedAt - a.input.detectedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 function expectMatches(actual: Detection, expected: Stored) {
   const e = expected.input;
@@ -91,10 +90,7 @@ describeEachDatabase('detections', (target) => {
     };
     // Taken before the insert, so the comparison below does not see anything the store might change in `full`.
     const readBack = { ...structuredClone(full), imageSha256: 'ab'.repeat(32) };
-    const [a, b] = await store.detections.insertMany([
-      full,
-      { cameraId: 'gate-1', trackId: '18', label: 'person', confidence: 0, detectedAt: 0 },
-    ]);
+    const [a, b] = await store.detections.insertMany([full, { cameraId: 'gate-1', trackId: '18', label: 'person', confidence: 0, detectedAt: 0 }]);
     const first = await store.detections.get(a!);
     expect(first).toEqual({ ...readBack, id: a, createdAt: expect.any(Number) });
     expect(Math.abs(first!.createdAt - Date.now())).toBeLessThan(60_000);
@@ -219,7 +215,12 @@ describeEachDatabase('detections', (target) => {
       expect(stats.byCamera).toEqual(Object.fromEntries(count((s) => s.input.cameraId)));
       expect(stats.buckets).toEqual(buckets);
       expect(stats.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(rows.length);
-      expect(stats.latest.map((d) => d.id)).toEqual([...rows].sort(newestFirst).slice(0, query.latest).map((s) => s.id));
+      expect(stats.latest.map((d) => d.id)).toEqual(
+        [...rows]
+          .sort(newestFirst)
+          .slice(0, query.latest)
+          .map((s) => s.id),
+      );
       return stats;
     };
 

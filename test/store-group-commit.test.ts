@@ -28,7 +28,10 @@ const detection = (i: number): DetectionInput => ({
 });
 
 async function countDetections(store: Awaited<ReturnType<typeof open>>['store']): Promise<number> {
-  const row = await store.db.selectFrom('detections').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await store.db
+    .selectFrom('detections')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -134,13 +137,30 @@ describeEachDatabase('group commit', (target) => {
     const [existing] = await store.detections.insertMany([detection(1)]);
     // Reusing an id inside one write: the database refuses the second row, so neither is kept.
     const duplicate = store.writer.write(async (trx) => {
-      await trx.insertInto('detections').values({
-        id: '00000000-0000-7000-8000-0000000000aa', camera_id: 'c', track_id: 't', label: 'car',
-        confidence: 0.1, detected_at: 5, created_at: 5,
-      }).execute();
-      await trx.insertInto('detections').values({
-        id: existing!, camera_id: 'c', track_id: 't', label: 'car', confidence: 0.1, detected_at: 5, created_at: 5,
-      }).execute();
+      await trx
+        .insertInto('detections')
+        .values({
+          id: '00000000-0000-7000-8000-0000000000aa',
+          camera_id: 'c',
+          track_id: 't',
+          label: 'car',
+          confidence: 0.1,
+          detected_at: 5,
+          created_at: 5,
+        })
+        .execute();
+      await trx
+        .insertInto('detections')
+        .values({
+          id: existing!,
+          camera_id: 'c',
+          track_id: 't',
+          label: 'car',
+          confidence: 0.1,
+          detected_at: 5,
+          created_at: 5,
+        })
+        .execute();
     });
     await expect(duplicate).rejects.toBeDefined();
     expect(await store.detections.get('00000000-0000-7000-8000-0000000000aa')).toBeUndefined();

@@ -35,7 +35,16 @@ describeEachDatabase('jobs', (target) => {
     expect(running.status).toBe('running');
     expect(running.startedAt).toBeGreaterThanOrEqual(job.createdAt);
 
-    const result = { polygons: [[[1, 2], [3, 4], [5, 6]]], scores: [0.93] };
+    const result = {
+      polygons: [
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      ],
+      scores: [0.93],
+    };
     const done = await store.jobs.markSucceeded(job.id, result);
     expect(done).toMatchObject({ status: 'succeeded', result, error: null, startedAt: running.startedAt });
     expect(done.finishedAt).toBeGreaterThanOrEqual(running.startedAt!);
@@ -78,17 +87,13 @@ describeEachDatabase('jobs', (target) => {
     expect(other.created).toBe(true);
     const spaced = await store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'upload-42 ' });
     expect(spaced.created).toBe(true);
-    await expect(
-      store.jobs.create({ model: 'other-model', imageSha256: image, idempotencyKey: 'upload-42' }),
-    ).rejects.toMatchObject({ status: 409 });
+    await expect(store.jobs.create({ model: 'other-model', imageSha256: image, idempotencyKey: 'upload-42' })).rejects.toMatchObject({ status: 409 });
     expect((await store.jobs.list()).items).toHaveLength(3);
   });
 
   it('makes one job from concurrent creates with the same key (same group)', async () => {
     const { store, image } = await open(target);
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'k-1' })),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'k-1' })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
     expect((await store.jobs.list()).items.map((j) => j.id)).toEqual([results[0]!.job.id]);
@@ -98,9 +103,7 @@ describeEachDatabase('jobs', (target) => {
     const { store, image } = await open(target, 0);
     // Warm the connection pool so the racing transactions really overlap on MySQL.
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: `warm-${i}` })));
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'k-2' })),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'k-2' })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
     expect((await store.jobs.list({ limit: 100 })).items.filter((j) => j.idempotencyKey === 'k-2')).toHaveLength(1);
@@ -129,15 +132,15 @@ describeEachDatabase('jobs', (target) => {
     expect(pages).toBe(3);
     expect(seen).toEqual(newestFirst);
 
-    expect((await store.jobs.list({ model: 'det' })).items.map((j) => j.id)).toEqual(
-      newestFirst.filter((_, i) => (12 - i) % 3 === 0),
-    );
+    expect((await store.jobs.list({ model: 'det' })).items.map((j) => j.id)).toEqual(newestFirst.filter((_, i) => (12 - i) % 3 === 0));
     expect((await store.jobs.list({ status: 'running' })).items.map((j) => j.id)).toEqual([ids[7], ids[4]]);
     const cls = await store.jobs.list({ model: 'cls', status: 'queued', limit: 100 });
-    expect(cls.items.map((j) => j.id)).toEqual(newestFirst.filter((id) => {
-      const i = ids.indexOf(id);
-      return i % 3 !== 0 && i !== 4 && i !== 7;
-    }));
+    expect(cls.items.map((j) => j.id)).toEqual(
+      newestFirst.filter((id) => {
+        const i = ids.indexOf(id);
+        return i % 3 !== 0 && i !== 4 && i !== 7;
+      }),
+    );
     expect(cls.nextCursor).toBeNull();
 
     await expect(store.jobs.list({ limit: 0 })).rejects.toMatchObject({ status: 400 });

@@ -16,12 +16,8 @@ async function scratchDir(): Promise<string> {
 
 describe('database URLs', () => {
   it('names the scheme of an unsupported URL and hides the password', async () => {
-    expect(() => parseDatabaseUrl('postgres://u:secret@db/x')).toThrow(
-      'unsupported database URL scheme "postgres:" in "postgres://u:***@db/x"',
-    );
-    await expect(openStore({ url: 'redis://localhost/0', dataDir: '/tmp/unused' })).rejects.toThrow(
-      'unsupported database URL scheme "redis:"',
-    );
+    expect(() => parseDatabaseUrl('postgres://u:secret@db/x')).toThrow('unsupported database URL scheme "postgres:" in "postgres://u:***@db/x"');
+    await expect(openStore({ url: 'redis://localhost/0', dataDir: '/tmp/unused' })).rejects.toThrow('unsupported database URL scheme "redis:"');
   });
 
   it('reads SQLite and MySQL forms', () => {
@@ -112,14 +108,12 @@ describeEachDatabase('store lifecycle', (target) => {
   it('waits for accepted writes on close and refuses writes afterwards', async () => {
     const db = await freshDatabase(target);
     const store = await openStore({ url: db.url, dataDir: db.dataDir, groupCommitMs: 20 });
-    const pending = store.detections.insertMany([
-      { cameraId: 'cam-1', trackId: 't1', label: 'car', confidence: 0.5, detectedAt: 1000 },
-    ]);
+    const pending = store.detections.insertMany([{ cameraId: 'cam-1', trackId: 't1', label: 'car', confidence: 0.5, detectedAt: 1000 }]);
     await store.close();
     const [id] = await pending;
-    await expect(store.detections.insertMany([
-      { cameraId: 'cam-1', trackId: 't1', label: 'car', confidence: 0.5, detectedAt: 1000 },
-    ])).rejects.toMatchObject({ status: 503 });
+    await expect(store.detections.insertMany([{ cameraId: 'cam-1', trackId: 't1', label: 'car', confidence: 0.5, detectedAt: 1000 }])).rejects.toMatchObject({
+      status: 503,
+    });
 
     const reopened = await openStore({ url: db.url, dataDir: db.dataDir });
     onTestFinished(() => reopened.close());

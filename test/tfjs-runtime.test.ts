@@ -26,7 +26,13 @@ function machine(options: {
 
 const NODE = '@tensorflow/tfjs-node';
 const NODE_GPU = '@tensorflow/tfjs-node-gpu';
-const pick = ({ name, device, fallbackReason, notes, intraOpThreads }: Awaited<ReturnType<typeof chooseTfjsRuntime>>) => ({ name, device, fallbackReason, notes, intraOpThreads });
+const pick = ({ name, device, fallbackReason, notes, intraOpThreads }: Awaited<ReturnType<typeof chooseTfjsRuntime>>) => ({
+  name,
+  device,
+  fallbackReason,
+  notes,
+  intraOpThreads,
+});
 const cuda = { device: 'cuda' as const, strict: false };
 const cpu = { device: 'cpu' as const, strict: false };
 
@@ -52,7 +58,11 @@ describe('TensorFlow.js runtime choice', () => {
       notes: [],
       intraOpThreads: 1,
     });
-    const broken = machine({ installed: [NODE_GPU, NODE], gpu: true, fails: { 'tfjs-node-gpu': 'libcuda.so.1: cannot open shared object file\nmore', 'tfjs-node': 'Module did not self-register' } });
+    const broken = machine({
+      installed: [NODE_GPU, NODE],
+      gpu: true,
+      fails: { 'tfjs-node-gpu': 'libcuda.so.1: cannot open shared object file\nmore', 'tfjs-node': 'Module did not self-register' },
+    });
     expect(pick(await chooseTfjsRuntime(cuda, broken))).toEqual({
       name: 'tfjs-wasm',
       device: 'cpu',
@@ -68,8 +78,12 @@ describe('TensorFlow.js runtime choice', () => {
     const choice = pick(await chooseTfjsRuntime(cuda, m));
     expect(choice.name).toBe('tfjs-node-gpu');
     expect(choice.device).toBe('cpu');
-    expect(choice.fallbackReason).toBe(`CUDA unavailable for TensorFlow.js: ${NODE_GPU} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: libcudart.so.11.0, libcudnn.so.8)`);
-    await expect(chooseTfjsRuntime({ device: 'cuda', strict: true }, machine({ installed: [NODE_GPU], gpu: true, gpuRegistered: false }))).rejects.toThrow(/registered no GPU.*strict: true, so no CPU fallback/);
+    expect(choice.fallbackReason).toBe(
+      `CUDA unavailable for TensorFlow.js: ${NODE_GPU} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: libcudart.so.11.0, libcudnn.so.8)`,
+    );
+    await expect(chooseTfjsRuntime({ device: 'cuda', strict: true }, machine({ installed: [NODE_GPU], gpu: true, gpuRegistered: false }))).rejects.toThrow(
+      /registered no GPU.*strict: true, so no CPU fallback/,
+    );
   });
 
   it('with strict, refuses to load a CPU runtime for a CUDA model', async () => {

@@ -23,7 +23,14 @@ const softmax = (logits: number[]) => {
 };
 
 const input = { ...plainInput, layout: 'NHWC' };
-const layers = { task: 'classify', backend: 'tfjs', file: 'tfjs/model.json', input, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } };
+const layers = {
+  task: 'classify',
+  backend: 'tfjs',
+  file: 'tfjs/model.json',
+  input,
+  head: { labels, softmax: true },
+  batching: { maxBatchSize: 8, maxQueueDelayMs: 30 },
+};
 
 const suite = serveModelRepo(async () => {
   const repoDir = makeModelRepo({
@@ -83,7 +90,9 @@ describe('tfjs backend: loading and reporting', () => {
     expect((await predict('gpu', [0, 0, 255])).label).toBe('blue');
     const strict = await detail('gpustrict');
     expect(strict.state).toBe('failed');
-    expect(strict.error).toBe('CUDA unavailable for TensorFlow.js: @tensorflow/tfjs-node-gpu is not installed (device "cuda" with strict: true, so no CPU fallback)');
+    expect(strict.error).toBe(
+      'CUDA unavailable for TensorFlow.js: @tensorflow/tfjs-node-gpu is not installed (device "cuda" with strict: true, so no CPU fallback)',
+    );
   });
 });
 
@@ -110,7 +119,11 @@ describe('tfjs backend: exact outputs', () => {
   });
 
   it('keeps each answer with its request when requests share a batch', async () => {
-    const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const colours: Array<[number, number, number]> = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
     const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => predict('layers', colours[i % 3]!)));
     expect(answers.map((a) => a.label)).toEqual(Array.from({ length: 9 }, (_, i) => labels[i % 3]));
     expect(Math.max(...answers.map((a) => a.batchSize))).toBeGreaterThan(1);

@@ -62,7 +62,11 @@ function canvasPixel(card: ReturnType<Page['locator']>, imageWidth: number, x: n
 const hex = (rgb: [number, number, number]) => `#${rgb.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 
 async function items(card: ReturnType<Page['locator']>) {
-  return card.locator('ol.items li').evaluateAll((lis) => lis.map((li) => ({ label: (li as HTMLElement).dataset.label, confidence: Number((li as HTMLElement).dataset.confidence), text: li.textContent })));
+  return card
+    .locator('ol.items li')
+    .evaluateAll((lis) =>
+      lis.map((li) => ({ label: (li as HTMLElement).dataset.label, confidence: Number((li as HTMLElement).dataset.confidence), text: li.textContent })),
+    );
 }
 
 describe.skipIf(!availability.available)(availability.available ? 'web console in chromium' : `web console in chromium (${availability.reason})`, () => {
@@ -70,9 +74,21 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     const repo = makeModelRepo({
       det: {
         onnx: fixedDetector().bytes,
-        manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'], iouThreshold: 0.5 } },
+        manifest: {
+          task: 'detect',
+          input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' },
+          head: { labels: ['car', 'person'], iouThreshold: 0.5 },
+        },
       },
-      cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 20 } } },
+      cls: {
+        onnx: linearClassifier({ classes: 3 }).bytes,
+        manifest: {
+          task: 'classify',
+          input: plainInput,
+          head: { labels: ['red', 'green', 'blue'], softmax: true },
+          batching: { maxBatchSize: 8, maxQueueDelayMs: 20 },
+        },
+      },
       'text-detect': { manifest: textDetect },
       objects: { manifest: objects },
     });
@@ -118,7 +134,9 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
   it('draws a detector answer over the uploaded image and lists the labels beside it', async () => {
     await fresh();
     const image = await splitImage('png', 320, 240, [40, 60, 80], [200, 200, 190]);
-    const expected = (await (await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: new Uint8Array(image), headers: { 'content-type': 'image/png' } })).json()) as Answer<DetectAnswer>;
+    const expected = (await (
+      await fetch(`${server.url}/v1/models/det/predict`, { method: 'POST', body: new Uint8Array(image), headers: { 'content-type': 'image/png' } })
+    ).json()) as Answer<DetectAnswer>;
 
     await page.selectOption('#model-select', 'det');
     await page.setInputFiles('#file-input', { name: 'street.png', mimeType: 'image/png', buffer: image });
@@ -145,7 +163,9 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
   it('runs several images at once: one card each, in order, with a shared batch', async () => {
     await fresh();
     const colours: Record<string, [number, number, number]> = { red: [250, 10, 10], green: [10, 250, 10], blue: [10, 10, 250] };
-    const files = await Promise.all(Object.entries(colours).map(async ([name, rgb]) => ({ name: `${name}.png`, mimeType: 'image/png', buffer: await solidImage('png', 48, 32, rgb) })));
+    const files = await Promise.all(
+      Object.entries(colours).map(async ([name, rgb]) => ({ name: `${name}.png`, mimeType: 'image/png', buffer: await solidImage('png', 48, 32, rgb) })),
+    );
     await page.selectOption('#model-select', 'cls');
     await page.setInputFiles('#file-input', files);
     const cards = page.locator('.result');
@@ -201,9 +221,15 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.setInputFiles('#file-input', { name: 'one.png', mimeType: 'image/png', buffer: await solidImage('png', 16, 16, [0, 0, 255]) });
     const card = page.locator('.result[data-file="one.png"][data-state="done"]');
     await card.waitFor();
-    const latency = await card.locator('dl.latency div').evaluateAll((ds) =>
-      ds.map((d) => ({ name: d.querySelector('dt')!.textContent, ms: Number((d.querySelector('dd') as HTMLElement).dataset.ms), text: d.querySelector('dd')!.textContent })),
-    );
+    const latency = await card
+      .locator('dl.latency div')
+      .evaluateAll((ds) =>
+        ds.map((d) => ({
+          name: d.querySelector('dt')!.textContent,
+          ms: Number((d.querySelector('dd') as HTMLElement).dataset.ms),
+          text: d.querySelector('dd')!.textContent,
+        })),
+      );
     expect(latency.map((l) => l.name)).toEqual(['Queue', 'Infer', 'Total']);
     for (const l of latency) {
       expect(l.ms).toBeGreaterThanOrEqual(0);
@@ -232,7 +258,9 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await fresh();
     // The party photo sheet that ships with @vladmandic/human.
     const photo = readFileSync(path.join(repoRoot, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg'));
-    const expected = (await (await fetch(`${server.url}/v1/models/objects/predict`, { method: 'POST', body: new Uint8Array(photo), headers: { 'content-type': 'image/jpeg' } })).json()) as {
+    const expected = (await (
+      await fetch(`${server.url}/v1/models/objects/predict`, { method: 'POST', body: new Uint8Array(photo), headers: { 'content-type': 'image/jpeg' } })
+    ).json()) as {
       detections: Array<{ label: string; score: number }>;
     };
     expect(expected.detections.length).toBeGreaterThan(0);
@@ -255,7 +283,10 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     const request = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/v1/models/det/load');
     await row.getByRole('button', { name: 'Reload det' }).click();
     await request;
-    await page.locator(`#models-table tr[data-model="det"] .version`).filter({ hasText: `v${before.version + 1}` }).waitFor();
+    await page
+      .locator(`#models-table tr[data-model="det"] .version`)
+      .filter({ hasText: `v${before.version + 1}` })
+      .waitFor();
     expect(await page.locator('#models-table tr[data-model="det"] [data-field="state"]').textContent()).toBe('ready');
     expect(await page.locator('#models-message').textContent()).toBe('det reloaded.');
     expect(((await (await fetch(`${server.url}/v1/models/det`)).json()) as ModelDetailAnswer).version).toBe(before.version + 1);
@@ -266,7 +297,11 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.selectOption('#model-select', 'det');
     await page.getByLabel('Submit as async jobs').check();
     const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
-    await page.setInputFiles('#file-input', { name: 'yard.png', mimeType: 'image/png', buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]) });
+    await page.setInputFiles('#file-input', {
+      name: 'yard.png',
+      mimeType: 'image/png',
+      buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]),
+    });
     const { id } = (await (await submitted).json()) as SubmittedJobAnswer;
     expect(await page.locator('#predict-message').textContent()).toBe('Submitted 1 job to det; follow them under Jobs.');
     expect(await page.locator('#results .result').count()).toBe(0);
@@ -289,13 +324,24 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     const open = await page
       .locator('#socket-state[data-state="open"]')
       .waitFor({ timeout: 5000 })
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
     const snapshot = await solidImage('png', 160, 120, [90, 120, 150]);
     const post = () =>
       fetch(`${server.url}/v1/detections`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ cameraId: 'gate-7', trackId: 'track-42', label: 'forklift', confidence: 0.87, box: [20, 30, 120, 100], detectedAt: Date.now(), image: snapshot.toString('base64') }),
+        body: JSON.stringify({
+          cameraId: 'gate-7',
+          trackId: 'track-42',
+          label: 'forklift',
+          confidence: 0.87,
+          box: [20, 30, 120, 100],
+          detectedAt: Date.now(),
+          image: snapshot.toString('base64'),
+        }),
       });
     if (!open) {
       // The detections API and the WebSocket hub come together; until both exist there is nothing to watch.

@@ -56,11 +56,23 @@ async function open(model: string, base = wsBase): Promise<{ ws: WebSocket; fram
 beforeAll(async () => {
   const classifier = linearClassifier({ classes: 3 });
   const repo = makeModelRepo({
-    cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } } },
-    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400, waitWhenIdle: true } } },
-    wide: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300, waitWhenIdle: true } } },
+    cls: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true }, batching: { maxBatchSize: 8, maxQueueDelayMs: 30 } },
+    },
+    slow: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 400, waitWhenIdle: true } },
+    },
+    wide: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 300, waitWhenIdle: true } },
+    },
     // Holds a lone image in its queue long enough for a test to look at what is in flight.
-    held: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1500, waitWhenIdle: true } } },
+    held: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 8, maxQueueDelayMs: 1500, waitWhenIdle: true } },
+    },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });
   wsBase = server.url.replace('http://', 'ws://');
@@ -89,7 +101,9 @@ describe('predict over WebSocket', () => {
     expect(result).toMatchObject({ width: 8, height: 8, batchSize: 1 });
     expect((result.latencyMs as { totalMs: number }).totalMs).toBeGreaterThan(0);
     // The same answer as the HTTP route, apart from timings.
-    const http = (await (await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })).json()) as Answer<ClassifyAnswer>;
+    const http = (await (
+      await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: await png([255, 0, 0]), headers: { 'content-type': 'image/png' } })
+    ).json()) as Answer<ClassifyAnswer>;
     expect({ ...result, latencyMs: 0, batchSize: 0 }).toEqual({ ...http, latencyMs: 0, batchSize: 0 });
   });
 
@@ -210,7 +224,12 @@ describe('predict over WebSocket', () => {
     const route = predictRoute({ hub, repo: server.models, logger: server.logger, limits, image: { maxInputBytes: 1024 } as never, maxInFlight: 4 });
     const ended: unknown[] = [];
     const sent: unknown[] = [];
-    const ws = { end: (code: number, reason: string) => ended.push([code, reason]), send: (text: string) => sent.push(text), getBufferedAmount: () => 0, getUserData: () => ({ model: 'cls' }) };
+    const ws = {
+      end: (code: number, reason: string) => ended.push([code, reason]),
+      send: (text: string) => sent.push(text),
+      getBufferedAmount: () => 0,
+      getUserData: () => ({ model: 'cls' }),
+    };
     route.open!(ws as never);
     route.message!(ws as never, new Uint8Array([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]).buffer, false);
     expect(ended).toEqual([[1007, 'header frame is not valid UTF-8']]);
@@ -237,7 +256,14 @@ describe('predict over WebSocket', () => {
 function noisyPng(seed: number): Promise<Buffer> {
   let state = seed;
   const next = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) & 0xff;
-  return encode(fromRaw(rgbPixels(48, 48, () => [next(), next(), next()]), 48, 48), 'png');
+  return encode(
+    fromRaw(
+      rgbPixels(48, 48, () => [next(), next(), next()]),
+      48,
+      48,
+    ),
+    'png',
+  );
 }
 
 describe('bytes in flight', () => {
@@ -253,7 +279,7 @@ describe('bytes in flight', () => {
     return { img, budget, own, wsBase: own.url.replace('http://', 'ws://') };
   }
 
-  it('answers frames past a connection\'s budget with overloaded, keeps none of them, and frees the budget as answers go out', async () => {
+  it("answers frames past a connection's budget with overloaded, keeps none of them, and frees the budget as answers go out", async () => {
     const { img, budget, own, wsBase } = await budgetedServer(1, 'SIGHTLINE_WS_MAX_IN_FLIGHT_BYTES');
     const s = await open('held', wsBase);
     for (const id of ['a', 'b', 'c', 'd']) {
@@ -261,7 +287,12 @@ describe('bytes in flight', () => {
       s.ws.send(img);
     }
     const frames = byId([await s.next(), await s.next(), await s.next(), await s.next()]);
-    const overloaded = (id: string) => ({ type: 'error', id, code: 'overloaded', message: `at most ${budget} bytes of images in flight per connection; wait for answers` });
+    const overloaded = (id: string) => ({
+      type: 'error',
+      id,
+      code: 'overloaded',
+      message: `at most ${budget} bytes of images in flight per connection; wait for answers`,
+    });
     expect(frames.slice(2)).toEqual([overloaded('c'), overloaded('d')]);
     expect(frames.slice(0, 2).map((f) => [f.id, f.type])).toEqual([
       ['a', 'result'],
@@ -287,7 +318,12 @@ describe('bytes in flight', () => {
     await expect.poll(() => own.hub.counters().inFlightBytes).toBe(2 * img.byteLength);
     second.ws.send(JSON.stringify({ id: 'c' }));
     second.ws.send(img);
-    expect(await second.next()).toEqual({ type: 'error', id: 'c', code: 'overloaded', message: `the server holds its limit of ${total} bytes of images in flight; retry once answers arrive` });
+    expect(await second.next()).toEqual({
+      type: 'error',
+      id: 'c',
+      code: 'overloaded',
+      message: `the server holds its limit of ${total} bytes of images in flight; retry once answers arrive`,
+    });
     expect(byId([await first.next(), await first.next()]).map((f) => [f.id, f.type])).toEqual([
       ['a', 'result'],
       ['b', 'result'],

@@ -57,8 +57,7 @@ const sqliteTarget: DatabaseTarget = {
 
 const mariadbTarget: DatabaseTarget = {
   name: 'mariadb',
-  skipReason:
-    mysqlUrl === undefined || mysqlUrl === '' ? `${MYSQL_URL_ENV} is not set (set it to a MariaDB/MySQL URL)` : undefined,
+  skipReason: mysqlUrl === undefined || mysqlUrl === '' ? `${MYSQL_URL_ENV} is not set (set it to a MariaDB/MySQL URL)` : undefined,
   async create() {
     if (mysqlUrl === undefined || mysqlUrl === '') throw new Error(`${MYSQL_URL_ENV} is not set`);
     const database = await createScratchDatabase(mysqlUrl, 'sightline_test_');

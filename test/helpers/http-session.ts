@@ -27,7 +27,14 @@ export class HttpSession {
   request(method: string, path: string, options: { headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<SessionResponse> {
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host: this.base.hostname, port: this.base.port, method, path, agent: this.agent, headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers } },
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: { ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -64,7 +71,10 @@ export class HttpSession {
  * A multipart/form-data body as Python's requests writes `files={'file': f}`: each part named,
  * with the file's base name and, only where the caller gives one, a Content-Type.
  */
-export function multipartBody(parts: ReadonlyArray<{ name: string; filename?: string; contentType?: string; data: Buffer | string }>): { body: Buffer; contentType: string } {
+export function multipartBody(parts: ReadonlyArray<{ name: string; filename?: string; contentType?: string; data: Buffer | string }>): {
+  body: Buffer;
+  contentType: string;
+} {
   const boundary = `a3f1c0de${Math.random().toString(16).slice(2)}`;
   const chunks: Buffer[] = [];
   for (const p of parts) {

@@ -47,22 +47,50 @@ export function fromRaw(pixels: Buffer, width: number, height: number, channels:
 
 /** A w×h image of one colour. */
 export function solidImage(format: EncodeFormat, width: number, height: number, colour: Rgb): Promise<Buffer> {
-  return encode(fromRaw(rgbPixels(width, height, () => colour), width, height), format);
+  return encode(
+    fromRaw(
+      rgbPixels(width, height, () => colour),
+      width,
+      height,
+    ),
+    format,
+  );
 }
 
 /** Left half `left`, right half `right` (x < width/2 is left). */
 export function splitImage(format: EncodeFormat, width: number, height: number, left: Rgb, right: Rgb): Promise<Buffer> {
-  return encode(fromRaw(rgbPixels(width, height, (x) => (x < width / 2 ? left : right)), width, height), format);
+  return encode(
+    fromRaw(
+      rgbPixels(width, height, (x) => (x < width / 2 ? left : right)),
+      width,
+      height,
+    ),
+    format,
+  );
 }
 
 /** Top half `top`, bottom half `bottom` (y < height/2 is top). */
 export function stackedImage(format: EncodeFormat, width: number, height: number, top: Rgb, bottom: Rgb): Promise<Buffer> {
-  return encode(fromRaw(rgbPixels(width, height, (_x, y) => (y < height / 2 ? top : bottom)), width, height), format);
+  return encode(
+    fromRaw(
+      rgbPixels(width, height, (_x, y) => (y < height / 2 ? top : bottom)),
+      width,
+      height,
+    ),
+    format,
+  );
 }
 
 /** Horizontal grey ramp: pixel (x, y) = x·step in every channel. */
 export function gradientImage(format: EncodeFormat, width: number, height: number, step = 1): Promise<Buffer> {
-  return encode(fromRaw(rgbPixels(width, height, (x) => [x * step, x * step, x * step]), width, height), format);
+  return encode(
+    fromRaw(
+      rgbPixels(width, height, (x) => [x * step, x * step, x * step]),
+      width,
+      height,
+    ),
+    format,
+  );
 }
 
 /** A stored image with an EXIF Orientation tag, e.g. 6 = "rotate 90° clockwise to display". */
@@ -78,7 +106,9 @@ export function rgbaPng(pixels: Buffer, width: number, height: number): Promise<
 /** A two-frame animated GIF: frame 0 solid `first`, frame 1 solid `second`. */
 export function twoFrameGif(width: number, height: number, first: Rgb, second: Rgb): Promise<Buffer> {
   const frames = Buffer.concat([rgbPixels(width, height, () => first), rgbPixels(width, height, () => second)]);
-  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } }).gif().toBuffer();
+  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
+    .gif()
+    .toBuffer();
 }
 
 /** The PNG file signature. */
@@ -104,12 +134,7 @@ export function craftedPngHeader(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // colour type RGB
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(Buffer.alloc(1024))),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(1024))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** An ISO-BMFF `ftyp` box with the given major and compatible brands, followed by `tail`. */

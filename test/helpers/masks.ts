@@ -34,11 +34,14 @@ export function noiseMask(width: number, height: number, density: number, seed: 
 }
 
 function fillEllipse(data: Uint8Array, width: number, height: number, cx: number, cy: number, rx: number, ry: number, value: number): void {
-  const y0 = Math.max(0, Math.floor(cy - ry)), y1 = Math.min(height - 1, Math.ceil(cy + ry));
-  const x0 = Math.max(0, Math.floor(cx - rx)), x1 = Math.min(width - 1, Math.ceil(cx + rx));
+  const y0 = Math.max(0, Math.floor(cy - ry)),
+    y1 = Math.min(height - 1, Math.ceil(cy + ry));
+  const x0 = Math.max(0, Math.floor(cx - rx)),
+    x1 = Math.min(width - 1, Math.ceil(cx + rx));
   for (let y = y0; y <= y1; y++) {
     for (let x = x0; x <= x1; x++) {
-      const dx = (x - cx) / rx, dy = (y - cy) / ry;
+      const dx = (x - cx) / rx,
+        dy = (y - cy) / ry;
       if (dx * dx + dy * dy <= 1) data[y * width + x] = value;
     }
   }
@@ -61,7 +64,8 @@ export function nestedRingMask(width: number, height: number, count: number, see
   const data = new Uint8Array(width * height);
   const scale = Math.max(2, Math.min(width, height) / 4);
   for (let i = 0; i < count; i++) {
-    const cx = rand() * width, cy = rand() * height;
+    const cx = rand() * width,
+      cy = rand() * height;
     let r = 1 + rand() * scale;
     let value = 1;
     while (r > 0.7) {
@@ -78,10 +82,12 @@ export function lineMask(width: number, height: number, count: number, seed: num
   const rand = random(seed);
   const data = new Uint8Array(width * height);
   for (let i = 0; i < count; i++) {
-    let x = int(rand, 0, width - 1), y = int(rand, 0, height - 1);
+    let x = int(rand, 0, width - 1),
+      y = int(rand, 0, height - 1);
     const steps = int(rand, 1, Math.max(width, height));
     const kind = int(rand, 0, 3);
-    const dx = int(rand, -1, 1), dy = kind === 0 ? 0 : int(rand, -1, 1);
+    const dx = int(rand, -1, 1),
+      dy = kind === 0 ? 0 : int(rand, -1, 1);
     for (let s = 0; s < steps; s++) {
       if (x < 0 || y < 0 || x >= width || y >= height) break;
       data[y * width + x] = 1;
@@ -112,8 +118,10 @@ export function rectangleMask(width: number, height: number, count: number, seed
   const rand = random(seed);
   const data = new Uint8Array(width * height);
   for (let i = 0; i < count; i++) {
-    const x0 = int(rand, -2, width - 1), y0 = int(rand, -2, height - 1);
-    const x1 = x0 + int(rand, 0, Math.max(1, width / 3)), y1 = y0 + int(rand, 0, Math.max(1, height / 3));
+    const x0 = int(rand, -2, width - 1),
+      y0 = int(rand, -2, height - 1);
+    const x1 = x0 + int(rand, 0, Math.max(1, width / 3)),
+      y1 = y0 + int(rand, 0, Math.max(1, height / 3));
     for (let y = Math.max(0, y0); y <= Math.min(height - 1, y1); y++) {
       for (let x = Math.max(0, x0); x <= Math.min(width - 1, x1); x++) data[y * width + x] = 1;
     }

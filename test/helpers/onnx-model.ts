@@ -5,7 +5,17 @@
  */
 import { OnnxGraph, type Dim, type ElemType } from './onnx-graph.js';
 
-export { attr, OnnxGraph, rawData, type AttributeValue, type BuildOptions, type Dim, type ElemType, type TaggedAttribute, type TensorValue } from './onnx-graph.js';
+export {
+  attr,
+  OnnxGraph,
+  rawData,
+  type AttributeValue,
+  type BuildOptions,
+  type Dim,
+  type ElemType,
+  type TaggedAttribute,
+  type TensorValue,
+} from './onnx-graph.js';
 export { decodeModel, encodeModel } from './onnx-proto.js';
 
 export interface TestModel {
@@ -165,10 +175,7 @@ export function fixedDetector(options: FixedDetectorOptions = {}): FixedDetector
   const anchors = boxes.length;
   const layout = options.layout ?? 'features-first';
   const rows = boxes.map((b) => [b.cx, b.cy, b.w, b.h, ...b.scores]);
-  const item =
-    layout === 'anchors-first'
-      ? rows.flat()
-      : Array.from({ length: features }, (_, f) => rows.map((r) => r[f]!)).flat();
+  const item = layout === 'anchors-first' ? rows.flat() : Array.from({ length: features }, (_, f) => rows.map((r) => r[f]!)).flat();
   const itemDims: [number, number] = layout === 'anchors-first' ? [anchors, features] : [features, anchors];
   const { g, inputName, outputName, dims, model } = oneInOneOut(
     'fixed_detector',
@@ -370,4 +377,3 @@ export function segmentationProbability(options: SegmentationProbabilityOptions 
     probabilityOf: (v) => (kind === 'step' ? (v > threshold ? 1 : 0) : 1 / (1 + Math.exp(-(v - threshold)))),
   };
 }
-

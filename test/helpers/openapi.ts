@@ -38,7 +38,18 @@ export function collectRefs(node: unknown, at = '#', out: Array<{ at: string; re
 }
 
 /** Keywords that only annotate: they never make a value invalid. */
-const ANNOTATIONS = new Set(['description', 'default', 'title', 'examples', 'format', 'contentEncoding', 'contentMediaType', 'deprecated', 'readOnly', 'writeOnly']);
+const ANNOTATIONS = new Set([
+  'description',
+  'default',
+  'title',
+  'examples',
+  'format',
+  'contentEncoding',
+  'contentMediaType',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
 
 const typeOf = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
@@ -67,7 +78,8 @@ export function schemaErrors(doc: Json, schema: unknown, value: unknown, at = '$
       case 'type': {
         const actual = typeOf(value);
         const allowed = (Array.isArray(arg) ? arg : [arg]) as string[];
-        if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number'))) errors.push(`${at}: expected ${allowed.join(' or ')}, got ${actual}`);
+        if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number')))
+          errors.push(`${at}: expected ${allowed.join(' or ')}, got ${actual}`);
         break;
       }
       case 'const':

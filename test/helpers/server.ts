@@ -7,10 +7,7 @@ import { loadConfig, type Config } from '../../dist/src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../../dist/src/server.js';
 
 /** A real sightline server on an ephemeral loopback port, with a throwaway data dir. */
-export async function startTestServer(
-  env: Record<string, string> = {},
-  options: StartOptions = {},
-): Promise<ServerHandle & { dataDir: string }> {
+export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerHandle & { dataDir: string }> {
   const dataDir = env.SIGHTLINE_DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'sightline-test-'));
   // An empty model repository unless the test names one: loading the real models takes seconds.
   const modelsDir = env.SIGHTLINE_MODELS_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'sightline-models-'));

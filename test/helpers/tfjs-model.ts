@@ -62,6 +62,9 @@ export function meanScaleGraph(dir: string, scale: [number, number, number]): st
   mkdirSync(dir, { recursive: true });
   const bytes = Buffer.concat([Buffer.from(new Int32Array([1, 2]).buffer), Buffer.from(new Float32Array(scale).buffer)]);
   writeFileSync(path.join(dir, 'weights.bin'), bytes);
-  writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'test', modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights }] }));
+  writeFileSync(
+    path.join(dir, 'model.json'),
+    JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'test', modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights }] }),
+  );
   return path.join(dir, 'model.json');
 }

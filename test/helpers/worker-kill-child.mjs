@@ -21,7 +21,10 @@ const bad = readFileSync(path.join(repoDir, 'bad.png'));
 const good = readFileSync(path.join(repoDir, 'good.png'));
 const post = (model, body) =>
   fetch(`${server.url}/v1/models/${model}/predict`, { method: 'POST', body, headers: { 'content-type': 'image/png' }, signal: AbortSignal.timeout(timeoutMs) })
-    .then(async (r) => { await r.arrayBuffer(); return r.status; })
+    .then(async (r) => {
+      await r.arrayBuffer();
+      return r.status;
+    })
     .catch(() => 0);
 
 const statuses = new Map();

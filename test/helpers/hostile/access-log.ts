@@ -31,7 +31,13 @@ export class AccessLog {
       if (!line.includes('"msg":"request"')) continue;
       try {
         const j = JSON.parse(line) as { reqId?: unknown; method?: unknown; path?: unknown; route?: unknown; status?: unknown };
-        this.lines.push({ reqId: String(j.reqId), method: String(j.method), path: String(j.path), route: typeof j.route === 'string' ? j.route : undefined, status: Number(j.status) });
+        this.lines.push({
+          reqId: String(j.reqId),
+          method: String(j.method),
+          path: String(j.path),
+          route: typeof j.route === 'string' ? j.route : undefined,
+          status: Number(j.status),
+        });
       } catch {
         // Not an access line after all (a log message that mentions one).
       }

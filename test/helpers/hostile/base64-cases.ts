@@ -42,7 +42,12 @@ export function base64Cases(png: Buffer, limits: Limits): HostileCase[] {
       // A batch answers an image that fails its checks (415, 413, 422) with an error entry, not a failed
       // request; a value that breaks the field's rule (not base64 at all) is a 400 naming the field.
       const want = expected === 'ok' ? ok : form === 'images[1]' && expected !== '400' ? '200 with an error entry' : expected;
-      const c = httpCase('base64', `${form} ${what}`, { method: 'POST', target, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, want);
+      const c = httpCase(
+        'base64',
+        `${form} ${what}`,
+        { method: 'POST', target, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+        want,
+      );
       if (form === 'images[1]') {
         const run = c.run;
         c.run = async (port) => {

@@ -16,7 +16,11 @@ export function multipart(parts: Part[], options: { boundary?: string; close?: b
   const boundary = options.boundary ?? BOUNDARY;
   const out: Buffer[] = [];
   for (const p of parts) {
-    const disposition = ['form-data', ...(p.name !== undefined ? [`name="${p.name}"`] : []), ...(p.filename !== undefined ? [`filename="${p.filename}"`] : [])].join('; ');
+    const disposition = [
+      'form-data',
+      ...(p.name !== undefined ? [`name="${p.name}"`] : []),
+      ...(p.filename !== undefined ? [`filename="${p.filename}"`] : []),
+    ].join('; ');
     const lines = [`--${boundary}`, `Content-Disposition: ${disposition}`, ...(p.type ? [`Content-Type: ${p.type}`] : []), ...(p.headers ?? [])];
     out.push(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.isBuffer(p.data) ? p.data : Buffer.from(p.data), Buffer.from('\r\n'));
   }

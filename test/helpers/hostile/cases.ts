@@ -62,7 +62,10 @@ export interface Outcome {
 }
 
 export function matches(expected: string, got: string): boolean {
-  return expected.split('|').map((e) => e.trim()).some((e) => e === got || (/^\d{3}$/.test(e) && got.startsWith(`${e}+`)));
+  return expected
+    .split('|')
+    .map((e) => e.trim())
+    .some((e) => e === got || (/^\d{3}$/.test(e) && got.startsWith(`${e}+`)));
 }
 
 /**
@@ -114,9 +117,15 @@ export function requestBytes(port: number, req: HttpRequest): Buffer {
   const body = req.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
   const headers: Record<string, string | number> = { host: `127.0.0.1:${port}`, ...req.headers };
   const named = Object.keys(headers).map((k) => k.toLowerCase());
-  if (!named.includes('content-length') && !named.includes('transfer-encoding') && (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(req.method)))
+  if (
+    !named.includes('content-length') &&
+    !named.includes('transfer-encoding') &&
+    (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(req.method))
+  )
     headers['content-length'] = body.length;
-  const head = `${req.method} ${req.target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${req.method} ${req.target} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 

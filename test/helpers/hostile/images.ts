@@ -85,7 +85,12 @@ function webpCanvas(width: number, height: number, lossless: Buffer): Buffer {
   anmf.writeUIntLE(frameWidth - 1, 6, 3);
   anmf.writeUIntLE(frameWidth - 1, 9, 3);
   anmf.writeUIntLE(100, 12, 3); // duration
-  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), riffChunk('VP8X', vp8x), riffChunk('ANIM', Buffer.alloc(6)), riffChunk('ANMF', Buffer.concat([anmf, frame]))]);
+  const body = Buffer.concat([
+    Buffer.from('WEBP', 'latin1'),
+    riffChunk('VP8X', vp8x),
+    riffChunk('ANIM', Buffer.alloc(6)),
+    riffChunk('ANMF', Buffer.concat([anmf, frame])),
+  ]);
   return riffChunk('RIFF', body);
 }
 
@@ -125,7 +130,9 @@ function animation(format: 'gif' | 'webp', frames: number, width: number, height
 
 /** A w×h PNG of random pixels: it does not compress, so its size is about w·h·3 bytes. */
 export function noisePng(width: number, height: number): Promise<Buffer> {
-  return sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Every hostile image of the suite, plus a few valid ones that must keep working. */
@@ -155,7 +162,14 @@ export async function hostileImages(): Promise<HostileImage[]> {
     { what: '1×1 PNG', bytes: tinyPng, type: 'image/png', verdict: 'ok' },
     { what: '16-bit PNG', bytes: await gradient(32, 32).toColourspace('rgb16').png().toBuffer(), type: 'image/png', verdict: 'ok' },
     { what: 'CMYK JPEG', bytes: await gradient(32, 32).toColourspace('cmyk').jpeg().toBuffer(), type: 'image/jpeg', verdict: 'ok' },
-    { what: 'grey+alpha PNG', bytes: await sharp(Buffer.alloc(16 * 16 * 2, 90), { raw: { width: 16, height: 16, channels: 2 } }).png().toBuffer(), type: 'image/png', verdict: 'ok' },
+    {
+      what: 'grey+alpha PNG',
+      bytes: await sharp(Buffer.alloc(16 * 16 * 2, 90), { raw: { width: 16, height: 16, channels: 2 } })
+        .png()
+        .toBuffer(),
+      type: 'image/png',
+      verdict: 'ok',
+    },
     { what: '200-frame GIF', bytes: await animation('gif', 200, 16, 16), type: 'image/gif', verdict: 'ok' },
     { what: '100-frame WebP', bytes: await animation('webp', 100, 16, 16), type: 'image/webp', verdict: 'ok' },
     { what: 'JPEG with a 60 KB EXIF', bytes: bigExifJpeg, type: 'image/jpeg', verdict: 'ok' },
@@ -172,9 +186,21 @@ export async function hostileImages(): Promise<HostileImage[]> {
     { what: 'JPEG declaring 65000×65000', bytes: await jpegDeclaring(65_000, 65_000), type: 'image/jpeg', verdict: 413 },
     // libvips decodes a GIF at its frame's size, so a huge logical screen alone allocates nothing.
     { what: 'GIF with a 65535×65535 screen around a 1×1 frame', bytes: gifDeclaring(65_535, 65_535), type: 'image/gif', verdict: 'ok' },
-    { what: 'animated WebP with a 16383×16383 canvas', bytes: webpCanvas(16_383, 16_383, await gradient(16, 16).webp({ lossless: true }).toBuffer()), type: 'image/webp', verdict: 413 },
+    {
+      what: 'animated WebP with a 16383×16383 canvas',
+      bytes: webpCanvas(16_383, 16_383, await gradient(16, 16).webp({ lossless: true }).toBuffer()),
+      type: 'image/webp',
+      verdict: 413,
+    },
     { what: 'TIFF declaring 100000×100000', bytes: tiffDeclaring(100_000, 100_000), type: 'image/tiff', verdict: 413 },
-    { what: 'real 2100×2100 PNG over the pixel limit', bytes: await sharp({ create: { width: 2100, height: 2100, channels: 3, background: '#336699' } }).png().toBuffer(), type: 'image/png', verdict: 413 },
+    {
+      what: 'real 2100×2100 PNG over the pixel limit',
+      bytes: await sharp({ create: { width: 2100, height: 2100, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer(),
+      type: 'image/png',
+      verdict: 413,
+    },
     { what: 'SVG', bytes: svg, type: 'image/svg+xml', verdict: 415 },
     { what: 'SVG sent as image/png', bytes: svg, type: 'image/png', verdict: 415 },
     { what: 'random bytes as image/png', bytes: randomBytes(2048), type: 'image/png', verdict: 415 },

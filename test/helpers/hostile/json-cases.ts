@@ -44,7 +44,14 @@ function allowedTypes(doc: Json, schema: Json): Set<string> | undefined {
 }
 
 /** For each property of an object schema, one case per JSON type it does not allow. */
-function wrongTypeCases(doc: OpenApiDoc, schemaName: string, target: string, base: Record<string, unknown>, wrap: (body: string) => string = (b) => b, prefix = ''): HostileCase[] {
+function wrongTypeCases(
+  doc: OpenApiDoc,
+  schemaName: string,
+  target: string,
+  base: Record<string, unknown>,
+  wrap: (body: string) => string = (b) => b,
+  prefix = '',
+): HostileCase[] {
   const schema = doc.components.schemas[schemaName] as Json;
   const cases: HostileCase[] = [];
   for (const [field, propSchema] of Object.entries((schema.properties ?? {}) as Record<string, Json>)) {
@@ -52,12 +59,27 @@ function wrongTypeCases(doc: OpenApiDoc, schemaName: string, target: string, bas
     if (allowed === undefined) continue; // any JSON
     for (const [type, sample] of Object.entries(SAMPLES)) {
       if (allowed.has(type)) continue;
-      cases.push(naming(httpCase('json', `${schemaName}.${field} as ${type}`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(objectText(base, field, sample)) }, '400'), `${prefix}${field}`));
+      cases.push(
+        naming(
+          httpCase(
+            'json',
+            `${schemaName}.${field} as ${type}`,
+            { method: 'POST', target, headers: JSON_TYPE, body: wrap(objectText(base, field, sample)) },
+            '400',
+          ),
+          `${prefix}${field}`,
+        ),
+      );
     }
   }
   for (const field of (schema.required ?? []) as string[]) {
     const rest = Object.fromEntries(Object.entries(base).filter(([k]) => k !== field));
-    cases.push(naming(httpCase('json', `${schemaName}.${field} missing`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(JSON.stringify(rest)) }, '400'), `${prefix}${field}`));
+    cases.push(
+      naming(
+        httpCase('json', `${schemaName}.${field} missing`, { method: 'POST', target, headers: JSON_TYPE, body: wrap(JSON.stringify(rest)) }, '400'),
+        `${prefix}${field}`,
+      ),
+    );
   }
   return cases;
 }
@@ -67,16 +89,26 @@ const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.r
 export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
   const b64 = png.toString('base64');
   const det = detection();
-  const post = (target: string, what: string, body: string | Buffer, expected: string) => httpCase('json', what, { method: 'POST', target, headers: JSON_TYPE, body }, expected);
-  const detField = (what: string, field: string, value: unknown, expected = '400') => naming(post(DETECTIONS, `${field} ${what}`, objectText(det, field, value), expected), field);
+  const post = (target: string, what: string, body: string | Buffer, expected: string) =>
+    httpCase('json', what, { method: 'POST', target, headers: JSON_TYPE, body }, expected);
+  const detField = (what: string, field: string, value: unknown, expected = '400') =>
+    naming(post(DETECTIONS, `${field} ${what}`, objectText(det, field, value), expected), field);
   const utf8Bad = (what: string, bytes: number[]) =>
-    post(DETECTIONS, `invalid UTF-8 in label: ${what}`, Buffer.concat([Buffer.from(objectText(det, 'label', raw('"car')).slice(0, -1)), Buffer.from(bytes), Buffer.from('"}')]), '400');
+    post(
+      DETECTIONS,
+      `invalid UTF-8 in label: ${what}`,
+      Buffer.concat([Buffer.from(objectText(det, 'label', raw('"car')).slice(0, -1)), Buffer.from(bytes), Buffer.from('"}')]),
+      '400',
+    );
   const maxBatch = ((doc.components.schemas.DetectionBatch as Json).properties.detections.maxItems as number) ?? 500;
   const maxImages = ((doc.components.schemas.PredictJsonBody as Json).properties.images.maxItems as number) ?? 16;
 
   return [
     ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det),
-    ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det, (one) => `{"detections":[${JSON.stringify(det)},${one}]}`, 'detections[1].').map((c) => ({ ...c, name: c.name.replace('json: ', 'json: in a batch, ') })),
+    ...wrongTypeCases(doc, 'DetectionInput', DETECTIONS, det, (one) => `{"detections":[${JSON.stringify(det)},${one}]}`, 'detections[1].').map((c) => ({
+      ...c,
+      name: c.name.replace('json: ', 'json: in a batch, '),
+    })),
     ...wrongTypeCases(doc, 'PredictJsonBody', PREDICT, { image: b64 }),
     ...wrongTypeCases(doc, 'JobSubmission', JOBS, { model: 'cls', image: b64 }),
     // Dates that do not exist are refused, not moved to another day.
@@ -145,9 +177,20 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
     naming(post(DETECTIONS, 'unknown field', JSON.stringify({ ...det, colour: 'red' }), '400'), 'colour'),
     // Every bad field is named in one answer, not one per round trip.
     ...['cameraId', 'confidence', 'detectedAt'].map((field) =>
-      naming(post(DETECTIONS, `three bad fields at once, naming ${field}`, JSON.stringify({ ...det, cameraId: '', confidence: 2, detectedAt: '2026-02-30T00:00:00Z' }), '400'), field),
+      naming(
+        post(
+          DETECTIONS,
+          `three bad fields at once, naming ${field}`,
+          JSON.stringify({ ...det, cameraId: '', confidence: 2, detectedAt: '2026-02-30T00:00:00Z' }),
+          '400',
+        ),
+        field,
+      ),
     ),
-    naming(post(DETECTIONS, 'batch with one bad item, naming its index', JSON.stringify({ detections: [det, det, det, { ...det, confidence: 7 }] }), '400'), 'detections[3].confidence'),
+    naming(
+      post(DETECTIONS, 'batch with one bad item, naming its index', JSON.stringify({ detections: [det, det, det, { ...det, confidence: 7 }] }), '400'),
+      'detections[3].confidence',
+    ),
     // Not JSON, or not an object.
     ...[
       ['an array', '[]'],
@@ -163,7 +206,11 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
       ['two documents', `${JSON.stringify(det)}${JSON.stringify(det)}`],
       ['100000 levels of arrays', nested(100_000)],
       ['100000 levels of objects', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)],
-    ].flatMap(([what, body]) => [post(DETECTIONS, `body is ${what}`, body!, '400'), post(PREDICT, `body is ${what}`, body!, '400'), post(JOBS, `body is ${what}`, body!, '400')]),
+    ].flatMap(([what, body]) => [
+      post(DETECTIONS, `body is ${what}`, body!, '400'),
+      post(PREDICT, `body is ${what}`, body!, '400'),
+      post(JOBS, `body is ${what}`, body!, '400'),
+    ]),
     post(DETECTIONS, 'detections 5000 levels deep', `{"detections":${nested(5000, '{}')}}`, '400'),
     // Batches.
     post(DETECTIONS, 'empty batch', '{"detections":[]}', '400'),
@@ -186,11 +233,36 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
     post(JOBS, 'image and imageSha256', JSON.stringify({ model: 'cls', image: b64, imageSha256: 'a'.repeat(64) }), '400'),
     post(JOBS, 'images (a job takes one)', JSON.stringify({ model: 'cls', images: [b64] }), '400'),
     post(JOBS, 'unknown field', JSON.stringify({ model: 'cls', image: b64, priority: 'high' }), '400'),
-    httpCase('json', 'Idempotency-Key with a space', { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'a b' }, body: JSON.stringify({ model: 'cls', image: b64 }) }, '400'),
-    httpCase('json', 'Idempotency-Key of 256 characters', { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'k'.repeat(256) }, body: JSON.stringify({ model: 'cls', image: b64 }) }, '400'),
+    httpCase(
+      'json',
+      'Idempotency-Key with a space',
+      { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'a b' }, body: JSON.stringify({ model: 'cls', image: b64 }) },
+      '400',
+    ),
+    httpCase(
+      'json',
+      'Idempotency-Key of 256 characters',
+      { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'k'.repeat(256) }, body: JSON.stringify({ model: 'cls', image: b64 }) },
+      '400',
+    ),
     // uWebSockets.js strips bytes of 0x80 and above at either end of a header value (README), so a
     // Latin-1 byte can only be seen, and refused, inside the value.
-    httpCase('json', 'Idempotency-Key with a Latin-1 byte inside', { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'c\u00e9l' }, body: JSON.stringify({ model: 'cls', image: b64 }) }, '400'),
-    httpCase('json', 'charset=utf-16', { method: 'POST', target: DETECTIONS, headers: { 'content-type': 'application/json; charset=utf-16' }, body: Buffer.from(JSON.stringify(det), 'utf16le') }, '400 | 415'),
+    httpCase(
+      'json',
+      'Idempotency-Key with a Latin-1 byte inside',
+      { method: 'POST', target: JOBS, headers: { ...JSON_TYPE, 'idempotency-key': 'c\u00e9l' }, body: JSON.stringify({ model: 'cls', image: b64 }) },
+      '400',
+    ),
+    httpCase(
+      'json',
+      'charset=utf-16',
+      {
+        method: 'POST',
+        target: DETECTIONS,
+        headers: { 'content-type': 'application/json; charset=utf-16' },
+        body: Buffer.from(JSON.stringify(det), 'utf16le'),
+      },
+      '400 | 415',
+    ),
   ];
 }

@@ -31,7 +31,11 @@ export async function multipartCases(png: Buffer, limits: Limits): Promise<Hosti
   both('truncated in the part headers', Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`), '400');
   both('only the closing delimiter', Buffer.from(`--${BOUNDARY}--\r\n`), '400');
   both('preamble garbage only', Buffer.from('x'.repeat(5000)), '400');
-  both('part without Content-Disposition', Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/png\r\n\r\n${png.toString('latin1')}\r\n--${BOUNDARY}--\r\n`, 'latin1'), '400');
+  both(
+    'part without Content-Disposition',
+    Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/png\r\n\r\n${png.toString('latin1')}\r\n--${BOUNDARY}--\r\n`, 'latin1'),
+    '400',
+  );
   both('file part without a name', multipart([file({ name: undefined })]), '400');
   both('file part without a filename (a plain field)', multipart([file({ filename: undefined, type: undefined })]), '400');
   both('file under an unknown field name', multipart([file({ name: 'attachment' })]), '400');
@@ -42,29 +46,61 @@ export async function multipartCases(png: Buffer, limits: Limits): Promise<Hosti
   both('a 1.5 MiB text field', multipart([file(), { name: 'note', data: 'n'.repeat(1.5 * 1024 * 1024) }]), '413');
   both('a 64 KiB part header', multipart([file({ headers: [`X-Long: ${'h'.repeat(64 * 1024)}`] })]), '400 | 413');
   both('a file over the file limit', multipart([file({ data: Buffer.alloc(limits.fileBytes + 1, 7) })]), '413');
-  both('nested multipart/mixed in the file part', multipart([{ name: 'file', filename: 'inner', type: 'multipart/mixed; boundary=inner', data: multipart([file()], { boundary: 'inner' }) }]), '415');
+  both(
+    'nested multipart/mixed in the file part',
+    multipart([{ name: 'file', filename: 'inner', type: 'multipart/mixed; boundary=inner', data: multipart([file()], { boundary: 'inner' }) }]),
+    '415',
+  );
   both('filename with path traversal', multipart([file({ filename: '../../../etc/passwd' })]), 'ok');
   both('filename with a NUL byte', multipart([file({ filename: 'a\u0000b.png' })]), 'ok | 400');
   both('part Content-Type text/plain over PNG bytes', multipart([file({ type: 'text/plain' })]), 'ok');
   both('random bytes as the file', multipart([file({ data: Buffer.from('not an image at all, just text') })]), '415');
   both('empty file', multipart([file({ data: Buffer.alloc(0) })]), '400');
-  both('Content-Transfer-Encoding: base64 part', multipart([file({ data: png.toString('base64'), headers: ['Content-Transfer-Encoding: base64'] })]), '400 | 415');
+  both(
+    'Content-Transfer-Encoding: base64 part',
+    multipart([file({ data: png.toString('base64'), headers: ['Content-Transfer-Encoding: base64'] })]),
+    '400 | 415',
+  );
   cases.push(
-    httpCase('multipart', 'jobs: model field and ?model= disagree', { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([{ name: 'model', data: 'other' }, file()]) }, '400'),
-    httpCase('multipart', 'jobs: two files', { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([file(), file()]) }, '400'),
-    httpCase('multipart', 'jobs: unknown field', { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([{ name: 'priority', data: 'high' }, file()]) }, '400'),
+    httpCase(
+      'multipart',
+      'jobs: model field and ?model= disagree',
+      { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([{ name: 'model', data: 'other' }, file()]) },
+      '400',
+    ),
+    httpCase(
+      'multipart',
+      'jobs: two files',
+      { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([file(), file()]) },
+      '400',
+    ),
+    httpCase(
+      'multipart',
+      'jobs: unknown field',
+      { method: 'POST', target: JOBS, headers: { 'content-type': multipartType() }, body: multipart([{ name: 'priority', data: 'high' }, file()]) },
+      '400',
+    ),
   );
   // Keep-alive after an upload: the next request on the connection is answered.
   for (const side of [100, 200]) {
     // Noise does not compress: a side of 100 is about 30 KB of PNG, 200 about 120 KB.
-    const big = await sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).png().toBuffer();
+    const big = await sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } })
+      .png()
+      .toBuffer();
     const size = Math.round(big.length / 1024);
     const form = multipart([file({ data: big })]);
     cases.push(
-      keepAliveCase(`a ${size} KB multipart upload then GET /health/live`, 'POST', PREDICT, '200,200', (p) => [
-        Buffer.concat([Buffer.from(head(p, 'POST', PREDICT, [`content-type: ${multipartType()}`, `content-length: ${form.length}`])), form]),
-        Buffer.from(head(p, 'GET', '/health/live', [])),
-      ], 'multipart'),
+      keepAliveCase(
+        `a ${size} KB multipart upload then GET /health/live`,
+        'POST',
+        PREDICT,
+        '200,200',
+        (p) => [
+          Buffer.concat([Buffer.from(head(p, 'POST', PREDICT, [`content-type: ${multipartType()}`, `content-length: ${form.length}`])), form]),
+          Buffer.from(head(p, 'GET', '/health/live', [])),
+        ],
+        'multipart',
+      ),
     );
   }
   return cases;

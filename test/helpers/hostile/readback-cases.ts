@@ -27,7 +27,10 @@ export interface FilterCase {
 const withText = (cameraId: string, fields: Record<string, string>) => {
   const base = detection({ cameraId });
   for (const k of Object.keys(fields)) delete base[k];
-  const inner = [...Object.entries(base).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`), ...Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`)];
+  const inner = [
+    ...Object.entries(base).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`),
+    ...Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`),
+  ];
   return `{${inner.join(',')}}`;
 };
 
@@ -55,14 +58,35 @@ export function readBackCases(): ReadBackCase[] {
     rb('confidence 5e-324', 'rb-denormal', { confidence: '5e-324' }, { confidence: 5e-324 }, true),
     rb('confidence 0.1 + 0.2', 'rb-float', { confidence: '0.30000000000000004' }, { confidence: 0.30000000000000004 }),
     rb('box at ±1e308', 'rb-box', { box: '[-1e308,-1e-300,1e308,1e308]' }, { box: [-1e308, -1e-300, 1e308, 1e308] }),
-    rb('detectedAt 29 February 2024, last millisecond', 'rb-leap', { detectedAt: '"2024-02-29T23:59:59.999Z"' }, { detectedAt: Date.UTC(2024, 1, 29, 23, 59, 59, 999) }),
-    rb('detectedAt with nanoseconds and +05:30', 'rb-offset', { detectedAt: '"2026-01-01T00:00:00.123456789+05:30"' }, { detectedAt: Date.UTC(2025, 11, 31, 18, 30, 0, 123) }),
+    rb(
+      'detectedAt 29 February 2024, last millisecond',
+      'rb-leap',
+      { detectedAt: '"2024-02-29T23:59:59.999Z"' },
+      { detectedAt: Date.UTC(2024, 1, 29, 23, 59, 59, 999) },
+    ),
+    rb(
+      'detectedAt with nanoseconds and +05:30',
+      'rb-offset',
+      { detectedAt: '"2026-01-01T00:00:00.123456789+05:30"' },
+      { detectedAt: Date.UTC(2025, 11, 31, 18, 30, 0, 123) },
+    ),
     rb('detectedAt with -12:00', 'rb-west', { detectedAt: '"2026-03-01T00:00:00-12:00"' }, { detectedAt: Date.UTC(2026, 2, 1, 12) }),
     rb('detectedAt at the epoch', 'rb-epoch', { detectedAt: '"1970-01-01T00:00:00Z"' }, { detectedAt: 0 }),
     rb('detectedAt of 2^53 - 1 ms', 'rb-far', { detectedAt: '9007199254740991' }, { detectedAt: 9007199254740991 }, true),
-    rb('meta with __proto__ and constructor keys', 'rb-proto', { meta: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}' }, { meta: JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}') }),
+    rb(
+      'meta with __proto__ and constructor keys',
+      'rb-proto',
+      { meta: '{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}' },
+      { meta: JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}') },
+    ),
     rb('meta 128 levels deep (the limit)', 'rb-deep', { meta: nested(128) }, { meta: JSON.parse(nested(128)) }),
-    rb('meta with unicode keys and a NUL', 'rb-meta-keys', { meta: '{"模":"\\u0000","\\ud83d\\ude00":[1,2.5,-0,1e300]}' }, { meta: JSON.parse('{"模":"\\u0000","\\ud83d\\ude00":[1,2.5,0,1e300]}') }, true),
+    rb(
+      'meta with unicode keys and a NUL',
+      'rb-meta-keys',
+      { meta: '{"模":"\\u0000","\\ud83d\\ude00":[1,2.5,-0,1e300]}' },
+      { meta: JSON.parse('{"模":"\\u0000","\\ud83d\\ude00":[1,2.5,0,1e300]}') },
+      true,
+    ),
     rb('meta that is a bare string', 'rb-meta-string', { meta: '"just text"' }, { meta: 'just text' }),
   ];
 }

@@ -68,13 +68,26 @@ function badQueryValues(schema: Json): Array<[string, string]> {
   const types = schema.anyOf ? (schema.anyOf as Json[]) : [schema];
   const integerLike = types.find((s) => s.type === 'integer');
   const stringLike = types.find((s) => s.type === 'string');
-  if (schema.enum) out.push(['not in the enum', 'bogus'], ['enum value in upper case', encodeURIComponent(String(schema.enum[0]).toUpperCase())], ['empty', '']);
+  if (schema.enum)
+    out.push(['not in the enum', 'bogus'], ['enum value in upper case', encodeURIComponent(String(schema.enum[0]).toUpperCase())], ['empty', '']);
   else if (integerLike && !stringLike) {
-    out.push(['not a number', 'abc'], ['a fraction', '1.5'], ['exponent form', '1e3'], ['empty', ''], ['NaN', 'NaN'], ['Infinity', 'Infinity'], ['hex', '0x10']);
+    out.push(
+      ['not a number', 'abc'],
+      ['a fraction', '1.5'],
+      ['exponent form', '1e3'],
+      ['empty', ''],
+      ['NaN', 'NaN'],
+      ['Infinity', 'Infinity'],
+      ['hex', '0x10'],
+    );
     if (integerLike.minimum !== undefined) out.push(['below the minimum', String(integerLike.minimum - 1)]);
     if (integerLike.maximum !== undefined) out.push(['above the maximum', String(integerLike.maximum + 1)], ['2^64', '18446744073709551616']);
   } else if (stringLike?.pattern && !isDatePattern(stringLike.pattern)) {
-    out.push(...failing(stringLike.pattern, ['', '!', '%20', 'a'.repeat(300), '%E6%A8%A1']).map((v) => [`not matching ${stringLike.pattern}: ${JSON.stringify(v.slice(0, 12))}`, v] as [string, string]));
+    out.push(
+      ...failing(stringLike.pattern, ['', '!', '%20', 'a'.repeat(300), '%E6%A8%A1']).map(
+        (v) => [`not matching ${stringLike.pattern}: ${JSON.stringify(v.slice(0, 12))}`, v] as [string, string],
+      ),
+    );
   } else if (stringLike?.pattern) {
     out.push(
       ['not a time', 'yesterday'],
@@ -105,7 +118,11 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
     const present = METHODS.filter((m) => item[m]);
     for (const method of METHODS.filter((m) => !item[m])) {
       const req: HttpRequest = { method: method.toUpperCase(), target: fillPath(path) };
-      cases.push({ ...httpCase('method', `not documented (has ${present.join(', ').toUpperCase()})`, req, '405'), name: `${req.method} ${path} / method: not documented (has ${present.join(', ').toUpperCase()})`, route: path });
+      cases.push({
+        ...httpCase('method', `not documented (has ${present.join(', ').toUpperCase()})`, req, '405'),
+        name: `${req.method} ${path} / method: not documented (has ${present.join(', ').toUpperCase()})`,
+        route: path,
+      });
     }
   }
 
@@ -140,22 +157,73 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
     if (o.path.startsWith('/v1/') && !ws) {
       // Unknown query parameters are refused, so a misspelt one never silently does nothing.
       const path = fillPath(o.path);
-      cases.push(onRoute(o.path, namesField(httpCase('query', 'unknown parameter bogus=1', { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body }, '400'), 'bogus')));
-      cases.push(onRoute(o.path, httpCase('query', 'empty parameter name', { method: o.method, target: target(path, [...base.query, '=1']), headers: baseHeaders, body: base.body }, '400')));
+      cases.push(
+        onRoute(
+          o.path,
+          namesField(
+            httpCase(
+              'query',
+              'unknown parameter bogus=1',
+              { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body },
+              '400',
+            ),
+            'bogus',
+          ),
+        ),
+      );
+      cases.push(
+        onRoute(
+          o.path,
+          httpCase(
+            'query',
+            'empty parameter name',
+            { method: o.method, target: target(path, [...base.query, '=1']), headers: baseHeaders, body: base.body },
+            '400',
+          ),
+        ),
+      );
       // Bad values of each documented query parameter.
       for (const p of params(o, 'query')) {
         for (const [what, value] of badQueryValues((p.schema ?? {}) as Json)) {
           const query = [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=${value}`];
-          cases.push(onRoute(o.path, namesField(httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400'), p.name)));
+          cases.push(
+            onRoute(
+              o.path,
+              namesField(
+                httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400'),
+                p.name,
+              ),
+            ),
+          );
         }
-        cases.push(onRoute(o.path, httpCase('query', `${p.name} invalid escape %zz`, { method: o.method, target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]), headers: baseHeaders, body: base.body }, '400')));
+        cases.push(
+          onRoute(
+            o.path,
+            httpCase(
+              'query',
+              `${p.name} invalid escape %zz`,
+              {
+                method: o.method,
+                target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]),
+                headers: baseHeaders,
+                body: base.body,
+              },
+              '400',
+            ),
+          ),
+        );
       }
     }
 
     // Header parameters with a pattern: values it refuses.
     for (const p of params(o, 'header').filter((h) => typeof h.schema?.pattern === 'string')) {
       for (const value of failing(p.schema.pattern, ['a b', 'k'.repeat(300), 'tab\there'])) {
-        const req: HttpRequest = { method: o.method, target: target(fillPath(o.path), base.query), headers: { ...baseHeaders, [p.name]: value }, body: base.body };
+        const req: HttpRequest = {
+          method: o.method,
+          target: target(fillPath(o.path), base.query),
+          headers: { ...baseHeaders, [p.name]: value },
+          body: base.body,
+        };
         cases.push(onRoute(o.path, httpCase('header', `${p.name} ${JSON.stringify(value.slice(0, 12))}${value.length > 12 ? '…' : ''}`, req, '400')));
       }
     }
@@ -164,7 +232,17 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
       const path = fillPath(o.path);
       // Content types the operation does not take.
       for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/svg+xml', 'application/javascript']) {
-        cases.push(onRoute(o.path, httpCase('content-type', `undocumented ${type}`, { method: o.method, target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' }, '415')));
+        cases.push(
+          onRoute(
+            o.path,
+            httpCase(
+              'content-type',
+              `undocumented ${type}`,
+              { method: o.method, target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' },
+              '415',
+            ),
+          ),
+        );
       }
       cases.push(onRoute(o.path, httpCase('content-type', 'no content type', { method: o.method, target: target(path, base.query), body: 'hello' }, '415')));
       for (const type of types) {
@@ -177,13 +255,52 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
             : type.startsWith('multipart/')
               ? multipart([{ name: 'file', filename: 'big.png', type: 'image/png', data: Buffer.alloc(limits.fileBytes + 64 * 1024, 1) }])
               : Buffer.concat([png.subarray(0, 8), Buffer.alloc(limits.fileBytes + 64 * 1024, 1)]);
-        cases.push(onRoute(o.path, httpCase('oversize', `${type} over its limit (${oversize.length} bytes)`, { method: o.method, target: target(path, query), headers, body: oversize }, '413')));
+        cases.push(
+          onRoute(
+            o.path,
+            httpCase(
+              'oversize',
+              `${type} over its limit (${oversize.length} bytes)`,
+              { method: o.method, target: target(path, query), headers, body: oversize },
+              '413',
+            ),
+          ),
+        );
       }
       // Over the hard body limit, and a declared length far past it with no body following.
-      cases.push(onRoute(o.path, httpCase('oversize', `${first} over the body limit`, { method: o.method, target: target(path, base.query), headers: { 'content-type': contentType(first!) }, body: Buffer.alloc(limits.bodyBytes + 1024, 0x41) }, '413')));
-      cases.push(onRoute(o.path, httpCase('oversize', 'Content-Length of 100 MiB, body not sent', { method: o.method, target: target(path, base.query), headers: { 'content-type': contentType(first!), 'content-length': 100 * 1024 * 1024 }, body: Buffer.alloc(1024, 0x41) }, '413+close')));
+      cases.push(
+        onRoute(
+          o.path,
+          httpCase(
+            'oversize',
+            `${first} over the body limit`,
+            {
+              method: o.method,
+              target: target(path, base.query),
+              headers: { 'content-type': contentType(first!) },
+              body: Buffer.alloc(limits.bodyBytes + 1024, 0x41),
+            },
+            '413',
+          ),
+        ),
+      );
+      cases.push(
+        onRoute(
+          o.path,
+          httpCase(
+            'oversize',
+            'Content-Length of 100 MiB, body not sent',
+            {
+              method: o.method,
+              target: target(path, base.query),
+              headers: { 'content-type': contentType(first!), 'content-length': 100 * 1024 * 1024 },
+              body: Buffer.alloc(1024, 0x41),
+            },
+            '413+close',
+          ),
+        ),
+      );
     }
   }
   return cases;
 }
-

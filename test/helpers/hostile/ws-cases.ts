@@ -40,10 +40,14 @@ function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 5000): Promis
     const timer = setTimeout(() => done(phase === 'probe' ? `${describe()}+no-reply-to-probe` : 'hang'), timeoutMs);
     const describe = () => {
       // The distinct kinds of answer, sorted: answers to frames in flight arrive in any order.
-      const codes = [...new Set(received.slice(0, o.answers ?? 1).map((f) => (f.type === 'error' ? `frame:${String(f.code)}` : `frame:${String(f.type)}`)))].sort();
+      const codes = [
+        ...new Set(received.slice(0, o.answers ?? 1).map((f) => (f.type === 'error' ? `frame:${String(f.code)}` : `frame:${String(f.type)}`))),
+      ].sort();
       return codes.join(',');
     };
-    ws.on('unexpected-response', (_req, res) => done(`upgrade:${res.statusCode}${res.headers['x-request-id'] ? '' : ' without x-request-id'}`, [res.statusCode ?? 0]));
+    ws.on('unexpected-response', (_req, res) =>
+      done(`upgrade:${res.statusCode}${res.headers['x-request-id'] ? '' : ' without x-request-id'}`, [res.statusCode ?? 0]),
+    );
     ws.on('error', () => done('error'));
     ws.on('close', (code) => done(phase === 'probe' ? `${describe()}+close:${code}` : `close:${code}`));
     ws.on('open', () => {
@@ -73,9 +77,19 @@ export function wsCases(png: Buffer, big: Buffer, images: HostileImage[], limits
   const ping = { frame: { data: '{"type":"ping"}' }, replyType: 'pong' };
   const image = { frame: { data: png, binary: true }, replyType: 'result' };
   const events = (what: string, frames: Frame[], expected: string, answers = 1) =>
-    cases.push({ family: 'websocket', name: `WS /v1/ws / websocket: ${what}`, expected, run: (port) => wsExchange(port, { path: '/v1/ws', frames, answers, probe: ping }) });
+    cases.push({
+      family: 'websocket',
+      name: `WS /v1/ws / websocket: ${what}`,
+      expected,
+      run: (port) => wsExchange(port, { path: '/v1/ws', frames, answers, probe: ping }),
+    });
   const predict = (what: string, frames: Frame[], expected: string, answers = 1) =>
-    cases.push({ family: 'websocket', name: `WS /v1/ws/predict/cls / websocket: ${what}`, expected, run: (port) => wsExchange(port, { path: '/v1/ws/predict/cls', frames, answers, probe: image }) });
+    cases.push({
+      family: 'websocket',
+      name: `WS /v1/ws/predict/cls / websocket: ${what}`,
+      expected,
+      run: (port) => wsExchange(port, { path: '/v1/ws/predict/cls', frames, answers, probe: image }),
+    });
   const text = (data: string): Frame => ({ data, binary: false });
   const topics = (n: number) => Array.from({ length: n }, (_, i) => `detections/cam-${i}`);
 
@@ -108,18 +122,34 @@ export function wsCases(png: Buffer, big: Buffer, images: HostileImage[], limits
   events('one unknown topic among known ones', [text('{"type":"subscribe","topics":["jobs","nope","models"]}')], 'frame:unknown_topic+open');
   events('topic with a trailing slash', [text('{"type":"subscribe","topic":"detections/"}')], 'frame:unknown_topic+open | frame:bad_message+open');
   events('topic with a lone surrogate', [text('{"type":"subscribe","topic":"detections/\\ud800"}')], 'frame:unknown_topic+open | frame:bad_message+open');
-  events('64 topics, then one more', [text(JSON.stringify({ type: 'subscribe', topics: topics(64) })), text('{"type":"subscribe","topic":"jobs"}')], 'frame:subscribed,frame:too_many_topics+open', 2);
+  events(
+    '64 topics, then one more',
+    [text(JSON.stringify({ type: 'subscribe', topics: topics(64) })), text('{"type":"subscribe","topic":"jobs"}')],
+    'frame:subscribed,frame:too_many_topics+open',
+    2,
+  );
   events('a binary frame', [{ data: Buffer.from([0, 1, 2, 3, 255]), binary: true }], 'frame:binary_not_supported+open');
   events('a PNG as a binary frame', [{ data: png, binary: true }], 'frame:binary_not_supported+open');
-  events(`a text frame over the limit (${limits.wsPayloadBytes + 1024} bytes)`, [text(`{"type":"ping","pad":"${'p'.repeat(limits.wsPayloadBytes + 1024)}"}`)], 'close:1009');
+  events(
+    `a text frame over the limit (${limits.wsPayloadBytes + 1024} bytes)`,
+    [text(`{"type":"ping","pad":"${'p'.repeat(limits.wsPayloadBytes + 1024)}"}`)],
+    'close:1009',
+  );
   events('a text frame ten times the limit', [text('x'.repeat(limits.wsPayloadBytes * 10))], 'close:1009 | close:1006');
   events('invalid UTF-8 in a text frame', [{ data: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), binary: false }], 'close:1007 | close:1006');
-  events('100 bad frames in a row', Array.from({ length: 100 }, () => text('{')), 'frame:bad_json+open', 100);
+  events(
+    '100 bad frames in a row',
+    Array.from({ length: 100 }, () => text('{')),
+    'frame:bad_json+open',
+    100,
+  );
 
   predict('binary garbage', [{ data: Buffer.from('not an image at all'), binary: true }], 'frame:unsupported_media_type+open');
   predict('an empty binary frame', [{ data: Buffer.alloc(0), binary: true }], 'frame:bad_request+open | frame:unsupported_media_type+open');
   for (const img of images.filter((i) => i.verdict !== 'ok' && i.bytes.length < limits.fileBytes)) {
-    const code = { 400: 'bad_request', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'undecodable_image' }[img.verdict as 400 | 413 | 415 | 422];
+    const code = { 400: 'bad_request', 413: 'payload_too_large', 415: 'unsupported_media_type', 422: 'undecodable_image' }[
+      img.verdict as 400 | 413 | 415 | 422
+    ];
     predict(`image frame: ${img.what}`, [{ data: img.bytes, binary: true }], `frame:${code}+open`);
   }
   predict('a text frame where an image is expected', [text('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk')], 'frame:bad_json+open');
@@ -137,12 +167,30 @@ export function wsCases(png: Buffer, big: Buffer, images: HostileImage[], limits
     predict(`header frame: ${what}`, [text(body)], 'frame:bad_message+open');
   predict('header frame: an id with a lone surrogate', [text('{"id":"\\ud800"}')], 'frame:bad_message+open');
   predict('a header frame over the limit', [text(JSON.stringify({ id: 'x', pad: 'p'.repeat(limits.wsPayloadBytes + 1024) }))], 'close:1009');
-  predict(`an image frame over the file limit (${limits.fileBytes + 1024} bytes)`, [{ data: Buffer.concat([png, Buffer.alloc(limits.fileBytes + 1024 - png.length)]), binary: true }], 'close:1009');
+  predict(
+    `an image frame over the file limit (${limits.fileBytes + 1024} bytes)`,
+    [{ data: Buffer.concat([png, Buffer.alloc(limits.fileBytes + 1024 - png.length)]), binary: true }],
+    'close:1009',
+  );
   predict('an image frame four times the file limit', [{ data: Buffer.alloc(limits.fileBytes * 4), binary: true }], 'close:1009 | close:1006');
-  predict('invalid UTF-8 in a header frame', [{ data: Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), binary: false }], 'close:1007 | close:1006');
-  predict('100 garbage images at once', Array.from({ length: 100 }, () => ({ data: Buffer.from('garbage'), binary: true })), 'frame:overloaded,frame:unsupported_media_type+open | frame:unsupported_media_type+open', 100);
+  predict(
+    'invalid UTF-8 in a header frame',
+    [{ data: Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), binary: false }],
+    'close:1007 | close:1006',
+  );
+  predict(
+    '100 garbage images at once',
+    Array.from({ length: 100 }, () => ({ data: Buffer.from('garbage'), binary: true })),
+    'frame:overloaded,frame:unsupported_media_type+open | frame:unsupported_media_type+open',
+    100,
+  );
   // Images in flight are bounded in bytes as well as in number: each is answered, some perhaps with overloaded.
-  predict(`64 image frames of ${Math.round(big.length / 1024)} KiB at once`, Array.from({ length: 64 }, () => ({ data: big, binary: true })), 'frame:result+open | frame:overloaded,frame:result+open | frame:overloaded+open', 64);
+  predict(
+    `64 image frames of ${Math.round(big.length / 1024)} KiB at once`,
+    Array.from({ length: 64 }, () => ({ data: big, binary: true })),
+    'frame:result+open | frame:overloaded,frame:result+open | frame:overloaded+open',
+    64,
+  );
 
   cases.push({
     family: 'websocket',
@@ -159,7 +207,8 @@ export function wsCases(png: Buffer, big: Buffer, images: HostileImage[], limits
   // Handshakes that are not WebSocket handshakes.
   const upgrade = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' };
   for (const path of ['/v1/ws', '/v1/ws/predict/cls']) {
-    const hs = (what: string, headers: Record<string, string>, expected: string) => cases.push(httpCase('websocket', `handshake ${what}`, { method: 'GET', target: path, headers }, expected));
+    const hs = (what: string, headers: Record<string, string>, expected: string) =>
+      cases.push(httpCase('websocket', `handshake ${what}`, { method: 'GET', target: path, headers }, expected));
     hs('without Upgrade', {}, '426');
     hs('with Sec-WebSocket-Version 99', { ...upgrade, 'sec-websocket-version': '99' }, '426 | 400');
     hs('without Sec-WebSocket-Key', Object.fromEntries(Object.entries(upgrade).filter(([k]) => k !== 'sec-websocket-key')), '400');
