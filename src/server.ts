@@ -16,6 +16,7 @@ import { imageRoutes } from './http/routes/images.js';
 import { evaluationRoutes } from './http/routes/evaluations.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { modelRoutes } from './http/routes/models.js';
+import { openInferenceRoutes } from './http/routes/v2/open-inference.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { uiRoutes } from './http/ui/routes.js';
 import { openapiRoutes } from './http/openapi/routes.js';
@@ -129,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...evaluationRoutes({ store, models, runner: evaluations, config }),
     ...detectionRoutes({ store, models, feed, config }),
     ...imageRoutes(store, config),
+    ...openInferenceRoutes(models, config),
     ...upgradeRequiredRoutes(),
     ...metricsRoutes(metrics),
     ...uiRoutes(),

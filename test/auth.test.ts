@@ -97,6 +97,21 @@ function documentedAccess(method: string, pattern: string): string | undefined {
     'DELETE /v1/images/:sha256': 'admin',
     'GET /v1/ws': 'read',
     'GET /v1/ws/predict/:model': 'predict',
+    'GET /v2': 'public',
+    'GET /v2/health/live': 'public',
+    'GET /v2/health/ready': 'public',
+    'GET /v2/models/:name/ready': 'public',
+    'GET /v2/models/:name/versions/:version/ready': 'public',
+    'GET /v2/models/:name': 'read',
+    'GET /v2/models/:name/versions/:version': 'read',
+    'GET /v2/models/stats': 'read',
+    'GET /v2/models/:name/stats': 'read',
+    'GET /v2/models/:name/versions/:version/stats': 'read',
+    'POST /v2/models/:name/infer': 'predict',
+    'POST /v2/models/:name/versions/:version/infer': 'predict',
+    'POST /v2/repository/index': 'read',
+    'POST /v2/repository/models/:name/load': 'admin',
+    'POST /v2/repository/models/:name/unload': 'admin',
   };
   return table[`${method} ${pattern}`];
 }
@@ -146,6 +161,10 @@ describe('route scope table', () => {
 
 const silentLogger = { info() {}, warn() {}, error() {} };
 
+/** A refusal's body: the native error shape, or the Open Inference Protocol's on its routes under /v2. */
+const refusal = (route: { path: string }, code: string, message: string) =>
+  route.path === '/v2' || route.path.startsWith('/v2/') ? { error: message } : { error: { code, message } };
+
 describe('auth matrix', () => {
   // Every registered route, read from the server's router: a new route is covered without touching this file.
   describe.each(server.routes.map((r) => ({ ...r, name: `${r.method} ${r.path} (${r.access})` })))('$name', (route) => {
@@ -169,7 +188,7 @@ describe('auth matrix', () => {
       const r = await call(route);
       expect(r.status).toBe(401);
       expect(r.challenge).toBe('Bearer realm="sightline"');
-      expect(r.body).toEqual({ error: { code: 'unauthorized', message: 'an API key is required: send it as X-API-Key or Authorization: Bearer' } });
+      expect(r.body).toEqual(refusal(route, 'unauthorized', 'an API key is required: send it as X-API-Key or Authorization: Bearer'));
     });
 
     it('wrong key: 401 invalid_token, as X-API-Key and as Bearer', async () => {
@@ -178,7 +197,7 @@ describe('auth matrix', () => {
         const r = await call(route, headers);
         expect(r.status).toBe(401);
         expect(r.challenge).toBe('Bearer realm="sightline", error="invalid_token"');
-        expect(r.body).toEqual({ error: { code: 'unauthorized', message: 'the API key is not valid' } });
+        expect(r.body).toEqual(refusal(route, 'unauthorized', 'the API key is not valid'));
       }
     });
 
@@ -186,7 +205,7 @@ describe('auth matrix', () => {
       const r = await call(route, { 'x-api-key': allButKey(scope) });
       expect(r.status).toBe(403);
       expect(r.challenge).toBe(`Bearer realm="sightline", error="insufficient_scope", scope="${scope}"`);
-      expect(r.body).toEqual({ error: { code: 'forbidden', message: `API key "${nameOf(allButKey(scope))}" lacks the ${scope} scope this route needs` } });
+      expect(r.body).toEqual(refusal(route, 'forbidden', `API key "${nameOf(allButKey(scope))}" lacks the ${scope} scope this route needs`));
     });
 
     it(`key with the ${scope} scope: reaches the route, as X-API-Key and as Bearer`, async () => {

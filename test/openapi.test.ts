@@ -110,9 +110,10 @@ describe('the OpenAPI document', () => {
         if (q.in === 'path') expect(q.required, `${where} ${q.name}`).toBe(true);
       }
       if (op.requestBody) expect(Object.keys(op.requestBody.content).length, where).toBeGreaterThan(0);
-      // Every error answer is the shared error shape.
+      // Every error answer is the shared error shape; the Open Inference Protocol's routes answer in its own.
+      const errorShape = p === '/v2' || p.startsWith('/v2/') ? 'InferenceError' : 'Error';
       for (const status of statuses.filter((s) => Number(s) >= 400)) {
-        expect(op.responses[status].content['application/json'].schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+        expect(op.responses[status].content['application/json'].schema, `${where} ${status}`).toEqual({ $ref: `#/components/schemas/${errorShape}` });
       }
     }
   });
@@ -496,6 +497,40 @@ describe('every route answers as documented', () => {
     expect((await call('GET', '/docs', '/docs')).res.status).toBe(200);
     expect((await call('GET', '/docs/:asset', '/docs/swagger-ui.css')).res.status).toBe(200);
     expect((await call('GET', '/docs/:asset', '/docs/swagger-initializer.js')).res.status).toBe(404);
+  });
+
+  it('the Open Inference Protocol under /v2: metadata, health, inference in both forms, statistics, repository', async () => {
+    expect((await call('GET', '/v2', '/v2')).body.extensions).toContain('binary_tensor_data');
+    expect((await call('GET', '/v2/health/live', '/v2/health/live')).body).toEqual({ live: true });
+    expect((await call('GET', '/v2/health/ready', '/v2/health/ready')).res.status).toBe(200);
+    const meta = await call('GET', '/v2/models/:name', '/v2/models/cls');
+    expect(meta.body.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, 3, 8, 8] }]);
+    const version = meta.body.versions[0] as string;
+    expect((await call('GET', '/v2/models/:name/versions/:version', `/v2/models/cls/versions/${version}`)).body.platform).toBe('onnx_onnxv1');
+    expect((await call('GET', '/v2/models/:name', '/v2/models/nope')).res.status).toBe(404);
+    expect((await call('GET', '/v2/models/:name/ready', '/v2/models/cls/ready')).body).toEqual({ name: 'cls', ready: true });
+    expect((await call('GET', '/v2/models/:name/versions/:version/ready', '/v2/models/cls/versions/99/ready')).res.status).toBe(404);
+    const tensor = { name: 'input', shape: [1, 3, 8, 8], datatype: 'FP32', data: Array(192).fill(0.5) };
+    const answer = await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ id: 'a', inputs: [tensor] }));
+    expect(answer.body).toMatchObject({ model_name: 'cls', id: 'a', outputs: [{ name: 'logits', datatype: 'FP32', shape: [1, 3] }] });
+    const header = Buffer.from(JSON.stringify({ inputs: [{ ...tensor, data: undefined, parameters: { binary_data_size: 768 } }], parameters: { binary_data_output: true } }));
+    const binary = await call('POST', '/v2/models/:name/versions/:version/infer', `/v2/models/cls/versions/${version}/infer`, {
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) },
+      body: Buffer.concat([header, Buffer.from(new Float32Array(192).fill(0.5).buffer)]),
+    });
+    expect(binary.res.headers.get('inference-header-content-length')).toEqual(expect.stringMatching(/^\d+$/));
+    const image = await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [(await png([255, 0, 0])).toString('base64')] }] }));
+    expect(JSON.parse(image.body.outputs[0].data[0]).label).toBe('red');
+    expect((await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ inputs: [{ ...tensor, datatype: 'INT32', data: Array(192).fill(1) }] }))).body.error).toContain("data-type is 'INT32'");
+    expect((await call('POST', '/v2/models/:name/infer', '/v2/models/nope/infer', asJson({ inputs: [tensor] }))).res.status).toBe(404);
+    expect((await call('GET', '/v2/models/stats', '/v2/models/stats')).body.model_stats.length).toBeGreaterThan(0);
+    expect((await call('GET', '/v2/models/:name/stats', '/v2/models/cls/stats')).body.model_stats[0].inference_count).toBeGreaterThan(0);
+    expect((await call('GET', '/v2/models/:name/versions/:version/stats', `/v2/models/cls/versions/${version}/stats`)).body.model_stats[0].name).toBe('cls');
+    expect((await call('POST', '/v2/repository/index', '/v2/repository/index')).body.map((m: Json) => m.name)).toContain('cls');
+    expect((await call('POST', '/v2/repository/models/:name/unload', '/v2/repository/models/raw/unload')).res.status).toBe(200);
+    expect((await call('GET', '/v2/models/:name/ready', '/v2/models/raw/ready')).res.status).toBe(503);
+    expect((await call('POST', '/v2/repository/models/:name/load', '/v2/repository/models/raw/load')).res.status).toBe(200);
+    expect((await call('POST', '/v2/repository/models/:name/load', '/v2/repository/models/nope/load')).res.status).toBe(404);
   });
 
   it('exercised every registered route', () => {

@@ -1,3 +1,5 @@
+import type { ElementType, TypedTensor } from './element-types.js';
+
 /** What every inference backend offers a worker: a loaded model that runs one batch tensor at a time. */
 
 export interface TensorData {
@@ -18,6 +20,14 @@ export interface ArenaPolicy {
   reason: string;
 }
 
+/** One input or output as the model declares it: element type and dims (a variable dim as -1). */
+export interface TensorMeta {
+  name: string;
+  /** The runtime's element type, or its own name for one sightline does not carry (such as `string`). */
+  type: ElementType | string;
+  dims: number[];
+}
+
 export interface SessionInfo {
   /** Device actually in use. */
   device: 'cpu' | 'cuda';
@@ -30,6 +40,9 @@ export interface SessionInfo {
   outputNames: string[];
   /** Declared dims of each output where the runtime knows them (symbolic dims as their names). */
   outputDims?: Record<string, Array<number | string>>;
+  /** Every input and output with its type and dims, where the runtime declares them (ONNX Runtime does). */
+  inputTensors?: TensorMeta[];
+  outputTensors?: TensorMeta[];
   /** Threads one batch may use inside the runtime. */
   intraOpThreads: number;
   /** ONNX Runtime sessions: how their CPU memory is kept between runs. */
@@ -40,6 +53,8 @@ export interface LoadedModel {
   info: SessionInfo;
   /** Runs one batch tensor and returns the requested outputs (all of them when none are named). */
   run(inputName: string, input: TensorData, outputNames?: readonly string[]): Promise<Record<string, TensorData>>;
+  /** Runs tensors given in the model's own layout, one per input, and returns the requested outputs (all when none are named). */
+  runTensors?(inputs: Record<string, TypedTensor>, outputNames?: readonly string[]): Promise<Record<string, TypedTensor>>;
   /** Frees the session or model (worker threads simply exit; benchmarks load several in one process). */
   release(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { ModelSpec } from '../engine/manifest.js';
-import type { ArenaPolicy, LoadedModel, SessionInfo, TensorData } from './backend.js';
+import type { ArenaPolicy, LoadedModel, SessionInfo, TensorData, TensorMeta } from './backend.js';
+import { isElementType, type TypedTensor } from './element-types.js';
 
 // Older importers take these types from here.
 export type { SessionInfo, TensorData } from './backend.js';
@@ -96,14 +97,45 @@ function describe(session: ort.InferenceSession, device: 'cpu' | 'cuda', fallbac
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
     outputDims: Object.fromEntries(session.outputMetadata.flatMap((m) => (m.isTensor ? [[m.name, [...m.shape]]] : []))),
+    inputTensors: session.inputMetadata.map(tensorMeta),
+    outputTensors: session.outputMetadata.map(tensorMeta),
     intraOpThreads: spec.intraOpThreads,
     arenaPolicy: arenaPolicy(spec, device),
   };
 }
 
+/** A declared input or output; a symbolic or unknown dim is -1, a value that is not a tensor has no dims. */
+function tensorMeta(m: ort.InferenceSession.ValueMetadata): TensorMeta {
+  if (!m.isTensor) return { name: m.name, type: 'non-tensor', dims: [] };
+  return { name: m.name, type: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+}
+
 function wrap(session: ort.InferenceSession, info: SessionInfo): OnnxModel {
-  const model: OnnxModel = { session, info, run: (inputName, input, outputNames) => runOnnx(model, inputName, input, outputNames), release: () => session.release() };
+  const model: OnnxModel = {
+    session,
+    info,
+    run: (inputName, input, outputNames) => runOnnx(model, inputName, input, outputNames),
+    runTensors: (inputs, outputNames) => runOnnxTensors(session, inputs, outputNames),
+    release: () => session.release(),
+  };
   return model;
+}
+
+/** Runs tensors in the model's own types and layout (the tensor entry); outputs keep the types ONNX Runtime gives them. */
+async function runOnnxTensors(session: ort.InferenceSession, inputs: Record<string, TypedTensor>, outputNames?: readonly string[]): Promise<Record<string, TypedTensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+  try {
+    const results = outputNames ? await session.run(feeds, [...outputNames]) : await session.run(feeds);
+    const out: Record<string, TypedTensor> = {};
+    for (const [name, value] of Object.entries(results)) {
+      if (!isElementType(value.type)) throw new Error(`output ${name} holds ${value.type} elements, which the tensor entry does not return`);
+      out[name] = { type: value.type, dims: [...value.dims], data: value.data as TypedTensor['data'] };
+    }
+    return out;
+  } finally {
+    for (const tensor of Object.values(feeds)) tensor.dispose?.();
+  }
 }
 
 /**

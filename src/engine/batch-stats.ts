@@ -30,6 +30,10 @@ export interface BatcherStats {
   failedBatches: number;
   /** Batch size → number of batches dispatched with that size. */
   batchSizeHistogram: Record<number, number>;
+  /** Time from enqueue to answer, summed over the items that succeeded. */
+  succeededNs: number;
+  /** Time from enqueue to refusal, summed over the items that failed in their run or timed out in the queue. */
+  failedNs: number;
   /** Time dispatched items spent queued, summed. */
   queueNs: number;
   queueMs: number;
@@ -107,6 +111,9 @@ export class BatchStatsRecorder {
   rejectedUnavailable = 0;
   rejectedClosed = 0;
   failedBatches = 0;
+  /** Enqueue to answer, summed: items that succeeded, and items that failed or timed out. */
+  succeededMs = 0;
+  failedMs = 0;
   private dispatchedBatches = 0;
   private dispatchedItems = 0;
   private finishedBatches = 0;
@@ -159,6 +166,8 @@ export class BatchStatsRecorder {
       finishedBatches: this.finishedBatches,
       failedBatches: this.failedBatches,
       batchSizeHistogram,
+      succeededNs: Math.round(this.succeededMs * NS_PER_MS),
+      failedNs: Math.round(this.failedMs * NS_PER_MS),
       queueNs: Math.round(this.queueMs * NS_PER_MS),
       queueMs: this.queueMs,
       computeNs: Math.round(this.computeMs * NS_PER_MS),

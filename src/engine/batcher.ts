@@ -440,6 +440,7 @@ export class DynamicBatcher<I, O> {
       for (const entry of expired) {
         this.leaveQueue(entry);
         this.recorder.rejectedTimeout++;
+        this.recorder.failedMs += now - entry.enqueuedAt;
         entry.reject(overloaded(`request waited more than ${timeoutMs} ms in the queue`, this.retryAfter()));
       }
     }
@@ -486,7 +487,8 @@ export class DynamicBatcher<I, O> {
   ): void {
     this.running--;
     this.runningItems -= entries.length;
-    const batchMs = clock() - dispatchedAt;
+    const settledAt = clock();
+    const batchMs = settledAt - dispatchedAt;
     this.recorder.finished(batchMs);
     let results: O[] | undefined;
     let error: unknown;
@@ -502,7 +504,10 @@ export class DynamicBatcher<I, O> {
     if (results === undefined) {
       this.recorder.failedBatches++;
       this.recorder.failed += entries.length;
-      for (const entry of entries) entry.reject(error);
+      for (const entry of entries) {
+        this.recorder.failedMs += settledAt - entry.enqueuedAt;
+        entry.reject(error);
+      }
     } else {
       const batchSize = entries.length;
       // Only batches that ran feed the throughput: a run that fails fast would claim a speed it never served.
@@ -512,9 +517,11 @@ export class DynamicBatcher<I, O> {
         const output = results[i] as O;
         if (output instanceof Error) {
           this.recorder.failed++;
+          this.recorder.failedMs += settledAt - entry.enqueuedAt;
           entry.reject(output);
         } else {
           this.recorder.succeeded++;
+          this.recorder.succeededMs += settledAt - entry.enqueuedAt;
           entry.resolve({ output, queueMs: dispatchedAt - entry.enqueuedAt, batchSize });
         }
       }

@@ -96,6 +96,11 @@ const manifestSchema = z
     intraOpThreads: z.number().int().min(1).max(256).optional(),
     /** ONNX Runtime's CPU memory arena: faster runs, at the cost of keeping the largest batch's memory. */
     memoryArena: z.boolean().default(true),
+    /** The Open Inference Protocol's names for the image path: a BYTES input of encoded images, and the BYTES output of the head's JSON answers. */
+    openInference: z
+      .object({ imageInput: z.string().min(1).default('image'), answerOutput: z.string().min(1).default('answer') })
+      .strict()
+      .default({ imageInput: 'image', answerOutput: 'answer' }),
     /** ONNX Runtime's CUDA execution provider (see `unappliedCudaOptions` for what the Node binding passes on). */
     cuda: z
       .object({
@@ -136,6 +141,8 @@ export interface ModelSpec {
   intraOpThreads: number;
   memoryArena: boolean;
   cuda: RawManifest['cuda'];
+  /** The Open Inference Protocol's image input and answer output names. */
+  openInference: { imageInput: string; answerOutput: string };
   /** What the manifest itself fixes of `instances` and `intraOpThreads` (the rest is chosen). */
   fixed: { instances: number | undefined; intraOpThreads: number | undefined };
   /** How `instances` and `intraOpThreads` were chosen, when planned with the other models. */
@@ -257,6 +264,7 @@ export function loadManifest(dir: string): ModelSpec {
     intraOpThreads,
     memoryArena: m.memoryArena,
     cuda: m.cuda,
+    openInference: m.openInference,
     fixed: { instances: m.instances, intraOpThreads: m.intraOpThreads },
   };
 }

@@ -9,13 +9,24 @@ import type { CoreLedger, Lease } from './core-ledger.js';
 import type { EngineObserver } from './engine-observer.js';
 import { ModelMemory, type ModelMemoryReport } from './model-memory.js';
 import { BatchRunError, ModelPool } from './pool.js';
+import type { TypedTensor } from '../backends/element-types.js';
+import { BatchCompute } from './batch-compute.js';
+import { isTensorItem, tensorWorkerItem, type TensorItem } from './tensor-item.js';
 import type { InferReply, WorkerItem } from './worker-protocol.js';
 
 export interface ItemOutput {
   value: unknown;
   /** Worker time for the batch this item ran in (fill + run + head), in ms. */
   inferMs: number;
+  /** The item's rows of the raw outputs: a tensor item's answer, or the outputs an image asked to keep. */
+  tensors?: Record<string, TypedTensor>;
 }
+
+/** An image for the model's head, optionally keeping raw outputs beside the answer. */
+export type ImageItem = (PreparedImage | RasterImage) & { keepOutputs?: readonly string[] };
+
+/** What a version's batcher queues: images (imaging and the head around the run) or tensors in the model's own layout. */
+export type BatchItem = ImageItem | TensorItem;
 
 /** Time spent inside workers, summed over finished batches (Triton's compute_input/infer/output). */
 export interface ComputeStats {
@@ -34,8 +45,10 @@ export class ModelVersion {
   readonly spec: ModelSpec;
   readonly version: number;
   readonly pool: ModelPool;
-  readonly batcher: DynamicBatcher<PreparedImage | RasterImage, ItemOutput>;
+  readonly batcher: DynamicBatcher<BatchItem, ItemOutput>;
   readonly compute: ComputeStats = { batches: 0, fillMs: 0, runMs: 0, headMs: 0 };
+  /** The same worker time by batch size. */
+  readonly batchCompute = new BatchCompute();
   private readonly memory = new ModelMemory();
   private fileBytes: number | undefined;
   /** Runs that failed in the runtime: the batcher sees per-item errors once a failed batch is split. */
@@ -55,7 +68,7 @@ export class ModelVersion {
     this.observer = observer;
     this.pool = options.pool ?? new ModelPool(spec, () => observer?.workerRestart(spec.name), options.ledger);
     const b = spec.batching;
-    this.batcher = new DynamicBatcher<PreparedImage | RasterImage, ItemOutput>(
+    this.batcher = new DynamicBatcher<BatchItem, ItemOutput>(
       {
         maxBatchSize: b.maxBatchSize,
         maxQueueDelayMs: b.maxQueueDelayMs,
@@ -95,10 +108,18 @@ export class ModelVersion {
     return this.spec.batching.padToLargest ? '' : `${image.width}x${image.height}`;
   }
 
-  private async runBatch(images: Array<PreparedImage | RasterImage>, lease: Lease | undefined): Promise<Array<ItemOutput | Error>> {
-    const items: WorkerItem[] = images.map((image) => {
+  /** Batches of tensor items: whether the model's inputs all take a variable first dim, so a request's rows can batch with others'. */
+  get tensorsBatch(): boolean {
+    const inputs = this.info?.inputTensors;
+    return inputs !== undefined && inputs.length > 0 && inputs.every((t) => t.dims.length > 0 && t.dims[0] === -1);
+  }
+
+  private async runBatch(batch: BatchItem[], lease: Lease | undefined): Promise<Array<ItemOutput | Error>> {
+    const items: WorkerItem[] = batch.map((image) => {
+      if (isTensorItem(image)) return tensorWorkerItem(image);
       const geometry = { original: image.original, tensor: { width: image.width, height: image.height }, transform: image.transform };
-      if (!('raster' in image)) return { pixels: ownedBuffer(image.pixels), width: image.width, height: image.height, geometry };
+      const keep = image.keepOutputs ? { keepOutputs: image.keepOutputs } : {};
+      if (!('raster' in image)) return { pixels: ownedBuffer(image.pixels), width: image.width, height: image.height, geometry, ...keep };
       const { raster } = image;
       return {
         pixels: ownedBuffer(raster.data),
@@ -106,6 +127,7 @@ export class ModelVersion {
         height: image.height,
         geometry,
         raster: { width: raster.width, height: raster.height, channels: raster.channels, resample: image.resample },
+        ...keep,
       };
     });
     return this.runIsolating(items, lease);
@@ -141,10 +163,13 @@ export class ModelVersion {
     this.compute.fillMs += fillMs;
     this.compute.runMs += runMs;
     this.compute.headMs += headMs;
+    this.batchCompute.record(items.length, reply.timing);
     const inferMs = fillMs + runMs + headMs;
     this.observer?.batch(this.spec.name, items.length, inferMs / 1000);
     return reply.results.map((r) =>
-      r.ok ? { value: r.value, inferMs } : new SightlineError(500, r.code ?? 'inference_failed', `model ${this.spec.name}: ${r.error}`),
+      r.ok
+        ? { value: r.value, inferMs, ...(r.tensors ? { tensors: r.tensors } : {}) }
+        : new SightlineError(500, r.code ?? 'inference_failed', `model ${this.spec.name}: ${r.error}`),
     );
   }
 

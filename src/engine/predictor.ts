@@ -1,16 +1,19 @@
+import type { TypedTensor } from '../backends/element-types.js';
 import type { SightlineError } from '../errors.js';
 import { decodeForModel, type ImageInputSpec, type ImageLimits, type PreparedImage, type RasterImage } from '../imaging/index.js';
 import { prepareDecoded, type DecodedImage } from '../imaging/raster-input.js';
 import type { PipelineSpec } from '../pipelines/manifest.js';
 import { runPipeline, type StepLatency, type StepModels } from '../pipelines/runner.js';
 import type { BatchResult, Priority, Reservation } from './batcher.js';
-import type { ItemOutput, ModelVersion } from './model-version.js';
+import type { ImageItem, ItemOutput, ModelVersion } from './model-version.js';
 import type { ModelRepository } from './repository.js';
 
 export interface PredictOptions {
   signal?: AbortSignal;
   priority?: Priority;
   limits: ImageLimits;
+  /** Raw outputs to return beside the head's answer (a model's, not a pipeline's). */
+  keepOutputs?: readonly string[];
 }
 
 export interface Prediction {
@@ -20,6 +23,8 @@ export interface Prediction {
   queueMs: number;
   inferMs: number;
   batchSize: number;
+  /** The image's rows of the raw outputs asked for with `keepOutputs`. */
+  tensors?: Record<string, TypedTensor>;
   /** A pipeline's time by step (see StepLatency). */
   steps?: Record<string, StepLatency>;
 }
@@ -97,7 +102,7 @@ async function predictPrepared(
   const reserved = reserveServing(repo, model, priority, options.admitted ? Infinity : undefined);
   const slot = reserved.slot;
   let version = reserved.version;
-  let image: PreparedImage | RasterImage;
+  let image: ImageItem;
   try {
     image = await prepare(version.spec.imageSpec);
   } catch (err) {
@@ -105,6 +110,7 @@ async function predictPrepared(
     throw err;
   }
   const { width, height } = image.original;
+  if (options.keepOutputs) image = { ...image, keepOutputs: options.keepOutputs };
   const shapeKey = (v: ModelVersion) => (options.group === undefined ? v.shapeKey(image) : `${v.shapeKey(image)}|${options.group}`);
   const enqueueOptions = { ...(options.signal ? { signal: options.signal } : {}), shapeKey: shapeKey(version) };
   let pending: Promise<BatchResult<ItemOutput>> = slot.enqueue(image, enqueueOptions);
@@ -112,7 +118,8 @@ async function predictPrepared(
     try {
       const r = await pending;
       repo.observer?.queued(model, r.queueMs / 1000);
-      return { value: r.output.value, width, height, queueMs: r.queueMs, inferMs: r.output.inferMs, batchSize: r.batchSize };
+      const tensors = r.output.tensors ? { tensors: r.output.tensors } : {};
+      return { value: r.output.value, width, height, queueMs: r.queueMs, inferMs: r.output.inferMs, batchSize: r.batchSize, ...tensors };
     } catch (err) {
       // The version was retired by a reload between decode and enqueue: go to its successor.
       const next = isUnavailable(err) ? repo.serving(model) : undefined;

@@ -1,20 +1,48 @@
+import type { ElementType, TypedTensor } from '../backends/element-types.js';
 import type { ImageGeometry } from '../heads/types.js';
 import type { SessionInfo } from '../backends/backend.js';
 import type { ResampleTarget } from '../imaging/resample.js';
 
 /** One image of a batch as it travels to a worker; `pixels` is transferred, not copied. */
-export interface WorkerItem {
+export interface ImageWorkerItem {
   /** Tensor-sized HWC RGB pixels, or with `raster` the decoded image still to be resized. */
   pixels: ArrayBuffer;
   width: number;
   height: number;
   geometry: ImageGeometry;
   raster?: { width: number; height: number; channels: 3 | 4; resample: ResampleTarget };
+  /** Raw outputs to send back beside the head's answer (the image's rows of each). */
+  keepOutputs?: readonly string[];
 }
+
+/** Where one input of a tensor item lies in its buffer; dims are the item's own (its rows of the batch). */
+export interface TensorLayout {
+  name: string;
+  type: ElementType;
+  dims: number[];
+  byteOffset: number;
+}
+
+/**
+ * One item of a tensor batch: tensors in the model's own layout, skipping imaging and the head.
+ * Every input's bytes share `pixels`, so the item travels as one transfer and a failed batch hands
+ * it back like an image's pixels.
+ */
+export interface TensorWorkerItem {
+  pixels: ArrayBuffer;
+  tensors: TensorLayout[];
+  /** Outputs to send back; every output the model produces when absent. */
+  outputs?: readonly string[];
+}
+
+export type WorkerItem = ImageWorkerItem | TensorWorkerItem;
+
+export const isTensorWorkerItem = (item: WorkerItem): item is TensorWorkerItem => 'tensors' in item;
 
 export type WorkerTask = { kind: 'infer'; items: WorkerItem[] };
 
-export type ItemOutcome = { ok: true; value: unknown } | { ok: false; error: string; code: string | undefined };
+/** `tensors`: an item's rows of the raw outputs (a tensor item's answer, or the outputs an image kept). */
+export type ItemOutcome = { ok: true; value: unknown; tensors?: Record<string, TypedTensor> } | { ok: false; error: string; code: string | undefined };
 
 /** A worker thread's own V8 heap, sampled inside it (v8.getHeapStatistics of its isolate). */
 export interface WorkerHeap {

@@ -2,6 +2,8 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { openModel, type LoadedModel, type TensorData } from '../backends/index.js';
+import type { TensorMeta } from '../backends/backend.js';
+import { ELEMENT_TYPES, elementTypeOf, isElementType, type ElementArray, type TypedTensor } from '../backends/element-types.js';
 import { headFor } from '../heads/index.js';
 import type { ItemTensor } from '../heads/types.js';
 // The two modules themselves, not imaging/index.js: that one would load sharp (libvips) into every worker.
@@ -9,7 +11,18 @@ import { resampleInto } from '../imaging/resample.js';
 import { fillTensor, fillTensorUint8, slotElements } from '../imaging/tensor-fill.js';
 import type { ModelSpec } from './manifest.js';
 import { probeRuns, releaseProbeSessions } from './probe-runs.js';
-import { Phase, type FromWorker, type InferReply, type ItemOutcome, type ToWorker, type WorkerHeap, type WorkerItem } from './worker-protocol.js';
+import { runTensorBatch } from './tensor-batch.js';
+import {
+  isTensorWorkerItem,
+  Phase,
+  type FromWorker,
+  type ImageWorkerItem,
+  type InferReply,
+  type ItemOutcome,
+  type ToWorker,
+  type WorkerHeap,
+  type WorkerItem,
+} from './worker-protocol.js';
 
 /**
  * Worker thread entry: each worker owns one loaded model (an ONNX Runtime session or a
@@ -142,7 +155,10 @@ function youngCollector(): (() => void) | undefined {
   return undefined;
 }
 
-async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferReply> {
+async function runBatch(model: LoadedModel, batch: WorkerItem[]): Promise<InferReply> {
+  // A batch holds one kind of item: the batcher keys tensor items apart from images.
+  if (batch.every(isTensorWorkerItem)) return { ...(await runTensorBatch(model, batch)), heap: heap() };
+  const items = batch as ImageWorkerItem[];
   const t0 = performance.now();
   // Every item fills a slot of the largest size in the batch (equal sizes unless padToLargest).
   let width = 0;
@@ -174,13 +190,29 @@ async function runBatch(model: LoadedModel, items: WorkerItem[]): Promise<InferR
   const results: ItemOutcome[] = items.map((item, i) => {
     try {
       const geometry = { ...item.geometry, tensor: { width, height } };
-      return { ok: true, value: head.run(sliceItem(outputs, i, items.length), geometry, spec.head as never) };
+      const own = sliceItem(outputs, i, items.length);
+      const value = head.run(own, geometry, spec.head as never);
+      return item.keepOutputs ? { ok: true, value, tensors: keptOutputs(own, item.keepOutputs, model.info.outputTensors) } : { ok: true, value };
     } catch (err) {
       return { ok: false, error: (err as Error).message, code: (err as { code?: string }).code };
     }
   });
   const t3 = performance.now();
   return { results, timing: { fillMs: t1 - t0, runMs: t2 - t1, headMs: t3 - t2 }, inputBytes: data.byteLength, heap: heap() };
+}
+
+/** Copies of the named outputs of one image (a view would send its batch's whole buffer along). */
+function keptOutputs(own: Record<string, ItemTensor>, names: readonly string[], declared: readonly TensorMeta[] = []): Record<string, TypedTensor> {
+  const out: Record<string, TypedTensor> = {};
+  for (const name of names) {
+    const t = own[name];
+    if (t === undefined) continue;
+    const data = t.data.slice() as ElementArray;
+    // The declared type tells bool from uint8 and float16 from uint16, which share their arrays.
+    const type = declared.find((m) => m.name === name)?.type;
+    out[name] = { type: type !== undefined && isElementType(type) && data instanceof ELEMENT_TYPES[type].array ? type : elementTypeOf(data), dims: [...t.dims], data };
+  }
+  return out;
 }
 
 /** Item `i`'s view of every output (batch dimension kept as 1); no copies. */

@@ -178,6 +178,7 @@ export class HttpApp {
 
     const match = this.options.router.match(method, path);
     let result: Reply | Promise<Reply>;
+    let route: Route | undefined;
     if (match.kind === 'not-found') {
       result = errorReply(notFound(`no route for ${method} ${path}`));
     } else if (match.kind === 'method-not-allowed') {
@@ -185,12 +186,14 @@ export class HttpApp {
       reply.headers = { ...reply.headers, allow: match.allow.join(', ') };
       result = reply;
     } else {
+      route = match.route;
       ctx.params = match.params;
-      ctx.routeName = match.route.name ?? match.route.path;
+      ctx.routeName = route.name ?? route.path;
       try {
-        result = this.options.admit?.(ctx, match.route) ?? match.route.handler(ctx);
+        const refusal = this.options.admit?.(ctx, route);
+        result = refusal === undefined ? route.handler(ctx) : (route.errorReply?.(refusal) ?? refusal);
       } catch (err) {
-        result = this.failureReply(ctx, err);
+        result = this.failureReply(ctx, err, route);
       }
     }
     if (result instanceof Promise) {
@@ -198,7 +201,7 @@ export class HttpApp {
       this.watchAbort(exchange);
       result.then(
         (reply) => this.send(exchange, reply),
-        (err) => this.send(exchange, this.failureReply(ctx, err)),
+        (err) => this.send(exchange, this.failureReply(ctx, err, route)),
       );
     } else {
       // uWS counts a HEAD answer (a length without its body) as still pending: it needs the handler too.
@@ -221,7 +224,7 @@ export class HttpApp {
     });
   }
 
-  private failureReply(ctx: RequestContext, err: unknown): Reply {
+  private failureReply(ctx: RequestContext, err: unknown, route?: Route): Reply {
     if (ctx.aborted) {
       // The client went away; whatever the route threw on its way out (an abandoned queue slot, a
       // cut body) is the consequence, not a fault, and no reply will reach anyone.
@@ -229,7 +232,8 @@ export class HttpApp {
     } else if (!(err instanceof SightlineError)) {
       this.options.logger.error({ err, reqId: ctx.requestId, route: ctx.routeName }, 'unhandled error in route');
     }
-    return errorReply(err);
+    const reply = errorReply(err);
+    return route?.errorReply?.(reply) ?? reply;
   }
 
   private send(exchange: Exchange, reply: Reply): void {

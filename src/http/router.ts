@@ -15,6 +15,11 @@ export interface Route {
   name?: string;
   /** What the route accepts and answers: validates requests and describes the route in /openapi.json. */
   schema?: RouteSchema;
+  /**
+   * For a route whose protocol has an error shape of its own: rewrites the error answers given on
+   * its behalf, refusals before the handler (keys, rate limits) and errors the handler throws.
+   */
+  errorReply?: (reply: Reply) => Reply;
 }
 
 /**

@@ -43,7 +43,7 @@ export const attr = {
   }),
 };
 
-const BYTES_PER_ELEMENT: Record<ElemType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1 };
+const BYTES_PER_ELEMENT: Record<ElemType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8 };
 
 /** Little-endian raw_data for a tensor, as onnx.proto requires whatever the host order. */
 export function rawData(type: ElemType, values: ArrayLike<number | bigint>): Uint8Array {
@@ -70,6 +70,13 @@ export function rawData(type: ElemType, values: ArrayLike<number | bigint>): Uin
         break;
       case 'bool':
         view.setUint8(i, v ? 1 : 0);
+        break;
+      case 'float16':
+        // Given as the 16-bit pattern itself.
+        view.setUint16(i * 2, Number(v), true);
+        break;
+      case 'float64':
+        view.setFloat64(i * 8, Number(v), true);
         break;
     }
   }

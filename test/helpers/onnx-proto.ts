@@ -31,6 +31,8 @@ export const DATA_TYPE = {
   int32: 6,
   int64: 7,
   bool: 9,
+  float16: 10,
+  float64: 11,
 } as const;
 
 /** Serialises a plain-object ModelProto (snake_case field names as in onnx.proto). */

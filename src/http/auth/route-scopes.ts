@@ -62,6 +62,24 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
 
     { method: 'GET', path: '/v1/ws', access: 'read' },
     { method: 'GET', path: '/v1/ws/predict/:model', access: 'predict' },
+
+    // The Open Inference Protocol: its probes are public as /health/* are (Kubernetes and KServe
+    // probe them without keys); the rest as the /v1 routes that do the same.
+    { method: 'GET', path: '/v2', access: 'public' },
+    { method: 'GET', path: '/v2/health/live', access: 'public' },
+    { method: 'GET', path: '/v2/health/ready', access: 'public' },
+    { method: 'GET', path: '/v2/models/:name/ready', access: 'public' },
+    { method: 'GET', path: '/v2/models/:name/versions/:version/ready', access: 'public' },
+    { method: 'GET', path: '/v2/models/:name', access: 'read' },
+    { method: 'GET', path: '/v2/models/:name/versions/:version', access: 'read' },
+    { method: 'GET', path: '/v2/models/stats', access: 'read' },
+    { method: 'GET', path: '/v2/models/:name/stats', access: 'read' },
+    { method: 'GET', path: '/v2/models/:name/versions/:version/stats', access: 'read' },
+    { method: 'POST', path: '/v2/models/:name/infer', access: 'predict' },
+    { method: 'POST', path: '/v2/models/:name/versions/:version/infer', access: 'predict' },
+    { method: 'POST', path: '/v2/repository/index', access: 'read' },
+    { method: 'POST', path: '/v2/repository/models/:name/load', access: 'admin' },
+    { method: 'POST', path: '/v2/repository/models/:name/unload', access: 'admin' },
   ];
 }
 
