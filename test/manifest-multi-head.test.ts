@@ -85,12 +85,12 @@ describe('multi-head manifests', () => {
     [
       'a head without a task',
       { ...example, heads: { ...example.heads, box: { output: 'boxes' } } },
-      'heads.box.task: expected one of "classify", "detect", "raw", "text-detect", "text-recognize", "segment", "box"',
+      'heads.box.task: expected one of "classify", "detect", "raw", "text-detect", "text-recognize", "segment", "box", "multilabel"',
     ],
     [
       'a head of task multi',
       { ...example, heads: { ...example.heads, box: { task: 'multi' } } },
-      'heads.box.task: expected one of "classify", "detect", "raw", "text-detect", "text-recognize", "segment", "box"',
+      'heads.box.task: expected one of "classify", "detect", "raw", "text-detect", "text-recognize", "segment", "box", "multilabel"',
     ],
     ['a head that is not an object', { ...example, heads: { ...example.heads, box: 'box' } }, 'heads.box: expected {"task": ..., ...that task\'s options}'],
     [
