@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { POLYGON_CHOICES } from './polygons/types.js';
 import { PROFILE_SETTINGS_EXPECTED, profileSettingsSchema, type ProfileSettings } from './profiles/settings.js';
@@ -512,10 +512,8 @@ function parseValue(row: Row, raw: unknown, source: string): unknown {
  */
 function readFlags(argv: string[]): Map<string, string> {
   const rows = new Map<string, Row>(OPTIONS.map((row) => [row.flag, row]));
-  const options = Object.fromEntries([
-    [CONFIG_FILE_FLAG.slice(2), { type: 'string' as const }],
-    ...OPTIONS.map((row) => [row.flag.slice(2), { type: row.type.placeholder === undefined ? ('boolean' as const) : ('string' as const) }]),
-  ]);
+  const options: NonNullable<ParseArgsConfig['options']> = { [CONFIG_FILE_FLAG.slice(2)]: { type: 'string' } };
+  for (const row of OPTIONS) options[row.flag.slice(2)] = { type: row.type.placeholder === undefined ? 'boolean' : 'string' };
   const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const out = new Map<string, string>();
   for (let i = 0; i < tokens.length; i++) {
@@ -587,7 +585,10 @@ function readConfigFile(file: string): { path: string; values: Record<string, un
 /** A row's default as --help prints it. */
 export function helpDefault(row: Row): string {
   if (row.shownDefault !== undefined) return row.shownDefault;
-  return String(row.default);
+  const value = row.default;
+  // A list, an object or a derived default would print as nothing useful: such rows say theirs.
+  if (typeof value === 'function' || (typeof value === 'object' && value !== null)) throw new Error(`${row.key}: its default needs a shownDefault`);
+  return String(value);
 }
 
 /** One option of --help: flag, env var and default on the first line, what it does on the next. */

@@ -62,9 +62,9 @@ async function main(argv: string[]): Promise<number> {
 async function startForEvaluation(options: { model: string; datasetsDir: string }) {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
+  const path = await import('node:path');
   const { createLogger } = await import('./logger.js');
-  const dataDir = await mkdtemp(join(tmpdir(), 'sightline-evaluate-'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sightline-evaluate-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SIGHTLINE_HOST: '127.0.0.1',

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import type { ModelSpec } from '../engine/manifest.js';
 import { mappedLibraries, nvidiaGpuVisibility } from './gpu-visibility.js';
 
@@ -153,7 +154,7 @@ async function loadNative(pkg: string): Promise<Tf> {
 /** @tensorflow/tfjs on the WebAssembly backend, its .wasm binaries read from the installed package. */
 async function loadWasm(): Promise<Tf> {
   const tf = moduleValue<Tf>(await import('@tensorflow/tfjs'));
-  const wasm = moduleValue<typeof import('@tensorflow/tfjs-backend-wasm')>(await import('@tensorflow/tfjs-backend-wasm'));
+  const wasm = moduleValue<typeof TfWasm>(await import('@tensorflow/tfjs-backend-wasm'));
   tf.enableProdMode();
   wasm.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${path.sep}`);
   if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not initialise');

@@ -54,7 +54,7 @@ function classify(values: NumericData, options: ClassifyOptions): ClassifyAnswer
   const order = Array.from({ length: count }, (_, i) => i);
   order.sort((a, b) => probs[b] - probs[a] || a - b);
   const k = Math.min(options.topK, count);
-  const topK: ClassScore[] = new Array(k);
+  const topK = new Array<ClassScore>(k);
   for (let i = 0; i < k; i++) topK[i] = { label: labels[order[i]], confidence: probs[order[i]] };
 
   const probabilities: Record<string, number> = {};

@@ -41,7 +41,7 @@ export interface HeadRegistry {
 export type Task = keyof HeadRegistry;
 
 /** A head of any task, for code that handles tasks generically (options come from its own schema). */
-export type AnyHead = Head<any, unknown>;
+export type AnyHead = Head<unknown, unknown>;
 
 // Sub-heads are found through the registry when a manifest is parsed or a model runs, not at import.
 const multiHead = multiHeadOf(

@@ -22,7 +22,7 @@ export const ITEM_TASKS: readonly string[] = ['box', 'classify'];
 const RESERVED = new Set(['items', 'summary', 'model', 'width', 'height', 'batchSize', 'latencyMs']);
 
 /** Finds the head of a task (the registry, passed in so heads/ has no import cycle). */
-export type Lookup = (task: string) => Head<any, unknown> | undefined;
+export type Lookup = (task: string) => Head<unknown, unknown> | undefined;
 
 /** The fields items will hold, from the item heads: what rules may read. */
 export function itemFieldsOf(heads: Record<string, SubHead>): ItemFields {

@@ -1,4 +1,4 @@
-import { payloadTooLarge, SightlineError } from '../errors.js';
+import { payloadTooLarge, type SightlineError } from '../errors.js';
 import type { HttpResponse } from './uws.js';
 
 /**

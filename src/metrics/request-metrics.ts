@@ -43,7 +43,7 @@ export class RequestMetrics {
 
   observe(route: string, method: string, status: number, seconds: number): void {
     let methods = this.routes.get(route);
-    if (methods === undefined) this.routes.set(route, (methods = new Map()));
+    if (methods === undefined) this.routes.set(route, (methods = new Map<string, RouteMethodSeries>()));
     let series = methods.get(method);
     if (series === undefined) {
       series = { labels: { route, method }, buckets: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0, byStatus: new Map() };

@@ -1,7 +1,5 @@
 import { types } from 'node:util';
 
-import type { PolygonInput, PolygonOptions } from './types.js';
-
 /**
  * Argument validation for the TypeScript implementation. The native addon performs the same
  * checks in the same order with the same messages (native/addon.cc), so callers see one
@@ -78,8 +76,11 @@ export function readOptions(value: unknown): NormalizedOptions {
   return options;
 }
 
-/** Validates `findPolygons` arguments; throws TypeError / RangeError with the shared messages. */
-export function readRequest(input: PolygonInput | unknown, options?: PolygonOptions | unknown): PolygonRequest {
+/**
+ * Validates `findPolygons` arguments as a caller passed them (meant to be a PolygonInput and
+ * PolygonOptions); throws TypeError / RangeError with the shared messages.
+ */
+export function readRequest(input: unknown, options?: unknown): PolygonRequest {
   if (!isObject(input)) throw new TypeError('input must be an object');
   const kind = input.kind;
   if (kind !== 'mask' && kind !== 'probability' && kind !== 'labels') {

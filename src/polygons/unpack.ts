@@ -4,7 +4,7 @@ import { type PackedRegions, type Region, REGION_FIELDS, RegionField } from './t
 export function unpackRegions(packed: PackedRegions): Region[] {
   const { coords, rings, regions, scored } = packed;
   const count = regions.length / REGION_FIELDS;
-  const out: Region[] = new Array(count);
+  const out = new Array<Region>(count);
   for (let i = 0; i < count; i++) {
     const base = i * REGION_FIELDS;
     const firstRing = regions[base + RegionField.firstRing]!;

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { type ColumnDataType, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
 import type { DatabaseKind } from './database-url.js';
 import { evaluationsMigration } from './evaluation-migration.js';
@@ -112,7 +113,7 @@ function migrations(ctx: MigrationContext): Record<string, Migration> {
  * compares bytes. A binary NO PAD collation makes idempotency keys, labels and camera
  * ids mean the same on both. Its name differs between MariaDB and MySQL 8.
  */
-async function mysqlTableOptions(db: Kysely<any>): Promise<RawBuilder<unknown>> {
+async function mysqlTableOptions<DB>(db: Kysely<DB>): Promise<RawBuilder<unknown>> {
   const { rows } = await sql<{ name: string }>`
     select collation_name as name from information_schema.collations
     where collation_name in ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')`.execute(db);
@@ -122,7 +123,7 @@ async function mysqlTableOptions(db: Kysely<any>): Promise<RawBuilder<unknown>> 
 }
 
 /** Brings the schema up to date; safe to run on every start and from several processes. */
-export async function migrateToLatest(db: Kysely<any>, kind: DatabaseKind, logger: StoreLogger): Promise<void> {
+export async function migrateToLatest<DB>(db: Kysely<DB>, kind: DatabaseKind, logger: StoreLogger): Promise<void> {
   const tableOptions = kind === 'mysql' ? await mysqlTableOptions(db) : undefined;
   const migrator = new Migrator({
     db,
@@ -136,7 +137,7 @@ export async function migrateToLatest(db: Kysely<any>, kind: DatabaseKind, logge
     if (result.status === 'Error') logger.error({ migration: result.migrationName }, 'store migration failed');
   }
   if (error !== undefined) {
-    throw new Error(`store migration failed: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`store migration failed: ${error instanceof Error ? error.message : inspect(error)}`, {
       cause: error,
     });
   }

@@ -41,7 +41,7 @@ export function unstorableValues(value: unknown): FieldProblem[] {
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], at: { key: i, parent: at }, depth: depth + 1 });
     } else if (v !== null && typeof v === 'object') {
-      const entries = Object.entries(v);
+      const entries: Array<[string, unknown]> = Object.entries(v);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
         stack.push(wellFormed(key) ? { value: child, at: { key, parent: at }, depth: depth + 1 } : { value: undefined, at, depth, badKey: key });

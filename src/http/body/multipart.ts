@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import { badRequest, payloadTooLarge, SightlineError, unsupportedMediaType } from '../../errors.js';
+import { badRequest, payloadTooLarge, type SightlineError, unsupportedMediaType } from '../../errors.js';
 import type { RequestContext } from '../request-context.js';
 
 export interface MultipartLimits {

@@ -21,7 +21,7 @@ const NO_QUERY = queryParameters({});
  * otherwise be a guess).
  */
 export function decodeQuery(rawQuery: string): { values: Record<string, string>; problems: FieldProblem[] } {
-  const values: Record<string, string> = Object.create(null);
+  const values = Object.create(null) as Record<string, string>;
   const problems: FieldProblem[] = [];
   const repeated = new Set<string>();
   for (const pair of rawQuery.split('&')) {

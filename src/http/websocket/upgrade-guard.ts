@@ -40,7 +40,7 @@ export function guardUpgrades(app: TemplatedApp, options: { admission: Admission
     };
   };
   return new Proxy(app, {
-    get(target, property, receiver) {
+    get(target, property, receiver: unknown): unknown {
       if (property === 'ws') {
         return (pattern: string, behavior: WebSocketBehavior<unknown>) => {
           target.ws(pattern, guarded(pattern, behavior));
