@@ -104,6 +104,8 @@ function documentedAccess(method: string, pattern: string): string | undefined {
     'GET /v2/models/:name/versions/:version/ready': 'public',
     'GET /v2/models/:name': 'read',
     'GET /v2/models/:name/versions/:version': 'read',
+    'GET /v2/models/:name/config': 'read',
+    'GET /v2/models/:name/versions/:version/config': 'read',
     'GET /v2/models/stats': 'read',
     'GET /v2/models/:name/stats': 'read',
     'GET /v2/models/:name/versions/:version/stats': 'read',

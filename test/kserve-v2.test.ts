@@ -87,7 +87,7 @@ describe('server metadata and health', () => {
     expect(json).toEqual({
       name: 'sightline',
       version: expect.any(String),
-      extensions: ['binary_tensor_data', 'classification', 'model_repository', 'statistics'],
+      extensions: ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'statistics'],
     });
   });
 
@@ -111,6 +111,21 @@ describe('server metadata and health', () => {
         outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
       },
     });
+    // Triton's model configuration: the batch dim left out of dims, with max_batch_size.
+    expect(await get('/v2/models/batchy/config')).toEqual({
+      status: 200,
+      json: {
+        name: 'batchy',
+        platform: 'onnxruntime_onnx',
+        backend: 'onnxruntime',
+        max_batch_size: 8,
+        input: [{ name: 'input', data_type: 'TYPE_FP32', dims: [3, 8, 8] }],
+        output: [{ name: 'logits', data_type: 'TYPE_FP32', dims: [3] }],
+        dynamic_batching: { preferred_batch_size: [], max_queue_delay_microseconds: 300_000 },
+        instance_group: [{ name: 'batchy', kind: 'KIND_CPU', count: 1 }],
+      },
+    });
+    expect((await get('/v2/models/typed/versions/1/config')).json.input[0]).toEqual({ name: 'ids', data_type: 'TYPE_INT64', dims: [2] });
     const typedMeta = await get('/v2/models/typed/versions/1');
     const datatype = { int64: 'INT64', int32: 'INT32', uint8: 'UINT8', bool: 'BOOL', float16: 'FP16', float64: 'FP64', int8: 'INT8', float32: 'FP32' } as const;
     expect(typedMeta.json.inputs).toEqual(TYPED_PORTS.map((p) => ({ name: p.input, datatype: datatype[p.type as keyof typeof datatype], shape: [-1, 2] })));

@@ -509,6 +509,8 @@ describe('every route answers as documented', () => {
     expect((await call('GET', '/v2/models/:name/versions/:version', `/v2/models/cls/versions/${version}`)).body.platform).toBe('onnx_onnxv1');
     expect((await call('GET', '/v2/models/:name', '/v2/models/nope')).res.status).toBe(404);
     expect((await call('GET', '/v2/models/:name/ready', '/v2/models/cls/ready')).body).toEqual({ name: 'cls', ready: true });
+    expect((await call('GET', '/v2/models/:name/config', '/v2/models/cls/config')).body.input).toEqual([{ name: 'input', data_type: 'TYPE_FP32', dims: [3, 8, 8] }]);
+    expect((await call('GET', '/v2/models/:name/versions/:version/config', '/v2/models/cls/versions/99/config')).res.status).toBe(404);
     expect((await call('GET', '/v2/models/:name/versions/:version/ready', '/v2/models/cls/versions/99/ready')).res.status).toBe(404);
     const tensor = { name: 'input', shape: [1, 3, 8, 8], datatype: 'FP32', data: Array(192).fill(0.5) };
     const answer = await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ id: 'a', inputs: [tensor] }));

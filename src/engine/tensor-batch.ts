@@ -18,6 +18,20 @@ function inputView(item: TensorWorkerItem, layout: TensorLayout): ElementArray {
 }
 
 /**
+ * Where a batch's joined inputs are written, kept from batch to batch and grown to the largest (as
+ * the image path keeps its batch input): one batch runs at a time in a worker, every byte of the
+ * joined inputs is written before the run, and the runtimes do not keep their inputs.
+ */
+let joinMemory = new ArrayBuffer(0);
+
+function joinBuffer(bytes: number): ArrayBuffer {
+  if (joinMemory.byteLength < bytes) joinMemory = new ArrayBuffer(bytes);
+  return joinMemory;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/**
  * Runs tensor items as one batch, in the worker: a lone item runs as it came; several (each one
  * row of a batched input) are joined along the first dim per input, and every output whose first
  * dim is the batch's rows is cut back into each item's rows, in item order. An output without
@@ -30,12 +44,16 @@ export async function runTensorBatch(model: LoadedModel, items: TensorWorkerItem
   const total = rows.reduce((a, b) => a + b, 0);
   const inputs: Record<string, TypedTensor> = {};
   let inputBytes = 0;
+  const sizes = first.tensors.map((layout) => align8(elementCount(layout.dims.slice(1)) * total * ELEMENT_TYPES[layout.type].bytes));
+  const memory = items.length === 1 ? undefined : joinBuffer(sizes.reduce((a, b) => a + b, 0));
+  let joinedAt = 0;
   first.tensors.forEach((layout, k) => {
-    if (items.length === 1) {
+    if (memory === undefined) {
       inputs[layout.name] = { type: layout.type, dims: [...layout.dims], data: inputView(first, layout) };
     } else {
       const per = elementCount(layout.dims.slice(1));
-      const joined = new ELEMENT_TYPES[layout.type].array(per * total) as ElementArray;
+      const joined = elementView(layout.type, memory, joinedAt, per * total);
+      joinedAt += sizes[k];
       let at = 0;
       for (const item of items) {
         const view = inputView(item, item.tensors[k]);

@@ -72,6 +72,8 @@ export function routeScopes(options: { metricsPublic: boolean }): readonly Scope
     { method: 'GET', path: '/v2/models/:name/versions/:version/ready', access: 'public' },
     { method: 'GET', path: '/v2/models/:name', access: 'read' },
     { method: 'GET', path: '/v2/models/:name/versions/:version', access: 'read' },
+    { method: 'GET', path: '/v2/models/:name/config', access: 'read' },
+    { method: 'GET', path: '/v2/models/:name/versions/:version/config', access: 'read' },
     { method: 'GET', path: '/v2/models/stats', access: 'read' },
     { method: 'GET', path: '/v2/models/:name/stats', access: 'read' },
     { method: 'GET', path: '/v2/models/:name/versions/:version/stats', access: 'read' },

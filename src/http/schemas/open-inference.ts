@@ -101,6 +101,18 @@ export const modelMetadata = z
   })
   .meta({ id: 'ModelMetadata' });
 
+const configTensor = z.looseObject({ name: z.string(), data_type: z.string().describe('TYPE_FP32, TYPE_INT64, TYPE_STRING, …'), dims: z.array(z.int()) });
+
+export const modelConfig = z
+  .looseObject({
+    name: z.string(),
+    platform: z.string(),
+    max_batch_size: z.int().describe('0: the model takes no batch dim; otherwise `dims` leave it out'),
+    input: z.array(configTensor),
+    output: z.array(configTensor),
+  })
+  .meta({ id: 'ModelConfig', description: "The model as Triton's model configuration (model_config.proto's fields) describes it." });
+
 export const repositoryIndexRequest = z.looseObject({ ready: z.boolean().optional().describe('only the models ready for inference') });
 
 export const repositoryIndex = z

@@ -1,8 +1,15 @@
 import type { ModelRepository } from '../../../engine/repository.js';
 import { json } from '../../reply.js';
 import type { Route } from '../../router.js';
-import { modelMetadata as metadataSchema, modelNameParams, modelReadyAnswer, modelVersionParams } from '../../schemas/open-inference.js';
+import {
+  modelConfig as configSchema,
+  modelMetadata as metadataSchema,
+  modelNameParams,
+  modelReadyAnswer,
+  modelVersionParams,
+} from '../../schemas/open-inference.js';
 import { parseParams } from '../../schemas/request-validation.js';
+import { modelConfig } from '../../v2/model-config.js';
 import { modelMetadata } from '../../v2/model-metadata.js';
 import { servingTarget } from '../../v2/model-target.js';
 import { protocolRoute } from '../../v2/protocol-route.js';
@@ -30,6 +37,21 @@ export function modelRoutes(repo: ModelRepository): Route[] {
             'manifest, default `image`) and answer output (default `answer`) are taken too but not listed; a pipeline lists those alone.',
           params,
           responses: { 200: { description: 'the model', json: metadataSchema } },
+          errors: { 404: versioned ? 'no model by this name, or the version does not serve' : 'no model by this name', 503: NOT_SERVING },
+        },
+      }),
+      protocolRoute({
+        method: 'GET',
+        path: `${base}/config`,
+        handler: (ctx) => json(modelConfig(target(parseParams(ctx, params)))),
+        schema: {
+          operationId: `getModelConfig${suffix}`,
+          summary: versioned ? "A model version's configuration, as Triton writes one" : "A model's configuration, as Triton writes one",
+          description:
+            'max_batch_size, inputs and outputs (dims without the batch dim when the model batches), dynamic batching and instances, ' +
+            'for clients that size their requests from them (perf_analyzer). A request may hold more rows than max_batch_size: they are split across batches.',
+          params,
+          responses: { 200: { description: 'the configuration', json: configSchema } },
           errors: { 404: versioned ? 'no model by this name, or the version does not serve' : 'no model by this name', 503: NOT_SERVING },
         },
       }),

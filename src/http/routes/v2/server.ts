@@ -7,7 +7,7 @@ import { protocolError } from '../../v2/protocol-error.js';
 import { protocolRoute } from '../../v2/protocol-route.js';
 
 /** Triton's names of the protocol extensions sightline speaks. */
-export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'statistics'] as const;
+export const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_configuration', 'model_repository', 'statistics'] as const;
 
 /** Server metadata and the server's health probes. */
 export function serverRoutes(repo: ModelRepository): Route[] {
