@@ -27,12 +27,19 @@ function io() {
 
 beforeAll(async () => {
   repo = makeModelRepo({
-    cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } } },
+    cls: {
+      onnx: linearClassifier({ classes: 3 }).bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } },
+    },
   });
   const parent = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-sets-'));
   dataset = path.join(parent, 'colours');
   const files: Array<[string, [number, number, number]]> = [
-    ['red/1.png', [255, 0, 0]], ['red/2.png', [250, 0, 0]], ['red/odd.png', [0, 255, 0]], ['green/1.png', [0, 255, 0]], ['blue/1.png', [0, 0, 255]],
+    ['red/1.png', [255, 0, 0]],
+    ['red/2.png', [250, 0, 0]],
+    ['red/odd.png', [0, 255, 0]],
+    ['green/1.png', [0, 255, 0]],
+    ['blue/1.png', [0, 0, 255]],
   ];
   for (const [file, rgb] of files) {
     mkdirSync(path.dirname(path.join(dataset, file)), { recursive: true });
@@ -51,7 +58,20 @@ describe('sightline evaluate', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-out-'));
     const c = io();
     const code = await runEvaluateCommand(
-      ['--url', server.url, '--model', 'cls', '--dataset', dataset, '--min-accuracy', '0.75', '--json', path.join(out, 'e.json'), '--markdown', path.join(out, 'e.md')],
+      [
+        '--url',
+        server.url,
+        '--model',
+        'cls',
+        '--dataset',
+        dataset,
+        '--min-accuracy',
+        '0.75',
+        '--json',
+        path.join(out, 'e.json'),
+        '--markdown',
+        path.join(out, 'e.md'),
+      ],
       c.io,
     );
     const stdout = c.out.join('');
@@ -63,8 +83,17 @@ describe('sightline evaluate', () => {
     expect(stdout).toContain('--min-accuracy 0.75: accuracy 0.8000 passed');
     expect(c.err.join('')).toContain('6/6 images, succeeded');
     const json = JSON.parse(readFileSync(path.join(out, 'e.json'), 'utf8'));
-    expect(json).toMatchObject({ status: 'succeeded', dataset: 'colours', summary: { accuracy: 0.8 }, gates: [{ flag: '--min-accuracy', value: 0.8, passed: true }] });
-    expect(json.report.metrics.confusion.matrix).toEqual([[2, 1, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(json).toMatchObject({
+      status: 'succeeded',
+      dataset: 'colours',
+      summary: { accuracy: 0.8 },
+      gates: [{ flag: '--min-accuracy', value: 0.8, passed: true }],
+    });
+    expect(json.report.metrics.confusion.matrix).toEqual([
+      [2, 1, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     const md = readFileSync(path.join(out, 'e.md'), 'utf8');
     expect(md).toContain('| label | support | precision | recall | F1 |');
     expect(md).toContain('| red | 3 | 1.0000 | 0.6667 | 0.8000 |');
@@ -72,7 +101,10 @@ describe('sightline evaluate', () => {
 
   it('exit 1 when a gate is missed; a folder on the server by name', async () => {
     const c = io();
-    const code = await runEvaluateCommand(['--url', server.url, '--model', 'cls', '--server-dataset', 'colours', '--min-accuracy', '0.9', '--min-f1', '0.5'], c.io);
+    const code = await runEvaluateCommand(
+      ['--url', server.url, '--model', 'cls', '--server-dataset', 'colours', '--min-accuracy', '0.9', '--min-f1', '0.5'],
+      c.io,
+    );
     expect(code).toBe(1);
     expect(c.out.join('')).toContain('--min-accuracy 0.9: accuracy 0.8000 MISSED');
     expect(c.out.join('')).toContain('--min-f1 0.5: macro F1 0.8222 passed');
@@ -86,7 +118,10 @@ describe('sightline evaluate', () => {
       [['--model', 'cls', '--server-dataset', 'colours'], '--server-dataset names a folder on a running server: give --url too'],
       [['--model', 'cls', '--dataset', dataset, '--colour', 'red'], 'unknown argument "--colour"'],
       [['--url', server.url, '--model', 'nope', '--dataset', dataset], 'POST /v1/models/nope/evaluate answered 404 model "nope" not found'],
-      [['--url', server.url, '--model', 'cls', '--dataset', dataset, '--max-cer', '0.1'], '--max-cer gates a text-recognize figure, but cls is a classify model'],
+      [
+        ['--url', server.url, '--model', 'cls', '--dataset', dataset, '--max-cer', '0.1'],
+        '--max-cer gates a text-recognize figure, but cls is a classify model',
+      ],
       [['--url', 'http://127.0.0.1:1', '--model', 'cls', '--dataset', dataset], 'no answer from http://127.0.0.1:1'],
     ];
     for (const [argv, message] of cases) {
@@ -102,7 +137,9 @@ describe('sightline evaluate', () => {
     expect(stdout.startsWith('sightline evaluate: cls (version 1, classify) on colours')).toBe(true);
     expect(stdout).toContain('--min-accuracy 0.8: accuracy 0.8000 passed');
     expect(stderr).toContain('6/6 images, succeeded');
-    const missed = await run(process.execPath, [main, 'evaluate', '--model', 'cls', '--dataset', dataset, '--min-accuracy', '0.81'], { env }).catch((e: { code: number; stdout: string }) => e);
+    const missed = await run(process.execPath, [main, 'evaluate', '--model', 'cls', '--dataset', dataset, '--min-accuracy', '0.81'], { env }).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
     expect((missed as { code: number }).code).toBe(1);
   });
 });

@@ -43,8 +43,14 @@ describe('classify layouts', () => {
 
   it('imagefolder: the first folder is the label; strays and unknown labels are problems', async () => {
     const root = datasetDir('pets', {
-      'cat/a.png': IMG, 'cat/b.JPG': IMG, 'cat/deeper/c.webp': IMG, 'dog/d.png': IMG, 'bird/e.png': IMG,
-      'cat/notes.txt': 'x', 'stray.png': IMG, 'README.md': 'about',
+      'cat/a.png': IMG,
+      'cat/b.JPG': IMG,
+      'cat/deeper/c.webp': IMG,
+      'dog/d.png': IMG,
+      'bird/e.png': IMG,
+      'cat/notes.txt': 'x',
+      'stray.png': IMG,
+      'README.md': 'about',
     });
     const d = await readDataset(await folderFiles(root, 'pets'), { task: 'classify', labels });
     expect([d.layout, d.task, d.name]).toEqual(['imagefolder', 'classify', 'pets']);
@@ -89,17 +95,28 @@ describe('classify layouts', () => {
       message: "dataset text is laid out as labels-txt (text-recognize), but the model's task is classify",
     });
     const flat = memoryFiles('flat', new Map([['a.png', IMG]]));
-    await expect(readDataset(flat, { task: 'classify', labels })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('no known layout fits its 1 files') });
-    await expect(readDataset(flat, { task: 'classify', labels, layout: 'csv' })).rejects.toMatchObject({ status: 400, message: 'layout csv: the dataset has no CSV file at its top level' });
+    await expect(readDataset(flat, { task: 'classify', labels })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('no known layout fits its 1 files'),
+    });
+    await expect(readDataset(flat, { task: 'classify', labels, layout: 'csv' })).rejects.toMatchObject({
+      status: 400,
+      message: 'layout csv: the dataset has no CSV file at its top level',
+    });
   });
 });
 
 describe('text-recognize layout', () => {
   it('labels.txt: file<TAB>text, text kept as written; bad and dangling lines reported', async () => {
-    const files = memoryFiles('lines', new Map([
-      ['labels.txt', Buffer.from('\ufeffl/1.png\tHello World\nl/2.png\t  two\tspaces  \r\nno tab here\nl/9.png\tgone\n\nl/3.png\t\n')],
-      ['l/1.png', IMG], ['l/2.png', IMG], ['l/3.png', IMG],
-    ]));
+    const files = memoryFiles(
+      'lines',
+      new Map([
+        ['labels.txt', Buffer.from('\ufeffl/1.png\tHello World\nl/2.png\t  two\tspaces  \r\nno tab here\nl/9.png\tgone\n\nl/3.png\t\n')],
+        ['l/1.png', IMG],
+        ['l/2.png', IMG],
+        ['l/3.png', IMG],
+      ]),
+    );
     const d = await readDataset(files, { task: 'text-recognize', labels: [] });
     expect(d.layout).toBe('labels-txt');
     expect(d.samples).toEqual([
@@ -136,15 +153,33 @@ describe('detect layouts', () => {
         { image_id: 4, category_id: 9, bbox: [1, 1, 0, 5] }, // empty
         { image_id: 1, bbox: [1, 1, 5, 5] },
       ],
-      categories: [{ id: 7, name: 'car' }, { id: 9, name: 'person' }, { id: 3, name: 'bike' }],
+      categories: [
+        { id: 7, name: 'car' },
+        { id: 9, name: 'person' },
+        { id: 3, name: 'bike' },
+      ],
     };
-    const files = memoryFiles('coco', new Map([
-      ['annotations.json', Buffer.from(JSON.stringify(doc))], ['a.jpg', IMG], ['images/b.jpg', IMG], ['c.jpg', IMG],
-    ]));
+    const files = memoryFiles(
+      'coco',
+      new Map([
+        ['annotations.json', Buffer.from(JSON.stringify(doc))],
+        ['a.jpg', IMG],
+        ['images/b.jpg', IMG],
+        ['c.jpg', IMG],
+      ]),
+    );
     const d = await readDataset(files, { task: 'detect', labels });
     expect(d.layout).toBe('coco');
     expect(d.samples).toEqual([
-      { file: 'a.jpg', truth: [{ label: 0, box: [10, 5, 30, 15] }, { label: 1, box: [0, 0, 100, 50] }], normalised: false, declaredSize: { width: 100, height: 50 } },
+      {
+        file: 'a.jpg',
+        truth: [
+          { label: 0, box: [10, 5, 30, 15] },
+          { label: 1, box: [0, 0, 100, 50] },
+        ],
+        normalised: false,
+        declaredSize: { width: 100, height: 50 },
+      },
       { file: 'images/b.jpg', truth: [], normalised: false, declaredSize: { width: 100, height: 50 } },
       { file: 'c.jpg', truth: [], normalised: false },
     ]);
@@ -158,21 +193,33 @@ describe('detect layouts', () => {
     ]);
     const broken = memoryFiles('broken', new Map([['annotations.json', Buffer.from('{"images": [')]]));
     const b = await readDataset(broken, { task: 'detect', labels });
-    expect([b.samples, b.problems.length, b.problems[0]!.file]).toEqual([[], 1, 'annotations.json']);
+    expect([b.samples, b.problems.length, b.problems[0].file]).toEqual([[], 1, 'annotations.json']);
   });
 
   it('yolo: normalised boxes beside images or under labels/, class names from classes.txt', async () => {
-    const files = memoryFiles('yolo', new Map([
-      ['classes.txt', Buffer.from('person\ncar\ndog\n')],
-      ['images/a.jpg', IMG], ['labels/a.txt', Buffer.from('1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.2\n2 0.5 0.5 0.1 0.1\n5 0.5 0.5 0.1 0.1\n1 0.95 0.5 0.2 0.2\n1 0.5 0.5\n')],
-      ['images/b.jpg', IMG],
-      ['c.png', IMG], ['c.txt', Buffer.from('0 0.5 0.5 1 1\n')],
-    ]));
+    const files = memoryFiles(
+      'yolo',
+      new Map([
+        ['classes.txt', Buffer.from('person\ncar\ndog\n')],
+        ['images/a.jpg', IMG],
+        ['labels/a.txt', Buffer.from('1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.2\n2 0.5 0.5 0.1 0.1\n5 0.5 0.5 0.1 0.1\n1 0.95 0.5 0.2 0.2\n1 0.5 0.5\n')],
+        ['images/b.jpg', IMG],
+        ['c.png', IMG],
+        ['c.txt', Buffer.from('0 0.5 0.5 1 1\n')],
+      ]),
+    );
     const d = await readDataset(files, { task: 'detect', labels });
     expect(d.layout).toBe('yolo');
     expect(d.samples).toEqual([
       { file: 'c.png', truth: [{ label: 1, box: [0, 0, 1, 1] }], normalised: true },
-      { file: 'images/a.jpg', truth: [{ label: 0, box: [0.4, 0.3, 0.6, 0.7] }, { label: 1, box: [0, 0, 0.2, 0.2] }], normalised: true },
+      {
+        file: 'images/a.jpg',
+        truth: [
+          { label: 0, box: [0.4, 0.3, 0.6, 0.7] },
+          { label: 1, box: [0, 0, 0.2, 0.2] },
+        ],
+        normalised: true,
+      },
       { file: 'images/b.jpg', truth: [], normalised: true },
     ]);
     expect(d.problems).toEqual([
@@ -186,12 +233,22 @@ describe('detect layouts', () => {
 
 describe('segment layout', () => {
   it('masks beside images or under masks/; an image without one is a problem', async () => {
-    const files = memoryFiles('seg', new Map([
-      ['a.jpg', IMG], ['a.mask.png', IMG], ['images/b.png', IMG], ['masks/b.png', IMG], ['images/c.png', IMG],
-    ]));
+    const files = memoryFiles(
+      'seg',
+      new Map([
+        ['a.jpg', IMG],
+        ['a.mask.png', IMG],
+        ['images/b.png', IMG],
+        ['masks/b.png', IMG],
+        ['images/c.png', IMG],
+      ]),
+    );
     const d = await readDataset(files, { task: 'segment', labels: ['bg', 'fg'] });
     expect(d.layout).toBe('masks');
-    expect(d.samples).toEqual([{ file: 'a.jpg', mask: 'a.mask.png' }, { file: 'images/b.png', mask: 'masks/b.png' }]);
+    expect(d.samples).toEqual([
+      { file: 'a.jpg', mask: 'a.mask.png' },
+      { file: 'images/b.png', mask: 'masks/b.png' },
+    ]);
     expect(d.problems).toEqual([{ file: 'images/c.png', message: 'no mask for this image (expected <name>.mask.png beside it, or masks/<name>.png)' }]);
   });
 });

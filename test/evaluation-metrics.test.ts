@@ -11,7 +11,7 @@ import { labelMap } from './helpers/masks.js';
 function sample(truth: number, probabilities: number[]): ClassifySample {
   let predicted = 0;
   probabilities.forEach((p, i) => {
-    if (p > probabilities[predicted]!) predicted = i;
+    if (p > probabilities[predicted]) predicted = i;
   });
   return { truth, predicted, probabilities };
 }
@@ -29,11 +29,23 @@ describe('classify metrics', () => {
 
   it('accuracy, top-k (ties in label order), confusion matrix', () => {
     const m = classifyMetrics(labels, samples, { topK: [1, 2, 5] });
-    expect(samples[3]!.predicted).toBe(0);
+    expect(samples[3].predicted).toBe(0);
     expect(m.samples).toBe(5);
     expect(m.accuracy).toBe(0.4);
-    expect(m.topK).toEqual([{ k: 1, accuracy: 0.4 }, { k: 2, accuracy: 1 }, { k: 4, accuracy: 1 }]);
-    expect(m.confusion).toEqual({ labels, matrix: [[1, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]] });
+    expect(m.topK).toEqual([
+      { k: 1, accuracy: 0.4 },
+      { k: 2, accuracy: 1 },
+      { k: 4, accuracy: 1 },
+    ]);
+    expect(m.confusion).toEqual({
+      labels,
+      matrix: [
+        [1, 1, 1, 0],
+        [1, 1, 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
+    });
     expect(m.binary).toBeNull();
   });
 
@@ -57,7 +69,10 @@ describe('classify metrics', () => {
     const m = classifyMetrics(['x', 'y', 'z'], []);
     expect([m.accuracy, m.topK, m.macro, m.weighted]).toEqual([
       null,
-      [{ k: 1, accuracy: null }, { k: 3, accuracy: null }],
+      [
+        { k: 1, accuracy: null },
+        { k: 3, accuracy: null },
+      ],
       { precision: null, recall: null, f1: null },
       { precision: null, recall: null, f1: null },
     ]);
@@ -65,8 +80,19 @@ describe('classify metrics', () => {
 
   it('binary: ROC points with tied scores moving together, AUC, PR points and average precision', () => {
     // Positive scores 0.9, 0.7, 0.7, 0.2; negative 0.8, 0.7, 0.3.
-    const scored: Array<[number, number]> = [[1, 0.9], [0, 0.8], [1, 0.7], [1, 0.7], [0, 0.7], [0, 0.3], [1, 0.2]];
-    const m = classifyMetrics(['neg', 'pos'], scored.map(([t, s]) => sample(t, [1 - s, s])));
+    const scored: Array<[number, number]> = [
+      [1, 0.9],
+      [0, 0.8],
+      [1, 0.7],
+      [1, 0.7],
+      [0, 0.7],
+      [0, 0.3],
+      [1, 0.2],
+    ];
+    const m = classifyMetrics(
+      ['neg', 'pos'],
+      scored.map(([t, s]) => sample(t, [1 - s, s])),
+    );
     const b = m.binary!;
     expect([b.positive, b.positives, b.negatives]).toEqual(['pos', 4, 3]);
     expect(b.roc).toEqual([
@@ -88,7 +114,10 @@ describe('classify metrics', () => {
     ]);
     expect(b.averagePrecision).toBeCloseTo(0.25 + 0.3 + 1 / 7, 12);
     // Confusion at the head's answer (0.5 on the positive's side): 0.7 and 0.8 cross it, so do 0.9.
-    expect(m.confusion.matrix).toEqual([[1, 2], [1, 3]]);
+    expect(m.confusion.matrix).toEqual([
+      [1, 2],
+      [1, 3],
+    ]);
   });
 
   it('binary: a perfect ranking has AUC 1; one class alone has no AUC', () => {
@@ -123,7 +152,11 @@ describe('text metrics', () => {
     expect(m.cer).toBe(8 / 25);
     expect(m.wer).toBe(4 / 6);
     expect(m.exactLineAccuracy).toBe(0.25);
-    expect(m.worst.map((w) => [w.file, w.characterEdits, w.wordEdits])).toEqual([['off.png', 4, 2], ['empty.png', 3, 1], ['blank.png', 1, 1]]);
+    expect(m.worst.map((w) => [w.file, w.characterEdits, w.wordEdits])).toEqual([
+      ['off.png', 4, 2],
+      ['empty.png', 3, 1],
+      ['blank.png', 1, 1],
+    ]);
   });
 
   it('leading and trailing whitespace is not an error; inner whitespace is', () => {
@@ -174,15 +207,15 @@ describe('detect metrics (COCO)', () => {
     const [car, person, bike, truck] = m.perClass;
     // Car at IoU ≤ 0.8: hits T, T, F, F over 3 boxes → precision 1 up to recall 2/3: 67 of 101 points.
     // Above 0.818: T, F, F, F → 34 points.
-    expect(car!.ap50).toBeCloseTo(67 / 101, 12);
-    expect(car!.ap).toBeCloseTo((7 * 67 + 3 * 34) / 1010, 12);
-    expect([car!.groundTruth, car!.detections, car!.precision, car!.recall]).toEqual([3, 4, 0.5, 2 / 3]);
-    expect(car!.curve!.slice(0, 67).every((p) => p === 1)).toBe(true);
-    expect(car!.curve!.slice(67).every((p) => p === 0)).toBe(true);
+    expect(car.ap50).toBeCloseTo(67 / 101, 12);
+    expect(car.ap).toBeCloseTo((7 * 67 + 3 * 34) / 1010, 12);
+    expect([car.groundTruth, car.detections, car.precision, car.recall]).toEqual([3, 4, 0.5, 2 / 3]);
+    expect(car.curve!.slice(0, 67).every((p) => p === 1)).toBe(true);
+    expect(car.curve!.slice(67).every((p) => p === 0)).toBe(true);
     // IoU exactly 0.5 matches at 0.5 only.
-    expect([person!.ap50, person!.ap, person!.precision, person!.recall]).toEqual([1, 0.1, 1, 1]);
-    expect([bike!.ap50, bike!.ap, bike!.precision, bike!.recall, bike!.curve]).toEqual([null, null, 0, null, null]);
-    expect([truck!.ap50, truck!.ap, truck!.precision, truck!.recall]).toEqual([0, 0, null, 0]);
+    expect([person.ap50, person.ap, person.precision, person.recall]).toEqual([1, 0.1, 1, 1]);
+    expect([bike.ap50, bike.ap, bike.precision, bike.recall, bike.curve]).toEqual([null, null, 0, null, null]);
+    expect([truck.ap50, truck.ap, truck.precision, truck.recall]).toEqual([0, 0, null, 0]);
     expect(m.map50).toBeCloseTo((67 / 101 + 1 + 0) / 3, 12);
     expect(m.map).toBeCloseTo(((7 * 67 + 3 * 34) / 1010 + 0.1 + 0) / 3, 12);
     expect([m.truePositives, m.detections, m.groundTruth, m.precision, m.recall]).toEqual([3, 6, 5, 0.5, 0.6]);
@@ -197,13 +230,22 @@ describe('detect metrics (COCO)', () => {
   });
 
   it('a detection takes the ground-truth box it overlaps most, not the first', () => {
-    const m = detectMetrics(['car'], [
-      {
-        truth: [{ label: 0, box: [0, 0, 10, 10] }, { label: 0, box: [2, 0, 12, 10] }],
-        // The first detection overlaps the second box more; the second detection then still has the first box.
-        detections: [{ label: 0, score: 0.9, box: [2, 0, 12, 10] }, { label: 0, score: 0.8, box: [0, 0, 10, 10] }],
-      },
-    ]);
+    const m = detectMetrics(
+      ['car'],
+      [
+        {
+          truth: [
+            { label: 0, box: [0, 0, 10, 10] },
+            { label: 0, box: [2, 0, 12, 10] },
+          ],
+          // The first detection overlaps the second box more; the second detection then still has the first box.
+          detections: [
+            { label: 0, score: 0.9, box: [2, 0, 12, 10] },
+            { label: 0, score: 0.8, box: [0, 0, 10, 10] },
+          ],
+        },
+      ],
+    );
     expect(m.map).toBe(1);
   });
 });
@@ -234,13 +276,38 @@ describe('segment metrics', () => {
 
 describe('polygons back to pixels', () => {
   it('fills outlines through pixel centres, keeping a hole', () => {
-    const block: LabelledPolygon = { label: 1, points: [[1.5, 1.5], [1.5, 3.5], [3.5, 3.5], [3.5, 1.5]], holes: [] };
+    const block: LabelledPolygon = {
+      label: 1,
+      points: [
+        [1.5, 1.5],
+        [1.5, 3.5],
+        [3.5, 3.5],
+        [3.5, 1.5],
+      ],
+      holes: [],
+    };
     const map = rasterizePolygons([block], 5, 5, 0);
     const expected = new Uint8Array(25);
     for (let y = 1; y <= 3; y++) for (let x = 1; x <= 3; x++) expected[y * 5 + x] = 1;
     expect([...map]).toEqual([...expected]);
 
-    const ring: LabelledPolygon = { label: 2, points: [[0.5, 0.5], [0.5, 4.5], [4.5, 4.5], [4.5, 0.5]], holes: [[[2.5, 1.5], [1.5, 2.5], [2.5, 3.5], [3.5, 2.5]]] };
+    const ring: LabelledPolygon = {
+      label: 2,
+      points: [
+        [0.5, 0.5],
+        [0.5, 4.5],
+        [4.5, 4.5],
+        [4.5, 0.5],
+      ],
+      holes: [
+        [
+          [2.5, 1.5],
+          [1.5, 2.5],
+          [2.5, 3.5],
+          [3.5, 2.5],
+        ],
+      ],
+    };
     const holed = rasterizePolygons([ring], 5, 5, 0);
     expect([...holed].map((v, i) => (i === 12 ? v === 0 : v === 2)).every(Boolean)).toBe(true);
     // A lone pixel is a one-point outline.
@@ -253,7 +320,7 @@ describe('polygons back to pixels', () => {
       const height = 29;
       const truth = labelMap(width, height, 4, seed);
       const regions = findPolygons({ kind: 'labels', data: truth, width, height, background: 0 });
-      const toRing = (flat: Float64Array) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]! + 0.5, flat[2 * i + 1]! + 0.5] as [number, number]);
+      const toRing = (flat: Float64Array) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i] + 0.5, flat[2 * i + 1] + 0.5] as [number, number]);
       const polygons = regions.map((r) => ({ label: r.label, points: toRing(r.outer), holes: r.holes.map(toRing) }));
       const map = rasterizePolygons(polygons, width, height, 0);
       const wrong = [...map].filter((v, i) => v !== truth[i]).length;

@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
+import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import { textImage } from './helpers/text-image.js';
 
@@ -11,10 +13,26 @@ let datasets: string;
 
 /** Lines of ordinary words, digits and punctuation, as the direction classifier and the recogniser meet them in documents. */
 const LINES = [
-  'Invoice 2026-0113', 'Total due 418.50', 'Hello World 2026', 'Quality control passed', 'Serial AB-7731',
-  'Delivery on Monday', 'Batch 42 of 97', 'Keep away from heat', 'Made in Portugal', 'Room 3.14 opens',
-  'Order ready', 'Tracking 88120045', 'Fragile glass', 'Net weight 750 g', 'Exit via gate 7',
-  'Open other side', 'Best before 2027', 'Page 12 of 30', 'Cash only', 'Thank you',
+  'Invoice 2026-0113',
+  'Total due 418.50',
+  'Hello World 2026',
+  'Quality control passed',
+  'Serial AB-7731',
+  'Delivery on Monday',
+  'Batch 42 of 97',
+  'Keep away from heat',
+  'Made in Portugal',
+  'Room 3.14 opens',
+  'Order ready',
+  'Tracking 88120045',
+  'Fragile glass',
+  'Net weight 750 g',
+  'Exit via gate 7',
+  'Open other side',
+  'Best before 2027',
+  'Page 12 of 30',
+  'Cash only',
+  'Thank you',
 ];
 
 beforeAll(async () => {
@@ -22,7 +40,10 @@ beforeAll(async () => {
   for (const [i, line] of LINES.entries()) {
     const upright = await textImage(line, { width: 360, height: 48 });
     const turned = await textImage(line, { width: 360, height: 48, rotate180: true });
-    for (const [label, png] of [['0', upright], ['180', turned]] as const) {
+    for (const [label, png] of [
+      ['0', upright],
+      ['180', turned],
+    ] as const) {
       mkdirSync(path.join(datasets, 'directions', label), { recursive: true });
       writeFileSync(path.join(datasets, 'directions', label, `${i}.png`), png);
     }
@@ -46,35 +67,41 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function evaluate(model: string, dataset: string): Promise<any> {
-  const res = await fetch(`${server.url}/v1/models/${model}/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataset }) });
+async function evaluate(model: string, dataset: string): Promise<EvaluationAnswer> {
+  const res = await fetch(`${server.url}/v1/models/${model}/evaluate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dataset }),
+  });
   expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  for (let i = 0; i < 600; i++) {
-    const e = (await (await fetch(`${server.url}/v1/evaluations/${id}`)).json()) as any;
-    if (e.status === 'succeeded' || e.status === 'failed') return e;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('evaluation did not finish');
+  const { id } = (await res.json()) as SubmittedEvaluationAnswer;
+  return finishedEvaluation(server.url, id, 60_000);
 }
 
 describe('evaluation with the real models', () => {
   it('text-direction on rendered lines, upright and turned 180°', async () => {
     const e = await evaluate('text-direction', 'directions');
     expect(e).toMatchObject({ status: 'succeeded', task: 'classify', layout: 'imagefolder', done: 40, problems: 0 });
-    const m = e.report.metrics;
+    const r = reportOf(e, 'classify');
+    const m = r.metrics;
     // As measured: the PP-OCR classifier reads every rendered line the right way up.
-    expect(m.confusion).toEqual({ labels: ['0', '180'], matrix: [[20, 0], [0, 20]] });
+    expect(m.confusion).toEqual({
+      labels: ['0', '180'],
+      matrix: [
+        [20, 0],
+        [0, 20],
+      ],
+    });
     expect(m.accuracy).toBe(1);
     expect(m.binary).toMatchObject({ positive: '180', positives: 20, negatives: 20, auc: 1 });
-    expect(e.report.model).toMatchObject({ name: 'text-direction', version: 1, reloaded: false });
-    expect(e.report.timing.imagesPerSecond).toBeGreaterThan(0);
+    expect(r.model).toMatchObject({ name: 'text-direction', version: 1, reloaded: false });
+    expect(r.timing.imagesPerSecond).toBeGreaterThan(0);
   }, 120_000);
 
   it('text-recognize on rendered lines with known text', async () => {
     const e = await evaluate('text-recognize', 'lines');
     expect(e).toMatchObject({ status: 'succeeded', task: 'text-recognize', layout: 'labels-txt', done: 20, problems: 0 });
-    const m = e.report.metrics;
+    const m = reportOf(e, 'text-recognize').metrics;
     expect(m.characters.reference).toBe(LINES.reduce((n, l) => n + l.length, 0));
     // PP-OCRv4 on clean rendered text: within these bounds of the figures measured (CER 0, WER 0, every line exact).
     expect(m.cer).toBeLessThanOrEqual(0.02);
@@ -85,9 +112,13 @@ describe('evaluation with the real models', () => {
   it('text-recognize against labels with typing errors: the errors are what CER counts', async () => {
     const e = await evaluate('text-recognize', 'mistyped');
     expect(e.status).toBe('succeeded');
-    expect(e.report.metrics.characters.edits).toBe(3);
-    expect(e.report.metrics.words.edits).toBe(2);
-    expect(e.report.metrics.cer).toBeCloseTo(3 / (LINES.reduce((n, l) => n + l.length, 0) + 1), 12);
-    expect(e.report.metrics.worst.map((w: { file: string; characterEdits: number }) => [w.file, w.characterEdits])).toEqual([['img/18.png', 2], ['img/19.png', 1]]);
+    const m = reportOf(e, 'text-recognize').metrics;
+    expect(m.characters.edits).toBe(3);
+    expect(m.words.edits).toBe(2);
+    expect(m.cer).toBeCloseTo(3 / (LINES.reduce((n, l) => n + l.length, 0) + 1), 12);
+    expect(m.worst.map((w) => [w.file, w.characterEdits])).toEqual([
+      ['img/18.png', 2],
+      ['img/19.png', 1],
+    ]);
   }, 120_000);
 });

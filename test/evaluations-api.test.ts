@@ -8,10 +8,20 @@ import { greyPng, writeZip } from './helpers/archives.js';
 import { solidImage, splitImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { fixedDetector, linearClassifier, rawModel, segmentationLogits } from './helpers/onnx-model.js';
-import { documentedResponses, type Json, type OpenApiDoc } from './helpers/openapi.js';
+import type { DatasetListAnswer, ErrorAnswer, EvaluationAnswer, EvaluationPageAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
+import { reportOf } from './helpers/evaluations.js';
+import { documentedResponses, type OpenApiDoc } from './helpers/openapi.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
+/** A frame of /v1/ws, as far as these tests read it. */
+interface Frame {
+  type: string;
+  topic?: string;
+  topics?: string[];
+  event?: string;
+  data: { id: string; status?: string };
+}
 
 const RED: [number, number, number] = [255, 0, 0];
 const GREEN: [number, number, number] = [0, 255, 0];
@@ -57,23 +67,43 @@ const DETECTIONS_GT = {
     { image_id: 2, category_id: 1, bbox: [10, 10, 20, 20] },
     { image_id: 2, category_id: 2, bbox: [60, 60, 10, 10] }, // outside the 64×64 image: reported, left out
   ],
-  categories: [{ id: 1, name: 'car' }, { id: 2, name: 'person' }],
+  categories: [
+    { id: 1, name: 'car' },
+    { id: 2, name: 'person' },
+  ],
 };
 
 beforeAll(async () => {
   const repo = makeModelRepo({
-    cls: { onnx: linearClassifier({ classes: 3 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } } },
+    cls: {
+      onnx: linearClassifier({ classes: 3 }).bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } },
+    },
     // Every partial batch waits 400 ms: an evaluation of it lasts long enough to watch.
     slow: {
       onnx: linearClassifier({ classes: 3 }).bytes,
-      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 64, maxQueueDelayMs: 400, waitWhenIdle: true } },
+      manifest: {
+        task: 'classify',
+        input: plainInput,
+        head: { labels: ['red', 'green', 'blue'] },
+        batching: { maxBatchSize: 64, maxQueueDelayMs: 400, waitWhenIdle: true },
+      },
     },
     det: {
       onnx: fixedDetector().bytes,
       manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
     },
     seg: {
-      onnx: segmentationLogits({ classes: 3, weights: [[0, 0, 0], [1, 0, 0], [0, 1, 0]], bias: [0.5, 0, 0], inputShape: [3, 32, 32] }).bytes,
+      onnx: segmentationLogits({
+        classes: 3,
+        weights: [
+          [0, 0, 0],
+          [1, 0, 0],
+          [0, 1, 0],
+        ],
+        bias: [0.5, 0, 0],
+        inputShape: [3, 32, 32],
+      }).bytes,
       manifest: { task: 'segment', input: { resize: 'stretch', width: 32, height: 32, colorOrder: 'RGB' }, head: { labels: ['background', 'red', 'green'] } },
     },
     raw: { onnx: rawModel().bytes, manifest: { task: 'raw', input: plainInput } },
@@ -102,19 +132,20 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function call(method: string, pattern: string, url: string, init: RequestInit = {}): Promise<{ res: Response; body: any }> {
+/** Sends a request and checks the answer against the document; `T` is the answer documented for the status expected. */
+async function call<T = ErrorAnswer>(method: string, pattern: string, url: string, init: RequestInit = {}): Promise<{ res: Response; body: T }> {
   const res = await fetch(`${server.url}${url}`, { method, ...init });
   const text = await res.text();
-  const body = text === '' ? undefined : JSON.parse(text);
+  const body = (text === '' ? undefined : JSON.parse(text)) as T;
   check.expectDocumented(res, body, method, pattern);
   return { res, body };
 }
 
 const asJson = (value: unknown): RequestInit => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
 
-async function finished(id: string): Promise<Json> {
+async function finished(id: string): Promise<EvaluationAnswer> {
   for (let i = 0; i < 400; i++) {
-    const { body } = await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${id}`);
+    const { body } = await call<EvaluationAnswer>('GET', '/v1/evaluations/:id', `/v1/evaluations/${id}`);
     if (body.status === 'succeeded' || body.status === 'failed') return body;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -122,17 +153,27 @@ async function finished(id: string): Promise<Json> {
 }
 
 /** The classify report the colours set must give, however it was sent. */
-function expectColoursReport(e: Json): void {
+function expectColoursReport(e: EvaluationAnswer): void {
   expect(e).toMatchObject({ status: 'succeeded', model: 'cls', task: 'classify', layout: 'imagefolder', done: 8, total: 8, problems: 2, error: null });
-  const r = e.report;
-  expect(r.metrics.confusion).toEqual({ labels: ['red', 'green', 'blue'], matrix: [[3, 1, 0], [0, 2, 0], [0, 0, 1]] });
+  const r = reportOf(e, 'classify');
+  expect(r.metrics.confusion).toEqual({
+    labels: ['red', 'green', 'blue'],
+    matrix: [
+      [3, 1, 0],
+      [0, 2, 0],
+      [0, 0, 1],
+    ],
+  });
   expect(r.metrics.accuracy).toBe(6 / 7);
-  expect(r.metrics.perClass.map((c: Json) => [c.label, c.support, c.precision, c.recall])).toEqual([
+  expect(r.metrics.perClass.map((c) => [c.label, c.support, c.precision, c.recall])).toEqual([
     ['red', 4, 1, 0.75],
     ['green', 2, 2 / 3, 1],
     ['blue', 1, 1, 1],
   ]);
-  expect(r.metrics.topK).toEqual([{ k: 1, accuracy: 6 / 7 }, { k: 3, accuracy: 1 }]);
+  expect(r.metrics.topK).toEqual([
+    { k: 1, accuracy: 6 / 7 },
+    { k: 3, accuracy: 1 },
+  ]);
   expect(r.metrics.binary).toBeNull();
   expect(r.metrics.misclassified).toEqual([{ file: 'red/odd.png', truth: 'red', predicted: 'green', confidence: expect.any(Number) }]);
   expect(r.images).toEqual({ total: 8, evaluated: 7, leftOut: 1 });
@@ -144,25 +185,30 @@ function expectColoursReport(e: Json): void {
   expect(r.model).toMatchObject({ name: 'cls', task: 'classify', version: 1, versionAtEnd: 1, reloaded: false });
   expect(r.timing.imagesPerSecond).toBeGreaterThan(0);
   expect(r.timing.latencyMs.p50).toBeGreaterThan(0);
-  expect(r.timing.latencyMs.p99).toBeGreaterThanOrEqual(r.timing.latencyMs.p50);
+  expect(r.timing.latencyMs.p99).toBeGreaterThanOrEqual(r.timing.latencyMs.p50!);
   expect(e.summary).toMatchObject({ accuracy: 6 / 7, top3Accuracy: 1, evaluated: 7 });
 }
 
 describe('evaluations over HTTP and WebSocket', () => {
   it('a folder: 202, progress on the WebSocket topic, the stored report, listing and delete', async () => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`);
-    const frames: Json[] = [];
-    ws.on('message', (m) => frames.push(JSON.parse(String(m))));
+    const frames: Frame[] = [];
+    ws.on('message', (m: Buffer) => frames.push(JSON.parse(m.toString('utf8')) as Frame));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', topic: 'evaluations' }));
     await new Promise((r) => setTimeout(r, 50));
 
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', asJson({ dataset: 'colours', topK: [1, 5] }));
+    const started = await call<SubmittedEvaluationAnswer>(
+      'POST',
+      '/v1/models/:name/evaluate',
+      '/v1/models/cls/evaluate',
+      asJson({ dataset: 'colours', topK: [1, 5] }),
+    );
     expect(started.res.status).toBe(202);
     expect(started.res.headers.get('location')).toBe(`/v1/evaluations/${started.body.id}`);
     const e = await finished(started.body.id);
     expectColoursReport(e);
-    expect(e.report.dataset).toEqual({ name: 'colours', source: 'folder', layout: 'imagefolder', files: 9, samples: 8 });
+    expect(reportOf(e, 'classify').dataset).toEqual({ name: 'colours', source: 'folder', layout: 'imagefolder', files: 9, samples: 8 });
 
     await new Promise((r) => setTimeout(r, 100));
     ws.close();
@@ -173,10 +219,10 @@ describe('evaluations over HTTP and WebSocket', () => {
     expect(progress.at(-1)!.data).toEqual({ id: started.body.id, done: 8, total: 8, problems: 2 });
     expect(events.every((f) => f.topic === 'evaluations')).toBe(true);
 
-    const list = await call('GET', '/v1/evaluations', '/v1/evaluations?model=cls');
-    expect(list.body.items.map((i: Json) => i.id)).toContain(started.body.id);
+    const list = await call<EvaluationPageAnswer>('GET', '/v1/evaluations', '/v1/evaluations?model=cls');
+    expect(list.body.items.map((i) => i.id)).toContain(started.body.id);
     expect(list.body.items[0]).not.toHaveProperty('report');
-    expect((await call('GET', '/v1/evaluations', '/v1/evaluations?model=det')).body.items).toEqual([]);
+    expect((await call<EvaluationPageAnswer>('GET', '/v1/evaluations', '/v1/evaluations?model=det')).body.items).toEqual([]);
     expect((await call('DELETE', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(204);
     expect((await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(404);
     expect((await call('DELETE', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(404);
@@ -197,20 +243,20 @@ describe('evaluations over HTTP and WebSocket', () => {
     bodies.push(['', form, 'from-form']);
     for (const [type, body, name] of bodies) {
       const init: RequestInit = type === '' ? { body: body as FormData } : { headers: { 'content-type': type }, body: body as Buffer };
-      const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate?topK=1,3', init);
+      const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate?topK=1,3', init);
       expect(started.res.status, type).toBe(202);
       const e = await finished(started.body.id);
       expectColoursReport(e);
       expect(e.dataset, type).toBe(name);
-      expect(e.report.dataset.source).toBe('upload');
+      expect(reportOf(e, 'classify').dataset.source).toBe('upload');
     }
   });
 
   it('detect: COCO boxes against the model, mAP and per-class AP exact; a box outside the image reported', async () => {
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate', asJson({ dataset: 'cars' }));
+    const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate', asJson({ dataset: 'cars' }));
     const e = await finished(started.body.id);
     expect(e).toMatchObject({ status: 'succeeded', task: 'detect', layout: 'coco', done: 2, total: 2, problems: 1 });
-    const m = e.report.metrics;
+    const m = reportOf(e, 'detect').metrics;
     // Each image answers car [10,10,30,30] 0.9, person [11,10,31,30] 0.7, person [40,42,56,54] 0.6.
     const [car, person] = m.perClass;
     expect([car.ap50, car.ap, car.precision, car.recall]).toEqual([1, 1, 1, 1]);
@@ -221,7 +267,9 @@ describe('evaluations over HTTP and WebSocket', () => {
     expect(m.map50).toBeCloseTo(2 / 3, 12);
     expect(m.map).toBeCloseTo(2 / 3, 12);
     expect([m.truePositives, m.detections, m.groundTruth, m.precision, m.recall]).toEqual([3, 6, 3, 0.5, 1]);
-    expect(e.report.problems.listed).toEqual([{ file: 'images/two.png', message: 'annotations[3]: box [60, 60, 10, 10] is empty or outside the 64×64 image' }]);
+    expect(reportOf(e, 'detect').problems.listed).toEqual([
+      { file: 'images/two.png', message: 'annotations[3]: box [60, 60, 10, 10] is empty or outside the 64×64 image' },
+    ]);
     expect(e.summary).toMatchObject({ map50: m.map50, map: m.map });
   });
 
@@ -235,19 +283,22 @@ describe('evaluations over HTTP and WebSocket', () => {
       { path: 'images/two.png', bytes: black },
       { path: 'labels/two.txt', bytes: Buffer.from(`0 ${n(20)} ${n(20)} ${n(20)} ${n(20)}\n`) },
     ]);
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate?name=yolo-set', { headers: { 'content-type': 'application/zip' }, body: zip });
+    const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate?name=yolo-set', {
+      headers: { 'content-type': 'application/zip' },
+      body: zip,
+    });
     const e = await finished(started.body.id);
     expect(e).toMatchObject({ status: 'succeeded', layout: 'yolo', dataset: 'yolo-set', problems: 0 });
-    expect(e.report.metrics.map50).toBeCloseTo(2 / 3, 12);
-    expect(e.report.metrics.map).toBeCloseTo(2 / 3, 12);
+    expect(reportOf(e, 'detect').metrics.map50).toBeCloseTo(2 / 3, 12);
+    expect(reportOf(e, 'detect').metrics.map).toBeCloseTo(2 / 3, 12);
   });
 
   it('segment: polygons back to pixels against a PNG mask, per-class IoU exact', async () => {
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/seg/evaluate', asJson({ dataset: 'halves' }));
+    const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/seg/evaluate', asJson({ dataset: 'halves' }));
     const e = await finished(started.body.id);
     expect(e).toMatchObject({ status: 'succeeded', task: 'segment', layout: 'masks', done: 1, problems: 0 });
-    const m = e.report.metrics;
-    expect(m.perClass.map((c: Json) => [c.label, c.truthPixels, c.predictedPixels, c.intersection, c.iou])).toEqual([
+    const m = reportOf(e, 'segment').metrics;
+    expect(m.perClass.map((c) => [c.label, c.truthPixels, c.predictedPixels, c.intersection, c.iou])).toEqual([
       ['background', 15 * 32, 16 * 32, 15 * 32, 15 / 16],
       ['red', 17 * 32, 16 * 32, 16 * 32, 16 / 17],
       ['green', 0, 0, 0, null],
@@ -257,7 +308,7 @@ describe('evaluations over HTTP and WebSocket', () => {
   });
 
   it('lists the dataset folders', async () => {
-    const { body } = await call('GET', '/v1/datasets', '/v1/datasets');
+    const { body } = await call<DatasetListAnswer>('GET', '/v1/datasets', '/v1/datasets');
     expect(body).toEqual({ items: [{ name: 'cars' }, { name: 'colours' }, { name: 'halves' }] });
   });
 
@@ -266,22 +317,47 @@ describe('evaluations over HTTP and WebSocket', () => {
     const cases: Array<[string, RequestInit, number, string]> = [
       ['/v1/models/nope/evaluate', asJson({ dataset: 'colours' }), 404, 'model "nope" not found'],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'missing' }), 404, 'dataset missing not found'],
-      ['/v1/models/cls/evaluate', asJson({ dataset: '../etc' }), 400, 'dataset: must name a folder directly under the datasets directory (letters, digits, ".", "_", "-"; not starting with ".")'],
+      [
+        '/v1/models/cls/evaluate',
+        asJson({ dataset: '../etc' }),
+        400,
+        'dataset: must name a folder directly under the datasets directory (letters, digits, ".", "_", "-"; not starting with ".")',
+      ],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'cars' }), 400, "dataset cars is laid out as coco (detect), but the model's task is classify"],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'colours', layout: 'csv' }), 400, 'layout csv: the dataset has no CSV file at its top level'],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'colours', positiveLabel: 'pink' }), 400, 'positiveLabel: "pink" is not one of the model\'s labels'],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'colours', topK: [0] }), 400, 'topK[0]: must be 1 to 10 integers from 1 to 100'],
       ['/v1/models/cls/evaluate', asJson({ dataset: 'colours', colour: 1 }), 400, 'colour: unknown field'],
-      ['/v1/models/raw/evaluate', asJson({ dataset: 'colours' }), 400, 'model raw is a raw model; evaluation covers classify, text-recognize, detect, segment models'],
+      [
+        '/v1/models/raw/evaluate',
+        asJson({ dataset: 'colours' }),
+        400,
+        'model raw is a raw model; evaluation covers classify, text-recognize, detect, segment models',
+      ],
       ['/v1/models/cls/evaluate', { headers: { 'content-type': 'text/plain' }, body: 'x' }, 415, 'expected application/json naming a dataset folder'],
-      ['/v1/models/cls/evaluate', { headers: { 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024, 7) }, 400, 'upload: tar: bad header checksum at byte 0'],
-      ['/v1/models/cls/evaluate', { headers: { 'content-type': 'application/zip' }, body: Buffer.from('PK nothing') }, 400, 'upload: zip: no end-of-central-directory record'],
-      ['/v1/models/cls/evaluate', { headers: { 'content-type': 'application/x-tar' }, body: writeTar([{ path: '../escape.png', bytes: Buffer.from('x') }]) }, 400, 'upload: the entry "../escape.png" is not a relative path inside the dataset'],
+      [
+        '/v1/models/cls/evaluate',
+        { headers: { 'content-type': 'application/x-tar' }, body: Buffer.alloc(1024, 7) },
+        400,
+        'upload: tar: bad header checksum at byte 0',
+      ],
+      [
+        '/v1/models/cls/evaluate',
+        { headers: { 'content-type': 'application/zip' }, body: Buffer.from('PK nothing') },
+        400,
+        'upload: zip: no end-of-central-directory record',
+      ],
+      [
+        '/v1/models/cls/evaluate',
+        { headers: { 'content-type': 'application/x-tar' }, body: writeTar([{ path: '../escape.png', bytes: Buffer.from('x') }]) },
+        400,
+        'upload: the entry "../escape.png" is not a relative path inside the dataset',
+      ],
       ['/v1/models/cls/evaluate?colour=1', { headers: { 'content-type': 'application/x-tar' }, body: writeTar([]) }, 400, 'colour: unknown query parameter'],
     ];
     for (const [url, init, status, message] of cases) {
       const { res, body } = await post(url, init);
-      expect(res.status, `${url} ${String(init.body).slice(0, 40)}`).toBe(status);
+      expect(res.status, `${url}: ${message}`).toBe(status);
       expect(body.error.message.startsWith(message), body.error.message).toBe(true);
     }
     expect((await call('GET', '/v1/evaluations/:id', '/v1/evaluations/not-a-uuid')).res.status).toBe(404);
@@ -290,30 +366,41 @@ describe('evaluations over HTTP and WebSocket', () => {
     expect([twice.res.status, twice.body.error.message]).toEqual([400, 'layout: given in both the query and the body']);
   });
 
-  it('one evaluation\'s own topic carries its progress and its end', async () => {
-    const red = (await classifyFiles())[0]!.bytes;
+  it("one evaluation's own topic carries its progress and its end", async () => {
+    const red = (await classifyFiles())[0].bytes;
     const files = Array.from({ length: 40 }, (_, i) => ({ path: `set/red/${i}.png`, bytes: red }));
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/slow/evaluate', { headers: { 'content-type': 'application/x-tar' }, body: writeTar(files) });
+    const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/slow/evaluate', {
+      headers: { 'content-type': 'application/x-tar' },
+      body: writeTar(files),
+    });
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`);
-    const frames: Json[] = [];
-    ws.on('message', (m) => frames.push(JSON.parse(String(m))));
+    const frames: Frame[] = [];
+    ws.on('message', (m: Buffer) => frames.push(JSON.parse(m.toString('utf8')) as Frame));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', topic: `evaluations/${started.body.id.toUpperCase()}` }));
     const e = await finished(started.body.id);
-    for (let i = 0; i < 100 && !frames.some((f) => f.event === 'evaluation.updated' && f.data.status === 'succeeded'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !frames.some((f) => f.event === 'evaluation.updated' && f.data.status === 'succeeded'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     ws.close();
     expect(frames[0]).toEqual({ type: 'subscribed', topics: [`evaluations/${started.body.id}`] });
     const events = frames.filter((f) => f.type === 'event');
     expect(events.every((f) => f.topic === `evaluations/${started.body.id}`)).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'evaluation.updated', data: { id: e.id, status: 'succeeded', done: 40, summary: { accuracy: 1 } } });
-    expect(e.report.metrics.confusion.matrix).toEqual([[40, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    expect(reportOf(e, 'classify').metrics.confusion.matrix).toEqual([
+      [40, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(events.filter((f) => f.event === 'evaluation.progress').at(-1)!.data).toEqual({ id: e.id, done: 40, total: 40, problems: 0 });
   });
 
   it('an evaluation deleted while it runs stops and is gone', async () => {
     const many = await classifyFiles();
-    const files = Array.from({ length: 60 }, (_, i) => ({ path: `red/${i}.png`, bytes: many[0]!.bytes }));
-    const started = await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', { headers: { 'content-type': 'application/x-tar' }, body: writeTar(files) });
+    const files = Array.from({ length: 60 }, (_, i) => ({ path: `red/${i}.png`, bytes: many[0].bytes }));
+    const started = await call<SubmittedEvaluationAnswer>('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', {
+      headers: { 'content-type': 'application/x-tar' },
+      body: writeTar(files),
+    });
     expect((await call('DELETE', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(204);
     await new Promise((r) => setTimeout(r, 200));
     expect((await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(404);

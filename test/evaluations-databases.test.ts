@@ -6,6 +6,8 @@ import { describeEachDatabase, freshDatabase } from './helpers/databases.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
+import type { EvaluationAnswer, EvaluationPageAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
+import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 const repo = makeModelRepo({
@@ -14,7 +16,12 @@ const repo = makeModelRepo({
 
 async function datasetsDir(): Promise<string> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sightline-db-sets-'));
-  const files: Array<[string, [number, number, number]]> = [['red/a.png', [255, 0, 0]], ['red/b.png', [0, 200, 0]], ['green/c.png', [0, 255, 0]], ['green/🌿.png', [0, 250, 0]]];
+  const files: Array<[string, [number, number, number]]> = [
+    ['red/a.png', [255, 0, 0]],
+    ['red/b.png', [0, 200, 0]],
+    ['green/c.png', [0, 255, 0]],
+    ['green/🌿.png', [0, 250, 0]],
+  ];
   for (const [file, rgb] of files) {
     mkdirSync(path.dirname(path.join(root, 'pair', file)), { recursive: true });
     writeFileSync(path.join(root, 'pair', file), await solidImage('png', 8, 8, rgb));
@@ -29,27 +36,38 @@ describeEachDatabase('evaluations stored in the database', (target) => {
     let server = await startTestServer(env);
     onTestFinished(() => server.close());
     await server.modelsLoaded;
-    const res = await fetch(`${server.url}/v1/models/cls/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataset: 'pair' }) });
-    const { id } = (await res.json()) as { id: string };
-    let e: any;
-    for (let i = 0; i < 200 && e?.status !== 'succeeded'; i++) {
-      e = await (await fetch(`${server.url}/v1/evaluations/${id}`)).json();
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const res = await fetch(`${server.url}/v1/models/cls/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'pair' }),
+    });
+    const { id } = (await res.json()) as SubmittedEvaluationAnswer;
+    const e = await finishedEvaluation(server.url, id);
     expect(e).toMatchObject({ status: 'succeeded', done: 4, summary: { accuracy: 0.75, auc: 1 } });
-    expect(e.report.metrics.confusion.matrix).toEqual([[1, 1], [0, 2]]);
-    expect(e.report.metrics.misclassified).toEqual([{ file: 'red/b.png', truth: 'red', predicted: 'green', confidence: expect.any(Number) }]);
+    expect(reportOf(e, 'classify').metrics.confusion.matrix).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
+    expect(reportOf(e, 'classify').metrics.misclassified).toEqual([{ file: 'red/b.png', truth: 'red', predicted: 'green', confidence: expect.any(Number) }]);
 
     // As if the process died mid-run: a row left running.
-    const left = await server.store.evaluations.create({ model: 'cls', modelVersion: 1, task: 'classify', dataset: 'pair', layout: 'imagefolder', total: 4, problems: 0 });
+    const left = await server.store.evaluations.create({
+      model: 'cls',
+      modelVersion: 1,
+      task: 'classify',
+      dataset: 'pair',
+      layout: 'imagefolder',
+      total: 4,
+      problems: 0,
+    });
     await server.store.evaluations.markRunning(left.id);
     await server.close();
     server = await startTestServer(env);
-    const after = (await (await fetch(`${server.url}/v1/evaluations/${left.id}`)).json()) as any;
+    const after = (await (await fetch(`${server.url}/v1/evaluations/${left.id}`)).json()) as EvaluationAnswer;
     expect(after).toMatchObject({ status: 'failed', error: 'the server stopped before this evaluation finished; start it again' });
-    const again = (await (await fetch(`${server.url}/v1/evaluations/${id}`)).json()) as any;
+    const again = (await (await fetch(`${server.url}/v1/evaluations/${id}`)).json()) as EvaluationAnswer;
     expect(again.report).toEqual(e.report);
-    const list = (await (await fetch(`${server.url}/v1/evaluations?model=cls`)).json()) as any;
-    expect(list.items.map((i: { id: string }) => i.id)).toEqual([left.id, id]);
+    const list = (await (await fetch(`${server.url}/v1/evaluations?model=cls`)).json()) as EvaluationPageAnswer;
+    expect(list.items.map((i) => i.id)).toEqual([left.id, id]);
   });
 });

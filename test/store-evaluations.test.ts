@@ -30,7 +30,7 @@ describeEachDatabase('store: evaluations', (target) => {
     const c = await store.evaluations.create(input);
     const all = await store.evaluations.list();
     expect(all.items.map((e) => e.id)).toEqual([c.id, b.id, a.id]);
-    expect('report' in all.items[0]!).toBe(false);
+    expect('report' in all.items[0]).toBe(false);
     const cls = await store.evaluations.list({ model: 'cls', limit: 1 });
     expect(cls.items.map((e) => e.id)).toEqual([c.id]);
     const next = await store.evaluations.list({ model: 'cls', limit: 1, cursor: cls.nextCursor });

@@ -13,7 +13,7 @@ export class ArchiveTooLarge extends ArchiveError {}
 
 function octal(block: Buffer, at: number, length: number): number {
   // GNU base-256 for sizes of 8 GiB and more: far past any body limit, so refused.
-  if (block[at]! & 0x80) throw new ArchiveError('tar: a size in base-256 (an entry of 8 GiB or more)');
+  if (block[at] & 0x80) throw new ArchiveError('tar: a size in base-256 (an entry of 8 GiB or more)');
   const text = block
     .toString('latin1', at, at + length)
     .replace(/\0.*$/s, '')
@@ -47,7 +47,7 @@ function paxRecords(data: Buffer): Map<string, string> {
 
 function checksumOk(block: Buffer): boolean {
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
   const stored = block.toString('latin1', 148, 156).replace(/\0.*$/s, '').trim();
   return /^[0-7]+$/.test(stored) && sum === parseInt(stored, 8);
 }
@@ -63,7 +63,7 @@ export function readTar(archive: Buffer): Array<{ path: string; bytes: Buffer }>
     if (header.every((b) => b === 0)) break; // the end-of-archive blocks
     if (!checksumOk(header)) throw new ArchiveError(`tar: bad header checksum at byte ${at} (not a tar archive, or a damaged one)`);
     const size = octal(header, 124, 12);
-    const type = String.fromCharCode(header[156]! || 0x30);
+    const type = String.fromCharCode(header[156] || 0x30);
     const dataAt = at + BLOCK;
     if (dataAt + size > archive.length) throw new ArchiveError('tar: the archive ends inside an entry (truncated)');
     const data = archive.subarray(dataAt, dataAt + size);
@@ -104,7 +104,7 @@ function tarHeader(name: string, size: number, type: '0' | 'L', mtime: number): 
   header.write('00', 263, 2, 'latin1');
   header.fill(0x20, 148, 156);
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += header[i]!;
+  for (let i = 0; i < BLOCK; i++) sum += header[i];
   header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   return header;
 }

@@ -46,7 +46,7 @@ export function parseCsv(text: string): Array<{ line: number; fields: string[] }
   let rowLine = 1;
   let any = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i];
     if (quoted) {
       if (ch === '"' && text[i + 1] === '"') {
         field += '"';
@@ -102,8 +102,8 @@ export async function readCsv(files: DatasetFiles, labels: readonly string[]): P
       problems.push({ file: where, message: `expected 2 fields (file,label), got ${fields.length}` });
       continue;
     }
-    const file = fields[0]!.trim().replace(/^\.\//, '');
-    const label = fields[1]!.trim();
+    const file = fields[0].trim().replace(/^\.\//, '');
+    const label = fields[1].trim();
     if (!files.has(file)) {
       problems.push({ file: file === '' ? where : file, message: file === '' ? 'no file named' : `missing: named on ${where} but not in the dataset` });
       continue;

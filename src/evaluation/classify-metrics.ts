@@ -89,10 +89,10 @@ const ratio = (num: number, den: number): number | null => (den === 0 ? null : n
  * first, equal probabilities in label order. 0 is the top.
  */
 function rankOf(probabilities: readonly number[], truth: number): number {
-  const p = probabilities[truth]!;
+  const p = probabilities[truth];
   let rank = 0;
   for (let c = 0; c < probabilities.length; c++) {
-    const q = probabilities[c]!;
+    const q = probabilities[c];
     if (q > p || (q === p && c < truth)) rank++;
   }
   return rank;
@@ -103,7 +103,7 @@ function average(values: ReadonlyArray<number | null>, weights?: readonly number
   let weight = 0;
   values.forEach((v, i) => {
     if (v === null) return;
-    const w = weights === undefined ? 1 : weights[i]!;
+    const w = weights === undefined ? 1 : weights[i];
     sum += v * w;
     weight += w;
   });
@@ -115,7 +115,7 @@ export function classifyMetrics(labels: readonly string[], samples: readonly Cla
   const matrix = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   let correct = 0;
   for (const s of samples) {
-    matrix[s.truth]![s.predicted]!++;
+    matrix[s.truth][s.predicted]++;
     if (s.truth === s.predicted) correct++;
   }
 
@@ -124,9 +124,9 @@ export function classifyMetrics(labels: readonly string[], samples: readonly Cla
   const topK = ks.map((k) => ({ k, accuracy: ratio(ranks.filter((r) => r < k).length, samples.length) }));
 
   const perClass: ClassMetrics[] = labels.map((label, c) => {
-    const support = matrix[c]!.reduce((a, b) => a + b, 0);
-    const predicted = matrix.reduce((a, row) => a + row[c]!, 0);
-    const tp = matrix[c]![c]!;
+    const support = matrix[c].reduce((a, b) => a + b, 0);
+    const predicted = matrix.reduce((a, row) => a + row[c], 0);
+    const tp = matrix[c][c];
     const precision = ratio(tp, predicted);
     const recall = ratio(tp, support);
     const f1 = precision === null || recall === null ? null : precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
@@ -152,7 +152,7 @@ export function classifyMetrics(labels: readonly string[], samples: readonly Cla
 export function binaryMetrics(labels: readonly string[], samples: readonly ClassifySample[], positiveLabel?: string): BinaryMetrics {
   const positive = positiveLabel === undefined ? 1 : labels.indexOf(positiveLabel);
   if (positive < 0) throw new Error(`positive label ${JSON.stringify(positiveLabel)} is not one of the model's labels`);
-  const scored = samples.map((s) => ({ score: s.probabilities[positive]!, positive: s.truth === positive })).sort((a, b) => b.score - a.score);
+  const scored = samples.map((s) => ({ score: s.probabilities[positive], positive: s.truth === positive })).sort((a, b) => b.score - a.score);
   const P = scored.filter((s) => s.positive).length;
   const N = scored.length - P;
 
@@ -161,10 +161,10 @@ export function binaryMetrics(labels: readonly string[], samples: readonly Class
   let tp = 0;
   let fp = 0;
   for (let i = 0; i < scored.length;) {
-    const threshold = scored[i]!.score;
+    const threshold = scored[i].score;
     // Samples with the same score cross the threshold together.
-    for (; i < scored.length && scored[i]!.score === threshold; i++) {
-      if (scored[i]!.positive) tp++;
+    for (; i < scored.length && scored[i].score === threshold; i++) {
+      if (scored[i].positive) tp++;
       else fp++;
     }
     roc.push({ threshold, fpr: N === 0 ? 0 : fp / N, tpr: P === 0 ? 0 : tp / P });
@@ -174,7 +174,7 @@ export function binaryMetrics(labels: readonly string[], samples: readonly Class
   let auc: number | null = null;
   if (P > 0 && N > 0) {
     auc = 0;
-    for (let i = 1; i < roc.length; i++) auc += ((roc[i]!.fpr - roc[i - 1]!.fpr) * (roc[i]!.tpr + roc[i - 1]!.tpr)) / 2;
+    for (let i = 1; i < roc.length; i++) auc += ((roc[i].fpr - roc[i - 1].fpr) * (roc[i].tpr + roc[i - 1].tpr)) / 2;
   }
   let averagePrecision: number | null = null;
   if (P > 0) {
@@ -185,5 +185,5 @@ export function binaryMetrics(labels: readonly string[], samples: readonly Class
       previous = point.recall;
     }
   }
-  return { positive: labels[positive]!, positives: P, negatives: N, roc, auc, pr, averagePrecision };
+  return { positive: labels[positive], positives: P, negatives: N, roc, auc, pr, averagePrecision };
 }

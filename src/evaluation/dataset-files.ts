@@ -35,10 +35,9 @@ class MemoryFiles implements DatasetFiles {
   has(file: string): boolean {
     return this.files.has(file);
   }
-  async read(file: string): Promise<Buffer> {
+  read(file: string): Promise<Buffer> {
     const bytes = this.files.get(file);
-    if (bytes === undefined) throw new Error(`${file}: not in the dataset`);
-    return bytes;
+    return bytes === undefined ? Promise.reject(new Error(`${file}: not in the dataset`)) : Promise.resolve(bytes);
   }
 }
 

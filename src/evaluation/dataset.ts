@@ -142,7 +142,7 @@ export function detectLayout(files: DatasetFiles): Layout | undefined {
 export function csvFile(files: DatasetFiles): string {
   const csvs = rootCsvs(files.paths);
   if (csvs.includes('labels.csv')) return 'labels.csv';
-  if (csvs.length === 1) return csvs[0]!;
+  if (csvs.length === 1) return csvs[0];
   if (csvs.length === 0) throw badRequest('layout csv: the dataset has no CSV file at its top level', { field: 'layout' });
   throw badRequest(`layout csv: the dataset has several CSV files (${csvs.join(', ')}); name one labels.csv`, { field: 'layout' });
 }

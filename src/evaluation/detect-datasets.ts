@@ -77,14 +77,14 @@ export async function readCoco(files: DatasetFiles, labels: readonly string[]): 
       unknown.set(category, (unknown.get(category) ?? 0) + 1);
       continue;
     }
-    const [x, y, w, h] = a.bbox as number[];
-    const box: Box = [x!, y!, x! + w!, y! + h!];
+    const [x, y, w, h] = a.bbox;
+    const box: Box = [x, y, x + w, y + h];
     const size = sample.declaredSize;
     const outside =
-      w! <= 0 ||
-      h! <= 0 ||
-      x! < -PIXEL_SLACK ||
-      y! < -PIXEL_SLACK ||
+      w <= 0 ||
+      h <= 0 ||
+      x < -PIXEL_SLACK ||
+      y < -PIXEL_SLACK ||
       (size !== undefined && (box[2] > size.width + PIXEL_SLACK || box[3] > size.height + PIXEL_SLACK));
     if (outside) {
       problems.push({
@@ -140,7 +140,7 @@ export async function readYolo(files: DatasetFiles, labels: readonly string[]): 
         if (text.trim() === '') continue;
         const at = `${labelFile}:${line}`;
         const values = text.trim().split(/\s+/).map(Number);
-        if (values.length !== 5 || !values.every(Number.isFinite) || !Number.isInteger(values[0]) || values[0]! < 0) {
+        if (values.length !== 5 || !values.every(Number.isFinite) || !Number.isInteger(values[0]) || values[0] < 0) {
           problems.push({ file: at, message: 'expected "class cx cy w h" (a class number and four fractions)' });
           continue;
         }

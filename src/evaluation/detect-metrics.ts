@@ -69,7 +69,7 @@ function matchImage(truth: readonly Box[], detections: ReadonlyArray<{ box: Box 
     let bestIou = threshold;
     for (let g = 0; g < truth.length; g++) {
       if (taken[g]) continue;
-      const iou = boxIou(d.box, truth[g]!);
+      const iou = boxIou(d.box, truth[g]);
       // ≥ the threshold matches; among matches the highest IoU wins, the first on a tie.
       if (iou >= bestIou && (best === -1 || iou > bestIou)) {
         best = g;
@@ -93,13 +93,13 @@ function averagePrecision(matches: readonly boolean[], groundTruth: number): { a
     precision[i] = tp / (i + 1);
     recall[i] = tp / groundTruth;
   }
-  for (let i = n - 1; i > 0; i--) if (precision[i]! > precision[i - 1]!) precision[i - 1] = precision[i]!;
+  for (let i = n - 1; i > 0; i--) if (precision[i] > precision[i - 1]) precision[i - 1] = precision[i]!;
   const curve: number[] = [];
   let at = 0;
   for (let r = 0; r < RECALL_POINTS; r++) {
     const level = r / (RECALL_POINTS - 1);
-    while (at < n && recall[at]! < level) at++;
-    curve.push(at < n ? precision[at]! : 0);
+    while (at < n && recall[at] < level) at++;
+    curve.push(at < n ? precision[at] : 0);
   }
   return { ap: curve.reduce((a, b) => a + b, 0) / RECALL_POINTS, curve };
 }
@@ -132,7 +132,7 @@ export function detectMetrics(labels: readonly string[], images: readonly Detect
       const scored: Array<{ score: number; image: number; rank: number; match: boolean }> = [];
       byImage.forEach((image, i) => {
         const matched = matchImage(image.truth, image.detections, threshold);
-        image.detections.forEach((d, rank) => scored.push({ score: d.score, image: i, rank, match: matched[rank]! }));
+        image.detections.forEach((d, rank) => scored.push({ score: d.score, image: i, rank, match: matched[rank] }));
       });
       scored.sort((a, b) => b.score - a.score || a.image - b.image || a.rank - b.rank);
       if (threshold === 0.5) tpAt50 = scored.filter((s) => s.match).length;
@@ -148,10 +148,10 @@ export function detectMetrics(labels: readonly string[], images: readonly Detect
     pooledDetections += detections;
     pooledTruth += groundTruth;
     perClass.push({
-      label: labels[c]!,
+      label: labels[c],
       groundTruth,
       detections,
-      ap50: groundTruth === 0 ? null : aps[0]!,
+      ap50: groundTruth === 0 ? null : aps[0],
       ap: groundTruth === 0 ? null : aps.reduce((a, b) => a + b, 0) / aps.length,
       precision: detections === 0 ? null : tpAt50 / detections,
       recall: groundTruth === 0 ? null : tpAt50 / groundTruth,

@@ -50,12 +50,13 @@ interface Client {
   headers: Record<string, string>;
 }
 
-async function request(
-  client: Client,
-  method: string,
-  route: string,
-  init: { body?: Buffer | string; type?: string } = {},
-): Promise<{ status: number; body: any }> {
+/** An answer: its status and its body, parsed when it is JSON. */
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+async function request(client: Client, method: string, route: string, init: { body?: Buffer | string; type?: string } = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...client.headers, ...(init.type ? { 'content-type': init.type } : {}) };
   let res: Response;
   try {
@@ -64,7 +65,7 @@ async function request(
     throw new SetupError(`no answer from ${client.base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`);
   }
   const text = await res.text();
-  let body: any = text;
+  let body: unknown = text;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
@@ -73,7 +74,10 @@ async function request(
   return { status: res.status, body };
 }
 
-const errorText = (r: { status: number; body: any }) => `${r.status} ${r.body?.error?.message ?? String(r.body).slice(0, 300)}`;
+function errorText(r: Answer): string {
+  const message = (r.body as { error?: { message?: unknown } } | undefined)?.error?.message;
+  return `${r.status} ${typeof message === 'string' ? message : (typeof r.body === 'string' ? r.body : JSON.stringify(r.body)).slice(0, 300)}`;
+}
 
 function bar(done: number, total: number): string {
   const width = 24;
@@ -110,7 +114,7 @@ async function start(client: Client, options: EvaluateOptions, local: { datasetN
     answer = await request(client, 'POST', `${route}${q === '' ? '' : `?${q}`}`, { type: 'application/x-tar', body: writeTar(entries) });
   }
   if (answer.status !== 202) throw new SetupError(`POST ${route} answered ${errorText(answer)}`);
-  return answer.body.id as string;
+  return (answer.body as { id: string }).id;
 }
 
 /** `sightline evaluate`: returns the exit status (see EVALUATE_EXIT). */
@@ -158,8 +162,9 @@ export async function runEvaluateCommand(argv: readonly string[], io: EvaluateIo
       evaluation = answer.body as EvaluationAnswer;
       if (evaluation.status === 'succeeded' || evaluation.status === 'failed') break;
       const pct = evaluation.total === 0 ? 100 : Math.floor((evaluation.done / evaluation.total) * 100);
+      const problems = evaluation.problems > 0 ? `, ${evaluation.problems} problems` : '';
       progress.update(
-        `${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images ${pct}%${evaluation.problems > 0 ? `, ${evaluation.problems} problems` : ''}`,
+        `${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images ${pct}%${problems}`,
       );
       if (Date.now() > deadline) {
         progress.clear();

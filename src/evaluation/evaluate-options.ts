@@ -114,7 +114,7 @@ function parseTimeout(text: string): number {
 export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): EvaluateOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const eq = arg.indexOf('=');
     const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (!VALUE_FLAGS.has(flag)) throw new EvaluateUsageError(`unknown argument ${JSON.stringify(arg)}`);

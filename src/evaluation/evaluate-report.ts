@@ -1,20 +1,12 @@
+import type { EvaluationSummary } from '../store/index.js';
 import type { Gate } from './evaluate-options.js';
+import type { EvaluationReport } from './report.js';
+import type { TaskMetrics } from './scorers.js';
 
-/** The evaluation as GET /v1/evaluations/{id} answers it (what the command reads of it). */
-export interface EvaluationAnswer {
-  id: string;
-  model: string;
-  modelVersion: number | null;
-  task: string;
-  dataset: string;
-  layout: string;
-  status: string;
-  done: number;
-  total: number;
-  problems: number;
+/** The evaluation as GET /v1/evaluations/{id} answers it. */
+export interface EvaluationAnswer extends Omit<EvaluationSummary, 'summary'> {
   summary: Record<string, number | null> | null;
-  error: string | null;
-  report: Record<string, any> | null;
+  report: EvaluationReport | null;
 }
 
 export interface GateResult extends Gate {
@@ -39,10 +31,10 @@ function table(header: string[], rows: string[][], markdown: boolean): string {
     const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
     return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
@@ -67,7 +59,7 @@ const HEADLINE_NAMES: Readonly<Record<string, string>> = {
 const headlineName = (key: string) => HEADLINE_NAMES[key] ?? (/^top(\d+)Accuracy$/.test(key) ? `top-${key.slice(3, -8)} accuracy` : key);
 
 /** Task-specific tables of a report. */
-function metricTables(metrics: Record<string, any>, markdown: boolean): string[] {
+function metricTables(metrics: TaskMetrics, markdown: boolean): string[] {
   const out: string[] = [];
   const heading = (text: string) => (markdown ? `#### ${text}` : `${text}:`);
   switch (metrics.task) {
@@ -76,18 +68,18 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
         heading('per class'),
         table(
           ['label', 'support', 'precision', 'recall', 'F1'],
-          metrics.perClass.map((c: any) => [c.label, String(c.support), num(c.precision), num(c.recall), num(c.f1)]),
+          metrics.perClass.map((c) => [c.label, String(c.support), num(c.precision), num(c.recall), num(c.f1)]),
           markdown,
         ),
       );
-      const labels: string[] = metrics.confusion.labels;
+      const labels = metrics.confusion.labels;
       if (labels.length <= 30) {
         out.push(
           '',
           heading('confusion matrix (rows: true label, columns: predicted)'),
           table(
             ['', ...labels],
-            metrics.confusion.matrix.map((row: number[], i: number) => [labels[i]!, ...row.map(String)]),
+            metrics.confusion.matrix.map((row, i) => [labels[i], ...row.map(String)]),
             markdown,
           ),
         );
@@ -104,7 +96,7 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
           heading('lines with the most edits'),
           table(
             ['file', 'edits', 'expected', 'read'],
-            metrics.worst.slice(0, 10).map((w: any) => [w.file, String(w.characterEdits), JSON.stringify(w.expected), JSON.stringify(w.predicted)]),
+            metrics.worst.slice(0, 10).map((w) => [w.file, String(w.characterEdits), JSON.stringify(w.expected), JSON.stringify(w.predicted)]),
             markdown,
           ),
         );
@@ -116,8 +108,8 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
         table(
           ['label', 'boxes', 'detections', 'AP@0.5', 'AP', 'precision', 'recall'],
           metrics.perClass
-            .filter((c: any) => c.groundTruth > 0 || c.detections > 0)
-            .map((c: any) => [c.label, String(c.groundTruth), String(c.detections), num(c.ap50), num(c.ap), num(c.precision), num(c.recall)]),
+            .filter((c) => c.groundTruth > 0 || c.detections > 0)
+            .map((c) => [c.label, String(c.groundTruth), String(c.detections), num(c.ap50), num(c.ap), num(c.precision), num(c.recall)]),
           markdown,
         ),
       );
@@ -127,7 +119,7 @@ function metricTables(metrics: Record<string, any>, markdown: boolean): string[]
         heading('per class'),
         table(
           ['label', 'truth px', 'predicted px', 'IoU'],
-          metrics.perClass.map((c: any) => [c.label, String(c.truthPixels), String(c.predictedPixels), num(c.iou)]),
+          metrics.perClass.map((c) => [c.label, String(c.truthPixels), String(c.predictedPixels), num(c.iou)]),
           markdown,
         ),
       );
@@ -141,7 +133,8 @@ export function renderEvaluation(e: EvaluationAnswer, gates: readonly GateResult
   const { markdown } = options;
   const r = e.report;
   const lines: string[] = [];
-  const title = `sightline evaluate: ${e.model} (version ${e.modelVersion ?? '?'}, ${e.task}) on ${e.dataset} (${e.layout}, ${e.total} images, ${e.problems} problem${e.problems === 1 ? '' : 's'})`;
+  const problems = `${e.problems} problem${e.problems === 1 ? '' : 's'}`;
+  const title = `sightline evaluate: ${e.model} (version ${e.modelVersion ?? '?'}, ${e.task}) on ${e.dataset} (${e.layout}, ${e.total} images, ${problems})`;
   lines.push(markdown ? `### ${title}` : title, '');
   if (e.status !== 'succeeded' || r === null) {
     lines.push(`evaluation ${e.status}: ${e.error ?? 'no report'}`);
@@ -158,7 +151,8 @@ export function renderEvaluation(e: EvaluationAnswer, gates: readonly GateResult
     lines.push(...metricTables(r.metrics, markdown), '');
     const t = r.timing;
     lines.push(
-      `${r.images.evaluated} of ${r.images.total} images evaluated in ${num(t.wallMs / 1000, 1)} s: ${num(t.imagesPerSecond, 1)} images/s, latency p50 ${num(t.latencyMs.p50, 1)} ms, p99 ${num(t.latencyMs.p99, 1)} ms`,
+      `${r.images.evaluated} of ${r.images.total} images evaluated in ${num(t.wallMs / 1000, 1)} s: ${num(t.imagesPerSecond, 1)} images/s, ` +
+        `latency p50 ${num(t.latencyMs.p50, 1)} ms, p99 ${num(t.latencyMs.p99, 1)} ms`,
     );
     if (r.problems.count > 0) {
       lines.push('', markdown ? `#### problems (${r.problems.count})` : `problems (${r.problems.count}):`);

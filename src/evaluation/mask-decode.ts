@@ -17,7 +17,7 @@ function paletteOf(png: Buffer): number[] | undefined {
     const type = png.toString('latin1', at + 4, at + 8);
     if (type === 'PLTE') {
       const colours: number[] = [];
-      for (let i = 0; i + 2 < length; i += 3) colours.push((png[at + 8 + i]! << 16) | (png[at + 9 + i]! << 8) | png[at + 10 + i]!);
+      for (let i = 0; i + 2 < length; i += 3) colours.push((png[at + 8 + i] << 16) | (png[at + 9 + i] << 8) | png[at + 10 + i]);
       return colours;
     }
     if (type === 'IDAT' || type === 'IEND') return undefined;
@@ -48,9 +48,9 @@ export async function decodeClassMask(bytes: Buffer): Promise<ClassMask> {
   });
   for (let p = 0; p < n; p++) {
     const o = p * channels;
-    const r = data[o]!;
-    const g = data[o + 1]!;
-    const b = data[o + 2]!;
+    const r = data[o];
+    const g = data[o + 1];
+    const b = data[o + 2];
     if (palette !== undefined) {
       const i = index.get((r << 16) | (g << 8) | b);
       if (i === undefined) throw new Error('a pixel has a colour the palette lacks');

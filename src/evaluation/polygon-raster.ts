@@ -32,8 +32,8 @@ function rowsOf(ring: Ring, height: number): [number, number] {
 function crossings(ring: Ring, yc: number): number[] {
   const xs: number[] = [];
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [x0, y0] = ring[j]!;
-    const [x1, y1] = ring[i]!;
+    const [x0, y0] = ring[j];
+    const [x1, y1] = ring[i];
     // Half-open in y, so a vertex on the row counts once.
     if ((y0 <= yc && yc < y1) || (y1 <= yc && yc < y0)) xs.push(x0 + ((yc - y0) * (x1 - x0)) / (y1 - y0));
   }
@@ -46,8 +46,8 @@ function spanFill(mask: Uint8Array, width: number, height: number, ring: Ring, v
   for (let y = top; y <= bottom; y++) {
     const xs = crossings(ring, y + 0.5);
     for (let k = 0; k + 1 < xs.length; k += 2) {
-      const from = Math.max(0, Math.ceil(xs[k]! - 0.5 + EPS));
-      const to = Math.min(width - 1, Math.floor(xs[k + 1]! - 0.5 - EPS));
+      const from = Math.max(0, Math.ceil(xs[k] - 0.5 + EPS));
+      const to = Math.min(width - 1, Math.floor(xs[k + 1] - 0.5 - EPS));
       for (let x = from; x <= to; x++) mask[y * width + x] = value;
     }
   }
@@ -56,8 +56,8 @@ function spanFill(mask: Uint8Array, width: number, height: number, ring: Ring, v
 /** Marks every pixel whose centre lies on one of the ring's edges. */
 function markOutline(mask: Uint8Array, width: number, height: number, ring: Ring): void {
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [x0, y0] = ring[j]!;
-    const [x1, y1] = ring[i]!;
+    const [x0, y0] = ring[j];
+    const [x1, y1] = ring[i];
     const rowFrom = Math.max(0, Math.ceil(Math.min(y0, y1) - 0.5 - EPS));
     const rowTo = Math.min(height - 1, Math.floor(Math.max(y0, y1) - 0.5 + EPS));
     for (let y = rowFrom; y <= rowTo; y++) {

@@ -7,6 +7,7 @@ import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Evaluation, EvaluationSummary, Store } from '../store/index.js';
 import type { Dataset, DatasetProblem } from './dataset.js';
+import type { EvaluationReport } from './report.js';
 import { type ModelFacts, type ScoreOptions, scorerFor, summaryOf, type TaskMetrics } from './scorers.js';
 
 export interface EvaluationProgress {
@@ -75,7 +76,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function quantiles(values: readonly number[]): { p50: number | null; p99: number | null; mean: number | null; max: number | null } {
   if (values.length === 0) return { p50: null, p99: null, mean: null, max: null };
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
   return { p50: at(0.5), p99: at(0.99), mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), max: round(sorted.at(-1)!) };
 }
 
@@ -229,7 +230,7 @@ export class EvaluationRunner {
     let next = 0;
 
     const one = async (i: number): Promise<void> => {
-      const sample = dataset.samples[i]!;
+      const sample = dataset.samples[i];
       let bytes: Buffer;
       try {
         bytes = await dataset.files.read(sample.file);
@@ -275,13 +276,13 @@ export class EvaluationRunner {
     };
     await Promise.all(Array.from({ length: Math.min(window, dataset.samples.length) }, worker));
     if (signal.aborted) throw new Abandoned();
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error('an image of the evaluation failed', { cause: failure });
     const wallMs = performance.now() - started;
     this.reportProgress(id, run, true);
 
     const metrics: TaskMetrics = scorer.metrics();
     const endedVersion = models.status(request.model)?.version ?? null;
-    const report = {
+    const report: EvaluationReport = {
       model: { name: request.model, task: version.spec.task, version: startedVersion, versionAtEnd: endedVersion, reloaded: startedVersion !== endedVersion },
       dataset: { name: dataset.name, source: request.source, layout: dataset.layout, files: dataset.files.paths.length, samples: dataset.samples.length },
       images: { total: dataset.samples.length, evaluated, leftOut: dataset.samples.length - evaluated },

@@ -38,7 +38,7 @@ export type TaskMetrics = (ClassifyMetrics & { misclassified: Misclassified[] })
  */
 export interface Scorer {
   /** Scores sample `index`; a problem leaves the sample out of the metrics. */
-  score(index: number, prediction: Prediction): Promise<DatasetProblem | undefined>;
+  score(index: number, prediction: Prediction): DatasetProblem | undefined | Promise<DatasetProblem | undefined>;
   metrics(): TaskMetrics;
 }
 
@@ -50,15 +50,15 @@ const answerOf = (p: Prediction): Answer => (p.value !== null && typeof p.value 
 function classifyScorer(dataset: Extract<Dataset, { task: 'classify' }>, facts: ModelFacts, options: ScoreOptions): Scorer {
   const { labels } = facts;
   const index = new Map(labels.map((l, i) => [l, i]));
-  const scored: Array<(ClassifySample & { confidence: number }) | undefined> = new Array(dataset.samples.length);
+  const scored = new Array<(ClassifySample & { confidence: number }) | undefined>(dataset.samples.length);
   return {
-    async score(i, prediction) {
+    score(i, prediction) {
       const answer = answerOf(prediction);
       const predicted = index.get(String(answer.label));
       const probabilities = answer.probabilities as Record<string, number> | undefined;
-      if (predicted === undefined || probabilities === undefined) return { file: dataset.samples[i]!.file, message: 'the model answered no label of its own' };
+      if (predicted === undefined || probabilities === undefined) return { file: dataset.samples[i].file, message: 'the model answered no label of its own' };
       scored[i] = {
-        truth: dataset.samples[i]!.label,
+        truth: dataset.samples[i].label,
         predicted,
         probabilities: labels.map((l) => probabilities[l] ?? 0),
         confidence: Number(answer.confidence),
@@ -72,7 +72,7 @@ function classifyScorer(dataset: Extract<Dataset, { task: 'classify' }>, facts: 
         if (s === undefined) return;
         samples.push(s);
         if (s.truth !== s.predicted && misclassified.length < MAX_MISCLASSIFIED) {
-          misclassified.push({ file: dataset.samples[i]!.file, truth: labels[s.truth]!, predicted: labels[s.predicted]!, confidence: s.confidence });
+          misclassified.push({ file: dataset.samples[i].file, truth: labels[s.truth], predicted: labels[s.predicted], confidence: s.confidence });
         }
       });
       return { ...classifyMetrics(labels, samples, options), misclassified };
@@ -81,16 +81,16 @@ function classifyScorer(dataset: Extract<Dataset, { task: 'classify' }>, facts: 
 }
 
 function textScorer(dataset: Extract<Dataset, { task: 'text-recognize' }>): Scorer {
-  const predicted: Array<string | undefined> = new Array(dataset.samples.length);
+  const predicted = new Array<string | undefined>(dataset.samples.length);
   return {
-    async score(i, prediction) {
+    score(i, prediction) {
       const text = answerOf(prediction).text;
-      if (typeof text !== 'string') return { file: dataset.samples[i]!.file, message: 'the model answered no text' };
+      if (typeof text !== 'string') return { file: dataset.samples[i].file, message: 'the model answered no text' };
       predicted[i] = text;
       return undefined;
     },
     metrics() {
-      const samples = dataset.samples.flatMap((s, i) => (predicted[i] === undefined ? [] : [{ file: s.file, expected: s.text, predicted: predicted[i]! }]));
+      const samples = dataset.samples.flatMap((s, i) => (predicted[i] === undefined ? [] : [{ file: s.file, expected: s.text, predicted: predicted[i] }]));
       return textMetrics(samples);
     },
   };
@@ -111,15 +111,15 @@ function truthInPixels(sample: DetectSampleSpec, width: number, height: number):
 
 function detectScorer(dataset: Extract<Dataset, { task: 'detect' }>, facts: ModelFacts): Scorer {
   const index = new Map(facts.labels.map((l, i) => [l, i]));
-  const images: Array<DetectImage | undefined> = new Array(dataset.samples.length);
+  const images = new Array<DetectImage | undefined>(dataset.samples.length);
   return {
-    async score(i, prediction) {
-      const sample = dataset.samples[i]!;
+    score(i, prediction) {
+      const sample = dataset.samples[i];
       const truth = truthInPixels(sample, prediction.width, prediction.height);
       if ('problem' in truth) return { file: sample.file, message: truth.problem };
       const raw = answerOf(prediction).detections;
       if (!Array.isArray(raw)) return { file: sample.file, message: 'the model answered no detections' };
-      const detections = raw.flatMap((d: { label: string; score: number; box: Box }) => {
+      const detections = (raw as Array<{ label: string; score: number; box: Box }>).flatMap((d) => {
         const label = index.get(d.label);
         return label === undefined ? [] : [{ label, score: d.score, box: d.box }];
       });
@@ -141,7 +141,7 @@ function segmentScorer(dataset: Extract<Dataset, { task: 'segment' }>, facts: Mo
   // Pixel counts add up the same in any order, so images are added as they come.
   return {
     async score(i, prediction) {
-      const sample = dataset.samples[i]!;
+      const sample = dataset.samples[i];
       let mask;
       try {
         mask = await decodeClassMask(await dataset.files.read(sample.mask));
@@ -153,7 +153,8 @@ function segmentScorer(dataset: Extract<Dataset, { task: 'segment' }>, facts: Mo
       }
       const raw = answerOf(prediction).polygons;
       if (!Array.isArray(raw)) return { file: sample.file, message: 'the model answered no polygons' };
-      const polygons: LabelledPolygon[] = raw.flatMap((p: { label: string; points: [number, number][]; holes: [number, number][][] }) => {
+      const answered = raw as Array<{ label: string; points: [number, number][]; holes: [number, number][][] }>;
+      const polygons: LabelledPolygon[] = answered.flatMap((p) => {
         const label = index.get(p.label);
         return label === undefined ? [] : [{ label, points: p.points, holes: p.holes }];
       });

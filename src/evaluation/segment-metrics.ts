@@ -52,19 +52,19 @@ export class SegmentAccumulator {
     const C = this.labels.length;
     let unknownPixels = 0;
     for (let i = 0; i < truth.length; i++) {
-      const t = truth[i]!;
+      const t = truth[i];
       if (t === IGNORE_INDEX) continue;
       if (t >= C) {
         unknownPixels++;
         continue;
       }
-      const p = predicted[i]!;
+      const p = predicted[i];
       this.pixels++;
-      this.truth[t]!++;
-      if (p < C) this.predicted[p]!++;
+      this.truth[t]++;
+      if (p < C) this.predicted[p]++;
       if (p === t) {
         this.correct++;
-        this.intersection[t]!++;
+        this.intersection[t]++;
       }
     }
     this.images++;
@@ -73,9 +73,9 @@ export class SegmentAccumulator {
 
   metrics(): SegmentMetrics {
     const perClass = this.labels.map((label, c) => {
-      const intersection = this.intersection[c]!;
-      const union = this.truth[c]! + this.predicted[c]! - intersection;
-      return { label, truthPixels: this.truth[c]!, predictedPixels: this.predicted[c]!, intersection, union, iou: union === 0 ? null : intersection / union };
+      const intersection = this.intersection[c];
+      const union = this.truth[c] + this.predicted[c] - intersection;
+      return { label, truthPixels: this.truth[c], predictedPixels: this.predicted[c], intersection, union, iou: union === 0 ? null : intersection / union };
     });
     const defined = perClass.map((m) => m.iou).filter((v): v is number => v !== null);
     return {

@@ -45,12 +45,12 @@ export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
     current[0] = i;
     const ai = a[i - 1];
     for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (ai === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
+      const substitution = previous[j - 1] + (ai === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
     }
     [previous, current] = [current, previous];
   }
-  return previous[b.length]!;
+  return previous[b.length];
 }
 
 export const characters = (text: string): string[] => Array.from(text);

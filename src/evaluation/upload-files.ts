@@ -34,7 +34,7 @@ export function uploadFiles(entries: ReadonlyArray<{ path: string; bytes: Buffer
   const paths = [...files.keys()].filter((p) => !p.split('/').some((s) => s.startsWith('.') || s === '__MACOSX'));
   const tops = new Set(paths.map((p) => (p.includes('/') ? p.slice(0, p.indexOf('/')) : '')));
   if (tops.size === 1 && !tops.has('')) {
-    const top = [...tops][0]!;
+    const top = [...tops][0];
     const inner = new Map<string, Buffer>();
     for (const p of paths) inner.set(p.slice(top.length + 1), files.get(p)!);
     const dataset = memoryFiles(name ?? top, inner);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { errorBody } from '../../dist/src/http/schemas/error.js';
+import type { datasetList, evaluationPage, evaluationView, submittedEvaluation } from '../../dist/src/http/schemas/evaluations.js';
 import type { jobPage, jobView, submittedJob } from '../../dist/src/http/schemas/jobs.js';
 import type { modelDetail, modelList, modelStatus } from '../../dist/src/http/schemas/models.js';
 import type { batchAnswer, predictAnswer } from '../../dist/src/http/schemas/predict.js';
@@ -24,3 +25,9 @@ export type JobAnswer = z.output<typeof jobView>;
 export type JobPageAnswer = z.output<typeof jobPage>;
 /** A batch answer whose entries are all `Entry`: `BatchOf<Answer<ClassifyAnswer>>` when every image was answered. */
 export type BatchOf<Entry extends BatchAnswer['results'][number]> = Omit<BatchAnswer, 'results'> & { results: Entry[] };
+export type SubmittedEvaluationAnswer = z.output<typeof submittedEvaluation>;
+export type EvaluationAnswer = z.output<typeof evaluationView>;
+export type EvaluationPageAnswer = z.output<typeof evaluationPage>;
+export type DatasetListAnswer = z.output<typeof datasetList>;
+/** The metrics of a report, one shape per task: `EvaluationMetrics<'classify'>`. */
+export type EvaluationMetrics<Task extends string = string> = Extract<NonNullable<EvaluationAnswer['report']>['metrics'], { task: Task }>;

@@ -46,7 +46,9 @@ export function writeZip(files: ReadonlyArray<{ path: string; bytes: Buffer; sto
 
 /** A greyscale PNG whose pixel values are `values` (one byte per pixel, row by row). */
 export function greyPng(values: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(Buffer.from(values), { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(Buffer.from(values), { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 function chunk(type: string, data: Buffer): Buffer {

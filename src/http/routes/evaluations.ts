@@ -63,7 +63,7 @@ function modelFacts(version: ModelVersion): ModelFacts {
   const labels = Array.isArray(head.labels) ? (head.labels as string[]) : [];
   if (version.spec.task !== 'segment') return { labels, background: 0 };
   // A probability map answers its last label; with one label the rest is background, class 0.
-  if (labels.length === 1) return { labels: ['background', labels[0]!], background: 0 };
+  if (labels.length === 1) return { labels: ['background', labels[0]], background: 0 };
   if (head.mode === 'probability') return { labels, background: 0 };
   return { labels, background: typeof head.background === 'number' ? head.background : 0 };
 }
@@ -110,7 +110,8 @@ async function readRequest(ctx: RequestContext, config: Config): Promise<{ files
     return { files: await folderFiles(config.datasetsDir, body.dataset), source: 'folder', options: merged(query, body) };
   }
   const err = unsupportedMediaType(
-    `expected application/json naming a dataset folder, a tar, tar.gz or zip archive (${Object.keys(ARCHIVE_TYPES).join(', ')}), or multipart/form-data files; got ${type || 'none'}`,
+    `expected application/json naming a dataset folder, a tar, tar.gz or zip archive (${Object.keys(ARCHIVE_TYPES).join(', ')}), ` +
+      `or multipart/form-data files; got ${type || 'none'}`,
   );
   ctx.body.fail(err);
   throw err;
@@ -150,10 +151,13 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
         operationId: 'evaluateModel',
         summary: 'Start an evaluation of a model on a labelled dataset',
         description:
-          "Runs every image of the dataset through the model (its batcher, at low priority, so live requests keep their latency) and stores a report with the task's metrics. " +
-          'The dataset is a folder under `SIGHTLINE_DATASETS_DIR` named in JSON, or an upload: a tar, tar.gz or zip archive as the body (options in the query), or multipart files each named by its path. ' +
-          'Layouts: `imagefolder` (`<label>/<image>`), `csv` (`file,label`), `labels-txt` (`file<TAB>text`), `coco` (`annotations.json`), `yolo` (`<stem>.txt` beside images or under `labels/`), `masks` (`<stem>.mask.png` or `masks/<stem>.png`). ' +
-          'Entries that cannot be used are counted and listed in the report, not fatal. Progress goes to the WebSocket topics `evaluations` and `evaluations/{id}`.',
+          'Runs every image of the dataset through the model (its batcher, at low priority, so live requests keep their latency) ' +
+          "and stores a report with the task's metrics. The dataset is a folder under `SIGHTLINE_DATASETS_DIR` named in JSON, or an upload: " +
+          'a tar, tar.gz or zip archive as the body (options in the query), or multipart files each named by its path. ' +
+          'Layouts: `imagefolder` (`<label>/<image>`), `csv` (`file,label`), `labels-txt` (`file<TAB>text`), `coco` (`annotations.json`), ' +
+          '`yolo` (`<stem>.txt` beside images or under `labels/`), `masks` (`<stem>.mask.png` or `masks/<stem>.png`). ' +
+          'Entries that cannot be used are counted and listed in the report, not fatal. ' +
+          'Progress goes to the WebSocket topics `evaluations` and `evaluations/{id}`.',
         tags: ['Evaluations'],
         params: evaluateParams,
         query: evaluateQuery,
@@ -161,7 +165,9 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
           json: evaluateJson,
           multipart: evaluateMultipart,
           binary: Object.keys(ARCHIVE_TYPES),
-          description: `an archive holds at most ${MAX_DATASET_FILES} files and unpacks to at most four times the body limit; multipart at most ${MAX_UPLOAD_FILES} files`,
+          description:
+            `an archive holds at most ${MAX_DATASET_FILES} files and unpacks to at most four times the body limit; ` +
+            `multipart at most ${MAX_UPLOAD_FILES} files`,
         },
         responses: {
           202: {
@@ -171,7 +177,9 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
           },
         },
         errors: {
-          400: "a dataset no layout fits, a layout that does not fit the model's task, a model whose task cannot be evaluated, an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)",
+          400:
+            "a dataset no layout fits, a layout that does not fit the model's task, a model whose task cannot be evaluated, " +
+            'an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)',
           404: 'no model by this name, or no dataset folder by this name',
           413: 'the body, a file, or what an archive unpacks to is over its limit',
           415: 'not JSON, an archive or multipart',

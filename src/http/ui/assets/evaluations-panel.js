@@ -289,7 +289,10 @@ function reportView(e) {
       el('h3', { text: `${e.model} on ${e.dataset}` }),
       el('p', {
         class: 'meta',
-        text: `${e.layout} · model version ${e.modelVersion ?? '?'} · ${r.images.evaluated} of ${r.images.total} images · ${typeof t.imagesPerSecond === 'number' ? t.imagesPerSecond.toFixed(1) : '–'} images/s · p50 ${t.latencyMs.p50 ?? '–'} ms, p99 ${t.latencyMs.p99 ?? '–'} ms`,
+        text:
+          `${e.layout} · model version ${e.modelVersion ?? '?'} · ${r.images.evaluated} of ${r.images.total} images · ` +
+          `${typeof t.imagesPerSecond === 'number' ? t.imagesPerSecond.toFixed(1) : '–'} images/s · ` +
+          `p50 ${t.latencyMs.p50 ?? '–'} ms, p99 ${t.latencyMs.p99 ?? '–'} ms`,
       }),
     ),
     figures,

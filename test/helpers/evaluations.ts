@@ -1,0 +1,20 @@
+import type { EvaluationAnswer, EvaluationMetrics } from './answers.js';
+
+/** GET /v1/evaluations/{id} until it has succeeded or failed. */
+export async function finishedEvaluation(baseUrl: string, id: string, timeoutMs = 30_000): Promise<EvaluationAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = (await (await fetch(`${baseUrl}/v1/evaluations/${id}`)).json()) as EvaluationAnswer;
+    if (e.status === 'succeeded' || e.status === 'failed') return e;
+    if (Date.now() > deadline) throw new Error(`evaluation ${id} still ${e.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The report of a succeeded evaluation, with the metrics of `task`: anything else fails the test. */
+export function reportOf<Task extends EvaluationMetrics['task']>(e: EvaluationAnswer, task: Task) {
+  if (e.report === null) throw new Error(`evaluation ${e.id} is ${e.status} without a report: ${e.error}`);
+  const metrics = e.report.metrics;
+  if (metrics.task !== task) throw new Error(`evaluation ${e.id} reports ${metrics.task}, not ${task}`);
+  return { ...e.report, metrics: metrics as EvaluationMetrics<Task> };
+}
