@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+import type * as OpenCv from '@techstark/opencv-js';
 import { Bench } from 'tinybench';
 
 import { findPolygons, findPolygonsAsync, type PolygonInput, polygonImplementation, type Region } from '../src/polygons/index.js';
@@ -30,8 +31,7 @@ const EPSILON = 1; // Douglas–Peucker tolerance, pixels, for both sides
 const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 1);
 const SIZES = [512, 1024, 2048] as const;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Cv = any;
+type Cv = typeof OpenCv;
 
 /**
  * The opencv.js module object is thenable and resolves to itself, so it must never be awaited or
@@ -61,12 +61,13 @@ function opencvPolygons(cv: Cv, data: Uint8Array, size: number): Int32Array[] {
   const hierarchy = new cv.Mat();
   const out: Int32Array[] = [];
   try {
-    cv.findContours(src, contours, hierarchy, cv.RETR_CCOMP, cv.CHAIN_APPROX_SIMPLE);
+    // opencv.js declares its enum constants as any; they are ints.
+    cv.findContours(src, contours, hierarchy, cv.RETR_CCOMP as number, cv.CHAIN_APPROX_SIMPLE as number);
     const approx = new cv.Mat();
     for (let i = 0; i < contours.size(); i++) {
       const contour = contours.get(i);
       cv.approxPolyDP(contour, approx, EPSILON, true);
-      out.push((approx.data32S as Int32Array).slice());
+      out.push(approx.data32S.slice());
       contour.delete();
     }
     approx.delete();

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 
+import type * as OpenCv from '@techstark/opencv-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadNativeAddon } from '../dist/src/polygons/native-addon.js';
@@ -11,8 +12,7 @@ import { blobMask, checkerMask, lineMask, type MaskCase, mixedCase, nestedRingMa
 // opencv.js (OpenCV 4.10 compiled to WebAssembly) is the oracle: findContours with RETR_CCOMP and
 // CHAIN_APPROX_SIMPLE must give the same rings, point for point, and the same outer/hole grouping.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Cv = any;
+type Cv = typeof OpenCv;
 let cv: Cv;
 
 beforeAll(async () => {
@@ -61,10 +61,10 @@ function opencvRegions(mask: MaskCase): { outer: number[]; holes: number[][] }[]
     const rings: number[][] = [];
     for (let i = 0; i < contours.size(); i++) {
       const c = contours.get(i);
-      rings.push(Array.from(c.data32S as Int32Array));
+      rings.push(Array.from(c.data32S));
       c.delete();
     }
-    const h = hierarchy.rows > 0 || hierarchy.cols > 0 ? (hierarchy.data32S as Int32Array) : new Int32Array();
+    const h = hierarchy.rows > 0 || hierarchy.cols > 0 ? hierarchy.data32S : new Int32Array();
     const regions = new Map<number, { outer: number[]; holes: number[][] }>();
     for (let i = 0; i < rings.length; i++) if (h[4 * i + 3] === -1) regions.set(i, { outer: rings[i]!, holes: [] });
     for (let i = 0; i < rings.length; i++) {
