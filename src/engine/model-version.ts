@@ -108,10 +108,15 @@ export class ModelVersion {
     return this.spec.batching.padToLargest ? '' : `${image.width}x${image.height}`;
   }
 
-  /** Batches of tensor items: whether the model's inputs all take a variable first dim, so a request's rows can batch with others'. */
+  /**
+   * Batches of tensor items: whether the model's inputs all take a variable first dim, so a
+   * request's rows can batch with others'. A runtime that declares no inputs (TensorFlow.js) runs
+   * the manifest's layout, whose first dim is the batch.
+   */
   get tensorsBatch(): boolean {
     const inputs = this.info?.inputTensors;
-    return inputs !== undefined && inputs.length > 0 && inputs.every((t) => t.dims.length > 0 && t.dims[0] === -1);
+    if (inputs === undefined) return this.spec.backend === 'tfjs';
+    return inputs.length > 0 && inputs.every((t) => t.dims.length > 0 && t.dims[0] === -1);
   }
 
   private async runBatch(batch: BatchItem[], lease: Lease | undefined): Promise<Array<ItemOutput | Error>> {
