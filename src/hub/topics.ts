@@ -44,7 +44,9 @@ export function checkTopic(value: unknown): TopicCheck {
   }
   return {
     ok: false,
-    message: `unknown topic ${JSON.stringify(value.length > 300 ? `${value.slice(0, 300)}…` : value)}; topics are detections, detections/<cameraId>, jobs, jobs/<id>, models, evaluations and evaluations/<id>`,
+    message:
+      `unknown topic ${JSON.stringify(value.length > 300 ? `${value.slice(0, 300)}…` : value)}; ` +
+      'topics are detections, detections/<cameraId>, jobs, jobs/<id>, models, evaluations and evaluations/<id>',
   };
 }
 
