@@ -278,7 +278,8 @@ describe('predict admission', () => {
       batcher,
       shapeKey: (image: { width: number; height: number }) => `${image.width}x${image.height}`,
     };
-    return { serving: () => version, observer: undefined } as unknown as ModelRepository;
+    // A model, not a pipeline: the repository serves its version and no pipeline by that name.
+    return { serving: () => version, servingPipeline: () => undefined, observer: undefined } as unknown as ModelRepository;
   }
 
   const tick = () => new Promise((r) => setTimeout(r, 1));
