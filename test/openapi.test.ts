@@ -480,7 +480,8 @@ describe('every route answers as documented', () => {
     expect((await call('GET', '/v1/evaluations', '/v1/evaluations?model=cls&limit=1')).body.items).toHaveLength(1);
     expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/det/evaluate', asJson({ dataset: 'colours' }))).res.status).toBe(400);
     expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', asJson({ dataset: 'gone' }))).res.status).toBe(404);
-    expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', { headers: { 'content-type': 'text/plain' }, body: 'x' })).res.status).toBe(415);
+    const plain = { headers: { 'content-type': 'text/plain' }, body: 'x' };
+    expect((await call('POST', '/v1/models/:name/evaluate', '/v1/models/cls/evaluate', plain)).res.status).toBe(415);
     expect((await call('DELETE', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(204);
     expect((await call('GET', '/v1/evaluations/:id', `/v1/evaluations/${started.body.id}`)).res.status).toBe(404);
   });
