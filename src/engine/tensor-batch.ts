@@ -72,13 +72,14 @@ export async function runTensorBatch(model: LoadedModel, items: TensorWorkerItem
 
   let offset = 0;
   const results: ItemOutcome[] = items.map((item, i) => {
+    const from = offset;
+    offset += rows[i];
     const tensors: Record<string, TypedTensor> = {};
     for (const name of item.outputs ?? Object.keys(outputs)) {
       const t = outputs[name];
       if (t === undefined) return { ok: false, error: `the model gave no output ${name}`, code: 'inference_failed' };
-      tensors[name] = items.length > 1 && t.dims[0] === total ? rowsOf(t, offset, rows[i], total) : { ...t, data: items.length > 1 ? t.data.slice() : t.data };
+      tensors[name] = items.length > 1 && t.dims[0] === total ? rowsOf(t, from, rows[i], total) : { ...t, data: items.length > 1 ? t.data.slice() : t.data };
     }
-    offset += rows[i];
     return { ok: true, value: null, tensors };
   });
   const t3 = performance.now();
