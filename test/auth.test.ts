@@ -17,6 +17,7 @@ import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 
 type Scope = 'predict' | 'ingest' | 'read' | 'admin';
 const SCOPES: Scope[] = ['predict', 'ingest', 'read', 'admin'];
@@ -58,7 +59,11 @@ function concrete(pattern: string): string {
 async function call(route: { method: string; path: string }, headers: Record<string, string> = {}) {
   const res = await fetch(`${server.url}${concrete(route.path)}`, { method: route.method, headers });
   const text = await res.text();
-  return { status: res.status, challenge: res.headers.get('www-authenticate'), body: text.startsWith('{') ? (JSON.parse(text) as { error?: { code: string; message: string } }) : undefined };
+  return {
+    status: res.status,
+    challenge: res.headers.get('www-authenticate'),
+    body: text.startsWith('{') ? (JSON.parse(text) as { error?: { code: string; message: string } }) : undefined,
+  };
 }
 
 /** The scopes this API is documented to need; anything under /docs/ and /openapi.json is the API description. */
@@ -122,7 +127,10 @@ describe('route scope table', () => {
   it('gives every registered route the documented access', () => {
     expect(server.routes.length).toBeGreaterThanOrEqual(24);
     for (const route of server.routes) {
-      expect({ route: `${route.method} ${route.path}`, access: route.access }).toEqual({ route: `${route.method} ${route.path}`, access: documentedAccess(route.method, route.path) });
+      expect({ route: `${route.method} ${route.path}`, access: route.access }).toEqual({
+        route: `${route.method} ${route.path}`,
+        access: documentedAccess(route.method, route.path),
+      });
     }
   });
 
@@ -154,7 +162,11 @@ describe('route scope table', () => {
     const registered: string[] = [];
     const fakeApp = { ws: (pattern: string) => registered.push(pattern) };
     const admission = { check: () => ({ ok: true, keyName: undefined }) };
-    const app = guardUpgrades(fakeApp as never, { admission: admission as never, table: new RouteAccessTable(routeScopes({ metricsPublic: true })), logger: silentLogger as never });
+    const app = guardUpgrades(fakeApp as never, {
+      admission: admission as never,
+      table: new RouteAccessTable(routeScopes({ metricsPublic: true })),
+      logger: silentLogger as never,
+    });
     app.ws('/v1/ws', {});
     expect(() => app.ws('/v1/ws/other', {})).toThrow('route GET /v1/ws/other has no entry in the route scope table');
     expect(registered).toEqual(['/v1/ws']);
@@ -211,7 +223,11 @@ describe('auth matrix', () => {
     });
 
     it(`key with the ${scope} scope: reaches the route, as X-API-Key and as Bearer`, async () => {
-      const tries: Record<string, string>[] = [{ 'x-api-key': onlyKey(scope) }, { authorization: `Bearer ${onlyKey(scope)}` }, { authorization: `bearer ${ALL_KEY}` }];
+      const tries: Record<string, string>[] = [
+        { 'x-api-key': onlyKey(scope) },
+        { authorization: `Bearer ${onlyKey(scope)}` },
+        { authorization: `bearer ${ALL_KEY}` },
+      ];
       for (const headers of tries) {
         const r = await call(route, headers);
         expect([401, 403]).not.toContain(r.status);
@@ -224,10 +240,18 @@ describe('auth matrix', () => {
 describe('keys', () => {
   it('serves a real predict with the right key and refuses it with an ingest-only key', async () => {
     const png = await solidImage('png', 8, 8, [255, 0, 0]);
-    const ok = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png', 'x-api-key': onlyKey('predict') } });
+    const ok = await fetch(`${server.url}/v1/models/cls/predict`, {
+      method: 'POST',
+      body: new Uint8Array(png),
+      headers: { 'content-type': 'image/png', 'x-api-key': onlyKey('predict') },
+    });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { label: string }).label).toBe('red');
-    const refused = await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png', 'x-api-key': onlyKey('ingest') } });
+    const refused = await fetch(`${server.url}/v1/models/cls/predict`, {
+      method: 'POST',
+      body: new Uint8Array(png),
+      headers: { 'content-type': 'image/png', 'x-api-key': onlyKey('ingest') },
+    });
     expect(refused.status).toBe(403);
   });
 
@@ -242,21 +266,28 @@ describe('keys', () => {
     const res = await fetch(`${server.url}/v1/models?key=${onlyKey('read')}`);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({
-      error: { code: 'unauthorized', message: 'an API key is required: send it as X-API-Key or Authorization: Bearer (?key= is accepted on WebSocket upgrades only)' },
+      error: {
+        code: 'unauthorized',
+        message: 'an API key is required: send it as X-API-Key or Authorization: Bearer (?key= is accepted on WebSocket upgrades only)',
+      },
     });
   });
 
   it('reads hashed keys with scopes from a keys file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-keys-'));
     const file = path.join(dir, 'keys.json');
-    writeFileSync(file, JSON.stringify([
-      { name: 'camera-fleet', sha256: sha256('fleet-secret-1234'), scopes: ['ingest'] },
-      { name: 'dashboard', sha256: sha256('dashboard-secret-1234').toUpperCase(), scopes: ['read', 'admin'] },
-    ]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'camera-fleet', sha256: sha256('fleet-secret-1234'), scopes: ['ingest'] },
+        { name: 'dashboard', sha256: sha256('dashboard-secret-1234').toUpperCase(), scopes: ['read', 'admin'] },
+      ]),
+    );
     const own = await startTestServer({ SIGHTLINE_API_KEYS_FILE: file });
     started.push(own);
     const detection = { cameraId: 'gate-1', trackId: '1', label: 'car', confidence: 0.5, detectedAt: 1710028800000 };
-    const post = (key: string) => fetch(`${own.url}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(detection) });
+    const post = (key: string) =>
+      fetch(`${own.url}/v1/detections`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(detection) });
     expect((await post('fleet-secret-1234')).status).toBe(201);
     expect((await post('dashboard-secret-1234')).status).toBe(403);
     expect((await post(sha256('fleet-secret-1234'))).status).toBe(401);
@@ -277,19 +308,33 @@ describe('keys', () => {
     expect(() => keysFromFile(path.join(dir, 'missing.json'))).toThrow(`SIGHTLINE_API_KEYS_FILE: cannot read ${dir}/missing.json: ENOENT`);
     expect(() => keysFromFile(write('broken.json', '[{'))).toThrow(new RegExp(`^${dir}/broken.json: not valid JSON`));
     expect(() => keysFromFile(write('object.json', { keys: [] }))).toThrow(`${dir}/object.json: expected a JSON array of keys`);
-    expect(() => keysFromFile(write('name.json', [{ ...good, name: 'has space' }]))).toThrow(`${dir}/name.json: [0].name: expected 1 to 64 letters, digits, ".", "_" or "-"`);
-    expect(() => keysFromFile(write('hash.json', [good, { ...good, name: 'b', sha256: 'abc' }]))).toThrow(`${dir}/hash.json: [1] (b).sha256: expected the 64 hex digits of the key's SHA-256`);
-    expect(() => keysFromFile(write('scope.json', [{ ...good, scopes: ['read', 'write'] }]))).toThrow(`${dir}/scope.json: [0] (a).scopes[1]: unknown scope "write"; expected one of predict, ingest, read, admin`);
-    expect(() => keysFromFile(write('empty.json', [{ ...good, scopes: [] }]))).toThrow(`${dir}/empty.json: [0] (a).scopes: expected a non-empty array of predict, ingest, read, admin`);
+    expect(() => keysFromFile(write('name.json', [{ ...good, name: 'has space' }]))).toThrow(
+      `${dir}/name.json: [0].name: expected 1 to 64 letters, digits, ".", "_" or "-"`,
+    );
+    expect(() => keysFromFile(write('hash.json', [good, { ...good, name: 'b', sha256: 'abc' }]))).toThrow(
+      `${dir}/hash.json: [1] (b).sha256: expected the 64 hex digits of the key's SHA-256`,
+    );
+    expect(() => keysFromFile(write('scope.json', [{ ...good, scopes: ['read', 'write'] }]))).toThrow(
+      `${dir}/scope.json: [0] (a).scopes[1]: unknown scope "write"; expected one of predict, ingest, read, admin`,
+    );
+    expect(() => keysFromFile(write('empty.json', [{ ...good, scopes: [] }]))).toThrow(
+      `${dir}/empty.json: [0] (a).scopes: expected a non-empty array of predict, ingest, read, admin`,
+    );
     expect(() => keysFromFile(write('extra.json', [{ ...good, key: 'plain' }]))).toThrow(`${dir}/extra.json: [0]: unknown field "key"`);
-    expect(() => keysFromFile(write('rate.json', [{ ...good, rateLimit: { rps: -1 } }]))).toThrow(`${dir}/rate.json: [0] (a).rateLimit.rps: expected a number of 0 or more (0: unlimited)`);
-    expect(() => keysFromFile(write('burst.json', [{ ...good, rateLimit: { rps: 1, burst: 0.5 } }]))).toThrow(`${dir}/burst.json: [0] (a).rateLimit.burst: expected an integer of 1 or more`);
+    expect(() => keysFromFile(write('rate.json', [{ ...good, rateLimit: { rps: -1 } }]))).toThrow(
+      `${dir}/rate.json: [0] (a).rateLimit.rps: expected a number of 0 or more (0: unlimited)`,
+    );
+    expect(() => keysFromFile(write('burst.json', [{ ...good, rateLimit: { rps: 1, burst: 0.5 } }]))).toThrow(
+      `${dir}/burst.json: [0] (a).rateLimit.burst: expected an integer of 1 or more`,
+    );
     expect(keysFromFile(write('ok.json', [{ ...good, rateLimit: { rps: 2.5 } }]))[0]!.rateLimit).toEqual({ rps: 2.5, burst: 3 });
   });
 
   it('refuses bad SIGHTLINE_API_KEYS entries without printing them', () => {
     expect(() => keysFromList(['long-enough-key', 'short'])).toThrow('SIGHTLINE_API_KEYS: entry 2: a key must be at least 8 characters');
-    expect(() => keysFromList(['long-enough-key:read+write'])).toThrow('SIGHTLINE_API_KEYS: entry 1: unknown scope "write"; expected predict, ingest, read, admin joined with +');
+    expect(() => keysFromList(['long-enough-key:read+write'])).toThrow(
+      'SIGHTLINE_API_KEYS: entry 1: unknown scope "write"; expected predict, ingest, read, admin joined with +',
+    );
     expect(() => keysFromList(['long enough key'])).toThrow('SIGHTLINE_API_KEYS: entry 1: a key may hold only visible ASCII characters other than "," and ":"');
     const keys = keysFromList(['long-enough-key', 'other-long-key:predict+read']);
     expect(keys.map((k) => ({ name: k.name, scopes: [...k.scopes] }))).toEqual([
@@ -303,9 +348,23 @@ describe('keys', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-keys-'));
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ apiKeys: ['file-key-00001:read'], metricsPublic: false }));
     const fromFile = loadConfig({ env: { SIGHTLINE_CONFIG: 'config.json' }, cwd: dir });
-    expect([fromFile.apiKeys, fromFile.metricsPublic, fromFile.apiKeysFile, fromFile.allowUnauthenticated]).toEqual([['file-key-00001:read'], false, undefined, false]);
-    const fromEnv = loadConfig({ env: { SIGHTLINE_API_KEYS: ' a-key-000001 , b-key-000001:predict ', SIGHTLINE_API_KEYS_FILE: 'keys.json' }, argv: ['--allow-unauthenticated'], cwd: dir });
-    expect([fromEnv.apiKeys, fromEnv.apiKeysFile, fromEnv.allowUnauthenticated, fromEnv.metricsPublic]).toEqual([['a-key-000001', 'b-key-000001:predict'], path.join(dir, 'keys.json'), true, true]);
+    expect([fromFile.apiKeys, fromFile.metricsPublic, fromFile.apiKeysFile, fromFile.allowUnauthenticated]).toEqual([
+      ['file-key-00001:read'],
+      false,
+      undefined,
+      false,
+    ]);
+    const fromEnv = loadConfig({
+      env: { SIGHTLINE_API_KEYS: ' a-key-000001 , b-key-000001:predict ', SIGHTLINE_API_KEYS_FILE: 'keys.json' },
+      argv: ['--allow-unauthenticated'],
+      cwd: dir,
+    });
+    expect([fromEnv.apiKeys, fromEnv.apiKeysFile, fromEnv.allowUnauthenticated, fromEnv.metricsPublic]).toEqual([
+      ['a-key-000001', 'b-key-000001:predict'],
+      path.join(dir, 'keys.json'),
+      true,
+      true,
+    ]);
   });
 
   it('refuses to start with the same key configured twice', async () => {
@@ -319,7 +378,10 @@ describe('keys', () => {
 });
 
 /** Opens a WebSocket; resolves with the open socket, or the status and body of a refused upgrade. */
-function upgrade(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket } | { status: number; body: string; challenge: string | undefined }> {
+function upgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket } | { status: number; body: string; challenge: string | undefined }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.once('open', () => resolve({ ws }));
@@ -346,7 +408,7 @@ describe('WebSocket upgrades', () => {
     await expectOpen(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('read') });
     await expectOpen(`${wsBase}/v1/ws`, { authorization: `Bearer ${onlyKey('read')}` });
     const ws = await expectOpen(`${wsBase}/v1/ws?key=${encodeURIComponent(onlyKey('read'))}`);
-    const answer = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    const answer = new Promise<string>((resolve) => ws.once('message', (d) => resolve(frameText(d))));
     ws.send(JSON.stringify({ type: 'ping' }));
     expect(await answer).toBe('{"type":"pong"}');
   });
@@ -355,14 +417,19 @@ describe('WebSocket upgrades', () => {
     expect(await upgrade(`${wsBase}/v1/ws`)).toEqual({
       status: 401,
       challenge: 'Bearer realm="sightline"',
-      body: JSON.stringify({ error: { code: 'unauthorized', message: 'an API key is required: send it as X-API-Key or Authorization: Bearer, or as ?key= in the URL' } }),
+      body: JSON.stringify({
+        error: { code: 'unauthorized', message: 'an API key is required: send it as X-API-Key or Authorization: Bearer, or as ?key= in the URL' },
+      }),
     });
     expect(await upgrade(`${wsBase}/v1/ws?key=${WRONG_KEY}`)).toMatchObject({ status: 401, challenge: 'Bearer realm="sightline", error="invalid_token"' });
     expect(await upgrade(`${wsBase}/v1/ws`, { 'x-api-key': WRONG_KEY })).toMatchObject({ status: 401 });
-    expect(await upgrade(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('predict') })).toMatchObject({ status: 403, challenge: 'Bearer realm="sightline", error="insufficient_scope", scope="read"' });
+    expect(await upgrade(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('predict') })).toMatchObject({
+      status: 403,
+      challenge: 'Bearer realm="sightline", error="insufficient_scope", scope="read"',
+    });
   });
 
-  it('gives every refused upgrade an X-Request-Id, the client\'s own when it is a sane token', async () => {
+  it("gives every refused upgrade an X-Request-Id, the client's own when it is a sane token", async () => {
     const refusedId = (url: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; id: string | undefined }>((resolve, reject) => {
         const ws = new WebSocket(url, { headers });
@@ -380,7 +447,10 @@ describe('WebSocket upgrades', () => {
     expect(await refusedId(`${wsBase}/v1/ws`, { 'x-api-key': WRONG_KEY, 'x-request-id': 'cam-7.frame:991' })).toEqual({ status: 401, id: 'cam-7.frame:991' });
     expect(await refusedId(`${wsBase}/v1/ws`, { 'x-api-key': onlyKey('predict'), 'x-request-id': 'scope-check' })).toEqual({ status: 403, id: 'scope-check' });
     // Refused by the route itself, past the key check.
-    expect(await refusedId(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`, { 'x-request-id': 'no-such-model' })).toEqual({ status: 404, id: 'no-such-model' });
+    expect(await refusedId(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`, { 'x-request-id': 'no-such-model' })).toEqual({
+      status: 404,
+      id: 'no-such-model',
+    });
     const unsafe = await refusedId(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`, { 'x-request-id': 'bad id with spaces' });
     expect(unsafe.status).toBe(404);
     expect(unsafe.id).toMatch(uuid);
@@ -391,7 +461,9 @@ describe('WebSocket upgrades', () => {
     expect(await upgrade(`${wsBase}/v1/ws/predict/nope?key=${onlyKey('predict')}`)).toMatchObject({ status: 404 });
     expect(await upgrade(`${wsBase}/v1/ws/predict/cls?key=${onlyKey('read')}`)).toMatchObject({ status: 403 });
     const ws = await expectOpen(`${wsBase}/v1/ws/predict/cls?key=${onlyKey('predict')}`);
-    const answer = new Promise<{ type: string; id: number; result: { label: string } }>((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
+    const answer = new Promise<{ type: string; id: number; result: { label: string } }>((resolve) =>
+      ws.once('message', (d) => resolve(JSON.parse(frameText(d)))),
+    );
     ws.send(await solidImage('png', 8, 8, [0, 0, 255]));
     expect(await answer).toMatchObject({ type: 'result', id: 1, result: { label: 'blue' } });
   });
@@ -463,13 +535,31 @@ describe('logs', () => {
     const off = await loggedServer({});
     const startLine = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.auth !== undefined);
     expect(startLine(on.lines)).toMatchObject({ level: 30, auth: 'on', keys: 2, rateLimit: 'off', metricsPublic: true, msg: 'authentication on: 2 API keys' });
-    expect(startLine(off.lines)).toMatchObject({ level: 30, auth: 'off', rateLimit: 'off', msg: 'authentication off: no API keys configured, so listening on loopback (127.0.0.1) only' });
+    expect(startLine(off.lines)).toMatchObject({
+      level: 30,
+      auth: 'off',
+      rateLimit: 'off',
+      msg: 'authentication off: no API keys configured, so listening on loopback (127.0.0.1) only',
+    });
   });
 });
 
 describe('loopback rule', () => {
   it('knows which hosts are loopback', () => {
-    const hosts = ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '0.0.0.0', '::', '10.0.0.5', 'example.com', '::ffff:10.0.0.1'];
+    const hosts = [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+      '::',
+      '10.0.0.5',
+      'example.com',
+      '::ffff:10.0.0.1',
+    ];
     expect(hosts.map((h) => [h, isLoopbackHost(h)])).toEqual([
       ['127.0.0.1', true],
       ['127.1.2.3', true],
@@ -498,7 +588,9 @@ describe('loopback rule', () => {
   it('exits 2 with the reason from the command line', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-'));
     const main = path.join(repoRoot, 'dist', 'src', 'main.js');
-    const err = (await promisify(execFile)(process.execPath, [main, 'serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', dir, '--models-dir', dir]).catch((e: unknown) => e)) as {
+    const err = (await promisify(execFile)(process.execPath, [main, 'serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', dir, '--models-dir', dir]).catch(
+      (e: unknown) => e,
+    )) as {
       code: number;
       stderr: string;
     };
@@ -511,6 +603,10 @@ describe('loopback rule', () => {
     const open = await loggedServer({ SIGHTLINE_HOST: '0.0.0.0', SIGHTLINE_ALLOW_UNAUTHENTICATED: 'true' });
     expect((await fetch(`http://127.0.0.1:${open.own.port}/v1/models`)).status).toBe(200);
     const warning = open.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.auth !== undefined);
-    expect(warning).toMatchObject({ level: 40, auth: 'off', msg: 'authentication off on 0.0.0.0 (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route' });
+    expect(warning).toMatchObject({
+      level: 40,
+      auth: 'off',
+      msg: 'authentication off on 0.0.0.0 (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route',
+    });
   });
 });

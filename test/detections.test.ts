@@ -283,7 +283,7 @@ describeEachDatabase('camera ingestion', (target) => {
     for (let i = 0; i < 20; i++) {
       const q = new URLSearchParams({ since: String(T0), until: String(T0 + 3 * DAY), limit: '3' });
       if (cursor) q.set('cursor', cursor);
-      const p = await get(`/v1/detections?${q}`);
+      const p = await get(`/v1/detections?${q.toString()}`);
       expect(p.status).toBe(200);
       all.push(...p.body.items.filter((d: Json) => d.cameraId.startsWith('pg-')).map((d: Json) => d.id));
       cursor = p.body.nextCursor;

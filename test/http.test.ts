@@ -11,7 +11,6 @@ import type { ErrorAnswer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-let release: (() => void) | undefined;
 /** Requests that reached /t/count: a smuggled request must never get there. */
 let counted = 0;
 const big = Buffer.alloc(5 * 1024 * 1024);
@@ -42,11 +41,6 @@ const testRoutes: Route[] = [
   { method: 'POST', path: '/t/count', handler: async (ctx) => json({ count: ++counted, size: (await ctx.body.collect(1024)).byteLength }) },
   { method: 'GET', path: '/t/count', handler: () => json({ count: ++counted }) },
   { method: 'POST', path: '/t/raw-large', handler: async (ctx) => json({ size: (await readRaw(ctx, 200 * 1024)).byteLength }) },
-  {
-    method: 'GET',
-    path: '/t/slow',
-    handler: () => new Promise((resolve) => (release = () => resolve(json({ slow: 'done' })))),
-  },
   { method: 'GET', path: '/t/big', handler: () => bytes(big, 'application/octet-stream') },
   {
     method: 'GET',

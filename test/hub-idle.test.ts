@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -38,7 +39,7 @@ describe('idle connections', () => {
     expect(alive.pings()).toBeGreaterThanOrEqual(1);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
     alive.ws.send(JSON.stringify({ type: 'ping' }));
-    const answer = await new Promise((resolve) => alive.ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
+    const answer = await new Promise((resolve) => alive.ws.once('message', (d) => resolve(JSON.parse(frameText(d)))));
     expect(answer).toEqual({ type: 'pong' });
     alive.ws.close();
   });

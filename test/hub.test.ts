@@ -7,6 +7,7 @@ import { subscriberRoute } from '../dist/src/http/websocket/subscriber-route.js'
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Message = Record<string, unknown> & { type: string };
@@ -20,7 +21,7 @@ class Client {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      this.received.push(isBinary ? { type: 'binary' } : (JSON.parse(data.toString()) as Message));
+      this.received.push(isBinary ? { type: 'binary' } : (JSON.parse(frameText(data)) as Message));
       this.wake?.();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -255,7 +256,8 @@ describe('subscriptions', () => {
     const sent: unknown[] = [];
     const ws = { end: (code: number, reason: string) => ended.push([code, reason]), send: (text: string) => sent.push(text), getBufferedAmount: () => 0 };
     hub.opened(ws as never);
-    route.message!(ws as never, new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]).buffer, false);
+    // The close is checked as the handler returns, before anything it might still await.
+    void route.message!(ws as never, new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]).buffer, false);
     expect(ended).toEqual([[1007, 'text frame is not valid UTF-8']]);
     // Not read with replacement characters and answered as bad JSON.
     expect(sent).toEqual([]);

@@ -4,6 +4,7 @@ import { solidImage } from './helpers/images.js';
 import { failingModel, linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 import { describeEachDatabase, freshDatabase, type TestDatabase } from './helpers/databases.js';
 import { createConnection } from 'mysql2/promise';
 import type { ClassifyAnswer } from '../dist/src/heads/index.js';
@@ -60,7 +61,7 @@ describeEachDatabase('async jobs', (target) => {
   it('moves a job from queued through running to succeeded, announcing each state, with the predict answer as result', async () => {
     const ws = new WebSocket(`${server.url.replace('http://', 'ws://')}/v1/ws`);
     const events: Json[] = [];
-    ws.on('message', (d) => events.push(JSON.parse(d.toString()) as Json));
+    ws.on('message', (d) => events.push(JSON.parse(frameText(d)) as Json));
     await new Promise((r) => ws.once('open', r));
     try {
       ws.send(JSON.stringify({ type: 'subscribe', topic: 'jobs' }));
@@ -301,7 +302,7 @@ describeEachDatabase('async jobs', (target) => {
     const { id } = (await (await submit('?model=slow', await png([3, 3, 3]), 'image/png')).json()) as Json;
     const ws = new WebSocket(`${server.url.replace('http://', 'ws://')}/v1/ws`);
     const messages: Json[] = [];
-    ws.on('message', (d) => messages.push(JSON.parse(d.toString()) as Json));
+    ws.on('message', (d) => messages.push(JSON.parse(frameText(d)) as Json));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', topic: `jobs/${id.toUpperCase()}` }));
     while (messages.length === 0) await new Promise((r) => setTimeout(r, 5));

@@ -74,7 +74,7 @@ describe('createLogger', () => {
     logger.debug('hidden');
     logger.info({ model: 'cls', batchSize: 4 }, 'batch done');
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d INFO  batch done model=cls batchSize=4\n$/);
+    expect(out[0]).toMatch(/^\d\d:\d\d:\d\d INFO {2}batch done model=cls batchSize=4\n$/);
   });
 
   const run = (code: string, tty: boolean) =>
@@ -96,7 +96,7 @@ describe('createLogger', () => {
 
   it('writes readable lines when stdout is a terminal', async () => {
     const { stdout } = await run(script, true);
-    expect(stdout).toMatch(/^\d\d:\d\d:\d\d INFO  hello status=200\n$/);
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d INFO {2}hello status=200\n$/);
   });
 });
 

@@ -11,6 +11,7 @@ import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { fixedDetector, linearClassifier, rawModel, segmentationLogits, segmentationProbability } from './helpers/onnx-model.js';
 import { collectRefs, documentedResponses, HTTP_METHODS, openApiPath, resolvePointer, schemaErrors, type Json, type OpenApiDoc } from './helpers/openapi.js';
 import { startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -28,14 +29,26 @@ beforeAll(async () => {
     cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true } } },
     spare: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels } } },
     // Jobs on this model wait in its queue for a while: long enough to ask for their result too early.
-    slow: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 3000, waitWhenIdle: true } } },
+    slow: {
+      onnx: classifier.bytes,
+      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 3000, waitWhenIdle: true } },
+    },
     det: {
       onnx: fixedDetector().bytes,
       manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
     },
     raw: { onnx: rawModel().bytes, manifest: { task: 'raw', input: plainInput } },
     seg: {
-      onnx: segmentationLogits({ classes: 3, weights: [[0, 0, 0], [1, 0, 0], [0, 1, 0]], bias: [0.5, 0, 0], inputShape: [3, 32, 32] }).bytes,
+      onnx: segmentationLogits({
+        classes: 3,
+        weights: [
+          [0, 0, 0],
+          [1, 0, 0],
+          [0, 1, 0],
+        ],
+        bias: [0.5, 0, 0],
+        inputShape: [3, 32, 32],
+      }).bytes,
       manifest: { task: 'segment', input: square32, head: { labels: ['background', 'red', 'green'] } },
     },
     text: { onnx: segmentationProbability({ inputShape: [3, 32, 32] }).bytes, manifest: { task: 'text-detect', input: square32 } },
@@ -104,7 +117,13 @@ describe('the OpenAPI document', () => {
       // Every {name} of the path is a required path parameter, and there are no others.
       const inPath = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       const params = (op.parameters ?? []) as Json[];
-      expect(params.filter((q) => q.in === 'path').map((q) => q.name).sort(), where).toEqual([...inPath].sort());
+      expect(
+        params
+          .filter((q) => q.in === 'path')
+          .map((q) => q.name)
+          .sort(),
+        where,
+      ).toEqual([...inPath].sort());
       for (const q of params) {
         expect(['path', 'query', 'header'], where).toContain(q.in);
         if (q.in === 'path') expect(q.required, `${where} ${q.name}`).toBe(true);
@@ -134,7 +153,9 @@ describe('the OpenAPI document', () => {
       .sort();
     expect(documented).toEqual(registered);
     for (const { method, path: p, op } of operations()) expect(op['x-undocumented'], `${method} ${p}`).toBeUndefined();
-    expect(registered).toEqual(expect.arrayContaining(['GET /openapi.json', 'GET /docs', 'GET /docs/{asset}', 'GET /v1/ws', 'GET /v1/ws/predict/{model}', 'GET /metrics']));
+    expect(registered).toEqual(
+      expect.arrayContaining(['GET /openapi.json', 'GET /docs', 'GET /docs/{asset}', 'GET /v1/ws', 'GET /v1/ws/predict/{model}', 'GET /metrics']),
+    );
   });
 
   it('says who may call each route, as the server enforces it', () => {
@@ -147,7 +168,10 @@ describe('the OpenAPI document', () => {
         expect([op.security, keyErrors], where).toEqual([[], []]);
       } else {
         const viaQuery = route.path.startsWith('/v1/ws') ? [{ ApiKeyQuery: [] }] : [];
-        expect([op.security, keyErrors], where).toEqual([[{ ApiKey: [] }, { Bearer: [] }, ...viaQuery], ['401', '403', '429']]);
+        expect([op.security, keyErrors], where).toEqual([
+          [{ ApiKey: [] }, { Bearer: [] }, ...viaQuery],
+          ['401', '403', '429'],
+        ]);
       }
     }
     expect(Object.keys(doc.components.securitySchemes)).toEqual(['ApiKey', 'Bearer', 'ApiKeyQuery']);
@@ -195,7 +219,12 @@ describe('the OpenAPI document', () => {
       'application/json',
     ]);
     const multipart = op.requestBody.content['multipart/form-data'].schema;
-    expect(multipart.properties.file).toMatchObject({ type: 'array', minItems: 1, maxItems: server.config.maxFiles, items: { type: 'string', format: 'binary' } });
+    expect(multipart.properties.file).toMatchObject({
+      type: 'array',
+      minItems: 1,
+      maxItems: server.config.maxFiles,
+      items: { type: 'string', format: 'binary' },
+    });
     const json = resolvePointer(doc, op.requestBody.content['application/json'].schema.$ref) as Json;
     expect(Object.keys(json.properties)).toEqual(['image', 'images', 'imageSha256']);
     expect(json.properties.images.maxItems).toBe(server.config.maxFiles);
@@ -214,13 +243,27 @@ describe('the OpenAPI document', () => {
       expect(op['x-websocket']).toEqual({
         client: { $ref: `#/components/schemas/${client}` },
         server: { $ref: `#/components/schemas/${server}` },
-        closeCodes: { 1001: 'the server is shutting down', 1009: 'a frame over the size limit', 4000: 'slow consumer: more than the backpressure limit queued for the client' },
+        closeCodes: {
+          1001: 'the server is shutting down',
+          1009: 'a frame over the size limit',
+          4000: 'slow consumer: more than the backpressure limit queued for the client',
+        },
       });
     }
   });
 
   it('validates with the schemas it documents: a response that breaks one is caught', () => {
-    const job = { id: '0190b6c2-0000-7000-8000-000000000000', model: 'm', status: 'queued', imageSha256: 'a'.repeat(64), idempotencyKey: null, createdAt: 1, startedAt: null, finishedAt: null, error: null };
+    const job = {
+      id: '0190b6c2-0000-7000-8000-000000000000',
+      model: 'm',
+      status: 'queued',
+      imageSha256: 'a'.repeat(64),
+      idempotencyKey: null,
+      createdAt: 1,
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+    };
     const ref = { $ref: '#/components/schemas/Job' };
     expect(schemaErrors(doc, ref, job)).toEqual([]);
     expect(schemaErrors(doc, ref, { ...job, status: 'done' })).toEqual(['$.status: "done" is not one of ["queued","running","succeeded","failed"]']);
@@ -276,7 +319,15 @@ describe('every route answers as documented', () => {
 
   it('models: list, detail, load, unload, 404', async () => {
     const list = await call('GET', '/v1/models', '/v1/models');
-    expect(list.body.models.map((m: Json) => `${m.name}:${m.state}`)).toEqual(['cls:ready', 'det:ready', 'raw:ready', 'seg:ready', 'slow:ready', 'spare:ready', 'text:ready']);
+    expect(list.body.models.map((m: Json) => `${m.name}:${m.state}`)).toEqual([
+      'cls:ready',
+      'det:ready',
+      'raw:ready',
+      'seg:ready',
+      'slow:ready',
+      'spare:ready',
+      'text:ready',
+    ]);
     const detail = await call('GET', '/v1/models/:name', '/v1/models/cls');
     expect([detail.body.name, detail.body.task, detail.body.spec.batching.maxBatchSize]).toEqual(['cls', 'classify', 8]);
     expect((await call('GET', '/v1/models/:name', '/v1/models/nope')).res.status).toBe(404);
@@ -300,7 +351,12 @@ describe('every route answers as documented', () => {
     form.append('file', new Blob([Buffer.from('not an image')], { type: 'image/png' }), 'x.png');
     const batch = await call('POST', p, '/v1/models/cls/predict', { body: form });
     expect(batch.body.results.map((r: Json) => r.label ?? r.error.code)).toEqual(['green', 'unsupported_media_type']);
-    const json = await call('POST', p, '/v1/models/cls/predict', asJson({ images: [red.toString('base64'), `data:image/png;base64,${(await png([0, 0, 255])).toString('base64')}`] }));
+    const json = await call(
+      'POST',
+      p,
+      '/v1/models/cls/predict',
+      asJson({ images: [red.toString('base64'), `data:image/png;base64,${(await png([0, 0, 255])).toString('base64')}`] }),
+    );
     expect(json.body.results.map((r: Json) => r.label)).toEqual(['red', 'blue']);
 
     const scene = await solidImage('png', 64, 48, [40, 40, 40]);
@@ -334,9 +390,15 @@ describe('every route answers as documented', () => {
 
   it('jobs: submit in each form, idempotency, list, status, result, 409, delete', async () => {
     const img = await png([0, 0, 255]);
-    const raw = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', { ...asImage(img), headers: { 'content-type': 'image/png', 'idempotency-key': 'openapi-1' } });
+    const raw = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', {
+      ...asImage(img),
+      headers: { 'content-type': 'image/png', 'idempotency-key': 'openapi-1' },
+    });
     expect([raw.res.status, raw.body.status, raw.res.headers.get('location')]).toEqual([202, 'queued', `/v1/jobs/${raw.body.id}`]);
-    const again = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', { ...asImage(img), headers: { 'content-type': 'image/png', 'idempotency-key': 'openapi-1' } });
+    const again = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', {
+      ...asImage(img),
+      headers: { 'content-type': 'image/png', 'idempotency-key': 'openapi-1' },
+    });
     expect([again.res.status, again.body.id]).toEqual([200, raw.body.id]);
     const form = new FormData();
     form.append('model', 'cls');
@@ -345,8 +407,13 @@ describe('every route answers as documented', () => {
     const done = await waitForJob(raw.body.id, 'succeeded');
     const byHash = await call('POST', '/v1/jobs', '/v1/jobs', asJson({ model: 'cls', imageSha256: done.imageSha256 }));
     expect(byHash.res.status).toBe(202);
-    const badKey = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', { ...asImage(img), headers: { 'content-type': 'image/png', 'idempotency-key': 'has space' } });
-    expect(badKey.body).toEqual({ error: { code: 'bad_request', message: 'Idempotency-Key: must be 1 to 255 visible ASCII characters', field: 'Idempotency-Key' } });
+    const badKey = await call('POST', '/v1/jobs', '/v1/jobs?model=cls', {
+      ...asImage(img),
+      headers: { 'content-type': 'image/png', 'idempotency-key': 'has space' },
+    });
+    expect(badKey.body).toEqual({
+      error: { code: 'bad_request', message: 'Idempotency-Key: must be 1 to 255 visible ASCII characters', field: 'Idempotency-Key' },
+    });
 
     const result = await call('GET', '/v1/jobs/:id/result', `/v1/jobs/${raw.body.id}/result`);
     expect([result.res.status, result.body.label]).toEqual([200, 'blue']);
@@ -368,16 +435,33 @@ describe('every route answers as documented', () => {
 
   it('detections, stats and stored images', async () => {
     const snapshot = await png([255, 0, 0]);
-    const one = await call('POST', '/v1/detections', '/v1/detections?verify=cls', asJson({
-      cameraId: 'oa-1', trackId: 7, label: 'car', confidence: 0.5, box: [1, 2, 3, 4], detectedAt: '2024-03-10T08:00:00Z', image: snapshot.toString('base64'), meta: { lane: 2 },
-    }));
+    const one = await call(
+      'POST',
+      '/v1/detections',
+      '/v1/detections?verify=cls',
+      asJson({
+        cameraId: 'oa-1',
+        trackId: 7,
+        label: 'car',
+        confidence: 0.5,
+        box: [1, 2, 3, 4],
+        detectedAt: '2024-03-10T08:00:00Z',
+        image: snapshot.toString('base64'),
+        meta: { lane: 2 },
+      }),
+    );
     expect([one.res.status, one.body.verify.label, one.res.headers.get('location')]).toEqual([201, 'red', `/v1/detections/${one.body.id}`]);
-    const batch = await call('POST', '/v1/detections', '/v1/detections', asJson({
-      detections: [
-        { cameraId: 'oa-1', trackId: 't', label: 'person', confidence: 1, detectedAt: 1710058000000 },
-        { cameraId: 'oa-2', trackId: 't', label: 'car', confidence: 0, detectedAt: 1710058000001, imageSha256: one.body.imageSha256 },
-      ],
-    }));
+    const batch = await call(
+      'POST',
+      '/v1/detections',
+      '/v1/detections',
+      asJson({
+        detections: [
+          { cameraId: 'oa-1', trackId: 't', label: 'person', confidence: 1, detectedAt: 1710058000000 },
+          { cameraId: 'oa-2', trackId: 't', label: 'car', confidence: 0, detectedAt: 1710058000001, imageSha256: one.body.imageSha256 },
+        ],
+      }),
+    );
     expect([batch.res.status, batch.body.ids.length]).toEqual([201, 2]);
     const refused = await call('POST', '/v1/detections', '/v1/detections', asJson({ detections: [{ cameraId: 'oa-1' }] }));
     const text = 'must be a non-empty string of at most 255 characters';
@@ -400,7 +484,9 @@ describe('every route answers as documented', () => {
 
     const image = await call('GET', '/v1/images/:sha256', `/v1/images/${one.body.imageSha256.toUpperCase()}`);
     expect([image.res.status, mediaType(image.res), Buffer.from(image.body).equals(snapshot)]).toEqual([200, 'image/png', true]);
-    const cached = await call('GET', '/v1/images/:sha256', `/v1/images/${one.body.imageSha256}`, { headers: { 'if-none-match': image.res.headers.get('etag')! } });
+    const cached = await call('GET', '/v1/images/:sha256', `/v1/images/${one.body.imageSha256}`, {
+      headers: { 'if-none-match': image.res.headers.get('etag')! },
+    });
     expect(cached.res.status).toBe(304);
     const badHash = await call('GET', '/v1/images/:sha256', '/v1/images/xyz');
     expect(badHash.body).toEqual({ error: { code: 'bad_request', message: 'sha256: must be a SHA-256 hash: 64 hexadecimal digits', field: 'sha256' } });
@@ -427,7 +513,7 @@ describe('every route answers as documented', () => {
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}${url}`);
       sockets.push(ws);
       const frames: Json[] = [];
-      ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+      ws.on('message', (data) => frames.push(JSON.parse(frameText(data))));
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       const next = async (count: number) => {
         const deadline = Date.now() + 10_000;
@@ -464,7 +550,10 @@ describe('every route answers as documented', () => {
   });
 
   it('evaluations: start on a folder, progress and report, list, datasets, delete, errors', async () => {
-    for (const [label, rgb] of [['red', [255, 0, 0]], ['green', [0, 255, 0]]] as const) {
+    for (const [label, rgb] of [
+      ['red', [255, 0, 0]],
+      ['green', [0, 255, 0]],
+    ] as const) {
       mkdirSync(path.join(server.config.datasetsDir, 'colours', label), { recursive: true });
       writeFileSync(path.join(server.config.datasetsDir, 'colours', label, '1.png'), await png([...rgb]));
     }
@@ -510,21 +599,33 @@ describe('every route answers as documented', () => {
     expect((await call('GET', '/v2/models/:name/versions/:version', `/v2/models/cls/versions/${version}`)).body.platform).toBe('onnx_onnxv1');
     expect((await call('GET', '/v2/models/:name', '/v2/models/nope')).res.status).toBe(404);
     expect((await call('GET', '/v2/models/:name/ready', '/v2/models/cls/ready')).body).toEqual({ name: 'cls', ready: true });
-    expect((await call('GET', '/v2/models/:name/config', '/v2/models/cls/config')).body.input).toEqual([{ name: 'input', data_type: 'TYPE_FP32', dims: [3, 8, 8] }]);
+    expect((await call('GET', '/v2/models/:name/config', '/v2/models/cls/config')).body.input).toEqual([
+      { name: 'input', data_type: 'TYPE_FP32', dims: [3, 8, 8] },
+    ]);
     expect((await call('GET', '/v2/models/:name/versions/:version/config', '/v2/models/cls/versions/99/config')).res.status).toBe(404);
     expect((await call('GET', '/v2/models/:name/versions/:version/ready', '/v2/models/cls/versions/99/ready')).res.status).toBe(404);
     const tensor = { name: 'input', shape: [1, 3, 8, 8], datatype: 'FP32', data: Array(192).fill(0.5) };
     const answer = await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ id: 'a', inputs: [tensor] }));
     expect(answer.body).toMatchObject({ model_name: 'cls', id: 'a', outputs: [{ name: 'logits', datatype: 'FP32', shape: [1, 3] }] });
-    const header = Buffer.from(JSON.stringify({ inputs: [{ ...tensor, data: undefined, parameters: { binary_data_size: 768 } }], parameters: { binary_data_output: true } }));
+    const header = Buffer.from(
+      JSON.stringify({ inputs: [{ ...tensor, data: undefined, parameters: { binary_data_size: 768 } }], parameters: { binary_data_output: true } }),
+    );
     const binary = await call('POST', '/v2/models/:name/versions/:version/infer', `/v2/models/cls/versions/${version}/infer`, {
       headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.byteLength) },
       body: Buffer.concat([header, Buffer.from(new Float32Array(192).fill(0.5).buffer)]),
     });
     expect(binary.res.headers.get('inference-header-content-length')).toEqual(expect.stringMatching(/^\d+$/));
-    const image = await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [(await png([255, 0, 0])).toString('base64')] }] }));
+    const image = await call(
+      'POST',
+      '/v2/models/:name/infer',
+      '/v2/models/cls/infer',
+      asJson({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [(await png([255, 0, 0])).toString('base64')] }] }),
+    );
     expect(JSON.parse(image.body.outputs[0].data[0]).label).toBe('red');
-    expect((await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ inputs: [{ ...tensor, datatype: 'INT32', data: Array(192).fill(1) }] }))).body.error).toContain("data-type is 'INT32'");
+    expect(
+      (await call('POST', '/v2/models/:name/infer', '/v2/models/cls/infer', asJson({ inputs: [{ ...tensor, datatype: 'INT32', data: Array(192).fill(1) }] })))
+        .body.error,
+    ).toContain("data-type is 'INT32'");
     expect((await call('POST', '/v2/models/:name/infer', '/v2/models/nope/infer', asJson({ inputs: [tensor] }))).res.status).toBe(404);
     expect((await call('GET', '/v2/models/stats', '/v2/models/stats')).body.model_stats.length).toBeGreaterThan(0);
     expect((await call('GET', '/v2/models/:name/stats', '/v2/models/cls/stats')).body.model_stats[0].inference_count).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { failingModel, fixedDetector, linearClassifier } from './helpers/onnx-model.js';
 import { writePipeline } from './helpers/pipeline-repo.js';
 import { startTestServer } from './helpers/server.js';
+import { frameText } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Item = Record<string, unknown> & { box: number[]; points: number[][]; error?: { step: string; code: string; message: string } };
@@ -257,7 +258,7 @@ describe('pipelines of repository models', () => {
 
     const ws = new WebSocket(`${server.url.replace('http://', 'ws://')}/v1/ws/predict/colours`);
     const frame = new Promise<{ type: string; id: string; result: PipelineAnswer }>((resolve) =>
-      ws.once('message', (data) => resolve(JSON.parse(data.toString()))),
+      ws.once('message', (data) => resolve(JSON.parse(frameText(data)))),
     );
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ id: 'page-1' }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { findPolygons, findPolygonsAsync, type PolygonInput, type PolygonOptions, type Region } from '../dist/src/polygons/index.js';
+import { findPolygonsAsync, type PolygonInput, type PolygonOptions, type Region } from '../dist/src/polygons/index.js';
 import { loadNativeAddon } from '../dist/src/polygons/native-addon.js';
 import { findPolygonsPacked } from '../dist/src/polygons/reference.js';
 import { findPolygonsPackedAsync } from '../dist/src/polygons/reference-async.js';

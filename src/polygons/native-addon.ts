@@ -6,10 +6,11 @@ import type { PackedRegions, PolygonInput, PolygonOptions } from './types.js';
 
 /** The compiled addon's exports (native/addon.cc). */
 export interface NativeAddon {
-  version(): string;
-  findPolygons(input: PolygonInput, options?: PolygonOptions): PackedRegions;
+  // Plain exported functions, not methods: they can be passed around without their module.
+  version: () => string;
+  findPolygons: (input: PolygonInput, options?: PolygonOptions) => PackedRegions;
   /** Validates and takes a reference to input.data on the calling thread; the work runs in libuv's pool. */
-  findPolygonsAsync(input: PolygonInput, options?: PolygonOptions): Promise<PackedRegions>;
+  findPolygonsAsync: (input: PolygonInput, options?: PolygonOptions) => Promise<PackedRegions>;
 }
 
 export type NativeLoadResult = { addon: NativeAddon; error: null } | { addon: null; error: Error };

@@ -2,6 +2,12 @@ import WebSocket from 'ws';
 
 export type Frame = Record<string, unknown>;
 
+/** A message's text: ws hands one over as a Buffer, or as fragments or an ArrayBuffer under other binaryTypes. */
+export function frameText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString();
+}
+
 /** A WebSocket client that queues the JSON frames it receives, so tests can await them in order. */
 export class FrameClient {
   readonly received: Frame[] = [];
@@ -11,7 +17,7 @@ export class FrameClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      this.received.push(isBinary ? { type: 'binary' } : (JSON.parse(data.toString()) as Frame));
+      this.received.push(isBinary ? { type: 'binary' } : (JSON.parse(frameText(data)) as Frame));
       this.wake?.();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));

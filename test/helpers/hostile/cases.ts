@@ -19,7 +19,7 @@ export interface HostileCase {
   expected: string;
   /** The OpenAPI path the case attacks, for cases generated from the document. */
   route?: string;
-  run(port: number): Promise<Outcome>;
+  run: (port: number) => Promise<Outcome>;
   /**
    * Started with the suite rather than in its family's turn: the case may wait out uWS's idle
    * timeout, and such cases overlap, so the suite pays that timeout once rather than per case.

@@ -6,6 +6,7 @@
  * own UTF-8 check gets there first, which §7.1.7 allows (README, WebSocket close codes).
  */
 import WebSocket from 'ws';
+import { frameText } from '../ws-client.js';
 import { httpCase, type HostileCase, type Outcome } from './cases.js';
 import type { HostileImage } from './images.js';
 import type { Limits } from './limits.js';
@@ -56,7 +57,7 @@ function wsExchange(port: number, o: WsOutcomeOptions, timeoutMs = 5000): Promis
     ws.on('message', (data) => {
       let frame: Record<string, unknown>;
       try {
-        frame = JSON.parse(data.toString()) as Record<string, unknown>;
+        frame = JSON.parse(frameText(data)) as Record<string, unknown>;
       } catch {
         frame = { type: 'not-json' };
       }
