@@ -79,7 +79,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     models: () => models?.queueGauges() ?? [],
     websockets: () => hub?.counters() ?? { connections: 0, slowConsumersClosed: 0 },
   });
-  models = new ModelRepository({ modelsDir: config.modelsDir, models: config.models, logger, observer: engineMetrics(metrics), dataDir: config.dataDir, calibrate: config.calibrate });
+  models = new ModelRepository({
+    modelsDir: config.modelsDir,
+    models: config.models,
+    logger,
+    observer: engineMetrics(metrics),
+    dataDir: config.dataDir,
+    calibrate: config.calibrate,
+  });
   const store = await openStore({
     url: config.databaseUrl,
     dataDir: config.dataDir,
@@ -153,7 +160,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     authFailures: { limiter: new RateLimiter(), limit: { rps: config.authFailuresPerMinute / 60, burst: config.authFailuresPerMinute } },
     onRateLimited: (route) => metrics.rateLimited.inc({ route }),
   });
-  const websocketLimits = { maxPayloadBytes: config.wsMaxPayloadBytes, idleTimeoutS: config.wsIdleTimeoutS, maxBackpressureBytes: config.wsMaxBackpressureBytes };
+  const websocketLimits = {
+    maxPayloadBytes: config.wsMaxPayloadBytes,
+    idleTimeoutS: config.wsIdleTimeoutS,
+    maxBackpressureBytes: config.wsMaxBackpressureBytes,
+  };
   let accessByRoute: Map<Route, Access>;
   let http: HttpApp;
   try {
@@ -169,7 +180,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       observe: (route, method, status, seconds) => metrics.observeRequest(route, method, status, seconds),
       websockets: (app) => {
         const guarded = guardUpgrades(app, { admission, table: scopeTable, logger });
-        registerWebSocketRoutes(guarded, hub, { repo: models, logger, limits: websocketLimits, image: limits, maxInFlight: config.wsMaxInFlight, maxInFlightBytes: config.wsMaxInFlightBytes });
+        registerWebSocketRoutes(guarded, hub, {
+          repo: models,
+          logger,
+          limits: websocketLimits,
+          image: limits,
+          maxInFlight: config.wsMaxInFlight,
+          maxInFlightBytes: config.wsMaxInFlightBytes,
+        });
         profiles.registerSockets(guarded, websocketLimits);
       },
     });
@@ -244,7 +262,10 @@ function logAccessPolicy(logger: Logger, config: Config, keys: number, limit: Ra
   } else if (isLoopbackHost(config.host)) {
     logger.info({ auth: 'off', rateLimit }, `authentication off: no API keys configured, so listening on loopback (${config.host}) only`);
   } else {
-    logger.warn({ auth: 'off', rateLimit }, `authentication off on ${config.host} (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route`);
+    logger.warn(
+      { auth: 'off', rateLimit },
+      `authentication off on ${config.host} (SIGHTLINE_ALLOW_UNAUTHENTICATED): anyone who can reach it may use every route`,
+    );
   }
 }
 

@@ -14,7 +14,10 @@ let green: Buffer;
 beforeAll(async () => {
   // 896×448 photos, stretched to the model's 224×224: boxes come back ×4 across, ×2 down.
   [red, green] = await Promise.all([solidImage('png', 896, 448, [255, 0, 0]), solidImage('jpeg', 896, 448, [0, 255, 0])]);
-  server = await startTestServer({ SIGHTLINE_MODELS_DIR: makeModelRepo({ 'damage-assessment': damageAssessmentModel() }), SIGHTLINE_PROFILES: 'damage-assessment' });
+  server = await startTestServer({
+    SIGHTLINE_MODELS_DIR: makeModelRepo({ 'damage-assessment': damageAssessmentModel() }),
+    SIGHTLINE_PROFILES: 'damage-assessment',
+  });
   await server.modelsLoaded;
 });
 afterAll(() => server?.close());
@@ -64,7 +67,12 @@ describe('the damage-assessment profile, as its README documents it', () => {
       const first = await photo(green, 'door.jpg');
       const answer = first.json();
       // JPEG rounding moves the box a little and the logits hardly.
-      expect([first.status, answer.overallSeverity, answer.costRange, answer.damages[0].severity]).toEqual([200, 'moderate', { min: 300, max: 1200 }, 'moderate']);
+      expect([first.status, answer.overallSeverity, answer.costRange, answer.damages[0].severity]).toEqual([
+        200,
+        'moderate',
+        { min: 300, max: 1200 },
+        'moderate',
+      ]);
       expect(answer.damages[0].coordinates[0][0]).toBeCloseTo(0.375 * 896, -1);
       const bad = await photo(Buffer.from('not a photo'), 'notes.jpg');
       expect([bad.status, Object.keys(bad.json())]).toEqual([415, ['success', 'error']]);

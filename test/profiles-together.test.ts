@@ -26,13 +26,21 @@ describe('profiles that claim the same route', () => {
   const start = (profiles: string) => startTestServer({ SIGHTLINE_MODELS_DIR: models, SIGHTLINE_PROFILES: profiles, SIGHTLINE_API_KEYS: KEY });
 
   it('refuse to start, naming both', async () => {
-    await expect(start('fracture,car-segmentation=parts')).rejects.toThrow('profiles fracture and car-segmentation both claim GET /; mount one of them under another prefix');
-    await expect(start('damage-assessment,image-analysis=skin')).rejects.toThrow('profiles damage-assessment and image-analysis both claim POST /analyze; mount one of them under another prefix');
-    await expect(start('fracture@/x,car-segmentation=parts@/x')).rejects.toThrow('profiles fracture and car-segmentation both claim GET /x; mount one of them under another prefix');
+    await expect(start('fracture,car-segmentation=parts')).rejects.toThrow(
+      'profiles fracture and car-segmentation both claim GET /; mount one of them under another prefix',
+    );
+    await expect(start('damage-assessment,image-analysis=skin')).rejects.toThrow(
+      'profiles damage-assessment and image-analysis both claim POST /analyze; mount one of them under another prefix',
+    );
+    await expect(start('fracture@/x,car-segmentation=parts@/x')).rejects.toThrow(
+      'profiles fracture and car-segmentation both claim GET /x; mount one of them under another prefix',
+    );
   });
 
   it('refuse to take a route sightline serves itself, or a path parameter it spells differently', async () => {
-    await expect(start('vehicle-monitoring@/v1')).rejects.toThrow('profile vehicle-monitoring claims GET /v1/ws, which sightline serves itself; mount the profile under a prefix');
+    await expect(start('vehicle-monitoring@/v1')).rejects.toThrow(
+      'profile vehicle-monitoring claims GET /v1/ws, which sightline serves itself; mount the profile under a prefix',
+    );
     await expect(start('car-segmentation=parts@/ui')).rejects.toThrow(
       'sightline (/ui/:asset) and profile car-segmentation (/ui/:image_id/status) name the same path parameter differently; mount car-segmentation under another prefix',
     );
@@ -58,7 +66,13 @@ describeEachDatabase('all five profiles at once, with prefixes where they collid
         'vehicle-monitoring': { prefix: '/' },
       },
     });
-    server = await startTestServer({ SIGHTLINE_DATABASE_URL: db.url, SIGHTLINE_DATA_DIR: db.dataDir, SIGHTLINE_MODELS_DIR: repo(), SIGHTLINE_CONFIG: config, SIGHTLINE_API_KEYS: KEY });
+    server = await startTestServer({
+      SIGHTLINE_DATABASE_URL: db.url,
+      SIGHTLINE_DATA_DIR: db.dataDir,
+      SIGHTLINE_MODELS_DIR: repo(),
+      SIGHTLINE_CONFIG: config,
+      SIGHTLINE_API_KEYS: KEY,
+    });
     await server.modelsLoaded;
   });
   afterAll(async () => {
@@ -71,18 +85,33 @@ describeEachDatabase('all five profiles at once, with prefixes where they collid
     const tags = doc.tags.map((t: { name: string }) => t.name);
     expect(tags).toEqual(expect.arrayContaining(['fracture', 'car-segmentation', 'image-analysis', 'damage-assessment', 'vehicle-monitoring']));
     const byTag = (tag: string) =>
-      Object.entries(doc.paths as Record<string, Record<string, { tags: string[] }>>).flatMap(([p, ops]) => Object.entries(ops).filter(([, op]) => op.tags?.includes(tag)).map(([m]) => `${m.toUpperCase()} ${p}`));
-    expect(byTag('car-segmentation')).toEqual(['POST /segmentation', 'GET /segmentation', 'GET /segmentation/{image_id}/status', 'GET /segmentation/{image_id}/segments']);
+      Object.entries(doc.paths as Record<string, Record<string, { tags: string[] }>>).flatMap(([p, ops]) =>
+        Object.entries(ops)
+          .filter(([, op]) => op.tags?.includes(tag))
+          .map(([m]) => `${m.toUpperCase()} ${p}`),
+      );
+    expect(byTag('car-segmentation')).toEqual([
+      'POST /segmentation',
+      'GET /segmentation',
+      'GET /segmentation/{image_id}/status',
+      'GET /segmentation/{image_id}/segments',
+    ]);
     expect(byTag('image-analysis')).toEqual(['POST /skin/upload', 'POST /skin/analyze']);
     expect(byTag('damage-assessment')).toEqual(['GET /ping', 'POST /analyze']);
     expect(byTag('vehicle-monitoring')).toEqual(['POST /api/detect', 'GET /api/stats', 'DELETE /api/delete/{id}', 'GET /ws']);
     expect(byTag('fracture')).toHaveLength(13);
     expect(doc.paths['/'].get.tags).toEqual(['fracture']);
     expect(doc.paths['/console'].get.tags).toEqual(['Console']);
-    const undocumented = Object.values(doc.paths as Record<string, Record<string, Record<string, unknown>>>).flatMap((ops) => Object.values(ops)).filter((op) => op['x-undocumented']);
+    const undocumented = Object.values(doc.paths as Record<string, Record<string, Record<string, unknown>>>)
+      .flatMap((ops) => Object.values(ops))
+      .filter((op) => op['x-undocumented']);
     expect(undocumented).toEqual([]);
     // Who may call each, as the server enforces it.
-    expect([doc.paths['/skin/upload'].post['x-scope'], doc.paths['/api/delete/{id}'].delete['x-scope'], doc.paths['/health'].get['x-scope']]).toEqual(['predict', 'admin', 'public']);
+    expect([doc.paths['/skin/upload'].post['x-scope'], doc.paths['/api/delete/{id}'].delete['x-scope'], doc.paths['/health'].get['x-scope']]).toEqual([
+      'predict',
+      'admin',
+      'public',
+    ]);
     expect(doc.paths['/ws'].get['x-websocket'].server).toBeDefined();
   });
 
@@ -98,7 +127,13 @@ describeEachDatabase('all five profiles at once, with prefixes where they collid
     const up = new FormData();
     up.append('file', new Blob([red], { type: 'image/png' }), 'face.png');
     const { image_id } = (await (await fetch(`${server.url}/skin/upload`, { method: 'POST', headers: auth, body: up })).json()) as { image_id: string };
-    const skin = (await (await fetch(`${server.url}/skin/analyze`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ image_id }) })).json()) as Record<string, unknown>;
+    const skin = (await (
+      await fetch(`${server.url}/skin/analyze`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ image_id }),
+      })
+    ).json()) as Record<string, unknown>;
     expect([skin.skin_type, skin.issues]).toEqual(['Oily', ['Hyperpigmentation']]);
 
     // damage-assessment at /
@@ -117,13 +152,28 @@ describeEachDatabase('all five profiles at once, with prefixes where they collid
         body: JSON.stringify({ tracking_id: 1, vehicle_type: 'car', camera: 'gate', timestamp: '2024-03-10T08:00:00Z' }),
       });
       const { id } = (await posted.json()) as { id: string };
-      expect(await phone.next()).toEqual({ type: 'detection', id, tracking_id: '1', vehicle_type: 'car', camera: 'gate', timestamp: '2024-03-10T08:00:00.000Z', confidence: 1, image: null });
+      expect(await phone.next()).toEqual({
+        type: 'detection',
+        id,
+        tracking_id: '1',
+        vehicle_type: 'car',
+        camera: 'gate',
+        timestamp: '2024-03-10T08:00:00.000Z',
+        confidence: 1,
+        image: null,
+      });
     } finally {
       phone.close();
     }
 
     // car-segmentation under /segmentation
-    const seg = (await (await fetch(`${server.url}/segmentation`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ image: green.toString('base64') }) })).json()) as { image_hash: string };
+    const seg = (await (
+      await fetch(`${server.url}/segmentation`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ image: green.toString('base64') }),
+      })
+    ).json()) as { image_hash: string };
     let status = '';
     for (let i = 0; i < 500 && status !== 'Ready'; i++) {
       status = ((await (await fetch(`${server.url}/segmentation/${seg.image_hash}/status`, { headers: auth })).json()) as { status: string }).status;
@@ -139,7 +189,7 @@ describeEachDatabase('all five profiles at once, with prefixes where they collid
     expect((await fetch(`${server.url}/console`)).status).toBe(200);
   });
 
-  it('asks every profile route for the key once keys are configured, in the profile\'s own error shape', async () => {
+  it("asks every profile route for the key once keys are configured, in the profile's own error shape", async () => {
     const refused = async (method: string, p: string) => {
       const res = await fetch(`${server.url}${p}`, { method });
       return [res.status, await res.json()];

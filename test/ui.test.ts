@@ -221,15 +221,13 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.setInputFiles('#file-input', { name: 'one.png', mimeType: 'image/png', buffer: await solidImage('png', 16, 16, [0, 0, 255]) });
     const card = page.locator('.result[data-file="one.png"][data-state="done"]');
     await card.waitFor();
-    const latency = await card
-      .locator('dl.latency div')
-      .evaluateAll((ds) =>
-        ds.map((d) => ({
-          name: d.querySelector('dt')!.textContent,
-          ms: Number((d.querySelector('dd') as HTMLElement).dataset.ms),
-          text: d.querySelector('dd')!.textContent,
-        })),
-      );
+    const latency = await card.locator('dl.latency div').evaluateAll((ds) =>
+      ds.map((d) => ({
+        name: d.querySelector('dt')!.textContent,
+        ms: Number((d.querySelector('dd') as HTMLElement).dataset.ms),
+        text: d.querySelector('dd')!.textContent,
+      })),
+    );
     expect(latency.map((l) => l.name)).toEqual(['Queue', 'Infer', 'Total']);
     for (const l of latency) {
       expect(l.ms).toBeGreaterThanOrEqual(0);

@@ -25,12 +25,17 @@ export interface OnnxModel extends LoadedModel {
 export function arenaPolicy(spec: Pick<ModelSpec, 'memoryArena'>, provider: 'cpu' | 'cuda'): ArenaPolicy {
   const memPattern = provider === 'cuda';
   const arena = spec.memoryArena ? 'CPU arena on (the default)' : 'CPU arena off (memoryArena: false in the manifest)';
-  const pattern = memPattern ? "memory pattern on (ONNX Runtime's default for CUDA sessions)" : 'memory pattern off (batches of many sizes would each hold a planned block)';
+  const pattern = memPattern
+    ? "memory pattern on (ONNX Runtime's default for CUDA sessions)"
+    : 'memory pattern off (batches of many sizes would each hold a planned block)';
   return { cpuMemArena: spec.memoryArena, memPattern, reason: `${arena}; ${pattern}` };
 }
 
 /** Session options of every session, CPU or CUDA. */
-function sessionOptions(spec: Pick<ModelSpec, 'intraOpThreads' | 'memoryArena'>, providers: ort.InferenceSession.ExecutionProviderConfig[] = ['cpu']): ort.InferenceSession.SessionOptions {
+function sessionOptions(
+  spec: Pick<ModelSpec, 'intraOpThreads' | 'memoryArena'>,
+  providers: ort.InferenceSession.ExecutionProviderConfig[] = ['cpu'],
+): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
     intraOpNumThreads: spec.intraOpThreads,
@@ -122,7 +127,11 @@ function wrap(session: ort.InferenceSession, info: SessionInfo): OnnxModel {
 }
 
 /** Runs tensors in the model's own types and layout (the tensor entry); outputs keep the types ONNX Runtime gives them. */
-async function runOnnxTensors(session: ort.InferenceSession, inputs: Record<string, TypedTensor>, outputNames?: readonly string[]): Promise<Record<string, TypedTensor>> {
+async function runOnnxTensors(
+  session: ort.InferenceSession,
+  inputs: Record<string, TypedTensor>,
+  outputNames?: readonly string[],
+): Promise<Record<string, TypedTensor>> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
   try {

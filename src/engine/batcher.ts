@@ -216,11 +216,7 @@ export class DynamicBatcher<I, O> {
   }
 
   private expectedWait(): number | undefined {
-    return expectedWaitMs(
-      { reserved: this.reserved, queued: this.queued, runningItems: this.runningItems },
-      this.options,
-      this.throughput.itemsPerMs(),
-    );
+    return expectedWaitMs({ reserved: this.reserved, queued: this.queued, runningItems: this.runningItems }, this.options, this.throughput.itemsPerMs());
   }
 
   private refusal(options: ReserveOptions): Refusal | undefined {
@@ -480,11 +476,7 @@ export class DynamicBatcher<I, O> {
     );
   }
 
-  private finish(
-    entries: Pending<I, O>[],
-    dispatchedAt: number,
-    outcome: { results: unknown } | { error: unknown },
-  ): void {
+  private finish(entries: Pending<I, O>[], dispatchedAt: number, outcome: { results: unknown } | { error: unknown }): void {
     this.running--;
     this.runningItems -= entries.length;
     const settledAt = clock();
@@ -554,11 +546,14 @@ export class DynamicBatcher<I, O> {
     if (this.timer !== undefined && this.timerAt <= dueAt) return;
     this.clearTimer();
     this.timerAt = dueAt;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.pump();
-    }, Math.max(0, Math.ceil(dueAt - now)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, Math.ceil(dueAt - now)),
+    );
     // Waiting requests hold their own handles (sockets); the batcher must not keep the process alive.
     this.timer.unref();
   }

@@ -33,7 +33,10 @@ const inputSchema = z
     kernel: z.enum(['nearest', 'linear', 'cubic', 'lanczos3']).optional(),
     mean: triple.default([0, 0, 0]),
     std: triple.default([1, 1, 1]).refine((s) => s.every((v) => v !== 0), 'std must not contain 0'),
-    scale: z.number().positive().default(1 / 255),
+    scale: z
+      .number()
+      .positive()
+      .default(1 / 255),
   })
   .strict();
 
@@ -66,7 +69,10 @@ const batchingSchema = z
 
 const manifestSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .optional(),
     description: z.string().optional(),
     task: z.enum(tasks as [Task, ...Task[]]),
     backend: z.enum(['onnx', 'tfjs']).default('onnx'),
@@ -288,7 +294,11 @@ export function planInputFor(spec: ModelSpec): PlanInput {
     fileBytes = undefined;
   }
   const tfjs = spec.backend === 'tfjs';
-  const oneInstance = tfjs ? 'TensorFlow.js chooses its threads per process' : spec.device === 'cuda' ? 'a CUDA session per instance holds its own GPU memory' : undefined;
+  const oneInstance = tfjs
+    ? 'TensorFlow.js chooses its threads per process'
+    : spec.device === 'cuda'
+      ? 'a CUDA session per instance holds its own GPU memory'
+      : undefined;
   // TensorFlow.js does not take a thread count per model; it is counted as one.
   const intraOpThreads = spec.fixed.intraOpThreads ?? (tfjs ? 1 : undefined);
   return { name: spec.name, instances: spec.fixed.instances, intraOpThreads, inputElements, fileBytes, oneInstance };

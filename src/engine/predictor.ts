@@ -84,8 +84,7 @@ export function predictDecoded(repo: ModelRepository, model: string, image: Deco
 
 async function predictPipeline(repo: ModelRepository, pipeline: PipelineSpec, bytes: Uint8Array, options: PredictOptions): Promise<Prediction> {
   const models: StepModels = {
-    predict: (model, image, call) =>
-      predictDecoded(repo, model, image, { ...options, ...(call.group ? { group: call.group } : {}), admitted: !call.first }),
+    predict: (model, image, call) => predictDecoded(repo, model, image, { ...options, ...(call.group ? { group: call.group } : {}), admitted: !call.first }),
     inputHeight: (model) => repo.serving(model).spec.input.height,
   };
   const r = await runPipeline(pipeline, bytes, models, options.limits);

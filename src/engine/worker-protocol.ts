@@ -98,9 +98,7 @@ export interface ProbeFigure {
  * sizes stay open for the next probe while `keep` is set, and are released otherwise.
  */
 export type ToWorker =
-  | { kind: 'infer'; id: number; items: WorkerItem[] }
-  | { kind: 'probe'; id: number; steps: ProbeStep[]; keep: boolean }
-  | { kind: 'close' };
+  { kind: 'infer'; id: number; items: WorkerItem[] } | { kind: 'probe'; id: number; steps: ProbeStep[]; keep: boolean } | { kind: 'close' };
 
 /**
  * Worker → main thread. A failed batch hands its pixel buffers back (in item order) so the

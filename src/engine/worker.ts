@@ -83,23 +83,27 @@ port.on('message', (message: ToWorker) => {
   if (!enter()) return;
   if (message.kind === 'probe') {
     const { id } = message;
-    probeRuns(spec, model!, message.steps, message.keep).then(
-      (figures) => post({ kind: 'probed', id, figures }),
-      (err: unknown) => post({ kind: 'probe-failed', id, message: (err as Error).message }),
-    ).finally(() => void finish());
+    probeRuns(spec, model!, message.steps, message.keep)
+      .then(
+        (figures) => post({ kind: 'probed', id, figures }),
+        (err: unknown) => post({ kind: 'probe-failed', id, message: (err as Error).message }),
+      )
+      .finally(() => void finish());
     return;
   }
   const { id, items } = message;
-  runBatch(model!, items).then(
-    (reply) => post({ kind: 'reply', id, reply }),
-    (err: unknown) => {
-      const pixels = items.map((item) => item.pixels);
-      post({ kind: 'failed', id, message: (err as Error).message, pixels }, [...new Set(pixels)]);
-    },
-  ).finally(() => {
-    collectDeadBuffers();
-    void finish();
-  });
+  runBatch(model!, items)
+    .then(
+      (reply) => post({ kind: 'reply', id, reply }),
+      (err: unknown) => {
+        const pixels = items.map((item) => item.pixels);
+        post({ kind: 'failed', id, message: (err as Error).message, pixels }, [...new Set(pixels)]);
+      },
+    )
+    .finally(() => {
+      collectDeadBuffers();
+      void finish();
+    });
 });
 
 void load();
@@ -210,7 +214,11 @@ function keptOutputs(own: Record<string, ItemTensor>, names: readonly string[], 
     const data = t.data.slice() as ElementArray;
     // The declared type tells bool from uint8 and float16 from uint16, which share their arrays.
     const type = declared.find((m) => m.name === name)?.type;
-    out[name] = { type: type !== undefined && isElementType(type) && data instanceof ELEMENT_TYPES[type].array ? type : elementTypeOf(data), dims: [...t.dims], data };
+    out[name] = {
+      type: type !== undefined && isElementType(type) && data instanceof ELEMENT_TYPES[type].array ? type : elementTypeOf(data),
+      dims: [...t.dims],
+      data,
+    };
   }
   return out;
 }

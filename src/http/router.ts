@@ -47,10 +47,7 @@ export function decodeComponent(raw: string): { value: string } | { problem: str
   }
 }
 
-export type Match =
-  | { kind: 'found'; route: Route; params: PathParams }
-  | { kind: 'method-not-allowed'; allow: Method[] }
-  | { kind: 'not-found' };
+export type Match = { kind: 'found'; route: Route; params: PathParams } | { kind: 'method-not-allowed'; allow: Method[] } | { kind: 'not-found' };
 
 interface Node {
   literal: Map<string, Node>;

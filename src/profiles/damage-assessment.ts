@@ -36,8 +36,14 @@ const analyzeForm = z.object({ file: filePart('the vehicle photo') });
 
 /** The box head and the severity (classify) head of the model: exactly one of each. */
 function headNames(spec: ModelSpec | undefined): { box?: string; severity?: string; problems: string[] } {
-  const head = (spec?.head ?? {}) as { heads?: Record<string, { task: string }>; rules?: { fields?: Record<string, unknown>; aggregates?: Record<string, unknown> } };
-  const of = (task: string) => Object.entries(head.heads ?? {}).filter(([, h]) => h.task === task).map(([n]) => n);
+  const head = (spec?.head ?? {}) as {
+    heads?: Record<string, { task: string }>;
+    rules?: { fields?: Record<string, unknown>; aggregates?: Record<string, unknown> };
+  };
+  const of = (task: string) =>
+    Object.entries(head.heads ?? {})
+      .filter(([, h]) => h.task === task)
+      .map(([n]) => n);
   const boxes = of('box');
   const classes = of('classify');
   const problems: string[] = [];

@@ -140,7 +140,9 @@ export class MountedProfiles {
       const taker = this.mounted.find((m) => shapeKey(m.route.method, m.route.path) === key);
       if (taker === undefined) return true;
       if (YIELDING_NATIVE.has(key)) return false;
-      throw new ConfigError(`profile ${taker.profile} claims ${taker.route.method} ${taker.route.path}, which sightline serves itself; mount the profile under a prefix`);
+      throw new ConfigError(
+        `profile ${taker.profile} claims ${taker.route.method} ${taker.route.path}, which sightline serves itself; mount the profile under a prefix`,
+      );
     });
     checkParameterNames([...kept.map((route) => ({ route, profile: undefined })), ...this.mounted]);
     return [...kept, ...this.mounted.map((m) => m.route)];
@@ -170,7 +172,8 @@ export class MountedProfiles {
         try {
           return await inner(rc);
         } catch (err) {
-          if (!(err instanceof SightlineError) && !rc.aborted) ctx.logger.error({ err, reqId: rc.requestId, route: rc.routeName, profile: definition.name }, 'unhandled error in profile route');
+          if (!(err instanceof SightlineError) && !rc.aborted)
+            ctx.logger.error({ err, reqId: rc.requestId, route: rc.routeName, profile: definition.name }, 'unhandled error in profile route');
           return shapedError(shape, err);
         }
       },
@@ -206,7 +209,10 @@ function checkParameterNames(routes: ReadonlyArray<{ route: Route; profile: Prof
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
       if (!segment.startsWith(':')) continue;
-      const at = segments.slice(0, i).map((s) => (s.startsWith(':') ? ':' : s)).join('/');
+      const at = segments
+        .slice(0, i)
+        .map((s) => (s.startsWith(':') ? ':' : s))
+        .join('/');
       const other = seen.get(at);
       if (other === undefined) seen.set(at, { name: segment, profile, pattern: route.path });
       else if (other.name !== segment) {

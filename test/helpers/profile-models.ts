@@ -16,8 +16,20 @@ type Entry = { manifest: Record<string, unknown>; onnx?: Uint8Array };
  * 0.95 (the seed's example) and a pure red one NEGATIVE at 0.5 (a tie, broken by label order).
  */
 export const fractureModel = (): Entry => ({
-  onnx: linearClassifier({ classes: 2, weights: [[0, 0], [0, Math.log(19)], [0, 0]] }).bytes,
-  manifest: { task: 'classify', description: 'EfficientNet-B7 binary classifier (test stand-in)', input: plainInput, head: { labels: ['NEGATIVE', 'POSITIVE'], softmax: true } },
+  onnx: linearClassifier({
+    classes: 2,
+    weights: [
+      [0, 0],
+      [0, Math.log(19)],
+      [0, 0],
+    ],
+  }).bytes,
+  manifest: {
+    task: 'classify',
+    description: 'EfficientNet-B7 binary classifier (test stand-in)',
+    input: plainInput,
+    head: { labels: ['NEGATIVE', 'POSITIVE'], softmax: true },
+  },
 });
 
 /**
@@ -46,8 +58,22 @@ export const SKIN_ISSUES = ['Acne', 'Hyperpigmentation', 'Wrinkles'];
 export const imageAnalysisModel = (): Entry => ({
   onnx: linearHeads([
     // softmax([0, a, 0, 0]) puts e^a / (e^a + 3) = 0.87 on Oily when e^a = 0.87 · 3 / 0.13.
-    { name: 'skin_logits', weights: [[0, Math.log((0.87 * 3) / 0.13), 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]] },
-    { name: 'issue_logits', weights: [[-2, 2, -2], [0, 0, 0], [3, -3, 1]] },
+    {
+      name: 'skin_logits',
+      weights: [
+        [0, Math.log((0.87 * 3) / 0.13), 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
+    },
+    {
+      name: 'issue_logits',
+      weights: [
+        [-2, 2, -2],
+        [0, 0, 0],
+        [3, -3, 1],
+      ],
+    },
   ]).bytes,
   manifest: {
     task: 'multi',
@@ -68,8 +94,24 @@ export const imageAnalysisModel = (): Entry => ({
 export const damageAssessmentModel = (): Entry => ({
   onnx: linearHeads(
     [
-      { name: 'boxes', weights: [[-0.125, -0.125, 0.125, 0.125], [0, 0, 0, 0], [0, 0.0625, 0, 0]], bias: [0.25, 0.25, 0.75, 0.75] },
-      { name: 'severity_logits', weights: [[0, 0.5, 1], [0, 1, 0], [1, 0.5, 0]], bias: [1, 1, 1] },
+      {
+        name: 'boxes',
+        weights: [
+          [-0.125, -0.125, 0.125, 0.125],
+          [0, 0, 0, 0],
+          [0, 0.0625, 0, 0],
+        ],
+        bias: [0.25, 0.25, 0.75, 0.75],
+      },
+      {
+        name: 'severity_logits',
+        weights: [
+          [0, 0.5, 1],
+          [0, 1, 0],
+          [1, 0.5, 0],
+        ],
+        bias: [1, 1, 1],
+      },
     ],
     { inputShape: [3, 224, 224] },
   ).bytes,
