@@ -4,6 +4,7 @@
  * wrong content types, empty and oversize bodies.
  */
 import type { OpenApiDoc, Json } from '../openapi.js';
+import { isArchiveType, oversizeArchive } from './archive-bodies.js';
 import { multipart, multipartType, detection } from './bodies.js';
 import { httpCase, namesField, type HostileCase, type HttpRequest } from './cases.js';
 import type { Limits } from './limits.js';
@@ -107,6 +108,13 @@ function badQueryValues(schema: Json): Array<[string, string]> {
   return out;
 }
 
+/** Whether a string schema (pattern, length bounds) refuses the decoded value. */
+function refusedBySchema(schema: Json, value: string): boolean {
+  if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) return true;
+  if (typeof schema.maxLength === 'number' && value.length > schema.maxLength) return true;
+  return typeof schema.minLength === 'number' && value.length < schema.minLength;
+}
+
 const onRoute = (route: string, c: HostileCase): HostileCase => ({ ...c, route });
 
 export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): HostileCase[] {
@@ -134,16 +142,17 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
     const base = first ? validBody(o, first, png) : { body: Buffer.alloc(0), query: [] as string[] };
     const baseHeaders = { ...extraHeaders, ...(first ? { 'content-type': contentType(first) } : {}) };
 
-    // Path parameters: overlong, NUL, dot segments, unicode, invalid escapes.
+    // Path parameters: overlong, NUL, dot segments, unicode, invalid escapes. A value the
+    // documented schema refuses is a 400; one it allows names nothing, a 404.
     for (const p of params(o, 'path')) {
       const s = (p.schema ?? {}) as Json;
-      const constrained = s.pattern !== undefined || s.maxLength !== undefined;
+      const named = (value: string) => (refusedBySchema(s, decodeURIComponent(value)) ? '400' : '404');
       const values: Array<[string, string, string]> = [
-        ['1000 characters', 'a'.repeat(1000), constrained ? '400' : '404'],
-        ['%00', '%00', constrained ? '400' : '404'],
-        ['%2e%2e', '%2e%2e', constrained ? '400' : '404'],
-        ['%2e%2e%2f%2e%2e%2fpackage.json', '%2e%2e%2f%2e%2e%2fpackage.json', constrained ? '400' : '404'],
-        ['unicode', '%E6%A8%A1%E5%9E%8B', constrained ? '400' : '404'],
+        ['1000 characters', 'a'.repeat(1000), named('a'.repeat(1000))],
+        ['%00', '%00', named('%00')],
+        ['%2e%2e', '%2e%2e', named('%2e%2e')],
+        ['%2e%2e%2f%2e%2e%2fpackage.json', '%2e%2e%2f%2e%2e%2fpackage.json', named('%2e%2e%2f%2e%2e%2fpackage.json')],
+        ['unicode', '%E6%A8%A1%E5%9E%8B', named('%E6%A8%A1%E5%9E%8B')],
         ['invalid escape %zz', '%zz', '400'],
         ['truncated escape %4', 'x%4', '400'],
         ['invalid UTF-8 %C3%28', '%C3%28', '400'],
@@ -254,7 +263,9 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
             ? Buffer.from(`{"image":"${'A'.repeat(limits.jsonBytes + 1024)}"}`)
             : type.startsWith('multipart/')
               ? multipart([{ name: 'file', filename: 'big.png', type: 'image/png', data: Buffer.alloc(limits.fileBytes + 64 * 1024, 1) }])
-              : Buffer.concat([png.subarray(0, 8), Buffer.alloc(limits.fileBytes + 64 * 1024, 1)]);
+              : isArchiveType(type)
+                ? oversizeArchive(type, limits)
+                : Buffer.concat([png.subarray(0, 8), Buffer.alloc(limits.fileBytes + 64 * 1024, 1)]);
         cases.push(
           onRoute(
             o.path,
