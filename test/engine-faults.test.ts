@@ -18,9 +18,9 @@ const rawInput = { ...plainInput, scale: 1 };
 
 const suite = serveModelRepo(() =>
   makeModelRepo({
-    // One instance: the isolation test holds it with a slow run so that eight images gather behind it.
+    // One instance: the isolation test holds the run ledger so that eight images gather for it.
     fail: {
-      onnx: failingModel({ magic: 255, stall: { magic: 254, side: 1500 } }).bytes,
+      onnx: failingModel({ magic: 255 }).bytes,
       manifest: { task: 'raw', input: rawInput, batching: { maxBatchSize: 8, maxQueueDelayMs: 300 }, instances: 1 },
     },
     stall: {
@@ -57,11 +57,15 @@ describe('a batch that fails in the runtime', () => {
     for (const [i, img] of images.entries()) if (i !== 3) alone[i] = (await (await post('fail', img)).json()) as Answer<RawAnswer>;
     const before = (await detail('fail')).statistics.batchSizeHistogram[8] ?? 0;
 
-    // A slow run holds the only instance while the eight gather into one batch behind it.
-    const slow = post('fail', await png([254, 254, 254]));
-    await new Promise((r) => setTimeout(r, 50));
-    const together = await Promise.all(images.map((img) => post('fail', img)));
-    expect((await slow).status).toBe(200);
+    // With every core's token held (as other models' runs would hold them), no batch can form:
+    // the eight gather in the queue and go as one batch once the tokens are given back.
+    const ledger = suite.server.models.ledger;
+    const hold = ledger.tryAcquire(ledger.cores);
+    expect(hold?.tokens).toBe(ledger.cores);
+    const sent = Promise.all(images.map((img) => post('fail', img)));
+    while ((await detail('fail')).statistics.queueLength < images.length) await new Promise((r) => setTimeout(r, 5));
+    hold!.release();
+    const together = await sent;
     const bodies = await Promise.all(together.map((r) => r.json()));
     const statuses = together.map((r) => r.status);
     expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 200]);
