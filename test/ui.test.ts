@@ -10,7 +10,7 @@ import { fixedDetector, linearClassifier } from './helpers/onnx-model.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import { textImage } from './helpers/text-image.js';
 import type { DetectAnswer } from '../dist/src/heads/index.js';
-import type { Answer, ErrorAnswer, ModelDetailAnswer, SubmittedJobAnswer } from './helpers/answers.js';
+import type { Answer, ErrorAnswer, ModelDetailAnswer, ServingModelAnswer, SubmittedJobAnswer } from './helpers/answers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -118,13 +118,21 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.model))).toEqual(['cls', 'det', 'objects', 'text-detect']);
     // The TensorFlow.js detector keeps the one single-threaded instance its manifest fixes.
     await expect.poll(() => page.locator('#models-table tr[data-model="objects"] [data-field="device"]').textContent()).toBe('cpu · 1 × 1 threads');
+    // The ONNX models' instances × threads (and whether batching pays) are chosen at load from the
+    // machine's cores and calibration: the console shows what the server reports for each.
+    const served = async (name: string) => (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as ServingModelAnswer;
     for (const name of ['cls', 'det', 'text-detect']) {
+      const { device } = await served(name);
+      expect(device).toMatchObject({ requested: 'cpu', actual: 'cpu' });
       const row = page.locator(`#models-table tr[data-model="${name}"]`);
       expect(await row.locator('[data-field="state"]').textContent()).toBe('ready');
-      expect(await row.locator('[data-field="device"]').textContent()).toMatch(/^cpu · 1 × \d+ threads$/);
+      expect(await row.locator('[data-field="device"]').textContent()).toBe(`cpu · ${device.instances} × ${device.intraOpThreads} threads`);
     }
     expect(await page.locator('#models-table tr[data-model="cls"] td').first().textContent()).toBe('classify');
-    expect(await page.locator('#models-table tr[data-model="cls"] [data-field="batching"]').textContent()).toBe('max 8 · 20 ms');
+    const { batching } = (await served('cls')).spec;
+    expect(await page.locator('#models-table tr[data-model="cls"] [data-field="batching"]').textContent()).toBe(
+      `max ${batching.maxBatchSize} · ${batching.maxQueueDelayMs} ms`,
+    );
     const options = await page.locator('#model-select option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(options).toEqual(['cls', 'det', 'objects', 'text-detect']);
     // The status line follows its own readiness poll, apart from the models table.
