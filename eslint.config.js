@@ -38,6 +38,9 @@ export default tseslint.config(
       // release(), a batch runner, a queued task) turns a synchronous throw into a rejection; dropping
       // it would let the throw escape the caller's .catch.
       '@typescript-eslint/require-await': 'off',
+      // A `let` that closures read before its one assignment (instruments created before what they
+      // measure) would be in its temporal dead zone as a const, so those stay `let`.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -138,7 +138,9 @@ async function httpRuns(spec: ModelSpec, body: Buffer, conns: number, withHalfLo
 }
 
 const row = (name: string, r: Measured) =>
-  `${name.padEnd(26)} ${r.requestsPerSec.toFixed(1).padStart(7)} req/s  p50 ${String(r.p50Ms).padStart(4)} ms  p99 ${String(r.p99Ms).padStart(4)} ms  errors ${r.errors + r.non2xx}  server CPU ${(r.serverCpu * 100).toFixed(0)}%  load-gen CPU ${(r.loadGenCpu * 100).toFixed(0)}%`;
+  `${name.padEnd(26)} ${r.requestsPerSec.toFixed(1).padStart(7)} req/s  p50 ${String(r.p50Ms).padStart(4)} ms  p99 ` +
+  `${String(r.p99Ms).padStart(4)} ms  errors ${r.errors + r.non2xx}  server CPU ${(r.serverCpu * 100).toFixed(0)}%  load-gen CPU ` +
+  `${(r.loadGenCpu * 100).toFixed(0)}%`;
 
 const ratios: Record<string, number> = {};
 const results: Record<string, unknown> = { device, connections, durationSec };
@@ -149,7 +151,9 @@ if (parts.has('onnx')) {
   const { raw, bestBatch, runtime } = await rawSweep(spec, [3, H, W], (i) => ((i * 7919) % 255) / 127.5 - 1, [1, 2, 4, 8, 16, 32], rawSeconds ?? 2);
 
   // A real text line as PNG, decoded and resized by the server for every request.
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="48"><rect width="100%" height="100%" fill="white"/><text x="8" ` +
+    `y="34" font-family="DejaVu Sans" font-size="26">Invoice 2026-11 total</text></svg>`;
   const body = await sharp(Buffer.from(svg)).png().toBuffer();
   const http = await httpRuns(spec, body, connections, true);
   const { on, off, half, halfRate } = http;
@@ -161,7 +165,8 @@ if (parts.has('onnx')) {
   console.log(row('batching on (saturation)', on));
   console.log(row('batching off (saturation)', off));
   console.log(
-    `batching on, open loop at ${halfRate} req/s: achieved ${half!.achievedRate.toFixed(0)} req/s  p50 ${half!.p50Ms.toFixed(1)} ms  p99 ${half!.p99Ms.toFixed(1)} ms  failed ${half!.failed}`,
+    `batching on, open loop at ${halfRate} req/s: achieved ${half!.achievedRate.toFixed(0)} req/s  p50 ${half!.p50Ms.toFixed(1)} ms  p99 ` +
+      `${half!.p99Ms.toFixed(1)} ms  failed ${half!.failed}`,
   );
   console.log(`batch sizes run (batching on): ${JSON.stringify(http.batchSizeHistogram)}`);
   console.log(`raw best batch ${bestBatch}: ${raw[bestBatch]!.toFixed(0)} images/s; raw batch 1: ${raw[1]!.toFixed(0)} images/s\n`);
@@ -174,7 +179,11 @@ if (parts.has('tfjs')) {
   const { raw, bestBatch, runtime } = await rawSweep(spec, [H, W, 3], (i) => ((i * 7919) % 255) / 255, [1, 2, 4, 8, 16], rawSeconds ?? 3);
 
   // A flat drawing at a photo-like size: the server decodes it and resizes it to 224×224 every time.
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480" viewBox="0 0 224 224" preserveAspectRatio="none"><rect width="224" height="224" fill="#8fd3ff"/><circle cx="180" cy="40" r="24" fill="#ffd400" stroke="#000" stroke-width="4"/><rect y="160" width="224" height="64" fill="#5cc85c"/><rect x="50" y="100" width="90" height="70" fill="#ff6b6b" stroke="#000" stroke-width="5"/><polygon points="40,102 95,55 150,102" fill="#b35900" stroke="#000" stroke-width="5"/></svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480" viewBox="0 0 224 224" preserveAspectRatio="none"><rect ` +
+    `width="224" height="224" fill="#8fd3ff"/><circle cx="180" cy="40" r="24" fill="#ffd400" stroke="#000" stroke-width="4"/><rect y="160" ` +
+    `width="224" height="64" fill="#5cc85c"/><rect x="50" y="100" width="90" height="70" fill="#ff6b6b" stroke="#000" ` +
+    `stroke-width="5"/><polygon points="40,102 95,55 150,102" fill="#b35900" stroke="#000" stroke-width="5"/></svg>`;
   const body = await sharp(Buffer.from(svg)).removeAlpha().png().toBuffer();
   const http = await httpRuns(spec, body, tfjsConnections, false);
   const { on, off } = http;

@@ -55,7 +55,9 @@ console.log('route        server  req/s      p50 ms  p99 ms  errors  server CPU 
 for (const [route, byKind] of Object.entries(results)) {
   for (const [kind, r] of Object.entries(byKind)) {
     console.log(
-      `${route.padEnd(12)} ${kind.padEnd(7)} ${r.requestsPerSec.toFixed(0).padStart(9)}  ${String(r.p50Ms).padStart(6)}  ${String(r.p99Ms).padStart(6)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.serverCpu * 100).toFixed(0).padStart(9)}%  ${(r.loadGenCpu * 100).toFixed(0)}%`,
+      `${route.padEnd(12)} ${kind.padEnd(7)} ${r.requestsPerSec.toFixed(0).padStart(9)}  ${String(r.p50Ms).padStart(6)}  ` +
+        `${String(r.p99Ms).padStart(6)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.serverCpu * 100).toFixed(0).padStart(9)}%  ` +
+        `${(r.loadGenCpu * 100).toFixed(0)}%`,
     );
   }
 }

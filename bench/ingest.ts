@@ -119,7 +119,8 @@ function bodyFactory(png: Buffer): () => string {
     const text = IHDR_END + 8 + keyword.length;
     head.write(String(n % 10 ** DIGITS).padStart(DIGITS, '0'), text, 'latin1');
     head.writeUInt32BE(crc32(head.subarray(IHDR_END + 4, text + DIGITS)), text + DIGITS);
-    return `{"cameraId":"cam-${n % 16}","trackId":"t-${n}","label":"car","confidence":0.9,"box":[1,2,30,40],"detectedAt":${Date.now()},"image":"${head.toString('base64')}${tail}"}`;
+    const fields = `"cameraId":"cam-${n % 16}","trackId":"t-${n}","label":"car","confidence":0.9,"box":[1,2,30,40],"detectedAt":${Date.now()}`;
+    return `{${fields},"image":"${head.toString('base64')}${tail}"}`;
   };
 }
 
@@ -170,7 +171,8 @@ async function ingest(base: string, makeBody: () => string, seconds: number, chi
 
 function report(what: string, mode: string, r: IngestResult): void {
   console.log(
-    `${what.padEnd(17)} group commit ${mode.padEnd(3)} ${r.detectionsPerSec.toFixed(0).padStart(6)} detections/s  p50 ${String(r.p50Ms).padStart(4)} ms  p99 ${String(r.p99Ms).padStart(4)} ms  errors ${r.errors + r.non2xx}  server CPU ${(r.serverCpu * 100).toFixed(0)}%`,
+    `${what.padEnd(17)} group commit ${mode.padEnd(3)} ${r.detectionsPerSec.toFixed(0).padStart(6)} detections/s  p50 ` +
+      `${String(r.p50Ms).padStart(4)} ms  p99 ${String(r.p99Ms).padStart(4)} ms  errors ${r.errors + r.non2xx}  server CPU ${(r.serverCpu * 100).toFixed(0)}%`,
   );
 }
 
@@ -285,7 +287,8 @@ async function fanout(): Promise<{ subscribers: number; events: number; p50Ms: n
 const fan = await fanout();
 const round = (x: number) => Math.round(x * 100) / 100;
 console.log(
-  `fan-out to ${fan.subscribers} subscribers: POST to last receipt p50 ${round(fan.p50Ms)} ms, p99 ${round(fan.p99Ms)} ms, max ${round(fan.maxMs)} ms (POST answered p50 ${round(fan.postP50Ms)} ms; ${fan.events} events)`,
+  `fan-out to ${fan.subscribers} subscribers: POST to last receipt p50 ${round(fan.p50Ms)} ms, p99 ${round(fan.p99Ms)} ms, max ` +
+    `${round(fan.maxMs)} ms (POST answered p50 ${round(fan.postP50Ms)} ms; ${fan.events} events)`,
 );
 
 const ratios: Record<string, number> = {};
@@ -293,6 +296,5 @@ for (const [database, modes] of Object.entries(ingestion)) {
   if (modes.on && modes.off) ratios[`ingest.${database}.group_commit_on_over_off`] = modes.on.detectionsPerSec / modes.off.detectionsPerSec;
 }
 for (const [k, v] of Object.entries(ratios)) console.log(`${k} = ${v.toFixed(2)}`);
-console.log(
-  `wrote ${writeResults('ingest', { ratios, snapshotBytes: png.length, connections, durationSec, ingestion, rowsOnly, fanout: fan, ...(skipped.length > 0 ? { skipped } : {}) })}`,
-);
+const results = { ratios, snapshotBytes: png.length, connections, durationSec, ingestion, rowsOnly, fanout: fan, ...(skipped.length > 0 ? { skipped } : {}) };
+console.log(`wrote ${writeResults('ingest', results)}`);

@@ -36,7 +36,9 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const MODELS = 'text-direction,text-detect';
 const RSS_EVERY_MS = 100;
 
-const lineSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="192" height="48"><rect width="100%" height="100%" fill="white"/><text x="6" y="33" font-family="DejaVu Sans" font-size="22">Invoice 2026-11</text></svg>`;
+const lineSvg =
+  `<svg xmlns="http://www.w3.org/2000/svg" width="192" height="48"><rect width="100%" height="100%" fill="white"/><text x="6" ` +
+  `y="33" font-family="DejaVu Sans" font-size="22">Invoice 2026-11</text></svg>`;
 const pageSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="640"><rect width="100%" height="100%" fill="white"/>${[
   'Invoice 2026-11',
   'Total 42.00 EUR',
@@ -124,7 +126,8 @@ const note = (name: string, v: number) => (perRound[name] ??= []).push(v);
 const figures: Record<string, unknown>[] = [];
 
 const fmt = (r: Run) =>
-  `${r.throughput.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(7)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  failed ${r.failed}  server CPU ${r.serverCpuPerRequestUs.toFixed(0)} µs/req  RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
+  `${r.throughput.toFixed(1).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(7)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  failed ` +
+  `${r.failed}  server CPU ${r.serverCpuPerRequestUs.toFixed(0)} µs/req  RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
 
 const directionSpec = loadManifest(path.join(root, 'models', 'text-direction'));
 const limit = await measureMachineLimit({
@@ -134,7 +137,9 @@ const limit = await measureMachineLimit({
   png: linePng,
 });
 console.log(
-  `machine limit (classifier): ${limit.imagesPerSec.toFixed(0)} images/s on ${limit.cores} cores = ONNX Runtime ${limit.ortCpuUsPerImage.toFixed(0)} µs CPU/image (${limit.ortBest.intraOpThreads} thread(s), batch ${limit.ortBest.batch}) + sharp ${limit.sharpCpuUsPerImage.toFixed(0)} µs; ONNX Runtime alone ${limit.ortOnlyImagesPerSec.toFixed(0)}/s`,
+  `machine limit (classifier): ${limit.imagesPerSec.toFixed(0)} images/s on ${limit.cores} cores = ONNX Runtime ` +
+    `${limit.ortCpuUsPerImage.toFixed(0)} µs CPU/image (${limit.ortBest.intraOpThreads} thread(s), batch ${limit.ortBest.batch}) + sharp ` +
+    `${limit.sharpCpuUsPerImage.toFixed(0)} µs; ONNX Runtime alone ${limit.ortOnlyImagesPerSec.toFixed(0)}/s`,
 );
 
 try {

@@ -38,7 +38,9 @@ const RECOVERED_FACTOR = 2;
 /** The recovery figure is reported at this resolution: a 0 s recovery would make the ratio infinite. */
 const MIN_RECOVERY_SEC = RECOVERY_WINDOW_MS / 1000;
 
-const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="192" height="48"><rect width="100%" height="100%" fill="white"/><text x="6" y="33" font-family="DejaVu Sans" font-size="22">Invoice 2026-11</text></svg>`;
+const svg =
+  `<svg xmlns="http://www.w3.org/2000/svg" width="192" height="48"><rect width="100%" height="100%" fill="white"/><text x="6" ` +
+  `y="33" font-family="DejaVu Sans" font-size="22">Invoice 2026-11</text></svg>`;
 const body = await sharp(Buffer.from(svg)).png().toBuffer();
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-overload-'));
@@ -107,13 +109,15 @@ try {
   const halfRate = satRate / 2;
   const overRate = satRate * overloadFactor;
   console.log(
-    `saturated (closed loop, ${connections} connections): ${satBefore.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`,
+    `saturated (closed loop, ${connections} connections): ${satBefore.toFixed(0)} req/s  p50 ${saturated.p50Ms} ms  p99 ${saturated.p99Ms} ` +
+      `ms  non-2xx ${saturated.non2xx}  server CPU ${(saturatedCpu.server * 100).toFixed(0)}%`,
   );
 
   const halfRun = await schedule(() => halfRate, halfSec * 1000);
   const half = summary(halfRun.exchanges, halfSec);
   console.log(
-    `half load (open loop ${halfRate.toFixed(0)} req/s): p50 ${half.p50Ms.toFixed(1)} ms  p99 ${half.p99Ms.toFixed(1)} ms  statuses ${JSON.stringify(half.statuses)}`,
+    `half load (open loop ${halfRate.toFixed(0)} req/s): p50 ${half.p50Ms.toFixed(1)} ms  p99 ${half.p99Ms.toFixed(1)} ms  statuses ` +
+      `${JSON.stringify(half.statuses)}`,
   );
   await new Promise((r) => setTimeout(r, 1000));
 
@@ -166,21 +170,26 @@ try {
   };
 
   console.log(
-    `overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`,
+    `overload (open loop ${overRate.toFixed(0)} req/s offered, ${overloadSec}s): offered ${over.offered.toFixed(0)}/s  goodput ` +
+      `${over.goodput.toFixed(0)}/s  answered p50 ${over.p50Ms.toFixed(1)} ms  p99 ${over.p99Ms.toFixed(1)} ms  max ` +
+      `${over.maxMs.toFixed(1)} ms  statuses ${JSON.stringify(over.statuses)}`,
   );
   // Served requests per server CPU-second, overload over saturation: what the refusals cost,
   // apart from how much CPU the machine's other load left the server.
   const servedPerCpu = over.goodput / (overloadCpu?.server ?? Number.NaN) / (satBefore / saturatedCpu.server);
   console.log(`  served per server CPU-second, over saturation's: ${servedPerCpu.toFixed(2)}`);
   console.log(
-    `  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`,
+    `  server CPU ${((overloadCpu?.server ?? Number.NaN) * 100).toFixed(0)}%  load-gen CPU ` +
+      `${((overloadCpu?.loadGen ?? Number.NaN) * 100).toFixed(0)}%  connections opened ${pool.open}`,
   );
   console.log(`  model during overload and recovery: ${JSON.stringify(statistics)}`);
   console.log(
-    `/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`,
+    `/health/live every ${PROBE_EVERY_MS} ms: ${health.probes} probes, ${unanswered} unanswered within ${PROBE_TIMEOUT_MS} ms, p99 ` +
+      `${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`,
   );
   console.log(
-    `recovery (half load after the overload, ${RECOVERY_WINDOW_MS} ms windows, p99 ≤ ${baseline.toFixed(1)} ms and nothing refused): back after ${recoveredAtMs} ms`,
+    `recovery (half load after the overload, ${RECOVERY_WINDOW_MS} ms windows, p99 ≤ ${baseline.toFixed(1)} ms and nothing refused): back ` +
+      `after ${recoveredAtMs} ms`,
   );
   console.log(`  windows p99: ${windows.map((w) => `${w.p99Ms.toFixed(0)}${w.refused ? `(${w.refused} refused)` : ''}`).join(' ')}`);
 

@@ -212,7 +212,10 @@ try {
     ] as const) {
       const m = pick(runs);
       console.log(
-        `${String(clients).padStart(2)} client(s), crops batched ${label}: ${median(runs.map((x) => x.pagesPerSec)).toFixed(2)} pages/s, ${median(runs.map((x) => x.linesPerSec)).toFixed(1)} lines/s, p50 ${m.p50Ms} ms, server CPU ${median(runs.map((x) => x.serverCpuMsPerPage)).toFixed(1)} ms/page, exact ${(m.exact * 100).toFixed(0)}%, failed ${runs.reduce((a, x) => a + x.failed, 0)}`,
+        `${String(clients).padStart(2)} client(s), crops batched ${label}: ${median(runs.map((x) => x.pagesPerSec)).toFixed(2)} pages/s, ` +
+          `${median(runs.map((x) => x.linesPerSec)).toFixed(1)} lines/s, p50 ${m.p50Ms} ms, server CPU ` +
+          `${median(runs.map((x) => x.serverCpuMsPerPage)).toFixed(1)} ms/page, exact ${(m.exact * 100).toFixed(0)}%, failed ` +
+          `${runs.reduce((a, x) => a + x.failed, 0)}`,
       );
       console.log(
         `    steps (mean ms; model steps: queue / worker / batch size): ${Object.entries(m.steps)
@@ -227,7 +230,8 @@ try {
     spec: { batching: unknown };
   };
   console.log(
-    `text-recognize batches by size over the whole run: ${JSON.stringify(detail.statistics.batchSizeHistogram)}; batching ${JSON.stringify(detail.spec.batching)}`,
+    `text-recognize batches by size over the whole run: ${JSON.stringify(detail.statistics.batchSizeHistogram)}; batching ` +
+      `${JSON.stringify(detail.spec.batching)}`,
   );
   Object.assign(results, { byClients, recognizeBatchSizes: detail.statistics.batchSizeHistogram });
 } finally {

@@ -144,7 +144,8 @@ describe('route scope table', () => {
     const table = new RouteAccessTable(routeScopes({ metricsPublic: true }));
     const unlisted = { method: 'POST' as const, path: '/v1/secret', handler: () => ({ status: 200 }) };
     expect(() => table.resolve([unlisted])).toThrow(
-      'route POST /v1/secret has no entry in the route scope table (src/http/auth/route-scopes.ts): every route must say whether it is public or which scope it needs',
+      'route POST /v1/secret has no entry in the route scope table (src/http/auth/route-scopes.ts): every route must say whether it is ' +
+        'public or which scope it needs',
     );
     // Same path, another method: still unlisted.
     expect(table.find('DELETE', '/v1/models')).toBeUndefined();

@@ -151,7 +151,7 @@ describe('model repository', () => {
     expect(typeof cls.statistics.enqueued).toBe('number');
   });
 
-  it('shows how instances and threads were chosen: a manifest that fixes them is obeyed, each model stays within the cores, and so do their runs together', async () => {
+  it('shows how instances and threads were chosen: as a manifest fixes them, each model within the cores, and their runs together too', async () => {
     const pinned = await detail('pinned');
     expect(pinned.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
     expect(pinned.device).toMatchObject({ instances: 1, intraOpThreads: 1 });

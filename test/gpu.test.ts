@@ -46,7 +46,8 @@ describe.skipIf(gpuVisible)('ONNX Runtime with device "cuda" on a machine withou
       runtime: 'onnxruntime-cpu',
       fallbackReason: expect.stringMatching(/^CUDA execution provider unavailable: \S/),
       notes: [
-        'cuda.arenaExtendStrategy, cuda.gpuMemLimit, cuda.cudnnConvAlgoSearch not applied: onnxruntime-node passes only deviceId to the CUDA execution provider',
+        'cuda.arenaExtendStrategy, cuda.gpuMemLimit, cuda.cudnnConvAlgoSearch not applied: onnxruntime-node passes only deviceId to the ' +
+          'CUDA execution provider',
       ],
       intraOpThreads: expect.any(Number),
       instances: 1,

@@ -271,7 +271,8 @@ describe('multipart body reader', () => {
     const conn = new RawConnection(server.port);
     try {
       const first = await conn.send(
-        `POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=KeepAlive\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`,
+        `POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=KeepAlive\r\nContent-Length: ` +
+          `${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`,
       );
       expect(first.status).toBe(200);
       expect(JSON.parse(first.body)).toEqual({ sizes: [kb * 1024] });

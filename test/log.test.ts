@@ -86,7 +86,9 @@ describe('createLogger', () => {
         env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
       },
     );
-  const script = `const { createLogger } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'logger.js'))}); const log = createLogger('info'); log.info({ status: 200 }, 'hello'); log.flush();`;
+  const script =
+    `const { createLogger } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'logger.js'))}); const log = ` +
+    `createLogger('info'); log.info({ status: 200 }, 'hello'); log.flush();`;
 
   it('writes JSON lines when stdout is not a terminal', async () => {
     const { stdout } = await run(script, false);

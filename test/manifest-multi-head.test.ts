@@ -174,7 +174,8 @@ describe('rules in a manifest: each mistake refused at load, naming the field', 
     [
       'a field the items do not hold',
       (r) => (r.fields.estimatedCost.key = 'severity.lable'),
-      'rules.fields.estimatedCost.key: no item field "severity.lable" (items hold box, severity, severity.label, severity.confidence, severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe)',
+      'rules.fields.estimatedCost.key: no item field "severity.lable" (items hold box, severity, severity.label, severity.confidence, ' +
+        'severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe)',
     ],
     [
       'a lookup by a number',
@@ -194,7 +195,8 @@ describe('rules in a manifest: each mistake refused at load, naming the field', 
     [
       'an aggregate over a field the items do not hold',
       (r) => (r.aggregates.costRange.field = 'cost'),
-      'rules.aggregates.costRange.field: no item field "cost" (items hold box, severity, severity.label, severity.confidence, severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe, estimatedCost)',
+      'rules.aggregates.costRange.field: no item field "cost" (items hold box, severity, severity.label, severity.confidence, ' +
+        'severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe, estimatedCost)',
     ],
     [
       'a sum of labels',

@@ -25,7 +25,8 @@ function render(width: number, height: number, lines: readonly Drawn[]): Promise
   const text = lines
     .map(
       (l) =>
-        `<text x="${l.x}" y="${l.y}" font-family="DejaVu Sans" font-size="${l.size}" fill="black"${l.rotate ? ` transform="rotate(${l.rotate} ${l.x} ${l.y})"` : ''}>${l.text}</text>`,
+        `<text x="${l.x}" y="${l.y}" font-family="DejaVu Sans" font-size="${l.size}" ` +
+        `fill="black"${l.rotate ? ` transform="rotate(${l.rotate} ${l.x} ${l.y})"` : ''}>${l.text}</text>`,
     )
     .join('');
   return sharp(

@@ -182,7 +182,8 @@ describe('the fracture profile, as its README uses it', () => {
     expect(hub.status).toBe(400);
     expect(await hub.json()).toEqual({
       detail:
-        'source "huggingface" is not available: sightline loads no weights from a hub; put the model file in the model repository and load it with source=local (or auto)',
+        'source "huggingface" is not available: sightline loads no weights from a hub; put the model file in the model repository and load ' +
+        'it with source=local (or auto)',
     });
     const other = await fetch(`${server.url}/load_model?source=s3`, { method: 'POST' });
     expect([other.status, await other.json()]).toEqual([400, { detail: 'source: must be one of auto, local, huggingface' }]);

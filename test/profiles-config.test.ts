@@ -41,7 +41,8 @@ describe('the profiles setting', () => {
   it('refuses an unknown profile, naming the known ones', () => {
     expect(() => loadConfig({ env: { SIGHTLINE_PROFILES: 'fracture,xray' } })).toThrow(
       new ConfigError(
-        'SIGHTLINE_PROFILES: expected "xray": unknown profile "xray" (profiles: damage-assessment, car-segmentation, image-analysis, vehicle-monitoring, fracture), got "fracture,xray"',
+        'SIGHTLINE_PROFILES: expected "xray": unknown profile "xray" (profiles: damage-assessment, car-segmentation, image-analysis, ' +
+          'vehicle-monitoring, fracture), got "fracture,xray"',
       ),
     );
     const file = configFile({ profiles: { xray: {} } });

@@ -42,7 +42,8 @@ describe('profiles that claim the same route', () => {
       'profile vehicle-monitoring claims GET /v1/ws, which sightline serves itself; mount the profile under a prefix',
     );
     await expect(start('car-segmentation=parts@/ui')).rejects.toThrow(
-      'sightline (/ui/:asset) and profile car-segmentation (/ui/:image_id/status) name the same path parameter differently; mount car-segmentation under another prefix',
+      'sightline (/ui/:asset) and profile car-segmentation (/ui/:image_id/status) name the same path parameter differently; mount ' +
+        'car-segmentation under another prefix',
     );
   });
 });

@@ -79,7 +79,8 @@ describe('TensorFlow.js runtime choice', () => {
     expect(choice.name).toBe('tfjs-node-gpu');
     expect(choice.device).toBe('cpu');
     expect(choice.fallbackReason).toBe(
-      `CUDA unavailable for TensorFlow.js: ${NODE_GPU} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: libcudart.so.11.0, libcudnn.so.8)`,
+      `CUDA unavailable for TensorFlow.js: ${NODE_GPU} loaded but TensorFlow registered no GPU (it needs the CUDA 11 and cuDNN 8 libraries: ` +
+        `libcudart.so.11.0, libcudnn.so.8)`,
     );
     await expect(chooseTfjsRuntime({ device: 'cuda', strict: true }, machine({ installed: [NODE_GPU], gpu: true, gpuRegistered: false }))).rejects.toThrow(
       /registered no GPU.*strict: true, so no CPU fallback/,

@@ -1,4 +1,4 @@
-import type { ElementType, TypedTensor } from './element-types.js';
+import type { TypedTensor } from './element-types.js';
 
 /** What every inference backend offers a worker: a loaded model that runs one batch tensor at a time. */
 
@@ -23,8 +23,8 @@ export interface ArenaPolicy {
 /** One input or output as the model declares it: element type and dims (a variable dim as -1). */
 export interface TensorMeta {
   name: string;
-  /** The runtime's element type, or its own name for one sightline does not carry (such as `string`). */
-  type: ElementType | string;
+  /** The runtime's element type: one of element-types.ts's ElementType, or the runtime's own name for one sightline does not carry (such as `string`). */
+  type: string;
   dims: number[];
 }
 

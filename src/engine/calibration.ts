@@ -128,7 +128,8 @@ export async function calibrationPlan(spec: ModelSpec, cores: number): Promise<C
   const batchSize = b.calibrate !== false && b.maxBatchSize > 1 ? b.maxBatchSize : undefined;
   const sha = await fileSha256(spec.file);
   const threads = candidates.map((c) => c.intraOpThreads).join(',');
-  const key = `${sha}:cores=${cores}:threads=${threads}:batch=${batchSize ?? 1}:${width}x${height}:${spec.input.layout}:${spec.input.dtype}:arena=${spec.memoryArena}`;
+  const input = `${width}x${height}:${spec.input.layout}:${spec.input.dtype}`;
+  const key = `${sha}:cores=${cores}:threads=${threads}:batch=${batchSize ?? 1}:${input}:arena=${spec.memoryArena}`;
   return { candidates, batchSize, width, height, cores, key };
 }
 
@@ -232,7 +233,11 @@ export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFig
   const skipped = plan.candidates.length > figures.batchOne.length ? ` (under ${SHORT_RUN_MS} ms, so more threads not measured)` : '';
   const perThreads = figures.batchOne.map((f) => `${f.threads} thread(s) ${round(fastest(f))} ms`).join(', ') + skipped;
   const others = all.filter((e) => e.intraOpThreads !== chosen.intraOpThreads).map((e) => `${e.instances} × ${e.intraOpThreads} ${round(e.imagesPerSecond)}/s`);
-  let reason = `measured on a synthetic ${size} batch (${source === 'cache' ? 'figures from the calibration cache' : `${Math.round(measureMs)} ms at load`}): batch 1 at ${perThreads}; ${chosen.instances} instance(s) × ${chosen.intraOpThreads} thread(s) estimated at ${round(chosen.imagesPerSecond)} images/s${others.length > 0 ? ` (against ${others.join(', ')})` : ''}`;
+  let reason =
+    `measured on a synthetic ${size} batch ` +
+    `(${source === 'cache' ? 'figures from the calibration cache' : `${Math.round(measureMs)} ms at load`}): batch 1 at ${perThreads}; ` +
+    `${chosen.instances} instance(s) × ${chosen.intraOpThreads} thread(s) estimated at ${round(chosen.imagesPerSecond)} ` +
+    `images/s${others.length > 0 ? ` (against ${others.join(', ')})` : ''}`;
 
   let batchingOff = false;
   let ratio: number | null = null;
@@ -259,8 +264,10 @@ export function chooseFromFigures(plan: CalibrationPlan, figures: CalibrationFig
     batchingOff = withOverhead >= BATCHING_GAIN_RATIO * (one + BATCH_OVERHEAD_MS);
     decision = batchingOff ? 'off' : 'kept';
     reason += batchingOff
-      ? `; batch ${largest.batch} costs ${round(perImage)} ms per image (${ratio} × batch 1 with ${BATCH_OVERHEAD_MS} ms per batch outside the run), not under ${BATCHING_GAIN_RATIO}, so batching off (maxBatchSize 1, no delay)`
-      : `; batch ${largest.batch} costs ${round(perImage)} ms per image (${ratio} × batch 1 with ${BATCH_OVERHEAD_MS} ms per batch outside the run), so batching kept`;
+      ? `; batch ${largest.batch} costs ${round(perImage)} ms per image (${ratio} × batch 1 with ${BATCH_OVERHEAD_MS} ms per batch outside ` +
+        `the run), not under ${BATCHING_GAIN_RATIO}, so batching off (maxBatchSize 1, no delay)`
+      : `; batch ${largest.batch} costs ${round(perImage)} ms per image (${ratio} × batch 1 with ${BATCH_OVERHEAD_MS} ms per batch outside ` +
+        `the run), so batching kept`;
   }
   return {
     instances: chosen.instances,

@@ -75,7 +75,7 @@ interface Entry {
  * model into a version (pool + batcher), reloads without downtime, unloads, and reports state.
  * Emits `state` with a ModelStatus whenever a model changes state.
  */
-export class ModelRepository extends EventEmitter {
+export class ModelRepository extends EventEmitter<{ state: [ModelStatus] }> {
   private readonly modelsDir: string;
   private readonly only: string[];
   private readonly logger: Logger;
@@ -308,7 +308,11 @@ export class ModelRepository extends EventEmitter {
 
   status(name: string): ModelStatus | undefined {
     const entry = this.entries.get(name);
-    if (!entry) return undefined;
+    return entry === undefined ? undefined : this.statusOf(entry);
+  }
+
+  private statusOf(entry: Entry): ModelStatus {
+    const name = entry.name;
     if (entry.pipeline) {
       const r = this.readinessOf(entry.pipeline);
       return {
@@ -434,10 +438,10 @@ export class ModelRepository extends EventEmitter {
 
   private setState(entry: Entry, state: ModelState): void {
     entry.state = state;
-    this.emit('state', this.status(entry.name));
+    this.emit('state', this.statusOf(entry));
     // A pipeline's state follows its step models'.
     for (const other of this.entries.values()) {
-      if (other.pipeline?.models.includes(entry.name)) this.emit('state', this.status(other.name));
+      if (other.pipeline?.models.includes(entry.name)) this.emit('state', this.statusOf(other));
     }
   }
 }

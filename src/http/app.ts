@@ -111,13 +111,13 @@ export class HttpApp {
     return new Promise((resolve, reject) => {
       // uWS listens with SO_REUSEPORT by default, so a second server on a taken port would start
       // and the kernel would split connections between the two: listen exclusively instead.
-      const listenExclusive = this.app.listen as unknown as (
+      const listenExclusive = this.app.listen.bind(this.app) as unknown as (
         host: string,
         port: number,
         options: number,
         cb: (socket: us_listen_socket | false) => void,
       ) => TemplatedApp;
-      listenExclusive.call(this.app, host, port, exclusivePort(this.options.uws), (socket) => {
+      listenExclusive(host, port, exclusivePort(this.options.uws), (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
         this.listenSocket = socket;
         this.boundPort = this.options.uws.us_socket_local_port(socket as never);

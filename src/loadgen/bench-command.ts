@@ -93,7 +93,8 @@ export async function runBenchCommand(argv: readonly string[], io: BenchIo): Pro
     const mode = options.rate === undefined ? 'closed loop' : 'open loop (Poisson arrivals)';
     io.stdout.write(
       [
-        `sightline bench  ${options.url.href}  model ${options.model}  image ${options.image} (${t.image.length} bytes, ${t.mediaType})  ${mode}, ${options.durationSec}s per step`,
+        `sightline bench  ${options.url.href}  model ${options.model}  image ${options.image} (${t.image.length} bytes, ${t.mediaType})  ` +
+          `${mode}, ${options.durationSec}s per step`,
         '',
         resultsTable(steps),
         '',

@@ -53,7 +53,8 @@ export async function runStep(
   const timer = setInterval(() => {
     const elapsed = (performance.now() - started) / 1000;
     progress.update(
-      `${label}  ${Math.min(elapsed, durationSec).toFixed(1)}/${durationSec}s  ${answered} answered  ${(answered / Math.max(elapsed, 0.001)).toFixed(1)} req/s  errors ${failed}`,
+      `${label}  ${Math.min(elapsed, durationSec).toFixed(1)}/${durationSec}s  ${answered} answered  ` +
+        `${(answered / Math.max(elapsed, 0.001)).toFixed(1)} req/s  errors ${failed}`,
     );
   }, 250);
   let exchanges: Exchange[];

@@ -64,7 +64,8 @@ function segmentsOf(answer: SegmentAnswer): z.output<typeof segmentsAnswer> {
 export const carSegmentationProfile: ProfileDefinition = {
   name: 'car-segmentation',
   description:
-    'The car image segmentation backend (Flask): POST / a base64 photo (processed as a job), GET / the processed hashes, GET /{image_id}/status and /{image_id}/segments (polygons by part). Errors are `{"error": "…"}`.',
+    'The car image segmentation backend (Flask): POST / a base64 photo (processed as a job), GET / the processed hashes, GET ' +
+    '/{image_id}/status and /{image_id}/segments (polygons by part). Errors are `{"error": "…"}`.',
   model: { defaultName: 'car-segmentation', tasks: ['segment'] },
   errors: plainErrors,
   routes(profile): ProfileRoute[] {

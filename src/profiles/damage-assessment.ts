@@ -65,7 +65,8 @@ const PING = constantJson({ message: 'Server is alive!', status: 'ok' });
 export const damageAssessmentProfile: ProfileDefinition = {
   name: 'damage-assessment',
   description:
-    'The AuraScanAI vehicle damage assessment API (Flask): GET /ping, POST /analyze with a multipart `file` → damages with box, severity and estimated cost, from a multi-head model with business rules. Errors are `{"success": false, "error": "…"}`.',
+    'The AuraScanAI vehicle damage assessment API (Flask): GET /ping, POST /analyze with a multipart `file` → damages with box, severity ' +
+    'and estimated cost, from a multi-head model with business rules. Errors are `{"success": false, "error": "…"}`.',
   model: {
     defaultName: 'damage-assessment',
     tasks: ['multi'],

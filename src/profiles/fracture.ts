@@ -132,7 +132,9 @@ function uploadPage(): { body: Buffer; headers: Record<string, string> } {
   return {
     body: Buffer.from(html),
     headers: {
-      'content-security-policy': `default-src 'none'; script-src ${hashOf('script')}; style-src ${hashOf('style')}; img-src blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy':
+        `default-src 'none'; script-src ${hashOf('script')}; style-src ${hashOf('style')}; img-src blob:; ` +
+        `connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
@@ -229,7 +231,8 @@ const uploadOf = (file: { filename: string; bytes: Uint8Array; mediaType: string
 export const fractureProfile: ProfileDefinition = {
   name: 'fracture',
   description:
-    'The Medical Fracture Detection API (FastAPI): a binary classifier with upload, batch and base64 predict, model info and reload, an upload page and test-set accuracy. Errors are `{"detail": "…"}`.',
+    'The Medical Fracture Detection API (FastAPI): a binary classifier with upload, batch and base64 predict, model info and reload, an ' +
+    'upload page and test-set accuracy. Errors are `{"detail": "…"}`.',
   model: {
     defaultName: 'fracture',
     tasks: ['classify'],
@@ -321,7 +324,8 @@ export const fractureProfile: ProfileDefinition = {
           const { source } = parseQuery(rc, loadQuery);
           if (source === 'huggingface') {
             throw badRequest(
-              'source "huggingface" is not available: sightline loads no weights from a hub; put the model file in the model repository and load it with source=local (or auto)',
+              'source "huggingface" is not available: sightline loads no weights from a hub; put the model file in the model repository and ' +
+                'load it with source=local (or auto)',
               { field: 'source' },
             );
           }
@@ -334,7 +338,8 @@ export const fractureProfile: ProfileDefinition = {
           operationId: 'loadModel',
           summary: 'Reload the model from disk (auto and local read the model repository)',
           description:
-            'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: sightline loads no weights from a hub.',
+            'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: ' +
+            'sightline loads no weights from a hub.',
           tags: [],
           query: loadQuery,
           responses: { 200: { description: 'reloaded', json: loadAnswer } },
@@ -406,7 +411,9 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'predictBase64',
           summary: 'Predict one base64-encoded image',
-          description: `JSON \`{"image": "<base64 or data: URL>", "filename": "…"}\` (also \`${BASE64_NAMES.slice(1).join('`, `')}\` for \`image\`), or the same as a urlencoded form.`,
+          description:
+            `JSON \`{"image": "<base64 or data: URL>", "filename": "…"}\` (also \`${BASE64_NAMES.slice(1).join('`, `')}\` for ` +
+            `\`image\`), or the same as a urlencoded form.`,
           tags: [],
           body: { json: base64Body },
           responses: { 200: { description: 'the prediction', json: prediction } },

@@ -44,7 +44,8 @@ function headNames(spec: ModelSpec | undefined): { label: string; issues: string
 export const imageAnalysisProfile: ProfileDefinition = {
   name: 'image-analysis',
   description:
-    'The image analysis API (FastAPI) with an X-API-Key on every route: POST /upload (JPEG or PNG, at most 5 MB) → image_id, POST /analyze → the label, the issues and the confidence. Errors are `{"detail": "…"}`.',
+    'The image analysis API (FastAPI) with an X-API-Key on every route: POST /upload (JPEG or PNG, at most 5 MB) → image_id, POST /analyze ' +
+    '→ the label, the issues and the confidence. Errors are `{"detail": "…"}`.',
   model: {
     defaultName: 'image-analysis',
     tasks: ['multi'],

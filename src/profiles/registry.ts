@@ -217,7 +217,8 @@ function checkParameterNames(routes: ReadonlyArray<{ route: Route; profile: Prof
       if (other === undefined) seen.set(at, { name: segment, profile, pattern: route.path });
       else if (other.name !== segment) {
         throw new ConfigError(
-          `${owner(other.profile)} (${other.pattern}) and ${owner(profile)} (${route.path}) name the same path parameter differently; mount ${profile ?? other.profile} under another prefix`,
+          `${owner(other.profile)} (${other.pattern}) and ${owner(profile)} (${route.path}) name the same path parameter differently; mount ` +
+            `${profile ?? other.profile} under another prefix`,
         );
       }
     }

@@ -116,4 +116,5 @@ export const profileSettingsSchema: z.ZodType<ProfileSettings> = z.unknown().tra
 }) as unknown as z.ZodType<ProfileSettings>;
 
 export const PROFILE_SETTINGS_EXPECTED =
-  'a list of profiles (name, name=model, name@/prefix, name=model@/prefix; comma-separated) or, in the config file, an object {"<profile>": {"model", "prefix"}}';
+  'a list of profiles (name, name=model, name@/prefix, name=model@/prefix; comma-separated) or, in the config file, an object {"<profile>": ' +
+  '{"model", "prefix"}}';

@@ -187,7 +187,8 @@ class LiveFeed {
 export const vehicleMonitoringProfile: ProfileDefinition = {
   name: 'vehicle-monitoring',
   description:
-    'The vehicle detection and monitoring backend (FastAPI): POST /api/detect from the AI unit, WS /ws pushing every detection with its snapshot to every client, GET /api/stats, DELETE /api/delete/{id}. Errors are `{"detail": "…"}`.',
+    'The vehicle detection and monitoring backend (FastAPI): POST /api/detect from the AI unit, WS /ws pushing every detection with its ' +
+    'snapshot to every client, GET /api/stats, DELETE /api/delete/{id}. Errors are `{"detail": "…"}`.',
   errors: detailErrors,
   routes(profile): ProfileRoute[] {
     const { store, feed, config } = profile;

@@ -48,7 +48,9 @@ export function ruleFieldIssues(rules: Rules, fields: ItemFields): RuleIssue[] {
         if (missing.length > 0) {
           issues.push({
             path: ['tables', rule.table],
-            message: `no entry for ${missing.map((l) => `"${l}"`).join(', ')} (${missing.length > 1 ? 'labels' : 'a label'} of ${rule.key}); add ${missing.length > 1 ? 'them' : 'it'} or give rules.fields.${name} a default`,
+            message:
+              `no entry for ${missing.map((l) => `"${l}"`).join(', ')} (${missing.length > 1 ? 'labels' : 'a label'} of ` +
+              `${rule.key}); add ${missing.length > 1 ? 'them' : 'it'} or give rules.fields.${name} a default`,
           });
         }
       }
@@ -80,7 +82,9 @@ export function ruleFieldIssues(rules: Rules, fields: ItemFields): RuleIssue[] {
       if (!rule.order) {
         issues.push({
           path: [...at, 'order'],
-          message: `needed to rank the labels of "${rule.field}"${kind.labels ? ` (${kind.labels.map((l) => `"${l}"`).join(', ')}), lowest first` : ', lowest first'}`,
+          message:
+            `needed to rank the labels of ` +
+            `"${rule.field}"${kind.labels ? ` (${kind.labels.map((l) => `"${l}"`).join(', ')}), lowest first` : ', lowest first'}`,
         });
       } else if (kind.labels) {
         const missing = kind.labels.filter((l) => !rule.order!.includes(l));

@@ -85,7 +85,7 @@ export function rawData(type: ElemType, values: ArrayLike<number | bigint>): Uin
 
 function tensorProto(name: string | undefined, t: TensorValue): Record<string, unknown> {
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (count !== t.values.length) throw new Error(`tensor ${name ?? ''}: dims [${t.dims}] need ${count} values, got ${t.values.length}`);
+  if (count !== t.values.length) throw new Error(`tensor ${name ?? ''}: dims [${t.dims.join(',')}] need ${count} values, got ${t.values.length}`);
   return {
     ...(name === undefined ? {} : { name }),
     dims: [...t.dims],

@@ -18,7 +18,8 @@ const TAGS: ReadonlyArray<{ name: string; description: string }> = [
   {
     name: 'Open Inference Protocol',
     description:
-      'KServe v2 over HTTP under /v2, with Triton\'s binary tensor data, model repository, statistics and classification extensions: tensors in a model\'s own layout to its batcher, or encoded images through the full path. Errors are `{"error": "<message>"}`.',
+      "KServe v2 over HTTP under /v2, with Triton's binary tensor data, model repository, statistics and classification extensions: " +
+      'tensors in a model\'s own layout to its batcher, or encoded images through the full path. Errors are `{"error": "<message>"}`.',
   },
   { name: 'Metrics', description: 'Prometheus metrics.' },
   { name: 'Console', description: 'The web console.' },
@@ -28,12 +29,17 @@ const TAGS: ReadonlyArray<{ name: string; description: string }> = [
 const DESCRIPTION = [
   'sightline runs images through ONNX models (batched per model, in worker threads) and stores detections, jobs and images.',
   '',
-  'Every error is JSON `{"error": {"code", "message", …}}` (on the Open Inference Protocol routes under /v2, the protocol\'s `{"error": "<message>"}`) with its status: 400 bad input (with `field`), 401/403 API key missing or without the scope, 404, 405 (with `Allow`), 409, 413 too large, 415 unsupported media, 422 undecodable image, 429 rate limited and 503 overloaded (both with `Retry-After`), 500 only for bugs.',
+  'Every error is JSON `{"error": {"code", "message", …}}` (on the Open Inference Protocol routes under /v2, the protocol\'s `{"error": ' +
+    '"<message>"}`) with its status: 400 bad input (with `field`), 401/403 API key missing or without the scope, 404, 405 (with `Allow`), ' +
+    '409, 413 too large, 415 unsupported media, 422 undecodable image, 429 rate limited and 503 overloaded (both with `Retry-After`), 500 only for bugs.',
   "Every response carries `x-request-id` (a client's own id is kept when it is a plain token of up to 128 characters).",
   '',
-  'Once API keys are configured, every route other than the probes, the console, /metrics and this reference needs a key (`X-API-Key` or `Authorization: Bearer`; WebSocket upgrades also take `?key=`) holding the scope named in its `x-scope`. Without keys every route is open and the server listens on loopback only.',
+  'Once API keys are configured, every route other than the probes, the console, /metrics and this reference needs a key (`X-API-Key` or ' +
+    '`Authorization: Bearer`; WebSocket upgrades also take `?key=`) holding the scope named in its `x-scope`. Without keys every route is ' +
+    'open and the server listens on loopback only.',
   '',
-  'Request bodies with images take three forms: a raw image body (`Content-Type: image/*` or `application/octet-stream`), `multipart/form-data` file parts, or JSON with base64 (or `data:` URL) strings.',
+  'Request bodies with images take three forms: a raw image body (`Content-Type: image/*` or `application/octet-stream`), ' +
+    '`multipart/form-data` file parts, or JSON with base64 (or `data:` URL) strings.',
 ].join('\n');
 
 /**

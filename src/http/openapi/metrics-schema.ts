@@ -9,7 +9,8 @@ export const METRICS_SCHEMA: RouteSchema = {
   operationId: 'getMetrics',
   summary: 'Prometheus metrics',
   description:
-    'HTTP, batching, inference, database commit and WebSocket instruments in the Prometheus text format. Public unless `SIGHTLINE_METRICS_PUBLIC=false`, which asks for a key with the `admin` scope.',
+    'HTTP, batching, inference, database commit and WebSocket instruments in the Prometheus text format. Public unless ' +
+    '`SIGHTLINE_METRICS_PUBLIC=false`, which asks for a key with the `admin` scope.',
   tags: ['Metrics'],
   responses: { 200: { description: 'the current values', contentType: 'text/plain; version=0.0.4; charset=utf-8' } },
 };

@@ -115,7 +115,8 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         operationId: 'postDetections',
         summary: 'Store detections from edge cameras',
         description:
-          'One detection, or a batch `{"detections": [...]}` stored all or nothing. Snapshots (base64) are checked by their content and stored as images. With `?verify=<model>` the model runs on each snapshot first and its answer is stored in `verify`.',
+          'One detection, or a batch `{"detections": [...]}` stored all or nothing. Snapshots (base64) are checked by their content and ' +
+          'stored as images. With `?verify=<model>` the model runs on each snapshot first and its answer is stored in `verify`.',
         tags: ['Detections'],
         query: verifyQuery,
         body: { json: bodies.either },

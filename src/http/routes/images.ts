@@ -87,7 +87,8 @@ export function imageRoutes(store: Store, config: Config): Route[] {
         operationId: 'uploadImage',
         summary: 'Store an image',
         description:
-          'A raw image body, one multipart `file`, or JSON `{"image": "<base64 or data: URL>"}`, checked as predict checks it (content sniffing, size and pixel limits, a full decode). ' +
+          'A raw image body, one multipart `file`, or JSON `{"image": "<base64 or data: URL>"}`, checked as predict checks it (content ' +
+          'sniffing, size and pixel limits, a full decode). ' +
           'Its `sha256` then names it in `imageSha256` of predict, jobs and detections.',
         tags: ['Images'],
         body: { image: true, multipart: uploadImageMultipart, json: uploadImageJson },

@@ -108,7 +108,8 @@ export function jobRoutes(deps: JobRouteDeps): Route[] {
         operationId: 'submitJob',
         summary: 'Queue a model run on one image',
         description:
-          'The image (any predict body form, or JSON `imageSha256` of a stored image) is stored first, then the job is committed, then 202 is answered. Name the model with `?model=` or a `model` field.',
+          'The image (any predict body form, or JSON `imageSha256` of a stored image) is stored first, then the job is committed, then 202 ' +
+          'is answered. Name the model with `?model=` or a `model` field.',
         tags: ['Jobs'],
         query: submitJobQuery,
         headers: submitJobHeaders,

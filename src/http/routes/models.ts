@@ -122,7 +122,8 @@ export function modelRoutes(repo: ModelRepository, config: Config, store: Store)
         operationId: 'predict',
         summary: 'Run images through a model',
         description:
-          'One image is answered with its answer; several (JSON `images`, or several multipart files) with `results` in input order, where an image that fails gets an error entry instead of failing the batch.',
+          'One image is answered with its answer; several (JSON `images`, or several multipart files) with `results` in input order, where ' +
+          'an image that fails gets an error entry instead of failing the batch.',
         tags: ['Predict'],
         params: modelParams,
         body: { image: true, multipart: predictMultipart(config.maxFiles), json: predictJson },

@@ -8,7 +8,8 @@ export const errorBody = z
         code: z
           .string()
           .describe(
-            'stable, machine-readable: bad_request, not_found, method_not_allowed, conflict, payload_too_large, unsupported_media_type, undecodable_image, overloaded, …',
+            'stable, machine-readable: bad_request, not_found, method_not_allowed, conflict, payload_too_large, unsupported_media_type, ' +
+              'undecodable_image, overloaded, …',
           ),
         message: z.string().describe('what went wrong, for people; names the field at fault (several bad fields: `"<field>: <rule>; <field>: <rule>"`)'),
         field: z

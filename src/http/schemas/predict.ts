@@ -123,7 +123,8 @@ const pipelineAnswer = z
   .meta({
     id: 'PipelineAnswer',
     description:
-      'The answer of a pipeline (task `pipeline`) for one image: the fields its output names, e.g. for `ocr` `{"lines": [{"text", "confidence", "points", "box"}], "text"}` (a crop a step failed for has `error: {step, code, message}` instead of its fields), with each step\'s time.',
+      'The answer of a pipeline (task `pipeline`) for one image: the fields its output names, e.g. for `ocr` `{"lines": [{"text", ' +
+      '"confidence", "points", "box"}], "text"}` (a crop a step failed for has `error: {step, code, message}` instead of its fields), with each step\'s time.',
   });
 
 const answer = <S extends z.core.$ZodLooseShape>(id: string, task: string, fields: S) =>

@@ -45,8 +45,10 @@ export function upgradeRequiredRoutes(): Route[] {
         operationId: 'subscribeEvents',
         summary: 'WebSocket: subscribe to detection, job and model events',
         description:
-          'Send JSON text frames `{"type":"subscribe","topic":"detections/gate-1"}` (or `topics: [...]`), `unsubscribe`, `ping`; receive `subscribed`, `unsubscribed`, `pong` and `event` frames (`x-websocket` has every frame). ' +
-          'Topics: `detections`, `detections/{cameraId}`, `jobs`, `jobs/{id}`, `models`, `evaluations`, `evaluations/{id}`. A frame that cannot be honoured gets an `error` frame and the connection stays open.',
+          'Send JSON text frames `{"type":"subscribe","topic":"detections/gate-1"}` (or `topics: [...]`), `unsubscribe`, `ping`; receive ' +
+          '`subscribed`, `unsubscribed`, `pong` and `event` frames (`x-websocket` has every frame). ' +
+          'Topics: `detections`, `detections/{cameraId}`, `jobs`, `jobs/{id}`, `models`, `evaluations`, `evaluations/{id}`. A frame that ' +
+          'cannot be honoured gets an `error` frame and the connection stays open.',
         tags: ['WebSocket'],
         headers: UPGRADE_HEADERS,
         responses: { 101: { description: 'switching to the WebSocket protocol' } },
@@ -66,8 +68,10 @@ export function upgradeRequiredRoutes(): Route[] {
         operationId: 'predictOverWebSocket',
         summary: 'WebSocket: predict, one binary frame per image',
         description:
-          'Each binary frame is one image; a text frame `{"id":"r1"}` before it names its answer (otherwise the id is the image\'s sequence number on the connection). ' +
-          'Each answer is a text frame `{"type":"result","id","result"}` or `{"type":"error","id","code","message"}`; answers may arrive out of order. Images share the model\'s batch scheduler with HTTP requests.',
+          'Each binary frame is one image; a text frame `{"id":"r1"}` before it names its answer (otherwise the id is the image\'s sequence ' +
+          'number on the connection). ' +
+          'Each answer is a text frame `{"type":"result","id","result"}` or `{"type":"error","id","code","message"}`; answers may arrive ' +
+          "out of order. Images share the model's batch scheduler with HTTP requests.",
         tags: ['WebSocket'],
         params: z.object({ model: z.string().describe('the model to run') }),
         headers: UPGRADE_HEADERS,
