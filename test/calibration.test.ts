@@ -72,10 +72,14 @@ describe('calibration at load, in a server', () => {
       const out: Record<string, { plan: PlanAnswer; device: { instances: number; intraOpThreads: number }; batching: { maxBatchSize: number } }> = {};
       for (const name of ['cls', 'pinned', 'threads']) {
         const d = (await (await fetch(`${server.url}/v1/models/${name}`)).json()) as {
+          state: string;
+          error?: string;
           plan: PlanAnswer;
           device: { instances: number; intraOpThreads: number };
           spec: { batching: { maxBatchSize: number } };
         };
+        // A model that failed to load has no spec or device: say why rather than read them.
+        expect({ name, state: d.state, error: d.error }).toEqual({ name, state: 'ready', error: undefined });
         out[name] = { plan: d.plan, device: d.device, batching: d.spec.batching };
       }
       return out;
@@ -110,11 +114,16 @@ describe('calibration at load, in a server', () => {
       // Single-threaded runs are timed less their thread's wait for a core (Linux), others on the wall clock.
       expect(run.clock).toBe(run.intraOpThreads === 1 && process.platform === 'linux' ? 'wall-minus-wait' : 'wall');
       expect(run.samples).toBeGreaterThanOrEqual(1);
-      expect(run.msPerImage).toBeCloseTo(run.msPerBatch / run.batchSize, 2);
+      // Both figures are rounded to three significant digits, so they agree within 1%.
+      expect(Math.abs(run.msPerImage * run.batchSize - run.msPerBatch)).toBeLessThanOrEqual(0.01 * run.msPerBatch);
     }
     // The run is microseconds and a batch pays its hand-off once for all eight: batching pays.
-    expect(cal.batching.decision).toBe('kept');
-    expect(c.batching.maxBatchSize).toBe(8);
+    if (alone.msPerBatch < 1) expect(cal.batching.decision).toBe('kept');
+    // Whatever the machine's load made of the figures, the decision is the one the reported ratio
+    // gives (the ratio is rounded: at exactly 0.95 either side is possible), and the batcher follows it.
+    const ratio = cal.batching.perImageRatio!;
+    expect(ratio < 0.95 ? ['kept'] : ratio > 0.95 ? ['off'] : ['kept', 'off']).toContain(cal.batching.decision);
+    expect(c.batching.maxBatchSize).toBe(cal.batching.decision === 'kept' ? 8 : 1);
     expect(c.plan.reason).toMatch(
       /^measured on a synthetic 8×8 batch \(\d+ ms at load\): batch 1 at 1 thread\(s\) [\d.]+ ms.*; \d instance\(s\) × \d thread\(s\) estimated at [\d.]+ images\/s.*; batch 8 costs/,
     );
