@@ -14,6 +14,7 @@ import { hostileImages, noisePng } from './helpers/hostile/images.js';
 import { jsonCases } from './helpers/hostile/json-cases.js';
 import { LIMITS, limitsEnv } from './helpers/hostile/limits.js';
 import { multipartCases } from './helpers/hostile/multipart-cases.js';
+import { openInferenceCases } from './helpers/hostile/open-inference-cases.js';
 import { paramCases } from './helpers/hostile/param-cases.js';
 import { routeCases } from './helpers/hostile/route-cases.js';
 import { spawnServer } from './helpers/hostile/server-process.js';
@@ -56,6 +57,7 @@ const cases: HostileCase[] = [
   ...imageCases(images),
   ...base64Cases(png, LIMITS),
   ...paramCases(),
+  ...openInferenceCases(png, LIMITS),
   ...wsCases(png, await noisePng(400, 400), images, LIMITS),
 ];
 

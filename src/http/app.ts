@@ -189,7 +189,7 @@ export class HttpApp {
     } else if (match.kind === 'method-not-allowed') {
       const reply = errorReply(new SightlineError(405, 'method_not_allowed', `${method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`));
       reply.headers = { ...reply.headers, allow: match.allow.join(', ') };
-      result = reply;
+      result = match.errorReply?.(reply) ?? reply;
     } else {
       route = match.route;
       ctx.params = match.params;

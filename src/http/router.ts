@@ -47,7 +47,11 @@ export function decodeComponent(raw: string): { value: string } | { problem: str
   }
 }
 
-export type Match = { kind: 'found'; route: Route; params: PathParams } | { kind: 'method-not-allowed'; allow: Method[] } | { kind: 'not-found' };
+/** `errorReply`, on a path with no route for the method: that of the path's routes, so a 405 speaks their protocol. */
+export type Match =
+  | { kind: 'found'; route: Route; params: PathParams }
+  | { kind: 'method-not-allowed'; allow: Method[]; errorReply?: (reply: Reply) => Reply }
+  | { kind: 'not-found' };
 
 interface Node {
   literal: Map<string, Node>;
@@ -93,7 +97,10 @@ export class Router {
     const node = this.walk(this.root, splitPath(path), 0, params);
     if (!node || node.routes.size === 0) return { kind: 'not-found' };
     const route = node.routes.get(method as Method) ?? (method === 'HEAD' ? node.routes.get('GET') : undefined);
-    if (!route) return { kind: 'method-not-allowed', allow: [...node.routes.keys()] };
+    if (!route) {
+      const errorReply = [...node.routes.values()].find((r) => r.errorReply)?.errorReply;
+      return { kind: 'method-not-allowed', allow: [...node.routes.keys()], ...(errorReply ? { errorReply } : {}) };
+    }
     return { kind: 'found', route, params };
   }
 

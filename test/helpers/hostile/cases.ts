@@ -69,32 +69,44 @@ export function matches(expected: string, got: string): boolean {
 }
 
 /**
+ * The error body a target's answers carry: sightline's own `{"error":{"code","message"}}`, or on
+ * `/v2` the Open Inference Protocol's `{"error":"<message>"}` (its clients read `error` as a string).
+ */
+export type ErrorShape = 'native' | 'protocol';
+export const errorShapeOf = (target: string): ErrorShape => (/^\/v2(?:[/?]|$)/.test(target) ? 'protocol' : 'native');
+
+function hasErrorBody(body: Buffer, shape: ErrorShape): boolean {
+  let parsed: { error?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+  } catch {
+    return false;
+  }
+  const error = parsed?.error;
+  if (shape === 'protocol') return typeof error === 'string' && error.length > 0;
+  const e = error as { code?: unknown; message?: unknown } | null | undefined;
+  return typeof e?.code === 'string' && typeof e.message === 'string';
+}
+
+/**
  * What the README promises of every answer, as a suffix to the outcome when broken: an
- * `x-request-id`, a JSON `{"error":{"code","message"}}` body on errors, `Allow` on 405,
+ * `x-request-id`, a JSON error body of the target's shape on errors, `Allow` on 405,
  * `Retry-After` on 429 and 503.
  */
-export function answerFaults(r: RawReply): string[] {
+export function answerFaults(r: RawReply, shape: ErrorShape = 'native'): string[] {
   const faults: string[] = [];
   if (!r.headers['x-request-id']) faults.push('without x-request-id');
-  if (r.status >= 400) {
-    let body: { error?: { code?: unknown; message?: unknown } } | undefined;
-    try {
-      body = JSON.parse(r.body.toString('utf8')) as typeof body;
-    } catch {
-      body = undefined;
-    }
-    if (typeof body?.error?.code !== 'string' || typeof body.error.message !== 'string') faults.push('without a JSON error body');
-  }
+  if (r.status >= 400 && !hasErrorBody(r.body, shape)) faults.push(shape === 'protocol' ? 'without a protocol error body' : 'without a JSON error body');
   if (r.status === 405 && !r.headers.allow) faults.push('without Allow');
   if ((r.status === 429 || r.status === 503) && !r.headers['retry-after']) faults.push('without Retry-After');
   return faults;
 }
 
 /** The outcome of an exchange: the statuses in order, "+close" when the server closed, and any faults of the answers. */
-export function outcomeOf(x: RawExchange): Outcome {
+export function outcomeOf(x: RawExchange, shape: ErrorShape = 'native'): Outcome {
   const first = x.replies[0];
   if (first === undefined) return { got: x.closed ? 'close' : 'hang', statuses: [] };
-  const faults = [...new Set(x.replies.filter((r) => r.status !== 100 && r.status !== 101).flatMap(answerFaults))];
+  const faults = [...new Set(x.replies.filter((r) => r.status !== 100 && r.status !== 101).flatMap((r) => answerFaults(r, shape)))];
   return {
     got: `${x.replies.map((r) => r.status).join(',')}${x.closed ? '+close' : ''}${faults.length ? ` ${faults.join(', ')}` : ''}`,
     statuses: x.replies.map((r) => r.status),
@@ -131,7 +143,7 @@ export function requestBytes(port: number, req: HttpRequest): Buffer {
 
 /** Sends one request on its own connection and returns its outcome. */
 export async function send(port: number, req: HttpRequest, options: ExchangeOptions = {}): Promise<Outcome> {
-  return outcomeOf(await exchange(port, requestBytes(port, req), options));
+  return outcomeOf(await exchange(port, requestBytes(port, req), options), errorShapeOf(req.target));
 }
 
 /** A case that sends one HTTP request; `watchClose` when the expectation says whether the connection closes. */
@@ -145,9 +157,9 @@ export function httpCase(family: string, what: string, req: HttpRequest, expecte
   };
 }
 
-/** Targets in case names stay readable: long runs are abbreviated. */
+/** Targets in case names stay readable: long runs are abbreviated, keeping the end, which tells routes apart (`…/ready`, `…/stats`). */
 export function shortTarget(target: string): string {
-  return target.length > 90 ? `${target.slice(0, 60)}…(${target.length} chars)` : target;
+  return target.length > 90 ? `${target.slice(0, 60)}…${target.slice(-20)} (${target.length} chars)` : target;
 }
 
 /**

@@ -28,10 +28,12 @@ export function operations(doc: OpenApiDoc): Operation[] {
 
 /**
  * A value for a path parameter that names something plausible: the suite's model (for load and
- * unload, the spare model, so the cases never take down the model the others use), an unknown id.
+ * unload, the spare model, so the cases never take down the model the others use), the version
+ * serving it (its first load, as nothing reloads it), an unknown id.
  */
 export function samplePathValue(name: string, path = ''): string {
   if (name === 'name' || name === 'model') return /\/(load|unload)$/.test(path) ? 'spare' : 'cls';
+  if (name === 'version' && path.startsWith('/v2/')) return '1';
   if (name === 'sha256') return 'a'.repeat(64);
   if (name === 'asset') return 'missing-asset.js';
   return '00000000-0000-4000-8000-000000000000';
@@ -56,6 +58,11 @@ function validBody(o: Operation, type: string, png: Buffer): { body: Buffer; que
 }
 
 const contentType = (type: string) => (type.startsWith('multipart/') ? multipartType() : type);
+/**
+ * The Open Inference Protocol reads its body whatever the Content-Type says (Triton does, and
+ * tritonclient sends none): JSON, or a JSON header and binary data by Inference-Header-Content-Length.
+ */
+const readsAnyContentType = (o: Operation) => o.path.startsWith('/v2/');
 const target = (path: string, query: string[]) => (query.length ? `${path}?${query.join('&')}` : path);
 
 /** A pattern for date-times: its bad values are impossible dates, which match the pattern's shape. */
@@ -239,7 +246,9 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
 
     if (types.length > 0) {
       const path = fillPath(o.path);
-      // Content types the operation does not take.
+      // Content types the operation does not take: 415, or where any type is read, 400 for a body
+      // ('a=b', 'hello') that is not the JSON it is read as.
+      const notTaken = readsAnyContentType(o) ? '400' : '415';
       for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/svg+xml', 'application/javascript']) {
         cases.push(
           onRoute(
@@ -248,18 +257,23 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
               'content-type',
               `undocumented ${type}`,
               { method: o.method, target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' },
-              '415',
+              notTaken,
             ),
           ),
         );
       }
-      cases.push(onRoute(o.path, httpCase('content-type', 'no content type', { method: o.method, target: target(path, base.query), body: 'hello' }, '415')));
+      cases.push(onRoute(o.path, httpCase('content-type', 'no content type', { method: o.method, target: target(path, base.query), body: 'hello' }, notTaken)));
+      // A body the document says may be left out: empty is the request without it.
+      const emptyBody = o.op.requestBody?.required === false ? '200' : '400';
       for (const type of types) {
         const { query } = validBody(o, type, png);
         const headers = { 'content-type': contentType(type) };
-        cases.push(onRoute(o.path, httpCase('empty-body', `empty ${type}`, { method: o.method, target: target(path, query), headers, body: '' }, '400')));
-        const oversize =
-          type === 'application/json'
+        cases.push(onRoute(o.path, httpCase('empty-body', `empty ${type}`, { method: o.method, target: target(path, query), headers, body: '' }, emptyBody)));
+        // /v2 inference has one limit for its body, whatever its form (README, Open Inference Protocol: 413).
+        const v2Infer = o.path.startsWith('/v2/') && o.path.endsWith('/infer');
+        const oversize = v2Infer
+          ? Buffer.concat([Buffer.from(type === 'application/json' ? '{"inputs":"' : ''), Buffer.alloc(limits.bodyBytes + 1024, 0x41)])
+          : type === 'application/json'
             ? Buffer.from(`{"image":"${'A'.repeat(limits.jsonBytes + 1024)}"}`)
             : type.startsWith('multipart/')
               ? multipart([{ name: 'file', filename: 'big.png', type: 'image/png', data: Buffer.alloc(limits.fileBytes + 64 * 1024, 1) }])
