@@ -96,7 +96,6 @@ const calibrationRun = z.strictObject({
   msPerBatch: z.number().describe('the fastest timed run, after a warm-up run'),
   msPerImage: z.number(),
   samples: z.int().describe('timed runs taken'),
-  clock: z.enum(['wall-minus-wait', 'wall']).describe("`wall-minus-wait`: a single-threaded run's elapsed time less its thread's wait for a core, so other load on the machine does not count; `wall`: elapsed time"),
 });
 
 const calibration = z
@@ -110,7 +109,7 @@ const calibration = z
       .describe('the instances × intraOpThreads candidates measured'),
     batching: z.strictObject({
       batchSize: z.int().describe('the largest batch measured (maxBatchSize)'),
-      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.5 ms outside the run); null when not measured'),
+      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.1 ms outside the run); null when not measured'),
       decision: z.enum(['kept', 'off', 'not measured']).describe('`off`: batches are not cheaper per image (ratio ≥ 0.95), so maxBatchSize 1 and no delay'),
     }),
     measureMs: z.int().describe('wall time the measurement took at load (0 from the cache)'),
