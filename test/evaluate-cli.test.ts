@@ -120,7 +120,7 @@ describe('sightline evaluate', () => {
       [['--url', server.url, '--model', 'nope', '--dataset', dataset], 'POST /v1/models/nope/evaluate answered 404 model "nope" not found'],
       [
         ['--url', server.url, '--model', 'cls', '--dataset', dataset, '--max-cer', '0.1'],
-        '--max-cer gates a text-recognize figure, but cls is a classify model',
+        '--max-cer gates a text-recognize or ocr figure, but cls is a classify model',
       ],
       [['--url', 'http://127.0.0.1:1', '--model', 'cls', '--dataset', dataset], 'no answer from http://127.0.0.1:1'],
     ];

@@ -92,7 +92,7 @@ describe('classify layouts', () => {
     const root = datasetDir('text', { 'labels.txt': 'a.png\thello\n', 'a.png': IMG });
     await expect(readDataset(await folderFiles(root, 'text'), { task: 'classify', labels })).rejects.toMatchObject({
       status: 400,
-      message: "dataset text is laid out as labels-txt (text-recognize), but the model's task is classify",
+      message: "dataset text is laid out as labels-txt (text-recognize or ocr), but the model's task is classify",
     });
     const flat = memoryFiles('flat', new Map([['a.png', IMG]]));
     await expect(readDataset(flat, { task: 'classify', labels })).rejects.toMatchObject({

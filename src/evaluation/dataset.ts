@@ -6,25 +6,32 @@ import type { DatasetFiles } from './dataset-files.js';
  * How a dataset is laid out, detected from its files (or named by the client):
  *   imagefolder  classify: `<label>/<image>` (torchvision's ImageFolder)
  *   csv          classify: a CSV of `file,label` rows (a header row is optional)
- *   labels-txt   text-recognize: `labels.txt` of `file<TAB>text` lines (PaddleOCR's label format)
+ *   labels-txt   text-recognize: `labels.txt` of `file<TAB>text` lines (PaddleOCR's label format);
+ *                ocr: the same with each image's whole text
+ *   ocr-lines    ocr: `Label.txt` of `file<TAB>[{"transcription", "points"}, …]` lines (PaddleOCR's detection labels)
  *   coco         detect: `annotations.json` in COCO's format, images beside it or under `images/`
  *   yolo         detect: `<stem>.txt` of `class cx cy w h` (normalised) beside each image or under `labels/`
  *   masks        segment: a PNG mask per image (`<stem>.mask.png` beside it, or under `masks/`), pixel = class index
  */
-export const LAYOUTS = ['imagefolder', 'csv', 'labels-txt', 'coco', 'yolo', 'masks'] as const;
+export const LAYOUTS = ['imagefolder', 'csv', 'labels-txt', 'ocr-lines', 'coco', 'yolo', 'masks'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-/** The tasks a dataset can evaluate, by the model task they fit. */
-export type EvaluationTask = 'classify' | 'text-recognize' | 'detect' | 'segment';
-export const EVALUATION_TASKS: readonly EvaluationTask[] = ['classify', 'text-recognize', 'detect', 'segment'];
+/**
+ * The tasks a dataset can evaluate: a model's task, or `ocr` for a pipeline whose answer holds
+ * text lines with their geometry (the `ocr` pipeline).
+ */
+export const EVALUATION_TASKS = ['classify', 'text-recognize', 'detect', 'segment', 'ocr'] as const;
+export type EvaluationTask = (typeof EVALUATION_TASKS)[number];
 
-export const LAYOUT_TASK: Readonly<Record<Layout, EvaluationTask>> = {
-  imagefolder: 'classify',
-  csv: 'classify',
-  'labels-txt': 'text-recognize',
-  coco: 'detect',
-  yolo: 'detect',
-  masks: 'segment',
+/** The tasks each layout can evaluate. */
+export const LAYOUT_TASKS: Readonly<Record<Layout, readonly EvaluationTask[]>> = {
+  imagefolder: ['classify'],
+  csv: ['classify'],
+  'labels-txt': ['text-recognize', 'ocr'],
+  'ocr-lines': ['ocr'],
+  coco: ['detect'],
+  yolo: ['detect'],
+  masks: ['segment'],
 };
 
 /** Something wrong with one file or line of a dataset: reported, counted, and that entry left out. */
@@ -50,6 +57,17 @@ export interface TruthBox {
   box: Box;
 }
 
+/** A labelled line of a page: its text and the bounds of its polygon, in image pixels. */
+export interface OcrTruthLine {
+  text: string;
+  box: Box;
+  /** Transcribed `###` or `*` (PaddleOCR's ignore tags): a region not to be read, which predictions may cover for nothing. */
+  ignored: boolean;
+}
+
+/** A page labelled line by line (ocr-lines), or by its whole text (labels-txt). */
+export type OcrSampleSpec = { file: string; lines: OcrTruthLine[] } | { file: string; page: string };
+
 export interface DetectSampleSpec {
   file: string;
   truth: TruthBox[];
@@ -67,6 +85,7 @@ export interface SegmentSampleSpec {
 export type DatasetSamples =
   | { task: 'classify'; samples: ClassifySampleSpec[] }
   | { task: 'text-recognize'; samples: TextSampleSpec[] }
+  | { task: 'ocr'; samples: OcrSampleSpec[] }
   | { task: 'detect'; samples: DetectSampleSpec[] }
   | { task: 'segment'; samples: SegmentSampleSpec[] };
 
@@ -125,10 +144,17 @@ export function maskFile(files: DatasetFiles, image: string): string | undefined
 
 const rootCsvs = (paths: readonly string[]) => paths.filter((p) => !p.includes('/') && extensionOf(p) === 'csv');
 
-/** The layout the files follow, checked in this order; undefined when none fits. */
-export function detectLayout(files: DatasetFiles): Layout | undefined {
+/** PaddleOCR's detection labels, as PPOCRLabel names them. */
+export const OCR_LABELS_FILE = 'Label.txt';
+
+/**
+ * The layout the files follow, checked in this order; undefined when none fits. A set with both
+ * `Label.txt` and `labels.txt` is read by its lines, unless the model is a recogniser.
+ */
+export function detectLayout(files: DatasetFiles, task?: EvaluationTask): Layout | undefined {
   const { paths } = files;
   if (files.has('annotations.json')) return 'coco';
+  if (files.has(OCR_LABELS_FILE) && !(task === 'text-recognize' && files.has('labels.txt'))) return 'ocr-lines';
   if (files.has('labels.txt')) return 'labels-txt';
   if (rootCsvs(paths).length > 0) return 'csv';
   const images = paths.filter((p) => isImage(p) && !isMask(p));

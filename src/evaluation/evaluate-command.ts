@@ -179,8 +179,9 @@ export async function runEvaluateCommand(argv: readonly string[], io: EvaluateIo
       `${options.model} on ${evaluation.dataset} ${bar(evaluation.done, evaluation.total)} ${evaluation.done}/${evaluation.total} images, ${evaluation.status}`,
     );
     const gates = evaluation.status === 'succeeded' ? checkGates(options.gates, evaluation.summary) : [];
-    const wrongTask = options.gates.find((g) => g.task !== evaluation.task);
-    if (wrongTask !== undefined) throw new SetupError(`${wrongTask.flag} gates a ${wrongTask.task} figure, but ${options.model} is a ${evaluation.task} model`);
+    const wrongTask = options.gates.find((g) => !(g.tasks as readonly string[]).includes(evaluation.task));
+    if (wrongTask !== undefined)
+      throw new SetupError(`${wrongTask.flag} gates a ${wrongTask.tasks.join(' or ')} figure, but ${options.model} is a ${evaluation.task} model`);
     io.stdout.write(renderEvaluation(evaluation, gates, { markdown: false }));
     try {
       if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify({ ...evaluation, gates }, null, 2)}\n`);

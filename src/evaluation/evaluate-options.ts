@@ -1,4 +1,4 @@
-import { LAYOUTS, type Layout } from './dataset.js';
+import { EVALUATION_TASKS, type EvaluationTask, LAYOUTS, type Layout } from './dataset.js';
 
 /** A CI gate: a headline figure of the report and the bound it must keep. */
 export interface Gate {
@@ -6,7 +6,7 @@ export interface Gate {
   /** The key in the evaluation's summary. */
   metric: string;
   /** Tasks that report it. */
-  task: 'classify' | 'text-recognize' | 'detect' | 'segment';
+  tasks: readonly EvaluationTask[];
   kind: 'min' | 'max';
   bound: number;
 }
@@ -37,16 +37,19 @@ export class EvaluateUsageError extends Error {
   }
 }
 
+const TEXT: readonly EvaluationTask[] = ['text-recognize', 'ocr'];
+
 const GATES: ReadonlyArray<Omit<Gate, 'bound'>> = [
-  { flag: '--min-accuracy', metric: 'accuracy', task: 'classify', kind: 'min' },
-  { flag: '--min-f1', metric: 'macroF1', task: 'classify', kind: 'min' },
-  { flag: '--min-auc', metric: 'auc', task: 'classify', kind: 'min' },
-  { flag: '--min-map', metric: 'map', task: 'detect', kind: 'min' },
-  { flag: '--min-map50', metric: 'map50', task: 'detect', kind: 'min' },
-  { flag: '--max-cer', metric: 'cer', task: 'text-recognize', kind: 'max' },
-  { flag: '--max-wer', metric: 'wer', task: 'text-recognize', kind: 'max' },
-  { flag: '--min-exact', metric: 'exactLineAccuracy', task: 'text-recognize', kind: 'min' },
-  { flag: '--min-miou', metric: 'meanIou', task: 'segment', kind: 'min' },
+  { flag: '--min-accuracy', metric: 'accuracy', tasks: ['classify'], kind: 'min' },
+  { flag: '--min-f1', metric: 'macroF1', tasks: ['classify'], kind: 'min' },
+  { flag: '--min-auc', metric: 'auc', tasks: ['classify'], kind: 'min' },
+  { flag: '--min-map', metric: 'map', tasks: ['detect'], kind: 'min' },
+  { flag: '--min-map50', metric: 'map50', tasks: ['detect'], kind: 'min' },
+  { flag: '--max-cer', metric: 'cer', tasks: TEXT, kind: 'max' },
+  { flag: '--max-wer', metric: 'wer', tasks: TEXT, kind: 'max' },
+  { flag: '--min-exact', metric: 'exactLineAccuracy', tasks: TEXT, kind: 'min' },
+  { flag: '--min-line-recall', metric: 'recall', tasks: ['ocr'], kind: 'min' },
+  { flag: '--min-miou', metric: 'meanIou', tasks: ['segment'], kind: 'min' },
 ];
 
 export const EVALUATE_USAGE = `Usage: sightline evaluate --model NAME --dataset DIR [options]
@@ -55,7 +58,9 @@ Runs a labelled dataset through a model and reports its accuracy: against a runn
 (--url; the folder is uploaded as a tar archive) or in-process (the models of SIGHTLINE_MODELS_DIR,
 the named model only, on a throwaway database). Layouts are detected from the folder: one
 sub-folder of images per label or a labels.csv (classify), labels.txt of file<TAB>text lines
-(text-recognize), annotations.json (COCO) or YOLO .txt labels (detect), .mask.png masks (segment).
+(text-recognize; for an OCR pipeline each image's whole text), PaddleOCR's Label.txt of lines with
+their points (OCR pipelines), annotations.json (COCO) or YOLO .txt labels (detect), .mask.png masks
+(segment).
 A progress line goes to stderr, a table to stdout. Exit status: 0 when every gate holds, 1 when a
 gate is missed or the evaluation failed, 2 on bad arguments or when it cannot start.
 
@@ -72,9 +77,10 @@ Options:
   --min-auc F             gate: two-label ROC AUC at least F
   --min-map F             gate: detect mAP@[.5:.95] at least F
   --min-map50 F           gate: detect mAP@0.5 at least F
-  --max-cer F             gate: text-recognize character error rate at most F
-  --max-wer F             gate: text-recognize word error rate at most F
-  --min-exact F           gate: text-recognize exact-line accuracy at least F
+  --max-cer F             gate: text-recognize or OCR character error rate at most F
+  --max-wer F             gate: text-recognize or OCR word error rate at most F
+  --min-exact F           gate: text-recognize or OCR exact-line accuracy at least F
+  --min-line-recall F     gate: OCR line detection recall at least F
   --min-miou F            gate: segment mean IoU at least F
   --json FILE             write the evaluation with its full report as JSON
   --markdown FILE         write the summary tables as Markdown (for a CI job summary)
@@ -157,7 +163,8 @@ export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEn
     const text = values.get(g.flag);
     return text === undefined ? [] : [{ ...g, bound: fraction(g.flag, text) }];
   });
-  if (new Set(gates.map((g) => g.task)).size > 1) throw new EvaluateUsageError(`gates of different tasks: ${gates.map((g) => g.flag).join(', ')}`);
+  if (!EVALUATION_TASKS.some((t) => gates.every((g) => g.tasks.includes(t))))
+    throw new EvaluateUsageError(`gates of different tasks: ${gates.map((g) => g.flag).join(', ')}`);
   return {
     model,
     dataset,

@@ -51,6 +51,7 @@ const HEADLINE_NAMES: Readonly<Record<string, string>> = {
   cer: 'CER',
   wer: 'WER',
   exactLineAccuracy: 'exact lines',
+  hmean: 'H-mean',
   meanIou: 'mean IoU',
   pixelAccuracy: 'pixel accuracy',
   imagesPerSecond: 'images/s',
@@ -87,9 +88,18 @@ function metricTables(metrics: TaskMetrics, markdown: boolean): string[] {
       break;
     }
     case 'text-recognize':
+    case 'ocr':
       out.push(
         `characters ${metrics.characters.edits} edits over ${metrics.characters.reference}, words ${metrics.words.edits} over ${metrics.words.reference}`,
       );
+      if (metrics.task === 'ocr' && metrics.lines !== null) {
+        const l = metrics.lines;
+        const ignored = l.ignoredRegions > 0 ? `; ${l.ignoredRegions} ignored regions (${l.droppedPredictions} read over them)` : '';
+        out.push(
+          `lines ${l.labelled} labelled, ${l.predicted} read: ${l.matched} matched at IoU ≥ ${metrics.iouThreshold}, ${l.exact} of them exact, ` +
+            `${l.missed} missed, ${l.extra} extra${ignored}`,
+        );
+      }
       if (metrics.worst.length > 0) {
         out.push(
           '',

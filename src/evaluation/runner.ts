@@ -215,7 +215,10 @@ export class EvaluationRunner {
     const { request } = run;
     const { dataset } = request;
     const signal = run.controller.signal;
-    const version = models.serving(request.model);
+    // A pipeline's images all enter through its first step's model: that model's batches size the window.
+    const pipeline = models.servingPipeline(request.model);
+    const version = models.serving(pipeline === undefined ? request.model : pipeline.models[0]);
+    const modelTask = pipeline === undefined ? version.spec.task : 'pipeline';
     events.changed(await store.evaluations.markRunning(id));
     const startedVersion = models.status(request.model)?.version ?? null;
 
@@ -283,7 +286,7 @@ export class EvaluationRunner {
     const metrics: TaskMetrics = scorer.metrics();
     const endedVersion = models.status(request.model)?.version ?? null;
     const report: EvaluationReport = {
-      model: { name: request.model, task: version.spec.task, version: startedVersion, versionAtEnd: endedVersion, reloaded: startedVersion !== endedVersion },
+      model: { name: request.model, task: modelTask, version: startedVersion, versionAtEnd: endedVersion, reloaded: startedVersion !== endedVersion },
       dataset: { name: dataset.name, source: request.source, layout: dataset.layout, files: dataset.files.paths.length, samples: dataset.samples.length },
       images: { total: dataset.samples.length, evaluated, leftOut: dataset.samples.length - evaluated },
       problems: { count: problems.length, listed: problems.slice(0, MAX_LISTED_PROBLEMS) },

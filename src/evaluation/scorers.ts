@@ -3,6 +3,8 @@ import { classifyMetrics, type ClassifyMetrics, type ClassifySample } from './cl
 import type { Dataset, DatasetProblem, DetectSampleSpec } from './dataset.js';
 import { type Box, detectMetrics, type DetectImage, type DetectMetrics } from './detect-metrics.js';
 import { decodeClassMask } from './mask-decode.js';
+import type { OcrMetrics } from './ocr-metrics.js';
+import { ocrScorer } from './ocr-scorer.js';
 import { type LabelledPolygon, rasterizePolygons } from './polygon-raster.js';
 import { SegmentAccumulator, type SegmentMetrics } from './segment-metrics.js';
 import { textMetrics, type TextMetrics } from './text-metrics.js';
@@ -13,6 +15,8 @@ export interface ModelFacts {
   labels: readonly string[];
   /** Segment: the class index of pixels no polygon covers. */
   background: number;
+  /** OCR pipelines: the answer field holding the text lines. */
+  linesField?: string;
 }
 
 export interface ScoreOptions {
@@ -30,7 +34,7 @@ export interface Misclassified {
   confidence: number;
 }
 
-export type TaskMetrics = (ClassifyMetrics & { misclassified: Misclassified[] }) | TextMetrics | DetectMetrics | SegmentMetrics;
+export type TaskMetrics = (ClassifyMetrics & { misclassified: Misclassified[] }) | TextMetrics | DetectMetrics | SegmentMetrics | OcrMetrics;
 
 /**
  * Turns each sample's prediction into what its task's metrics need. Samples may be scored in
@@ -183,6 +187,8 @@ export function scorerFor(dataset: Dataset, facts: ModelFacts, options: ScoreOpt
       return detectScorer(dataset, facts);
     case 'segment':
       return segmentScorer(dataset, facts);
+    case 'ocr':
+      return ocrScorer(dataset, facts.linesField ?? 'lines');
   }
 }
 
@@ -202,5 +208,12 @@ export function summaryOf(metrics: TaskMetrics): Record<string, number | null> {
       return { map50: metrics.map50, map: metrics.map, precision: metrics.precision, recall: metrics.recall };
     case 'segment':
       return { meanIou: metrics.meanIou, pixelAccuracy: metrics.pixelAccuracy };
+    case 'ocr':
+      return {
+        cer: metrics.cer,
+        wer: metrics.wer,
+        exactLineAccuracy: metrics.exactLineAccuracy,
+        ...(metrics.matching === 'lines' ? { precision: metrics.precision, recall: metrics.recall, hmean: metrics.hmean } : {}),
+      };
   }
 }

@@ -6,6 +6,7 @@ import { datasetNames, type DatasetFiles, folderFiles, MAX_DATASET_FILES } from 
 import { EVALUATION_TASKS, type EvaluationTask, type Layout } from '../../evaluation/dataset.js';
 import { readDataset } from '../../evaluation/dataset-reader.js';
 import { evaluationView } from '../../evaluation/evaluation-view.js';
+import { ocrLinesField } from '../../evaluation/ocr-scorer.js';
 import type { EvaluationRunner } from '../../evaluation/runner.js';
 import type { ModelFacts, ScoreOptions } from '../../evaluation/scorers.js';
 import { type ArchiveKind, archiveFiles, uploadFiles } from '../../evaluation/upload-files.js';
@@ -68,14 +69,25 @@ function modelFacts(version: ModelVersion): ModelFacts {
   return { labels, background: typeof head.background === 'number' ? head.background : 0 };
 }
 
-/** The model, serving, of a task that can be evaluated (404, 503 or 400 before any body is read). */
-function evaluableModel(models: ModelRepository, name: string): { version: ModelVersion; task: EvaluationTask } {
+const MODEL_TASKS: readonly string[] = EVALUATION_TASKS.filter((t) => t !== 'ocr');
+const COVERED = `evaluation covers ${MODEL_TASKS.join(', ')} models and OCR pipelines (lines with text and geometry)`;
+
+/**
+ * The model or pipeline, serving, of a task that can be evaluated, and how its answers read
+ * (404, 503 or 400 before any body is read). A pipeline is evaluated as OCR when its answer
+ * holds text lines with their geometry.
+ */
+function evaluableModel(models: ModelRepository, name: string): { task: EvaluationTask; facts: ModelFacts } {
+  const pipeline = models.servingPipeline(name);
+  if (pipeline !== undefined) {
+    const linesField = ocrLinesField(pipeline);
+    if (linesField === undefined) throw badRequest(`${name} is a pipeline whose answer holds no text lines with geometry; ${COVERED}`, { field: 'name' });
+    return { task: 'ocr', facts: { labels: [], background: 0, linesField } };
+  }
   const version = models.serving(name);
   const task = version.spec.task as string;
-  if (!(EVALUATION_TASKS as readonly string[]).includes(task)) {
-    throw badRequest(`model ${name} is a ${task} model; evaluation covers ${EVALUATION_TASKS.join(', ')} models`, { field: 'name' });
-  }
-  return { version, task: task as EvaluationTask };
+  if (!MODEL_TASKS.includes(task)) throw badRequest(`model ${name} is a ${task} model; ${COVERED}`, { field: 'name' });
+  return { task: task as EvaluationTask, facts: modelFacts(version) };
 }
 
 /** Options from the query and from the body; one given in both is a 400 rather than a guess. */
@@ -140,9 +152,8 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
       handler: async (ctx) => {
         const { name } = parseParams(ctx, evaluateParams);
         ctx.logFields.model = name;
-        const { version, task } = evaluableModel(models, name);
+        const { task, facts } = evaluableModel(models, name);
         const { files, source, options } = await readRequest(ctx, config);
-        const facts = modelFacts(version);
         if (options.positiveLabel !== undefined && !facts.labels.includes(options.positiveLabel)) {
           throw badRequest(`positiveLabel: ${JSON.stringify(options.positiveLabel)} is not one of the model's labels`, { field: 'positiveLabel' });
         }
@@ -161,7 +172,8 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
           'Runs every image of the dataset through the model (its batcher, at low priority, so live requests keep their latency) ' +
           "and stores a report with the task's metrics. The dataset is a folder under `SIGHTLINE_DATASETS_DIR` named in JSON, or an upload: " +
           'a tar, tar.gz or zip archive as the body (options in the query), or multipart files each named by its path. ' +
-          'Layouts: `imagefolder` (`<label>/<image>`), `csv` (`file,label`), `labels-txt` (`file<TAB>text`), `coco` (`annotations.json`), ' +
+          'Layouts: `imagefolder` (`<label>/<image>`), `csv` (`file,label`), `labels-txt` (`file<TAB>text`; for an OCR pipeline, the whole text), ' +
+          '`ocr-lines` (`Label.txt` of `file<TAB>[{"transcription", "points"}, …]`, PaddleOCR\'s detection labels), `coco` (`annotations.json`), ' +
           '`yolo` (`<stem>.txt` beside images or under `labels/`), `masks` (`<stem>.mask.png` or `masks/<stem>.png`). ' +
           'Entries that cannot be used are counted and listed in the report, not fatal. ' +
           'Progress goes to the WebSocket topics `evaluations` and `evaluations/{id}`.',
@@ -185,8 +197,8 @@ export function evaluationRoutes(deps: EvaluationRouteDeps): Route[] {
         },
         errors: {
           400:
-            "a dataset no layout fits, a layout that does not fit the model's task, a model whose task cannot be evaluated, " +
-            'an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)',
+            "a dataset no layout fits, a layout that does not fit the model's task, a model whose task cannot be evaluated " +
+            '(or a pipeline that answers no text lines), an unsafe path in an upload, a damaged archive, or a bad option (`field` names it)',
           404: 'no model by this name, or no dataset folder by this name',
           413: 'the body, a file, or what an archive unpacks to is over its limit',
           415: 'not JSON, an archive or multipart',

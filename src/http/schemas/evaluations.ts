@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATASET_NAME } from '../../evaluation/dataset-files.js';
-import { LAYOUTS } from '../../evaluation/dataset.js';
+import { EVALUATION_TASKS, LAYOUTS } from '../../evaluation/dataset.js';
 import { EVALUATION_STATUSES } from '../../store/index.js';
 import { pageOf, pageQueryShape } from './pages.js';
 import { filePart, modelName, queryParameters, strictFields } from './field-types.js';
@@ -68,13 +68,16 @@ export const submittedEvaluation = z.strictObject({ id: z.uuid(), status });
 
 const headline = z
   .record(z.string(), z.number().nullable())
-  .describe('the headline figures: accuracy, macroF1, auc; cer, wer, exactLineAccuracy; map50, map; meanIou; plus evaluated and imagesPerSecond');
+  .describe(
+    'the headline figures: accuracy, macroF1, auc; cer, wer, exactLineAccuracy (and for OCR lines precision, recall, hmean); map50, map; meanIou; ' +
+      'plus evaluated and imagesPerSecond',
+  );
 
 const evaluationFields = {
   id: z.uuid(),
   model: z.string(),
   modelVersion: z.int().nullable().describe('the version of the model it ran against (its load counter)'),
-  task: z.enum(['classify', 'text-recognize', 'detect', 'segment']),
+  task: z.enum(EVALUATION_TASKS).describe("the model's task, or `ocr` for an OCR pipeline"),
   dataset: z.string().describe("the folder name, or the upload's name"),
   layout: z.enum(LAYOUTS),
   status,
@@ -133,6 +136,36 @@ const textMetrics = z.strictObject({
   worst: z.array(textSample).describe('the lines with the most character edits'),
 });
 
+const ocrMetrics = z.strictObject({
+  task: z.literal('ocr'),
+  matching: z
+    .enum(['lines', 'page'])
+    .describe("`lines`: labelled lines matched to the answer's by box IoU (ocr-lines); `page`: each image's whole text (labels-txt)"),
+  images: z.int(),
+  iouThreshold: z.number().nullable().describe('lines: the box IoU a predicted line needs to match a labelled one'),
+  cer: ratio.describe('character edits over labelled characters; a missed line is deleted, an extra one inserted'),
+  wer: ratio,
+  exactLineAccuracy: ratio.describe('lines: matched lines read exactly over pairs, missed and extra lines; page: images read exactly'),
+  characters: z.strictObject({ reference: z.int(), edits: z.int() }),
+  words: z.strictObject({ reference: z.int(), edits: z.int() }),
+  precision: ratio.describe('lines: line detection, matched over predicted'),
+  recall: ratio.describe('lines: matched over labelled'),
+  hmean: ratio,
+  lines: z
+    .strictObject({
+      labelled: z.int(),
+      predicted: z.int(),
+      matched: z.int(),
+      exact: z.int(),
+      missed: z.int(),
+      extra: z.int(),
+      ignoredRegions: z.int().describe('labelled `###` or `*`: not to be read'),
+      droppedPredictions: z.int().describe('predicted lines over an ignored region, counted nowhere'),
+    })
+    .nullable(),
+  worst: z.array(textSample).describe('the lines (or pages) with the most character edits; a missed line reads "", an extra one expects ""'),
+});
+
 const detectMetrics = z.strictObject({
   task: z.literal('detect'),
   images: z.int(),
@@ -175,7 +208,7 @@ export const evaluationReport = z
     dataset: z.strictObject({ name: z.string(), source: z.enum(['folder', 'upload']), layout: z.enum(LAYOUTS), files: z.int(), samples: z.int() }),
     images: z.strictObject({ total: z.int(), evaluated: z.int(), leftOut: z.int() }),
     problems: z.strictObject({ count: z.int(), listed: z.array(z.strictObject({ file: z.string(), message: z.string() })).describe('the first 1000') }),
-    metrics: z.discriminatedUnion('task', [classifyMetrics, textMetrics, detectMetrics, segmentMetrics]),
+    metrics: z.discriminatedUnion('task', [classifyMetrics, textMetrics, detectMetrics, segmentMetrics, ocrMetrics]),
     timing: z.strictObject({
       wallMs: z.number(),
       imagesPerSecond: ratio,
