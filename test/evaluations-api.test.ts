@@ -6,8 +6,8 @@ import WebSocket from 'ws';
 import { writeTar } from '../dist/src/evaluation/archive-tar.js';
 import { greyPng, writeZip } from './helpers/archives.js';
 import { solidImage, splitImage } from './helpers/images.js';
-import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { fixedDetector, linearClassifier, rawModel, segmentationLogits } from './helpers/onnx-model.js';
+import { carPersonDetectorEntry, rawEntry, redGreenSegmentEntry, rgbClassifierEntry } from './helpers/model-entries.js';
+import { makeModelRepo } from './helpers/model-repo.js';
 import type { DatasetListAnswer, ErrorAnswer, EvaluationAnswer, EvaluationPageAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
 import { reportOf } from './helpers/evaluations.js';
 import { documentedResponses, type OpenApiDoc } from './helpers/openapi.js';
@@ -75,38 +75,12 @@ const DETECTIONS_GT = {
 
 beforeAll(async () => {
   const repo = makeModelRepo({
-    cls: {
-      onnx: linearClassifier({ classes: 3 }).bytes,
-      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } },
-    },
+    cls: rgbClassifierEntry({ softmax: true }),
     // Every partial batch waits 400 ms: an evaluation of it lasts long enough to watch.
-    slow: {
-      onnx: linearClassifier({ classes: 3 }).bytes,
-      manifest: {
-        task: 'classify',
-        input: plainInput,
-        head: { labels: ['red', 'green', 'blue'] },
-        batching: { maxBatchSize: 64, maxQueueDelayMs: 400, waitWhenIdle: true },
-      },
-    },
-    det: {
-      onnx: fixedDetector().bytes,
-      manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
-    },
-    seg: {
-      onnx: segmentationLogits({
-        classes: 3,
-        weights: [
-          [0, 0, 0],
-          [1, 0, 0],
-          [0, 1, 0],
-        ],
-        bias: [0.5, 0, 0],
-        inputShape: [3, 32, 32],
-      }).bytes,
-      manifest: { task: 'segment', input: { resize: 'stretch', width: 32, height: 32, colorOrder: 'RGB' }, head: { labels: ['background', 'red', 'green'] } },
-    },
-    raw: { onnx: rawModel().bytes, manifest: { task: 'raw', input: plainInput } },
+    slow: rgbClassifierEntry({ batching: { maxBatchSize: 64, maxQueueDelayMs: 400, waitWhenIdle: true } }),
+    det: carPersonDetectorEntry(),
+    seg: redGreenSegmentEntry(32),
+    raw: rawEntry(),
   });
   datasets = mkdtempSync(path.join(os.tmpdir(), 'sightline-datasets-'));
   writeDataset('colours', await classifyFiles());

@@ -3,8 +3,9 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { RequestMetrics } from '../dist/src/metrics/request-metrics.js';
 import { solidImage } from './helpers/images.js';
+import { rgbClassifierEntry } from './helpers/model-entries.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { failingModel, linearClassifier } from './helpers/onnx-model.js';
+import { failingModel } from './helpers/onnx-model.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -91,27 +92,13 @@ function parsePrometheus(text: string): Map<string, Family> {
 }
 
 const repo = makeModelRepo({
-  cls: {
-    onnx: linearClassifier({ classes: 3 }).bytes,
-    manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } },
-  },
-  slow: {
-    onnx: linearClassifier({ classes: 3 }).bytes,
-    manifest: {
-      task: 'classify',
-      input: plainInput,
-      head: { labels: ['red', 'green', 'blue'] },
-      batching: { maxBatchSize: 8, maxQueueDelayMs: 3000, waitWhenIdle: true },
-    },
-  },
+  cls: rgbClassifierEntry({ batching: { maxBatchSize: 4, maxQueueDelayMs: 20 } }),
+  slow: rgbClassifierEntry({ batching: { maxBatchSize: 8, maxQueueDelayMs: 3000, waitWhenIdle: true } }),
   fail: {
     onnx: failingModel({ magic: 255 }).bytes,
     manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } },
   },
-  nobatch: {
-    onnx: linearClassifier({ classes: 3 }).bytes,
-    manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'] }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } },
-  },
+  nobatch: rgbClassifierEntry({ batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } }),
 });
 
 let server: Server;

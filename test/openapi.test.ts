@@ -7,15 +7,15 @@ import { z } from 'zod';
 import { buildOpenApiDocument } from '../dist/src/http/openapi/document.js';
 import { SchemaComponents } from '../dist/src/http/openapi/schema-components.js';
 import { craftedPngHeader, solidImage, splitImage } from './helpers/images.js';
-import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { fixedDetector, linearClassifier, rawModel, segmentationLogits, segmentationProbability } from './helpers/onnx-model.js';
+import { carPersonDetectorEntry, rawEntry, redGreenSegmentEntry, rgbClassifierEntry } from './helpers/model-entries.js';
+import { makeModelRepo } from './helpers/model-repo.js';
+import { segmentationProbability } from './helpers/onnx-model.js';
 import { collectRefs, documentedResponses, HTTP_METHODS, openApiPath, resolvePointer, schemaErrors, type Json, type OpenApiDoc } from './helpers/openapi.js';
 import { startTestServer } from './helpers/server.js';
 import { frameText } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-const labels = ['red', 'green', 'blue'];
 const square32 = { resize: 'stretch', width: 32, height: 32, colorOrder: 'RGB' };
 
 let server: Server;
@@ -24,33 +24,14 @@ let check: ReturnType<typeof documentedResponses>;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
-  const classifier = linearClassifier({ classes: 3 });
   const repo = makeModelRepo({
-    cls: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels, softmax: true } } },
-    spare: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels } } },
+    cls: rgbClassifierEntry({ softmax: true }),
+    spare: rgbClassifierEntry(),
     // Jobs on this model wait in its queue for a while: long enough to ask for their result too early.
-    slow: {
-      onnx: classifier.bytes,
-      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 64, maxQueueDelayMs: 3000, waitWhenIdle: true } },
-    },
-    det: {
-      onnx: fixedDetector().bytes,
-      manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
-    },
-    raw: { onnx: rawModel().bytes, manifest: { task: 'raw', input: plainInput } },
-    seg: {
-      onnx: segmentationLogits({
-        classes: 3,
-        weights: [
-          [0, 0, 0],
-          [1, 0, 0],
-          [0, 1, 0],
-        ],
-        bias: [0.5, 0, 0],
-        inputShape: [3, 32, 32],
-      }).bytes,
-      manifest: { task: 'segment', input: square32, head: { labels: ['background', 'red', 'green'] } },
-    },
+    slow: rgbClassifierEntry({ batching: { maxBatchSize: 64, maxQueueDelayMs: 3000, waitWhenIdle: true } }),
+    det: carPersonDetectorEntry(),
+    raw: rawEntry(),
+    seg: redGreenSegmentEntry(32),
     text: { onnx: segmentationProbability({ inputShape: [3, 32, 32] }).bytes, manifest: { task: 'text-detect', input: square32 } },
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo });

@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode, fromRaw, rgbPixels, type Rgb } from './helpers/images.js';
 import { makeModelRepo } from './helpers/model-repo.js';
-import { segmentationLogits, segmentationProbability } from './helpers/onnx-model.js';
+import { redGreenLogits } from './helpers/model-entries.js';
+import { segmentationProbability } from './helpers/onnx-model.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -28,16 +29,7 @@ function rectangles(width: number, height: number, background: Rgb, fills: Array
 describe('segment models end to end (tiny ONNX models)', () => {
   // logits: background 0.5, red R, green G (input is pixel / 255): a pixel is red or green when that
   // channel is above 0.5, otherwise background (ties go to background). The letterbox grey 114 is background.
-  const logits = segmentationLogits({
-    classes: 3,
-    weights: [
-      [0, 0, 0],
-      [1, 0, 0],
-      [0, 1, 0],
-    ],
-    bias: [0.5, 0, 0],
-    inputShape: [3, 64, 64],
-  });
+  const logits = redGreenLogits(64);
   // p = sigmoid(R − 0.5): above the head threshold 0.5 exactly where R > 0.5.
   const probability = segmentationProbability({ kind: 'sigmoid', threshold: 0.5, inputShape: [3, 64, 64] });
   const letterbox = { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' };
