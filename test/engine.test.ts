@@ -250,12 +250,12 @@ describe('predict', () => {
     const body = (await res.json()) as Answer<DetectAnswer>;
     expect(body.detections.map((d) => d.label)).toEqual(['car', 'person', 'person']);
     const [a, b, c] = body.detections;
-    expect(a.score).toBeCloseTo(0.9, 6);
-    expect(a.box).toEqual([20, 0, 60, 28]);
-    expect(b.score).toBeCloseTo(0.7, 6);
-    expect(b.box).toEqual([22, 0, 62, 28]);
-    expect(c.score).toBeCloseTo(0.6, 6);
-    expect(c.box).toEqual([80, 52, 112, 64]);
+    expect(a?.score).toBeCloseTo(0.9, 6);
+    expect(a?.box).toEqual([20, 0, 60, 28]);
+    expect(b?.score).toBeCloseTo(0.7, 6);
+    expect(b?.box).toEqual([22, 0, 62, 28]);
+    expect(c?.score).toBeCloseTo(0.6, 6);
+    expect(c?.box).toEqual([80, 52, 112, 64]);
   });
 });
 
@@ -329,8 +329,8 @@ describe('failures and lifecycle', () => {
     const ok = await post('fail', await png([10, 20, 30]), 'image/png');
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as Answer<RawAnswer>;
-    expect(body.outputs.output.dims).toEqual([1, 3, 8, 8]);
-    expect(body.outputs.output.data.slice(0, 2)).toEqual([10, 10]);
+    expect(body.outputs.output!.dims).toEqual([1, 3, 8, 8]);
+    expect(body.outputs.output!.data.slice(0, 2)).toEqual([10, 10]);
     const bad = await post('fail', await png([255, 255, 255]), 'image/png');
     expect(bad.status).toBe(500);
     const err = await refusal(bad);

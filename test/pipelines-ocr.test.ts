@@ -104,9 +104,9 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
     // The quadrilateral runs as the text reads: the upside-down line from right to left on the page,
     // the line turned by 28° downwards at tan 28° ≈ 0.53.
     const upside = body.lines[3]!.points;
-    expect(upside[0][0]).toBeGreaterThan(upside[1][0]);
+    expect(upside[0]![0]).toBeGreaterThan(upside[1]![0]);
     const steep = body.lines[6]!.points;
-    expect((steep[1][1] - steep[0][1]) / (steep[1][0] - steep[0][0])).toBeCloseTo(Math.tan((28 * Math.PI) / 180), 1);
+    expect((steep[1]![1] - steep[0]![1]) / (steep[1]![0] - steep[0]![0])).toBeCloseTo(Math.tan((28 * Math.PI) / 180), 1);
 
     const steps = body.latencyMs.steps;
     expect(Object.keys(steps)).toEqual(STEPS);

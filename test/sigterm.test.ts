@@ -88,7 +88,7 @@ it('answers every predict in flight on SIGTERM, then exits 0', async () => {
   const answers = await Promise.all(inFlight);
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   // The first pixels of an answer; anything else is shown as it came.
-  const firstPixels = ({ body }: (typeof answers)[number]) => ('outputs' in body ? body.outputs.output.data.slice(0, 3) : body);
+  const firstPixels = ({ body }: (typeof answers)[number]) => ('outputs' in body ? body.outputs.output!.data.slice(0, 3) : body);
   expect(firstPixels(answers[1]!)).toEqual([7, 7, 7]);
   expect(firstPixels(answers[0]!)).toEqual([255, 255, 255]);
   expect(await exited).toEqual({ code: 0, signal: null });

@@ -113,9 +113,9 @@ describe('tfjs backend: exact outputs', () => {
 
   it('runs a graph model and returns its raw output', async () => {
     const body = await predict<RawAnswer>('graph', [10, 20, 30]);
-    expect(body.outputs.scores.dims).toEqual([1, 3]);
+    expect(body.outputs.scores!.dims).toEqual([1, 3]);
     const expected = [10 / 255, (2 * 20) / 255, (4 * 30) / 255];
-    expected.forEach((v, i) => expect(body.outputs.scores.data[i]).toBeCloseTo(v, 6));
+    expected.forEach((v, i) => expect(body.outputs.scores!.data[i]).toBeCloseTo(v, 6));
   });
 
   it('keeps each answer with its request when requests share a batch', async () => {

@@ -18,8 +18,8 @@ export function pickOutput(task: string, outputs: Record<string, ItemTensor>, na
   if (names.length !== 1) {
     throw outputMismatch(task, `model has ${names.length} outputs (${names.join(', ') || 'none'}); set the "output" option to pick one`);
   }
-  const only = names[0];
-  return checkSize(task, only, outputs[only]);
+  const only = names[0]!;
+  return checkSize(task, only, outputs[only]!);
 }
 
 /**
@@ -62,7 +62,7 @@ export function numericData(task: string, tensor: ItemTensor): NumericData {
   if (data instanceof Float32Array) return data;
   const out = new Float64Array(data.length);
   if (data instanceof BigInt64Array) {
-    for (let i = 0; i < data.length; i++) out[i] = bigintToNumber(task, data[i]);
+    for (let i = 0; i < data.length; i++) out[i] = bigintToNumber(task, data[i]!);
   } else {
     out.set(data);
   }
@@ -73,12 +73,13 @@ export function numericData(task: string, tensor: ItemTensor): NumericData {
  * The dims of a head's output, checked against `shape`: numbers must match, names (`'C'`, `'H'`)
  * stand for any size and say what the head reads there, e.g. `[1, 'C', 'H', 'W']`.
  */
-export function outputDims(task: string, tensor: ItemTensor, shape: readonly (number | string)[]): number[] {
+export function outputDims<const S extends readonly (number | string)[]>(task: string, tensor: ItemTensor, shape: S): { -readonly [K in keyof S]: number } {
   const { dims } = tensor;
   if (dims.length !== shape.length || shape.some((d, i) => typeof d === 'number' && dims[i] !== d)) {
     throw outputMismatch(task, `expected output dims [${shape.join(', ')}], got [${dims.join(', ')}]`);
   }
-  return [...dims];
+  // As many dims as the shape names, just checked.
+  return [...dims] as { -readonly [K in keyof S]: number };
 }
 
 /** Float32 values, as probability maps are compared in their own precision; others are narrowed once. */
