@@ -136,31 +136,10 @@ describeEachDatabase('group commit', (target) => {
     const { store } = await open(target);
     const [existing] = await store.detections.insertMany([detection(1)]);
     // Reusing an id inside one write: the database refuses the second row, so neither is kept.
+    const row = (id: string) => ({ id, camera_id: 'c', track_id: 't', label: 'car', confidence: 0.1, detected_at: 5, created_at: 5 });
     const duplicate = store.writer.write(async (trx) => {
-      await trx
-        .insertInto('detections')
-        .values({
-          id: '00000000-0000-7000-8000-0000000000aa',
-          camera_id: 'c',
-          track_id: 't',
-          label: 'car',
-          confidence: 0.1,
-          detected_at: 5,
-          created_at: 5,
-        })
-        .execute();
-      await trx
-        .insertInto('detections')
-        .values({
-          id: existing!,
-          camera_id: 'c',
-          track_id: 't',
-          label: 'car',
-          confidence: 0.1,
-          detected_at: 5,
-          created_at: 5,
-        })
-        .execute();
+      await trx.insertInto('detections').values(row('00000000-0000-7000-8000-0000000000aa')).execute();
+      await trx.insertInto('detections').values(row(existing!)).execute();
     });
     await expect(duplicate).rejects.toBeDefined();
     expect(await store.detections.get('00000000-0000-7000-8000-0000000000aa')).toBeUndefined();
