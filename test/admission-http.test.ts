@@ -2,14 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassifyAnswer } from '../dist/src/heads/index.js';
 import type { Answer, ErrorAnswer, ModelListAnswer, ServingModelAnswer } from './helpers/answers.js';
 import { solidImage } from './helpers/images.js';
-import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { linearClassifier } from './helpers/onnx-model.js';
+import { rgbClassifierEntry } from './helpers/model-entries.js';
+import { makeModelRepo } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
-
-const classifier = linearClassifier({ classes: 3 });
-const labels = ['red', 'green', 'blue'];
 
 let repoDir: string;
 let server: Server;
@@ -18,20 +15,9 @@ let base: string;
 beforeAll(async () => {
   repoDir = makeModelRepo({
     // Items wait up to a second for a fuller batch: two of them fill the queue meanwhile.
-    held: {
-      onnx: classifier.bytes,
-      manifest: {
-        task: 'classify',
-        input: plainInput,
-        head: { labels },
-        batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 },
-      },
-    },
-    budget: {
-      onnx: classifier.bytes,
-      manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueWaitMs: 50 } },
-    },
-    nobudget: { onnx: classifier.bytes, manifest: { task: 'classify', input: plainInput, head: { labels }, batching: { maxQueueWaitMs: 0 } } },
+    held: rgbClassifierEntry({ batching: { maxBatchSize: 64, maxQueueDelayMs: 1000, waitWhenIdle: true, maxQueueSize: 2 } }),
+    budget: rgbClassifierEntry({ batching: { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueWaitMs: 50 } }),
+    nobudget: rgbClassifierEntry({ batching: { maxQueueWaitMs: 0 } }),
   });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
   base = server.url;
