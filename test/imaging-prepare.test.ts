@@ -95,30 +95,20 @@ describe('decoding every supported format', () => {
     expectAllPixels(image, RED);
   });
 
-  it('turns greyscale into three equal channels', async () => {
-    const grey = await fromRaw(
-      rgbPixels(4, 2, () => [77, 77, 77]),
+  it.each([
+    ['turns greyscale into three equal channels', 'b-w', [77, 77, 77]],
+    ['turns 16-bit PNG into 8-bit', 'rgb16', [200, 100, 50]],
+  ] as const)('%s', async (_name, colourspace, colour) => {
+    const encoded = await fromRaw(
+      rgbPixels(4, 2, () => colour),
       4,
       2,
     )
-      .toColourspace('b-w')
+      .toColourspace(colourspace)
       .png()
       .toBuffer();
-    const image = await prepareImage(grey, stretch(4, 2));
-    expectAllPixels(image, [77, 77, 77]);
-  });
-
-  it('turns 16-bit PNG into 8-bit', async () => {
-    const png16 = await fromRaw(
-      rgbPixels(4, 2, () => [200, 100, 50]),
-      4,
-      2,
-    )
-      .toColourspace('rgb16')
-      .png()
-      .toBuffer();
-    const image = await prepareImage(png16, stretch(4, 2));
-    expectAllPixels(image, [200, 100, 50]);
+    const image = await prepareImage(encoded, stretch(4, 2));
+    expectAllPixels(image, colour);
   });
 });
 

@@ -43,43 +43,25 @@ export const attr = {
   }),
 };
 
-const BYTES_PER_ELEMENT: Record<ElemType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8 };
+/** Each element type's size and how one value is written little-endian, as onnx.proto requires whatever the host order. */
+const ELEMENT_CODEC: Record<ElemType, { bytes: number; write: (view: DataView, at: number, v: number | bigint) => void }> = {
+  float32: { bytes: 4, write: (view, at, v) => view.setFloat32(at, Number(v), true) },
+  int32: { bytes: 4, write: (view, at, v) => view.setInt32(at, Number(v), true) },
+  int64: { bytes: 8, write: (view, at, v) => view.setBigInt64(at, BigInt(v), true) },
+  uint8: { bytes: 1, write: (view, at, v) => view.setUint8(at, Number(v)) },
+  int8: { bytes: 1, write: (view, at, v) => view.setInt8(at, Number(v)) },
+  bool: { bytes: 1, write: (view, at, v) => view.setUint8(at, v ? 1 : 0) },
+  // Given as the 16-bit pattern itself.
+  float16: { bytes: 2, write: (view, at, v) => view.setUint16(at, Number(v), true) },
+  float64: { bytes: 8, write: (view, at, v) => view.setFloat64(at, Number(v), true) },
+};
 
-/** Little-endian raw_data for a tensor, as onnx.proto requires whatever the host order. */
+/** Little-endian raw_data for a tensor. */
 export function rawData(type: ElemType, values: ArrayLike<number | bigint>): Uint8Array {
-  const n = values.length;
-  const out = new Uint8Array(n * BYTES_PER_ELEMENT[type]);
+  const { bytes, write } = ELEMENT_CODEC[type];
+  const out = new Uint8Array(values.length * bytes);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    switch (type) {
-      case 'float32':
-        view.setFloat32(i * 4, Number(v), true);
-        break;
-      case 'int32':
-        view.setInt32(i * 4, Number(v), true);
-        break;
-      case 'int64':
-        view.setBigInt64(i * 8, BigInt(v), true);
-        break;
-      case 'uint8':
-        view.setUint8(i, Number(v));
-        break;
-      case 'int8':
-        view.setInt8(i, Number(v));
-        break;
-      case 'bool':
-        view.setUint8(i, v ? 1 : 0);
-        break;
-      case 'float16':
-        // Given as the 16-bit pattern itself.
-        view.setUint16(i * 2, Number(v), true);
-        break;
-      case 'float64':
-        view.setFloat64(i * 8, Number(v), true);
-        break;
-    }
-  }
+  for (let i = 0; i < values.length; i++) write(view, i * bytes, values[i]!);
   return out;
 }
 
