@@ -67,16 +67,14 @@ export interface InferAnswer {
 
 function bytesOf(t: ClientTensor): Uint8Array {
   if (t.datatype === 'BYTES') {
-    const elements = t.data as ReadonlyArray<Uint8Array>;
-    const out = new Uint8Array(elements.reduce((n, e) => n + 4 + e.byteLength, 0));
-    const view = new DataView(out.buffer);
-    let at = 0;
-    for (const e of elements) {
-      view.setUint32(at, e.byteLength, true);
-      out.set(e, at + 4);
-      at += 4 + e.byteLength;
-    }
-    return out;
+    // The protocol's binary BYTES: each element is its byte length as a little-endian uint32, then its bytes.
+    return Buffer.concat(
+      (t.data as ReadonlyArray<Uint8Array>).flatMap((e) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(e.byteLength);
+        return [length, e];
+      }),
+    );
   }
   const Array_ = ARRAYS[t.datatype];
   // A datatype the protocol lacks (to test the server's refusal): the typed array's own bytes.
