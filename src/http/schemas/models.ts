@@ -90,32 +90,6 @@ const statistics = z
   })
   .describe('infer statistics of the version serving now');
 
-const calibrationRun = z.strictObject({
-  intraOpThreads: z.int(),
-  batchSize: z.int(),
-  msPerBatch: z.number().describe('the fastest timed run, after a warm-up run'),
-  msPerImage: z.number(),
-  samples: z.int().describe('timed runs taken'),
-});
-
-const calibration = z
-  .strictObject({
-    source: z.enum(['measured', 'cache']).describe('`measured` at this load, or `cache`: figures measured earlier for the same model file (SHA-256), cores and candidates'),
-    input: z.strictObject({ width: z.int(), height: z.int() }).describe("the synthetic batch's image size"),
-    cores: z.int(),
-    runs: z.array(calibrationRun).describe('each configuration timed'),
-    candidates: z
-      .array(z.strictObject({ instances: z.int(), intraOpThreads: z.int(), imagesPerSecond: z.number().describe('estimated at batch 1, instances side by side') }))
-      .describe('the instances × intraOpThreads candidates measured'),
-    batching: z.strictObject({
-      batchSize: z.int().describe('the largest batch measured (maxBatchSize)'),
-      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.1 ms outside the run); null when not measured'),
-      decision: z.enum(['kept', 'off', 'not measured']).describe('`off`: batches are not cheaper per image (ratio ≥ 0.95), so maxBatchSize 1 and no delay'),
-    }),
-    measureMs: z.int().describe('wall time the measurement took at load (0 from the cache)'),
-  })
-  .describe('what was measured at load on a synthetic batch, for ONNX models on CPU whose manifest leaves instances or intraOpThreads open');
-
 const heapFields = {
   threadId: z.int().describe("the worker thread's id"),
   heapUsedBytes: z.int().describe("live objects in the worker's V8 heap"),
@@ -144,6 +118,33 @@ const memory = z
       .describe('how ONNX Runtime keeps CPU memory between runs (ONNX models)'),
   })
   .describe("what this model's version holds, as far as it can be measured (see the README's Memory section)");
+
+const calibrationRun = z.strictObject({
+  intraOpThreads: z.int(),
+  batchSize: z.int(),
+  msPerBatch: z.number().describe('the fastest timed run, after a warm-up run'),
+  msPerImage: z.number(),
+  samples: z.int().describe('timed runs taken'),
+  clock: z.enum(['wall-minus-wait', 'wall']).describe("`wall-minus-wait`: a single-threaded run's elapsed time less its thread's wait for a core, so other load on the machine does not count; `wall`: elapsed time"),
+});
+
+const calibration = z
+  .strictObject({
+    source: z.enum(['measured', 'cache']).describe('`measured` at this load, or `cache`: figures measured earlier for the same model file (SHA-256), cores and candidates'),
+    input: z.strictObject({ width: z.int(), height: z.int() }).describe("the synthetic batch's image size"),
+    cores: z.int(),
+    runs: z.array(calibrationRun).describe('each configuration timed'),
+    candidates: z
+      .array(z.strictObject({ instances: z.int(), intraOpThreads: z.int(), imagesPerSecond: z.number().describe('estimated at batch 1, instances side by side') }))
+      .describe('the instances × intraOpThreads candidates measured'),
+    batching: z.strictObject({
+      batchSize: z.int().describe('the largest batch measured (maxBatchSize)'),
+      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.5 ms outside the run); null when not measured'),
+      decision: z.enum(['kept', 'off', 'not measured']).describe('`off`: batches are not cheaper per image (ratio ≥ 0.95), so maxBatchSize 1 and no delay'),
+    }),
+    measureMs: z.int().describe('wall time the measurement took at load (0 from the cache)'),
+  })
+  .describe('what was measured at load on a synthetic batch, for ONNX models on CPU whose manifest leaves instances or intraOpThreads open');
 
 export const modelDetail = z
   .strictObject({
