@@ -7,72 +7,17 @@ import { subscriberRoute } from '../dist/src/http/websocket/subscriber-route.js'
 import { linearClassifier } from './helpers/onnx-model.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { startTestServer } from './helpers/server.js';
-import { frameText } from './helpers/ws-client.js';
+import { FrameClient } from './helpers/ws-client.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
-type Message = Record<string, unknown> & { type: string };
-
-/** A WebSocket client that queues what it receives, so tests can await messages in order. */
-class Client {
-  readonly received: Message[] = [];
-  private cursor = 0;
-  private wake: (() => void) | undefined;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data, isBinary) => {
-      this.received.push(isBinary ? { type: 'binary' } : (JSON.parse(frameText(data)) as Message));
-      this.wake?.();
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  static async open(url: string): Promise<Client> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    });
-    return new Client(ws);
-  }
-
-  send(value: unknown): void {
-    this.ws.send(typeof value === 'string' ? value : JSON.stringify(value));
-  }
-
-  async next(timeoutMs = 5000): Promise<Message> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.cursor >= this.received.length) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no message within ${timeoutMs} ms (received ${this.received.length})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    return this.received[this.cursor++]!;
-  }
-
-  /** Sends a control message and returns the answer to it. */
-  async ask(value: unknown): Promise<Message> {
-    this.send(value);
-    return this.next();
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
+type Client = FrameClient;
 
 let server: Server;
 let wsUrl: string;
 const clients: Client[] = [];
 
 async function client(path = '/v1/ws'): Promise<Client> {
-  const c = await Client.open(`${wsUrl}${path}`);
+  const c = await FrameClient.open(`${wsUrl}${path}`);
   clients.push(c);
   return c;
 }
@@ -236,8 +181,8 @@ describe('subscriptions', () => {
     const own = await startTestServer({}, { logger });
     onTestFinished(() => own.close());
     const url = `${own.url.replace('http://', 'ws://')}/v1/ws`;
-    const bystander = await Client.open(url);
-    const c = await Client.open(url);
+    const bystander = await FrameClient.open(url);
+    const c = await FrameClient.open(url);
     c.ws.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { binary: false });
     // uWS checks every text frame itself and cuts the connection before the hub sees the frame,
     // without the 1007 close frame RFC 6455 recommends: the client can only report 1006.
@@ -377,7 +322,7 @@ describe('slow consumers', () => {
 describe('shutdown', () => {
   it('closes WebSockets with 1001 when the server stops', async () => {
     const own = await startTestServer();
-    const c = await Client.open(`${own.url.replace('http://', 'ws://')}/v1/ws`);
+    const c = await FrameClient.open(`${own.url.replace('http://', 'ws://')}/v1/ws`);
     await c.ask({ type: 'subscribe', topic: 'detections' });
     await own.close();
     expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' });

@@ -52,6 +52,12 @@ export class FrameClient {
     return this.received[this.cursor++]!;
   }
 
+  /** Sends a control message and returns the answer to it. */
+  async ask(value: unknown): Promise<Frame> {
+    this.send(value);
+    return this.next();
+  }
+
   /** Frames not read yet, after waiting `ms` for stragglers. */
   async unread(ms = 100): Promise<Frame[]> {
     await new Promise((resolve) => setTimeout(resolve, ms));
