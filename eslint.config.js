@@ -4,10 +4,11 @@
 // switches) see what the compiler sees. Layout is Prettier's job (.prettierrc.json); nothing here
 // concerns spacing or wrapping, except a bound on line length for what Prettier does not wrap.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/', 'build/', 'data/', 'models/', 'node_modules/', 'bench/results/', 'native/', '.gl/', '.whl/'],
   },
@@ -17,7 +18,7 @@ export default tseslint.config(
   js.configs.recommended,
   {
     files: ['**/*.ts'],
-    extends: [...tseslint.configs.recommendedTypeChecked],
+    extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
         // The tests are typed against dist/'s declarations, as tsc checks them; the console suite has
