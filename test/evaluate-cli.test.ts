@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvaluateCommand } from '../dist/src/evaluation/evaluate-command.js';
-import { solidImage } from './helpers/images.js';
-import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { linearClassifier } from './helpers/onnx-model.js';
+import { writeSolidDataset } from './helpers/evaluations.js';
+import { rgbClassifierEntry } from './helpers/model-entries.js';
+import { makeModelRepo } from './helpers/model-repo.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -27,24 +27,17 @@ function io() {
 
 beforeAll(async () => {
   repo = makeModelRepo({
-    cls: {
-      onnx: linearClassifier({ classes: 3 }).bytes,
-      manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green', 'blue'], softmax: true } },
-    },
+    cls: rgbClassifierEntry({ softmax: true }),
   });
   const parent = mkdtempSync(path.join(os.tmpdir(), 'sightline-cli-sets-'));
   dataset = path.join(parent, 'colours');
-  const files: Array<[string, [number, number, number]]> = [
+  await writeSolidDataset(dataset, [
     ['red/1.png', [255, 0, 0]],
     ['red/2.png', [250, 0, 0]],
     ['red/odd.png', [0, 255, 0]],
     ['green/1.png', [0, 255, 0]],
     ['blue/1.png', [0, 0, 255]],
-  ];
-  for (const [file, rgb] of files) {
-    mkdirSync(path.dirname(path.join(dataset, file)), { recursive: true });
-    writeFileSync(path.join(dataset, file), await solidImage('png', 8, 8, rgb));
-  }
+  ]);
   writeFileSync(path.join(dataset, 'blue', 'broken.png'), 'not an image');
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_DATASETS_DIR: parent });
   await server.modelsLoaded;

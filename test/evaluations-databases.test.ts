@@ -1,13 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { describeEachDatabase, freshDatabase } from './helpers/databases.js';
-import { solidImage } from './helpers/images.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import type { EvaluationAnswer, EvaluationPageAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
-import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
+import { finishedEvaluation, reportOf, writeSolidDataset } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 const repo = makeModelRepo({
@@ -16,16 +15,12 @@ const repo = makeModelRepo({
 
 async function datasetsDir(): Promise<string> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sightline-db-sets-'));
-  const files: Array<[string, [number, number, number]]> = [
+  await writeSolidDataset(path.join(root, 'pair'), [
     ['red/a.png', [255, 0, 0]],
     ['red/b.png', [0, 200, 0]],
     ['green/c.png', [0, 255, 0]],
     ['green/🌿.png', [0, 250, 0]],
-  ];
-  for (const [file, rgb] of files) {
-    mkdirSync(path.dirname(path.join(root, 'pair', file)), { recursive: true });
-    writeFileSync(path.join(root, 'pair', file), await solidImage('png', 8, 8, rgb));
-  }
+  ]);
   return root;
 }
 

@@ -5,10 +5,11 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailability, consoleRoutes, launchBrowser } from './helpers/browser.js';
 import { solidImage } from './helpers/images.js';
+import { carPersonDetectorEntry } from './helpers/model-entries.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
-import { fixedDetector, linearClassifier } from './helpers/onnx-model.js';
+import { linearClassifier } from './helpers/onnx-model.js';
 import type { EvaluationAnswer, EvaluationPageAnswer } from './helpers/answers.js';
-import { reportOf } from './helpers/evaluations.js';
+import { reportOf, writeSolidDataset } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -48,13 +49,10 @@ describe.skipIf(!availability.available)(
           onnx: linearClassifier({ classes: 2 }).bytes,
           manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'], softmax: true } },
         },
-        det: {
-          onnx: fixedDetector().bytes,
-          manifest: { task: 'detect', input: { resize: 'letterbox', width: 64, height: 64, colorOrder: 'RGB' }, head: { labels: ['car', 'person'] } },
-        },
+        det: carPersonDetectorEntry(),
       });
       const datasets = mkdtempSync(path.join(os.tmpdir(), 'sightline-ui-sets-'));
-      const shades: Array<[string, [number, number, number]]> = [
+      await writeSolidDataset(path.join(datasets, 'shades'), [
         ['red/1.png', [255, 0, 0]],
         ['red/2.png', [200, 10, 0]],
         ['red/3.png', [120, 100, 0]],
@@ -62,8 +60,7 @@ describe.skipIf(!availability.available)(
         ['green/1.png', [0, 255, 0]],
         ['green/2.png', [30, 200, 0]],
         ['green/3.png', [140, 130, 0]],
-      ];
-      for (const [file, rgb] of shades) write(path.join(datasets, 'shades'), file, await solidImage('png', 8, 8, rgb));
+      ]);
       write(path.join(datasets, 'shades'), 'green/broken.png', 'not an image');
       const black = await solidImage('png', 64, 64, [0, 0, 0]);
       write(path.join(datasets, 'cars'), 'a.png', black);

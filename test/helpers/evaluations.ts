@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { EvaluationAnswer, EvaluationMetrics } from './answers.js';
+import { solidImage, type Rgb } from './images.js';
 
 /** GET /v1/evaluations/{id} until it has succeeded or failed. */
 export async function finishedEvaluation(baseUrl: string, id: string, timeoutMs = 30_000): Promise<EvaluationAnswer> {
@@ -17,4 +20,12 @@ export function reportOf<Task extends EvaluationMetrics['task']>(e: EvaluationAn
   const metrics = e.report.metrics;
   if (metrics.task !== task) throw new Error(`evaluation ${e.id} reports ${metrics.task}, not ${task}`);
   return { ...e.report, metrics: metrics as EvaluationMetrics<Task> };
+}
+
+/** A folder dataset of solid 8×8 PNGs: each [path, colour] becomes that file below `root`. */
+export async function writeSolidDataset(root: string, files: ReadonlyArray<readonly [string, Rgb]>): Promise<void> {
+  for (const [file, rgb] of files) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), await solidImage('png', 8, 8, rgb));
+  }
 }
