@@ -116,27 +116,23 @@ function choice<const C extends readonly [string, ...string[]]>(choices: C): Val
   return { schema: z.enum(choices), expected: `one of ${choices.join(', ')}`, placeholder: 'value', choices };
 }
 
+/** A whole number of `min`..`max`, given as a number or as text (with a KiB/MiB/GiB unit where `allowUnit`). */
+function wholeSchema(min: number, max: number | undefined, allowUnit: boolean) {
+  return z.union([z.number(), z.string().transform((s) => wholeNumber(s, allowUnit))]).pipe(
+    z
+      .int()
+      .min(min)
+      .max(max ?? Number.MAX_SAFE_INTEGER),
+  );
+}
+
 function integer(min: number, max?: number): ValueType<number> {
-  return {
-    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, false))]).pipe(
-      z
-        .int()
-        .min(min)
-        .max(max ?? Number.MAX_SAFE_INTEGER),
-    ),
-    expected: `an integer of ${range(min, max)}`,
-    placeholder: 'n',
-  };
+  return { schema: wholeSchema(min, max, false), expected: `an integer of ${range(min, max)}`, placeholder: 'n' };
 }
 
 function byteSize(min: number, max?: number): ValueType<number> {
   return {
-    schema: z.union([z.number(), z.string().transform((s) => wholeNumber(s, true))]).pipe(
-      z
-        .int()
-        .min(min)
-        .max(max ?? Number.MAX_SAFE_INTEGER),
-    ),
+    schema: wholeSchema(min, max, true),
     expected: `a byte size (e.g. 1048576, 512KiB, 16MiB) of ${range(min, max)}`,
     placeholder: 'bytes',
   };

@@ -15,37 +15,32 @@ export const EventName = {
   evaluationDeleted: 'evaluation.deleted',
 } as const;
 
+/**
+ * One message to a collection's topic and to one member's topic, serialised once and only when either
+ * has a subscriber (most publishes have none).
+ */
+function publishToBoth(hub: Hub, allTopic: string, oneTopic: string, event: string, value: unknown): void {
+  const all = hub.hasSubscribers(allTopic);
+  const one = hub.hasSubscribers(oneTopic);
+  if (!all && !one) return;
+  const data = JSON.stringify(value);
+  if (all) hub.publish(allTopic, event, data);
+  if (one) hub.publish(oneTopic, event, data);
+}
+
 /** A stored detection goes to `detections` and to `detections/<cameraId>`. */
 export function publishDetection(hub: Hub, detection: Detection): void {
-  const all = hub.hasSubscribers(DETECTIONS_TOPIC);
-  const camera = cameraTopic(detection.cameraId);
-  const one = hub.hasSubscribers(camera);
-  if (!all && !one) return;
-  const data = JSON.stringify(detection);
-  if (all) hub.publish(DETECTIONS_TOPIC, EventName.detectionCreated, data);
-  if (one) hub.publish(camera, EventName.detectionCreated, data);
+  publishToBoth(hub, DETECTIONS_TOPIC, cameraTopic(detection.cameraId), EventName.detectionCreated, detection);
 }
 
 /** A deleted detection goes where it was announced: `detections` and `detections/<cameraId>`. */
 export function publishDetectionDeleted(hub: Hub, deleted: { id: string; cameraId: string }): void {
-  const all = hub.hasSubscribers(DETECTIONS_TOPIC);
-  const camera = cameraTopic(deleted.cameraId);
-  const one = hub.hasSubscribers(camera);
-  if (!all && !one) return;
-  const data = JSON.stringify({ id: deleted.id, cameraId: deleted.cameraId });
-  if (all) hub.publish(DETECTIONS_TOPIC, EventName.detectionDeleted, data);
-  if (one) hub.publish(camera, EventName.detectionDeleted, data);
+  publishToBoth(hub, DETECTIONS_TOPIC, cameraTopic(deleted.cameraId), EventName.detectionDeleted, { id: deleted.id, cameraId: deleted.cameraId });
 }
 
 /** A job's new state goes to `jobs` and to `jobs/<id>`. */
 export function publishJob(hub: Hub, job: { id: string }, event: string = EventName.jobUpdated): void {
-  const all = hub.hasSubscribers(JOBS_TOPIC);
-  const topic = jobTopic(job.id);
-  const one = hub.hasSubscribers(topic);
-  if (!all && !one) return;
-  const data = JSON.stringify(job);
-  if (all) hub.publish(JOBS_TOPIC, event, data);
-  if (one) hub.publish(topic, event, data);
+  publishToBoth(hub, JOBS_TOPIC, jobTopic(job.id), event, job);
 }
 
 export function publishModelState(hub: Hub, status: ModelStatus): void {
@@ -54,11 +49,5 @@ export function publishModelState(hub: Hub, status: ModelStatus): void {
 
 /** An evaluation's state change or progress goes to `evaluations` and to `evaluations/<id>`. */
 export function publishEvaluation(hub: Hub, data: { id: string }, event: string): void {
-  const all = hub.hasSubscribers(EVALUATIONS_TOPIC);
-  const topic = evaluationTopic(data.id);
-  const one = hub.hasSubscribers(topic);
-  if (!all && !one) return;
-  const text = JSON.stringify(data);
-  if (all) hub.publish(EVALUATIONS_TOPIC, event, text);
-  if (one) hub.publish(topic, event, text);
+  publishToBoth(hub, EVALUATIONS_TOPIC, evaluationTopic(data.id), event, data);
 }

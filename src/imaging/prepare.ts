@@ -6,7 +6,8 @@ import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from '.
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits, type ProbedImage } from './probe.js';
 import { type Raster, type ResampleTarget, resampleInto } from './resample.js';
 import { decodePlainPng } from './png-decode.js';
-import { planResize, type ResizePlan } from './resize-plan.js';
+import { resizeByPlan } from './libvips-resize.js';
+import { planResize, resampleTargetOf, type ResizePlan } from './resize-plan.js';
 import type { ImageFormat } from './sniff.js';
 import type { ImageTransform, Size } from './transform.js';
 
@@ -71,7 +72,6 @@ export async function decodeForModel(
   const plan = planResize(probed.oriented, spec);
   const background = spec.background ?? DEFAULT_BACKGROUND;
   const [r, g, b] = background;
-  const pad = plan.padValue;
 
   if (resamplesHere(probed, plan, spec)) {
     const raster = await decodeRaster(bytes, probed, limits);
@@ -80,7 +80,7 @@ export async function decodeForModel(
       return {
         ...described(plan, probed),
         raster,
-        resample: { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue: pad, background },
+        resample: resampleTargetOf(plan, background),
       };
     }
   }
@@ -88,16 +88,7 @@ export async function decodeForModel(
   let pipeline = sharp(bytes, decodeOptions(limits)).autoOrient();
   // Flattening only matters with alpha; skipping it saves libvips an operation per image.
   if (probed.hasAlpha) pipeline = pipeline.flatten({ background: { r, g, b } });
-  pipeline = pipeline.resize(plan.content.width, plan.content.height, { fit: 'fill', kernel: spec.kernel ?? 'linear' });
-  if (plan.left > 0 || plan.top > 0 || plan.right > 0 || plan.bottom > 0) {
-    pipeline = pipeline.extend({
-      left: plan.left,
-      top: plan.top,
-      right: plan.right,
-      bottom: plan.bottom,
-      background: { r: pad, g: pad, b: pad },
-    });
-  }
+  pipeline = resizeByPlan(pipeline, plan, spec.kernel ?? 'linear');
   pipeline = pipeline.removeAlpha();
   // Greyscale, CMYK and 16-bit inputs all end as 8-bit sRGB.
   pipeline = pipeline.toColourspace('srgb').raw({ depth: 'uchar' });

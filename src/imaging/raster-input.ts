@@ -5,7 +5,8 @@ import { decodeOptions } from './decode-check.js';
 import { assertImageInputSpec, DEFAULT_BACKGROUND, type ImageInputSpec } from './input-spec.js';
 import type { PixelImage, PreparedImage, RasterImage } from './prepare.js';
 import { DEFAULT_IMAGE_LIMITS, probeImage, type ImageLimits } from './probe.js';
-import { planResize, type ResizePlan } from './resize-plan.js';
+import { resizeByPlan } from './libvips-resize.js';
+import { planResize, resampleTargetOf, type ResizePlan } from './resize-plan.js';
 import type { ImageFormat } from './sniff.js';
 
 /** A whole image decoded once at its own size, for work that reads its pixels several times (crops). */
@@ -60,28 +61,15 @@ export async function prepareDecoded(image: DecodedImage, spec: ImageInputSpec):
   assertImageInputSpec(spec);
   const { width, height } = image;
   const plan = planResize({ width, height }, spec);
-  const padValue = plan.padValue;
   const background = spec.background ?? DEFAULT_BACKGROUND;
   if ((spec.kernel ?? 'linear') === 'linear' && plan.tensor.width * plan.tensor.height <= MAX_WORKER_RESAMPLED_PIXELS) {
     return {
       ...described(plan, image),
       raster: { data: image.pixels.slice(), width, height, channels: 3 },
-      resample: { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue, background },
+      resample: resampleTargetOf(plan, background),
     };
   }
-  let pipeline = sharp(image.pixels, { raw: { width, height, channels: 3 } }).resize(plan.content.width, plan.content.height, {
-    fit: 'fill',
-    kernel: spec.kernel ?? 'linear',
-  });
-  if (plan.left > 0 || plan.top > 0 || plan.right > 0 || plan.bottom > 0) {
-    pipeline = pipeline.extend({
-      left: plan.left,
-      top: plan.top,
-      right: plan.right,
-      bottom: plan.bottom,
-      background: { r: padValue, g: padValue, b: padValue },
-    });
-  }
+  const pipeline = resizeByPlan(sharp(image.pixels, { raw: { width, height, channels: 3 } }), plan, spec.kernel ?? 'linear');
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.width !== plan.tensor.width || info.height !== plan.tensor.height || info.channels !== 3) {
     throw new Error(`resized ${info.width}×${info.height}×${info.channels}, expected ${plan.tensor.width}×${plan.tensor.height}×3`);

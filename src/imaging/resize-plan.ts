@@ -1,4 +1,5 @@
 import { DEFAULT_LETTERBOX_PAD, DEFAULT_MAX_SIDE, DEFAULT_MULTIPLE, DEFAULT_PAD, type ImageInputSpec } from './input-spec.js';
+import type { ResampleTarget } from './resample.js';
 import type { ImageTransform, Size } from './transform.js';
 
 /**
@@ -84,4 +85,9 @@ function plan(original: Size, content: Size, tensor: Size, left: number, top: nu
       padY: top,
     },
   };
+}
+
+/** The plan as the worker's resampler takes it, with `background` for flattening alpha. */
+export function resampleTargetOf(plan: ResizePlan, background: readonly [number, number, number]): ResampleTarget {
+  return { width: plan.tensor.width, height: plan.tensor.height, content: { x: plan.left, y: plan.top, ...plan.content }, padValue: plan.padValue, background };
 }
