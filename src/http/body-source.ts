@@ -50,6 +50,17 @@ export class BodySource {
     return this.ended;
   }
 
+  /**
+   * Fails the body at once when its declared length is past the hard limit: a reader that streams
+   * (multipart) would otherwise wait for bytes the client may never send. Returns the failure.
+   */
+  refuseDeclaredPastLimit(): Error | undefined {
+    if (this.declaredLength === undefined || this.declaredLength <= this.hardLimit) return undefined;
+    const err = tooLarge('request body', this.hardLimit);
+    this.fail(err);
+    return err;
+  }
+
   /** Fails the body (client went away, or a limit was hit); readers see the error. */
   fail(err: Error): void {
     if (this.failure || this.ended) return;

@@ -36,6 +36,8 @@ export function readMultipart(ctx: RequestContext, limits: MultipartLimits): Pro
     ctx.body.fail(err);
     return Promise.reject(err);
   }
+  const tooLong = ctx.body.refuseDeclaredPastLimit();
+  if (tooLong) return Promise.reject(tooLong);
   let parser: busboy.Busboy;
   try {
     parser = busboy({

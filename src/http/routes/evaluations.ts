@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { badRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../../errors.js';
+import { badRequest, notFound, unsupportedMediaType } from '../../errors.js';
 import type { ModelRepository } from '../../engine/repository.js';
 import type { ModelVersion } from '../../engine/model-version.js';
 import { datasetNames, type DatasetFiles, folderFiles, MAX_DATASET_FILES } from '../../evaluation/dataset-files.js';
@@ -110,13 +110,6 @@ async function readRequest(ctx: RequestContext, config: Config): Promise<{ files
     return { files: archiveFiles(archive, body, query.name, config.maxBodyBytes * 4), source: 'upload', options: query };
   }
   if (type === 'multipart/form-data') {
-    // The form is streamed part by part, each within the file limit: a declared length past the
-    // body limit is refused now rather than after waiting for bytes that may never come.
-    if ((ctx.body.declaredLength ?? 0) > config.maxBodyBytes) {
-      const err = payloadTooLarge(`request body exceeds the limit of ${config.maxBodyBytes} bytes`);
-      ctx.body.fail(err);
-      throw err;
-    }
     const body = await readMultipart(ctx, { fileBytes: config.maxFileBytes, files: MAX_UPLOAD_FILES, fields: 8, preservePath: true });
     const options = merged(query, parseWith(evaluateFields, body.fields));
     if (body.files.length === 0) throw badRequest('multipart body has no files: send each dataset file as a part named by its path', { field: 'files' });
