@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase, type DatabaseTarget, type TestDatabase } from './helpers/databases.js';
+import { describeEachDatabase, storeEnv, type DatabaseTarget, type TestDatabase } from './helpers/databases.js';
 import { HttpSession } from './helpers/http-session.js';
 import { encode, fromRaw, rgbPixels, type Rgb } from './helpers/images.js';
 import { makeModelRepo } from './helpers/model-repo.js';
@@ -39,8 +39,7 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
     ]);
     db = await target.create();
     server = await startTestServer({
-      SIGHTLINE_DATABASE_URL: db.url,
-      SIGHTLINE_DATA_DIR: db.dataDir,
+      ...storeEnv(db),
       SIGHTLINE_MODELS_DIR: makeModelRepo({ parts: carSegmentationModel() }),
       SIGHTLINE_PROFILES: 'car-segmentation=parts',
     });
@@ -50,6 +49,11 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
     await server?.close();
     await db?.drop();
   });
+
+  /** POST / with a raw JSON body, as a client would send it. */
+  const post = (body: string) => fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  /** POST / {"image": …}. */
+  const upload = (image: string) => post(JSON.stringify({ image }));
 
   /** Polls the status as a client would, on its kept-alive connection, until it is no longer in progress. */
   async function settle(session: HttpSession, hash: string): Promise<{ status: string; message: string }> {
@@ -94,18 +98,10 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
   });
 
   it('GET / lists the processed hashes; the same photo again is not processed twice', async () => {
-    const again = await fetch(`${server.url}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ image: `data:image/png;base64,${car.toString('base64')}` }),
-    });
+    const again = await upload(`data:image/png;base64,${car.toString('base64')}`);
     expect(await again.json()).toEqual({ image_hash: sha(car) });
     const other = await photo([[[0, 0, 16, 4], GREEN]]);
-    await fetch(`${server.url}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ image: other.toString('base64') }),
-    });
+    await upload(other.toString('base64'));
     const session = new HttpSession(server.url);
     try {
       await settle(session, sha(other));
@@ -124,11 +120,7 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
         [255, 255, 255],
       ],
     ]);
-    const res = await fetch(`${server.url}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ image: white.toString('base64') }),
-    });
+    const res = await upload(white.toString('base64'));
     const { image_hash } = (await res.json()) as { image_hash: string };
     const session = new HttpSession(server.url);
     try {
@@ -145,12 +137,11 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
   });
 
   it('answers errors as {"error": …}: no image, not base64, not an image, unknown ids', async () => {
-    const post = (body: string) => fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const none = await post('{}');
     expect([none.status, await none.json()]).toEqual([400, { error: 'no image provided' }]);
-    const bad = await post(JSON.stringify({ image: '%%%' }));
+    const bad = await upload('%%%');
     expect([bad.status, await bad.json()]).toEqual([400, { error: 'image: not valid base64' }]);
-    const text = await post(JSON.stringify({ image: Buffer.from('hello there').toString('base64') }));
+    const text = await upload(Buffer.from('hello there').toString('base64'));
     expect(text.status).toBe(415);
     expect(Object.keys((await text.json()) as object)).toEqual(['error']);
     const unknown = await fetch(`${server.url}/${'0'.repeat(64)}/status`);
@@ -167,11 +158,7 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
       ],
       [[4, 4, 12, 12], GREEN],
     ]);
-    const res = await fetch(`${server.url}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ image: slow.toString('base64') }),
-    });
+    const res = await upload(slow.toString('base64'));
     const { image_hash } = (await res.json()) as { image_hash: string };
     const session = new HttpSession(server.url);
     try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeEachDatabase, type DatabaseTarget, type TestDatabase } from './helpers/databases.js';
+import { describeEachDatabase, storeEnv, type DatabaseTarget, type TestDatabase } from './helpers/databases.js';
 import { HttpSession, multipartBody } from './helpers/http-session.js';
 import { solidImage } from './helpers/images.js';
 import { makeModelRepo } from './helpers/model-repo.js';
@@ -25,8 +25,7 @@ describeEachDatabase('the image-analysis profile', (target: DatabaseTarget) => {
     [red, blueJpeg] = await Promise.all([solidImage('png', 8, 8, [255, 0, 0]), solidImage('jpeg', 16, 16, [0, 0, 255])]);
     db = await target.create();
     server = await startTestServer({
-      SIGHTLINE_DATABASE_URL: db.url,
-      SIGHTLINE_DATA_DIR: db.dataDir,
+      ...storeEnv(db),
       SIGHTLINE_MODELS_DIR: makeModelRepo({ skin: imageAnalysisModel() }),
       SIGHTLINE_PROFILES: 'image-analysis=skin',
       SIGHTLINE_API_KEYS: `${KEY},reader-key-1:read`,

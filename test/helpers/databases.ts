@@ -98,3 +98,8 @@ export async function freshDatabase(target: DatabaseTarget): Promise<TestDatabas
   onTestFinished(() => database.drop());
   return database;
 }
+
+/** The server settings that put its store in `db`. */
+export function storeEnv(db: TestDatabase): { SIGHTLINE_DATABASE_URL: string; SIGHTLINE_DATA_DIR: string } {
+  return { SIGHTLINE_DATABASE_URL: db.url, SIGHTLINE_DATA_DIR: db.dataDir };
+}
