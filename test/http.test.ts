@@ -304,14 +304,30 @@ describe('request framing', () => {
     return JSON.parse(res.body).error.message as string;
   }
 
-  it('refuses two equal Content-Length headers with 400 and closes', async () => {
-    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello')).toBe(
+  it.each([
+    [
+      'two equal Content-Length headers',
+      'POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello',
       'ambiguous request framing: more than one content-length header',
-    );
+    ],
+    [
+      'a Transfer-Encoding other than chunked',
+      'POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      'ambiguous request framing: Transfer-Encoding "gzip, chunked" is not supported; only chunked is',
+    ],
+  ])('refuses %s with 400 and closes, saying why', async (_what, payload, message) => {
+    expect(await refused(payload)).toBe(message);
   });
 
-  it('refuses conflicting Content-Length headers with 400 and closes', async () => {
-    await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 11\r\n\r\nhello');
+  it.each([
+    ['conflicting Content-Length headers', 'POST /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 11\r\n\r\nhello'],
+    [
+      'two Transfer-Encoding headers',
+      'POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    ],
+    ['Content-Length on a GET twice over', 'GET /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n'],
+  ])('refuses %s with 400 and closes', async (_what, payload) => {
+    await refused(payload);
   });
 
   it('never runs a request smuggled behind conflicting Content-Length headers', async () => {
@@ -324,20 +340,6 @@ describe('request framing', () => {
     expect(out.closed).toBe(true);
     expect(out.text).not.toMatch(/HTTP\/1\.1 2\d\d/);
     expect(counted).toBe(before);
-  });
-
-  it('refuses a Transfer-Encoding other than chunked with 400 and closes', async () => {
-    expect(await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')).toBe(
-      'ambiguous request framing: Transfer-Encoding "gzip, chunked" is not supported; only chunked is',
-    );
-  });
-
-  it('refuses two Transfer-Encoding headers with 400 and closes', async () => {
-    await refused('POST /t/count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
-  });
-
-  it('refuses Content-Length on a GET twice over, before any route runs', async () => {
-    await refused('GET /t/count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n');
   });
 
   // uWS drops these itself before the app sees them: the connection closes without an answer.

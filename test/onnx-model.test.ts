@@ -67,6 +67,11 @@ async function run(session: InferenceSession, model: TestModel, input: Tensor): 
   return out[model.outputNames[0]!]!;
 }
 
+/** `run` on `batch(n, h, w, value)`. */
+function runBatch(session: InferenceSession, model: TestModel, ...shape: Parameters<typeof batch>): Promise<Tensor> {
+  return run(session, model, batch(...shape));
+}
+
 describe('ModelProto encoding', () => {
   it('writes the official field numbers (ir_version = 1, producer_name = 2, graph = 7, opset_import = 8)', () => {
     const bytes = new OnnxGraph('g').input('x', 'float32', [1]).output('y', 'float32', [1]).node('Identity', ['x'], ['y']).build();
@@ -121,11 +126,7 @@ describe('linearClassifier', () => {
     const model = linearClassifier({ inputShape: [3, 4, 4], classes: 4 });
     const session = await load(model);
     const channel = [0.25, 0.5, -1];
-    const out = await run(
-      session,
-      model,
-      batch(1, 4, 4, (_n, k) => channel[k]!),
-    );
+    const out = await runBatch(session, model, 1, 4, 4, (_n, k) => channel[k]!);
     expect(out.dims).toEqual([1, 4]);
     expect(Array.from(out.data as Float32Array)).toEqual([0.25, 0.5, -1, 0.25]);
     expect(model.logitsFor([0.25, 0.5, -1])).toEqual([0.25, 0.5, -1, 0.25]);
@@ -150,31 +151,15 @@ describe('linearClassifier', () => {
   it('dynamic height and width', async () => {
     const model = linearClassifier({ inputShape: [3, 'H', 'W'], classes: 3 });
     const session = await load(model);
-    const out = await run(
-      session,
-      model,
-      batch(2, 3, 5, (n, k) => n * 10 + k),
-    );
+    const out = await runBatch(session, model, 2, 3, 5, (n, k) => n * 10 + k);
     expect(Array.from(out.data as Float32Array)).toEqual([0, 1, 2, 10, 11, 12]);
   });
 
   it('a fixed batch size is enforced by ONNX Runtime', async () => {
     const model = linearClassifier({ inputShape: [3, 2, 2], classes: 1, batch: 1 });
     const session = await load(model);
-    await expect(
-      run(
-        session,
-        model,
-        batch(1, 2, 2, () => 1),
-      ),
-    ).resolves.toBeDefined();
-    await expect(
-      run(
-        session,
-        model,
-        batch(2, 2, 2, () => 1),
-      ),
-    ).rejects.toThrow(/dimension|Got invalid/i);
+    await expect(runBatch(session, model, 1, 2, 2, () => 1)).resolves.toBeDefined();
+    await expect(runBatch(session, model, 2, 2, 2, () => 1)).rejects.toThrow(/dimension|Got invalid/i);
   });
 });
 
@@ -188,11 +173,7 @@ describe('fixedDetector', () => {
     expect(item.slice(0, 5)).toEqual([20, 22, 21, 48, 40]);
     expect(item.slice(20, 25)).toEqual([0.9, 0.8, 0.1, 0.05, 0.2].map(Math.fround));
     for (const n of [1, 3]) {
-      const out = await run(
-        session,
-        model,
-        batch(n, 64, 64, () => 0.5),
-      );
+      const out = await runBatch(session, model, n, 64, 64, () => 0.5);
       expect(out.dims).toEqual([n, 6, 5]);
       expect(Array.from(out.data as Float32Array)).toEqual(Array.from({ length: n }, () => item).flat());
     }
@@ -205,11 +186,7 @@ describe('fixedDetector', () => {
     ];
     const model = fixedDetector({ boxes, layout: 'anchors-first', inputShape: [3, 16, 16] });
     const session = await load(model);
-    const out = await run(
-      session,
-      model,
-      batch(3, 16, 16, () => 0),
-    );
+    const out = await runBatch(session, model, 3, 16, 16, () => 0);
     expect(out.dims).toEqual([3, 2, 7]);
     const item = [5, 6, 7, 8, 0.5, 0.25, 0.125, 1, 2, 3, 4, 0, 1, 0];
     expect(Array.from(out.data as Float32Array)).toEqual([...item, ...item, ...item]);
@@ -247,32 +224,14 @@ describe('failingModel', () => {
   it('fails the whole run when any item holds the magic value, and keeps working afterwards', async () => {
     const model = failingModel({ inputShape: [3, 4, 4], magic: 255 });
     const session = await load(model);
-    await expect(
-      run(
-        session,
-        model,
-        batch(3, 4, 4, (b, k, y, x) => (b === 1 && k === 2 && y === 3 && x === 1 ? 255 : 7)),
-      ),
-    ).rejects.toThrow(/Gather|out of (data )?bounds|indices/i);
-    await expect(
-      run(
-        session,
-        model,
-        batch(1, 4, 4, () => 255),
-      ),
-    ).rejects.toThrow();
+    await expect(runBatch(session, model, 3, 4, 4, (b, k, y, x) => (b === 1 && k === 2 && y === 3 && x === 1 ? 255 : 7))).rejects.toThrow(
+      /Gather|out of (data )?bounds|indices/i,
+    );
+    await expect(runBatch(session, model, 1, 4, 4, () => 255)).rejects.toThrow();
     // Near misses (outside the tolerance) pass.
-    const near = await run(
-      session,
-      model,
-      batch(1, 4, 4, () => 254.99),
-    );
+    const near = await runBatch(session, model, 1, 4, 4, () => 254.99);
     expect((near.data as Float32Array)[0]).toBe(Math.fround(254.99));
-    const ok = await run(
-      session,
-      model,
-      batch(2, 4, 4, () => 3),
-    );
+    const ok = await runBatch(session, model, 2, 4, 4, () => 3);
     expect(Array.from(ok.data as Float32Array).every((v) => v === 3)).toBe(true);
   });
 
@@ -280,20 +239,8 @@ describe('failingModel', () => {
     // A white pixel normalised with mean 0.5, std 0.5 is 1; float32 rounding must not dodge the check.
     const model = failingModel({ inputShape: [3, 'H', 'W'], magic: 1 });
     const session = await load(model);
-    await expect(
-      run(
-        session,
-        model,
-        batch(1, 2, 3, () => Math.fround((255 / 255 - 0.5) / 0.5)),
-      ),
-    ).rejects.toThrow();
-    await expect(
-      run(
-        session,
-        model,
-        batch(1, 2, 3, () => (254 / 255 - 0.5) / 0.5),
-      ),
-    ).resolves.toBeDefined();
+    await expect(runBatch(session, model, 1, 2, 3, () => Math.fround((255 / 255 - 0.5) / 0.5))).rejects.toThrow();
+    await expect(runBatch(session, model, 1, 2, 3, () => (254 / 255 - 0.5) / 0.5)).resolves.toBeDefined();
   });
 });
 
@@ -357,19 +304,11 @@ describe('segmentation models', () => {
     const model = segmentationProbability({ inputShape: [3, 2, 4], threshold: 0.5 });
     const session = await load(model);
     // Item b, channel 0: a vertical edge at x = b + 1; other channels are large and must be ignored.
-    const out = await run(
-      session,
-      model,
-      batch(3, 2, 4, (b, k, _y, x) => (k === 0 ? (x > b ? 1 : 0) : 9)),
-    );
+    const out = await runBatch(session, model, 3, 2, 4, (b, k, _y, x) => (k === 0 ? (x > b ? 1 : 0) : 9));
     expect(out.dims).toEqual([3, 1, 2, 4]);
     expect(Array.from(out.data as Float32Array)).toEqual([0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
     // Exactly at the threshold is not above it.
-    const edge = await run(
-      session,
-      model,
-      batch(1, 2, 4, () => 0.5),
-    );
+    const edge = await runBatch(session, model, 1, 2, 4, () => 0.5);
     expect(Array.from(edge.data as Float32Array)).toEqual(Array(8).fill(0));
   });
 
@@ -377,11 +316,7 @@ describe('segmentation models', () => {
     const model = segmentationProbability({ inputShape: [3, 1, 3], kind: 'sigmoid', threshold: 0 });
     const session = await load(model);
     const values = [-2, 0, 3];
-    const out = await run(
-      session,
-      model,
-      batch(1, 1, 3, (_b, _k, _y, x) => values[x]!),
-    );
+    const out = await runBatch(session, model, 1, 1, 3, (_b, _k, _y, x) => values[x]!);
     const got = Array.from(out.data as Float32Array);
     expect(got[1]).toBe(0.5);
     values.forEach((v, i) => expect(got[i]).toBeCloseTo(model.probabilityOf(v), 6));
