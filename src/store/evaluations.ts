@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest } from '../errors.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { newId, normaliseId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
-import { deleteById } from './rows-by-id.js';
+import { deleteById, transitionById } from './rows-by-id.js';
 import type { EvaluationStatus, EvaluationsTable, StoreSchema } from './schema.js';
 
 export type { EvaluationStatus } from './schema.js';
@@ -124,24 +124,8 @@ function checkName(value: unknown, field: string): string {
 export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): EvaluationRepository {
   const select = (id: string) => db.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
 
-  async function transition(rawId: string, from: readonly EvaluationStatus[], to: EvaluationStatus, set: Partial<EvaluationsTable>): Promise<Evaluation> {
-    const id = normaliseId(rawId);
-    if (id === undefined) throw notFound(`evaluation ${String(rawId)} not found`);
-    const outcome = await writer.write(async (trx) => {
-      const updated = await trx
-        .updateTable('evaluations')
-        .set({ ...set, status: to })
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
-      const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
-      if (row === undefined) return { kind: 'missing' as const };
-      return Number(updated.numUpdatedRows) > 0 ? { kind: 'done' as const, row } : { kind: 'refused' as const, status: row.status };
-    });
-    if (outcome.kind === 'missing') throw notFound(`evaluation ${id} not found`);
-    if (outcome.kind === 'refused') throw conflict(`evaluation ${id} is ${outcome.status}; it cannot become ${to}`);
-    return toEvaluation(outcome.row);
-  }
+  const transition = (rawId: string, from: readonly EvaluationStatus[], to: EvaluationStatus, set: Partial<EvaluationsTable>): Promise<Evaluation> =>
+    transitionById(writer, 'evaluations', 'evaluation', rawId, { from, to, set }, toEvaluation);
 
   return {
     async create(input) {

@@ -2,10 +2,10 @@ import type { Kysely, Transaction } from 'kysely';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { parseSha256 } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
-import { newId, normaliseId } from './ids.js';
+import { newId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
-import { deleteById, getById } from './rows-by-id.js';
+import { deleteById, getById, transitionById } from './rows-by-id.js';
 import type { JobStatus, JobsTable, StoreSchema } from './schema.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -91,36 +91,12 @@ function checkName(value: unknown, field: string): string {
   return value;
 }
 
-type Transition = { kind: 'done'; job: Job } | { kind: 'missing' } | { kind: 'refused'; status: JobStatus };
-
 export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): JobRepository {
-  const selectById = (q: Kysely<StoreSchema> | Transaction<StoreSchema>, id: string) =>
-    q.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   const selectByKey = (q: Kysely<StoreSchema> | Transaction<StoreSchema>, key: string) =>
     q.selectFrom('jobs').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
 
-  /**
-   * A conditional update run inside the group: expected outcomes (unknown id, wrong
-   * status) are returned, not thrown, so they do not fail the other writes of the group.
-   */
-  async function transition(rawId: string, from: readonly JobStatus[], to: JobStatus, set: Partial<JobsTable>): Promise<Job> {
-    const id = normaliseId(rawId);
-    if (id === undefined) throw notFound(`job ${String(rawId)} not found`);
-    const outcome = await writer.write(async (trx): Promise<Transition> => {
-      const updated = await trx
-        .updateTable('jobs')
-        .set({ ...set, status: to })
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
-      const row = await selectById(trx, id);
-      if (row === undefined) return { kind: 'missing' };
-      return Number(updated.numUpdatedRows) > 0 ? { kind: 'done', job: toJob(row) } : { kind: 'refused', status: row.status };
-    });
-    if (outcome.kind === 'missing') throw notFound(`job ${id} not found`);
-    if (outcome.kind === 'refused') throw conflict(`job ${id} is ${outcome.status}; it cannot become ${to}`);
-    return outcome.job;
-  }
+  const transition = (rawId: string, from: readonly JobStatus[], to: JobStatus, set: Partial<JobsTable>): Promise<Job> =>
+    transitionById(writer, 'jobs', 'job', rawId, { from, to, set }, toJob);
 
   function sameRequest(job: Job, model: string, imageSha256: string): { job: Job; created: boolean } {
     if (job.model !== model || job.imageSha256 !== imageSha256) {
