@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorAnswer, EvaluationAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
 import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
+import { paddleLabel } from './helpers/ocr-labels.js';
 import { writePipeline, writeShipped } from './helpers/pipeline-repo.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 
@@ -51,18 +52,6 @@ async function inkBox(line: Drawn): Promise<Box> {
   return box;
 }
 
-/** A PaddleOCR detection label: the transcription and the box's corners clockwise from the top left. */
-const labelOf = (transcription: string, [x1, y1, x2, y2]: Box) => ({
-  transcription,
-  points: [
-    [x1, y1],
-    [x2, y1],
-    [x2, y2],
-    [x1, y2],
-  ],
-  difficult: false,
-});
-
 const INVOICE: Drawn[] = [
   { text: 'Invoice 2026-0417', x: 40, y: 70, size: 36 },
   { text: 'Total due 1,280.00 EUR', x: 40, y: 150, size: 28 },
@@ -89,9 +78,9 @@ beforeAll(async () => {
   const invoice = await render(INVOICE);
   const notice = await render(NOTICE);
   const [heat, batch] = await Promise.all(NOTICE.slice(0, 2).map(inkBox));
-  const invoiceLabels = await Promise.all(INVOICE.map(async (l) => labelOf(l.text, await inkBox(l))));
+  const invoiceLabels = await Promise.all(INVOICE.map(async (l) => paddleLabel(l.text, await inkBox(l))));
   // The notice: a typing error in one label, a line marked not to be read, and a line nobody labelled.
-  const noticeLabels = [labelOf('Keep away from heet', heat), labelOf('###', batch)];
+  const noticeLabels = [paddleLabel('Keep away from heet', heat), paddleLabel('###', batch)];
   mkdirSync(path.join(datasets, 'receipts'), { recursive: true });
   writeFileSync(path.join(datasets, 'receipts', 'invoice.png'), invoice);
   writeFileSync(path.join(datasets, 'receipts', 'notice.png'), notice);

@@ -6,6 +6,7 @@ import type { OcrTruthLine } from '../dist/src/evaluation/dataset.js';
 import type { Box } from '../dist/src/evaluation/detect-metrics.js';
 import { matchLines, ocrLineMetrics, ocrPageMetrics, type OcrPage } from '../dist/src/evaluation/ocr-metrics.js';
 import { scorerFor } from '../dist/src/evaluation/scorers.js';
+import { paddleLabel } from './helpers/ocr-labels.js';
 
 const truth = (text: string, box: Box): OcrTruthLine => ({ text, box, ignored: text === '###' || text === '*' });
 const read = (text: string, box: Box) => ({ text, box });
@@ -131,21 +132,11 @@ describe('ocr metrics over matched lines', () => {
 });
 
 const PNG = Buffer.from('decoded only when evaluated');
-const entry = (transcription: string, [x1, y1, x2, y2]: Box) => ({
-  transcription,
-  points: [
-    [x1, y1],
-    [x2, y1],
-    [x2, y2],
-    [x1, y2],
-  ],
-  difficult: false,
-});
 
 describe('ocr datasets', () => {
   it("Label.txt (PaddleOCR's detection labels): lines with their polygons' bounds; PPOCRLabel's folder prefix; bad lines reported", async () => {
     const label = [
-      `receipts/a.png\t${JSON.stringify([entry('Total 12', [10, 20, 90, 40]), entry('###', [0, 50, 30, 60])])}`,
+      `receipts/a.png\t${JSON.stringify([paddleLabel('Total 12', [10, 20, 90, 40]), paddleLabel('###', [0, 50, 30, 60])])}`,
       // A slanted line of five points: its box is their bounds.
       `b.png\t[{"transcription": "Slant", "points": [[10, 30], [60, 10], [64, 20], [14, 40], [12, 35]]}]`,
       'c.png\t[]',
@@ -199,7 +190,7 @@ describe('ocr datasets', () => {
       'both',
       new Map([
         ['labels.txt', Buffer.from('a.png\tInvoice\n')],
-        ['Label.txt', Buffer.from(`a.png\t${JSON.stringify([entry('Invoice', [0, 0, 10, 10])])}\n`)],
+        ['Label.txt', Buffer.from(`a.png\t${JSON.stringify([paddleLabel('Invoice', [0, 0, 10, 10])])}\n`)],
         ['a.png', PNG],
       ]),
     );
@@ -229,8 +220,8 @@ describe('the ocr scorer', () => {
           'Label.txt',
           Buffer.from(
             [
-              `a.png\t${JSON.stringify([entry('Total 12', [10, 20, 90, 40])])}`,
-              `b.png\t${JSON.stringify([entry('Far', [10, 20, 120, 40])])}`,
+              `a.png\t${JSON.stringify([paddleLabel('Total 12', [10, 20, 90, 40])])}`,
+              `b.png\t${JSON.stringify([paddleLabel('Far', [10, 20, 120, 40])])}`,
               'c.png\t[]',
             ].join('\n'),
           ),
