@@ -99,7 +99,6 @@ export const carSegmentationProfile: ProfileDefinition = {
           operationId: 'upload',
           summary: 'Upload a base64 car photo; its segmentation runs as a job',
           description: 'The same photo again answers the same hash without processing it twice (unless its processing failed).',
-          tags: [],
           body: { json: uploadBody },
           responses: { 200: { description: 'stored; processing started', json: uploadAnswer } },
           errors: {
@@ -127,7 +126,6 @@ export const carSegmentationProfile: ProfileDefinition = {
         schema: {
           operationId: 'processed',
           summary: 'The hashes of every processed image',
-          tags: [],
           responses: { 200: { description: 'the hashes', json: hashList } },
         },
       },
@@ -145,7 +143,6 @@ export const carSegmentationProfile: ProfileDefinition = {
         schema: {
           operationId: 'status',
           summary: "An image's processing status: Uploaded, Processing, Ready or Error (with the reason)",
-          tags: [],
           params: imageParams,
           responses: { 200: { description: 'the status', json: statusAnswer } },
           errors: { 404: 'no image with this id was uploaded' },
@@ -168,7 +165,6 @@ export const carSegmentationProfile: ProfileDefinition = {
         schema: {
           operationId: 'segments',
           summary: "An image's parts as polygons, keyed by segment name",
-          tags: [],
           params: imageParams,
           responses: { 200: { description: 'the segments', json: segmentsAnswer } },
           errors: { 400: 'still being processed', 404: 'no image with this id, or its segmentation failed' },

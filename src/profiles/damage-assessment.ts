@@ -87,7 +87,7 @@ export const damageAssessmentProfile: ProfileDefinition = {
         path: '/ping',
         access: 'public',
         handler: () => PING,
-        schema: { operationId: 'ping', summary: 'The server is alive', tags: [], responses: { 200: { description: 'alive', json: pingAnswer } } },
+        schema: { operationId: 'ping', summary: 'The server is alive', responses: { 200: { description: 'alive', json: pingAnswer } } },
       },
       {
         method: 'POST',
@@ -119,7 +119,6 @@ export const damageAssessmentProfile: ProfileDefinition = {
         schema: {
           operationId: 'analyze',
           summary: 'Analyse a vehicle photo: damage areas, severity and estimated repair cost',
-          tags: [],
           body: { multipart: analyzeForm },
           responses: { 200: { description: 'the analysis', json: analysis } },
           errors: { 400: 'no `file` in the form', 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },

@@ -86,7 +86,6 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
       schema: {
         operationId: 'testImages',
         summary: 'The test images, by category',
-        tags: [],
         responses: { 200: { description: 'the categories and their images', json: testImagesAnswer } },
         errors: { 404: 'no test folder is configured, or it does not exist' },
       },
@@ -142,7 +141,6 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
       schema: {
         operationId: 'testInference',
         summary: 'Run the model on every test image and report its accuracy',
-        tags: [],
         responses: { 200: { description: 'every result, the accuracy overall and per category, and the full report', json: testInferenceAnswer } },
         errors: { 404: 'no test folder is configured, or it does not exist', 503: 'the model is not ready' },
       },

@@ -257,7 +257,6 @@ export const fractureProfile: ProfileDefinition = {
       schema: {
         operationId: id,
         summary,
-        tags: [],
         body: { multipart: multipartFile },
         responses: { 200: { description: 'the prediction', json: prediction } },
         errors: { 422: 'the image could not be decoded', 503: 'the model is not ready (loading, failed, unloaded) or overloaded' },
@@ -280,7 +279,7 @@ export const fractureProfile: ProfileDefinition = {
             api_docs: profile.mounted('/api_docs'),
             docs: '/docs',
           } satisfies z.output<typeof rootAnswer>),
-        schema: { operationId: 'root', summary: 'API status and model status', tags: [], responses: { 200: { description: 'the status', json: rootAnswer } } },
+        schema: { operationId: 'root', summary: 'API status and model status', responses: { 200: { description: 'the status', json: rootAnswer } } },
       },
       {
         method: 'GET',
@@ -300,7 +299,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'health',
           summary: 'System health and model status',
-          tags: [],
           responses: { 200: { description: 'health', json: healthAnswer } },
         },
       },
@@ -312,7 +310,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'modelInfo',
           summary: 'Model source, device, classes and input size',
-          tags: [],
           responses: { 200: { description: 'the model', json: modelInfo } },
         },
       },
@@ -340,7 +337,6 @@ export const fractureProfile: ProfileDefinition = {
           description:
             'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: ' +
             'sightline loads no weights from a hub.',
-          tags: [],
           query: loadQuery,
           responses: { 200: { description: 'reloaded', json: loadAnswer } },
           errors: {
@@ -366,7 +362,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'predictGlobal',
           summary: 'Global inference through the Hugging Face Hub: not available',
-          tags: [],
           responses: {},
           errors: { 501: 'always: sightline runs the model itself; use /predict_local' },
         },
@@ -394,7 +389,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'predictBatch',
           summary: `Predict up to ${MAX_BATCH} uploaded images`,
-          tags: [],
           body: { multipart: multipartFiles },
           responses: { 200: { description: 'one result per image, in upload order', json: batchAnswer } },
           errors: { 400: `more than ${MAX_BATCH} images, or none`, 503: 'the model is not ready or overloaded' },
@@ -414,7 +408,6 @@ export const fractureProfile: ProfileDefinition = {
           description:
             `JSON \`{"image": "<base64 or data: URL>", "filename": "…"}\` (also \`${BASE64_NAMES.slice(1).join('`, `')}\` for ` +
             `\`image\`), or the same as a urlencoded form.`,
-          tags: [],
           body: { json: base64Body },
           responses: { 200: { description: 'the prediction', json: prediction } },
           errors: { 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },
@@ -428,7 +421,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'uploadInterface',
           summary: 'A web page to upload an image and see the prediction',
-          tags: [],
           responses: { 200: { description: 'the page', contentType: 'text/html; charset=utf-8' } },
         },
       },
@@ -448,7 +440,6 @@ export const fractureProfile: ProfileDefinition = {
         schema: {
           operationId: 'apiDocs',
           summary: 'Every endpoint of this API',
-          tags: [],
           responses: { 200: { description: 'the endpoints', json: apiDocsAnswer } },
         },
       },

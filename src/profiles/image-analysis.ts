@@ -90,7 +90,6 @@ export const imageAnalysisProfile: ProfileDefinition = {
         schema: {
           operationId: 'upload',
           summary: 'Upload a JPEG or PNG image (at most 5 MB) and get its image_id',
-          tags: [],
           body: { multipart: uploadForm },
           responses: { 200: { description: 'stored', json: uploadAnswer } },
           errors: { 400: 'no file, or not a JPEG or PNG by its content', 413: 'the file is over 5 MB', 422: 'the image could not be decoded' },
@@ -114,7 +113,6 @@ export const imageAnalysisProfile: ProfileDefinition = {
         schema: {
           operationId: 'analyze',
           summary: 'Analyse an uploaded image: its label, its issues and the confidence',
-          tags: [],
           body: { json: analyzeBody },
           responses: { 200: { description: 'the analysis', json: analyzeAnswer } },
           errors: { 404: 'no uploaded image has this image_id', 503: 'the model is not ready or overloaded' },

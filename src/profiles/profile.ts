@@ -41,9 +41,13 @@ export interface ProfileContext extends ProfileDeps {
   mounted(path: string): string;
 }
 
+/** A route's document entry as a profile writes it: the registry tags it with the profile's name and adds its error body. */
+export type ProfileRouteSchema = Omit<NonNullable<Route['schema']>, 'tags'>;
+
 /** A route of a profile; `path` is relative to its prefix, `access` what a key needs once keys are configured. */
-export interface ProfileRoute extends Route {
+export interface ProfileRoute extends Omit<Route, 'schema'> {
   access: Access;
+  schema?: ProfileRouteSchema;
 }
 
 /** A WebSocket route of a profile; its plain-GET side answers 426 and carries `schema` into the document. */
@@ -51,7 +55,7 @@ export interface ProfileSocket {
   path: string;
   access: Access;
   behavior(limits: WebSocketLimits): WebSocketBehavior<unknown>;
-  schema: NonNullable<Route['schema']>;
+  schema: ProfileRouteSchema;
 }
 
 /** What the profile's model must be. */

@@ -221,7 +221,6 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
         schema: {
           operationId: 'detect',
           summary: 'Log a detection from the AI unit, with its snapshot, and push it to every connected client',
-          tags: [],
           body: { json: detectBody },
           responses: { 200: { description: 'stored and durable', json: detectAnswer } },
           errors: {
@@ -247,7 +246,6 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
         schema: {
           operationId: 'stats',
           summary: 'Total vehicles, counts by type and the recent logs',
-          tags: [],
           query: statsQuery,
           responses: { 200: { description: 'the counts', json: statsAnswer } },
         },
@@ -267,7 +265,6 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
         schema: {
           operationId: 'delete',
           summary: 'Remove an erroneous log (and its snapshot), and tell every connected client',
-          tags: [],
           params: idParams,
           responses: { 200: { description: 'deleted', json: deleteAnswer } },
           errors: { 404: 'no log with this id' },
@@ -285,7 +282,6 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
         schema: {
           operationId: 'liveFeed',
           summary: 'WebSocket: every detection as it is logged, with its snapshot, and every deletion; no subscribe frame needed',
-          tags: [],
           responses: { 101: { description: 'switching to the WebSocket protocol' } },
           errors: { 400: 'a malformed handshake', 426: 'a plain HTTP request', 503: 'the server is shutting down' },
           websocket: {
