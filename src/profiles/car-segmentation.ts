@@ -3,6 +3,7 @@ import { badRequest, notFound, SightlineError } from '../errors.js';
 import type { SegmentAnswer } from '../heads/index.js';
 import { readJson } from '../http/body/json.js';
 import { json } from '../http/reply.js';
+import type { RequestContext } from '../http/request-context.js';
 import { storeImage } from '../http/routes/images.js';
 import { base64Image } from '../http/schemas/field-types.js';
 import { parseParams, parseWith } from '../http/schemas/request-validation.js';
@@ -39,10 +40,15 @@ const STATUS: Record<Job['status'], { status: Status; message: string }> = {
 /** The job of an image is found by an idempotency key of its own: one job per image and model. */
 const keyOf = (profile: ProfileContext, sha256: string) => `car-segmentation:${profile.model}:${sha256}`;
 
-async function jobOf(profile: ProfileContext, imageId: string): Promise<Job | undefined> {
-  if (!SHA256.test(imageId)) return undefined;
-  const row = await profile.store.db.selectFrom('jobs').select('id').where('idempotency_key', '=', keyOf(profile, imageId.toLowerCase())).executeTakeFirst();
-  return row === undefined ? undefined : profile.store.jobs.get(row.id);
+/** The job of the image a request's `image_id` names; 404 when that image was never uploaded. */
+async function jobOf(profile: ProfileContext, rc: RequestContext): Promise<Job> {
+  const { image_id: imageId } = parseParams(rc, imageParams);
+  const row = SHA256.test(imageId)
+    ? await profile.store.db.selectFrom('jobs').select('id').where('idempotency_key', '=', keyOf(profile, imageId.toLowerCase())).executeTakeFirst()
+    : undefined;
+  const job = row === undefined ? undefined : await profile.store.jobs.get(row.id);
+  if (job === undefined) throw notFound('image not found');
+  return job;
 }
 
 /** Polygons keyed by segment name, the way the service keyed its segment files. */
@@ -134,9 +140,7 @@ export const carSegmentationProfile: ProfileDefinition = {
         path: '/:image_id/status',
         access: 'read',
         handler: async (rc) => {
-          const { image_id } = parseParams(rc, imageParams);
-          const job = await jobOf(profile, image_id);
-          if (job === undefined) throw notFound('image not found');
+          const job = await jobOf(profile, rc);
           const { status, message } = STATUS[job.status];
           return json({ status, message: job.status === 'failed' ? (job.error ?? 'processing failed') : message } satisfies z.output<typeof statusAnswer>);
         },
@@ -153,9 +157,7 @@ export const carSegmentationProfile: ProfileDefinition = {
         path: '/:image_id/segments',
         access: 'read',
         handler: async (rc) => {
-          const { image_id } = parseParams(rc, imageParams);
-          const job = await jobOf(profile, image_id);
-          if (job === undefined) throw notFound('image not found');
+          const job = await jobOf(profile, rc);
           if (job.status === 'queued' || job.status === 'running') throw badRequest('the image is still being processed; poll its status');
           if (job.status === 'failed') throw notFound(`no segmentation for this image: ${job.error ?? 'processing failed'}`);
           const answer = job.result as SegmentAnswer | null;
