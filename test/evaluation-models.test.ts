@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
-import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
+import { evaluateDataset, reportOf } from './helpers/evaluations.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import { textImage } from './helpers/text-image.js';
 
@@ -67,16 +66,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function evaluate(model: string, dataset: string): Promise<EvaluationAnswer> {
-  const res = await fetch(`${server.url}/v1/models/${model}/evaluate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ dataset }),
-  });
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as SubmittedEvaluationAnswer;
-  return finishedEvaluation(server.url, id, 60_000);
-}
+const evaluate = (model: string, dataset: string) => evaluateDataset(server.url, model, dataset, 60_000);
 
 describe('evaluation with the real models', () => {
   it('text-direction on rendered lines, upright and turned 180°', async () => {

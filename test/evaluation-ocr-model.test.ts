@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorAnswer, EvaluationAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
-import { finishedEvaluation, reportOf } from './helpers/evaluations.js';
+import type { ErrorAnswer } from './helpers/answers.js';
+import { evaluateDataset, reportOf } from './helpers/evaluations.js';
 import { paddleLabel } from './helpers/ocr-labels.js';
-import { writePipeline, writeShipped } from './helpers/pipeline-repo.js';
-import { repoRoot, startTestServer } from './helpers/server.js';
+import { ocrRepo, writePipeline } from './helpers/pipeline-repo.js';
+import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Box = [number, number, number, number];
@@ -67,10 +67,7 @@ const NOTICE: Drawn[] = [
 let server: Server;
 
 beforeAll(async () => {
-  const repo = mkdtempSync(path.join(os.tmpdir(), 'sightline-ocr-eval-'));
-  for (const name of ['text-detect', 'text-direction', 'text-recognize']) writeShipped(repo, name);
-  const { task: _task, ...ocr } = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'ocr', 'model.json'), 'utf8')) as Record<string, unknown>;
-  writePipeline(repo, 'ocr', ocr);
+  const { repo, ocr } = ocrRepo('sightline-ocr-eval-');
   // The same steps answering regions with a confidence but no text: not something OCR metrics can read.
   writePipeline(repo, 'regions', { ...ocr, output: { items: 'upright', as: 'regions', fields: { confidence: 'recognize.confidence' } } });
 
@@ -105,12 +102,7 @@ afterAll(async () => {
 const post = (model: string, dataset: string) =>
   fetch(`${server.url}/v1/models/${model}/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataset }) });
 
-async function evaluate(model: string, dataset: string): Promise<EvaluationAnswer> {
-  const res = await post(model, dataset);
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as SubmittedEvaluationAnswer;
-  return finishedEvaluation(server.url, id, 60_000);
-}
+const evaluate = (model: string, dataset: string) => evaluateDataset(server.url, model, dataset, 60_000);
 
 describe('evaluating the ocr pipeline on rendered pages', () => {
   it("Label.txt: lines matched by box, the labels' own errors counted, an ignored region and an unlabelled line", async () => {

@@ -2,11 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
-import { describeEachDatabase, freshDatabase } from './helpers/databases.js';
+import { describeEachDatabase, freshDatabase, storeEnv } from './helpers/databases.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
-import type { EvaluationAnswer, EvaluationPageAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
-import { finishedEvaluation, reportOf, writeSolidDataset } from './helpers/evaluations.js';
+import type { EvaluationAnswer, EvaluationPageAnswer } from './helpers/answers.js';
+import { evaluateDataset, reportOf, writeSolidDataset } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 const repo = makeModelRepo({
@@ -27,17 +27,11 @@ async function datasetsDir(): Promise<string> {
 describeEachDatabase('evaluations stored in the database', (target) => {
   it('a report reads back whole; one left running by a stopped server is failed at the next start', async () => {
     const db = await freshDatabase(target);
-    const env = { SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_DATABASE_URL: db.url, SIGHTLINE_DATA_DIR: db.dataDir, SIGHTLINE_DATASETS_DIR: await datasetsDir() };
+    const env = { SIGHTLINE_MODELS_DIR: repo, ...storeEnv(db), SIGHTLINE_DATASETS_DIR: await datasetsDir() };
     let server = await startTestServer(env);
     onTestFinished(() => server.close());
     await server.modelsLoaded;
-    const res = await fetch(`${server.url}/v1/models/cls/evaluate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ dataset: 'pair' }),
-    });
-    const { id } = (await res.json()) as SubmittedEvaluationAnswer;
-    const e = await finishedEvaluation(server.url, id);
+    const e = await evaluateDataset(server.url, 'cls', 'pair');
     expect(e).toMatchObject({ status: 'succeeded', done: 4, summary: { accuracy: 0.75, auc: 1 } });
     expect(reportOf(e, 'classify').metrics.confusion.matrix).toEqual([
       [1, 1],
@@ -60,9 +54,9 @@ describeEachDatabase('evaluations stored in the database', (target) => {
     server = await startTestServer(env);
     const after = (await (await fetch(`${server.url}/v1/evaluations/${left.id}`)).json()) as EvaluationAnswer;
     expect(after).toMatchObject({ status: 'failed', error: 'the server stopped before this evaluation finished; start it again' });
-    const again = (await (await fetch(`${server.url}/v1/evaluations/${id}`)).json()) as EvaluationAnswer;
+    const again = (await (await fetch(`${server.url}/v1/evaluations/${e.id}`)).json()) as EvaluationAnswer;
     expect(again.report).toEqual(e.report);
     const list = (await (await fetch(`${server.url}/v1/evaluations?model=cls`)).json()) as EvaluationPageAnswer;
-    expect(list.items.map((i) => i.id)).toEqual([left.id, id]);
+    expect(list.items.map((i) => i.id)).toEqual([left.id, e.id]);
   });
 });

@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePipeline, writeShipped } from './helpers/pipeline-repo.js';
-import { repoRoot, startTestServer } from './helpers/server.js';
+import { ocrRepo, writePipeline } from './helpers/pipeline-repo.js';
+import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Line = { text?: string; confidence?: number; points: [number, number][]; box: [number, number, number, number]; error?: unknown };
@@ -53,10 +50,7 @@ const STEPS = ['input', 'detect', 'lines', 'direction', 'upright', 'recognize'];
 let server: Server;
 
 beforeAll(async () => {
-  const repo = mkdtempSync(path.join(os.tmpdir(), 'sightline-ocr-'));
-  for (const name of ['text-detect', 'text-direction', 'text-recognize']) writeShipped(repo, name);
-  const { task: _task, ...ocr } = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'ocr', 'model.json'), 'utf8')) as Record<string, unknown>;
-  writePipeline(repo, 'ocr', ocr);
+  const { repo, ocr } = ocrRepo('sightline-ocr-');
   // The same pipeline with the crops of each request kept out of other requests' batches.
   writePipeline(repo, 'ocr-solo', { ...ocr, batchAcrossRequests: false });
   server = await startTestServer({ SIGHTLINE_MODELS_DIR: repo, SIGHTLINE_CALIBRATE: 'false' });

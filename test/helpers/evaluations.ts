@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { EvaluationAnswer, EvaluationMetrics } from './answers.js';
+import { expect } from 'vitest';
+import type { EvaluationAnswer, EvaluationMetrics, SubmittedEvaluationAnswer } from './answers.js';
 import { solidImage, type Rgb } from './images.js';
 
 /** GET /v1/evaluations/{id} until it has succeeded or failed. */
@@ -12,6 +13,18 @@ export async function finishedEvaluation(baseUrl: string, id: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`evaluation ${id} still ${e.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** POST /v1/models/{model}/evaluate {dataset}: answered 202, then followed to its end. */
+export async function evaluateDataset(baseUrl: string, model: string, dataset: string, timeoutMs?: number): Promise<EvaluationAnswer> {
+  const res = await fetch(`${baseUrl}/v1/models/${model}/evaluate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dataset }),
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as SubmittedEvaluationAnswer;
+  return finishedEvaluation(baseUrl, id, timeoutMs);
 }
 
 /** The report of a succeeded evaluation, with the metrics of `task`: anything else fails the test. */

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { resolvePackageFile } from '../../dist/src/engine/package-path.js';
 import { repoRoot } from './server.js';
@@ -28,4 +29,16 @@ export function shippedManifest(name: string, changes: Record<string, unknown> =
 export function writeShipped(dir: string, name: string, changes: Record<string, unknown> = {}): void {
   mkdirSync(path.join(dir, name), { recursive: true });
   writeFileSync(path.join(dir, name, 'model.json'), JSON.stringify(shippedManifest(name, changes), null, 2));
+}
+
+/**
+ * A fresh repository holding the shipped OCR models (text-detect, text-direction, text-recognize)
+ * and the shipped ocr pipeline; `ocr` is that pipeline's manifest, for variants of it.
+ */
+export function ocrRepo(prefix: string): { repo: string; ocr: Record<string, unknown> } {
+  const repo = mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const name of ['text-detect', 'text-direction', 'text-recognize']) writeShipped(repo, name);
+  const { task: _task, ...ocr } = JSON.parse(readFileSync(path.join(shippedModels, 'ocr', 'model.json'), 'utf8')) as Record<string, unknown>;
+  writePipeline(repo, 'ocr', ocr);
+  return { repo, ocr };
 }
