@@ -19,6 +19,9 @@ export const modelVersionParams = z.strictObject({
   version: z.string().describe('a version the model serves (sightline counts the loads of a model: 1, 2, …); another version is 404'),
 });
 
+/** What 404 means on a model's routes, unversioned or with a version in the path. */
+export const modelNotFound = (versioned: boolean): string => (versioned ? 'no model by this name, or the version does not serve' : 'no model by this name');
+
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 export const parametersField = z.record(z.string(), parameterValue).describe('name → string, number or boolean').meta({ id: 'InferenceParameters' });
 

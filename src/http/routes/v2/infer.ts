@@ -2,7 +2,7 @@ import type { Config } from '../../../config.js';
 import type { ModelRepository } from '../../../engine/repository.js';
 import type { RequestContext } from '../../request-context.js';
 import type { Route } from '../../router.js';
-import { inferRequest, inferResponse as responseSchema, modelNameParams, modelVersionParams } from '../../schemas/open-inference.js';
+import { inferRequest, inferResponse as responseSchema, modelNameParams, modelNotFound, modelVersionParams } from '../../schemas/open-inference.js';
 import { parseParams } from '../../schemas/request-validation.js';
 import { isDatatype } from '../../v2/datatypes.js';
 import { inferImages } from '../../v2/image-inference.js';
@@ -101,7 +101,7 @@ export function inferRoutes(repo: ModelRepository, config: Config): Route[] {
           400:
             'a bad request: unknown input or output, wrong datatype or shape, data that does not match its shape, ' +
             'a header length or binary_data_size that does not match the body',
-          404: versioned ? 'no model by this name, or the version does not serve' : 'no model by this name',
+          404: modelNotFound(versioned),
           500: 'the model failed to run',
           503: 'the model is not ready, its queue is full, or the request waited too long in it (Retry-After)',
         },

@@ -1,7 +1,7 @@
 import type { ModelRepository } from '../../../engine/repository.js';
 import { json } from '../../reply.js';
 import type { Route } from '../../router.js';
-import { modelNameParams, modelVersionParams, statisticsAnswer } from '../../schemas/open-inference.js';
+import { modelNameParams, modelNotFound, modelVersionParams, statisticsAnswer } from '../../schemas/open-inference.js';
 import { parseParams } from '../../schemas/request-validation.js';
 import { modelStatistics } from '../../v2/model-statistics.js';
 import { servingTarget } from '../../v2/model-target.js';
@@ -62,7 +62,7 @@ export function statisticsRoutes(repo: ModelRepository): Route[] {
           responses: { 200: { description: "the model's entry", json: statisticsAnswer } },
           errors: {
             400: "a pipeline (its steps' models keep the statistics)",
-            404: versioned ? 'no model by this name, or the version does not serve' : 'no model by this name',
+            404: modelNotFound(versioned),
             503: 'the model is not serving (Retry-After)',
           },
         },
