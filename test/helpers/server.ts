@@ -23,14 +23,15 @@ export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathn
 
 /**
  * A server for the calling file's tests, over the model repository `makeRepo` builds: started with
- * every model's load settled before the first test, closed after the last. Read it in tests only.
+ * every model's load settled before the first test, closed after the last; `env` adds settings. Read it
+ * in tests only.
  */
-export function serveModelRepo(makeRepo: () => string | Promise<string>) {
+export function serveModelRepo(makeRepo: () => string | Promise<string>, env: Record<string, string> = {}) {
   let handle: Awaited<ReturnType<typeof startTestServer>> | undefined;
   let repoDir = '';
   beforeAll(async () => {
     repoDir = await makeRepo();
-    handle = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir });
+    handle = await startTestServer({ SIGHTLINE_MODELS_DIR: repoDir, ...env });
     await handle.modelsLoaded;
   });
   afterAll(async () => {
