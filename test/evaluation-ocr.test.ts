@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { memoryFiles } from '../dist/src/evaluation/dataset-files.js';
 import { readDataset } from '../dist/src/evaluation/dataset-reader.js';
 import { parseEvaluateArgs } from '../dist/src/evaluation/evaluate-options.js';
 import type { OcrTruthLine } from '../dist/src/evaluation/dataset.js';
 import type { Box } from '../dist/src/evaluation/detect-metrics.js';
 import { matchLines, ocrLineMetrics, ocrPageMetrics, type OcrPage } from '../dist/src/evaluation/ocr-metrics.js';
 import { scorerFor } from '../dist/src/evaluation/scorers.js';
+import { memoryDataset } from './helpers/evaluations.js';
 import { paddleLabel } from './helpers/ocr-labels.js';
 
 const truth = (text: string, box: Box): OcrTruthLine => ({ text, box, ignored: text === '###' || text === '*' });
@@ -148,10 +148,7 @@ describe('ocr datasets', () => {
       'no tab',
       '',
     ].join('\n');
-    const files = memoryFiles(
-      'receipts',
-      new Map([['Label.txt', Buffer.from(label)], ...['a', 'b', 'c', 'd', 'e', 'f'].map((n) => [`${n}.png`, PNG] as [string, Buffer])]),
-    );
+    const files = memoryDataset('receipts', { 'Label.txt': label, ...Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => [`${n}.png`, PNG])) });
     const d = await readDataset(files, { task: 'ocr', labels: [] });
     expect([d.layout, d.task]).toEqual(['ocr-lines', 'ocr']);
     expect(d.samples).toEqual([
@@ -176,28 +173,19 @@ describe('ocr datasets', () => {
   });
 
   it("labels.txt for an OCR pipeline: each image's whole text; Label.txt beside it wins unless the model is a recogniser", async () => {
-    const files = memoryFiles(
-      'pages',
-      new Map([
-        ['labels.txt', Buffer.from('a.png\tInvoice 42 Total due\n')],
-        ['a.png', PNG],
-      ]),
-    );
+    const files = memoryDataset('pages', { 'labels.txt': 'a.png\tInvoice 42 Total due\n', 'a.png': PNG });
     const d = await readDataset(files, { task: 'ocr', labels: [] });
     expect([d.layout, d.task, d.samples]).toEqual(['labels-txt', 'ocr', [{ file: 'a.png', page: 'Invoice 42 Total due' }]]);
 
-    const both = memoryFiles(
-      'both',
-      new Map([
-        ['labels.txt', Buffer.from('a.png\tInvoice\n')],
-        ['Label.txt', Buffer.from(`a.png\t${JSON.stringify([paddleLabel('Invoice', [0, 0, 10, 10])])}\n`)],
-        ['a.png', PNG],
-      ]),
-    );
+    const both = memoryDataset('both', {
+      'labels.txt': 'a.png\tInvoice\n',
+      'Label.txt': `a.png\t${JSON.stringify([paddleLabel('Invoice', [0, 0, 10, 10])])}\n`,
+      'a.png': PNG,
+    });
     expect((await readDataset(both, { task: 'ocr', labels: [] })).layout).toBe('ocr-lines');
     expect((await readDataset(both, { task: 'text-recognize', labels: [] })).layout).toBe('labels-txt');
     expect((await readDataset(both, { task: 'ocr', labels: [], layout: 'labels-txt' })).samples).toEqual([{ file: 'a.png', page: 'Invoice' }]);
-    const lines = memoryFiles('lines', new Map([['Label.txt', Buffer.from('a.png\t[]\n')]]));
+    const lines = memoryDataset('lines', { 'Label.txt': 'a.png\t[]\n' });
     await expect(readDataset(lines, { task: 'text-recognize', labels: [] })).rejects.toMatchObject({
       status: 400,
       message: "dataset lines is laid out as ocr-lines (ocr), but the model's task is text-recognize",
@@ -213,22 +201,12 @@ describe('the ocr scorer', () => {
   const prediction = (value: unknown) => ({ value, width: 100, height: 60, queueMs: 0, inferMs: 0, batchSize: 1 });
 
   it("reads the pipeline's lines field; a labelled line outside the image and an answer without lines are problems", async () => {
-    const files = memoryFiles(
-      'set',
-      new Map([
-        [
-          'Label.txt',
-          Buffer.from(
-            [
-              `a.png\t${JSON.stringify([paddleLabel('Total 12', [10, 20, 90, 40])])}`,
-              `b.png\t${JSON.stringify([paddleLabel('Far', [10, 20, 120, 40])])}`,
-              'c.png\t[]',
-            ].join('\n'),
-          ),
-        ],
-        ...['a', 'b', 'c'].map((n) => [`${n}.png`, PNG] as [string, Buffer]),
-      ]),
-    );
+    const label = [
+      `a.png\t${JSON.stringify([paddleLabel('Total 12', [10, 20, 90, 40])])}`,
+      `b.png\t${JSON.stringify([paddleLabel('Far', [10, 20, 120, 40])])}`,
+      'c.png\t[]',
+    ].join('\n');
+    const files = memoryDataset('set', { 'Label.txt': label, ...Object.fromEntries(['a', 'b', 'c'].map((n) => [`${n}.png`, PNG])) });
     const dataset = await readDataset(files, { task: 'ocr', labels: [] });
     const scorer = scorerFor(dataset, { labels: [], background: 0, linesField: 'rows' }, {});
     const answer = {

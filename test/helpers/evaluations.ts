@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { memoryFiles } from '../../dist/src/evaluation/dataset-files.js';
 import type { EvaluationAnswer, EvaluationMetrics, SubmittedEvaluationAnswer } from './answers.js';
 import { solidImage, type Rgb } from './images.js';
 
@@ -13,6 +14,11 @@ export async function finishedEvaluation(baseUrl: string, id: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`evaluation ${id} still ${e.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A dataset held in memory under `name`: each file's bytes, or its text as UTF-8. */
+export function memoryDataset(name: string, files: Record<string, Buffer | string>) {
+  return memoryFiles(name, new Map(Object.entries(files).map(([file, content]) => [file, Buffer.isBuffer(content) ? content : Buffer.from(content)])));
 }
 
 /** POST /v1/models/{model}/evaluate {dataset}: answered 202, then followed to its end. */
