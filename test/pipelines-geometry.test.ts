@@ -7,6 +7,13 @@ import { convexHull, growQuad, minAreaRect, turnQuad180, uprightQuad, type Point
 import { turn180, warpQuad } from '../dist/src/pipelines/warp.js';
 import { writePipeline } from './helpers/pipeline-repo.js';
 
+/** The corners of the axis-aligned box x0..x1 × y0..y1, clockwise from the top left. */
+const box = (x0: number, y0: number, x1: number, y1: number): Quad => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+];
 const close = (a: readonly Point[], b: readonly Point[], digits = 9) => {
   expect(a).toHaveLength(b.length);
   a.forEach((p, i) => {
@@ -78,32 +85,12 @@ describe('warping a quadrilateral upright', () => {
   const src = gradient(8, 6);
 
   it('copies an axis-aligned region on whole pixels exactly', () => {
-    const out = warpQuad(
-      src,
-      [
-        [2, 1],
-        [6, 1],
-        [6, 4],
-        [2, 4],
-      ],
-      4,
-      3,
-    );
+    const out = warpQuad(src, box(2, 1, 6, 4), 4, 3);
     for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) expect(at(out, x, y)).toEqual(at(src, x + 2, y + 1));
   });
 
   it('averages each 2 × 2 block when halving', () => {
-    const out = warpQuad(
-      src,
-      [
-        [0, 0],
-        [4, 0],
-        [4, 4],
-        [0, 4],
-      ],
-      2,
-      2,
-    );
+    const out = warpQuad(src, box(0, 0, 4, 4), 2, 2);
     const mean = (x: number, y: number) =>
       [0, 1, 2].map((c) => Math.round((at(src, x, y)[c]! + at(src, x + 1, y)[c]! + at(src, x, y + 1)[c]! + at(src, x + 1, y + 1)[c]!) / 4));
     expect(at(out, 0, 0)).toEqual(mean(0, 0));
@@ -112,12 +99,7 @@ describe('warping a quadrilateral upright', () => {
 
   it('turns a tall region 90° counter-clockwise, and 180° by reversing', () => {
     // The 2 × 4 block at x 3..5, y 1..5 read top to bottom.
-    const quad = uprightQuad([
-      [3, 1],
-      [5, 1],
-      [5, 5],
-      [3, 5],
-    ]);
+    const quad = uprightQuad(box(3, 1, 5, 5));
     const out = warpQuad(src, quad, 4, 2);
     for (let j = 0; j < 2; j++) for (let i = 0; i < 4; i++) expect(at(out, i, j)).toEqual(at(src, 4 - j, 1 + i));
     const turned = turn180(out);
@@ -125,17 +107,7 @@ describe('warping a quadrilateral upright', () => {
   });
 
   it('repeats the border for a region reaching past the image', () => {
-    const out = warpQuad(
-      src,
-      [
-        [-2, 0],
-        [2, 0],
-        [2, 1],
-        [-2, 1],
-      ],
-      4,
-      1,
-    );
+    const out = warpQuad(src, box(-2, 0, 2, 1), 4, 1);
     expect([0, 1, 2, 3].map((x) => at(out, x, 0))).toEqual([at(src, 0, 0), at(src, 0, 0), at(src, 0, 0), at(src, 1, 0)]);
   });
 });
