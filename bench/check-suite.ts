@@ -16,14 +16,14 @@ export interface SuiteEntry {
 
 export const SUITE: readonly SuiteEntry[] = [
   { script: 'http', env: { BENCH_DURATION: '2' }, timeoutSec: 60 },
-  { script: 'engine', env: { BENCH_DURATION: '2', BENCH_RAW_SECONDS: '0.7' }, timeoutSec: 120 },
+  { script: 'engine', env: { BENCH_DURATION: '1.5', BENCH_RAW_SECONDS: '0.5' }, timeoutSec: 120 },
   { script: 'polygons', env: { BENCH_TIME_SCALE: '0.4' }, timeoutSec: 90 },
   { script: 'ingest', env: { BENCH_DURATION: '2', BENCH_SUBSCRIBERS: '300', BENCH_FANOUT_EVENTS: '60' }, timeoutSec: 120 },
   {
     script: 'overload',
-    env: { BENCH_SATURATED_SEC: '2', BENCH_HALF_SEC: '3', BENCH_OVERLOAD_SEC: '8', BENCH_RECOVERY_SEC: '5' },
+    env: { BENCH_SATURATED_SEC: '2', BENCH_HALF_SEC: '2', BENCH_OVERLOAD_SEC: '6', BENCH_RECOVERY_SEC: '4' },
     timeoutSec: 120,
   },
-  { script: 'latency', env: { BENCH_ROUNDS: '1', BENCH_SECONDS: '2' }, timeoutSec: 150 },
+  { script: 'latency', env: { BENCH_ROUNDS: '1', BENCH_SECONDS: '1.5' }, timeoutSec: 150 },
   { script: 'pipelines', env: { BENCH_DURATION: '2', BENCH_ROUNDS: '2' }, timeoutSec: 90 },
 ];

@@ -24,6 +24,12 @@ interface Threshold {
   about: string;
   /** The suite's benchmark that measures it (default: the part of the name before the first dot). */
   bench?: string;
+  /**
+   * Why this machine cannot reach the minimum, with the figures: the ratio is still measured and
+   * printed against its minimum, but being below it does not fail the check. The minimum stays the
+   * target; the mark goes when the code meets it.
+   */
+  outOfReach?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -110,7 +116,8 @@ if (fromResults) {
 }
 
 let failed = 0;
-const report: Record<string, { min: number; median: number | null; rounds: number[]; ok: boolean }> = {};
+let known = 0;
+const report: Record<string, { min: number; median: number | null; rounds: number[]; ok: boolean; outOfReach?: string }> = {};
 console.log('');
 for (const [name, t] of Object.entries(thresholds)) {
   if (only.length > 0 && !only.includes(benchOf(name, t)) && !only.some((p) => name.startsWith(p))) continue;
@@ -123,10 +130,13 @@ for (const [name, t] of Object.entries(thresholds)) {
   }
   const m = median(values);
   const ok = m >= t.min;
-  if (!ok) failed++;
-  report[name] = { min: t.min, median: m, rounds: values, ok };
+  const excused = !ok && t.outOfReach !== undefined;
+  if (!ok && !excused) failed++;
+  if (excused) known++;
+  report[name] = { min: t.min, median: m, rounds: values, ok, ...(t.outOfReach !== undefined ? { outOfReach: t.outOfReach } : {}) };
   const range = values.length > 1 ? ` (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})` : '';
-  console.log(`${ok ? 'ok     ' : 'BELOW  '} ${name} = ${m.toFixed(2)}${range} (min ${t.min}) — ${t.about}`);
+  const mark = ok ? (t.outOfReach !== undefined ? 'ok (marked out of reach: remove the mark)' : 'ok     ') : excused ? 'BELOW, out of reach here' : 'BELOW  ';
+  console.log(`${mark} ${name} = ${m.toFixed(2)}${range} (min ${t.min}) — ${t.about}${excused ? `\n         why: ${t.outOfReach}` : ''}`);
 }
 const elapsedSec = (performance.now() - started) / 1000;
 if (!fromResults) {
@@ -137,8 +147,9 @@ if (!fromResults) {
   );
   console.log(`\n${rounds} round(s) in ${elapsedSec.toFixed(0)} s`);
 }
+if (known > 0) console.log(`${known} threshold(s) below their target and marked out of reach on this machine (see "why")`);
 if (failed > 0) {
   console.log(`${failed} threshold(s) not met`);
   process.exit(1);
 }
-console.log('all thresholds met');
+console.log(known > 0 ? 'every other threshold met' : 'all thresholds met');

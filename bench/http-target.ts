@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
 import { readRaw } from '../src/http/body/raw.js';
@@ -16,7 +19,11 @@ const kind = process.argv[2];
 const LIMIT = 1024 * 1024;
 
 if (kind === 'uws') {
-  const config = loadConfig({ env: { SIGHTLINE_PORT: '0', SIGHTLINE_LOG_LEVEL: 'warn', SIGHTLINE_MODELS: '' } });
+  // An empty model repository: the front end alone is measured, with no model loading or calibrating beside it.
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'sightline-http-bench-'));
+  const config = loadConfig({
+    env: { SIGHTLINE_PORT: '0', SIGHTLINE_LOG_LEVEL: 'warn', SIGHTLINE_MODELS_DIR: scratch, SIGHTLINE_DATA_DIR: scratch },
+  });
   const server = await startServer(config, {
     logger: pino({ level: 'warn' }),
     extraRoutes: [{ method: 'POST', path: '/echo-size', handler: async (ctx) => json({ bytes: (await readRaw(ctx, LIMIT)).byteLength }) }],
