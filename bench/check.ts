@@ -83,7 +83,7 @@ function runOne(entry: SuiteEntry, dir: string, log: string): Promise<number | n
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 const perRatio = new Map<string, number[]>();
@@ -97,7 +97,7 @@ if (fromResults) {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-check-'));
   try {
     for (let round = 0; round < rounds; round++) {
-      const order = suite.map((_, i) => suite[(i + round) % suite.length]!);
+      const order = suite.map((_, i) => suite[(i + round) % suite.length]);
       for (const entry of order) {
         const dir = path.join(scratch, `${entry.script}-${round}`);
         const t0 = performance.now();
@@ -105,9 +105,8 @@ if (fromResults) {
         const ratios = readRatios(dir);
         for (const [name, value] of ratios) (perRatio.get(name) ?? perRatio.set(name, []).get(name)!).push(value);
         const status = code === 0 ? 'ok' : code === null ? `stopped after ${entry.timeoutSec} s` : `exit ${code}`;
-        console.log(
-          `round ${round + 1}/${rounds}  ${entry.script.padEnd(9)} ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${status}, ${ratios.size} ratio(s)`,
-        );
+        const seconds = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
+        console.log(`round ${round + 1}/${rounds}  ${entry.script.padEnd(9)} ${seconds} s  ${status}, ${ratios.size} ratio(s)`);
       }
     }
   } finally {

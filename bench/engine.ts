@@ -60,15 +60,15 @@ async function rawThroughput(
 
 async function rawSweep(spec: ModelSpec, itemDims: number[], fill: (i: number) => number, batches: number[], seconds: number) {
   const model = await openModel(onDevice(spec));
-  const inputName = spec.input.name ?? model.info.inputNames[0]!;
+  const inputName = spec.input.name ?? model.info.inputNames[0];
   console.log(`raw ${model.info.runtime}, ${spec.name} ${itemDims.join('×')}, threads ${model.info.intraOpThreads}`);
   const raw: Record<number, number> = {};
   for (const batch of batches) {
     raw[batch] = await rawThroughput(model, inputName, itemDims, fill, batch, seconds);
-    console.log(`  batch ${String(batch).padStart(2)}: ${raw[batch]!.toFixed(1)} images/s`);
+    console.log(`  batch ${String(batch).padStart(2)}: ${raw[batch].toFixed(1)} images/s`);
   }
   await model.release();
-  const bestBatch = Number(Object.entries(raw).sort((a, b) => b[1] - a[1])[0]![0]);
+  const bestBatch = Number(Object.entries(raw).sort((a, b) => b[1] - a[1])[0][0]);
   return { raw, bestBatch, runtime: model.info.runtime };
 }
 
@@ -159,7 +159,7 @@ if (parts.has('onnx')) {
   const { on, off, half, halfRate } = http;
 
   ratios[`${ratioPrefix}engine.batching_on_over_off`] = on.requestsPerSec / off.requestsPerSec;
-  ratios[`${ratioPrefix}engine.http_batched_over_raw_best`] = on.requestsPerSec / raw[bestBatch]!;
+  ratios[`${ratioPrefix}engine.http_batched_over_raw_best`] = on.requestsPerSec / raw[bestBatch];
   ratios[`${ratioPrefix}engine.half_load_p99_budget`] = 3 / (half!.p99Ms / Math.max(half!.p50Ms, 0.001));
   console.log(`\nHTTP predict (${http.runtime}), ${connections} connections, ${durationSec}s per run`);
   console.log(row('batching on (saturation)', on));
@@ -169,7 +169,7 @@ if (parts.has('onnx')) {
       `${half!.p99Ms.toFixed(1)} ms  failed ${half!.failed}`,
   );
   console.log(`batch sizes run (batching on): ${JSON.stringify(http.batchSizeHistogram)}`);
-  console.log(`raw best batch ${bestBatch}: ${raw[bestBatch]!.toFixed(0)} images/s; raw batch 1: ${raw[1]!.toFixed(0)} images/s\n`);
+  console.log(`raw best batch ${bestBatch}: ${raw[bestBatch].toFixed(0)} images/s; raw batch 1: ${raw[1].toFixed(0)} images/s\n`);
   Object.assign(results, { runtime, raw, bestBatch, http: { on, off, half, halfRate }, batchSizeHistogram: http.batchSizeHistogram });
 }
 
@@ -189,12 +189,12 @@ if (parts.has('tfjs')) {
   const { on, off } = http;
 
   ratios[`${ratioPrefix}engine.tfjs.batching_on_over_off`] = on.requestsPerSec / off.requestsPerSec;
-  ratios[`${ratioPrefix}engine.tfjs.http_batched_over_raw_best`] = on.requestsPerSec / raw[bestBatch]!;
+  ratios[`${ratioPrefix}engine.tfjs.http_batched_over_raw_best`] = on.requestsPerSec / raw[bestBatch];
   console.log(`\nHTTP predict (${http.runtime}), ${tfjsConnections} connections, ${durationSec}s per run`);
   console.log(row('batching on (saturation)', on));
   console.log(row('batching off (saturation)', off));
   console.log(`batch sizes run (batching on): ${JSON.stringify(http.batchSizeHistogram)}`);
-  console.log(`raw best batch ${bestBatch}: ${raw[bestBatch]!.toFixed(1)} images/s; raw batch 1: ${raw[1]!.toFixed(1)} images/s\n`);
+  console.log(`raw best batch ${bestBatch}: ${raw[bestBatch].toFixed(1)} images/s; raw batch 1: ${raw[1].toFixed(1)} images/s\n`);
   results.tfjs = { runtime, connections: tfjsConnections, raw, bestBatch, http: { on, off }, batchSizeHistogram: http.batchSizeHistogram };
 }
 

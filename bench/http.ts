@@ -35,8 +35,8 @@ for (const kind of ['uws', 'node'] as const) {
   const base = `http://127.0.0.1:${server.port}`;
   // Warm up JIT and connections before measuring.
   await runLoad({ url: `${base}/health/live`, connections, pipelining, durationSec: 1, workers });
-  results.get![kind] = await measured(server, () => runLoad({ url: `${base}/health/live`, connections, pipelining, durationSec, workers }));
-  results.post64k![kind] = await measured(server, () =>
+  results.get[kind] = await measured(server, () => runLoad({ url: `${base}/health/live`, connections, pipelining, durationSec, workers }));
+  results.post64k[kind] = await measured(server, () =>
     runLoad({ url: `${base}/echo-size`, method: 'POST', body, headers: { 'content-type': 'application/octet-stream' }, connections, durationSec }),
   );
   await server.stop();
@@ -46,9 +46,9 @@ for (const kind of ['uws', 'node'] as const) {
 // of the two cores the load generator leaves it.
 const perCpu = (r: Measured) => r.requestsPerSec / Math.max(r.serverCpu, 0.01);
 const ratios = {
-  'http.get.uws_over_node': results.get!.uws!.requestsPerSec / results.get!.node!.requestsPerSec,
-  'http.post64k.uws_over_node': results.post64k!.uws!.requestsPerSec / results.post64k!.node!.requestsPerSec,
-  'http.get.per_cpu_uws_over_node': perCpu(results.get!.uws!) / perCpu(results.get!.node!),
+  'http.get.uws_over_node': results.get.uws.requestsPerSec / results.get.node.requestsPerSec,
+  'http.post64k.uws_over_node': results.post64k.uws.requestsPerSec / results.post64k.node.requestsPerSec,
+  'http.get.per_cpu_uws_over_node': perCpu(results.get.uws) / perCpu(results.get.node),
 };
 console.log(`connections ${connections}, GET pipelining ${pipelining}, ${durationSec}s per run`);
 console.log('route        server  req/s      p50 ms  p99 ms  errors  server CPU  load-gen CPU');

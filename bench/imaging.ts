@@ -60,7 +60,7 @@ async function measure(png: Buffer): Promise<{ busyUs: number; wallUs: number }>
   return { busyUs: (elu.active * 1000) / perRound, wallUs: (wall * 1000) / perRound };
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 const images: Record<string, Buffer> = { 'text line 192×48': await textLine(192), 'text line 320×48': await textLine(320) };
 const ratios: Record<string, number> = {};
@@ -73,15 +73,15 @@ for (const [name, png] of Object.entries(images)) {
   for (let r = 0; r < rounds; r++) {
     for (const [variant, bytes] of Object.entries(variants)) {
       const m = await measure(bytes);
-      busy[variant]!.push(m.busyUs);
-      wall[variant]!.push(m.wallUs);
+      busy[variant].push(m.busyUs);
+      wall[variant].push(m.wallUs);
     }
   }
   const f = {
-    plainBusyUs: median(busy.plain!),
-    libvipsBusyUs: median(busy.libvips!),
-    plainWallUs: median(wall.plain!),
-    libvipsWallUs: median(wall.libvips!),
+    plainBusyUs: median(busy.plain),
+    libvipsBusyUs: median(busy.libvips),
+    plainWallUs: median(wall.plain),
+    libvipsWallUs: median(wall.libvips),
   };
   figures[name] = f;
   console.log(

@@ -118,7 +118,7 @@ const open = (t: Target, request: Buffer, rate: number, sec: number) =>
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 const perRound: Record<string, number[]> = {};
@@ -163,10 +163,10 @@ try {
       return out;
     };
     for (const clients of [1, 16, 64]) await both(`classifier c${clients}`, (t) => closed(t, predictRequest(t, 'text-direction', linePng), clients, seconds));
-    const saturated = Math.max(r['classifier c16']!.sightline.throughput, r['classifier c64']!.sightline.throughput);
+    const saturated = Math.max(r['classifier c16'].sightline.throughput, r['classifier c64'].sightline.throughput);
     const halfRate = saturated / 2;
     await both(`open loop ${halfRate.toFixed(0)}/s`, (t) => open(t, predictRequest(t, 'text-direction', linePng), halfRate, seconds));
-    const openRun = r[`open loop ${halfRate.toFixed(0)}/s`]!;
+    const openRun = r[`open loop ${halfRate.toFixed(0)}/s`];
     await both('detector c4', (t) => closed(t, predictRequest(t, 'text-detect', pagePng), 4, seconds * 1.5));
 
     const health: Record<string, Run> = {};
@@ -180,13 +180,13 @@ try {
           ['sightline', sightline],
         ] as const)) {
       health[name] = await closed(t, healthRequest(t), 32, seconds * 0.7);
-      console.log(`round ${round + 1}  ${'/health/live c32'.padEnd(18)} ${name.padEnd(9)} ${fmt(health[name]!)}`);
+      console.log(`round ${round + 1}  ${'/health/live c32'.padEnd(18)} ${name.padEnd(9)} ${fmt(health[name])}`);
     }
 
-    const c1 = r['classifier c1']!;
-    const c16 = r['classifier c16']!;
-    const c64 = r['classifier c64']!;
-    const det = r['detector c4']!;
+    const c1 = r['classifier c1'];
+    const c16 = r['classifier c16'];
+    const c64 = r['classifier c64'];
+    const det = r['detector c4'];
     const peakRss = (side: Side) => Math.max(...Object.values(r).map((x) => x[side].peakRssBytes));
     note('latency.c1.throughput_over_naive', c1.sightline.throughput / c1.naive.throughput);
     note('latency.c1.p50_budget', 1.1 / (c1.sightline.p50Ms / c1.naive.p50Ms));
@@ -197,8 +197,8 @@ try {
     note('latency.open_loop.p99_over_naive', openRun.sightline.p99Ms / openRun.naive.p99Ms);
     note('latency.open_loop.p99_over_p50_budget', 3 / (openRun.sightline.p99Ms / openRun.sightline.p50Ms));
     note('latency.detector.c4.throughput_over_naive', det.sightline.throughput / det.naive.throughput);
-    note('latency.health_over_bare_uws', health['bare-uws']!.serverCpuPerRequestUs / health.sightline!.serverCpuPerRequestUs);
-    note('latency.health.throughput_over_bare_uws', health.sightline!.throughput / health['bare-uws']!.throughput);
+    note('latency.health_over_bare_uws', health['bare-uws'].serverCpuPerRequestUs / health.sightline.serverCpuPerRequestUs);
+    note('latency.health.throughput_over_bare_uws', health.sightline.throughput / health['bare-uws'].throughput);
     note('latency.saturated_over_machine_limit', saturated / limit.imagesPerSec);
     note('latency.saturated_over_raw_ort', saturated / limit.ortOnlyImagesPerSec);
     note('latency.rss_budget', 1.5 / (peakRss('sightline') / peakRss('naive')));

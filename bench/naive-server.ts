@@ -35,7 +35,7 @@ const models = new Map<string, Served>();
 for (const name of names.split(',').filter(Boolean)) {
   const spec = loadManifest(path.resolve(modelsDir, name));
   const session = await ort.InferenceSession.create(spec.file);
-  models.set(name, { spec, session, inputName: spec.input.name ?? session.inputNames[0]!, outputNames: spec.outputs ?? session.outputNames });
+  models.set(name, { spec, session, inputName: spec.input.name ?? session.inputNames[0], outputNames: spec.outputs ?? session.outputNames });
 }
 
 const fail = (status: number, code: string, message: string) => Object.assign(new Error(message), { statusCode: status, code });
@@ -50,7 +50,7 @@ async function preprocess(spec: ModelSpec, bytes: Buffer) {
     throw fail(422, 'undecodable_image', `could not decode the image: ${(err as Error).message}`);
   }
   const swap = (meta.orientation ?? 1) >= 5;
-  const original = { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
+  const original = { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
   const plan = planResize(original, image);
   const [r, g, b] = image.background ?? DEFAULT_BACKGROUND;
   const pad = plan.padValue;
@@ -76,9 +76,9 @@ function toTensor(spec: ModelSpec, pixels: Buffer, width: number, height: number
   const data = dtype === 'uint8' ? new Uint8Array(n * 3) : new Float32Array(n * 3);
   for (let p = 0; p < n; p++) {
     for (let c = 0; c < 3; c++) {
-      const v = pixels[p * 3 + (colorOrder === 'BGR' ? 2 - c : c)]!;
+      const v = pixels[p * 3 + (colorOrder === 'BGR' ? 2 - c : c)];
       const at = layout === 'NCHW' ? c * n + p : p * 3 + c;
-      data[at] = dtype === 'uint8' ? v : (v * scale - mean[c]!) / std[c]!;
+      data[at] = dtype === 'uint8' ? v : (v * scale - mean[c]) / std[c];
     }
   }
   const dims = layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
@@ -107,7 +107,7 @@ app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req) =
   const inferMs = performance.now() - t0;
   const outputs: Record<string, ItemTensor> = {};
   for (const name of model.outputNames) {
-    const t = results[name]!;
+    const t = results[name];
     outputs[name] = { dims: t.dims, data: t.data as ItemTensor['data'] };
   }
   const answer: unknown = headFor(spec.task).run(outputs, { original, tensor: { width, height }, transform: plan.transform }, spec.head as never);

@@ -77,7 +77,7 @@ async function pages(count: number, lines: number): Promise<Array<{ png: Buffer;
   for (let p = 0; p < count; p++) {
     const texts = Array.from({ length: lines }, (_, l) => {
       const n = 2 + ((p + l) % 3);
-      const words = Array.from({ length: n }, (_, w) => WORDS[(p * 7 + l * 5 + w * 3) % WORDS.length]!);
+      const words = Array.from({ length: n }, (_, w) => WORDS[(p * 7 + l * 5 + w * 3) % WORDS.length]);
       return `${words.join(' ')} ${100 + ((p * 37 + l * 11) % 900)}`;
     });
     const height = 40 + lines * 48;
@@ -118,7 +118,7 @@ async function closedLoop(url: string, book: Array<{ png: Buffer; text: string }
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (performance.now() < end) {
-        const page = book[next++ % book.length]!;
+        const page = book[next++ % book.length];
         const started = performance.now();
         const res = await fetch(url, { method: 'POST', body: page.png, headers: { 'content-type': 'image/png' } });
         const body = (await res.json()) as { text?: string; lines?: unknown[]; latencyMs?: { steps: Record<string, StepTime> } };
@@ -168,7 +168,7 @@ async function closedLoop(url: string, book: Array<{ png: Buffer; text: string }
 
 const median = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 const repo = ocrRepo();
@@ -199,10 +199,10 @@ try {
         on.push(await closedLoop(url('ocr'), book, clients, durationSec));
       }
     }
-    const pick = (runs: Run[]) => runs.find((r) => r.pagesPerSec === median(runs.map((x) => x.pagesPerSec))) ?? runs[0]!;
-    const ratio = median(on.map((r, i) => r.pagesPerSec / off[i]!.pagesPerSec));
+    const pick = (runs: Run[]) => runs.find((r) => r.pagesPerSec === median(runs.map((x) => x.pagesPerSec))) ?? runs[0];
+    const ratio = median(on.map((r, i) => r.pagesPerSec / off[i].pagesPerSec));
     // Pages per server CPU-second: what the cores would answer at saturation, steadier than wall rates here.
-    const cpuRatio = median(on.map((r, i) => off[i]!.serverCpuMsPerPage / r.serverCpuMsPerPage));
+    const cpuRatio = median(on.map((r, i) => off[i].serverCpuMsPerPage / r.serverCpuMsPerPage));
     ratios[`pipelines.ocr.c${clients}.pages_per_sec_on_over_off`] = ratio;
     ratios[`pipelines.ocr.c${clients}.pages_per_cpu_second_on_over_off`] = cpuRatio;
     byClients[clients] = { on, off };

@@ -172,10 +172,10 @@ async function main(): Promise<void> {
       samples.sort((a, b) => a - b);
       const stats = {
         mean: samples.reduce((sum, v) => sum + v, 0) / samples.length,
-        p50: samples[Math.floor(samples.length * 0.5)]!,
-        p90: samples[Math.floor(samples.length * 0.9)]!,
-        p99: samples[Math.floor(samples.length * 0.99)]!,
-        max: samples[samples.length - 1]!,
+        p50: samples[Math.floor(samples.length * 0.5)],
+        p90: samples[Math.floor(samples.length * 0.9)],
+        p99: samples[Math.floor(samples.length * 0.99)],
+        max: samples[samples.length - 1],
       };
       const key = `${name}.${settled ? 'settled' : 'backToBack'}`;
       for (const [stat, value] of Object.entries(stats)) blocking[`${key}.${stat}`] = value;

@@ -69,7 +69,7 @@ const UNITS: Record<string, number> = {
 function wholeNumber(s: string, allowUnit: boolean): number | undefined {
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
   if (!m) return undefined;
-  const unit = m[2]!.toLowerCase();
+  const unit = m[2].toLowerCase();
   if (unit !== '' && !allowUnit) return undefined;
   const mult = UNITS[unit];
   if (mult === undefined) return undefined;
@@ -513,7 +513,7 @@ function readFlags(argv: string[]): Map<string, string> {
   const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const out = new Map<string, string>();
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
+    const token = tokens[i];
     if (token.kind === 'positional') throw new ConfigError(`unexpected argument ${JSON.stringify(token.value)} (see --help)`);
     if (token.kind === 'option-terminator') throw new ConfigError('unexpected argument "--" (see --help)');
     const flag = token.rawName;

@@ -48,7 +48,7 @@ export interface FieldProblem {
 export function invalidFields(problems: readonly FieldProblem[]): SightlineError {
   if (problems.length === 0) throw new RangeError('invalidFields needs at least one problem');
   const message = problems.map((p) => (p.field === '' ? p.message : `${p.field}: ${p.message}`)).join('; ');
-  const first = problems[0]!.field;
+  const first = problems[0].field;
   return badRequest(message, {
     ...(first === '' ? {} : { field: first }),
     ...(problems.length > 1 ? { fields: problems.map((p) => ({ field: p.field, message: p.message })) } : {}),

@@ -197,7 +197,7 @@ describe('auth matrix', () => {
       });
       return;
     }
-    const scope = route.access as Scope;
+    const scope = route.access;
 
     it('no key: 401 with a Bearer challenge', async () => {
       const r = await call(route);
@@ -328,7 +328,7 @@ describe('keys', () => {
     expect(() => keysFromFile(write('burst.json', [{ ...good, rateLimit: { rps: 1, burst: 0.5 } }]))).toThrow(
       `${dir}/burst.json: [0] (a).rateLimit.burst: expected an integer of 1 or more`,
     );
-    expect(keysFromFile(write('ok.json', [{ ...good, rateLimit: { rps: 2.5 } }]))[0]!.rateLimit).toEqual({ rps: 2.5, burst: 3 });
+    expect(keysFromFile(write('ok.json', [{ ...good, rateLimit: { rps: 2.5 } }]))[0].rateLimit).toEqual({ rps: 2.5, burst: 3 });
   });
 
   it('refuses bad SIGHTLINE_API_KEYS entries without printing them', () => {
@@ -342,7 +342,7 @@ describe('keys', () => {
       { name: 'env-1', scopes: ['predict', 'ingest', 'read', 'admin'] },
       { name: 'env-2', scopes: ['predict', 'read'] },
     ]);
-    expect(keys[0]!.digest.toString('hex')).toBe(sha256('long-enough-key'));
+    expect(keys[0].digest.toString('hex')).toBe(sha256('long-enough-key'));
   });
 
   it('reads key options from the environment, flags and the config file', () => {
@@ -389,7 +389,7 @@ function upgrade(
     ws.once('unexpected-response', (_req, res: IncomingMessage) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] as string | undefined }));
+      res.on('end', () => resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] }));
     });
     ws.once('error', reject);
   });

@@ -249,8 +249,8 @@ describe('DynamicBatcher reservations', () => {
     await flush();
     expect(open).toHaveLength(1);
     // High first by arrival (4 was queued before 1), low fills the batch.
-    expect(open[0]!.items).toEqual([4, 1, 2]);
-    open[0]!.resolve(['x', 'y', 'z']);
+    expect(open[0].items).toEqual([4, 1, 2]);
+    open[0].resolve(['x', 'y', 'z']);
     expect((await Promise.all(results)).map((r) => r.output)).toEqual(['y', 'z', 'x']);
   });
 
@@ -299,9 +299,9 @@ describe('predict admission', () => {
     const queued = predict(repo, 'text-direction', body, { limits });
     while (batcher.queueLength < 1) await tick();
     await expect(predict(repo, 'text-direction', Buffer.from('not an image'), { limits })).rejects.toMatchObject({ status: 503, code: 'overloaded' });
-    open[0]!.resolve([{ value: 'a', inferMs: 1 }]);
+    open[0].resolve([{ value: 'a', inferMs: 1 }]);
     while (open.length < 2) await tick();
-    open[1]!.resolve([{ value: 'b', inferMs: 1 }]);
+    open[1].resolve([{ value: 'b', inferMs: 1 }]);
     expect((await running).value).toBe('a');
     expect((await queued).value).toBe('b');
     // With room again, the same bytes reach the decoder and get its answer; the place is given back.
@@ -324,8 +324,8 @@ describe('predict admission', () => {
     // All five were started in one tick; three hold places while decoding, two are refused at once.
     expect(batcher.reservedCount).toBe(3);
     while (open.length < 1) await tick();
-    expect(open[0]!.items).toHaveLength(3);
-    open[0]!.resolve(['a', 'b', 'c'].map((value) => ({ value, inferMs: 1 })));
+    expect(open[0].items).toHaveLength(3);
+    open[0].resolve(['a', 'b', 'c'].map((value) => ({ value, inferMs: 1 })));
     expect((await Promise.all(burst)).sort()).toEqual(['a', 'b', 'c', 'overloaded', 'overloaded']);
     expect(batcher.stats()).toMatchObject({ rejectedQueueFull: 2, reserved: 0, enqueued: 3 });
   });
@@ -340,7 +340,7 @@ describe('predict admission', () => {
     while (open.length < 1) await tick();
     // One measured batch of one item taking at least 10 ms: each item held ahead is ≥ 10 ms, the budget 5 ms.
     await new Promise((r) => setTimeout(r, 10));
-    open[0]!.resolve([{ value: 'a', inferMs: 1 }]);
+    open[0].resolve([{ value: 'a', inferMs: 1 }]);
     await first;
     // Four held (four full batches of one) are always admitted; the fifth would wait ≥ 40 ms.
     const held = Array.from({ length: 4 }, () => predict(repo, 'text-direction', body, { limits }));
@@ -349,7 +349,7 @@ describe('predict admission', () => {
     const job = predict(repo, 'text-direction', body, { limits, priority: 'low' });
     for (let i = 1; i <= 5; i++) {
       while (open.length < i + 1) await tick();
-      open[i]!.resolve([{ value: i, inferMs: 1 }]);
+      open[i].resolve([{ value: i, inferMs: 1 }]);
     }
     expect((await Promise.all([...held, job])).map((p) => p.value).sort()).toEqual([1, 2, 3, 4, 5]);
   });

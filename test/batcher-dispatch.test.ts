@@ -13,7 +13,7 @@ const manualRun = () => manualRunOf<number, number>((x) => x * 10);
  */
 async function settleOnlyBatch(m: ReturnType<typeof manualRun>, answers: Promise<unknown>[], queueMs: number[]): Promise<void> {
   expect(m.batches.map((x) => x.items)).toEqual([answers.map((_, i) => i + 1)]);
-  m.batches[0]!.settle();
+  m.batches[0].settle();
   for (const [i, answer] of answers.entries()) {
     expect(await answer).toEqual({ output: (i + 1) * 10, queueMs: queueMs[i], batchSize: answers.length });
   }
@@ -31,7 +31,7 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     expect(m.batches.map((b) => b.items)).toEqual([[1]]);
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(7);
-    m.batches[0]!.settle();
+    m.batches[0].settle();
     const result = await lone;
     expect(result).toEqual({ output: 10, queueMs: 0, batchSize: 1 });
     expect(result.queueMs).toBeLessThan(50);
@@ -47,8 +47,8 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     const second = batcher.enqueue(2);
     await flush();
     expect(m.batches.map((b) => b.items)).toEqual([[1], [2]]);
-    m.batches[1]!.settle();
-    m.batches[0]!.settle();
+    m.batches[1].settle();
+    m.batches[0].settle();
     expect((await second).queueMs).toBe(0);
     expect((await first).queueMs).toBe(0);
   });
@@ -70,16 +70,16 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     // Every instance is busy: they gather.
     expect(m.batches).toHaveLength(2);
     expect(batcher.queueLength).toBe(5);
-    m.batches[0]!.settle();
+    m.batches[0].settle();
     await flush();
     // The freed instance takes a full batch of what gathered; the fifth waits for the next one.
-    expect(m.batches[2]!.items).toEqual([100, 101, 102, 103]);
+    expect(m.batches[2].items).toEqual([100, 101, 102, 103]);
     expect(batcher.queueLength).toBe(1);
-    m.batches[1]!.settle();
+    m.batches[1].settle();
     await flush();
-    expect(m.batches[3]!.items).toEqual([104]);
-    m.batches[2]!.settle();
-    m.batches[3]!.settle();
+    expect(m.batches[3].items).toEqual([104]);
+    m.batches[2].settle();
+    m.batches[3].settle();
     const results = await Promise.all(waiting);
     expect(results.map((r) => r.batchSize)).toEqual([4, 4, 4, 4, 1]);
     expect(results.map((r) => r.queueMs)).toEqual([16, 13, 9, 7, 6]);
@@ -94,11 +94,11 @@ describe('DynamicBatcher dispatch on a free instance', () => {
     await vi.advanceTimersByTimeAsync(10);
     // Two admitted items are still decoding: the instance waits for them.
     expect(m.batches).toHaveLength(0);
-    const b = slots[0]!.enqueue(2);
+    const b = slots[0].enqueue(2);
     await vi.advanceTimersByTimeAsync(10);
     expect(m.batches).toHaveLength(0);
     // The last one fails to decode: nothing more is on its way, the two go at once.
-    slots[1]!.release();
+    slots[1].release();
     await flush();
     await settleOnlyBatch(m, [a, b], [20, 10]);
   });

@@ -48,7 +48,7 @@ describe('DynamicBatcher', () => {
     const slots = [batcher.reserve(), batcher.reserve()];
     const a = batcher.enqueue('a');
     await vi.advanceTimersByTimeAsync(20);
-    const b = slots[0]!.enqueue('b');
+    const b = slots[0].enqueue('b');
     await vi.advanceTimersByTimeAsync(29);
     // One place is still being prepared and would make the batch full: the instance waits for it.
     expect(calls).toHaveLength(0);
@@ -57,7 +57,7 @@ describe('DynamicBatcher', () => {
     expect(calls.map((c) => c.items)).toEqual([['a', 'b']]);
     expect(await a).toEqual({ output: 'A', queueMs: 50, batchSize: 2 });
     expect(await b).toEqual({ output: 'B', queueMs: 30, batchSize: 2 });
-    slots[1]!.release();
+    slots[1].release();
   });
 
   it('dispatches a lone item at once when maxQueueDelayMs is 0 (batching off with maxBatchSize 1)', async () => {
@@ -78,7 +78,7 @@ describe('DynamicBatcher', () => {
     await flush();
     // 4 is the largest preferred size that fits; the one left goes to the other free instance.
     expect(m.batches.map((b) => b.items)).toEqual([[0, 1, 2, 3], [4]]);
-    m.batches[1]!.resolve([4]);
+    m.batches[1].resolve([4]);
     await flush();
     // One queued and one being prepared make the preferred 2: the free instance waits for it.
     const slot = batcher.reserve();
@@ -88,8 +88,8 @@ describe('DynamicBatcher', () => {
     const third = slot.enqueue(6);
     await flush();
     expect(m.batches.map((b) => b.items)).toEqual([[0, 1, 2, 3], [4], [5, 6]]);
-    m.batches[0]!.resolve([0, 1, 2, 3]);
-    m.batches[2]!.resolve([5, 6]);
+    m.batches[0].resolve([0, 1, 2, 3]);
+    m.batches[2].resolve([5, 6]);
     expect((await Promise.all([...first, second, third])).map((r) => [r.batchSize, r.queueMs])).toEqual([
       [4, 0],
       [4, 0],
@@ -183,10 +183,10 @@ describe('DynamicBatcher', () => {
     expect(error.name).toBe('AbortError');
     expect(batcher.queueLength).toBe(2);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    m.batches[0]!.resolve(['x!']);
+    m.batches[0].resolve(['x!']);
     await flush();
     expect(m.batches.map((batch) => batch.items)).toEqual([['x'], ['a', 'c']]);
-    m.batches[1]!.resolve(['a!', 'c!']);
+    m.batches[1].resolve(['a!', 'c!']);
     expect((await blocker).output).toBe('x!');
     expect((await a).output).toBe('a!');
     expect((await c).output).toBe('c!');
@@ -297,7 +297,7 @@ describe('DynamicBatcher', () => {
   it('lets a low item that waited lowPriorityAgingMs overtake newer high items', async () => {
     const m = manualRun<string, string>();
     const batcher = new DynamicBatcher<string, string>(options({ maxBatchSize: 2, maxQueueDelayMs: 0, lowPriorityAgingMs: 100 }), m.run);
-    const echo = (i: number) => m.batches[i]?.resolve(m.batches[i]!.items.map((s) => s.toUpperCase()));
+    const echo = (i: number) => m.batches[i]?.resolve(m.batches[i].items.map((s) => s.toUpperCase()));
     const all = [batcher.enqueue('b0')];
     await flush();
     all.push(batcher.enqueue('low', { priority: 'low' }), batcher.enqueue('h1'), batcher.enqueue('h2'));
@@ -336,7 +336,7 @@ describe('DynamicBatcher', () => {
     const refused = await batcher.enqueue(4).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SightlineError);
     expect(refused).toMatchObject({ status: 503, code: 'unavailable' });
-    await expect(slots[0]!.enqueue(4)).rejects.toMatchObject({ status: 503, code: 'unavailable' });
+    await expect(slots[0].enqueue(4)).rejects.toMatchObject({ status: 503, code: 'unavailable' });
     for (const slot of slots.slice(1)) slot.release();
     expect(drained).toBe(false);
     m.batches[0]?.resolve([10, 20, 30]);

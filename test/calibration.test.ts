@@ -90,12 +90,12 @@ describe('calibration at load, in a server', () => {
     const measured = await plans(first);
     await first.close();
 
-    const c = measured.cls!;
+    const c = measured.cls;
     const cal = c.plan.calibration!;
     expect(cal).toMatchObject({ source: 'measured', input: { width: 8, height: 8 }, cores });
     // A tiny model runs in microseconds on one thread: more threads are not measured, single-threaded
     // instances fill the cores. (On a machine so loaded that one run took a millisecond, 2 threads would be measured too.)
-    const alone = cal.runs[0]!;
+    const alone = cal.runs[0];
     expect([alone.intraOpThreads, alone.batchSize]).toEqual([1, 1]);
     if (alone.msPerBatch < 1) {
       expect(cal.runs.map((r) => [r.intraOpThreads, r.batchSize])).toEqual([
@@ -107,7 +107,7 @@ describe('calibration at load, in a server', () => {
     }
     // The chosen candidate: the fewest instances among those within 5% of the best estimate.
     const top = Math.max(...cal.candidates.map((e) => e.imagesPerSecond));
-    const chosen = cal.candidates.filter((e) => e.imagesPerSecond >= 0.95 * top).sort((a, b) => a.instances - b.instances)[0]!;
+    const chosen = cal.candidates.filter((e) => e.imagesPerSecond >= 0.95 * top).sort((a, b) => a.instances - b.instances)[0];
     expect(c.plan).toMatchObject({ instances: chosen.instances, intraOpThreads: chosen.intraOpThreads, chosenBy: 'calibration' });
     expect(c.device).toMatchObject({ instances: chosen.instances, intraOpThreads: chosen.intraOpThreads });
     for (const run of cal.runs) {
@@ -129,11 +129,11 @@ describe('calibration at load, in a server', () => {
     );
     if (alone.msPerBatch < 1) expect(c.plan.reason).toContain(`ms (under 1 ms, so more threads not measured); ${k} instance(s) × 1 thread(s) estimated at`);
 
-    expect(measured.pinned!.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
+    expect(measured.pinned.plan).toEqual({ instances: 1, intraOpThreads: 1, chosenBy: 'manifest', reason: 'fixed by the manifest' });
     // intraOpThreads fixed at 2: the one candidate is that many threads in each instance, and only batching is measured.
     const pairs = Math.max(1, Math.min(8, Math.floor(cores / 2)));
-    expect(measured.threads!.plan).toMatchObject({ instances: pairs, intraOpThreads: 2, chosenBy: 'calibration' });
-    expect(measured.threads!.plan.calibration!.candidates.map((c) => [c.instances, c.intraOpThreads])).toEqual([[pairs, 2]]);
+    expect(measured.threads.plan).toMatchObject({ instances: pairs, intraOpThreads: 2, chosenBy: 'calibration' });
+    expect(measured.threads.plan.calibration!.candidates.map((c) => [c.instances, c.intraOpThreads])).toEqual([[pairs, 2]]);
 
     const file = path.join(dataDir, 'calibration.json');
     const cached = JSON.parse(readFileSync(file, 'utf8')) as { version: number; entries: Record<string, { model: string }> };
@@ -149,9 +149,9 @@ describe('calibration at load, in a server', () => {
     await second.modelsLoaded;
     const again = await plans(second);
     await second.close();
-    expect(again.cls!.plan.calibration).toEqual({ ...cal, source: 'cache', measureMs: 0 });
-    expect(again.cls!.plan.reason).toMatch(/^measured on a synthetic 8×8 batch \(figures from the calibration cache\)/);
-    expect(again.threads!.plan.calibration!.source).toBe('cache');
+    expect(again.cls.plan.calibration).toEqual({ ...cal, source: 'cache', measureMs: 0 });
+    expect(again.cls.plan.reason).toMatch(/^measured on a synthetic 8×8 batch \(figures from the calibration cache\)/);
+    expect(again.threads.plan.calibration!.source).toBe('cache');
   });
 
   it('is switched off by SIGHTLINE_CALIBRATE=false: the size rule stands and nothing is cached', async () => {

@@ -171,7 +171,7 @@ describe('CLI', () => {
     const lines = stdout.split('\n');
     const entries = lines.flatMap((line, i) => {
       const m = /^ {2}(--[a-z-]+)(?: <[a-z]+>)? +(SIGHTLINE_[A-Z_]+) +default: (.*)$/.exec(line);
-      return m ? [{ flag: m[1], env: m[2], shownDefault: m[3], description: lines[i + 1]!.trim() }] : [];
+      return m ? [{ flag: m[1], env: m[2], shownDefault: m[3], description: lines[i + 1].trim() }] : [];
     });
     const expected = OPTIONS.map((o) => ({
       flag: o.flag,

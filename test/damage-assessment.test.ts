@@ -61,17 +61,17 @@ function classifyAnswer(logits: number[], topK = 1): ClassifyAnswer {
   let sum = 0;
   for (const v of e) sum += v;
   const p = e.map((v) => v / sum);
-  const order = p.map((_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
+  const order = p.map((_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
   return {
-    label: LABELS[order[0]!]!,
-    confidence: p[order[0]!]!,
-    probabilities: Object.fromEntries(LABELS.map((l, i) => [l, p[i]!])),
-    topK: order.slice(0, topK).map((i) => ({ label: LABELS[i]!, confidence: p[i]! })),
+    label: LABELS[order[0]],
+    confidence: p[order[0]],
+    probabilities: Object.fromEntries(LABELS.map((l, i) => [l, p[i]])),
+    topK: order.slice(0, topK).map((i) => ({ label: LABELS[i], confidence: p[i] })),
   };
 }
 
 /** A box as fractions of the 224×224 input, in the pixels of an 896×448 photo (stretched: ×4 across, ×2 down). */
-const inPhoto = ([x1, y1, x2, y2]: number[]): Box => [x1! * 896, y1! * 448, x2! * 896, y2! * 448];
+const inPhoto = ([x1, y1, x2, y2]: number[]): Box => [x1 * 896, y1 * 448, x2 * 896, y2 * 448];
 
 async function predict(server: Server, name: string, image: Buffer): Promise<{ status: number; body: Answer & ErrorAnswer }> {
   const res = await fetch(`${server.url}/v1/models/${name}/predict`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } });
@@ -169,7 +169,7 @@ describe('damage assessment: the example multi-head model with rules (tiny ONNX 
     // The documented answer schema holds it as it is.
     expect(predictAnswer.parse(body)).toEqual(body);
     // The box is the model's own output mapped back: fractions × 224, then ÷ the stretch scale.
-    expect(body.items![0]!.box).toEqual(inPhoto(model.outputFor('boxes', meansOf(RED))));
+    expect(body.items![0].box).toEqual(inPhoto(model.outputFor('boxes', meansOf(RED))));
     // Both heads read the outputs of a single session run.
     const after = await detail(server, 'damage-assessment');
     expect(after.statistics.compute.batches).toBe(1);
@@ -200,7 +200,7 @@ describe('damage assessment: the example multi-head model with rules (tiny ONNX 
         };
       }),
     );
-    expect(results.map((r) => r.items![0]!.box)).toEqual([RED, GREEN, BLUE].map((c) => inPhoto(model.outputFor('boxes', meansOf(c)))));
+    expect(results.map((r) => r.items![0].box)).toEqual([RED, GREEN, BLUE].map((c) => inPhoto(model.outputFor('boxes', meansOf(c)))));
   });
 
   it('zips per-item heads ([N, K, 4] boxes, [N, K, 3] severities) into items and sums their ranges; other heads answer under their name', async () => {

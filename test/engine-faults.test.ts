@@ -73,7 +73,7 @@ describe('a batch that fails in the runtime', () => {
     const failed = bodies[3] as ErrorAnswer;
     expect(failed.error.code).toBe('inference_failed');
     expect(failed.error.message).toMatch(/^model fail failed to run a batch: .*Gather/);
-    for (const [i, body] of bodies.entries()) if (i !== 3) expect((body as Answer<RawAnswer>).outputs).toEqual(alone[i]!.outputs);
+    for (const [i, body] of bodies.entries()) if (i !== 3) expect((body as Answer<RawAnswer>).outputs).toEqual(alone[i].outputs);
     // They really shared one batch of 8.
     expect((await detail('fail')).statistics.batchSizeHistogram[8]).toBe(before + 1);
   });
@@ -85,9 +85,9 @@ describe('a batch that fails in the runtime', () => {
     const body = (await res.json()) as BatchOf<Answer<RawAnswer> | FailedItem>;
     expect(body.results).toHaveLength(3);
     const [first, failed, last] = body.results as [Answer<RawAnswer>, FailedItem, Answer<RawAnswer>];
-    expect(first.outputs.output!.data.slice(0, 1)).toEqual([10]);
+    expect(first.outputs.output.data.slice(0, 1)).toEqual([10]);
     expect(failed.error.code).toBe('inference_failed');
-    expect(last.outputs.output!.data.slice(0, 1)).toEqual([40]);
+    expect(last.outputs.output.data.slice(0, 1)).toEqual([40]);
   });
 });
 
@@ -102,7 +102,7 @@ describe('a batch that never finishes', () => {
 
     const next = await post('stall', await png([9, 8, 7]));
     expect(next.status).toBe(200);
-    expect(((await next.json()) as Answer<RawAnswer>).outputs.output!.data.slice(0, 1)).toEqual([9]);
+    expect(((await next.json()) as Answer<RawAnswer>).outputs.output.data.slice(0, 1)).toEqual([9]);
     const stalled = await detail('stall');
     expect(stalled.state).toBe('ready');
     expect(stalled.statistics.workerRestarts).toBe(1);
@@ -146,7 +146,7 @@ describe('loading', () => {
     await good.pool.close();
 
     const broken = new ModelVersion(loadManifest(path.join(suite.repoDir, 'pair')), 1);
-    broken.pool.threads[1]!.emit('error', new Error('out of memory while loading'));
+    broken.pool.threads[1].emit('error', new Error('out of memory while loading'));
     await expect(broken.start()).rejects.toThrow(/^instance 2 of 2: out of memory while loading$/);
     await broken.pool.close();
   });

@@ -268,7 +268,7 @@ describe('dynamic batching', () => {
     ];
     const images = await Promise.all(colours.map((c) => png(c)));
     const before = (await detail('cls')).statistics.dispatchedBatches;
-    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => post('cls', images[i % 3]!, 'image/png').then(classified)));
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => post('cls', images[i % 3], 'image/png').then(classified)));
     expect(responses.map((r) => r.label)).toEqual(Array.from({ length: 8 }, (_, i) => labels[i % 3]));
     const after = (await detail('cls')).statistics;
     expect(after.dispatchedBatches - before).toBeLessThan(8);
@@ -329,8 +329,8 @@ describe('failures and lifecycle', () => {
     const ok = await post('fail', await png([10, 20, 30]), 'image/png');
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as Answer<RawAnswer>;
-    expect(body.outputs.output!.dims).toEqual([1, 3, 8, 8]);
-    expect(body.outputs.output!.data.slice(0, 2)).toEqual([10, 10]);
+    expect(body.outputs.output.dims).toEqual([1, 3, 8, 8]);
+    expect(body.outputs.output.data.slice(0, 2)).toEqual([10, 10]);
     const bad = await post('fail', await png([255, 255, 255]), 'image/png');
     expect(bad.status).toBe(500);
     const err = await refusal(bad);
@@ -341,7 +341,7 @@ describe('failures and lifecycle', () => {
 
   it('replaces a worker that died and keeps serving', async () => {
     const version = server.models.serving('nobatch');
-    await version.pool.threads[0]!.terminate();
+    await version.pool.threads[0].terminate();
     let res: Response | undefined;
     for (let i = 0; i < 20; i++) {
       res = await post('nobatch', await png([0, 255, 0]), 'image/png');

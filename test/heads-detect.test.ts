@@ -10,7 +10,7 @@ const identity = imageGeometry([100, 100]);
 /** rows[a] = one anchor's channel values; written channels first ([1, C, A]) or anchors first ([1, A, C]). */
 function output(rows: number[][], layout: 'channels-first' | 'anchors-first') {
   const anchors = rows.length;
-  const channels = rows[0]!.length;
+  const channels = rows[0].length;
   const data = new Float32Array(anchors * channels);
   rows.forEach((row, a) =>
     row.forEach((v, c) => {
@@ -60,7 +60,7 @@ describe('detect head: decoding', () => {
   });
 
   it('reads xyxy boxes', () => {
-    const corners = rows.map(([cx, cy, w, h, ...scores]) => [cx! - w! / 2, cy! - h! / 2, cx! + w! / 2, cy! + h! / 2, ...scores]);
+    const corners = rows.map(([cx, cy, w, h, ...scores]) => [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, ...scores]);
     expect(detect(corners, 'channels-first', { labels: ['cat', 'dog'], boxFormat: 'xyxy' })).toEqual({
       detections: expected,
     });

@@ -58,7 +58,7 @@ describe('head option schemas', () => {
     const result = heads.detect.options.safeParse({ labels: ['a'], scoreThreshold: 2 });
     expect(result.success).toBe(false);
     expect(result.error!.issues).toHaveLength(1);
-    expect(result.error!.issues[0]!.path).toEqual(['scoreThreshold']);
+    expect(result.error!.issues[0].path).toEqual(['scoreThreshold']);
     expect(z.prettifyError(result.error!)).toContain('at scoreThreshold');
 
     expect(issues(heads.detect.options, { labels: ['a'], iouThreshold: -0.1, layout: 'sideways' })).toEqual([

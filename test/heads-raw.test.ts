@@ -24,13 +24,13 @@ describe('raw head', () => {
         counts: { dims: [1], data: [-5] },
       },
     });
-    expect(Array.isArray(answer.outputs.scores!.data)).toBe(true);
+    expect(Array.isArray(answer.outputs.scores.data)).toBe(true);
     expect(JSON.parse(JSON.stringify(answer))).toEqual(answer);
   });
 
   it('refuses int64 values a number cannot hold exactly', () => {
     const run = (v: bigint) => heads.raw.run({ ids: { dims: [1, 1], data: BigInt64Array.of(v) } }, geometry, heads.raw.options.parse({}));
-    expect(run(-9007199254740991n).outputs.ids!.data).toEqual([-9007199254740991]);
+    expect(run(-9007199254740991n).outputs.ids.data).toEqual([-9007199254740991]);
     expect(() => run(9007199254740992n)).toThrow('raw head: int64 value 9007199254740992 is outside the exactly representable number range');
     expect(() => run(-9007199254740992n)).toThrow('int64 value -9007199254740992');
   });

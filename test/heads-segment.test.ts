@@ -82,7 +82,7 @@ const holeOutline = (x0: number, y0: number, x1: number, y1: number): Point[] =>
 /** Σ (x_i·y_{i+1} − x_{i+1}·y_i) / 2: negative for counter-clockwise on screen (y down). */
 const signedArea = (ring: readonly Point[]) =>
   ring.reduce((s, [x, y], i) => {
-    const [nx, ny] = ring[(i + 1) % ring.length]!;
+    const [nx, ny] = ring[(i + 1) % ring.length];
     return s + (x * ny - nx * y) / 2;
   }, 0);
 
@@ -93,7 +93,7 @@ const signedArea = (ring: readonly Point[]) =>
 function fromTopLeft(ring: readonly Point[]): Point[] {
   let start = 0;
   ring.forEach(([x, y], i) => {
-    const [sx, sy] = ring[start]!;
+    const [sx, sy] = ring[start];
     if (y < sy || (y === sy && x < sx)) start = i;
   });
   return [...ring.slice(start), ...ring.slice(0, start)];
@@ -241,7 +241,7 @@ describe('segment head: per-class logits (argmax)', () => {
     const map = new LabelMap(12, 12, 2);
     for (let y = 1; y <= 8; y++) map.fill(1, y, 1 + Math.floor((y - 1) / 2), y, 1);
     const outline = (options: Record<string, unknown>) =>
-      fromTopLeft(segment(map, identity(12, 12), { labels: ['bg', 'stairs'], ...options }).polygons[0]!.points);
+      fromTopLeft(segment(map, identity(12, 12), { labels: ['bg', 'stairs'], ...options }).polygons[0].points);
     expect(outline({})).toHaveLength(9);
     const triangle = [
       [1.5, 1.5],

@@ -47,7 +47,7 @@ function expectRoundedRectangle(points: Point[], g: ImageGeometry, mapWidth: num
   const [x0, y0, x1, y1] = rect;
   for (const [x, y] of onMap) expect(Math.hypot(Math.max(x0 - x, 0, x - x1), Math.max(y0 - y, 0, y - y1))).toBeCloseTo(d, 9);
   const signed = onMap.reduce((sum, [x, y], i) => {
-    const [nx, ny] = onMap[(i + 1) % onMap.length]!;
+    const [nx, ny] = onMap[(i + 1) % onMap.length];
     return sum + (x * ny - nx * y) / 2;
   }, 0);
   expect(signed).toBeLessThan(0);
@@ -84,9 +84,9 @@ describe('text-detect head', () => {
     const answer = detect(map, letterbox);
     expect(summary(answer)).toEqual([expected(A, 45.5 / 56), expected(B, 0.875)]);
     // Worked through for A: grown [2.171875, 6.171875, 18.828125, 12.828125] on the map.
-    expect(answer.regions[0]!.box).toEqual([5.34375, 3.34375, 38.65625, 16.65625]);
-    expectRoundedRectangle(answer.regions[0]!.points, letterbox, 40, 40, A.rect, A.d);
-    expectRoundedRectangle(answer.regions[1]!.points, letterbox, 40, 40, B.rect, B.d);
+    expect(answer.regions[0].box).toEqual([5.34375, 3.34375, 38.65625, 16.65625]);
+    expectRoundedRectangle(answer.regions[0].points, letterbox, 40, 40, A.rect, A.d);
+    expectRoundedRectangle(answer.regions[1].points, letterbox, 40, 40, B.rect, B.d);
     for (const region of answer.regions) {
       const xs = region.points.map((p) => p[0]);
       const ys = region.points.map((p) => p[1]);
@@ -111,8 +111,8 @@ describe('text-detect head', () => {
     const A3 = block(4, 8, 17, 11, 3);
     const B3 = block(20, 20, 31, 25, 3);
     expect(summary(wide)).toEqual([expected(A3, 45.5 / 56), expected(B3, 0.875)]);
-    expect(wide.regions[0]!.box).toEqual([1.6875, 0, 42.3125, 20.3125]);
-    expectRoundedRectangle(wide.regions[1]!.points, letterbox, 40, 40, B3.rect, B3.d);
+    expect(wide.regions[0].box).toEqual([1.6875, 0, 42.3125, 20.3125]);
+    expectRoundedRectangle(wide.regions[1].points, letterbox, 40, 40, B3.rect, B3.d);
   });
 
   it('drops a region whose grown box is shorter than minSize + 2 on one side (equal is kept)', () => {
@@ -130,9 +130,9 @@ describe('text-detect head', () => {
     const d = (8 * 1.5) / (16 + 2 * Math.SQRT2);
     const { regions } = detect(diagonal, identity(12, 12));
     expect(regions).toHaveLength(1);
-    expect(regions[0]!.score).toBe(1);
+    expect(regions[0].score).toBe(1);
     const want = [2 - d + 0.5, 2 - d + 0.5, 7 + d + 0.5, 7 + d + 0.5];
-    regions[0]!.box.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
+    regions[0].box.forEach((v, i) => expect(v).toBeCloseTo(want[i], 12));
   });
 
   it('unclips on the map, then scales a map smaller than the input up to tensor pixels', () => {
@@ -144,7 +144,7 @@ describe('text-detect head', () => {
     expect(b.grown).toEqual([-0.25, -0.25, 16.25, 8.25]);
     const { regions } = detect(small, g);
     expect(summary({ regions })).toEqual([{ box: [0.5, 1, 33.5, 35], score: 1 }]);
-    expectRoundedRectangle(regions[0]!.points, g, 20, 10, b.rect, b.d);
+    expectRoundedRectangle(regions[0].points, g, 20, 10, b.rect, b.d);
   });
 
   it('returns several lines in reading order', () => {
@@ -159,7 +159,7 @@ describe('text-detect head', () => {
     const { regions } = detect(lines, identity(60, 40));
     expect(regions.map((r) => r.score)).toEqual([0.75, 0.8, 0.7, 0.9, 0.85, 0.95].map(Math.fround));
     const d = 1.6875;
-    expect(regions[0]!.box).toEqual([2 - d + 0.5, 3 - d + 0.5, 11 + d + 0.5, 6 + d + 0.5]);
+    expect(regions[0].box).toEqual([2 - d + 0.5, 3 - d + 0.5, 11 + d + 0.5, 6 + d + 0.5]);
   });
 
   it('refuses other output shapes', () => {

@@ -11,7 +11,7 @@ const geometry = imageGeometry([320, 48]);
 function sequence(path: number[], probabilities: number[], classes: number) {
   const data = new Float32Array(path.length * classes);
   path.forEach((cls, t) => {
-    const p = probabilities[t]!;
+    const p = probabilities[t];
     for (let c = 0; c < classes; c++) data[t * classes + c] = c === cls ? p : (1 - p) / (classes - 1);
   });
   return { out: { dims: [1, path.length, classes], data } };

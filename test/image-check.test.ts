@@ -68,7 +68,7 @@ describe('one image check for every route that takes an image', () => {
     ['iCCP', 422, 'undecodable_image'],
     ['huge', 413, 'payload_too_large'],
   ])('refuses a %s PNG alike on predict, jobs and detections, storing nothing', async (name, status, code) => {
-    const img = images[name]!;
+    const img = images[name];
     expect(await answer(await predict(img)), 'predict').toEqual([status, code]);
     expect(await answer(await job(img)), 'jobs').toEqual([status, code]);
     expect(await answer(await detection(img)), 'detections').toEqual([status, code]);

@@ -27,13 +27,13 @@ const encode = (data: Buffer, width: number, height: number, channels: Channels,
 /** The filter byte of every scanline, read straight from the stream. */
 function filters(png: Buffer): number[] {
   const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
-  const channels = ({ 0: 1, 4: 2, 2: 3, 6: 4 } as Record<number, number>)[png[25]!]!;
+  const channels = ({ 0: 1, 4: 2, 2: 3, 6: 4 } as Record<number, number>)[png[25]];
   const idat: Buffer[] = [];
   for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) {
     if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + png.readUInt32BE(at)));
   }
   const raw = inflateSync(Buffer.concat(idat));
-  return Array.from({ length: height }, (_, y) => raw[y * (width * channels + 1)]!);
+  return Array.from({ length: height }, (_, y) => raw[y * (width * channels + 1)]);
 }
 
 /** A copy of `png` with `chunk` inserted just before the first IDAT. */
@@ -109,7 +109,7 @@ describe('plain PNG decoding', () => {
     const rgba = await encode(await pixels(9, 6, 4, 'noise', 4), 9, 6, 4, {});
     expect(decodePlainPng(png)).toBeDefined();
     const badCrc = Buffer.from(png);
-    badCrc[png.indexOf('IDAT', 8, 'latin1') + 6]! ^= 0xff;
+    badCrc[png.indexOf('IDAT', 8, 'latin1') + 6] ^= 0xff;
     const noEnd = png.subarray(0, png.indexOf('IEND', 8, 'latin1') - 4);
     const cases: Array<[string, Buffer]> = [
       ['palette', await encode(data, 9, 6, 3, { palette: true, colours: 8 })],
@@ -169,7 +169,7 @@ describe('resampling an image already of the tensor size', () => {
     const rgb = new Uint8Array(17 * 9 * 3).map(() => Math.floor(next() * 256));
     const target = { width: 17, height: 9, content: { x: 0, y: 0, width: 17, height: 9 }, padValue: 0, background: [255, 255, 255] as const };
     expect(resampleInto({ data: rgb, width: 17, height: 9, channels: 3 }, target)).toEqual(rgb);
-    const rgba = new Uint8Array(17 * 9 * 4).map((_, i) => (i % 4 === 3 ? 255 : rgb[i - Math.floor(i / 4)]!));
+    const rgba = new Uint8Array(17 * 9 * 4).map((_, i) => (i % 4 === 3 ? 255 : rgb[i - Math.floor(i / 4)]));
     expect(resampleInto({ data: rgba, width: 17, height: 9, channels: 4 }, target)).toEqual(rgb);
   });
 

@@ -47,8 +47,8 @@ const str = (c: Rgb) => c.join(',');
 function expectAllPixels(image: PreparedImage, colour: Rgb, tolerance = 0) {
   for (let i = 0; i < image.pixels.length; i += 3) {
     for (let c = 0; c < 3; c++) {
-      const got = image.pixels[i + c]!;
-      if (Math.abs(got - colour[c]!) > tolerance) {
+      const got = image.pixels[i + c];
+      if (Math.abs(got - colour[c]) > tolerance) {
         throw new Error(`pixel ${i / 3} channel ${c} is ${got}, expected ${colour[c]} ± ${tolerance}`);
       }
     }
@@ -122,7 +122,7 @@ describe('orientation, alpha and channel order', () => {
       const image = await prepareImage(bytes, stretch(2, 4, { kernel: 'nearest' }));
       expect(image.original).toEqual({ width: 2, height: 4 });
       const tolerance = format === 'jpeg' ? 16 : 0;
-      const close = (got: number[], want: Rgb) => got.every((v, i) => Math.abs(v - want[i]!) <= tolerance);
+      const close = (got: number[], want: Rgb) => got.every((v, i) => Math.abs(v - want[i]) <= tolerance);
       for (let x = 0; x < 2; x++) {
         expect(close(pixelAt(image.pixels, 2, x, 0), RED)).toBe(true);
         expect(close(pixelAt(image.pixels, 2, x, 3), BLUE)).toBe(true);
@@ -186,8 +186,8 @@ describe('letterbox', () => {
     const r = rows(image);
     for (const y of [0, 3, 12, 15]) expect(new Set(r[y])).toEqual(new Set(['114,114,114']));
     for (let y = 4; y < 12; y++) {
-      expect(r[y]!.slice(0, 6)).toEqual(Array(6).fill(str(RED)));
-      expect(r[y]!.slice(10)).toEqual(Array(6).fill(str(BLUE)));
+      expect(r[y].slice(0, 6)).toEqual(Array(6).fill(str(RED)));
+      expect(r[y].slice(10)).toEqual(Array(6).fill(str(BLUE)));
     }
   });
 
@@ -215,11 +215,11 @@ describe('letterbox', () => {
     expect(tall.content).toEqual({ x: 3, y: 0, width: 3, height: 9 });
     const t = rows(tall);
     for (let y = 0; y < 9; y++) {
-      expect(t[y]!.slice(0, 3)).toEqual(Array(3).fill('114,114,114'));
-      expect(t[y]!.slice(6)).toEqual(Array(3).fill('114,114,114'));
+      expect(t[y].slice(0, 3)).toEqual(Array(3).fill('114,114,114'));
+      expect(t[y].slice(6)).toEqual(Array(3).fill('114,114,114'));
     }
-    expect(t[0]!.slice(3, 6)).toEqual(Array(3).fill(str(RED)));
-    expect(t[8]!.slice(3, 6)).toEqual(Array(3).fill(str(BLUE)));
+    expect(t[0].slice(3, 6)).toEqual(Array(3).fill(str(RED)));
+    expect(t[8].slice(3, 6)).toEqual(Array(3).fill(str(BLUE)));
   });
 
   it('upscales small images to fit', async () => {
@@ -285,8 +285,8 @@ describe('fit-height', () => {
     expect([image.width, image.height]).toEqual([128, 48]);
     expect(image.content.width).toBe(106);
     const r = rows(image);
-    expect(r[20]!.slice(0, 106)).toEqual(Array(106).fill(str(GREEN)));
-    expect(r[20]!.slice(106)).toEqual(Array(22).fill('0,0,0'));
+    expect(r[20].slice(0, 106)).toEqual(Array(106).fill(str(GREEN)));
+    expect(r[20].slice(106)).toEqual(Array(22).fill('0,0,0'));
     // 1000×25 → natural 1920, capped at 320
     const long = await prepareImage(await solidImage('png', 1000, 25, GREEN), spec);
     expect([long.width, long.height, long.content.width]).toEqual([320, 48, 320]);

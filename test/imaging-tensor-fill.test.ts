@@ -6,7 +6,7 @@ const image = { pixels: new Uint8Array([0, 10, 20, 30, 40, 50, 60, 70, 80, 255, 
 const mean = [0.485, 0.456, 0.406] as const;
 const std = [0.229, 0.224, 0.225] as const;
 const norm = (layout: 'NCHW' | 'NHWC'): TensorNorm => ({ layout, mean, std, scale: 1 / 255 });
-const expected = (p: number, c: number) => Math.fround((p * (1 / 255) - mean[c]!) / std[c]!);
+const expected = (p: number, c: number) => Math.fround((p * (1 / 255) - mean[c]) / std[c]);
 /** An NCHW tensor's expected values: one list of pixel bytes per tensor channel, normalised. */
 const planes = (...channels: number[][]) => channels.flatMap((values, c) => values.map((p) => expected(p, c)));
 

@@ -108,7 +108,7 @@ describeEachDatabase('async jobs', (target) => {
         ['jobs', 'job.updated', 'running'],
         ['jobs', 'job.updated', 'succeeded'],
       ]);
-      expect(mine[2]!.data).toEqual(done);
+      expect(mine[2].data).toEqual(done);
     } finally {
       ws.close();
     }
@@ -129,7 +129,7 @@ describeEachDatabase('async jobs', (target) => {
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as Json).id);
     }
-    const first = await waitForJob(server.url, ids[0]!, 'succeeded');
+    const first = await waitForJob(server.url, ids[0], 'succeeded');
     const byHash = await submit('', JSON.stringify({ model: 'cls', imageSha256: first.imageSha256 }), 'application/json');
     expect(byHash.status).toBe(202);
     ids.push(((await byHash.json()) as Json).id);
@@ -376,7 +376,7 @@ describeEachDatabase('async jobs', (target) => {
         const res = await fetch(`${first.url}/v1/jobs?model=cls`, { method: 'POST', body: await png(rgb), headers: { 'content-type': 'image/png' } });
         ids.push(((await res.json()) as Json).id);
       }
-      await waitForJob(first.url, ids[0]!, 'running');
+      await waitForJob(first.url, ids[0], 'running');
       const statuses = ((await (await fetch(`${first.url}/v1/jobs`)).json()) as Json).items.map((j: Json) => j.status);
       expect(statuses).toEqual(['queued', 'queued', 'running']);
     } finally {

@@ -71,7 +71,7 @@ describe('keys, scopes and rate limits on /v2, as on /v1', () => {
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const bearer = await infer(server.url, 'cls', [tensor], { headers: { authorization: `Bearer ${PREDICT}` } });
     expect(bearer.status).toBe(200);
-    expect(bearer.outputs.logits!.shape).toEqual([1, 3]);
+    expect(bearer.outputs.logits.shape).toEqual([1, 3]);
     const header = await infer(server.url, 'cls', [tensor], { binary: true, headers: { 'x-api-key': PREDICT } });
     expect(header.status).toBe(200);
     const answers = [];

@@ -17,7 +17,7 @@ const detector = fixedDetector({
 const boxes = { a: [16, 16, 48, 48], b: [80, 16, 112, 48] } as const;
 
 function page(a: Rgb, b: Rgb): Promise<Buffer> {
-  const inside = (box: readonly number[], x: number, y: number) => x >= box[0]! && x < box[2]! && y >= box[1]! && y < box[3]!;
+  const inside = (box: readonly number[], x: number, y: number) => x >= box[0] && x < box[2] && y >= box[1] && y < box[3];
   const pixels = rgbPixels(128, 128, (x, y) => (inside(boxes.a, x, y) ? a : inside(boxes.b, x, y) ? b : [255, 255, 255]));
   return sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } })
     .png()
@@ -65,7 +65,7 @@ describe('pipelines over the Open Inference Protocol', () => {
     const answer = await infer(suite.url, 'colours', [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }], { binary: true });
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ model_name: 'colours', model_version: '1' });
-    const body = JSON.parse(answer.outputs.answer!.values[0] as string) as { boxes: Array<{ colour: string }> };
+    const body = JSON.parse(answer.outputs.answer.values[0] as string) as { boxes: Array<{ colour: string }> };
     expect(body.boxes.map((b) => b.colour)).toEqual(['red', 'blue']);
     expect(body.boxes).toEqual(v1.boxes);
   });

@@ -31,7 +31,7 @@ describe('tensors on a TensorFlow.js model', () => {
     const answer = await infer(suite.url, 'graph', [{ name: 'image', datatype: 'FP32', shape: [2, 8, 8, 3], data }], { binary: true, binaryOutputs: true });
     expect(answer.status).toBe(200);
     expect(answer.outputs.scores).toMatchObject({ datatype: 'FP32', shape: [2, 3] });
-    expect(answer.outputs.scores!.values).toEqual([0.5, 0.5, 4, 1, 0, 2]);
+    expect(answer.outputs.scores.values).toEqual([0.5, 0.5, 4, 1, 0, 2]);
     const wrong = await infer(suite.url, 'graph', [{ name: 'image', datatype: 'FP64', shape: [1, 8, 8, 3], data: new Float64Array(192) }], { binary: true });
     expect(wrong).toMatchObject({ status: 400, json: { error: "inference input 'image' data-type is 'FP64', but model 'graph' expects 'FP32'" } });
   });

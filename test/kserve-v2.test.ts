@@ -63,7 +63,7 @@ const post = async (path: string, body?: unknown) => {
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   const text = await res.text();
-  return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as any) };
+  return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
 };
 
 /** N images' worth of input, [N, 3, 8, 8], with distinct values per image and channel. */
@@ -128,8 +128,8 @@ describe('server metadata and health', () => {
     expect((await get('/v2/models/typed/versions/1/config')).json.input[0]).toEqual({ name: 'ids', data_type: 'TYPE_INT64', dims: [2] });
     const typedMeta = await get('/v2/models/typed/versions/1');
     const datatype = { int64: 'INT64', int32: 'INT32', uint8: 'UINT8', bool: 'BOOL', float16: 'FP16', float64: 'FP64', int8: 'INT8', float32: 'FP32' } as const;
-    expect(typedMeta.json.inputs).toEqual(TYPED_PORTS.map((p) => ({ name: p.input, datatype: datatype[p.type as keyof typeof datatype], shape: [-1, 2] })));
-    expect(typedMeta.json.outputs).toEqual(TYPED_PORTS.map((p) => ({ name: p.output, datatype: datatype[p.type as keyof typeof datatype], shape: [-1, 2] })));
+    expect(typedMeta.json.inputs).toEqual(TYPED_PORTS.map((p) => ({ name: p.input, datatype: datatype[p.type], shape: [-1, 2] })));
+    expect(typedMeta.json.outputs).toEqual(TYPED_PORTS.map((p) => ({ name: p.output, datatype: datatype[p.type], shape: [-1, 2] })));
   });
 });
 
@@ -147,8 +147,8 @@ describe('tensor inference', () => {
     expect(asBinary.headers.get('content-type')).toBe('application/octet-stream');
     expect(asBinary.json.id).toBeUndefined();
     expect(asBinary.outputs.logits).toMatchObject({ datatype: 'FP32', shape: [2, 3], binary: true });
-    expect(asBinary.outputs.logits!.values).toEqual(asJson.outputs.logits!.values);
-    expect(asJson.outputs.logits!.values).toEqual(expected.logits!.data);
+    expect(asBinary.outputs.logits.values).toEqual(asJson.outputs.logits.values);
+    expect(asJson.outputs.logits.values).toEqual(expected.logits.data);
   });
 
   it('takes and gives every element type a model declares, as ONNX Runtime computes it', async () => {
@@ -173,14 +173,14 @@ describe('tensor inference', () => {
         name: p.input,
         datatype: { int64: 'INT64', int32: 'INT32', uint8: 'UINT8', bool: 'BOOL', float16: 'FP16', float64: 'FP64', int8: 'INT8', float32: 'FP32' }[
           p.type as 'int64'
-        ]!,
+        ],
         shape: [rows, 2],
         data,
       };
     });
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, p] of TYPED_PORTS.entries()) {
-      const raw = inputs[k]!.data as ReadonlyArray<number | bigint | boolean>;
+      const raw = inputs[k].data as ReadonlyArray<number | bigint | boolean>;
       const arrays = {
         int64: BigInt64Array,
         int32: Int32Array,
@@ -191,7 +191,7 @@ describe('tensor inference', () => {
         int8: Int8Array,
         float32: Float32Array,
       };
-      const typedArray = (arrays[p.type as keyof typeof arrays] as any).from(raw.map((v) => (typeof v === 'boolean' ? Number(v) : v)));
+      const typedArray = (arrays[p.type] as any).from(raw.map((v) => (typeof v === 'boolean' ? Number(v) : v)));
       feeds[p.input] = new ort.Tensor(p.type as 'float32', typedArray, [rows, 2]);
     }
     const expected = await ortRun(typedSession, feeds);
@@ -199,7 +199,7 @@ describe('tensor inference', () => {
     expect(binary.status).toBe(200);
     for (const p of TYPED_PORTS) {
       expect(binary.outputs[p.output]?.shape, p.output).toEqual([rows, 2]);
-      expect(values(binary.outputs[p.output]), p.output).toEqual(expected[p.output]!.data);
+      expect(values(binary.outputs[p.output]), p.output).toEqual(expected[p.output].data);
     }
     // JSON carries every type but FP16, which needs the binary form both ways (as Triton has it).
     const jsonInputs = inputs.map((t) => (t.datatype === 'FP16' ? { ...t } : t));
@@ -241,7 +241,7 @@ describe('tensor inference', () => {
       expect(
         values(answer.outputs[p.output])?.map((v) => (typeof v === 'bigint' ? Number(v) : v)),
         p.output,
-      ).toEqual(expected[p.output]!.data.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+      ).toEqual(expected[p.output].data.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
     }
     // 64-bit integers keep every digit in JSON.
     const big = await infer(
@@ -250,7 +250,7 @@ describe('tensor inference', () => {
       inputs.map((t) => (t.name === 'ids' ? { ...t, data: [9007199254740000n, 0n, 0n, 0n, 0n, 0n] } : t)),
       { binary: true, outputs: [{ name: 'ids_plus_10', binary: false }] },
     );
-    expect(big.outputs.ids_plus_10!.values[0]).toBe(9007199254740010);
+    expect(big.outputs.ids_plus_10.values[0]).toBe(9007199254740010);
   });
 
   it('splits a request holding a batch of 3 across the batcher and joins the rows back in order, batching them with other requests', async () => {
@@ -264,12 +264,10 @@ describe('tensor inference', () => {
     ]);
     const expected = await ortRun(clsSession, { input: new ort.Tensor('float32', three, [3, 3, 8, 8]) });
     expect(batch.status).toBe(200);
-    expect(batch.outputs.logits!.shape).toEqual([3, 3]);
-    expect(batch.outputs.logits!.values).toEqual(expected.logits!.data);
-    expect(one.outputs.logits!.values).toEqual((await ortRun(clsSession, { input: new ort.Tensor('float32', single(3).slice(), [1, 3, 8, 8]) })).logits!.data);
-    expect(other.outputs.logits!.values).toEqual(
-      (await ortRun(clsSession, { input: new ort.Tensor('float32', single(2).slice(), [1, 3, 8, 8]) })).logits!.data,
-    );
+    expect(batch.outputs.logits.shape).toEqual([3, 3]);
+    expect(batch.outputs.logits.values).toEqual(expected.logits.data);
+    expect(one.outputs.logits.values).toEqual((await ortRun(clsSession, { input: new ort.Tensor('float32', single(3).slice(), [1, 3, 8, 8]) })).logits.data);
+    expect(other.outputs.logits.values).toEqual((await ortRun(clsSession, { input: new ort.Tensor('float32', single(2).slice(), [1, 3, 8, 8]) })).logits.data);
     // The five rows ran as one batch of 5.
     const after = (await get('/v2/models/batchy/stats')).json.model_stats[0];
     const sizes = (s: any) => Object.fromEntries(s.batch_stats.map((b: any) => [b.batch_size, b.compute_infer.count]));
@@ -280,7 +278,7 @@ describe('tensor inference', () => {
 
   it('answers the top classes of an output as "<value>:<index>:<label>" strings (classification extension)', async () => {
     const data = pixels(2);
-    const expected = (await ortRun(clsSession, { input: new ort.Tensor('float32', data, [2, 3, 8, 8]) })).logits!.data as number[];
+    const expected = (await ortRun(clsSession, { input: new ort.Tensor('float32', data, [2, 3, 8, 8]) })).logits.data as number[];
     const answer = await infer(server.url, 'cls', [{ name: 'input', datatype: 'FP32', shape: [2, 3, 8, 8], data }], {
       outputs: [{ name: 'logits', classification: 2 }],
     });
@@ -292,13 +290,13 @@ describe('tensor inference', () => {
         .sort((a, b) => b.v - a.v)
         .slice(0, 2)
         .map(({ v, i }) => `${v.toFixed(6)}:${i}:${labels[i]}`);
-    expect(answer.outputs.logits!.values).toEqual([...top(expected.slice(0, 3)), ...top(expected.slice(3, 6))]);
+    expect(answer.outputs.logits.values).toEqual([...top(expected.slice(0, 3)), ...top(expected.slice(3, 6))]);
     const binary = await infer(server.url, 'cls', [{ name: 'input', datatype: 'FP32', shape: [2, 3, 8, 8], data }], {
       binary: true,
       outputs: [{ name: 'logits', classification: 5, binary: true }],
     });
     expect(binary.outputs.logits).toMatchObject({ datatype: 'BYTES', shape: [2, 3], binary: true });
-    expect(binary.outputs.logits!.values).toHaveLength(6);
+    expect(binary.outputs.logits.values).toHaveLength(6);
   });
 
   it('takes a raw binary request (Inference-Header-Content-Length: 0) for a model with one input', async () => {
@@ -314,7 +312,7 @@ describe('tensor inference', () => {
     const answer = parseInferAnswer(status, headers, body);
     expect(answer.status).toBe(200);
     expect(answer.outputs.logits).toMatchObject({ shape: [2, 3], binary: true });
-    expect(answer.outputs.logits!.values).toEqual((await ortRun(clsSession, { input: new ort.Tensor('float32', data, [2, 3, 8, 8]) })).logits!.data);
+    expect(answer.outputs.logits.values).toEqual((await ortRun(clsSession, { input: new ort.Tensor('float32', data, [2, 3, 8, 8]) })).logits.data);
   });
 });
 
@@ -331,7 +329,7 @@ describe('image inference', () => {
     const answer = await infer(server.url, 'cls', [{ name: 'image', datatype: 'BYTES', shape: [2], data: [red, blue] }], { binary: true });
     expect(answer.status).toBe(200);
     expect(answer.outputs.answer).toMatchObject({ datatype: 'BYTES', shape: [2], binary: false });
-    const answers = answer.outputs.answer!.values.map((v) => JSON.parse(v as string));
+    const answers = answer.outputs.answer.values.map((v) => JSON.parse(v as string));
     const stable = ({ latencyMs: _l, batchSize: _b, ...rest }: any) => rest;
     expect(answers.map(stable)).toEqual(v1.map(stable));
     expect(answers.map((a) => a.label)).toEqual(['red', 'blue']);
@@ -340,10 +338,10 @@ describe('image inference', () => {
       outputs: [{ name: 'answer' }, { name: 'logits' }],
     });
     expect(json.status).toBe(200);
-    expect(stable(JSON.parse(json.outputs.answer!.values[0] as string))).toEqual(stable(v1[0]));
+    expect(stable(JSON.parse(json.outputs.answer.values[0] as string))).toEqual(stable(v1[0]));
     expect(json.outputs.logits).toMatchObject({ datatype: 'FP32', shape: [1, 3] });
     const means = [1, 0, 0] as const;
-    expect(json.outputs.logits!.values).toEqual(classifier.logitsFor(means).map((v) => Math.fround(v)));
+    expect(json.outputs.logits.values).toEqual(classifier.logitsFor(means).map((v) => Math.fround(v)));
   });
 
   it('takes the image input and answer output under the names the manifest gives', async () => {
@@ -354,7 +352,7 @@ describe('image inference', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.outputs.verdict).toMatchObject({ datatype: 'BYTES', shape: [1], binary: true });
-    expect(JSON.parse(answer.outputs.verdict!.values[0] as string).label).toBe('green');
+    expect(JSON.parse(answer.outputs.verdict.values[0] as string).label).toBe('green');
     const wrong = await infer(server.url, 'named', [{ name: 'image', datatype: 'BYTES', shape: [1], data: [green] }], { binary: true });
     expect(wrong).toMatchObject({ status: 400, json: { error: expect.stringContaining("unexpected inference input 'image' for model 'named'") } });
   });
@@ -394,7 +392,7 @@ describe('errors: the protocol shape with the right status', () => {
     ],
   ])('%s', async (_what, model, inputs, status, message) => {
     for (const binary of [false, true]) {
-      const answer = await infer(server.url, model as string, inputs as ClientTensor[], { binary });
+      const answer = await infer(server.url, model, inputs, { binary });
       expect(answer.status).toBe(status);
       onlyError(answer.json);
       expect(answer.json.error).toContain(message);
@@ -409,7 +407,7 @@ describe('errors: the protocol shape with the right status', () => {
       name: p.input,
       datatype: { int64: 'INT64', int32: 'INT32', uint8: 'UINT8', bool: 'BOOL', float16: 'FP16', float64: 'FP64', int8: 'INT8', float32: 'FP32' }[
         p.type as 'int64'
-      ]!,
+      ],
       shape: [1, 2],
       data: p.type === 'int64' ? [1n, 2n] : p.type === 'bool' ? [true, false] : [1, 2],
     }));

@@ -192,8 +192,8 @@ describe('error stacks', () => {
     const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string; reqId?: string; err?: { stack?: string; message?: string } });
     const errors = entries.filter((e) => e.level >= 50);
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.reqId).toBe('bug-1');
-    expect(errors[0]!.err?.message).toBe('boom');
-    expect(errors[0]!.err?.stack).toMatch(/\n\s+at /);
+    expect(errors[0].reqId).toBe('bug-1');
+    expect(errors[0].err?.message).toBe('boom');
+    expect(errors[0].err?.stack).toMatch(/\n\s+at /);
   });
 });

@@ -40,7 +40,7 @@ function parseLabels(text: string): Record<string, string> {
   while (rest.length > 0) {
     const m = LABEL.exec(rest);
     if (!m) throw new Error(`bad label set: {${text}}`);
-    labels[m[1]!] = m[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    labels[m[1]] = m[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     rest = rest.slice(m[0].length);
   }
   return labels;
@@ -57,17 +57,17 @@ function parsePrometheus(text: string): Map<string, Family> {
   for (const line of text.slice(0, -1).split('\n')) {
     let m: RegExpExecArray | null;
     if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) {
-      if (families.has(m[1]!)) throw new Error(`family ${m[1]} declared twice`);
-      families.set(m[1]!, { name: m[1]!, type: '', help: m[2]!, samples: [] });
+      if (families.has(m[1])) throw new Error(`family ${m[1]} declared twice`);
+      families.set(m[1], { name: m[1], type: '', help: m[2], samples: [] });
     } else if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
-      const family = families.get(m[1]!);
+      const family = families.get(m[1]);
       if (!family || family.type !== '') throw new Error(`TYPE without HELP, or twice: ${line}`);
       family.type = m[2]!;
     } else if ((m = SAMPLE_LINE.exec(line))) {
-      const family = familyOf(m[1]!);
+      const family = familyOf(m[1]);
       if (!family) throw new Error(`sample of an undeclared family: ${line}`);
       if (m[1] !== family.name && !['histogram', 'summary'].includes(family.type)) throw new Error(`suffixed sample of a ${family.type}: ${line}`);
-      family.samples.push({ name: m[1]!, labels: parseLabels(m[2] ?? ''), value: parseValue(m[3]!) });
+      family.samples.push({ name: m[1], labels: parseLabels(m[2] ?? ''), value: parseValue(m[3]) });
     } else if (line !== '') {
       throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
     }
@@ -82,7 +82,7 @@ function parsePrometheus(text: string): Map<string, Family> {
     }
     for (const [key, buckets] of series) {
       const counts = buckets.map((b) => b.value);
-      if (counts.some((c, i) => i > 0 && c < counts[i - 1]!)) throw new Error(`${family.name}${key}: buckets are not cumulative`);
+      if (counts.some((c, i) => i > 0 && c < counts[i - 1])) throw new Error(`${family.name}${key}: buckets are not cumulative`);
       const last = buckets.at(-1)!;
       const count = family.samples.find((s) => s.name === `${family.name}_count` && JSON.stringify(s.labels) === key);
       if (last.labels.le !== '+Inf' || count?.value !== last.value) throw new Error(`${family.name}${key}: +Inf bucket differs from _count`);
@@ -245,7 +245,7 @@ describe('/metrics', () => {
     expect(await metric('sightline_inference_failures_total', { model: 'fail' })).toBe(1);
 
     // What Node reports when an uncaught exception ends a worker thread: the pool replaces the worker.
-    server.models.serving('nobatch').pool.threads[0]!.emit('error', new Error('worker crashed'));
+    server.models.serving('nobatch').pool.threads[0].emit('error', new Error('worker crashed'));
     await expect.poll(() => metric('sightline_worker_restarts_total', { model: 'nobatch' })).toBe(1);
     expect((await statistics('nobatch')).workerRestarts).toBe(1);
     expect((await predict('nobatch', [0, 255, 0])).status).toBe(200);

@@ -90,7 +90,7 @@ describe('GET /v1/models/{name} memory', () => {
     expect((await memoryOf('cls')).largestBatch).toEqual({ items: largest, inputBytes: largest * SLOT_BYTES });
 
     // A smaller batch afterwards leaves the largest in place; the instances' heaps are sampled again.
-    await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: images[0]!, headers: { 'content-type': 'image/png' } });
+    await fetch(`${server.url}/v1/models/cls/predict`, { method: 'POST', body: images[0], headers: { 'content-type': 'image/png' } });
     const after = await memoryOf('cls');
     expect(after.largestBatch).toEqual({ items: largest, inputBytes: largest * SLOT_BYTES });
     expect(after.instances).toHaveLength(2);

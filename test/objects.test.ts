@@ -141,12 +141,12 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
     expect(theirs.length).toBeGreaterThanOrEqual(minimum);
     expect(ours.detections).toHaveLength(theirs.length);
     ours.detections.forEach((d, i) => {
-      const o = theirs[i]!;
+      const o = theirs[i];
       expect(d.label).toBe(o.label);
       expect(labels.indexOf(d.label)).toBe(o.class);
       // Human truncates scores to two decimals.
       expect(Math.trunc(d.score * 100) / 100).toBe(o.score);
-      humanBox(o, width!, height!).forEach((v, k) => expect(d.box[k]).toBeCloseTo(v, 3));
+      humanBox(o, width, height).forEach((v, k) => expect(d.box[k]).toBeCloseTo(v, 3));
     });
   }
 
@@ -225,8 +225,8 @@ describe('objects: CenterNet MobileNetV3 (COCO) from @vladmandic/human on Tensor
       [900, 375, 1],
       [64, 64, 1],
     ]);
-    expect(results[0]!.detections.length).toBeGreaterThan(0);
-    expect(results[1]!.detections).toEqual([]);
+    expect(results[0].detections.length).toBeGreaterThan(0);
+    expect(results[1].detections).toEqual([]);
   });
 
   it('verifies camera snapshots with POST /v1/detections?verify=objects', async () => {

@@ -43,7 +43,7 @@ function topLevelFields(bytes: Uint8Array): [number, number][] {
     let value = 0;
     let shift = 0;
     for (;;) {
-      const byte = bytes[at++]!;
+      const byte = bytes[at++];
       value += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return value;
       shift += 7;
@@ -64,7 +64,7 @@ function topLevelFields(bytes: Uint8Array): [number, number][] {
 
 async function run(session: InferenceSession, model: TestModel, input: Tensor): Promise<Tensor> {
   const out = await session.run({ [model.inputName]: input });
-  return out[model.outputNames[0]!]!;
+  return out[model.outputNames[0]];
 }
 
 /** `run` on `batch(n, h, w, value)`. */
@@ -84,8 +84,8 @@ describe('ModelProto encoding', () => {
     expect(Array.from(bytes.subarray(0, 2))).toEqual([0x08, 0x08]); // ir_version varint 8
     const decoded = decodeModel(bytes) as { ir_version: string; opset_import: { version: string }[]; graph: { node: { op_type: string }[] } };
     expect(decoded.ir_version).toBe('8');
-    expect(decoded.opset_import[0]!.version).toBe('13');
-    expect(decoded.graph.node[0]!.op_type).toBe('Identity');
+    expect(decoded.opset_import[0].version).toBe('13');
+    expect(decoded.graph.node[0].op_type).toBe('Identity');
   });
 
   it('encodes every attribute kind so ONNX Runtime reads it back', async () => {
@@ -100,18 +100,18 @@ describe('ModelProto encoding', () => {
     g.node('Constant', [], ['ct'], { value: attr.tensor('int64', [2], [-3n, 4n]) }); // tensor
     const session = await load(g.build());
     const out = await session.run({ x: new Tensor('float32', Float32Array.from([-2, 0, 2, -4, 1, 3]), [2, 3]) });
-    expect(Array.from(out.leaky!.data as Float32Array)).toEqual([-1, 0, 2, -2, 1, 3]);
-    expect(Array.from(out.t!.data as Float32Array)).toEqual([-2, -4, 0, 1, 2, 3]);
-    expect(Array.from(out.padded!.data as Float32Array)).toEqual([-2, -2, 0, 2, 2, -4, -4, 1, 3, 3]);
-    expect(Array.from(out.cf!.data as Float32Array)).toEqual([1.5, -2]);
-    expect(out.ci!.data).toEqual(BigInt64Array.from([7n]));
-    expect(out.ct!.data).toEqual(BigInt64Array.from([-3n, 4n]));
+    expect(Array.from(out.leaky.data as Float32Array)).toEqual([-1, 0, 2, -2, 1, 3]);
+    expect(Array.from(out.t.data as Float32Array)).toEqual([-2, -4, 0, 1, 2, 3]);
+    expect(Array.from(out.padded.data as Float32Array)).toEqual([-2, -2, 0, 2, 2, -4, -4, 1, 3, 3]);
+    expect(Array.from(out.cf.data as Float32Array)).toEqual([1.5, -2]);
+    expect(out.ci.data).toEqual(BigInt64Array.from([7n]));
+    expect(out.ct.data).toEqual(BigInt64Array.from([-3n, 4n]));
   });
 
   it('declares symbolic and fixed dims as given', async () => {
     const model = identityModel({ inputShape: [3, 'H', 'W'] });
     const session = await load(model);
-    const meta = session.inputMetadata[0]! as { name: string; isTensor: boolean; shape?: readonly (number | string)[] };
+    const meta = session.inputMetadata[0] as { name: string; isTensor: boolean; shape?: readonly (number | string)[] };
     expect(meta.name).toBe('input');
     expect(meta.shape).toEqual(['N', 3, 'H', 'W']);
   });
@@ -126,7 +126,7 @@ describe('linearClassifier', () => {
     const model = linearClassifier({ inputShape: [3, 4, 4], classes: 4 });
     const session = await load(model);
     const channel = [0.25, 0.5, -1];
-    const out = await runBatch(session, model, 1, 4, 4, (_n, k) => channel[k]!);
+    const out = await runBatch(session, model, 1, 4, 4, (_n, k) => channel[k]);
     expect(out.dims).toEqual([1, 4]);
     expect(Array.from(out.data as Float32Array)).toEqual([0.25, 0.5, -1, 0.25]);
     expect(model.logitsFor([0.25, 0.5, -1])).toEqual([0.25, 0.5, -1, 0.25]);
@@ -195,17 +195,17 @@ describe('fixedDetector', () => {
   it('default candidates overlap as documented', () => {
     const corners = (b: (typeof DEFAULT_DETECTOR_BOXES)[number]) => [b.cx - b.w / 2, b.cy - b.h / 2, b.cx + b.w / 2, b.cy + b.h / 2];
     const iou = (a: number[], b: number[]) => {
-      const iw = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
-      const ih = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+      const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+      const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
       const inter = iw * ih;
-      const area = (r: number[]) => (r[2]! - r[0]!) * (r[3]! - r[1]!);
+      const area = (r: number[]) => (r[2] - r[0]) * (r[3] - r[1]);
       return inter / (area(a) + area(b) - inter);
     };
     const c = DEFAULT_DETECTOR_BOXES.map(corners);
-    expect(iou(c[0]!, c[1]!)).toBeCloseTo(342 / 458, 12);
-    expect(iou(c[0]!, c[2]!)).toBeCloseTo(380 / 420, 12);
-    expect(iou(c[0]!, c[3]!)).toBe(0);
-    expect(Math.max(...DEFAULT_DETECTOR_BOXES[4]!.scores)).toBeLessThan(0.25);
+    expect(iou(c[0], c[1])).toBeCloseTo(342 / 458, 12);
+    expect(iou(c[0], c[2])).toBeCloseTo(380 / 420, 12);
+    expect(iou(c[0], c[3])).toBe(0);
+    expect(Math.max(...DEFAULT_DETECTOR_BOXES[4].scores)).toBeLessThan(0.25);
   });
 });
 
@@ -292,7 +292,7 @@ describe('segmentation models', () => {
       for (let b = 0; b < n; b++) {
         for (let c = 0; c < 3; c++) {
           for (let y = 0; y < 2; y++) {
-            for (let x = 0; x < 3; x++) want.push(model.logitsAt([value(b, 0, y, x), value(b, 1, y, x), value(b, 2, y, x)])[c]!);
+            for (let x = 0; x < 3; x++) want.push(model.logitsAt([value(b, 0, y, x), value(b, 1, y, x), value(b, 2, y, x)])[c]);
           }
         }
       }
@@ -316,7 +316,7 @@ describe('segmentation models', () => {
     const model = segmentationProbability({ inputShape: [3, 1, 3], kind: 'sigmoid', threshold: 0 });
     const session = await load(model);
     const values = [-2, 0, 3];
-    const out = await runBatch(session, model, 1, 1, 3, (_b, _k, _y, x) => values[x]!);
+    const out = await runBatch(session, model, 1, 1, 3, (_b, _k, _y, x) => values[x]);
     const got = Array.from(out.data as Float32Array);
     expect(got[1]).toBe(0.5);
     values.forEach((v, i) => expect(got[i]).toBeCloseTo(model.probabilityOf(v), 6));

@@ -44,7 +44,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const mediaType = (res: Response) => (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+const mediaType = (res: Response) => (res.headers.get('content-type') ?? '').split(';')[0].trim();
 
 /** Sends a request, reads the body as the response says (JSON, text or bytes), and checks it against the document. */
 async function call(method: string, pattern: string, url: string, init: RequestInit = {}): Promise<{ res: Response; body: any }> {
@@ -72,7 +72,7 @@ async function waitForJob(id: string, status: string): Promise<Json> {
 }
 
 const operations = () =>
-  Object.entries(doc.paths).flatMap(([p, item]) => HTTP_METHODS.filter((m) => item[m] !== undefined).map((m) => ({ path: p, method: m, op: item[m] as Json })));
+  Object.entries(doc.paths).flatMap(([p, item]) => HTTP_METHODS.filter((m) => item[m] !== undefined).map((m) => ({ path: p, method: m, op: item[m] })));
 
 describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 in shape: operations with ids, tags, parameters and responses', async () => {
@@ -142,7 +142,7 @@ describe('the OpenAPI document', () => {
   it('says who may call each route, as the server enforces it', () => {
     for (const route of server.routes as Array<{ method: string; path: string; access: string }>) {
       const where = `${route.method} ${route.path}`;
-      const op = doc.paths[openApiPath(route.path)]![route.method.toLowerCase()]!;
+      const op = doc.paths[openApiPath(route.path)][route.method.toLowerCase()];
       expect(op['x-scope'], where).toBe(route.access);
       const keyErrors = ['401', '403', '429'].filter((s) => op.responses[s] !== undefined);
       if (route.access === 'public') {
@@ -160,7 +160,7 @@ describe('the OpenAPI document', () => {
 
   it('marks a route registered without a schema as undocumented, with its path parameters', () => {
     const built = buildOpenApiDocument([{ method: 'POST', path: '/x/:id', handler: () => ({ status: 204 }) }], '1.2.3') as OpenApiDoc;
-    expect(built.paths['/x/{id}']!.post).toEqual({
+    expect(built.paths['/x/{id}'].post).toEqual({
       summary: 'POST /x/:id',
       'x-undocumented': true,
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
@@ -180,14 +180,14 @@ describe('the OpenAPI document', () => {
       additionalProperties: false,
     });
     expect(components.convert(page, 'input')).toEqual({ $ref: '#/components/schemas/TestPageInput' });
-    expect(components.schemas.TestPage!.required).toEqual(['size']);
-    expect(components.schemas.TestPageInput!.required).toBeUndefined();
+    expect(components.schemas.TestPage.required).toEqual(['size']);
+    expect(components.schemas.TestPageInput.required).toBeUndefined();
     const other = z.strictObject({ n: z.string() }).meta({ id: 'TestPage' });
     expect(() => components.convert(other, 'output')).toThrow('OpenAPI: schema id "TestPage" names two different schemas');
   });
 
   it('documents each body form of predict: raw image, multipart files, JSON base64', () => {
-    const op = doc.paths['/v1/models/{name}/predict']!.post!;
+    const op = doc.paths['/v1/models/{name}/predict'].post;
     expect(Object.keys(op.requestBody.content)).toEqual([
       'image/jpeg',
       'image/png',
@@ -218,7 +218,7 @@ describe('the OpenAPI document', () => {
       ['/v1/ws', 'SubscriberClientFrame', 'SubscriberServerFrame'],
       ['/v1/ws/predict/{model}', 'PredictClientFrame', 'PredictServerFrame'],
     ] as const) {
-      const op = doc.paths[p]!.get!;
+      const op = doc.paths[p].get;
       expect(Object.keys(op.responses)).toContain('101');
       expect(Object.keys(op.responses)).toContain('426');
       expect(op['x-websocket']).toEqual({
@@ -270,7 +270,7 @@ describe('request rules as documented are the rules enforced', () => {
   it('enforces the documented bounds and choices of query parameters', async () => {
     let checked = 0;
     for (const p of listings) {
-      for (const q of doc.paths[p]!.get!.parameters as Json[]) {
+      for (const q of doc.paths[p].get.parameters as Json[]) {
         const schema = q.schema as Json;
         const cases: Array<[string, number]> = [];
         if (schema.type === 'integer') {
@@ -489,7 +489,7 @@ describe('every route answers as documented', () => {
   it('WebSocket routes: 426 over plain HTTP, and frames that match x-websocket over a socket', async () => {
     expect((await call('GET', '/v1/ws', '/v1/ws')).res.status).toBe(426);
     expect((await call('GET', '/v1/ws/predict/:model', '/v1/ws/predict/cls')).res.status).toBe(426);
-    const frameSchema = (p: string, side: 'client' | 'server') => doc.paths[p]!.get!['x-websocket'][side];
+    const frameSchema = (p: string, side: 'client' | 'server') => doc.paths[p].get['x-websocket'][side];
     const open = async (url: string) => {
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}${url}`);
       sockets.push(ws);
@@ -499,7 +499,7 @@ describe('every route answers as documented', () => {
       const next = async (count: number) => {
         const deadline = Date.now() + 10_000;
         while (frames.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        return frames[count - 1]!;
+        return frames[count - 1];
       };
       return { ws, next };
     };
@@ -651,9 +651,9 @@ describe('/docs', () => {
     for (const url of urls) {
       const asset = await fetch(`${server.url}${url}`);
       expect(asset.status, url).toBe(200);
-      expect(asset.headers.get('content-type'), url).toBe(types[url!.split('.').pop()!]);
+      expect(asset.headers.get('content-type'), url).toBe(types[url.split('.').pop()!]);
       const body = Buffer.from(await asset.arrayBuffer());
-      if (url !== '/docs/reference.js') expect(body.equals(readFileSync(path.join(swaggerDir, path.basename(url!)))), url).toBe(true);
+      if (url !== '/docs/reference.js') expect(body.equals(readFileSync(path.join(swaggerDir, path.basename(url)))), url).toBe(true);
       else expect(body.toString()).toContain("url: '/openapi.json'");
     }
   });

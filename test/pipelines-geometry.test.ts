@@ -17,8 +17,8 @@ const box = (x0: number, y0: number, x1: number, y1: number): Quad => [
 const close = (a: readonly Point[], b: readonly Point[], digits = 9) => {
   expect(a).toHaveLength(b.length);
   a.forEach((p, i) => {
-    expect(p[0]).toBeCloseTo(b[i]![0], digits);
-    expect(p[1]).toBeCloseTo(b[i]![1], digits);
+    expect(p[0]).toBeCloseTo(b[i][0], digits);
+    expect(p[1]).toBeCloseTo(b[i][1], digits);
   });
 };
 
@@ -92,7 +92,7 @@ describe('warping a quadrilateral upright', () => {
   it('averages each 2 × 2 block when halving', () => {
     const out = warpQuad(src, box(0, 0, 4, 4), 2, 2);
     const mean = (x: number, y: number) =>
-      [0, 1, 2].map((c) => Math.round((at(src, x, y)[c]! + at(src, x + 1, y)[c]! + at(src, x, y + 1)[c]! + at(src, x + 1, y + 1)[c]!) / 4));
+      [0, 1, 2].map((c) => Math.round((at(src, x, y)[c] + at(src, x + 1, y)[c] + at(src, x, y + 1)[c] + at(src, x + 1, y + 1)[c]) / 4));
     expect(at(out, 0, 0)).toEqual(mean(0, 0));
     expect(at(out, 1, 1)).toEqual(mean(2, 2));
   });

@@ -91,24 +91,23 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
       for (const [x, y] of line.points) expect([x >= x1 && x <= x2, y >= y1 && y <= y2]).toEqual([true, true]);
     }
     // Where the text was drawn: the title starts at x = 40 with its glyphs between y ≈ 30 and 60.
-    const [x1, y1, , y2] = body.lines[0]!.box;
+    const [x1, y1, , y2] = body.lines[0].box;
     expect(Math.abs(x1 - 40)).toBeLessThan(8);
     expect(y1).toBeGreaterThan(25);
     expect(y2).toBeLessThan(66);
     // The quadrilateral runs as the text reads: the upside-down line from right to left on the page,
     // the line turned by 28° downwards at tan 28° ≈ 0.53.
-    const upside = body.lines[3]!.points;
-    expect(upside[0]![0]).toBeGreaterThan(upside[1]![0]);
-    const steep = body.lines[6]!.points;
-    expect((steep[1]![1] - steep[0]![1]) / (steep[1]![0] - steep[0]![0])).toBeCloseTo(Math.tan((28 * Math.PI) / 180), 1);
+    const upside = body.lines[3].points;
+    expect(upside[0][0]).toBeGreaterThan(upside[1][0]);
+    const steep = body.lines[6].points;
+    expect((steep[1][1] - steep[0][1]) / (steep[1][0] - steep[0][0])).toBeCloseTo(Math.tan((28 * Math.PI) / 180), 1);
 
     const steps = body.latencyMs.steps;
     expect(Object.keys(steps)).toEqual(STEPS);
-    expect(steps.lines!.items).toBe(PAGE.length);
+    expect(steps.lines.items).toBe(PAGE.length);
     expect(steps.recognize).toMatchObject({ items: PAGE.length });
-    for (const id of ['detect', 'direction', 'recognize']) expect(steps[id]!.inferMs).toBeGreaterThan(0);
-    for (let i = 1; i < STEPS.length; i++)
-      expect(steps[STEPS[i]!]!.startMs).toBeGreaterThanOrEqual(steps[STEPS[i - 1]!]!.startMs + steps[STEPS[i - 1]!]!.ms - 0.01);
+    for (const id of ['detect', 'direction', 'recognize']) expect(steps[id].inferMs).toBeGreaterThan(0);
+    for (let i = 1; i < STEPS.length; i++) expect(steps[STEPS[i]].startMs).toBeGreaterThanOrEqual(steps[STEPS[i - 1]].startMs + steps[STEPS[i - 1]].ms - 0.01);
   });
 
   it('answers an empty page with no lines and no text', async () => {
@@ -119,7 +118,7 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
     expect(body.lines).toEqual([]);
     expect(body.text).toBe('');
     expect(Object.keys(body.latencyMs.steps)).toEqual(STEPS);
-    expect(body.latencyMs.steps.lines!.items).toBe(0);
+    expect(body.latencyMs.steps.lines.items).toBe(0);
   });
 
   it("batches the crops of concurrent requests together through the recogniser's own batcher", async () => {
@@ -136,7 +135,7 @@ describe('the ocr pipeline (text-detect → upright crops → text-direction →
     expect(answers.map((a) => a.text)).toEqual(texts);
     const sharedBatches = since(shared, await histogram('text-recognize'));
     expect(Math.max(...Object.keys(sharedBatches).map(Number))).toBeGreaterThan(1);
-    expect(Math.max(...answers.map((a) => a.latencyMs.steps.recognize!.meanBatchSize!))).toBeGreaterThan(1);
+    expect(Math.max(...answers.map((a) => a.latencyMs.steps.recognize.meanBatchSize!))).toBeGreaterThan(1);
 
     // Kept apart, the same load runs every line alone.
     const solo = await histogram('text-recognize');

@@ -38,7 +38,7 @@ const poison = failingModel({ magic: 200 / 255 });
 
 /** White 128 × 128 with the three boxes filled with solid colours. */
 function page(a: Rgb, b: Rgb, c: Rgb): Promise<Buffer> {
-  const inside = (box: readonly number[], x: number, y: number) => x >= box[0]! && x < box[2]! && y >= box[1]! && y < box[3]!;
+  const inside = (box: readonly number[], x: number, y: number) => x >= box[0] && x < box[2] && y >= box[1] && y < box[3];
   const pixels = rgbPixels(128, 128, (x, y) => (inside(boxes.a, x, y) ? a : inside(boxes.b, x, y) ? b : inside(boxes.c, x, y) ? c : [255, 255, 255]));
   return sharp(pixels, { raw: { width: 128, height: 128, channels: 3 } })
     .png()
@@ -164,8 +164,8 @@ describe('pipelines of repository models', () => {
     expect(steps.things).toMatchObject({ items: 3 });
     expect(steps.paint).toMatchObject({ items: 3, meanBatchSize: 3 });
     for (const s of Object.values(steps)) expect(s.ms).toBeGreaterThanOrEqual(0);
-    expect(steps.paint!.startMs).toBeGreaterThanOrEqual(steps.things!.startMs + steps.things!.ms);
-    expect(body.latencyMs.totalMs).toBeGreaterThanOrEqual(steps.paint!.startMs + steps.paint!.ms);
+    expect(steps.paint.startMs).toBeGreaterThanOrEqual(steps.things.startMs + steps.things.ms);
+    expect(body.latencyMs.totalMs).toBeGreaterThanOrEqual(steps.paint.startMs + steps.paint.ms);
     // The answer fits the documented schema.
     expect(predictAnswer.safeParse(body).success).toBe(true);
   });

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon } from '../dist/src/polygons/native-addon.js';
 import { findPolygonsPacked } from '../dist/src/polygons/reference.js';
 import { unpackRegions } from '../dist/src/polygons/unpack.js';
-import type { PackedRegions, PolygonInput } from '../dist/src/polygons/types.js';
+import type { PolygonInput } from '../dist/src/polygons/types.js';
 import { blobMask, checkerMask, lineMask, type MaskCase, mixedCase, nestedRingMask, noiseMask, rectangleMask } from './helpers/masks.js';
 
 // opencv.js (OpenCV 4.10 compiled to WebAssembly) is the oracle: findContours with RETR_CCOMP and
@@ -30,9 +30,9 @@ function canonicalRing(ring: ArrayLike<number>): string {
   const n = ring.length / 2;
   let best: number[] | null = null;
   for (let s = 0; s < n; s++) {
-    if (best !== null && (ring[2 * s + 1]! > best[1]! || (ring[2 * s + 1] === best[1] && ring[2 * s]! > best[0]!))) continue;
+    if (best !== null && (ring[2 * s + 1] > best[1] || (ring[2 * s + 1] === best[1] && ring[2 * s] > best[0]))) continue;
     const candidate: number[] = [];
-    for (let i = 0; i < n; i++) candidate.push(ring[2 * ((s + i) % n)]!, ring[2 * ((s + i) % n) + 1]!);
+    for (let i = 0; i < n; i++) candidate.push(ring[2 * ((s + i) % n)], ring[2 * ((s + i) % n) + 1]);
     if (best === null || compareSequence(candidate, best) < 0) best = candidate;
   }
   return (best ?? []).join(',');
@@ -41,8 +41,8 @@ function canonicalRing(ring: ArrayLike<number>): string {
 /** Orders by y then x point by point. */
 function compareSequence(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i += 2) {
-    if (a[i + 1] !== b[i + 1]) return a[i + 1]! - b[i + 1]!;
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
+    if (a[i + 1] !== b[i + 1]) return a[i + 1] - b[i + 1];
+    if (a[i] !== b[i]) return a[i] - b[i];
   }
   return 0;
 }
@@ -66,13 +66,13 @@ function opencvRegions(mask: MaskCase): { outer: number[]; holes: number[][] }[]
     }
     const h = hierarchy.rows > 0 || hierarchy.cols > 0 ? hierarchy.data32S : new Int32Array();
     const regions = new Map<number, { outer: number[]; holes: number[][] }>();
-    for (let i = 0; i < rings.length; i++) if (h[4 * i + 3] === -1) regions.set(i, { outer: rings[i]!, holes: [] });
+    for (let i = 0; i < rings.length; i++) if (h[4 * i + 3] === -1) regions.set(i, { outer: rings[i], holes: [] });
     for (let i = 0; i < rings.length; i++) {
-      const parent = h[4 * i + 3]!;
+      const parent = h[4 * i + 3];
       if (parent !== -1) {
         // RETR_CCOMP has two levels: every hole's parent is a top-level outer border.
         expect(h[4 * parent + 3]).toBe(-1);
-        regions.get(parent)!.holes.push(rings[i]!);
+        regions.get(parent)!.holes.push(rings[i]);
       }
     }
     return [...regions.values()];
@@ -87,7 +87,7 @@ const native = loadNativeAddon().addon;
 
 function nativeRegions(mask: MaskCase) {
   const input: PolygonInput = { kind: 'mask', data: mask.data, width: mask.width, height: mask.height };
-  return unpackRegions(native!.findPolygons(input) as PackedRegions);
+  return unpackRegions(native!.findPolygons(input));
 }
 
 function referenceRegions(mask: MaskCase) {
@@ -100,7 +100,7 @@ function expectOrientation(regions: { outer: ArrayLike<number>; holes: ArrayLike
     let s = 0;
     for (let i = 0; i < r.length; i += 2) {
       const j = (i + 2) % r.length;
-      s += r[i]! * r[j + 1]! - r[j]! * r[i + 1]!;
+      s += r[i] * r[j + 1] - r[j] * r[i + 1];
     }
     return s;
   };
@@ -142,10 +142,10 @@ describe('contours match OpenCV findContours(RETR_CCOMP, CHAIN_APPROX_SIMPLE)', 
     for (let y = 1; y <= 3; y++) for (let x = 1; x <= 3; x++) data[y * 5 + x] = 1;
     data[12] = 0;
     const [region] = nativeRegions({ name: 'ring', width: 5, height: 5, data });
-    expect(Array.from(region!.outer)).toEqual([1, 1, 1, 3, 3, 3, 3, 1]);
-    expect(region!.holes.map((h) => Array.from(h))).toEqual([[1, 2, 2, 1, 3, 2, 2, 3]]);
-    expect(region!.area).toBe(2);
-    expect(region!.bbox).toEqual([1, 1, 3, 3]);
+    expect(Array.from(region.outer)).toEqual([1, 1, 1, 3, 3, 3, 3, 1]);
+    expect(region.holes.map((h) => Array.from(h))).toEqual([[1, 2, 2, 1, 3, 2, 2, 3]]);
+    expect(region.area).toBe(2);
+    expect(region.bbox).toEqual([1, 1, 3, 3]);
     expectMatchesOpencv({ name: 'ring', width: 5, height: 5, data }, ['native', 'typescript']);
   });
 

@@ -46,7 +46,7 @@ function chainSteps(ring: ArrayLike<number>): number {
   let steps = 0;
   for (let i = 0; i < n; i++) {
     const j = (i + 1) % n;
-    steps += Math.max(Math.abs(ring[2 * j]! - ring[2 * i]!), Math.abs(ring[2 * j + 1]! - ring[2 * i + 1]!));
+    steps += Math.max(Math.abs(ring[2 * j] - ring[2 * i]), Math.abs(ring[2 * j + 1] - ring[2 * i + 1]));
   }
   return steps;
 }
@@ -64,7 +64,7 @@ function distanceToRing(px: number, py: number, ring: ArrayLike<number>): number
   let best = Infinity;
   for (let i = 0; i < n; i++) {
     const j = (i + 1) % n;
-    best = Math.min(best, distanceToSegment(px, py, ring[2 * i]!, ring[2 * i + 1]!, ring[2 * j]!, ring[2 * j + 1]!));
+    best = Math.min(best, distanceToSegment(px, py, ring[2 * i], ring[2 * i + 1], ring[2 * j], ring[2 * j + 1]));
   }
   return best;
 }
@@ -73,10 +73,10 @@ function insideRing(px: number, py: number, ring: ArrayLike<number>): boolean {
   const n = ring.length / 2;
   let inside = false;
   for (let i = 0, j = n - 1; i < n; j = i++) {
-    const xi = ring[2 * i]!,
-      yi = ring[2 * i + 1]!,
-      xj = ring[2 * j]!,
-      yj = ring[2 * j + 1]!;
+    const xi = ring[2 * i],
+      yi = ring[2 * i + 1],
+      xj = ring[2 * j],
+      yj = ring[2 * j + 1];
     if (yi > py !== yj > py && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
@@ -86,10 +86,10 @@ function selfIntersects(ring: ArrayLike<number>): boolean {
   const n = ring.length / 2;
   const cross = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) => (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
   for (let i = 0; i < n; i++) {
-    const [ax, ay, bx, by] = [ring[2 * i]!, ring[2 * i + 1]!, ring[2 * ((i + 1) % n)]!, ring[2 * ((i + 1) % n) + 1]!];
+    const [ax, ay, bx, by] = [ring[2 * i], ring[2 * i + 1], ring[2 * ((i + 1) % n)], ring[2 * ((i + 1) % n) + 1]];
     for (let j = i + 2; j < n; j++) {
       if (i === 0 && j === n - 1) continue;
-      const [cx, cy, dx, dy] = [ring[2 * j]!, ring[2 * j + 1]!, ring[2 * ((j + 1) % n)]!, ring[2 * ((j + 1) % n) + 1]!];
+      const [cx, cy, dx, dy] = [ring[2 * j], ring[2 * j + 1], ring[2 * ((j + 1) % n)], ring[2 * ((j + 1) % n) + 1]];
       const d1 = cross(ax, ay, bx, by, cx, cy),
         d2 = cross(ax, ay, bx, by, dx, dy);
       const d3 = cross(cx, cy, dx, dy, ax, ay),
@@ -108,9 +108,9 @@ function isSimple(ring: ArrayLike<number>): boolean {
   const onSegment = (ax: number, ay: number, bx: number, by: number, cx: number, cy: number) =>
     Math.min(ax, bx) <= cx && cx <= Math.max(ax, bx) && Math.min(ay, by) <= cy && cy <= Math.max(ay, by);
   for (let i = 0; i < n; i++) {
-    const [ax, ay, bx, by] = [ring[2 * i]!, ring[2 * i + 1]!, ring[2 * ((i + 1) % n)]!, ring[2 * ((i + 1) % n) + 1]!];
+    const [ax, ay, bx, by] = [ring[2 * i], ring[2 * i + 1], ring[2 * ((i + 1) % n)], ring[2 * ((i + 1) % n) + 1]];
     for (let j = i + 1; j < n; j++) {
-      const [cx, cy, dx, dy] = [ring[2 * j]!, ring[2 * j + 1]!, ring[2 * ((j + 1) % n)]!, ring[2 * ((j + 1) % n) + 1]!];
+      const [cx, cy, dx, dy] = [ring[2 * j], ring[2 * j + 1], ring[2 * ((j + 1) % n)], ring[2 * ((j + 1) % n) + 1]];
       if (j === i + 1 || (i === 0 && j === n - 1)) {
         if (ax === dx && ay === dy && n > 3 && j === i + 1) return false; // a spike back onto itself
         continue;
@@ -142,7 +142,7 @@ describe('addon and TypeScript implementation agree exactly', () => {
   it('on 300 seeded masks × 6 option sets', () => {
     for (let seed = 0; seed < 300; seed++) {
       const c = mixedCase(seed);
-      const options = optionSets[seed % optionSets.length]!;
+      const options = optionSets[seed % optionSets.length];
       const input = mask(c.data, c.width, c.height);
       expect(native.findPolygons(input, options), `${c.name} ${JSON.stringify(options)}`).toEqual(findPolygonsPacked(input, options));
     }
@@ -151,7 +151,7 @@ describe('addon and TypeScript implementation agree exactly', () => {
   it('on probability maps and label maps (Uint8Array and Int32Array)', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const [w, h] = [40 + seed * 7, 30 + seed * 5];
-      const options = optionSets[seed % optionSets.length]!;
+      const options = optionSets[seed % optionSets.length];
       const probability: PolygonInput = { kind: 'probability', data: probabilityMap(w, h, seed), width: w, height: h, threshold: 0.3 + seed / 40 };
       expect(native.findPolygons(probability, options)).toEqual(findPolygonsPacked(probability, options));
       const labels8: PolygonInput = { kind: 'labels', data: labelMap(w, h, 5, seed), width: w, height: h, background: seed % 3 };
@@ -192,9 +192,9 @@ describe('areas', () => {
       for (const run of [viaNative, viaTypescript]) {
         const regions = run(mask(data, W, H));
         expect(regions).toHaveLength(1);
-        expect(regions[0]!.area).toBe((w - 1) * (h - 1));
-        expect(regions[0]!.bbox).toEqual([x, y, x + w - 1, y + h - 1]);
-        expect(regions[0]!.holes).toEqual([]);
+        expect(regions[0].area).toBe((w - 1) * (h - 1));
+        expect(regions[0].bbox).toEqual([x, y, x + w - 1, y + h - 1]);
+        expect(regions[0].holes).toEqual([]);
       }
     }
   });
@@ -212,8 +212,8 @@ describe('areas', () => {
       for (let y = 1; y <= b; y++) data.fill(0, y * w + 1, y * w + 1 + a);
       for (const run of [viaNative, viaTypescript]) {
         const [region] = run(mask(data, w, h));
-        expect(region!.holes).toHaveLength(1);
-        expect(region!.area).toBe((w - 1) * (h - 1) - ((a + 1) * (b + 1) - 2));
+        expect(region.holes).toHaveLength(1);
+        expect(region.area).toBe((w - 1) * (h - 1) - ((a + 1) * (b + 1) - 2));
       }
     }
   });
@@ -226,7 +226,7 @@ describe('areas', () => {
     for (let seed = 0; seed < 300; seed++) {
       const c = mixedCase(seed);
       for (const r of viaNative(mask(c.data, c.width, c.height))) {
-        const pixels = componentPixels((i) => c.data[i] !== 0, c.width, c.height, r.outer[0]!, r.outer[1]!).length;
+        const pixels = componentPixels((i) => c.data[i] !== 0, c.width, c.height, r.outer[0], r.outer[1]).length;
         const steps = chainSteps(r.outer) + r.holes.reduce((sum, hole) => sum + chainSteps(hole), 0);
         expect(r.area, c.name).toBe(pixels - steps / 2 + r.holes.length - 1);
         regions++;
@@ -251,7 +251,7 @@ describe('simplification', () => {
   it('keeps every traced point within epsilon of the simplified ring, using only traced points', () => {
     for (let seed = 0; seed < 120; seed++) {
       const c = mixedCase(seed);
-      const epsilon = [0.5, 1, 2.5, 7][seed % 4]!;
+      const epsilon = [0.5, 1, 2.5, 7][seed % 4];
       const input = mask(c.data, c.width, c.height);
       // Douglas–Peucker keeps each ring's first point, and outer rings of different regions never
       // start at the same pixel, so regions pair up by their outer ring's first point.
@@ -262,13 +262,13 @@ describe('simplification', () => {
           const source = original.get(startKey(r.outer))!;
           const sourceRings = [source.outer, ...source.holes];
           for (const [index, ring] of [r.outer, ...r.holes].entries()) {
-            const traced = sourceRings[index]!;
+            const traced = sourceRings[index];
             expect(startKey(ring)).toBe(startKey(traced));
             const tracedPoints = new Set<string>();
             for (let i = 0; i < traced.length; i += 2) tracedPoints.add(`${traced[i]},${traced[i + 1]}`);
             for (let i = 0; i < ring.length; i += 2) expect(tracedPoints.has(`${ring[i]},${ring[i + 1]}`)).toBe(true);
             for (let i = 0; i < traced.length; i += 2) {
-              expect(distanceToRing(traced[i]!, traced[i + 1]!, ring), c.name).toBeLessThanOrEqual(epsilon + 1e-9);
+              expect(distanceToRing(traced[i], traced[i + 1], ring), c.name).toBeLessThanOrEqual(epsilon + 1e-9);
             }
           }
         }
@@ -282,11 +282,11 @@ describe('simplification', () => {
     const data = new Uint8Array(n * n);
     for (let y = 0; y < n; y++) data.fill(1, y * n, y * n + Math.floor(y / 2) + 1);
     const [traced] = viaNative(mask(data, n, n));
-    expect(traced!.outer.length / 2).toBeGreaterThan(20);
+    expect(traced.outer.length / 2).toBeGreaterThan(20);
     const [simplified] = viaNative(mask(data, n, n), { epsilon: 1 });
-    expect(Array.from(simplified!.outer)).toEqual([0, 0, 0, 39, 19, 39]);
+    expect(Array.from(simplified.outer)).toEqual([0, 0, 0, 39, 19, 39]);
     const [relative] = viaNative(mask(data, n, n), { epsilonRatio: 0.01 }); // ≈ 1.0 px here
-    expect(Array.from(relative!.outer)).toEqual([0, 0, 0, 39, 19, 39]);
+    expect(Array.from(relative.outer)).toEqual([0, 0, 0, 39, 19, 39]);
   });
 });
 
@@ -302,8 +302,8 @@ describe('probability maps', () => {
       expect(regions.map((r) => [r.outer, r.holes, r.area, r.bbox])).toEqual(fromMask.map((r) => [r.outer, r.holes, r.area, r.bbox]));
       expect(regions.length).toBeGreaterThan(0);
       for (const r of regions) {
-        const pixels = componentPixels((i) => p[i]! > threshold, w, h, r.outer[0]!, r.outer[1]!);
-        const mean = pixels.reduce((sum, i) => sum + p[i]!, 0) / pixels.length;
+        const pixels = componentPixels((i) => p[i] > threshold, w, h, r.outer[0], r.outer[1]);
+        const mean = pixels.reduce((sum, i) => sum + p[i], 0) / pixels.length;
         expect(Math.abs(r.score! - mean)).toBeLessThan(1e-12);
         expect(r.score!).toBeGreaterThan(threshold);
       }
@@ -359,7 +359,7 @@ describe('minArea and maxPolygons', () => {
       const c = mixedCase(seed);
       const input = mask(c.data, c.width, c.height);
       const all = viaNative(input);
-      for (let i = 1; i < all.length; i++) expect(all[i - 1]!.area).toBeGreaterThanOrEqual(all[i]!.area);
+      for (let i = 1; i < all.length; i++) expect(all[i - 1].area).toBeGreaterThanOrEqual(all[i].area);
       expect(viaNative(input, { minArea: 6 })).toEqual(all.filter((r) => r.area >= 6));
       expect(viaNative(input, { maxPolygons: 2 })).toEqual(all.slice(0, 2));
     }
@@ -376,7 +376,7 @@ describe('unclip', () => {
     expect(regions).toHaveLength(traced.length);
     let checked = 0;
     for (const [index, r] of regions.entries()) {
-      const ring = traced[index]!.outer;
+      const ring = traced[index].outer;
       expect(r.holes).toEqual([]);
       expect(selfIntersects(r.outer)).toBe(false);
       // Only a simple ring has an outside everywhere; Douglas–Peucker can make thin shapes touch
@@ -386,8 +386,8 @@ describe('unclip', () => {
       let length = 0;
       for (let i = 0; i < ring.length; i += 2) {
         const j = (i + 2) % ring.length;
-        area2 += ring[i]! * ring[j + 1]! - ring[j]! * ring[i + 1]!;
-        length += Math.hypot(ring[j]! - ring[i]!, ring[j + 1]! - ring[i + 1]!);
+        area2 += ring[i] * ring[j + 1] - ring[j] * ring[i + 1];
+        length += Math.hypot(ring[j] - ring[i], ring[j + 1] - ring[i + 1]);
       }
       const distance = ((Math.abs(area2) / 2) * ratio) / length;
       if (!(distance > 0)) {
@@ -396,13 +396,13 @@ describe('unclip', () => {
       }
       checked++;
       for (let i = 0; i < r.outer.length; i += 2) {
-        const d = distanceToRing(r.outer[i]!, r.outer[i + 1]!, ring);
+        const d = distanceToRing(r.outer[i], r.outer[i + 1], ring);
         // Arc chords may cut inside the true offset by the arc tolerance, 0.25 px.
         expect(d).toBeGreaterThanOrEqual(distance - 0.25 - 1e-9);
         expect(d).toBeLessThanOrEqual(distance + 1e-9);
-        expect(insideRing(r.outer[i]!, r.outer[i + 1]!, ring)).toBe(false);
+        expect(insideRing(r.outer[i], r.outer[i + 1], ring)).toBe(false);
       }
-      for (let i = 0; i < ring.length; i += 2) expect(insideRing(ring[i]!, ring[i + 1]!, r.outer)).toBe(true);
+      for (let i = 0; i < ring.length; i += 2) expect(insideRing(ring[i], ring[i + 1], r.outer)).toBe(true);
     }
     return checked;
   };
@@ -413,10 +413,10 @@ describe('unclip', () => {
     for (let y = 3; y < 9; y++) data.fill(1, y * 20 + 4, y * 20 + 15);
     for (const run of [viaNative, viaTypescript]) {
       const [r] = run(mask(data, 20, 12), { unclipRatio: 1.5 });
-      expect(r!.bbox).toEqual([1.5, 0.5, 16.5, 10.5]);
+      expect(r.bbox).toEqual([1.5, 0.5, 16.5, 10.5]);
       // Exact offset area 50 + 30·2.5 + π·2.5² ≈ 144.63; the arcs are polygons inscribed within 0.25 px.
-      expect(r!.area).toBeGreaterThan(144.63 - 30 * 0.25);
-      expect(r!.area).toBeLessThan(144.64);
+      expect(r.area).toBeGreaterThan(144.63 - 30 * 0.25);
+      expect(r.area).toBeLessThan(144.64);
     }
     expect(unclipped(viaNative(mask(data, 20, 12), { unclipRatio: 1.5 }), viaNative(mask(data, 20, 12)), 1.5)).toBe(1);
   });
@@ -443,8 +443,8 @@ describe('unclip', () => {
     }
     for (let y = 21; y < 25; y++) data.fill(1, y * w + 5, y * w + 21);
     const [r] = viaNative(mask(data, w, h), { unclipRatio: 1.5 });
-    expect(selfIntersects(r!.outer)).toBe(false);
-    for (let y = 6; y < 21; y++) expect(insideRing(12.5, y, r!.outer)).toBe(true); // the 2-pixel slot is covered
+    expect(selfIntersects(r.outer)).toBe(false);
+    for (let y = 6; y < 21; y++) expect(insideRing(12.5, y, r.outer)).toBe(true); // the 2-pixel slot is covered
     expect(viaTypescript(mask(data, w, h), { unclipRatio: 1.5 })).toEqual([r]);
   });
 });

@@ -28,7 +28,7 @@ function digest(regions: { outer: Float64Array; holes: Float64Array[]; area: num
   let area = 0;
   for (const r of regions) {
     area += r.area;
-    for (const ring of [r.outer, ...r.holes]) for (let i = 0; i < ring.length; i++) sum += ring[i]! * ((i % 7) + 1);
+    for (const ring of [r.outer, ...r.holes]) for (let i = 0; i < ring.length; i++) sum += ring[i] * ((i % 7) + 1);
   }
   return [regions.length, sum, area];
 }

@@ -89,7 +89,7 @@ describeEachDatabase('the car-segmentation profile', (target: DatabaseTarget) =>
         ['wheel', [2.5, 10.5, 7.5, 14.5]],
         ['wheel', [11.5, 11.5, 13.5, 13.5]],
       ]);
-      expect(segments.json()).toEqual({ body: native.polygons[0]!.points, wheel: native.polygons[1]!.points, wheel_2: native.polygons[2]!.points });
+      expect(segments.json()).toEqual({ body: native.polygons[0].points, wheel: native.polygons[1].points, wheel_2: native.polygons[2].points });
       expect(Object.values(segments.json() as Record<string, unknown[]>).map((points) => points.length)).toEqual([4, 4, 4]);
       expect(segments.reusedSocket).toBe(true);
     } finally {

@@ -239,9 +239,9 @@ describe('the fracture profile, as its README uses it', () => {
     ]);
     expect(body.results[1]).toEqual({ filename: 'b.txt', error: 'not a recognised image; supported formats: jpeg, png, webp, gif, tiff, avif' });
     // Red has no green: both logits 0, a tie broken by label order.
-    expect(body.results[2]!.confidence).toBe(0.5);
+    expect(body.results[2].confidence).toBe(0.5);
     // Half green: logits [0, ln 19 / 2], so P(positive) = √19 / (1 + √19).
-    expect(body.results[3]!.probabilities.positive).toBeCloseTo(Math.sqrt(19) / (1 + Math.sqrt(19)), 5);
+    expect(body.results[3].probabilities.positive).toBeCloseTo(Math.sqrt(19) / (1 + Math.sqrt(19)), 5);
 
     const eleven = await fetch(`${server.url}/predict_batch`, {
       method: 'POST',

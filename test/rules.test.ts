@@ -62,9 +62,9 @@ describe('applyRules', () => {
     const before = structuredClone(items);
     const result = applyRules(damage, items);
     expect(items).toEqual(before);
-    expect(result.items[0]!.estimatedCost).not.toBe(result.items[1]!.estimatedCost);
-    (result.items[0]!.estimatedCost as { min: number }).min = 0;
-    expect(applyRules(damage, items).items[1]!.estimatedCost).toEqual({ min: 100, max: 500 });
+    expect(result.items[0].estimatedCost).not.toBe(result.items[1].estimatedCost);
+    (result.items[0].estimatedCost as { min: number }).min = 0;
+    expect(applyRules(damage, items).items[1].estimatedCost).toEqual({ min: 100, max: 500 });
   });
 
   it('answers the empty values when there are no items: 0 or {min: 0, max: 0} for sums, null or `empty` otherwise', () => {

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failingModel, stallingModel } from './helpers/onnx-model.js';
 import { solidImage } from './helpers/images.js';
@@ -58,7 +57,7 @@ function watchRuns(models: string[]): { threads: number; max: number; runs: numb
   const seen = { threads: 0, max: 0, runs: 0 };
   for (const model of models) {
     const threads = server.models.serving(model).spec.intraOpThreads;
-    for (const worker of pool(model).threads as Worker[]) {
+    for (const worker of pool(model).threads) {
       const post = worker.postMessage.bind(worker);
       worker.postMessage = (message: { kind: string }, transfer?: never) => {
         if (message.kind === 'infer' || message.kind === 'probe') {

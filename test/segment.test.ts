@@ -178,7 +178,7 @@ async function inkBox(word: (typeof WORDS)[number]): Promise<Box> {
   let y1 = -Infinity;
   for (let y = 0; y < info.height; y++) {
     for (let x = 0; x < info.width; x++) {
-      if (data[y * info.width + x]! < 200) {
+      if (data[y * info.width + x] < 200) {
         x0 = Math.min(x0, x);
         y0 = Math.min(y0, y);
         x1 = Math.max(x1, x + 1);
@@ -227,7 +227,7 @@ describe('text-detect with the real PP-OCRv4 detector', () => {
     expect(body.regions).toHaveLength(WORDS.length);
     // Reading order is the order the words were laid out in, line by line, left to right.
     body.regions.forEach((region: { box: Box; score: number; points: number[][] }, i: number) => {
-      expect(iou(region.box, boxes[i]!)).toBeGreaterThanOrEqual(0.5);
+      expect(iou(region.box, boxes[i])).toBeGreaterThanOrEqual(0.5);
       expect(region.score).toBeGreaterThanOrEqual(0.6);
       expect(region.points.length).toBeGreaterThanOrEqual(4);
     });

@@ -27,18 +27,18 @@ async function spawnServer(modelsDir: string): Promise<{ child: ChildProcess; ba
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not log its port within 20 s: ${out}`)), 20_000);
     const look = () => {
       const m = /"port":(\d+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      child.stdout!.off('data', look);
+      child.stdout.off('data', look);
       resolve(Number(m[1]));
     };
-    child.stdout!.on('data', look);
+    child.stdout.on('data', look);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}: ${out}`));
@@ -88,9 +88,9 @@ it('answers every predict in flight on SIGTERM, then exits 0', async () => {
   const answers = await Promise.all(inFlight);
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   // The first pixels of an answer; anything else is shown as it came.
-  const firstPixels = ({ body }: (typeof answers)[number]) => ('outputs' in body ? body.outputs.output!.data.slice(0, 3) : body);
-  expect(firstPixels(answers[1]!)).toEqual([7, 7, 7]);
-  expect(firstPixels(answers[0]!)).toEqual([255, 255, 255]);
+  const firstPixels = ({ body }: (typeof answers)[number]) => ('outputs' in body ? body.outputs.output.data.slice(0, 3) : body);
+  expect(firstPixels(answers[1])).toEqual([7, 7, 7]);
+  expect(firstPixels(answers[0])).toEqual([255, 255, 255]);
   expect(await exited).toEqual({ code: 0, signal: null });
   expect(server.output()).toMatch(/signal received/);
 });

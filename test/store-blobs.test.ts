@@ -75,7 +75,7 @@ describeEachDatabase('blob store', (target) => {
     expect(puts.every((p) => p.created)).toBe(true);
     expect(new Set(puts.map((p) => p.sha256)).size).toBe(20);
     for (let i = 0; i < 20; i++) {
-      const found = await store.blobs.get(puts[i]!.sha256);
+      const found = await store.blobs.get(puts[i].sha256);
       expect((await readFile(found!.path)).toString()).toBe(`frame ${i}`);
     }
     expect(await readdir(join(dataDir, 'blobs', 'tmp'))).toEqual([]);

@@ -26,7 +26,7 @@ function fixture(): DetectionInput[] {
     rows.push({
       cameraId: `cam-${i % 3}`,
       trackId: `track-${i % 7}`,
-      label: labels[Math.floor(i / 3) % 3]!,
+      label: labels[Math.floor(i / 3) % 3],
       confidence: Math.round(((i % 10) / 10 + 0.05) * 1000) / 1000,
       box: i % 4 === 0 ? null : [i, i + 0.5, i + 10.25, i + 20],
       // Days 0 to 2, five hours a day, two minutes an hour: every timestamp is shared by two rows.
@@ -71,7 +71,7 @@ async function insertFixture(store: Awaited<ReturnType<typeof open>>): Promise<S
   const ids = idChunks.flat();
   expect(ids).toHaveLength(60);
   expect(new Set(ids).size).toBe(60);
-  return inputs.map((input, i) => ({ id: ids[i]!, input }));
+  return inputs.map((input, i) => ({ id: ids[i], input }));
 }
 
 describeEachDatabase('detections', (target) => {
@@ -91,14 +91,14 @@ describeEachDatabase('detections', (target) => {
     // Taken before the insert, so the comparison below does not see anything the store might change in `full`.
     const readBack = { ...structuredClone(full), imageSha256: 'ab'.repeat(32) };
     const [a, b] = await store.detections.insertMany([full, { cameraId: 'gate-1', trackId: '18', label: 'person', confidence: 0, detectedAt: 0 }]);
-    const first = await store.detections.get(a!);
+    const first = await store.detections.get(a);
     expect(first).toEqual({ ...readBack, id: a, createdAt: expect.any(Number) });
     expect(Math.abs(first!.createdAt - Date.now())).toBeLessThan(60_000);
-    expect(await store.detections.get(b!)).toMatchObject({ box: null, imageSha256: null, meta: null, verify: null, confidence: 0, detectedAt: 0 });
+    expect(await store.detections.get(b)).toMatchObject({ box: null, imageSha256: null, meta: null, verify: null, confidence: 0, detectedAt: 0 });
 
-    expect(await store.detections.delete(a!)).toBe(true);
-    expect(await store.detections.get(a!)).toBeUndefined();
-    expect(await store.detections.delete(a!)).toBe(false);
+    expect(await store.detections.delete(a)).toBe(true);
+    expect(await store.detections.get(a)).toBeUndefined();
+    expect(await store.detections.delete(a)).toBe(false);
     expect(await store.detections.get('../etc')).toBeUndefined();
     expect((await store.detections.list()).items.map((d) => d.id)).toEqual([b]);
   });
@@ -123,7 +123,7 @@ describeEachDatabase('detections', (target) => {
       [{ cameraId: '\udc00cam' }, 'cameraId'],
     ];
     for (const [patch, field] of cases) {
-      await expect(store.detections.insertMany([good, { ...good, ...patch } as DetectionInput])).rejects.toMatchObject({
+      await expect(store.detections.insertMany([good, { ...good, ...patch }])).rejects.toMatchObject({
         status: 400,
         details: { index: 1, field },
       });
@@ -149,7 +149,7 @@ describeEachDatabase('detections', (target) => {
     }
 
     const all = await store.detections.list({ limit: 1000 });
-    all.items.forEach((d, i) => expectMatches(d, expected[i]!));
+    all.items.forEach((d, i) => expectMatches(d, expected[i]));
 
     const since = T0 + DAY;
     const until = T0 + 2 * DAY + 3 * HOUR;

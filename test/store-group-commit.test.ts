@@ -139,7 +139,7 @@ describeEachDatabase('group commit', (target) => {
     const row = (id: string) => ({ id, camera_id: 'c', track_id: 't', label: 'car', confidence: 0.1, detected_at: 5, created_at: 5 });
     const duplicate = store.writer.write(async (trx) => {
       await trx.insertInto('detections').values(row('00000000-0000-7000-8000-0000000000aa')).execute();
-      await trx.insertInto('detections').values(row(existing!)).execute();
+      await trx.insertInto('detections').values(row(existing)).execute();
     });
     await expect(duplicate).rejects.toBeDefined();
     expect(await store.detections.get('00000000-0000-7000-8000-0000000000aa')).toBeUndefined();

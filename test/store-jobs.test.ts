@@ -96,7 +96,7 @@ describeEachDatabase('jobs', (target) => {
     const results = await Promise.all(Array.from({ length: 10 }, () => store.jobs.create({ model: 'm', imageSha256: image, idempotencyKey: 'k-1' })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
-    expect((await store.jobs.list()).items.map((j) => j.id)).toEqual([results[0]!.job.id]);
+    expect((await store.jobs.list()).items.map((j) => j.id)).toEqual([results[0].job.id]);
   });
 
   it('makes one job from concurrent creates with the same key (separate transactions)', async () => {
@@ -116,8 +116,8 @@ describeEachDatabase('jobs', (target) => {
     for (let i = 0; i < 13; i++) {
       ids.push((await store.jobs.create({ model: i % 3 === 0 ? 'det' : 'cls', imageSha256: image })).job.id);
     }
-    await store.jobs.markRunning(ids[4]!);
-    await store.jobs.markRunning(ids[7]!);
+    await store.jobs.markRunning(ids[4]);
+    await store.jobs.markRunning(ids[7]);
     const newestFirst = [...ids].reverse();
 
     const seen: string[] = [];

@@ -117,6 +117,6 @@ describeEachDatabase('store lifecycle', (target) => {
 
     const reopened = await openStore({ url: db.url, dataDir: db.dataDir });
     onTestFinished(() => reopened.close());
-    expect((await reopened.detections.get(id!))?.cameraId).toBe('cam-1');
+    expect((await reopened.detections.get(id))?.cameraId).toBe('cam-1');
   });
 });

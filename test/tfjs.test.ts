@@ -106,16 +106,16 @@ describe('tfjs backend: exact outputs', () => {
       const body = await predict('layers', [...rgb]);
       const p = softmax([...logits]);
       expect(body.label).toBe(label);
-      labels.forEach((l, i) => expect(body.probabilities[l]).toBeCloseTo(p[i]!, 6));
-      expect(body.topK.map((t) => t.label)).toEqual([...labels].sort((a, b) => p[labels.indexOf(b)]! - p[labels.indexOf(a)]!));
+      labels.forEach((l, i) => expect(body.probabilities[l]).toBeCloseTo(p[i], 6));
+      expect(body.topK.map((t) => t.label)).toEqual([...labels].sort((a, b) => p[labels.indexOf(b)] - p[labels.indexOf(a)]));
     }
   });
 
   it('runs a graph model and returns its raw output', async () => {
     const body = await predict<RawAnswer>('graph', [10, 20, 30]);
-    expect(body.outputs.scores!.dims).toEqual([1, 3]);
+    expect(body.outputs.scores.dims).toEqual([1, 3]);
     const expected = [10 / 255, (2 * 20) / 255, (4 * 30) / 255];
-    expected.forEach((v, i) => expect(body.outputs.scores!.data[i]).toBeCloseTo(v, 6));
+    expected.forEach((v, i) => expect(body.outputs.scores.data[i]).toBeCloseTo(v, 6));
   });
 
   it('keeps each answer with its request when requests share a batch', async () => {
@@ -124,10 +124,10 @@ describe('tfjs backend: exact outputs', () => {
       [0, 255, 0],
       [0, 0, 255],
     ];
-    const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => predict('layers', colours[i % 3]!)));
+    const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => predict('layers', colours[i % 3])));
     expect(answers.map((a) => a.label)).toEqual(Array.from({ length: 9 }, (_, i) => labels[i % 3]));
     expect(Math.max(...answers.map((a) => a.batchSize))).toBeGreaterThan(1);
     const green = softmax([0, 1.5, 0]);
-    for (const a of answers.filter((x) => x.label === 'green')) expect(a.confidence).toBeCloseTo(green[1]!, 6);
+    for (const a of answers.filter((x) => x.label === 'green')) expect(a.confidence).toBeCloseTo(green[1], 6);
   });
 });

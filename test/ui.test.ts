@@ -53,7 +53,7 @@ function canvasPixel(card: ReturnType<Page['locator']>, imageWidth: number, x: n
     (canvas: HTMLCanvasElement, [w, px, py]) => {
       const scale = canvas.width / w;
       const d = canvas.getContext('2d')!.getImageData(Math.round(px * scale), Math.round(py * scale), 1, 1).data;
-      return [d[0]!, d[1]!, d[2]!] as [number, number, number];
+      return [d[0], d[1], d[2]] as [number, number, number];
     },
     [imageWidth, x, y] as const,
   );
@@ -154,7 +154,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     const listed = await items(card);
     expect(listed.map((i) => i.label)).toEqual(['car', 'person', 'person']);
     expect(listed.map((i) => i.text)).toEqual(['car0.90', 'person0.70', 'person0.60']);
-    expected.detections.forEach((d, i) => expect(listed[i]!.confidence).toBeCloseTo(d.score, 6));
+    expected.detections.forEach((d, i) => expect(listed[i].confidence).toBeCloseTo(d.score, 6));
     expect(await card.locator('canvas').getAttribute('data-labels')).toBe('car\nperson\nperson');
     expect(await card.locator('canvas').getAttribute('aria-label')).toBe('street.png: car 0.90, person 0.70, person 0.60');
     expect(await card.locator('.meta').textContent()).toBe('det · 320×240 · batch of 1');
@@ -181,7 +181,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     expect(await cards.evaluateAll((cs) => cs.map((c) => (c as HTMLElement).dataset.file))).toEqual(['red.png', 'green.png', 'blue.png']);
     for (const name of Object.keys(colours)) {
       const card = page.locator(`.result[data-file="${name}.png"]`);
-      const top = (await items(card))[0]!;
+      const top = (await items(card))[0];
       expect(top.label).toBe(name);
       expect(top.confidence).toBeGreaterThan(0.5);
       expect(await card.locator('.meta').textContent()).toMatch(/^cls · 48×32 · batch of [1-3]$/);
@@ -241,8 +241,8 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
       expect(l.ms).toBeGreaterThanOrEqual(0);
       expect(l.text).toMatch(/^\d+\.\d+ m?s$/);
     }
-    expect(latency[2]!.ms).toBeGreaterThanOrEqual(latency[1]!.ms);
-    expect(latency[2]!.ms).toBeGreaterThanOrEqual(latency[0]!.ms);
+    expect(latency[2].ms).toBeGreaterThanOrEqual(latency[1].ms);
+    expect(latency[2].ms).toBeGreaterThanOrEqual(latency[0].ms);
   });
 
   it('draws the polygons of the real text detector', async () => {
@@ -276,7 +276,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await card.and(page.locator('[data-state="done"]')).waitFor();
     const listed = await items(card);
     expect(listed.map((i) => i.label)).toEqual(expected.detections.map((d) => d.label));
-    expected.detections.forEach((d, i) => expect(listed[i]!.confidence).toBeCloseTo(d.score, 6));
+    expected.detections.forEach((d, i) => expect(listed[i].confidence).toBeCloseTo(d.score, 6));
     expect(await card.locator('canvas').getAttribute('data-labels')).toBe(expected.detections.map((d) => d.label).join('\n'));
     expect(await card.locator('.meta').textContent()).toBe('objects · 1280×1158 · batch of 1');
     await page.screenshot({ path: path.join(shots, 'objects.png'), fullPage: true });

@@ -49,7 +49,7 @@ async function open(model: string, base = wsBase): Promise<{ ws: WebSocket; fram
           };
         });
       }
-      return frames[cursor++]!;
+      return frames[cursor++];
     },
   };
 }
@@ -115,7 +115,7 @@ describe('predict over WebSocket', () => {
     const other = await open('cls');
     for (const img of images) s.ws.send(img);
     other.ws.send(JSON.stringify({ id: 7 }));
-    other.ws.send(images[0]!);
+    other.ws.send(images[0]);
     const answers = [await s.next(), await s.next(), await s.next()].sort((a, b) => (a.id as number) - (b.id as number));
     expect(answers.map((f) => [f.id, f.result!.label])).toEqual([
       [1, 'green'],

@@ -35,7 +35,7 @@ export async function createTfjsModel(spec: ModelSpec, probes?: RuntimeProbes): 
     execute = async (input, _name, wanted) => {
       const y = model.predict(input);
       const all = Array.isArray(y) ? y : [y];
-      const picked = wanted.map((n) => all[outputNames.indexOf(n)]!);
+      const picked = wanted.map((n) => all[outputNames.indexOf(n)]);
       for (const t of all) if (!picked.includes(t)) t.dispose();
       return picked;
     };
@@ -87,8 +87,8 @@ export async function createTfjsModel(spec: ModelSpec, probes?: RuntimeProbes): 
       outputs = await execute(x, inputName, names);
       const result: Record<string, TensorData> = {};
       for (let i = 0; i < names.length; i++) {
-        const t = outputs[i]!;
-        result[names[i]!] = { dims: [...t.shape], data: (await t.data()) as TensorData['data'] };
+        const t = outputs[i];
+        result[names[i]] = { dims: [...t.shape], data: await t.data() };
       }
       return result;
     } finally {
@@ -101,7 +101,7 @@ export async function createTfjsModel(spec: ModelSpec, probes?: RuntimeProbes): 
   if (inputShape && inputShape.slice(1).every((d) => typeof d === 'number' && d > 0)) {
     const dims = [1, ...(inputShape.slice(1) as number[])];
     const size = dims.reduce((a, b) => a * b, 1);
-    await run(inputNames[0]!, { dims, data: spec.input.dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size) });
+    await run(inputNames[0], { dims, data: spec.input.dtype === 'uint8' ? new Uint8Array(size) : new Float32Array(size) });
   }
   return { info, run, release: async () => dispose() };
 }

@@ -448,7 +448,7 @@ export class DynamicBatcher<I, O> {
     const items: I[] = new Array<I>(entries.length);
     let totalQueueMs = 0;
     for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as Pending<I, O>;
+      const entry = entries[i];
       this.leaveQueue(entry);
       items[i] = entry.item;
       totalQueueMs += now - entry.enqueuedAt;
@@ -505,8 +505,8 @@ export class DynamicBatcher<I, O> {
       // Only batches that ran feed the throughput: a run that fails fast would claim a speed it never served.
       this.throughput.record(batchSize, batchMs);
       for (let i = 0; i < batchSize; i++) {
-        const entry = entries[i] as Pending<I, O>;
-        const output = results[i] as O;
+        const entry = entries[i];
+        const output = results[i];
         if (output instanceof Error) {
           this.recorder.failed++;
           this.recorder.failedMs += settledAt - entry.enqueuedAt;

@@ -159,9 +159,9 @@ export async function measureFigures(
 ): Promise<CalibrationFigures> {
   try {
     const [first, ...rest] = plan.candidates.map((c) => c.intraOpThreads);
-    let batchOne = await measure(spec, [step(plan, first!, 1)], probe);
+    let batchOne = await measure(spec, [step(plan, first, 1)], probe);
     checkFigures(batchOne, 1);
-    if (rest.length > 0 && fastest(batchOne[0]!) >= SHORT_RUN_MS) {
+    if (rest.length > 0 && fastest(batchOne[0]) >= SHORT_RUN_MS) {
       const others = await measure(
         spec,
         rest.map((t) => step(plan, t, 1)),
@@ -175,7 +175,7 @@ export async function measureFigures(
     try {
       const largest = await measure(spec, [step(plan, chosen.intraOpThreads, plan.batchSize)], probe);
       checkFigures(largest, 1);
-      return { batchOne, largest: largest[0]! };
+      return { batchOne, largest: largest[0] };
     } catch (err) {
       // A lost worker or a missed deadline is no figure about batches.
       if (err instanceof SightlineError) throw err;
@@ -212,7 +212,7 @@ function chooseThreads(plan: CalibrationPlan, batchOne: ProbeFigure[]): Estimate
   const best = Math.max(...all.map((e) => e.imagesPerSecond));
   const close = all.filter((e) => e.imagesPerSecond >= FEWER_INSTANCES_WITHIN * best);
   close.sort((a, b) => a.instances - b.instances || b.imagesPerSecond - a.imagesPerSecond);
-  return close[0]!;
+  return close[0];
 }
 
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));

@@ -116,7 +116,7 @@ export class CoreLedger {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.waiters.length > 0 && this.out + this.waiters[0]!.tokens <= this.cores) {
+      while (this.waiters.length > 0 && this.out + this.waiters[0].tokens <= this.cores) {
         const waiter = this.waiters.shift()!;
         const lease = this.lease(waiter.tokens);
         try {

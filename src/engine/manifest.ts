@@ -215,7 +215,7 @@ export function loadManifest(dir: string): ModelSpec {
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     return fail(manifestPath, issue.path.join('.'), issue.message);
   }
   const m = parsed.data;
@@ -230,7 +230,7 @@ export function loadManifest(dir: string): ModelSpec {
   }
 
   const { mean: _mean, std: _std, scale: _scale, name: _name, layout: _layout, dtype: _dtype, ...imageSpec } = m.input;
-  const problems = imageInputSpecProblems(imageSpec as ImageInputSpec);
+  const problems = imageInputSpecProblems(imageSpec);
   if (problems.length > 0) fail(manifestPath, 'input', problems.join('; '));
 
   const multi = m.task === 'multi';
@@ -239,7 +239,7 @@ export function loadManifest(dir: string): ModelSpec {
   if (!multi && m.rules !== undefined) fail(manifestPath, 'rules', 'only with task "multi", whose heads make the items rules work on');
   const headParsed = headFor(m.task).options.safeParse(headOptions);
   if (!headParsed.success) {
-    const issue = headParsed.error.issues[0]!;
+    const issue = headParsed.error.issues[0];
     // The multi head's issues already start at `heads` or `rules`.
     fail(manifestPath, [...(multi ? [] : ['head']), ...issue.path].join('.'), issue.message);
   }
@@ -259,7 +259,7 @@ export function loadManifest(dir: string): ModelSpec {
     file,
     manifestPath,
     input: m.input,
-    imageSpec: imageSpec as ImageInputSpec,
+    imageSpec: imageSpec,
     outputs: m.outputs,
     head: headParsed.data as Record<string, unknown>,
     batching: m.batching,

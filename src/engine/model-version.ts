@@ -153,7 +153,7 @@ export class ModelVersion {
     } catch (err) {
       if (err instanceof SightlineError) return items.map(() => err);
       if (err instanceof BatchRunError && items.length > 1) {
-        const again = items.map((item, i) => ({ ...item, pixels: err.pixels[i]! }));
+        const again = items.map((item, i) => ({ ...item, pixels: err.pixels[i] }));
         const half = Math.ceil(again.length / 2);
         const [first, second] = await Promise.all([this.runIsolating(again.slice(0, half)), this.runIsolating(again.slice(half))]);
         return [...first, ...second];
@@ -193,5 +193,5 @@ export class ModelVersion {
 /** A transferable buffer holding exactly these bytes (copying only when the view is part of a larger buffer). */
 function ownedBuffer(view: Uint8Array): ArrayBuffer {
   if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) return view.buffer;
-  return view.slice().buffer as ArrayBuffer;
+  return view.slice().buffer;
 }

@@ -139,8 +139,8 @@ export class ModelPool {
       ),
     );
     this.started = true;
-    this.runThreads = runThreadsOf(infos[0]!);
-    return infos[0]!;
+    this.runThreads = runThreadsOf(infos[0]);
+    return infos[0];
   }
 
   /**
@@ -335,7 +335,7 @@ export class ModelPool {
     this.stop(slot);
     if (this.closed || !this.started) return;
     // A worker that served is replaced at once; one that failed to load is retried with a growing delay.
-    const delay = slot.loaded ? 0 : this.respawnDelay[slot.index]!;
+    const delay = slot.loaded ? 0 : this.respawnDelay[slot.index];
     if (!slot.loaded) this.respawnDelay[slot.index] = Math.min(delay * 2, RESPAWN_MAX_MS);
     const respawn = () => {
       if (this.closed || this.slots[slot.index] !== slot) return;
@@ -399,7 +399,7 @@ export class ModelPool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) break;
       if (!slot.loaded || slot.gone || slot.task) continue;
-      const head = this.queue[0]!;
+      const head = this.queue[0];
       if (head.lease === undefined && !this.takeTokens(head)) break;
       const task = this.queue.shift()!;
       slot.task = task;

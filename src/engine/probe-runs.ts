@@ -52,7 +52,7 @@ async function session(spec: ModelSpec, threads: number): Promise<LoadedModel> {
 /** Nanoseconds the calling thread has waited on a run queue, or undefined where the kernel does not say. */
 function waitedNs(): bigint | undefined {
   try {
-    return BigInt(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]!);
+    return BigInt(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]);
   } catch {
     return undefined;
   }
@@ -60,7 +60,7 @@ function waitedNs(): bigint | undefined {
 
 async function timeRuns(spec: ModelSpec, model: LoadedModel, step: ProbeStep): Promise<Pick<ProbeFigure, 'runsMs' | 'clock'>> {
   const input = syntheticBatch(spec, step.batch, step.width, step.height);
-  const inputName = spec.input.name ?? model.info.inputNames[0]!;
+  const inputName = spec.input.name ?? model.info.inputNames[0];
   // The first run sizes the arena and initialises kernels: what a warm server never pays again.
   await model.run(inputName, input, spec.outputs);
   const clock: ProbeFigure['clock'] = step.threads === 1 && waitedNs() !== undefined ? 'wall-minus-wait' : 'wall';
@@ -100,7 +100,7 @@ function syntheticBatch(spec: ModelSpec, batch: number, width: number, height: n
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const c = layout === 'NCHW' ? Math.floor(i / (height * width)) % 3 : i % 3;
-    data[i] = (next() * scale - mean[c]!) / std[c]!;
+    data[i] = (next() * scale - mean[c]) / std[c];
   }
   return { dims, data };
 }

@@ -185,7 +185,7 @@ async function runBatch(model: LoadedModel, batch: WorkerItem[]): Promise<InferR
     else fillTensor(data, i * per, source, norm, slot);
   });
   const dims = input.layout === 'NCHW' ? [items.length, 3, height, width] : [items.length, height, width, 3];
-  const inputName = input.name ?? model.info.inputNames[0]!;
+  const inputName = input.name ?? model.info.inputNames[0];
 
   const t1 = performance.now();
   const outputs = await model.run(inputName, { dims, data }, spec.outputs);
@@ -232,7 +232,7 @@ function sliceItem(outputs: Record<string, TensorData>, i: number, batch: number
       continue;
     }
     const per = t.data.length / batch;
-    out[name] = { dims: [1, ...t.dims.slice(1)], data: t.data.subarray(i * per, (i + 1) * per) as ItemTensor['data'] };
+    out[name] = { dims: [1, ...t.dims.slice(1)], data: t.data.subarray(i * per, (i + 1) * per) };
   }
   return out;
 }

@@ -47,10 +47,10 @@ export const boxHead = tensorHead(
     for (let r = 0; r < rows; r++) {
       const o = r * 4;
       for (let k = 0; k < 4; k++) if (!Number.isFinite(data[o + k])) throw outputMismatch(TASK, `box ${r} value ${k} is ${data[o + k]}`);
-      const a = data[o]! * sx;
-      const b = data[o + 1]! * sy;
-      const c = data[o + 2]! * sx;
-      const d = data[o + 3]! * sy;
+      const a = data[o] * sx;
+      const b = data[o + 1] * sy;
+      const c = data[o + 2] * sx;
+      const d = data[o + 3] * sy;
       if (options.format === 'xyxy') boxes[r] = boxToOriginal(geometry, a, b, c, d);
       else if (options.format === 'xywh') boxes[r] = boxToOriginal(geometry, a, b, a + c, b + d);
       else boxes[r] = boxToOriginal(geometry, a - c / 2, b - d / 2, a + c / 2, b + d / 2);

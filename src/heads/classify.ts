@@ -52,18 +52,18 @@ function classify(values: NumericData, options: ClassifyOptions): ClassifyAnswer
 
   // Index order breaks ties, so equal scores list in label order whatever the sort's stability.
   const order = Array.from({ length: count }, (_, i) => i);
-  order.sort((a, b) => probs[b]! - probs[a]! || a - b);
+  order.sort((a, b) => probs[b] - probs[a] || a - b);
   const k = Math.min(options.topK, count);
   const topK = new Array<ClassScore>(k);
-  for (let i = 0; i < k; i++) topK[i] = { label: labels[order[i]!]!, confidence: probs[order[i]!]! };
+  for (let i = 0; i < k; i++) topK[i] = { label: labels[order[i]], confidence: probs[order[i]] };
 
   const probabilities: Record<string, number> = {};
   // defineProperty so a label such as "__proto__" becomes a key instead of touching the prototype.
   for (let i = 0; i < count; i++) {
-    Object.defineProperty(probabilities, labels[i]!, { value: probs[i], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(probabilities, labels[i], { value: probs[i], enumerable: true, writable: true, configurable: true });
   }
 
-  return { label: topK[0]!.label, confidence: topK[0]!.confidence, probabilities, topK };
+  return { label: topK[0].label, confidence: topK[0].confidence, probabilities, topK };
 }
 
 export const classifyHead = tensorHead(

@@ -20,9 +20,9 @@ export function ctcGreedyDecode(data: NumericData, steps: number, classes: numbe
   for (let t = 0; t < steps; t++) {
     const row = t * classes;
     let best = 0;
-    let bestP = data[row]!;
+    let bestP = data[row];
     for (let c = 1; c < classes; c++) {
-      const p = data[row + c]!;
+      const p = data[row + c];
       if (p > bestP) {
         bestP = p;
         best = c;

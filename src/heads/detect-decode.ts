@@ -75,19 +75,19 @@ export function decodeCandidates(data: NumericData, grid: DetectGrid, options: D
   for (let a = 0; a < anchors; a++) {
     const base = a * as;
     let best = 0;
-    let bestScore = data[base + firstClass * cs]!;
+    let bestScore = data[base + firstClass * cs];
     for (let c = 1; c < classes; c++) {
-      const s = data[base + (firstClass + c) * cs]!;
+      const s = data[base + (firstClass + c) * cs];
       if (s > bestScore) {
         bestScore = s;
         best = c;
       }
     }
-    const score = objectness ? bestScore * data[base + 4 * cs]! : bestScore;
+    const score = objectness ? bestScore * data[base + 4 * cs] : bestScore;
     if (!(score >= scoreThreshold)) continue;
     if (keep !== undefined && keep[best] === 0) continue;
 
-    found.add(data[base]!, data[base + cs]!, data[base + 2 * cs]!, data[base + 3 * cs]!, score, best);
+    found.add(data[base], data[base + cs], data[base + 2 * cs], data[base + 3 * cs], score, best);
   }
   return found.done();
 }

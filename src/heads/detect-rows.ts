@@ -20,7 +20,7 @@ export function decodedRowCount(dims: readonly number[]): number {
   if (dims.length !== 3 || dims[0] !== 1 || dims[2] !== DECODED_ROW) {
     throw outputMismatch(TASK, `layout "decoded" expects output dims [1, K, 6] (x1, y1, x2, y2, score, class per row), got [${dims.join(', ')}]`);
   }
-  return dims[1]!;
+  return dims[1];
 }
 
 /**
@@ -35,14 +35,14 @@ export function decodeRows(data: NumericData, rows: number, options: RowOptions)
   const found = new CandidateList(rows, options.boxFormat);
   for (let r = 0; r < rows; r++) {
     const o = r * DECODED_ROW;
-    const score = data[o + 4]!;
+    const score = data[o + 4];
     if (!(score >= scoreThreshold)) continue;
-    const cls = data[o + 5]!;
+    const cls = data[o + 5];
     if (!Number.isInteger(cls) || cls < 0 || cls >= classes) {
       throw outputMismatch(TASK, `row ${r} has class index ${cls}, outside the ${classes} labels`);
     }
     if (keep !== undefined && keep[cls] === 0) continue;
-    found.add(data[o]!, data[o + 1]!, data[o + 2]!, data[o + 3]!, score, cls);
+    found.add(data[o], data[o + 1], data[o + 2], data[o + 3], score, cls);
   }
   return found.done();
 }

@@ -75,10 +75,10 @@ export const detectHead = tensorHead(
     const { boxes, scores } = candidates;
     for (const i of kept) {
       const o = i * 4;
-      const box = boxToOriginal(geometry, boxes[o]!, boxes[o + 1]!, boxes[o + 2]!, boxes[o + 3]!);
+      const box = boxToOriginal(geometry, boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3]);
       // A box that lies entirely in the padding describes nothing in the image.
       if (isEmptyBox(box)) continue;
-      detections.push({ label: options.labels[candidates.classes[i]!]!, score: scores[i]!, box });
+      detections.push({ label: options.labels[candidates.classes[i]], score: scores[i], box });
     }
     return { detections };
   },

@@ -86,5 +86,5 @@ export function multiOptionsSchema(lookup: Lookup, taskNames: () => readonly str
       const { rules, issues } = parseRules(raw.rules, itemFieldsOf(heads));
       for (const i of issues) issue(['rules', ...i.path], i.message);
       return rules ? { heads, rules } : z.NEVER;
-    }) as unknown as z.ZodType<MultiOptions>;
+    });
 }

@@ -39,7 +39,7 @@ function classifyRows(outputs: Record<string, ItemTensor>, geometry: ImageGeomet
   const [, rows, classes] = dims as [number, number, number];
   const rowOptions = { ...options, output: 'row' };
   return Array.from({ length: rows }, (_, r) => {
-    const data = tensor.data.subarray(r * classes, (r + 1) * classes) as ItemTensor['data'];
+    const data = tensor.data.subarray(r * classes, (r + 1) * classes);
     return classifyHead.run({ row: { dims: [1, classes], data } }, geometry, rowOptions);
   });
 }
@@ -52,7 +52,7 @@ function itemCount(rows: Array<{ name: string; values: unknown[] }>): number {
   if (other) {
     throw outputMismatch(
       TASK,
-      `head "${many[0]!.name}" gives ${count} items but head "${other.name}" ${other.values.length}; item heads give one row per item, or one for all`,
+      `head "${many[0].name}" gives ${count} items but head "${other.name}" ${other.values.length}; item heads give one row per item, or one for all`,
     );
   }
   return count;
@@ -102,7 +102,7 @@ export function multiHeadOf(lookup: Lookup, taskNames: () => readonly string[]):
         if (output !== undefined && !Object.hasOwn(declared, output)) {
           return { field: `heads.${name}.output`, message: `no output "${output}" (model outputs: ${names.join(', ')})` };
         }
-        const dims = declared[output ?? names[0]!]!;
+        const dims = declared[output ?? names[0]];
         const labels = (sub.options as ClassifyOptions).labels;
         if (sub.task === 'classify' && dims.length === 3 && dims[2] !== 1) {
           // Per-item classes [N, K, C]: C is checked here, K per run.

@@ -47,7 +47,7 @@ export const multilabelHead = tensorHead(
     const probabilities: Record<string, number> = {};
     const present: Array<{ label: string; p: number; i: number }> = [];
     options.labels.forEach((label, i) => {
-      const v = values[i]!;
+      const v = values[i];
       if (!Number.isFinite(v)) throw outputMismatch(TASK, `output value ${i} is ${v}`);
       const p = options.sigmoid ? sigmoid(v) : v;
       if (!options.sigmoid && (p < 0 || p > 1)) throw outputMismatch(TASK, `output value ${i} is ${v}, not a probability (set "sigmoid": true for logits)`);

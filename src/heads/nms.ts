@@ -19,12 +19,12 @@ export interface NmsOptions {
 export function iou(boxes: Float64Array, i: number, j: number): number {
   const a = i * 4;
   const b = j * 4;
-  const iw = Math.min(boxes[a + 2]!, boxes[b + 2]!) - Math.max(boxes[a]!, boxes[b]!);
-  const ih = Math.min(boxes[a + 3]!, boxes[b + 3]!) - Math.max(boxes[a + 1]!, boxes[b + 1]!);
+  const iw = Math.min(boxes[a + 2], boxes[b + 2]) - Math.max(boxes[a], boxes[b]);
+  const ih = Math.min(boxes[a + 3], boxes[b + 3]) - Math.max(boxes[a + 1], boxes[b + 1]);
   if (iw <= 0 || ih <= 0) return 0;
   const inter = iw * ih;
-  const areaA = Math.max(0, boxes[a + 2]! - boxes[a]!) * Math.max(0, boxes[a + 3]! - boxes[a + 1]!);
-  const areaB = Math.max(0, boxes[b + 2]! - boxes[b]!) * Math.max(0, boxes[b + 3]! - boxes[b + 1]!);
+  const areaA = Math.max(0, boxes[a + 2] - boxes[a]) * Math.max(0, boxes[a + 3] - boxes[a + 1]);
+  const areaB = Math.max(0, boxes[b + 2] - boxes[b]) * Math.max(0, boxes[b + 3] - boxes[b + 1]);
   const union = areaA + areaB - inter;
   return union > 0 ? inter / union : 0;
 }
@@ -38,17 +38,17 @@ export function iou(boxes: Float64Array, i: number, j: number): number {
 export function nms(boxes: Float64Array, scores: Float64Array, count: number, options: NmsOptions): Int32Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
 
   const limit = Math.min(count, Math.max(0, options.maxKept));
   const kept = new Int32Array(limit);
   const { classes, iouThreshold } = options;
   let keptCount = 0;
   for (let o = 0; o < count && keptCount < limit; o++) {
-    const candidate = order[o]!;
+    const candidate = order[o];
     let suppressed = false;
     for (let k = 0; k < keptCount; k++) {
-      const other = kept[k]!;
+      const other = kept[k];
       if (classes !== undefined && classes[other] !== classes[candidate]) continue;
       if (iou(boxes, candidate, other) > iouThreshold) {
         suppressed = true;

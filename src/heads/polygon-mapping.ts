@@ -39,12 +39,12 @@ export class PolygonMapper {
     const { width, height } = this.geometry.original;
     const out: Point[] = [];
     for (let i = 0; i < flat.length; i += 2) {
-      const x = clamp(this.x(flat[i]!), 0, width);
-      const y = clamp(this.y(flat[i + 1]!), 0, height);
+      const x = clamp(this.x(flat[i]), 0, width);
+      const y = clamp(this.y(flat[i + 1]), 0, height);
       const last = out[out.length - 1];
       if (last === undefined || last[0] !== x || last[1] !== y) out.push([x, y]);
     }
-    while (out.length > 1 && out[0]![0] === out[out.length - 1]![0] && out[0]![1] === out[out.length - 1]![1]) out.pop();
+    while (out.length > 1 && out[0][0] === out[out.length - 1][0] && out[0][1] === out[out.length - 1][1]) out.pop();
     return out;
   }
 
@@ -59,8 +59,8 @@ export class PolygonMapper {
     let maxX = -Infinity;
     let maxY = -Infinity;
     for (let i = 0; i < flat.length; i += 2) {
-      const x = this.x(flat[i]!);
-      const y = this.y(flat[i + 1]!);
+      const x = this.x(flat[i]);
+      const y = this.y(flat[i + 1]);
       if (x < minX) minX = x;
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
@@ -75,8 +75,8 @@ export class PolygonMapper {
 export function ringArea(points: readonly Point[]): number {
   let twice = 0;
   for (let i = 0, n = points.length; i < n; i++) {
-    const [x0, y0] = points[i]!;
-    const [x1, y1] = points[i + 1 === n ? 0 : i + 1]!;
+    const [x0, y0] = points[i];
+    const [x1, y1] = points[i + 1 === n ? 0 : i + 1];
     twice += x0 * y1 - x1 * y0;
   }
   return Math.abs(twice) / 2;

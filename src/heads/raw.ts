@@ -27,7 +27,7 @@ export const rawHead: Head<RawOptions, RawAnswer> = {
       let values: number[];
       if (data instanceof BigInt64Array) {
         values = new Array<number>(data.length);
-        for (let i = 0; i < data.length; i++) values[i] = bigintToNumber(TASK, data[i]!);
+        for (let i = 0; i < data.length; i++) values[i] = bigintToNumber(TASK, data[i]);
       } else {
         values = Array.from(data);
       }

@@ -11,13 +11,13 @@ export function sortReadingOrder<T extends { box: BoxXYXY }>(items: readonly T[]
   if (items.length < 2) return items.slice();
   const heights = items.map((item) => item.box[3] - item.box[1]).sort((a, b) => a - b);
   const mid = heights.length >> 1;
-  const median = heights.length % 2 === 1 ? heights[mid]! : (heights[mid - 1]! + heights[mid]!) / 2;
+  const median = heights.length % 2 === 1 ? heights[mid] : (heights[mid - 1] + heights[mid]) / 2;
   const tolerance = median / 2;
 
   const byTop = items.slice().sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0]);
   const ordered: T[] = [];
   let line: T[] = [];
-  let lineTop = byTop[0]!.box[1];
+  let lineTop = byTop[0].box[1];
   for (const item of byTop) {
     if (item.box[1] - lineTop > tolerance) {
       ordered.push(...line.sort(byLeft));

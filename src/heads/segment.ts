@@ -84,7 +84,7 @@ export const segmentHead = tensorHead(TASK, segmentOptions, (tensor, geometry, o
     const points = mapper.ring(region.outer);
     const holes = region.holes.filter((h) => !mapper.outsideImage(h)).map((h) => mapper.ring(h));
     polygons.push({
-      label: probability ? options.labels[options.labels.length - 1]! : options.labels[region.label]!,
+      label: probability ? options.labels[options.labels.length - 1] : options.labels[region.label],
       ...(region.score !== undefined ? { score: region.score } : {}),
       points,
       holes,
@@ -101,10 +101,10 @@ export const segmentHead = tensorHead(TASK, segmentOptions, (tensor, geometry, o
 function argmax(data: ArrayLike<number>, channels: number, plane: number): Int32Array {
   const out = new Int32Array(plane);
   for (let p = 0; p < plane; p++) {
-    let best = data[p]!;
+    let best = data[p];
     let bestC = 0;
     for (let c = 1; c < channels; c++) {
-      const v = data[c * plane + p]!;
+      const v = data[c * plane + p];
       if (v > best) {
         best = v;
         bestC = c;

@@ -7,7 +7,7 @@ export const DISTRIBUTION_TOLERANCE = 1e-3;
 export function isProbabilityDistribution(values: NumericData): boolean {
   let sum = 0;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+    const v = values[i];
     if (!(v >= 0 && v <= 1)) return false;
     sum += v;
   }
@@ -17,12 +17,12 @@ export function isProbabilityDistribution(values: NumericData): boolean {
 /** Softmax into `out`; subtracting the maximum first keeps exp() from overflowing on large logits. */
 export function softmax(values: NumericData, out: Float64Array): void {
   let max = -Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i]!;
   let sum = 0;
   for (let i = 0; i < values.length; i++) {
-    const e = Math.exp(values[i]! - max);
+    const e = Math.exp(values[i] - max);
     out[i] = e;
     sum += e;
   }
-  for (let i = 0; i < values.length; i++) out[i]! /= sum;
+  for (let i = 0; i < values.length; i++) out[i] /= sum;
 }

@@ -18,8 +18,8 @@ export function pickOutput(task: string, outputs: Record<string, ItemTensor>, na
   if (names.length !== 1) {
     throw outputMismatch(task, `model has ${names.length} outputs (${names.join(', ') || 'none'}); set the "output" option to pick one`);
   }
-  const only = names[0]!;
-  return checkSize(task, only, outputs[only]!);
+  const only = names[0];
+  return checkSize(task, only, outputs[only]);
 }
 
 /**
@@ -62,7 +62,7 @@ export function numericData(task: string, tensor: ItemTensor): NumericData {
   if (data instanceof Float32Array) return data;
   const out = new Float64Array(data.length);
   if (data instanceof BigInt64Array) {
-    for (let i = 0; i < data.length; i++) out[i] = bigintToNumber(task, data[i]!);
+    for (let i = 0; i < data.length; i++) out[i] = bigintToNumber(task, data[i]);
   } else {
     out.set(data);
   }

@@ -42,9 +42,9 @@ export const textRecognizeHead = tensorHead(TASK, textRecognizeOptions, (tensor,
   let text = '';
   let sum = 0;
   for (let i = 0; i < indices.length; i++) {
-    const c = indices[i]!;
+    const c = indices[i];
     text += characters[c < options.blankIndex ? c : c - 1];
-    sum += probabilities[i]!;
+    sum += probabilities[i];
   }
   return { text, confidence: indices.length === 0 ? 0 : sum / indices.length };
 });

@@ -120,7 +120,7 @@ export class HttpApp {
       listenExclusive(host, port, exclusivePort(this.options.uws), (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
         this.listenSocket = socket;
-        this.boundPort = this.options.uws.us_socket_local_port(socket as never);
+        this.boundPort = this.options.uws.us_socket_local_port(socket);
         resolve(this.boundPort);
       });
     });
@@ -266,7 +266,7 @@ export class HttpApp {
     res.writeStatus(statusLine(reply.status));
     res.writeHeader('x-request-id', ctx.requestId);
     if (reply.contentType) res.writeHeader('content-type', reply.contentType);
-    if (reply.headers) for (const key in reply.headers) res.writeHeader(key, reply.headers[key]!);
+    if (reply.headers) for (const key in reply.headers) res.writeHeader(key, reply.headers[key]);
     if (reply.status === 204 || reply.status === 304) {
       // These statuses carry no body and no Content-Length (a closing connection gets 0: uWS needs a length there).
       if (closeConnection) res.endWithoutBody(0, true);

@@ -132,7 +132,7 @@ export class BodySource {
         end: () => {
           if (whole !== undefined && chunks.length === 0 && filled === whole.byteLength) return resolve(whole);
           const parts = whole === undefined ? chunks : [whole.subarray(0, filled), ...chunks];
-          resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+          resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, size));
         },
         error: reject,
       });

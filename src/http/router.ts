@@ -106,7 +106,7 @@ export class Router {
 
   private walk(node: Node, segments: string[], i: number, params: PathParams): Node | undefined {
     if (i === segments.length) return node;
-    const segment = segments[i]!;
+    const segment = segments[i];
     const literal = node.literal.get(segment);
     if (literal) {
       const found = this.walk(literal, segments, i + 1, params);

@@ -97,7 +97,7 @@ export function assetRoute(
     path: `${prefix}/:asset`,
     name,
     handler: (ctx) => {
-      const asset = assets.get(ctx.params.asset!);
+      const asset = assets.get(ctx.params.asset);
       if (!asset) throw notFound(`no ${what} ${JSON.stringify(ctx.params.asset)}`);
       return serve(ctx, asset);
     },

@@ -5,6 +5,6 @@ import { type SightlineError, unprocessableImage } from '../errors.js';
  * libvips' message, at most 200 characters (later lines are its internal trace).
  */
 export function decoderFailure(what: string, err: unknown): SightlineError {
-  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200);
   return unprocessableImage(`could not ${what}: ${message}`);
 }

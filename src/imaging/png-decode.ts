@@ -15,7 +15,7 @@ export function decodePlainPng(b: Uint8Array): Raster | undefined {
   if (b.length < 45 || !startsWith(b, PNG_SIGNATURE) || u32(b, 8) !== 13 || tag(b, 12) !== IHDR) return undefined;
   const width = u32(b, 16);
   const height = u32(b, 20);
-  const colorType = b[25]!;
+  const colorType = b[25];
   // Bit depth 8, compression 0, filter method 0, no interlacing.
   if (b[24] !== 8 || b[26] !== 0 || b[27] !== 0 || b[28] !== 0) return undefined;
   const bpp = colorType === 0 ? 1 : colorType === 4 ? 2 : colorType === 2 ? 3 : colorType === 6 ? 4 : 0;
@@ -44,7 +44,7 @@ export function decodePlainPng(b: Uint8Array): Raster | undefined {
 
   let raw: Buffer;
   try {
-    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { maxOutputLength: expected });
+    raw = inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), { maxOutputLength: expected });
   } catch {
     return undefined;
   }
@@ -73,7 +73,7 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): 
   const stride = width * bpp;
   const out = new Uint8Array(stride * height);
   for (let y = 0, p = 0; y < height; y++, p += stride + 1) {
-    const filter = raw[p]!;
+    const filter = raw[p];
     const s = p + 1;
     const d = y * stride;
     const up = d - stride;
@@ -83,36 +83,36 @@ function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): 
         break;
       case 1:
         for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i]!;
-        for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i]! + out[d + i - bpp]!;
+        for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i] + out[d + i - bpp];
         break;
       case 2:
         if (y === 0) out.set(raw.subarray(s, s + stride), d);
-        else for (let i = 0; i < stride; i++) out[d + i] = raw[s + i]! + out[up + i]!;
+        else for (let i = 0; i < stride; i++) out[d + i] = raw[s + i] + out[up + i];
         break;
       case 3:
         if (y === 0) {
           for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i]!;
-          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i]! + (out[d + i - bpp]! >> 1);
+          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i] + (out[d + i - bpp] >> 1);
         } else {
-          for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i]! + (out[up + i]! >> 1);
-          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i]! + ((out[d + i - bpp]! + out[up + i]!) >> 1);
+          for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i] + (out[up + i] >> 1);
+          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i] + ((out[d + i - bpp] + out[up + i]) >> 1);
         }
         break;
       case 4:
         if (y === 0) {
           // With no row above, Paeth picks the left neighbour: the sub filter.
           for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i]!;
-          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i]! + out[d + i - bpp]!;
+          for (let i = bpp; i < stride; i++) out[d + i] = raw[s + i] + out[d + i - bpp];
         } else {
-          for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i]! + out[up + i]!;
+          for (let i = 0; i < bpp; i++) out[d + i] = raw[s + i] + out[up + i];
           for (let i = bpp; i < stride; i++) {
-            const a = out[d + i - bpp]!;
-            const bb = out[up + i]!;
-            const c = out[up + i - bpp]!;
+            const a = out[d + i - bpp];
+            const bb = out[up + i];
+            const c = out[up + i - bpp];
             const pa = Math.abs(bb - c);
             const pb = Math.abs(a - c);
             const pc = Math.abs(a + bb - 2 * c);
-            out[d + i] = raw[s + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? bb : c);
+            out[d + i] = raw[s + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? bb : c);
           }
         }
         break;
@@ -128,7 +128,7 @@ function greyToRgb(grey: Uint8Array, n: number, alpha: boolean): Uint8Array {
   const out = new Uint8Array(n * (alpha ? 4 : 3));
   if (alpha) {
     for (let p = 0, q = 0, o = 0; p < n; p++, q += 2, o += 4) {
-      const v = grey[q]!;
+      const v = grey[q];
       out[o] = v;
       out[o + 1] = v;
       out[o + 2] = v;
@@ -136,7 +136,7 @@ function greyToRgb(grey: Uint8Array, n: number, alpha: boolean): Uint8Array {
     }
   } else {
     for (let p = 0, o = 0; p < n; p++, o += 3) {
-      const v = grey[p]!;
+      const v = grey[p];
       out[o] = v;
       out[o + 1] = v;
       out[o + 2] = v;

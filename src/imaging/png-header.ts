@@ -26,7 +26,7 @@ const MAX_CHUNKS_BEFORE_DATA = 1024;
 export function readPngHeader(b: Uint8Array): PngHeader | undefined {
   if (b.length < 33 || !startsWith(b, PNG_SIGNATURE)) return undefined;
   if (u32(b, 8) !== 13 || fourcc(b, 12) !== 'IHDR') return undefined;
-  const header: PngHeader = { width: u32(b, 16), height: u32(b, 20), bitDepth: b[24]!, colorType: b[25]!, transparency: false, exif: false };
+  const header: PngHeader = { width: u32(b, 16), height: u32(b, 20), bitDepth: b[24], colorType: b[25], transparency: false, exif: false };
   if (header.width === 0 || header.height === 0 || header.width > 0x7fffffff || header.height > 0x7fffffff) return undefined;
   let at = 33;
   for (let n = 0; n < MAX_CHUNKS_BEFORE_DATA; n++) {

@@ -120,7 +120,7 @@ function flatten(src: Raster, background: readonly [number, number, number]): Ui
   const out = new Uint8Array(n * 3);
   const [br, bg, bb] = background;
   for (let p = 0, q = 0, o = 0; p < n; p++, q += 4, o += 3) {
-    const a = d[q + 3]!;
+    const a = d[q + 3];
     if (a === 255) {
       out[o] = d[q]!;
       out[o + 1] = d[q + 1]!;
@@ -129,9 +129,9 @@ function flatten(src: Raster, background: readonly [number, number, number]): Ui
     }
     const na = 255 - a;
     // round(x / 255) for x in 0..65025, in integers.
-    const r = d[q]! * a + br * na + 128;
-    const g = d[q + 1]! * a + bg * na + 128;
-    const b = d[q + 2]! * a + bb * na + 128;
+    const r = d[q] * a + br * na + 128;
+    const g = d[q + 1] * a + bg * na + 128;
+    const b = d[q + 2] * a + bb * na + 128;
     out[o] = (r + (r >> 8)) >> 8;
     out[o + 1] = (g + (g >> 8)) >> 8;
     out[o + 2] = (b + (b >> 8)) >> 8;
@@ -180,13 +180,13 @@ export function resampleInto(src: Raster, target: ResampleTarget): Uint8Array {
       let r = 0;
       let g = 0;
       let b = 0;
-      let s = srcRow + xFirst[x]! * 3;
-      const n = xCount[x]!;
+      let s = srcRow + xFirst[x] * 3;
+      const n = xCount[x];
       for (let k = 0, wk = x * xSpan; k < n; k++, wk++, s += 3) {
-        const w = xWeight[wk]!;
-        r += rgb[s]! * w;
-        g += rgb[s + 1]! * w;
-        b += rgb[s + 2]! * w;
+        const w = xWeight[wk];
+        r += rgb[s] * w;
+        g += rgb[s + 1] * w;
+        b += rgb[s + 2] * w;
       }
       if (rows === undefined) {
         out[d] = toByte(r);
@@ -204,16 +204,16 @@ export function resampleInto(src: Raster, target: ResampleTarget): Uint8Array {
   // Vertical pass: each output row is a weighted sum of whole rows, written into the content box.
   const acc = new Float64Array(rowBytes);
   for (let y = 0; y < ch; y++) {
-    const n = ty.count[y]!;
-    const from = ty.first[y]!;
+    const n = ty.count[y];
+    const from = ty.first[y];
     acc.fill(0);
     for (let k = 0; k < n; k++) {
-      const w = ty.weight[y * ty.span + k]!;
+      const w = ty.weight[y * ty.span + k];
       const base = (from + k) * rowBytes;
-      for (let i = 0; i < rowBytes; i++) acc[i]! += rows[base + i]! * w;
+      for (let i = 0; i < rowBytes; i++) acc[i] += rows[base + i] * w;
     }
     const dst = ((content.y + y) * W + content.x) * 3;
-    for (let i = 0; i < rowBytes; i++) out[dst + i] = toByte(acc[i]!);
+    for (let i = 0; i < rowBytes; i++) out[dst + i] = toByte(acc[i]);
   }
   return out;
 }

@@ -57,8 +57,8 @@ function checkArgs(targetLength: number, offset: number, image: PixelSource, slo
 function normTable(norm: TensorNorm): Float32Array {
   const table = new Float32Array(768);
   for (let c = 0; c < 3; c++) {
-    const mean = norm.mean[c]!;
-    const std = norm.std[c]!;
+    const mean = norm.mean[c];
+    const std = norm.std[c];
     for (let p = 0; p < 256; p++) table[c * 256 + p] = (p * norm.scale - mean) / std;
   }
   return table;
@@ -125,9 +125,9 @@ function writePixels<T extends Float32Array | Uint8Array>(
       let src = y * width * 3;
       let dst = offsetElements + y * sw * 3;
       for (let x = 0; x < width; x++) {
-        target[dst] = table[pixels[src + c0]!]!;
-        target[dst + 1] = table[256 + pixels[src + 1]!]!;
-        target[dst + 2] = table[512 + pixels[src + c2]!]!;
+        target[dst] = table[pixels[src + c0]]!;
+        target[dst + 1] = table[256 + pixels[src + 1]]!;
+        target[dst + 2] = table[512 + pixels[src + c2]]!;
         src += 3;
         dst += 3;
       }
@@ -139,9 +139,9 @@ function writePixels<T extends Float32Array | Uint8Array>(
     let src = y * width * 3;
     let dst = offsetElements + y * sw;
     for (let x = 0; x < width; x++) {
-      target[dst] = table[pixels[src + c0]!]!;
-      target[dst + plane] = table[256 + pixels[src + 1]!]!;
-      target[dst + 2 * plane] = table[512 + pixels[src + c2]!]!;
+      target[dst] = table[pixels[src + c0]]!;
+      target[dst + plane] = table[256 + pixels[src + 1]]!;
+      target[dst + 2 * plane] = table[512 + pixels[src + c2]]!;
       src += 3;
       dst += 1;
     }

@@ -81,7 +81,7 @@ export async function runBenchCommand(argv: readonly string[], io: BenchIo): Pro
     const budgets = { p99Ms: options.p99Ms, minThroughput: options.minThroughput, maxErrorRate: options.maxErrorRate };
     if (options.warmupSec > 0) {
       progress.update(`warm-up ${options.warmupSec}s`);
-      const first = loads[0]!;
+      const first = loads[0];
       if (first.rate === undefined) await closedLoop(pool, t.request, first.concurrency, options.warmupSec * 1000);
       else await poissonLoad(pool, t.request, () => first.rate, options.warmupSec * 1000);
       progress.clear();

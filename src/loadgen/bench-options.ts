@@ -112,7 +112,7 @@ function parseUrl(text: string): URL {
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const eq = arg.indexOf('=');
     const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (!FLAGS.has(flag)) throw new BenchUsageError(`unknown argument ${JSON.stringify(arg)}`);

@@ -22,7 +22,7 @@ const COLUMNS: { title: string; width: number; value: (s: StepResult) => string 
  * answers (queue wait and inference, ms; server total; mean batch size), one row per step.
  */
 export function resultsTable(steps: readonly StepResult[]): string {
-  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]!.width) : c.padStart(COLUMNS[i]!.width))).join(' ');
+  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i].width) : c.padStart(COLUMNS[i].width))).join(' ');
   return [row(COLUMNS.map((c) => c.title)), ...steps.map((s) => row(COLUMNS.map((c) => c.value(s))))].join('\n');
 }
 

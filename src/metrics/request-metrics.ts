@@ -57,8 +57,8 @@ export class RequestMetrics {
     statusSeries.count++;
     const bounds = this.bounds;
     let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    series.buckets[i]!++;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    series.buckets[i]++;
     series.sum += seconds;
     series.count++;
   }
@@ -89,7 +89,7 @@ export class RequestMetrics {
     for (const series of this.allSeries()) {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
-        cumulative += series.buckets[i]!;
+        cumulative += series.buckets[i];
         out.push({ labels: { le }, sharedLabels: series.labels, value: cumulative, metricName: bucket });
       });
       out.push({ labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: bucket });

@@ -37,7 +37,7 @@ export function shapeAnswer(
     }
     const item: Record<string, unknown> = {};
     for (const source of sources) {
-      const at = (source.value as { items: Slot<unknown>[] }).items[i]!;
+      const at = (source.value as { items: Slot<unknown>[] }).items[i];
       if (!at.ok) continue;
       const v =
         source.value.kind === 'answers' ? (at.value as Record<string, unknown> | null)?.[source.key] : cropField(at.value as Crop, source.key, source.op);

@@ -175,7 +175,7 @@ export function loadPipelineManifest(dir: string): PipelineSpec {
   }
   const parsed = pipelineSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     return fail(issue.path.join('.'), issue.message);
   }
   const m = parsed.data;
@@ -183,7 +183,7 @@ export function loadPipelineManifest(dir: string): PipelineSpec {
     if (s.op !== 'rules') return s;
     // The item fields come from models loaded on their own, so only the rules' own shape is checked here.
     const { rules, issues } = parseRules(s.rules);
-    if (!rules) return fail([`steps.${i}.rules`, ...issues[0]!.path].join('.'), issues[0]!.message);
+    if (!rules) return fail([`steps.${i}.rules`, ...issues[0].path].join('.'), issues[0].message);
     return { ...s, rules };
   });
   const problem = graphProblem(steps, m.output);

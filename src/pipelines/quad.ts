@@ -16,13 +16,13 @@ export function convexHull(points: readonly Point[]): Point[] {
   if (sorted.length < 3) return sorted;
   const lower: Point[] = [];
   for (const p of sorted) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, p) <= 0) lower.pop();
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p) <= 0) lower.pop();
     lower.push(p);
   }
   const upper: Point[] = [];
   for (let i = sorted.length - 1; i >= 0; i--) {
-    const p = sorted[i]!;
-    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, p) <= 0) upper.pop();
+    const p = sorted[i];
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p) <= 0) upper.pop();
     upper.push(p);
   }
   lower.pop();
@@ -45,12 +45,12 @@ interface Rect {
 export function minAreaRect(points: readonly Point[]): Rect {
   const hull = convexHull(points);
   if (hull.length === 0) return { centre: [0, 0], u: [1, 0], halfU: 0, halfV: 0 };
-  if (hull.length === 1) return { centre: hull[0]!, u: [1, 0], halfU: 0, halfV: 0 };
+  if (hull.length === 1) return { centre: hull[0], u: [1, 0], halfU: 0, halfV: 0 };
   let best: Rect | undefined;
   let bestArea = Infinity;
   for (let i = 0; i < hull.length; i++) {
-    const a = hull[i]!;
-    const b = hull[(i + 1) % hull.length]!;
+    const a = hull[i];
+    const b = hull[(i + 1) % hull.length];
     const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
     if (len === 0) continue;
     const u: Point = [(b[0] - a[0]) / len, (b[1] - a[1]) / len];

@@ -135,7 +135,7 @@ function applyRulesTo(answer: Record<string, unknown>, as: string, step: RulesSt
   const ok = items.filter((item) => item.error === undefined);
   const result = applyRules(step.rules, ok);
   let next = 0;
-  answer[as] = items.map((item) => (item.error === undefined ? result.items[next++]! : item));
+  answer[as] = items.map((item) => (item.error === undefined ? result.items[next++] : item));
   answer.summary = result.summary;
 }
 
@@ -235,7 +235,7 @@ function rotate(step: RotateStep, values: ReadonlyMap<string, StepValue>, stat: 
   const crops = (values.get(step.over) as Extract<StepValue, { kind: 'crops' }>).items;
   const verdicts = (values.get(step.by) as Extract<StepValue, { kind: 'answers' }>).items;
   const items = crops.map((slot, i): Slot<Crop> => {
-    const verdict = verdicts[i]!;
+    const verdict = verdicts[i];
     if (!slot.ok) return slot;
     if (!verdict.ok) return { ok: false, error: verdict.error, quad: slot.value.quad };
     if (confidenceOf(verdict.value, step.label) < step.minConfidence) return slot;

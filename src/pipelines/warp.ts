@@ -93,14 +93,14 @@ export function warpQuad(src: PixelImage, quad: Quad, width: number, height: num
         const w10 = (1 - fx) * fy;
         const w11 = fx * fy;
         const o = ((t / kx) | 0) * 3;
-        row[o]! += px[p00]! * w00 + px[p01]! * w01 + px[p10]! * w10 + px[p11]! * w11;
-        row[o + 1]! += px[p00 + 1]! * w00 + px[p01 + 1]! * w01 + px[p10 + 1]! * w10 + px[p11 + 1]! * w11;
-        row[o + 2]! += px[p00 + 2]! * w00 + px[p01 + 2]! * w01 + px[p10 + 2]! * w10 + px[p11 + 2]! * w11;
+        row[o] += px[p00] * w00 + px[p01] * w01 + px[p10] * w10 + px[p11] * w11;
+        row[o + 1] += px[p00 + 1] * w00 + px[p01 + 1] * w01 + px[p10 + 1] * w10 + px[p11 + 1] * w11;
+        row[o + 2] += px[p00 + 2] * w00 + px[p01 + 2] * w01 + px[p10 + 2] * w10 + px[p11 + 2] * w11;
       }
     }
     // The weights are convex, so every sum stays within 0..255: rounding needs no clamp.
     const base = j * width * 3;
-    for (let k = 0; k < row.length; k++) out[base + k] = (row[k]! * weight + 0.5) | 0;
+    for (let k = 0; k < row.length; k++) out[base + k] = (row[k] * weight + 0.5) | 0;
   }
   return { pixels: out, width, height };
 }

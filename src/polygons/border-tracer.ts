@@ -39,7 +39,7 @@ export class BorderTracer {
   ) {
     this.stride = stride;
     this.offsets = new Int32Array(8);
-    for (let d = 0; d < 8; d++) this.offsets[d] = DX[d]! + DY[d]! * stride;
+    for (let d = 0; d < 8; d++) this.offsets[d] = DX[d] + DY[d] * stride;
   }
 
   /**
@@ -59,7 +59,7 @@ export class BorderTracer {
     }
     // The run start that just began an outer border is not checked again: for one pixel the two
     // tests are alternatives.
-    if (!(outerStarted && last === first) && this.marks[last]! >= UNVISITED) {
+    if (!(outerStarted && last === first) && this.marks[last] >= UNVISITED) {
       this.follow(last, RIGHT, true, run, label, c1 - 2, y);
     }
   }
@@ -77,7 +77,7 @@ export class BorderTracer {
     let d = fromDir;
     for (let k = 0; k < 7; k++) {
       d = (d + 7) & 7;
-      if (m[start + offsets[d]!] !== BACKGROUND) {
+      if (m[start + offsets[d]] !== BACKGROUND) {
         found = d;
         break;
       }
@@ -90,7 +90,7 @@ export class BorderTracer {
       return;
     }
 
-    const last = start + offsets[found]!;
+    const last = start + offsets[found];
     // CHAIN_APPROX_SIMPLE keeps a pixel only where the walk changes direction; the walk enters
     // the start pixel from the last one.
     let incoming = (found + 4) & 7;
@@ -103,7 +103,7 @@ export class BorderTracer {
       let next: number;
       for (;;) {
         s = (s + 1) & 7;
-        next = current + offsets[s]!;
+        next = current + offsets[s];
         if (m[next] !== BACKGROUND) break;
         if (s === RIGHT) rightZero = true;
       }
@@ -116,8 +116,8 @@ export class BorderTracer {
         points.push(x, y);
         incoming = s;
       }
-      x += DX[s]!;
-      y += DY[s]!;
+      x += DX[s];
+      y += DY[s];
       if (next === start && current === last) break;
       back = (s + 4) & 7;
       current = next;

@@ -57,17 +57,17 @@ function resolveComponents(tracer: BorderTracer, runs: RunComponents, totals: Ru
   };
   for (let i = 0; i < contourCount; i++) {
     if (tracer.contourHole[i]) continue;
-    componentOfRoot[runs.find(tracer.contourRun[i]!)] = out.componentOuter.length;
+    componentOfRoot[runs.find(tracer.contourRun[i])] = out.componentOuter.length;
     out.componentOuter.push(i);
-    out.componentLabel.push(tracer.contourLabel[i]!);
+    out.componentLabel.push(tracer.contourLabel[i]);
     out.componentSum.push(0);
     out.componentPixels.push(0);
   }
-  for (let i = 0; i < contourCount; i++) out.contourComponent[i] = componentOfRoot[runs.find(tracer.contourRun[i]!)]!;
+  for (let i = 0; i < contourCount; i++) out.contourComponent[i] = componentOfRoot[runs.find(tracer.contourRun[i])]!;
   for (let run = 0; run < runs.size; run++) {
-    const component = componentOfRoot[runs.find(run)]!;
-    out.componentPixels[component]! += totals.length[run]!;
-    if (scored) out.componentSum[component]! += totals.valueSum[run]!;
+    const component = componentOfRoot[runs.find(run)];
+    out.componentPixels[component] += totals.length[run];
+    if (scored) out.componentSum[component] += totals.valueSum[run];
   }
   return out;
 }
@@ -92,7 +92,7 @@ function traceBinary(image: PaddedImage, width: number, height: number, probabil
       if (probabilities !== null) {
         const base = (r - 1) * width + (c0 - 1);
         let runSum = 0;
-        for (let i = 0; i < c - c0; i++) runSum += probabilities[base + i]!;
+        for (let i = 0; i < c - c0; i++) runSum += probabilities[base + i];
         totals.valueSum.push(runSum);
       }
     }
@@ -116,7 +116,7 @@ function fromProbabilities(data: Float32Array, width: number, height: number, th
     const row = (y + 1) * image.stride + 1;
     const src = y * width;
     for (let x = 0; x < width; x++) {
-      const v = data[src + x]!;
+      const v = data[src + x];
       if (!Number.isFinite(v)) {
         throw new RangeError(`input.data[${src + x}] is not a finite number; probabilities must be finite`);
       }
@@ -137,7 +137,7 @@ function fromLabels(data: Uint8Array | Int32Array, width: number, height: number
     const src = y * width;
     let x = 0;
     while (x < width) {
-      const v = data[src + x]!;
+      const v = data[src + x];
       let e = x + 1;
       while (e < width && data[src + e] === v) e++;
       if (v !== background) labelRuns.push(v, y + 1, x + 1, e + 1);
@@ -147,7 +147,7 @@ function fromLabels(data: Uint8Array | Int32Array, width: number, height: number
   const runCount = labelRuns.length / 4;
   // Label by label; raster order kept within each label.
   const order = Array.from({ length: runCount }, (_, i) => i);
-  order.sort((a, b) => labelRuns[4 * a]! - labelRuns[4 * b]! || a - b);
+  order.sort((a, b) => labelRuns[4 * a] - labelRuns[4 * b] || a - b);
 
   const { marks, stride } = paddedImage(width, height);
   const tracer = new BorderTracer(marks, stride);
@@ -155,25 +155,25 @@ function fromLabels(data: Uint8Array | Int32Array, width: number, height: number
   const totals: RunTotals = { length: [], valueSum: [] };
   let begin = 0;
   while (begin < runCount) {
-    const label = labelRuns[4 * order[begin]!]!;
+    const label = labelRuns[4 * order[begin]];
     let end = begin;
-    while (end < runCount && labelRuns[4 * order[end]!] === label) end++;
+    while (end < runCount && labelRuns[4 * order[end]] === label) end++;
     for (let i = begin; i < end; i++) {
-      const k = 4 * order[i]!;
-      const row = labelRuns[k + 1]! * stride;
-      marks.fill(UNVISITED, row + labelRuns[k + 2]!, row + labelRuns[k + 3]!);
+      const k = 4 * order[i];
+      const row = labelRuns[k + 1] * stride;
+      marks.fill(UNVISITED, row + labelRuns[k + 2], row + labelRuns[k + 3]);
     }
     components.separate();
     for (let i = begin; i < end; i++) {
-      const k = 4 * order[i]!;
-      const [r, c0, c1] = [labelRuns[k + 1]!, labelRuns[k + 2]!, labelRuns[k + 3]!];
+      const k = 4 * order[i];
+      const [r, c0, c1] = [labelRuns[k + 1], labelRuns[k + 2], labelRuns[k + 3]];
       tracer.processRun(r, c0, c1, components.add(r, c0, c1), label);
       totals.length.push(c1 - c0);
     }
     for (let i = begin; i < end; i++) {
-      const k = 4 * order[i]!;
-      const row = labelRuns[k + 1]! * stride;
-      marks.fill(BACKGROUND, row + labelRuns[k + 2]!, row + labelRuns[k + 3]!);
+      const k = 4 * order[i];
+      const row = labelRuns[k + 1] * stride;
+      marks.fill(BACKGROUND, row + labelRuns[k + 2], row + labelRuns[k + 3]);
     }
     begin = end;
   }

@@ -12,15 +12,15 @@ type Coords = ArrayLike<number>;
  */
 export function shoelace2(xy: Coords, offset: number, n: number): number {
   if (n < 3) return 0;
-  const x0 = xy[offset]!;
-  const y0 = xy[offset + 1]!;
+  const x0 = xy[offset];
+  const y0 = xy[offset + 1];
   let sum = 0;
   for (let i = 1; i + 1 < n; i++) {
     const k = offset + 2 * i;
-    const ax = xy[k]! - x0;
-    const ay = xy[k + 1]! - y0;
-    const bx = xy[k + 2]! - x0;
-    const by = xy[k + 3]! - y0;
+    const ax = xy[k] - x0;
+    const ay = xy[k + 1] - y0;
+    const bx = xy[k + 2] - x0;
+    const by = xy[k + 3] - y0;
     sum += ax * by - bx * ay;
   }
   return sum;
@@ -31,8 +31,8 @@ export function perimeter(xy: Coords, offset: number, n: number): number {
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const j = i + 1 === n ? 0 : i + 1;
-    const dx = xy[offset + 2 * j]! - xy[offset + 2 * i]!;
-    const dy = xy[offset + 2 * j + 1]! - xy[offset + 2 * i + 1]!;
+    const dx = xy[offset + 2 * j] - xy[offset + 2 * i];
+    const dy = xy[offset + 2 * j + 1] - xy[offset + 2 * i + 1];
     sum += Math.sqrt(dx * dx + dy * dy);
   }
   return sum;

@@ -33,9 +33,9 @@ const samePoint = (a: Point, b: Point) => a.x === b.x && a.y === b.y;
 function dropRepeats(pts: Point[]): Point[] {
   const kept: Point[] = [];
   for (const p of pts) {
-    if (kept.length === 0 || !samePoint(kept[kept.length - 1]!, p)) kept.push(p);
+    if (kept.length === 0 || !samePoint(kept[kept.length - 1], p)) kept.push(p);
   }
-  while (kept.length > 1 && samePoint(kept[0]!, kept[kept.length - 1]!)) kept.pop();
+  while (kept.length > 1 && samePoint(kept[0], kept[kept.length - 1])) kept.pop();
   return kept;
 }
 
@@ -63,9 +63,9 @@ function offsetCurve(pts: Point[], d: number): Point[] {
   const n = pts.length;
   const raw: Point[] = [];
   for (let i = 0; i < n; i++) {
-    const a = pts[i === 0 ? n - 1 : i - 1]!;
-    const p = pts[i]!;
-    const b = pts[i + 1 === n ? 0 : i + 1]!;
+    const a = pts[i === 0 ? n - 1 : i - 1];
+    const p = pts[i];
+    const b = pts[i + 1 === n ? 0 : i + 1];
     const e0x = p.x - a.x,
       e0y = p.y - a.y;
     const e1x = b.x - p.x,
@@ -115,33 +115,33 @@ function outerEnvelope(raw: Point[]): Point[] | null {
   const minY = new Float64Array(m),
     maxY = new Float64Array(m);
   for (let i = 0; i < m; i++) {
-    const a = raw[i]!;
-    const b = raw[i + 1 === m ? 0 : i + 1]!;
+    const a = raw[i];
+    const b = raw[i + 1 === m ? 0 : i + 1];
     minX[i] = Math.min(a.x, b.x);
     maxX[i] = Math.max(a.x, b.x);
     minY[i] = Math.min(a.y, b.y);
     maxY[i] = Math.max(a.y, b.y);
   }
   const order = Array.from({ length: m }, (_, i) => i);
-  order.sort((a, b) => (minX[a]! !== minX[b]! ? (minX[a]! < minX[b]! ? -1 : 1) : a - b));
+  order.sort((a, b) => (minX[a] !== minX[b] ? (minX[a] < minX[b] ? -1 : 1) : a - b));
 
   const crossings: Crossing[][] = Array.from({ length: m }, () => []);
   let pairs = 0;
   let found = 0;
   for (let ai = 0; ai < m; ai++) {
-    const i = order[ai]!;
+    const i = order[ai];
     for (let bi = ai + 1; bi < m; bi++) {
-      const j = order[bi]!;
-      if (minX[j]! > maxX[i]!) break;
+      const j = order[bi];
+      if (minX[j] > maxX[i]) break;
       if (++pairs > PAIR_BUDGET) return null;
-      if (maxY[j]! < minY[i]! || minY[j]! > maxY[i]!) continue;
+      if (maxY[j] < minY[i] || minY[j] > maxY[i]) continue;
       const lo = Math.min(i, j),
         hi = Math.max(i, j);
       if (hi - lo === 1 || (lo === 0 && hi === m - 1)) continue; // neighbours share an end
-      const p = raw[i]!,
-        pe = raw[i + 1 === m ? 0 : i + 1]!;
-      const q = raw[j]!,
-        qe = raw[j + 1 === m ? 0 : j + 1]!;
+      const p = raw[i],
+        pe = raw[i + 1 === m ? 0 : i + 1];
+      const q = raw[j],
+        qe = raw[j + 1 === m ? 0 : j + 1];
       const rx = pe.x - p.x,
         ry = pe.y - p.y;
       const qx = qe.x - q.x,
@@ -153,8 +153,8 @@ function outerEnvelope(raw: Point[]): Point[] | null {
       const t = (wx * qy - wy * qx) / den;
       const u = (wx * ry - wy * rx) / den;
       if (t < 0 || t > 1 || u < 0 || u > 1) continue;
-      crossings[i]!.push({ t, other: j, u });
-      crossings[j]!.push({ t: u, other: i, u: t });
+      crossings[i].push({ t, other: j, u });
+      crossings[j].push({ t: u, other: i, u: t });
       if (++found > CROSSING_BUDGET) return null;
     }
   }
@@ -163,30 +163,30 @@ function outerEnvelope(raw: Point[]): Point[] | null {
 
   let start = 0;
   for (let i = 1; i < m; i++) {
-    if (raw[i]!.x < raw[start]!.x || (raw[i]!.x === raw[start]!.x && raw[i]!.y < raw[start]!.y)) start = i;
+    if (raw[i].x < raw[start].x || (raw[i].x === raw[start].x && raw[i].y < raw[start].y)) start = i;
   }
-  const result: Point[] = [raw[start]!];
+  const result: Point[] = [raw[start]];
   let s = start;
   let t = 0;
   const limit = 2 * (m + 2 * found) + 16;
   let steps = 0;
   for (;;) {
     if (++steps > limit) return null;
-    const list = crossings[s]!;
+    const list = crossings[s];
     // First crossing strictly after t.
     let lo = 0,
       hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (t < list[mid]!.t) hi = mid;
+      if (t < list[mid].t) hi = mid;
       else lo = mid + 1;
     }
     if (lo < list.length) {
-      const next = list[lo]!;
-      const a = raw[s]!,
-        ae = raw[s + 1 === m ? 0 : s + 1]!;
-      const b = raw[next.other]!,
-        be = raw[next.other + 1 === m ? 0 : next.other + 1]!;
+      const next = list[lo];
+      const a = raw[s],
+        ae = raw[s + 1 === m ? 0 : s + 1];
+      const b = raw[next.other],
+        be = raw[next.other + 1 === m ? 0 : next.other + 1];
       const sx = ae.x - a.x,
         sy = ae.y - a.y;
       const ox = be.x - b.x,
@@ -204,7 +204,7 @@ function outerEnvelope(raw: Point[]): Point[] | null {
     s = s + 1 === m ? 0 : s + 1;
     t = 0;
     if (s === start) break;
-    result.push(raw[s]!);
+    result.push(raw[s]);
   }
   const ring = dropRepeats(result);
   return ring.length >= 3 ? ring : null;
@@ -216,13 +216,13 @@ function convexHull(input: Point[]): Point[] {
   const cross = (o: Point, a: Point, b: Point) => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
   const hull: Point[] = [];
   for (const p of pts) {
-    while (hull.length >= 2 && cross(hull[hull.length - 2]!, hull[hull.length - 1]!, p) <= 0) hull.pop();
+    while (hull.length >= 2 && cross(hull[hull.length - 2], hull[hull.length - 1], p) <= 0) hull.pop();
     hull.push(p);
   }
   const lower = hull.length + 1;
   for (let i = pts.length - 1; i-- > 0;) {
-    const p = pts[i]!;
-    while (hull.length >= lower && cross(hull[hull.length - 2]!, hull[hull.length - 1]!, p) <= 0) hull.pop();
+    const p = pts[i];
+    while (hull.length >= lower && cross(hull[hull.length - 2], hull[hull.length - 1], p) <= 0) hull.pop();
     hull.push(p);
   }
   hull.pop();
@@ -236,7 +236,7 @@ function convexHull(input: Point[]): Point[] {
  */
 export function unclipRing(xy: ArrayLike<number>, offset: number, n: number, ratio: number, out: number[]): number {
   const unchanged = () => {
-    for (let i = 0; i < 2 * n; i++) out.push(xy[offset + i]!);
+    for (let i = 0; i < 2 * n; i++) out.push(xy[offset + i]);
     return n;
   };
   const s2 = shoelace2(xy, offset, n);
@@ -247,7 +247,7 @@ export function unclipRing(xy: ArrayLike<number>, offset: number, n: number, rat
   let pts: Point[] = [];
   for (let i = 0; i < n; i++) {
     const k = s2 > 0 ? i : n - 1 - i; // interior on the left
-    pts.push({ x: xy[offset + 2 * k]!, y: xy[offset + 2 * k + 1]! });
+    pts.push({ x: xy[offset + 2 * k], y: xy[offset + 2 * k + 1] });
   }
   pts = dropRepeats(pts);
   if (pts.length < 3) return unchanged();
@@ -259,6 +259,6 @@ export function unclipRing(xy: ArrayLike<number>, offset: number, n: number, rat
     ring = offsetCurve(hull, distance);
   }
   // Back to the outer orientation.
-  for (let i = ring.length - 1; i >= 0; i--) out.push(ring[i]!.x, ring[i]!.y);
+  for (let i = ring.length - 1; i >= 0; i--) out.push(ring[i].x, ring[i].y);
   return ring.length;
 }

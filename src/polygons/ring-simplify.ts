@@ -26,10 +26,10 @@ function segmentDistance2(px: number, py: number, ax: number, ay: number, bx: nu
  * Every dropped point lies within epsilon of the simplified ring. Returns the count appended.
  */
 export function simplifyRing(xy: ArrayLike<number>, offset: number, n: number, epsilon: number, out: number[]): number {
-  const X = (i: number) => xy[offset + 2 * i]!;
-  const Y = (i: number) => xy[offset + 2 * i + 1]!;
+  const X = (i: number) => xy[offset + 2 * i];
+  const Y = (i: number) => xy[offset + 2 * i + 1];
   if (n <= 2 || !(epsilon > 0)) {
-    for (let i = 0; i < 2 * n; i++) out.push(xy[offset + i]!);
+    for (let i = 0; i < 2 * n; i++) out.push(xy[offset + i]);
     return n;
   }
   // The farthest point from the first splits the ring into two open chains.

@@ -38,8 +38,8 @@ export class RunComponents {
     this.current.push(c0, c1, id);
     // Pixels [c0, c1) touch pixels [p0, p1) of the row above when p0 <= c1 and c0 <= p1.
     const prev = this.previous;
-    while (this.cursor < prev.length && prev[this.cursor + 1]! < c0) this.cursor += 3;
-    for (let k = this.cursor; k < prev.length && prev[k]! <= c1; k += 3) this.join(id, prev[k + 2]!);
+    while (this.cursor < prev.length && prev[this.cursor + 1] < c0) this.cursor += 3;
+    for (let k = this.cursor; k < prev.length && prev[k] <= c1; k += 3) this.join(id, prev[k + 2]);
     return id;
   }
 
@@ -55,7 +55,7 @@ export class RunComponents {
   find(run: number): number {
     const parent = this.parent;
     while (parent[run] !== run) {
-      parent[run] = parent[parent[run]!]!; // path halving
+      parent[run] = parent[parent[run]]!; // path halving
       run = parent[run]!;
     }
     return run;

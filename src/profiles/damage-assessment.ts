@@ -78,7 +78,7 @@ export const damageAssessmentProfile: ProfileDefinition = {
   errors: successFalseErrors,
   routes(profile): ProfileRoute[] {
     const names = () => {
-      const current = headNames((profile.models.detail(profile.model!)?.spec as ModelSpec | undefined) ?? profile.spec);
+      const current = headNames(profile.models.detail(profile.model!)?.spec ?? profile.spec);
       return current.problems.length === 0 ? current : headNames(profile.spec);
     };
     return [

@@ -75,7 +75,7 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
         const categories: Record<string, z.output<typeof category>> = {};
         for (const folder of folderLabels) categories[folder] = { count: 0, images: [] };
         for (const s of dataset.samples) {
-          const c = categories[folderLabels[s.label]!]!;
+          const c = categories[folderLabels[s.label]];
           c.count++;
           c.images.push(s.file);
         }
@@ -102,7 +102,7 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
         const problems = [...dataset.problems];
         const results = await Promise.all(
           dataset.samples.map(async (sample, i): Promise<z.output<typeof sampleResult>> => {
-            const truth = labels[sample.label]!;
+            const truth = labels[sample.label];
             try {
               const bytes = await dataset.files.read(sample.file);
               // Low priority, as evaluations run: interactive predictions go first.
@@ -124,7 +124,7 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
         labels.forEach((label, i) => {
           const mine = results.filter((r) => r.true_label === label);
           const correct = mine.filter((r) => r.correct).length;
-          per_category[folderLabels[i]!] = { total: mine.length, correct, accuracy: mine.length === 0 ? null : correct / mine.length };
+          per_category[folderLabels[i]] = { total: mine.length, correct, accuracy: mine.length === 0 ? null : correct / mine.length };
         });
         const correct = results.filter((r) => r.correct).length;
         return json({

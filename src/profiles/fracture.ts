@@ -375,7 +375,7 @@ export const fractureProfile: ProfileDefinition = {
           const { files } = await readUploads(rc, profile.config, { maxFiles: MAX_BATCH + 1 });
           if (files.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} images per batch, got ${files.length}`, { field: 'files' });
           const settled = await Promise.allSettled(files.map((f) => classify(profile, rc, uploadOf(f), 'batch')));
-          const results = settled.map((s, i) => (s.status === 'fulfilled' ? s.value : { filename: files[i]!.filename, error: errorBody(s.reason).message }));
+          const results = settled.map((s, i) => (s.status === 'fulfilled' ? s.value : { filename: files[i].filename, error: errorBody(s.reason).message }));
           const ok = settled.filter((s) => s.status === 'fulfilled').length;
           return json({
             results,

@@ -62,7 +62,7 @@ export const imageAnalysisProfile: ProfileDefinition = {
   routes(profile: ProfileContext): ProfileRoute[] {
     const { store, config } = profile;
     const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: Math.min(config.maxFileBytes, MAX_UPLOAD_BYTES) };
-    const names = () => headNames(profile.models.detail(profile.model!)?.spec as ModelSpec | undefined) ?? headNames(profile.spec)!;
+    const names = () => headNames(profile.models.detail(profile.model!)?.spec) ?? headNames(profile.spec)!;
     const analyzeAnswer = z
       .looseObject({
         image_id: z.string(),

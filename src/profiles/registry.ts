@@ -207,7 +207,7 @@ function checkParameterNames(routes: ReadonlyArray<{ route: Route; profile: Prof
   for (const { route, profile } of routes) {
     const segments = route.path.split('/').slice(1);
     for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i]!;
+      const segment = segments[i];
       if (!segment.startsWith(':')) continue;
       const at = segments
         .slice(0, i)

@@ -92,7 +92,7 @@ function fromObject(value: Record<string, unknown>, ctx: z.RefinementCtx): Profi
     }
     const parsed = fileEntry.safeParse(entry ?? {});
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      const issue = parsed.error.issues[0];
       const at = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
       const message = issue.code === 'unrecognized_keys' ? `unknown key ${JSON.stringify(issue.keys[0])} (keys: model, prefix, dataset)` : issue.message;
       ctx.addIssue({ code: 'custom', message: `${name}${at}: ${message}` });
@@ -113,7 +113,7 @@ export const profileSettingsSchema: z.ZodType<ProfileSettings> = z.unknown().tra
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) return fromObject(value as Record<string, unknown>, ctx);
   ctx.addIssue({ code: 'custom', message: PROFILE_SETTINGS_EXPECTED });
   return z.NEVER;
-}) as unknown as z.ZodType<ProfileSettings>;
+});
 
 export const PROFILE_SETTINGS_EXPECTED =
   'a list of profiles (name, name=model, name@/prefix, name=model@/prefix; comma-separated) or, in the config file, an object {"<profile>": ' +

@@ -29,5 +29,5 @@ export async function readUploads(
 export async function readUpload(ctx: RequestContext, config: Config, options: { fileBytes?: number } = {}): Promise<UploadedFile> {
   const { files } = await readUploads(ctx, config, options);
   if (files.length > 1) throw badRequest(`expected one file, got ${files.length}`, { field: 'file' });
-  return files[0]!;
+  return files[0];
 }

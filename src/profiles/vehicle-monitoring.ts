@@ -167,14 +167,14 @@ class LiveFeed {
         acceptUpgrade(res, req, context, {});
       },
       open: (ws) => {
-        hub.opened(ws as HubSocket);
-        this.sockets.add(ws as HubSocket);
+        hub.opened(ws);
+        this.sockets.add(ws);
       },
       // The app keeps the socket open by sending text; nothing it sends needs an answer.
       message: () => {},
       close: (ws, code, reason) => {
-        this.sockets.delete(ws as HubSocket);
-        hub.closed(ws as HubSocket, code, reason);
+        this.sockets.delete(ws);
+        hub.closed(ws, code, reason);
       },
     };
   }
@@ -215,8 +215,8 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
               verify: null,
             },
           ]);
-          feed.announce([id!], [posted.camera]);
-          return json({ status: 'success', id: id!, message: 'detection logged' } satisfies z.output<typeof detectAnswer>);
+          feed.announce([id], [posted.camera]);
+          return json({ status: 'success', id: id, message: 'detection logged' } satisfies z.output<typeof detectAnswer>);
         },
         schema: {
           operationId: 'detect',

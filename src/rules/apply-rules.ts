@@ -52,7 +52,7 @@ export function applyRules(rules: Rules, items: readonly RuleItem[]): RulesResul
       } else {
         const key = readField(extended, rule.key);
         if (typeof key !== 'string') throw rulesFailed(`rules.fields.${name}: item ${i}'s "${rule.key}" is ${shown(key)}, not a label`);
-        const table = rules.tables[rule.table]!;
+        const table = rules.tables[rule.table];
         const entry = Object.hasOwn(table, key) ? table[key] : rule.default;
         if (entry === undefined)
           throw rulesFailed(`rules.fields.${name}: table "${rule.table}" has no entry for "${key}" (item ${i}) and the field no default`);

@@ -15,7 +15,7 @@ export interface RuleIssue {
 const typeName = (k: ItemFieldKind) => ({ number: 'a number', label: 'a label', range: 'a range', box: 'a box', object: 'an object' })[k.type];
 
 function valueField(values: RuleValue[]): ItemFieldKind {
-  const kind = kindOf(values[0]!);
+  const kind = kindOf(values[0]);
   if (kind !== 'text') return { type: kind };
   return { type: 'label', labels: [...new Set(values as string[])] };
 }
@@ -28,7 +28,7 @@ function valueField(values: RuleValue[]): ItemFieldKind {
 export function ruleFieldIssues(rules: Rules, fields: ItemFields): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const known = new Map<string, ItemFieldKind>(Object.entries(fields));
-  const roots = new Set([...known.keys()].map((p) => p.split('.')[0]!));
+  const roots = new Set([...known.keys()].map((p) => p.split('.')[0]));
   const read = (path: string, at: RuleIssue['path']): ItemFieldKind | undefined => {
     const kind = known.get(path);
     if (!kind) issues.push({ path: at, message: `no item field "${path}" (items hold ${[...known.keys()].join(', ') || 'nothing'})` });
@@ -41,7 +41,7 @@ export function ruleFieldIssues(rules: Rules, fields: ItemFields): RuleIssue[] {
     let kind: ItemFieldKind | undefined;
     if (rule.op === 'lookup') {
       const key = read(rule.key, [...at, 'key']);
-      const table = rules.tables[rule.table]!;
+      const table = rules.tables[rule.table];
       if (key && key.type !== 'label') issues.push({ path: [...at, 'key'], message: `"${rule.key}" is ${typeName(key)}; a table is looked up by a label` });
       if (key?.type === 'label' && key.labels && rule.default === undefined) {
         const missing = key.labels.filter((l) => !Object.hasOwn(table, l));

@@ -52,7 +52,7 @@ const table = z.record(z.string().min(1, 'a table key must not be empty'), ruleV
     ctx.addIssue({ code: 'custom', message: 'a table needs at least one entry' });
     return;
   }
-  const [firstKey, firstValue] = entries[0]!;
+  const [firstKey, firstValue] = entries[0];
   const kind = kindOf(firstValue);
   for (const [key, value] of entries.slice(1)) {
     if (kindOf(value) !== kind) {
@@ -113,9 +113,9 @@ export const rulesSchema = z
     fieldNames.forEach((name, i) => {
       const at = ['fields', name];
       if (!RULE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: at, message: 'a field name is a letter or _ then letters, digits or _' });
-      const rule = rules.fields[name]!;
+      const rule = rules.fields[name];
       const read = rule.op === 'lookup' ? rule.key : rule.op === 'copy' ? rule.from : undefined;
-      const later = read === undefined ? -1 : fieldNames.indexOf(read.split('.')[0]!);
+      const later = read === undefined ? -1 : fieldNames.indexOf(read.split('.')[0]);
       if (later >= i)
         ctx.addIssue({
           code: 'custom',
@@ -171,9 +171,9 @@ export function tableKind(t: Record<string, RuleValue>): ValueKind | undefined {
 /** The kind of values a rule field holds when the rules fix it: a lookup's table or a constant; undefined otherwise. */
 export function declaredKind(rules: Rules, path: string, seen: ReadonlySet<string> = new Set()): ValueKind | undefined {
   if (path.includes('.') || seen.has(path) || !Object.hasOwn(rules.fields, path)) return undefined;
-  const rule = rules.fields[path]!;
+  const rule = rules.fields[path];
   if (rule.op === 'value') return kindOf(rule.value);
-  if (rule.op === 'lookup') return Object.hasOwn(rules.tables, rule.table) ? tableKind(rules.tables[rule.table]!) : undefined;
+  if (rule.op === 'lookup') return Object.hasOwn(rules.tables, rule.table) ? tableKind(rules.tables[rule.table]) : undefined;
   // `seen` stops a copy loop, which the schema reports on its own.
   return declaredKind(rules, rule.from, new Set([...seen, path]));
 }

@@ -16,7 +16,7 @@ export function newId(): string {
   if (ms > lastMs) {
     lastMs = ms;
     // Start low in the range so a busy millisecond has room to count up.
-    sequence = ((random[0]! << 8) | random[1]!) & 0x7ff;
+    sequence = ((random[0] << 8) | random[1]) & 0x7ff;
   } else {
     ms = lastMs;
     sequence += 1;
@@ -35,7 +35,7 @@ export function newId(): string {
   }
   b[6] = 0x70 | (sequence >> 8);
   b[7] = sequence & 0xff;
-  b[8] = 0x80 | (random[2]! & 0x3f);
+  b[8] = 0x80 | (random[2] & 0x3f);
   b.set(random.subarray(3, 10), 9);
   const hex = Buffer.from(b).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

@@ -151,5 +151,5 @@ export function ftypBox(major: string, compatible: string[], tail: Buffer = Buff
 /** The RGB triple at (x, y) of HWC pixels of the given width. */
 export function pixelAt(pixels: Uint8Array, width: number, x: number, y: number): [number, number, number] {
   const o = (y * width + x) * 3;
-  return [pixels[o]!, pixels[o + 1]!, pixels[o + 2]!];
+  return [pixels[o], pixels[o + 1], pixels[o + 2]];
 }

@@ -81,10 +81,10 @@ function bytesOf(t: ClientTensor): Uint8Array {
   if (Array_ === undefined && ArrayBuffer.isView(t.data)) return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   if (Array_ === undefined) throw new Error(`no array for ${t.datatype}`);
   const values = ArrayBuffer.isView(t.data)
-    ? (t.data as Numeric)
+    ? t.data
     : Array.from(t.data as ArrayLike<number | bigint | boolean>, (v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
   const typed = new (Array_ as unknown as { new (n: number): Numeric })(values.length);
-  for (let i = 0; i < values.length; i++) (typed as unknown as Array<number | bigint>)[i] = values[i] as number | bigint;
+  for (let i = 0; i < values.length; i++) (typed as unknown as Array<number | bigint>)[i] = values[i];
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
@@ -150,9 +150,9 @@ export function parseInferAnswer(status: number, headers: Headers, body: Uint8Ar
         p += 4 + n;
       }
     } else {
-      const Array_ = ARRAYS[o.datatype]!;
+      const Array_ = ARRAYS[o.datatype];
       const typed = new Array_(section.buffer, 0, size / Array_.BYTES_PER_ELEMENT);
-      values = o.datatype === 'BOOL' ? Array.from(typed as Uint8Array, (v) => v !== 0) : (Array.from(typed as ArrayLike<number>) as Array<number | bigint>);
+      values = o.datatype === 'BOOL' ? Array.from(typed as Uint8Array, (v) => v !== 0) : Array.from(typed as ArrayLike<number>);
     }
     outputs[o.name] = { name: o.name, datatype: o.datatype, shape: o.shape, values, binary: true };
   }

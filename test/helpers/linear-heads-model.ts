@@ -48,7 +48,7 @@ export function linearHeads(heads: readonly LinearHeadSpec[], options: ModelInpu
     // Reshape's 0 keeps the batch dim as it is.
     if (itemDims.length === 1) g.node('Identity', [linear], [head.name]);
     else g.node('Reshape', [linear, g.constant('int64', [itemDims.length + 1], [0, ...itemDims])], [head.name]);
-    outputDims[head.name] = [dims[0]!, ...itemDims];
+    outputDims[head.name] = [dims[0], ...itemDims];
     g.output(head.name, 'float32', outputDims[head.name]);
     specs.set(head.name, { weights: head.weights.map((row) => [...row]), bias });
   }
@@ -61,7 +61,7 @@ export function linearHeads(heads: readonly LinearHeadSpec[], options: ModelInpu
     outputFor(name, m) {
       const spec = specs.get(name);
       if (!spec) throw new Error(`no head ${name}`);
-      return spec.bias.map((b, f) => m[0] * spec.weights[0]![f]! + m[1] * spec.weights[1]![f]! + m[2] * spec.weights[2]![f]! + b);
+      return spec.bias.map((b, f) => m[0] * spec.weights[0][f] + m[1] * spec.weights[1][f] + m[2] * spec.weights[2][f] + b);
     },
   };
 }

@@ -133,8 +133,8 @@ export function rectangleMask(width: number, height: number, count: number, seed
 export function mixedCase(seed: number): MaskCase {
   const rand = random(seed * 7919 + 13);
   const sizes = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 64, 100];
-  const width = sizes[int(rand, 0, sizes.length - 1)]!;
-  const height = sizes[int(rand, 0, sizes.length - 1)]!;
+  const width = sizes[int(rand, 0, sizes.length - 1)];
+  const height = sizes[int(rand, 0, sizes.length - 1)];
   const kind = seed % 8;
   const s = seed * 31 + 1;
   switch (kind) {

@@ -61,7 +61,7 @@ export function rawData(type: ElemType, values: ArrayLike<number | bigint>): Uin
   const { bytes, write } = ELEMENT_CODEC[type];
   const out = new Uint8Array(values.length * bytes);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) write(view, i * bytes, values[i]!);
+  for (let i = 0; i < values.length; i++) write(view, i * bytes, values[i]);
   return out;
 }
 

@@ -104,7 +104,7 @@ export interface LinearClassifier extends ChannelMix {
  */
 export function linearClassifier(options: LinearClassifierOptions): LinearClassifier {
   const { classes, weights, bias } = channelMix(options, false);
-  const { g, inputName, outputName, model } = oneInOneOut('linear_classifier', options, { output: 'logits' }, (dims) => [dims[0]!, classes]);
+  const { g, inputName, outputName, model } = oneInOneOut('linear_classifier', options, { output: 'logits' }, (dims) => [dims[0], classes]);
   g.initializer('weights', 'float32', [3, classes], weights.flat());
   g.initializer('bias', 'float32', [classes], bias);
   const means = g.op('ReduceMean', [inputName], { axes: [2, 3], keepdims: 0 });
@@ -115,7 +115,7 @@ export function linearClassifier(options: LinearClassifierOptions): LinearClassi
     ...model(),
     weights,
     bias,
-    logitsFor: (m) => bias.map((b, c) => m[0] * weights[0]![c]! + m[1] * weights[1]![c]! + m[2] * weights[2]![c]! + b),
+    logitsFor: (m) => bias.map((b, c) => m[0] * weights[0][c] + m[1] * weights[1][c] + m[2] * weights[2][c] + b),
   };
 }
 
@@ -175,13 +175,13 @@ export function fixedDetector(options: FixedDetectorOptions = {}): FixedDetector
   const anchors = boxes.length;
   const layout = options.layout ?? 'features-first';
   const rows = boxes.map((b) => [b.cx, b.cy, b.w, b.h, ...b.scores]);
-  const item = layout === 'anchors-first' ? rows.flat() : Array.from({ length: features }, (_, f) => rows.map((r) => r[f]!)).flat();
+  const item = layout === 'anchors-first' ? rows.flat() : Array.from({ length: features }, (_, f) => rows.map((r) => r[f])).flat();
   const itemDims: [number, number] = layout === 'anchors-first' ? [anchors, features] : [features, anchors];
   const { g, inputName, outputName, dims, model } = oneInOneOut(
     'fixed_detector',
     { inputShape: [3, 64, 64], ...options },
     { input: 'images', output: 'output0' },
-    (d) => [d[0]!, ...itemDims],
+    (d) => [d[0], ...itemDims],
   );
   g.initializer('candidates', 'float32', [1, ...itemDims], item);
   const shape = g.op('Shape', [inputName]);
@@ -194,7 +194,7 @@ export function fixedDetector(options: FixedDetectorOptions = {}): FixedDetector
     boxes,
     classes,
     expectedItem: Float32Array.from(item),
-    outputDims: [dims[0]!, ...itemDims],
+    outputDims: [dims[0], ...itemDims],
   };
 }
 
@@ -329,7 +329,7 @@ export interface SegmentationLogits extends ChannelMix {
  */
 export function segmentationLogits(options: SegmentationLogitsOptions): SegmentationLogits {
   const { classes, weights, bias } = channelMix(options, true);
-  const outputDims = (dims: Dim[]) => [dims[0]!, classes, dims[2]!, dims[3]!];
+  const outputDims = (dims: Dim[]) => [dims[0], classes, dims[2], dims[3]];
   const { g, inputName, outputName, model } = oneInOneOut('segmentation_logits', options, { output: 'logits' }, outputDims);
   g.initializer('conv_weight', 'float32', [classes, 3, 1, 1], weights.flat());
   g.initializer('conv_bias', 'float32', [classes], bias);
@@ -338,7 +338,7 @@ export function segmentationLogits(options: SegmentationLogitsOptions): Segmenta
     ...model(),
     weights,
     bias,
-    logitsAt: (p) => weights.map((w, c) => w[0]! * p[0] + w[1]! * p[1] + w[2]! * p[2] + bias[c]!),
+    logitsAt: (p) => weights.map((w, c) => w[0] * p[0] + w[1] * p[1] + w[2] * p[2] + bias[c]!),
   };
 }
 
@@ -364,7 +364,7 @@ export interface SegmentationProbability extends TestModel {
 export function segmentationProbability(options: SegmentationProbabilityOptions = {}): SegmentationProbability {
   const kind = options.kind ?? 'step';
   const threshold = options.threshold ?? 0.5;
-  const outputDims = (dims: Dim[]) => [dims[0]!, 1, dims[2]!, dims[3]!];
+  const outputDims = (dims: Dim[]) => [dims[0], 1, dims[2], dims[3]];
   const { g, inputName, outputName, model } = oneInOneOut('segmentation_probability', options, { output: 'probabilities' }, outputDims);
   const first = g.op('Slice', [inputName, g.constant('int64', [1], [0]), g.constant('int64', [1], [1]), g.constant('int64', [1], [1])]);
   const t = g.constant('float32', [], [threshold], 'threshold');

@@ -44,5 +44,5 @@ export function encodeModel(model: Record<string, unknown>): Uint8Array {
 
 /** Parses model bytes back into a plain object (int64 as strings), for tests of the encoder itself. */
 export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
-  return ModelProto.toObject(ModelProto.decode(bytes), { longs: String, bytes: Array, defaults: false }) as Record<string, unknown>;
+  return ModelProto.toObject(ModelProto.decode(bytes), { longs: String, bytes: Array, defaults: false });
 }

@@ -165,7 +165,7 @@ export function schemaErrors(doc: Json, schema: unknown, value: unknown, at = '$
 }
 
 /** The media type of a Content-Type header, without parameters. */
-const mediaType = (header: string | null) => (header ?? '').split(';')[0]!.trim().toLowerCase();
+const mediaType = (header: string | null) => (header ?? '').split(';')[0].trim().toLowerCase();
 
 /**
  * Checks responses against the document: `expectDocumented(res, body, method, pattern)` fails unless

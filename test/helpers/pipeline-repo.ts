@@ -21,7 +21,7 @@ export function shippedManifest(name: string, changes: Record<string, unknown> =
   const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown> & { file: string; head?: Record<string, unknown> };
   const resolve = (ref: string) => resolvePackageFile(ref, dir) ?? path.resolve(dir, ref);
   const head = { ...(manifest.head ?? {}) };
-  for (const key of ['labelsFile', 'charsetFile']) if (typeof head[key] === 'string') head[key] = resolve(head[key] as string);
+  for (const key of ['labelsFile', 'charsetFile']) if (typeof head[key] === 'string') head[key] = resolve(head[key]);
   return { ...manifest, file: resolve(manifest.file), head, ...changes };
 }
 

@@ -33,7 +33,7 @@ export function rawRequest(port: number, payload: Buffer | string, options: { en
       let body = text.slice(split + 4);
       const length = headers['content-length'];
       if (length !== undefined) body = body.slice(0, Number(length));
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body, closed });
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body, closed });
     };
     socket.on('data', (d) => {
       chunks.push(d);
@@ -125,7 +125,7 @@ export class RawConnection {
     if (text.length - split - 4 < length) return undefined;
     const body = text.slice(split + 4, split + 4 + length);
     this.buffered = this.buffered.subarray(split + 4 + length);
-    return { status: Number(statusLine!.split(' ')[1]), headers, body, closed: this.closed };
+    return { status: Number(statusLine.split(' ')[1]), headers, body, closed: this.closed };
   }
 }
 

@@ -49,7 +49,7 @@ export class FrameClient {
         };
       });
     }
-    return this.received[this.cursor++]!;
+    return this.received[this.cursor++];
   }
 
   /** Sends a control message and returns the answer to it. */

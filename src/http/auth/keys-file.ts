@@ -65,5 +65,5 @@ function parseRateLimit(value: unknown, where: string): RateLimitSpec {
   if (v.burst !== undefined && (typeof v.burst !== 'number' || !Number.isSafeInteger(v.burst) || v.burst < 1)) {
     throw new ConfigError(`${where}.burst: expected an integer of 1 or more`);
   }
-  return { rps: v.rps, burst: (v.burst as number | undefined) ?? defaultBurst(v.rps) };
+  return { rps: v.rps, burst: v.burst ?? defaultBurst(v.rps) };
 }

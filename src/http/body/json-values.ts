@@ -43,7 +43,7 @@ export function unstorableValues(value: unknown): FieldProblem[] {
     } else if (v !== null && typeof v === 'object') {
       const entries: Array<[string, unknown]> = Object.entries(v);
       for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
+        const [key, child] = entries[i];
         stack.push(wellFormed(key) ? { value: child, at: { key, parent: at }, depth: depth + 1 } : { value: undefined, at, depth, badKey: key });
       }
     }

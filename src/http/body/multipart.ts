@@ -41,7 +41,7 @@ export function readMultipart(ctx: RequestContext, limits: MultipartLimits): Pro
   let parser: busboy.Busboy;
   try {
     parser = busboy({
-      headers: { 'content-type': ctx.headers['content-type']! },
+      headers: { 'content-type': ctx.headers['content-type'] },
       preservePath: limits.preservePath ?? false,
       limits: {
         fileSize: limits.fileBytes,

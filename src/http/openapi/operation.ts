@@ -83,13 +83,13 @@ function errors(schema: RouteSchema, security: RouteSecurity | undefined): Map<n
   if (security !== undefined && security.access !== 'public')
     for (const [status, description] of Object.entries(KEY_ERRORS)) out.set(Number(status), description);
   // Query strings are strict and bodies always have rules; path and header rules are the route's to list.
-  if (schema.query || schema.body) out.set(400, IMPLIED_ERRORS[400]!);
+  if (schema.query || schema.body) out.set(400, IMPLIED_ERRORS[400]);
   if (schema.body) {
-    out.set(413, IMPLIED_ERRORS[413]!);
-    out.set(415, IMPLIED_ERRORS[415]!);
+    out.set(413, IMPLIED_ERRORS[413]);
+    out.set(415, IMPLIED_ERRORS[415]);
   }
   for (const [status, description] of Object.entries(schema.errors ?? {})) out.set(Number(status), description);
-  if (!out.has(500)) out.set(500, IMPLIED_ERRORS[500]!);
+  if (!out.has(500)) out.set(500, IMPLIED_ERRORS[500]);
   return new Map([...out].sort((a, b) => a[0] - b[0]));
 }
 
@@ -97,7 +97,7 @@ function errors(schema: RouteSchema, security: RouteSecurity | undefined): Map<n
 export function operation(components: SchemaComponents, route: Route, security?: RouteSecurity): JsonSchema {
   const schema = route.schema;
   if (schema === undefined) {
-    const names = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+    const names = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
     return {
       summary: `${route.method} ${route.path}`,
       [UNDOCUMENTED]: true,

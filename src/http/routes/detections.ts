@@ -109,7 +109,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
         ctx.logFields.detections = ids.length;
         feed.announce(ids, [...new Set(rows.map((r) => r.cameraId))]);
         if (batch) return json({ ids }, 201);
-        return json({ id: ids[0], imageSha256: rows[0]!.imageSha256, verify: rows[0]!.verify }, 201, { location: `/v1/detections/${ids[0]}` });
+        return json({ id: ids[0], imageSha256: rows[0].imageSha256, verify: rows[0].verify }, 201, { location: `/v1/detections/${ids[0]}` });
       },
       schema: {
         operationId: 'postDetections',

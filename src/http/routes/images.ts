@@ -79,7 +79,7 @@ export function imageRoutes(store: Store, config: Config): Route[] {
       handler: async (ctx) => {
         const body = await readImageBody(ctx, config, { json: uploadImageJson, fields: uploadImageFields });
         if (body.form === 'multipart' && body.images.length > 1) throw badRequest('one image per request', { field: 'file' });
-        const data = body.form === 'image' ? body.image : body.form === 'multipart' ? body.images[0]! : body.json.image;
+        const data = body.form === 'image' ? body.image : body.form === 'multipart' ? body.images[0] : body.json.image;
         const { image, created } = await uploadImage(store, data, limits);
         return json(image, created ? 201 : 200, { location: `/v1/images/${image.sha256}` });
       },

@@ -51,7 +51,7 @@ async function readSubmission(ctx: RequestContext, config: Config, queryModel: s
     submission = { model, image, imageSha256 };
   } else if (body.form === 'multipart') {
     if (body.images.length > 1) throw badRequest('a job takes one image; submit one job per image', { field: 'file' });
-    submission = { model: body.fields.model, image: body.images[0]!, imageSha256: undefined };
+    submission = { model: body.fields.model, image: body.images[0], imageSha256: undefined };
   } else {
     submission = { model: undefined, image: body.image, imageSha256: undefined };
   }

@@ -103,7 +103,7 @@ export function modelRoutes(repo: ModelRepository, config: Config, store: Store)
           return predict(repo, model, bytes, options);
         };
         if (!batch) {
-          const p = await predictOne(images[0]!);
+          const p = await predictOne(images[0]);
           ctx.logFields.batchSize = p.batchSize;
           return json(predictionAnswer(model, p, elapsedMs(ctx)));
         }

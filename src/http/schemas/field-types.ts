@@ -60,17 +60,17 @@ function daysInMonth(year: number, month: number): number {
 function existsOnCalendar(value: string): boolean {
   const m = ISO_PARTS.exec(value);
   if (m === null) return false;
-  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p))) as number[];
+  const [year, month, day, hour, minute, second, zoneHours, zoneMinutes] = m.slice(1).map<number>((p) => (p === undefined ? 0 : Number(p)));
   return (
-    month! >= 1 &&
-    month! <= 12 &&
-    day! >= 1 &&
-    day! <= daysInMonth(year!, month!) &&
-    hour! <= 23 &&
-    minute! <= 59 &&
-    second! <= 59 &&
-    zoneHours! <= 23 &&
-    zoneMinutes! <= 59
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    zoneHours <= 23 &&
+    zoneMinutes <= 59
   );
 }
 

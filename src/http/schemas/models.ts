@@ -17,7 +17,10 @@ const pipelineStep = z.strictObject({
   id: z.string(),
   op: z.enum(['predict', 'crop', 'map', 'rotate', 'rules']).describe('`predict` runs a model on the image, `map` on every crop'),
   model: z.string().optional().describe('the model a predict or map step runs'),
-  modelState: z.enum(['loading', 'ready', 'failed', 'unloading', 'unloaded', 'missing']).optional().describe("that model's state; `missing` when the repository does not hold it"),
+  modelState: z
+    .enum(['loading', 'ready', 'failed', 'unloading', 'unloaded', 'missing'])
+    .optional()
+    .describe("that model's state; `missing` when the repository does not hold it"),
 });
 
 const statusFields = {
@@ -54,7 +57,9 @@ const spec = z
     backend: z.enum(['onnx', 'tfjs']),
     file: z.string().describe('absolute path of the model file'),
     manifestPath: z.string(),
-    input: z.looseObject({ resize: z.string(), colorOrder: z.string(), layout: z.string(), dtype: z.string() }).describe('input image handling (see the model manifest)'),
+    input: z
+      .looseObject({ resize: z.string(), colorOrder: z.string(), layout: z.string(), dtype: z.string() })
+      .describe('input image handling (see the model manifest)'),
     head: z.record(z.string(), z.unknown()).describe('head options; long label lists are summarised as `{count, first}`'),
     batching,
     instances: z.int(),
@@ -99,7 +104,9 @@ const heapFields = {
 
 const memory = z
   .strictObject({
-    rssBytesAtLoad: z.int().describe("sum over the instances of the process RSS growth while each loaded its model (models loading at the same time count in each other's figure)"),
+    rssBytesAtLoad: z
+      .int()
+      .describe("sum over the instances of the process RSS growth while each loaded its model (models loading at the same time count in each other's figure)"),
     fileBytes: z.int().optional().describe("the model file's size on disk"),
     instances: z
       .array(z.strictObject({ ...heapFields, loadRssBytes: z.int().describe('process RSS growth while this instance loaded its model') }))
@@ -125,21 +132,33 @@ const calibrationRun = z.strictObject({
   msPerBatch: z.number().describe('the fastest timed run, after a warm-up run'),
   msPerImage: z.number(),
   samples: z.int().describe('timed runs taken'),
-  clock: z.enum(['wall-minus-wait', 'wall']).describe("`wall-minus-wait`: a single-threaded run's elapsed time less its thread's wait for a core, so other load on the machine does not count; `wall`: elapsed time"),
+  clock: z
+    .enum(['wall-minus-wait', 'wall'])
+    .describe(
+      "`wall-minus-wait`: a single-threaded run's elapsed time less its thread's wait for a core, " +
+        'so other load on the machine does not count; `wall`: elapsed time',
+    ),
 });
 
 const calibration = z
   .strictObject({
-    source: z.enum(['measured', 'cache']).describe('`measured` at this load, or `cache`: figures measured earlier for the same model file (SHA-256), cores and candidates'),
+    source: z
+      .enum(['measured', 'cache'])
+      .describe('`measured` at this load, or `cache`: figures measured earlier for the same model file (SHA-256), cores and candidates'),
     input: z.strictObject({ width: z.int(), height: z.int() }).describe("the synthetic batch's image size"),
     cores: z.int(),
     runs: z.array(calibrationRun).describe('each configuration timed'),
     candidates: z
-      .array(z.strictObject({ instances: z.int(), intraOpThreads: z.int(), imagesPerSecond: z.number().describe('estimated at batch 1, instances side by side') }))
+      .array(
+        z.strictObject({ instances: z.int(), intraOpThreads: z.int(), imagesPerSecond: z.number().describe('estimated at batch 1, instances side by side') }),
+      )
       .describe('the instances × intraOpThreads candidates measured'),
     batching: z.strictObject({
       batchSize: z.int().describe('the largest batch measured (maxBatchSize)'),
-      perImageRatio: z.number().nullable().describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.5 ms outside the run); null when not measured'),
+      perImageRatio: z
+        .number()
+        .nullable()
+        .describe('time per image at that batch ÷ at batch 1 (each batch with a fixed 0.5 ms outside the run); null when not measured'),
       decision: z.enum(['kept', 'off', 'not measured']).describe('`off`: batches are not cheaper per image (ratio ≥ 0.95), so maxBatchSize 1 and no delay'),
     }),
     measureMs: z.int().describe('wall time the measurement took at load (0 from the cache)'),
@@ -165,7 +184,11 @@ export const modelDetail = z
         calibration: calibration.optional(),
       })
       .optional()
-      .describe('how instances and intraOpThreads were chosen: each model may have up to the cores of instances × intraOpThreads, and the run ledger keeps the runs of all models together within the cores; without calibration, small models get single-threaded instances, big ones one instance with threads'),
+      .describe(
+        'how instances and intraOpThreads were chosen: each model may have up to the cores of instances × intraOpThreads, ' +
+          'and the run ledger keeps the runs of all models together within the cores; ' +
+          'without calibration, small models get single-threaded instances, big ones one instance with threads',
+      ),
   })
   .meta({ id: 'ModelDetail', description: 'A model with its spec, device, batching and statistics (spec and statistics once a version is loaded).' });
 

@@ -185,7 +185,7 @@ export function predictJsonBody(maxImages: number) {
     .superRefine((body, ctx) => {
       const given = (['image', 'images', 'imageSha256'] as const).filter((k) => body[k] !== undefined);
       if (given.length > 1) {
-        ctx.addIssue({ code: 'custom', path: [given[1]!], message: `send either "${given[0]}" or "${given[1]}", not both` });
+        ctx.addIssue({ code: 'custom', path: [given[1]], message: `send either "${given[0]}" or "${given[1]}", not both` });
       } else if (given.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['images'], message: listRule });
       }

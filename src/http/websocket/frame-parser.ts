@@ -24,7 +24,7 @@ export function parseFrame<S extends z.ZodType>(schema: S, text: string, frameNa
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };
   const issues = result.error.issues;
-  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
   const field = fieldPath(issue.path);
   return { ok: false, error: { code: 'bad_message', message: field === '' ? issue.message : `${field} ${issue.message}` } };
 }

@@ -2,7 +2,7 @@ import { SightlineError } from '../../errors.js';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { CloseCode } from '../../hub/close-codes.js';
 import { handshakeRefusal } from './handshake.js';
-import type { Hub, HubSocket } from '../../hub/hub.js';
+import type { Hub } from '../../hub/hub.js';
 import { checkTopic, MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
 import { parseFrame } from './frame-parser.js';
 import { subscriberClientFrame } from './frames.js';
@@ -40,10 +40,10 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
       acceptUpgrade(res, req, context, {});
     },
     open: (ws) => {
-      hub.opened(ws as HubSocket);
+      hub.opened(ws);
     },
     message: (raw, data, isBinary) => {
-      const ws = raw as HubSocket;
+      const ws = raw;
       if (data.byteLength > limits.maxPayloadBytes) {
         return hub.end(ws, CloseCode.messageTooBig, `message of ${data.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes}`);
       }
@@ -77,6 +77,6 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
         hub.send(ws, JSON.stringify({ type: 'unsubscribed', topics: named.topics }));
       }
     },
-    close: (ws, code, reason) => hub.closed(ws as HubSocket, code, reason),
+    close: (ws, code, reason) => hub.closed(ws, code, reason),
   };
 }

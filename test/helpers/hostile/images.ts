@@ -31,7 +31,7 @@ function pngChunks(png: Buffer): Array<{ type: string; raw: Buffer }> {
 /** A PNG with `extra` chunks inserted right after IHDR. */
 function withChunks(png: Buffer, extra: Buffer[]): Buffer {
   const chunks = pngChunks(png);
-  return Buffer.concat([PNG_MAGIC, chunks[0]!.raw, ...extra, ...chunks.slice(1).map((c) => c.raw)]);
+  return Buffer.concat([PNG_MAGIC, chunks[0].raw, ...extra, ...chunks.slice(1).map((c) => c.raw)]);
 }
 
 const gradient = (width: number, height: number) => {

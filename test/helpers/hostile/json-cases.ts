@@ -207,9 +207,9 @@ export function jsonCases(doc: OpenApiDoc, png: Buffer): HostileCase[] {
       ['100000 levels of arrays', nested(100_000)],
       ['100000 levels of objects', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)],
     ].flatMap(([what, body]) => [
-      post(DETECTIONS, `body is ${what}`, body!, '400'),
-      post(PREDICT, `body is ${what}`, body!, '400'),
-      post(JOBS, `body is ${what}`, body!, '400'),
+      post(DETECTIONS, `body is ${what}`, body, '400'),
+      post(PREDICT, `body is ${what}`, body, '400'),
+      post(JOBS, `body is ${what}`, body, '400'),
     ]),
     post(DETECTIONS, 'detections 5000 levels deep', `{"detections":${nested(5000, '{}')}}`, '400'),
     // Batches.

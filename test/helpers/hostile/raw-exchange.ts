@@ -158,7 +158,7 @@ export function conversation(port: number, requests: Buffer[], timeoutMs = 5000)
     const next = () => {
       clearTimeout(timer);
       if (sent === requests.length) return finish(false);
-      socket.write(requests[sent++]!);
+      socket.write(requests[sent++]);
       timer = setTimeout(() => finish(true), timeoutMs);
     };
     socket.on('data', (d: Buffer) => {

@@ -21,7 +21,7 @@ export interface Operation {
 export function operations(doc: OpenApiDoc): Operation[] {
   const out: Operation[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of METHODS) if (item[method]) out.push({ method: method.toUpperCase(), path, op: item[method]! });
+    for (const method of METHODS) if (item[method]) out.push({ method: method.toUpperCase(), path, op: item[method] });
   }
   return out;
 }
@@ -302,7 +302,7 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
             {
               method: o.method,
               target: target(path, base.query),
-              headers: { 'content-type': contentType(first!) },
+              headers: { 'content-type': contentType(first) },
               body: Buffer.alloc(limits.bodyBytes + 1024, 0x41),
             },
             '413',
@@ -318,7 +318,7 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
             {
               method: o.method,
               target: target(path, base.query),
-              headers: { 'content-type': contentType(first!), 'content-length': 100 * 1024 * 1024 },
+              headers: { 'content-type': contentType(first), 'content-length': 100 * 1024 * 1024 },
               body: Buffer.alloc(1024, 0x41),
             },
             '413+close',

@@ -35,19 +35,19 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not log its port within 20 s: ${out}`)), 20_000);
     const look = () => {
       const m = /"port":(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        child.stdout!.off('data', look);
+        child.stdout.off('data', look);
         resolve(Number(m[1]));
       }
     };
-    child.stdout!.on('data', look);
+    child.stdout.on('data', look);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code ?? signal}: ${out}`));
