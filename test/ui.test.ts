@@ -325,6 +325,41 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await page.screenshot({ path: path.join(shots, 'jobs.png'), fullPage: true });
   });
 
+  it('keeps the newest status of a job when a list fetched before its last event answers after it', async () => {
+    await fresh();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Every list of jobs is fetched when asked but answered only once released: the list asked at
+    // submission then arrives after the job's own events.
+    await page.route('**/v1/jobs?*', async (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    try {
+      await page.selectOption('#model-select', 'det');
+      await page.getByLabel('Submit as async jobs').check();
+      const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
+      await page.setInputFiles('#file-input', {
+        name: 'yard.png',
+        mimeType: 'image/png',
+        buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]),
+      });
+      const { id } = (await (await submitted).json()) as SubmittedJobAnswer;
+      const row = page.locator(`#jobs-table tbody tr[data-job="${id}"]`);
+      await row.and(page.locator('[data-status="succeeded"]')).waitFor();
+      const listed = page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === '/v1/jobs');
+      release();
+      await listed;
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+      expect(await row.getAttribute('data-status')).toBe('succeeded');
+    } finally {
+      release();
+      await page.unroute('**/v1/jobs?*');
+    }
+  });
+
   it('shows a detection posted by another client as it arrives', async (test) => {
     await fresh();
     const open = await page

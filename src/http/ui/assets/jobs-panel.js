@@ -29,7 +29,19 @@ export function initJobsPanel(socket) {
     }
   }
 
-  function upsert(job, newest) {
+  // A page of the list can be older than an event that came while it was fetched: a row never
+  // goes back from a later status to an earlier one.
+  const latest = new Map();
+  const stage = (status) => (status === 'queued' ? 0 : status === 'running' ? 1 : 2);
+  function newestOf(job) {
+    const seen = latest.get(job.id);
+    if (seen && stage(seen.status) > stage(job.status)) return seen;
+    latest.set(job.id, job);
+    return job;
+  }
+
+  function upsert(update, newest) {
+    const job = newestOf(update);
     const existing = [...body.rows].find((r) => r.dataset.job === job.id);
     const next = row(job, show);
     if (existing) existing.replaceWith(next);
@@ -50,8 +62,10 @@ export function initJobsPanel(socket) {
   socket.addEventListener('message', (event) => {
     const frame = event.detail;
     if (frame.topic !== TOPIC || !frame.data?.id) return;
-    if (frame.event === 'job.deleted') [...body.rows].find((r) => r.dataset.job === frame.data.id)?.remove();
-    else upsert(frame.data, true);
+    if (frame.event === 'job.deleted') {
+      latest.delete(frame.data.id);
+      [...body.rows].find((r) => r.dataset.job === frame.data.id)?.remove();
+    } else upsert(frame.data, true);
   });
   byId('jobs-refresh').addEventListener('click', () => load(true));
   more.addEventListener('click', () => load(false));
