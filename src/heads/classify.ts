@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { labelsOption, outputOption, positiveCount } from './common-options.js';
 import { outputMismatch } from './output-error.js';
 import { isProbabilityDistribution, softmax } from './softmax.js';
-import { declaredOutput, numericData, type NumericData } from './tensor-access.js';
+import { labelCountProblem, numericData, type NumericData } from './tensor-access.js';
 import { tensorHead } from './tensor-head.js';
 
 export const classifyOptions = z.strictObject({
@@ -80,17 +80,6 @@ export const classifyHead = tensorHead(
     return classify(numericData(TASK, tensor), options);
   },
   {
-    checkOutputs(outputs, options) {
-      const declared = declaredOutput(outputs, options.output);
-      if (declared === undefined) return undefined;
-      const { name, dims } = declared;
-      // Symbolic or batch-shaped dims are checked per batch by run().
-      const count = dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
-      if (typeof count !== 'number' || count === options.labels.length) return undefined;
-      return {
-        field: 'head.labels',
-        message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])`,
-      };
-    },
+    checkOutputs: (outputs, options) => labelCountProblem(outputs, options),
   },
 );

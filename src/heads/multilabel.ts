@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { labelsOption, outputOption, unitInterval } from './common-options.js';
 import { outputMismatch } from './output-error.js';
-import { declaredOutput, numericData } from './tensor-access.js';
+import { labelCountProblem, numericData } from './tensor-access.js';
 import { tensorHead } from './tensor-head.js';
 
 export const multilabelOptions = z.strictObject({
@@ -59,16 +59,6 @@ export const multilabelHead = tensorHead(
     return { labels: present.map((x) => x.label), probabilities };
   },
   {
-    checkOutputs(outputs, options) {
-      const declared = declaredOutput(outputs, options.output);
-      if (declared === undefined) return undefined;
-      const { name, dims } = declared;
-      const count = dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
-      if (typeof count !== 'number' || count === options.labels.length) return undefined;
-      return {
-        field: 'head.labels',
-        message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])`,
-      };
-    },
+    checkOutputs: (outputs, options) => labelCountProblem(outputs, options),
   },
 );

@@ -36,6 +36,26 @@ export function declaredOutput(
   return chosen === undefined || dims === undefined ? undefined : { name: chosen, dims };
 }
 
+/**
+ * At load, whether a per-label output ([N, C] or [N, C, 1, ...]) declares as many classes as the
+ * head has labels: the problem naming head.labels, or undefined (also when the dims are symbolic
+ * or batch-shaped: run() checks those per batch).
+ */
+export function labelCountProblem(
+  outputs: Record<string, ReadonlyArray<number | string>>,
+  options: { output?: string | undefined; labels: readonly string[] },
+): { field: string; message: string } | undefined {
+  const declared = declaredOutput(outputs, options.output);
+  if (declared === undefined) return undefined;
+  const { name, dims } = declared;
+  const count = dims.length >= 2 && dims.slice(2).every((d) => d === 1) ? dims[1] : undefined;
+  if (typeof count !== 'number' || count === options.labels.length) return undefined;
+  return {
+    field: 'head.labels',
+    message: `${options.labels.length} labels configured but output "${name}" has ${count} classes (dims [${dims.join(', ')}])`,
+  };
+}
+
 function checkSize(task: string, name: string, tensor: ItemTensor): ItemTensor {
   let count = 1;
   for (const d of tensor.dims) count *= d;
