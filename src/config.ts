@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
@@ -174,6 +175,40 @@ const databaseUrl: ValueType<string> = {
   placeholder: 'url',
 };
 
+/** Empty (off) or a URL of one of `schemes`, e.g. `nats://127.0.0.1:4222`; credentials in it are never echoed. */
+function serviceUrl(schemes: readonly string[]): ValueType<string> {
+  const expected = `empty or a ${schemes.map((s) => `${s}://`).join(' or ')} URL`;
+  return {
+    schema: z.string().refine((url) => {
+      if (url === '') return true;
+      try {
+        const parsed = new URL(url);
+        return schemes.includes(parsed.protocol.replace(/:$/, '')) && parsed.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, expected),
+    expected,
+    placeholder: 'url',
+  };
+}
+
+/** Hides the password of a service URL in messages and --help. */
+function redactServiceUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** A shared database or an event bus means replicas: SIGTERM then drains by default. */
+const isClustered = (earlier: Readonly<Record<string, unknown>>): boolean =>
+  String(earlier.databaseUrl).startsWith('mysql') || String(earlier.databaseUrl).startsWith('mariadb') || String(earlier.eventsUrl) !== '';
+
 /** One row of the table; `K` and `T` are inferred, so the row types the key of `Config`. */
 const setting = <K extends string, T>(row: Setting<K, T>): Setting<K, T> => row;
 
@@ -242,6 +277,45 @@ export const OPTIONS = [
     default: (earlier) => defaultDatabaseUrl(String(earlier.dataDir)),
     shownDefault: 'sqlite:<data-dir>/sightline.db',
     description: 'sqlite:<path> or mysql://user:pass@host:port/db (mariadb:// is the same)',
+  }),
+  setting({
+    key: 'blobs',
+    env: 'SIGHTLINE_BLOBS',
+    flag: '--blobs',
+    type: choice(['local', 'database']),
+    default: 'local',
+    description:
+      'where image bytes live: local keeps files under <data-dir>/blobs (one machine); database keeps them in the database, ' +
+      'in chunks, so replicas sharing a MySQL/MariaDB database share images without a shared disk',
+  }),
+  setting({
+    key: 'replicaId',
+    env: 'SIGHTLINE_REPLICA_ID',
+    flag: '--replica-id',
+    type: text,
+    default: `${hostname()}-${process.pid}`,
+    shownDefault: '<host name>-<pid>',
+    description: "this replica's name in logs, metrics labels, /v1/models and job leases; unique per running replica",
+  }),
+  setting({
+    key: 'eventsUrl',
+    env: 'SIGHTLINE_EVENTS_URL',
+    flag: '--events-url',
+    type: serviceUrl(['nats']),
+    secret: redactServiceUrl,
+    default: '',
+    shownDefault: '(local only)',
+    description:
+      'NATS server that carries events between replicas, e.g. nats://127.0.0.1:4222: every replica relays every event to its own ' +
+      'WebSocket subscribers; empty keeps events inside this process',
+  }),
+  setting({
+    key: 'eventsSubject',
+    env: 'SIGHTLINE_EVENTS_SUBJECT',
+    flag: '--events-subject',
+    type: text,
+    default: 'sightline.events',
+    description: 'NATS subject the replicas of one deployment share (another deployment on the same NATS takes another)',
   }),
   setting({
     key: 'logLevel',
@@ -318,6 +392,17 @@ export const OPTIONS = [
     description: 'how long in-flight requests may take to finish on SIGTERM/SIGINT',
   }),
   setting({
+    key: 'drainMs',
+    env: 'SIGHTLINE_DRAIN_MS',
+    flag: '--drain-ms',
+    type: integer(0, 600_000),
+    default: (earlier) => (isClustered(earlier) ? 5000 : 0),
+    shownDefault: '5000 with a MySQL database or an events URL, else 0',
+    description:
+      'on SIGTERM, how long /health/ready answers 503 while requests are still served, so a load balancer moves away before ' +
+      'the replica stops accepting (SIGINT skips it)',
+  }),
+  setting({
     key: 'allowUwsFallback',
     env: 'SIGHTLINE_ALLOW_UWS_FALLBACK',
     flag: '--allow-uws-fallback',
@@ -332,6 +417,16 @@ export const OPTIONS = [
     type: integer(0, 1000),
     default: 2,
     description: 'writes arriving within this many ms share one durable commit; 0 commits each write alone',
+  }),
+  setting({
+    key: 'jobLeaseMs',
+    env: 'SIGHTLINE_JOB_LEASE_MS',
+    flag: '--job-lease-ms',
+    type: integer(1000, 3_600_000),
+    default: 15_000,
+    description:
+      'a running job is leased to its replica for this long, renewed every third of it; when a replica dies, another takes ' +
+      'its jobs over once their leases run out',
   }),
   setting({
     key: 'maxDetectionsPerRequest',
@@ -459,6 +554,18 @@ export const OPTIONS = [
     type: integer(0, 1_000_000),
     default: 0,
     description: 'requests a key may make at once before the rate applies; 0 means the rate rounded up (at least 1)',
+  }),
+  setting({
+    key: 'rateLimitUrl',
+    env: 'SIGHTLINE_RATE_LIMIT_URL',
+    flag: '--rate-limit-url',
+    type: serviceUrl(['redis', 'rediss']),
+    secret: redactServiceUrl,
+    default: '',
+    shownDefault: '(local buckets)',
+    description:
+      'Redis that holds the rate-limit counters replicas share, e.g. redis://127.0.0.1:6379; empty keeps buckets in this process ' +
+      '(while Redis is unreachable, each replica falls back to its own)',
   }),
   setting({
     key: 'authFailuresPerMinute',

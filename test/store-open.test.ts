@@ -69,7 +69,7 @@ describeEachDatabase('store lifecycle', (target) => {
     const second = await openStore({ url: db.url, dataDir: db.dataDir });
     onTestFinished(() => second.close());
     const migrations = await sql<{ name: string }>`select name from sightline_migration order by name`.execute(second.db);
-    expect(migrations.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_evaluations']);
+    expect(migrations.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_evaluations', '0003_leases', '0004_blob_chunks']);
     const meta = await second.blobs.get(blob.sha256);
     expect(meta?.meta).toMatchObject({ sha256: blob.sha256, bytes: 7, mediaType: 'image/png', width: 3, height: 4 });
   });

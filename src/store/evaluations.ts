@@ -146,6 +146,9 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
         summary: null,
         report: null,
         error: null,
+        attempts: 0,
+        lease_owner: null,
+        lease_expires_at: null,
       };
       await writer.write((trx) => trx.insertInto('evaluations').values(row).execute());
       return toEvaluation(row);

@@ -122,6 +122,9 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
         finished_at: null,
         result: null,
         error: null,
+        attempts: 0,
+        lease_owner: null,
+        lease_expires_at: null,
       };
       let outcome: { kind: 'created' } | { kind: 'existing'; job: Job } | { kind: 'no-image' };
       try {

@@ -1,7 +1,9 @@
 import { inspect } from 'node:util';
 import { type ColumnDataType, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
 import type { DatabaseKind } from './database-url.js';
+import { blobChunksMigration } from './blob-chunk-migration.js';
 import { evaluationsMigration } from './evaluation-migration.js';
+import { leasesMigration } from './lease-migration.js';
 import type { StoreLogger } from './logger.js';
 
 /**
@@ -105,6 +107,8 @@ function migrations(ctx: MigrationContext): Record<string, Migration> {
   return {
     '0001_initial': initial(ctx),
     '0002_evaluations': evaluationsMigration(ctx.tableOptions),
+    '0003_leases': leasesMigration,
+    '0004_blob_chunks': blobChunksMigration(ctx.tableOptions),
   };
 }
 

@@ -24,6 +24,19 @@ export interface JobsTable {
   finished_at: number | null;
   result: string | null;
   error: string | null;
+  /** Times a replica claimed it; 1 for a job that ran once. */
+  attempts: number;
+  /** The replica id running it, while `running`. */
+  lease_owner: string | null;
+  /** Epoch ms after which another replica may take it over. */
+  lease_expires_at: number | null;
+}
+
+/** A blob's bytes in the database: chunk `seq` (0, 1, …) of the blob `sha256`. */
+export interface BlobChunksTable {
+  sha256: string;
+  seq: number;
+  data: Uint8Array;
 }
 
 export interface DetectionsTable {
@@ -62,10 +75,14 @@ export interface EvaluationsTable {
   summary: string | null;
   report: string | null;
   error: string | null;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
 }
 
 export interface StoreSchema {
   blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
   jobs: JobsTable;
   detections: DetectionsTable;
   evaluations: EvaluationsTable;
