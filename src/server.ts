@@ -63,7 +63,8 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<ServerHandle> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  // Every line says which replica wrote it: several write to one collector behind a balancer.
+  const logger = (options.logger ?? createLogger(config.logLevel)).child({ replica: config.replicaId });
   // Key and exposure problems stop the start before anything is opened.
   const keys = configuredKeys(config);
   assertSafeExposure({ host: config.host, keys: keys.size, allowUnauthenticated: config.allowUnauthenticated });
@@ -75,10 +76,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Instruments read the hub and the repository lazily, so they can be created first.
   let hub: Hub | undefined;
   let models: ModelRepository | undefined;
-  const metrics = new ServerMetrics({
-    models: () => models?.queueGauges() ?? [],
-    websockets: () => hub?.counters() ?? { connections: 0, slowConsumersClosed: 0 },
-  });
+  const metrics = new ServerMetrics(
+    {
+      models: () => models?.queueGauges() ?? [],
+      websockets: () => hub?.counters() ?? { connections: 0, slowConsumersClosed: 0 },
+    },
+    { replica: config.replicaId },
+  );
   models = new ModelRepository({
     modelsDir: config.modelsDir,
     models: config.models,

@@ -126,6 +126,7 @@ describe('access log', () => {
       time: expect.any(Number),
       pid: expect.any(Number),
       hostname: expect.any(String),
+      replica: expect.any(String),
       reqId: 'trace-42',
       method: 'POST',
       path: '/v1/models/cls/predict',

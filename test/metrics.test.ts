@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, Histogram, Registry } from 'prom-client';
 import WebSocket from 'ws';
@@ -121,13 +122,17 @@ async function scrape(target: Server = server): Promise<Map<string, Family>> {
   return parsePrometheus(await res.text());
 }
 
-/** One sample's value (0 when the series does not exist yet: a counter never incremented). */
+/**
+ * One sample's value (0 when the series does not exist yet: a counter never incremented). The replica
+ * label is on every series (a test of its own checks it), so `labels` leaves it out.
+ */
 function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
   if (!family) throw new Error(`no metric family for ${name}`);
-  const s = family.samples.find(
-    (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length,
-  );
+  const s = family.samples.find((x) => {
+    const { replica: _replica, ...own } = x.labels;
+    return x.name === name && Object.entries(labels).every(([k, v]) => own[k] === v) && Object.keys(own).length === Object.keys(labels).length;
+  });
   return s?.value ?? 0;
 }
 
@@ -172,6 +177,13 @@ describe('/metrics', () => {
     expect(families.get('sightline_nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
     expect(families.get('sightline_nodejs_eventloop_lag_p99_seconds')?.type).toBe('gauge');
     expect(value(families, 'sightline_nodejs_eventloop_lag_p99_seconds')).toBeGreaterThan(0);
+  });
+
+  it('labels every series with the replica that exported it', async () => {
+    const families = await scrape();
+    const replicas = new Set([...families.values()].flatMap((f) => f.samples.map((s) => s.labels.replica)));
+    expect([...replicas]).toEqual([server.config.replicaId]);
+    expect(server.config.replicaId).toBe(`${os.hostname()}-${process.pid}`);
   });
 
   it('moves the request counter and duration histogram by exactly the requests made, per route and status', async () => {

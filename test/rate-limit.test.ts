@@ -32,7 +32,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The value of one sample in Prometheus text, 0 when absent. */
 async function sample(server: Server, series: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  // Every series also carries the replica label, last: the series named here leave it out.
+  const line = text
+    .split('\n')
+    .map((l) => l.replace(/,?replica="[^"]*"\}/, '}').replace('{}', ''))
+    .find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 

@@ -28,8 +28,13 @@ export class ServerMetrics {
   readonly dbCommitSeconds: Histogram;
   readonly rateLimited: Counter<'route'>;
 
-  constructor(sources: { models: () => ModelGauges[]; websockets: () => { connections: number; slowConsumersClosed: number } }) {
+  constructor(
+    sources: { models: () => ModelGauges[]; websockets: () => { connections: number; slowConsumersClosed: number } },
+    /** Labels on every series, such as the replica, so one Prometheus tells replicas apart. */
+    constantLabels: Record<string, string> = {},
+  ) {
     const registers = [this.registry];
+    this.registry.setDefaultLabels(constantLabels);
     collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
     this.httpRequests = new RequestMetrics(
       this.registry,

@@ -50,7 +50,7 @@ export function modelRoutes(repo: ModelRepository, config: Config, store: Store)
     validatedRoute({
       method: 'GET',
       path: '/v1/models',
-      handler: () => json({ models: repo.list() }),
+      handler: () => json({ replica: config.replicaId, models: repo.list() }),
       schema: {
         operationId: 'listModels',
         summary: 'Every model in the repository, with its state',

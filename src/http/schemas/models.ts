@@ -37,7 +37,10 @@ const statusFields = {
 
 export const modelStatus = z.strictObject(statusFields).meta({ id: 'ModelStatus', description: 'A model in the repository and its state.' });
 
-export const modelList = z.strictObject({ models: z.array(modelStatus).describe('by name') });
+export const modelList = z.strictObject({
+  replica: z.string().describe('the replica that answered (SIGHTLINE_REPLICA_ID): behind a load balancer, which one this list is from'),
+  models: z.array(modelStatus).describe('by name'),
+});
 
 const batching = z.looseObject({
   maxBatchSize: z.int(),
