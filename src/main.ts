@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
     }
     stopping = true;
     server.logger.info({ signal }, 'signal received');
-    server.close().then(
+    // SIGTERM is how orchestrators stop a replica: drain first. SIGINT is a person at a terminal: stop now.
+    const drained = signal === 'SIGTERM' && config.drainMs > 0 ? server.drain(config.drainMs) : Promise.resolve();
+    drained.then(() => server.close()).then(
       () => {
         server.logger.flush();
         process.exit(0);

@@ -52,6 +52,11 @@ export interface ServerHandle {
   readonly routes: ReadonlyArray<{ method: Method; path: string; access: Access }>;
   /** Resolves once every configured model has loaded or failed. */
   readonly modelsLoaded: Promise<void>;
+  /**
+   * The first half of a rolling restart: /health/ready answers 503 (so a balancer takes this replica
+   * out) while every request is still served, for `ms`; `close()` then stops accepting.
+   */
+  drain(ms: number): Promise<void>;
   /** Stops accepting, lets requests in flight finish (up to the shutdown deadline), then releases everything. */
   close(): Promise<void>;
 }
@@ -125,6 +130,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   models.on('state', (status) => publishModelState(hub, status));
 
+  // Set by drain(): readiness fails first, so a balancer moves away before the replica stops accepting.
+  let draining = false;
   const router = new Router();
   let profiles: MountedProfiles;
   let productRoutes: Route[];
@@ -135,7 +142,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw err;
   }
   const nativeRoutes = [
-    ...healthRoutes(models),
+    ...healthRoutes({
+      notReadyReasons: () => (draining ? [DRAINING_REASON, ...models.notReadyReasons()] : models.notReadyReasons()),
+    }),
     ...modelRoutes(models, config, store),
     ...jobRoutes({ store, models, runner: jobs, config }),
     ...evaluationRoutes({ store, models, runner: evaluations, config }),
@@ -225,6 +234,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
 
   let closing: Promise<void> | undefined;
+  let drainingFor: Promise<void> | undefined;
   return {
     config,
     logger,
@@ -238,6 +248,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     evaluations,
     routes: router.routes().map((r) => ({ method: r.method, path: r.path, access: accessByRoute.get(r)! })),
     modelsLoaded,
+    drain(ms) {
+      drainingFor ??= (async () => {
+        draining = true;
+        http.closeConnectionsAfterReplies();
+        logger.info({ drainMs: ms, inFlight: http.requestsInFlight }, `draining: /health/ready answers 503 for ${ms} ms while requests are still served`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      })();
+      return drainingFor;
+    },
     close() {
       closing ??= (async () => {
         const deadline = Date.now() + config.shutdownTimeoutMs;
@@ -257,6 +276,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   };
 }
+
+const DRAINING_REASON = 'draining: this replica is shutting down';
 
 /** Says at start whether requests need keys and how they are limited. */
 function logAccessPolicy(logger: Logger, config: Config, keys: number, limit: RateLimitSpec): void {

@@ -18,12 +18,12 @@ afterEach(() => {
 });
 
 /** `sightline serve` in a child process, with only the settings given (SQLite in a fresh data dir). */
-async function spawnServer(modelsDir: string): Promise<{ child: ChildProcess; base: string; output: () => string }> {
+async function spawnServer(modelsDir: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; output: () => string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SIGHTLINE_')));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-sigterm-'));
   const child = spawn(process.execPath, [main, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', modelsDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, SIGHTLINE_SHUTDOWN_TIMEOUT_MS: '20000' },
+    env: { ...env, SIGHTLINE_SHUTDOWN_TIMEOUT_MS: '20000', ...extraEnv },
   });
   children.push(child);
   let out = '';
@@ -93,4 +93,55 @@ it('answers every predict in flight on SIGTERM, then exits 0', async () => {
   expect(firstPixels(answers[0])).toEqual([255, 255, 255]);
   expect(await exited).toEqual({ code: 0, signal: null });
   expect(server.output()).toMatch(/signal received/);
+});
+
+it('drains on SIGTERM: readiness fails at once while every request is still served, then it stops accepting and exits 0', async () => {
+  const modelsDir = makeModelRepo({
+    quick: {
+      onnx: stallingModel({ magic: 255, side: 8 }).bytes,
+      manifest: { task: 'raw', input: { ...plainInput, scale: 1 }, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 }, instances: 1, intraOpThreads: 1 },
+    },
+  });
+  const server = await spawnServer(modelsDir, { SIGHTLINE_DRAIN_MS: '3000' });
+  await waitReady(server.base);
+  const image = await solidImage('png', 8, 8, [7, 8, 9]);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    server.child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  const signalled = Date.now();
+  server.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+
+  // Inside the drain: not ready (with the reason), but alive, and predict still answers, each on a closed connection.
+  const ready = await fetch(`${server.base}/health/ready`);
+  expect(ready.status).toBe(503);
+  expect(((await ready.json()) as ErrorAnswer).error).toEqual({
+    code: 'not_ready',
+    message: 'draining: this replica is shutting down',
+    reasons: ['draining: this replica is shutting down'],
+  });
+  const live = await fetch(`${server.base}/health/live`);
+  expect(live.status).toBe(200);
+  expect(live.headers.get('connection')).toBe('close');
+  const predicted = await fetch(`${server.base}/v1/models/quick/predict`, { method: 'POST', body: image, headers: { 'content-type': 'image/png' } });
+  expect(predicted.status).toBe(200);
+  expect(((await predicted.json()) as Answer<RawAnswer>).outputs.output.data.slice(0, 3)).toEqual([7, 7, 7]);
+
+  const { code, signal, at } = await exited;
+  expect({ code, signal }).toEqual({ code: 0, signal: null });
+  expect(at - signalled).toBeGreaterThanOrEqual(3000);
+  expect(server.output()).toMatch(/draining: \/health\/ready answers 503 for 3000 ms/);
+});
+
+it('skips the drain on SIGINT: a person at a terminal wants it stopped now', async () => {
+  const server = await spawnServer(makeModelRepo({}), { SIGHTLINE_DRAIN_MS: '60000' });
+  await waitReady(server.base);
+  // Signal handlers are installed once start-up has finished, a moment after readiness.
+  await new Promise((r) => setTimeout(r, 1000));
+  const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+  const signalled = Date.now();
+  server.child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(Date.now() - signalled).toBeLessThan(30_000);
+  expect(server.output()).not.toMatch(/draining/);
 });

@@ -126,6 +126,14 @@ export class HttpApp {
     });
   }
 
+  /**
+   * The start of a drain: requests are still served, but every answer closes its connection, so a
+   * balancer's pooled connections to this replica are gone by the time it stops accepting.
+   */
+  closeConnectionsAfterReplies(): void {
+    this.draining = true;
+  }
+
   /** Stops accepting connections, then waits up to `deadlineMs` for requests in flight. */
   async close(deadlineMs: number): Promise<{ drained: boolean; abandoned: number }> {
     this.draining = true;
