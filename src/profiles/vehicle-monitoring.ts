@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { z } from 'zod';
 import { notFound, SightlineError } from '../errors.js';
@@ -140,7 +139,7 @@ class LiveFeed {
     let image: string | null = null;
     if (d.imageSha256 !== null) {
       const stored = await this.profile.store.blobs.get(d.imageSha256);
-      if (stored !== undefined) image = (await readFile(stored.path)).toString('base64');
+      if (stored !== undefined) image = (await stored.read()).toString('base64');
     }
     return { ...log, image };
   }

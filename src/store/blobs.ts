@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
-import { badRequest, conflict } from '../errors.js';
-import type { BlobFiles } from './blob-files.js';
-import { DiskSpace } from './disk-full.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { BlobBytes, BlobKind } from './blob-bytes.js';
 import { parseSha256, sha256Hex } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -26,11 +25,19 @@ export interface BlobPutOptions {
 export interface BlobStore {
   /** Stores bytes under their SHA-256; `created` is false when the same bytes were already stored. */
   put(bytes: Uint8Array, options: BlobPutOptions): Promise<{ sha256: string; created: boolean }>;
-  /** Metadata and the file path to stream from; undefined when unknown. Throws 400 for a malformed hash. */
-  get(sha256: string): Promise<{ meta: BlobMeta; path: string } | undefined>;
+  /** Metadata and a reader of the bytes; undefined when unknown. Throws 400 for a malformed hash. */
+  get(sha256: string): Promise<StoredBlob | undefined>;
   has(sha256: string): Promise<boolean>;
-  /** Removes row and file; false when unknown; 409 while a job or detection refers to the blob. */
+  /** Removes row and bytes; false when unknown; 409 while a job or detection refers to the blob. */
   delete(sha256: string): Promise<boolean>;
+  /** Where the bytes live. */
+  readonly kind: BlobKind;
+}
+
+export interface StoredBlob {
+  meta: BlobMeta;
+  /** All the bytes; rejects with 404 when they went missing since `get` (deleted meanwhile). */
+  read(): Promise<Buffer>;
 }
 
 const MAX_DIMENSION = 2 ** 31 - 1;
@@ -55,18 +62,30 @@ function toMeta(row: BlobsTable): BlobMeta {
 }
 
 /**
- * Rows in `blobs`, files in BlobFiles. The file is made durable before the row is
- * committed, so a committed row always has its file; a crash in between leaves only an
- * unreferenced file that the next put of the same bytes reuses. Work on one hash is
- * serialised in this process so a put and a delete of the same bytes cannot interleave.
+ * Rows in `blobs`, bytes in a BlobBytes back-end (local files or database chunks), which
+ * sees to it that a committed row always has its bytes. Work on one hash is serialised in
+ * this process so a put and a delete of the same bytes cannot interleave; replicas sharing
+ * a MySQL database rely on the row's primary key instead.
  */
-export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>, files: BlobFiles, logger: StoreLogger): BlobStore {
+export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>, stored: BlobBytes, logger: StoreLogger): BlobStore {
   const lock = new KeyedLock();
-  const space = new DiskSpace(logger, 'blob files');
 
   const selectRow = (sha256: string) => db.selectFrom('blobs').selectAll().where('sha256', '=', sha256).executeTakeFirst();
 
+  const missing = (meta: BlobMeta, found: number | undefined) => {
+    logger.error({ sha256: meta.sha256, blobs: stored.kind, expectedBytes: meta.bytes, foundBytes: found ?? null }, 'blob row has incomplete bytes');
+    return notFound(`blob ${meta.sha256} not found: its bytes are missing`);
+  };
+
+  const read = async (meta: BlobMeta): Promise<Buffer> => {
+    const bytes = await stored.read(meta.sha256);
+    if (bytes === undefined || bytes.byteLength !== meta.bytes) throw missing(meta, bytes?.byteLength);
+    return bytes;
+  };
+
   return {
+    kind: stored.kind,
+
     async put(bytes, options) {
       if (!(bytes instanceof Uint8Array)) throw badRequest('blob bytes must be a Uint8Array');
       const mediaType = options?.mediaType;
@@ -78,12 +97,14 @@ export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWrit
       const sha256 = sha256Hex(bytes);
       return lock.run(sha256, async () => {
         const existing = await selectRow(sha256);
-        const onDisk = await files.exists(sha256);
-        if (!onDisk) {
-          if (existing !== undefined) logger.warn({ sha256 }, 'blob file was missing; rewriting it');
-          await space.guard(() => files.write(sha256, bytes));
+        if (existing !== undefined) {
+          if (!(await stored.complete(sha256, Number(existing.bytes)))) {
+            logger.warn({ sha256, blobs: stored.kind }, 'blob bytes were missing; rewriting them');
+            await stored.repair(sha256, bytes);
+          }
+          return { sha256, created: false };
         }
-        if (existing !== undefined) return { sha256, created: false };
+        await stored.beforeInsert(sha256, bytes);
         const row: BlobsTable = {
           sha256,
           bytes: bytes.byteLength,
@@ -92,10 +113,13 @@ export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWrit
           height,
           created_at: Date.now(),
         };
-        // Another process sharing a MySQL database may have inserted the row meanwhile.
+        // Another process sharing a MySQL database may have inserted the row meanwhile: then
+        // its transaction wrote the bytes, and this one writes nothing.
         const inserted = await writer.write(async (trx) => {
           const result = await trx.insertInto('blobs').values(row).orIgnore().executeTakeFirst();
-          return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+          if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+          await stored.insertWith(trx, sha256, bytes);
+          return true;
         });
         return { sha256, created: inserted };
       });
@@ -105,11 +129,12 @@ export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWrit
       const hash = parseSha256(sha256);
       const row = await selectRow(hash);
       if (row === undefined) return undefined;
-      if (!(await files.exists(hash))) {
-        logger.error({ sha256: hash }, 'blob row has no file');
+      const meta = toMeta(row);
+      if (!(await stored.complete(hash, meta.bytes))) {
+        missing(meta, undefined);
         return undefined;
       }
-      return { meta: toMeta(row), path: files.pathFor(hash) };
+      return { meta, read: () => read(meta) };
     },
 
     async has(sha256) {
@@ -126,12 +151,13 @@ export function createBlobStore(db: Kysely<StoreSchema>, writer: GroupCommitWrit
           const detection = await trx.selectFrom('detections').select('id').where('image_sha256', '=', hash).limit(1).executeTakeFirst();
           if (job !== undefined || detection !== undefined) return 'referenced' as const;
           const result = await trx.deleteFrom('blobs').where('sha256', '=', hash).executeTakeFirst();
+          // Bytes without a row (a crash between file and row) go too.
+          await stored.deleteWith(trx, hash);
           return Number(result.numDeletedRows) > 0 ? ('deleted' as const) : ('missing' as const);
         });
         if (outcome === 'referenced') throw conflict(`blob ${hash} is still referenced by a job or detection`);
-        // The row is gone first, so nobody is handed a path to a file being removed.
-        // An unreferenced file without a row (left by a crash) is removed too.
-        await files.remove(hash);
+        // The row is gone first, so nobody finds a row whose file is being removed.
+        await stored.afterDelete(hash);
         return outcome === 'deleted';
       });
     },

@@ -1,10 +1,11 @@
-/** The store: everything sightline remembers (SQL rows through kysely, blobs on disk). */
+/** The store: everything sightline remembers (SQL rows through kysely, blobs on disk or in the database). */
 export { openStore } from './open.js';
 export type { Store, StoreOptions } from './open.js';
 export type { StoreLogger } from './logger.js';
 export { DatabaseUrlError, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 export type { DatabaseKind, DatabaseLocation } from './database-url.js';
-export type { BlobMeta, BlobPutOptions, BlobStore } from './blobs.js';
+export type { BlobMeta, BlobPutOptions, BlobStore, StoredBlob } from './blobs.js';
+export type { BlobKind } from './blob-bytes.js';
 export { SHA256_ANY_CASE, SHA256_HEX, SHA256_RULE } from './content-hash.js';
 export { JOB_STATUSES } from './jobs.js';
 export type { CreateJobInput, Job, JobRepository, JobStatus, ListJobsQuery } from './jobs.js';

@@ -1,6 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import type { BlobBytes, BlobKind } from './blob-bytes.js';
+import { chunkBlobBytes } from './blob-chunks.js';
+import { fileBlobBytes } from './blob-file-bytes.js';
 import { BlobFiles } from './blob-files.js';
 import { type BlobStore, createBlobStore } from './blobs.js';
 import { connect } from './connection.js';
@@ -16,8 +19,10 @@ import type { StoreSchema } from './schema.js';
 export interface StoreOptions {
   /** `sqlite:<path>`, `sqlite::memory:` or `mysql://user:password@host:port/database`; default `sqlite:<dataDir>/sightline.db`. */
   url?: string;
-  /** Holds the SQLite file (by default) and the blob files (`<dataDir>/blobs`). */
+  /** Holds the SQLite file (by default) and, with `blobs: 'local'`, the blob files (`<dataDir>/blobs`). */
   dataDir: string;
+  /** Where image bytes live: `local` files (default) or `database` chunks, which replicas sharing the database share. */
+  blobs?: BlobKind;
   /** Group-commit window in ms (default 2); 0 commits every write in its own transaction. */
   groupCommitMs?: number;
   /** Largest group committed at once (default 1000). */
@@ -31,6 +36,8 @@ export interface Store {
   /** The URL in use, password hidden. */
   readonly url: string;
   readonly blobs: BlobStore;
+  /** Where `blobs` keeps the bytes. */
+  readonly blobKind: BlobKind;
   readonly jobs: JobRepository;
   readonly detections: DetectionRepository;
   readonly evaluations: EvaluationRepository;
@@ -45,13 +52,15 @@ export interface Store {
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (typeof options?.dataDir !== 'string' || options.dataDir === '') throw new Error('openStore needs a dataDir');
   const logger = options.logger ?? silentLogger;
+  const blobKind = options.blobs ?? 'local';
+  if (blobKind !== 'local' && blobKind !== 'database') throw new Error(`openStore: blobs must be 'local' or 'database', got ${String(blobKind)}`);
   const url = options.url ?? defaultDatabaseUrl(options.dataDir);
   const shownUrl = redactDatabaseUrl(url);
   const location = parseDatabaseUrl(url);
   await mkdir(options.dataDir, { recursive: true });
   const db = await connect(location, shownUrl);
   let writer: GroupCommitWriter<StoreSchema>;
-  let files: BlobFiles;
+  let bytes: BlobBytes;
   try {
     writer = new GroupCommitWriter<StoreSchema>(db, {
       windowMs: options.groupCommitMs ?? 2,
@@ -60,12 +69,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       ...(options.onCommit !== undefined ? { onCommit: options.onCommit } : {}),
     });
     await migrateToLatest(db, location.kind, logger);
-    files = await BlobFiles.open(join(options.dataDir, 'blobs'));
+    bytes = blobKind === 'database' ? chunkBlobBytes(db, writer) : fileBlobBytes(await BlobFiles.open(join(options.dataDir, 'blobs')), logger);
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err;
   }
-  logger.info({ database: shownUrl, kind: location.kind }, 'store opened');
+  logger.info({ database: shownUrl, kind: location.kind, blobs: blobKind }, 'store opened');
 
   let closing: Promise<void> | undefined;
   return {
@@ -73,7 +82,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     url: shownUrl,
     db,
     writer,
-    blobs: createBlobStore(db, writer, files, logger),
+    blobKind,
+    blobs: createBlobStore(db, writer, bytes, logger),
     jobs: createJobRepository(db, writer),
     detections: createDetectionRepository(db, writer),
     evaluations: createEvaluationRepository(db, writer),

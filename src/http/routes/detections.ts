@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../config.js';
 import { badRequest, notFound } from '../../errors.js';
@@ -71,7 +70,7 @@ export function detectionRoutes(deps: DetectionRouteDeps): Route[] {
     } else {
       const stored = await store.blobs.get(snapshot.sha256);
       if (stored === undefined) throw notFound(`image ${snapshot.sha256} not found`);
-      bytes = await readFile(stored.path);
+      bytes = await stored.read();
     }
     const p = await predict(models, model, bytes, { signal, priority: 'low', limits });
     return predictionAnswer(model, p, performance.now() - started);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Config } from '../../config.js';
 import { badRequest, conflict, found, notFound, SightlineError } from '../../errors.js';
 import { type ImageLimits, checkDecodes } from '../../imaging/index.js';
@@ -45,7 +44,7 @@ export async function storeImage(store: Store, data: Uint8Array, limits: ImageLi
 /** The bytes of a stored image named by `imageSha256`; 404 when none is stored. */
 export async function storedImageBytes(store: Store, sha256: string): Promise<Buffer> {
   const image = found(await store.blobs.get(sha256), `image ${sha256}`);
-  return readFile(image.path);
+  return image.read();
 }
 
 /** Stored bytes never change under their hash: cache them for good. */
@@ -119,10 +118,10 @@ export function imageRoutes(store: Store, config: Config): Route[] {
       },
       schema: {
         operationId: 'deleteImage',
-        summary: 'Delete a stored image (its row and its file)',
+        summary: 'Delete a stored image (its row and its bytes)',
         tags: ['Images'],
         params: imageParams,
-        responses: { 204: { description: 'deleted, file included' } },
+        responses: { 204: { description: 'deleted, bytes included' } },
         errors: {
           400: '`sha256` is not 64 hexadecimal digits',
           404: 'no image with this hash is stored',
@@ -138,7 +137,7 @@ export function imageRoutes(store: Store, config: Config): Route[] {
         const etag = `"${image.meta.sha256}"`;
         const headers = { etag, 'cache-control': CACHE_CONTROL };
         if (matchesEtag(request['If-None-Match'], etag)) return { status: 304, headers };
-        return bytes(await readFile(image.path), image.meta.mediaType, headers);
+        return bytes(await image.read(), image.meta.mediaType, headers);
       },
       schema: {
         operationId: 'getImage',
