@@ -99,6 +99,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const store = await openStore({
     url: config.databaseUrl,
     dataDir: config.dataDir,
+    blobs: config.blobs,
     groupCommitMs: config.groupCommitMs,
     logger,
     onCommit: ({ latencyMs }) => metrics.dbCommitSeconds.observe(latencyMs / 1000),

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { SightlineError } from '../errors.js';
 import { predictionAnswer } from '../engine/prediction-answer.js';
@@ -227,7 +226,7 @@ export class JobRunner {
       await this.fail(id, new SightlineError(500, 'image_missing', `image ${job.imageSha256} is missing from the blob store`), signal);
       return;
     }
-    const bytes = await readFile(blob.path);
+    const bytes = await this.database(() => blob.read(), id, signal);
     const started = performance.now();
     let prediction: Prediction;
     for (let attempt = 1; ; attempt++) {
