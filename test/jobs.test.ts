@@ -90,7 +90,10 @@ describeEachDatabase('async jobs', (target) => {
         startedAt: running.startedAt,
         finishedAt: expect.any(Number),
         error: null,
+        attempts: 1,
+        replica: server.config.replicaId,
       });
+      expect(running).toMatchObject({ attempts: 1, replica: server.config.replicaId });
       expect(done.startedAt).toBeGreaterThanOrEqual(done.createdAt);
       expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt);
 

@@ -27,6 +27,9 @@ describeEachDatabase('jobs', (target) => {
       finishedAt: null,
       result: null,
       error: null,
+      attempts: 0,
+      replica: null,
+      leaseExpiresAt: null,
     });
     expect(job.createdAt).toBeGreaterThanOrEqual(before);
     expect(await store.jobs.get(job.id)).toEqual(job);

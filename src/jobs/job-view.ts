@@ -12,6 +12,10 @@ export interface JobView {
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
+  /** Times a replica claimed it: 1 when it ran once; more when a replica died or stopped mid-run and another took it over. */
+  attempts: number;
+  /** The replica id running it while running; the one that finished it once finished; null while queued. */
+  replica: string | null;
 }
 
 export function jobView(job: Job): JobView {
@@ -25,5 +29,7 @@ export function jobView(job: Job): JobView {
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
     error: job.error,
+    attempts: job.attempts,
+    replica: job.replica,
   };
 }

@@ -1,8 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type ExpressionBuilder, type Kysely, MysqlAdapter, type Transaction } from 'kysely';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { parseSha256 } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
-import { newId } from './ids.js';
+import { newId, normaliseId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
 import { deleteById, getById, transitionById } from './rows-by-id.js';
@@ -23,6 +23,20 @@ export interface Job {
   /** The parsed JSON result of a succeeded job. */
   result: unknown;
   error: string | null;
+  /** Times a replica claimed it: 1 for a job that ran once, more when one was taken over or given back. */
+  attempts: number;
+  /** The replica holding it while running; after it finished, the one that finished it. */
+  replica: string | null;
+  /** Epoch ms after which another replica may take a running job over; null when not running. */
+  leaseExpiresAt: number | null;
+}
+
+/** Who claims and for how long. */
+export interface JobLease {
+  /** The replica id. */
+  owner: string;
+  /** Milliseconds from now the lease runs out unless renewed. */
+  leaseMs: number;
 }
 
 export interface CreateJobInput {
@@ -50,7 +64,10 @@ export interface JobRepository {
   /** Newest first. */
   list(query?: ListJobsQuery): Promise<Page<Job>>;
   delete(id: string): Promise<boolean>;
-  /** queued → running. 404 when unknown, 409 from any other status. */
+  /**
+   * queued → running, without a lease. 404 when unknown, 409 from any other status. These three
+   * ignore leases; replicas running jobs use `claim` and `finishSucceeded`/`finishFailed`.
+   */
   markRunning(id: string): Promise<Job>;
   /** running → succeeded, storing the result as JSON. */
   markSucceeded(id: string, result: unknown): Promise<Job>;
@@ -58,8 +75,32 @@ export interface JobRepository {
   markFailed(id: string, error: string): Promise<Job>;
   /** Queued and running jobs, oldest first: what a restart has to pick up again. */
   listUnfinished(): Promise<Job[]>;
-  /** Moves running jobs back to queued (their worker is gone after a restart); returns how many. */
-  resetRunning(): Promise<number>;
+  /**
+   * Moves running jobs back to queued (their worker is gone after a restart); returns how many.
+   * Without a scope every running job (one process owns the database); with `owner`, only the
+   * ones that replica held and those whose lease ran out, so live replicas keep theirs.
+   */
+  resetRunning(scope?: { owner: string }): Promise<number>;
+  /**
+   * Claims one job in one conditional update that only one replica can win: a queued job, a
+   * running one whose lease ran out (or has none), or one `lease.owner` already holds. Returns the
+   * job as claimed (running, attempts counted), or undefined when it is not claimable (held by
+   * another replica, finished, deleted, or not an id of ours).
+   */
+  claim(id: string, lease: JobLease): Promise<Job | undefined>;
+  /**
+   * Claims up to `limit` claimable jobs (queued, or running under a lease that ran out), oldest
+   * first; on MySQL/MariaDB rows another transaction is claiming are skipped rather than waited for.
+   */
+  claimNext(lease: JobLease, limit: number): Promise<Job[]>;
+  /** Extends `lease.owner`'s leases on the running jobs among `ids`, in one update; returns the ids it still holds. */
+  renew(ids: readonly string[], lease: JobLease): Promise<Set<string>>;
+  /** Puts `owner`'s running jobs among `ids` back to queued without a lease, so any replica takes them at once; returns how many. */
+  release(ids: readonly string[], owner: string): Promise<number>;
+  /** running → succeeded while `owner` holds the lease; undefined (nothing written) once it does not. */
+  finishSucceeded(id: string, owner: string, result: unknown): Promise<Job | undefined>;
+  /** running → failed while `owner` holds the lease; undefined (nothing written) once it does not. */
+  finishFailed(id: string, owner: string, error: string): Promise<Job | undefined>;
 }
 
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed'];
@@ -79,8 +120,45 @@ function toJob(row: JobsTable): Job {
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     result: fromJsonText(row.result),
     error: row.error,
+    attempts: Number(row.attempts),
+    replica: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at === null ? null : Number(row.lease_expires_at),
   };
 }
+
+function errorText(error: unknown): string {
+  if (typeof error !== 'string') throw badRequest('error must be a string', { field: 'error' });
+  return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
+}
+
+function checkLease(lease: JobLease): JobLease {
+  checkName(lease?.owner, 'lease owner');
+  if (!Number.isInteger(lease.leaseMs) || lease.leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${lease.leaseMs}`);
+  return lease;
+}
+
+/** Ids as callers name them, lower case; those that cannot be ours left out. */
+function canonicalIds(ids: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of ids) {
+    const id = normaliseId(raw);
+    if (id !== undefined) out.add(id);
+  }
+  return [...out];
+}
+
+/** Running rows no live replica holds: the lease ran out, or there never was one (a row from before leases). */
+const leaseGone = (eb: ExpressionBuilder<StoreSchema, 'jobs'>, now: number) =>
+  eb.and([eb('status', '=', 'running'), eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)])]);
+
+/** What a scan may claim: queued rows and running rows whose lease is gone. */
+const claimable = (eb: ExpressionBuilder<StoreSchema, 'jobs'>, now: number) => eb.or([eb('status', '=', 'queued'), leaseGone(eb, now)]);
+
+/** A finished row keeps its last owner (who ran it) but no expiry: nobody holds it any more. */
+const finishedSet = (now: number) => ({ finished_at: now, lease_expires_at: null });
+
+/** Back in the queue: not started, nobody's. */
+const queuedSet = { status: 'queued', started_at: null, lease_owner: null, lease_expires_at: null } as const;
 
 function checkName(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > 255) {
@@ -94,6 +172,44 @@ function checkName(value: unknown, field: string): string {
 export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): JobRepository {
   const selectByKey = (q: Kysely<StoreSchema> | Transaction<StoreSchema>, key: string) =>
     q.selectFrom('jobs').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+
+  // Only MySQL/MariaDB lock rows; SQLite serialises writers on the whole file.
+  const rowLocks = db.getExecutor().adapter instanceof MysqlAdapter;
+
+  /** The conditional update of a claim, inside a write; true when this claim won. */
+  async function claimRow(trx: Transaction<StoreSchema>, id: string, lease: JobLease, now: number, ownToo: boolean): Promise<boolean> {
+    const result = await trx
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: 'running',
+        lease_owner: lease.owner,
+        lease_expires_at: now + lease.leaseMs,
+        attempts: eb('attempts', '+', 1),
+        started_at: eb.fn.coalesce('started_at', eb.val(now)),
+      }))
+      .where('id', '=', id)
+      .where((eb) => (ownToo ? eb.or([claimable(eb, now), eb.and([eb('status', '=', 'running'), eb('lease_owner', '=', lease.owner)])]) : claimable(eb, now)))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** The conditional update that finishes a run the owner still holds; the row as it is then, or undefined when it was not. */
+  function finish(rawId: string, owner: string, set: Partial<JobsTable>): Promise<Job | undefined> {
+    const id = normaliseId(rawId);
+    if (id === undefined) return Promise.resolve(undefined);
+    return writer.write(async (trx) => {
+      const result = await trx
+        .updateTable('jobs')
+        .set(set)
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return undefined;
+      const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toJob(row);
+    });
+  }
 
   const transition = (rawId: string, from: readonly JobStatus[], to: JobStatus, set: Partial<JobsTable>): Promise<Job> =>
     transitionById(writer, 'jobs', 'job', rawId, { from, to, set }, toJob);
@@ -178,13 +294,11 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
 
     async markSucceeded(id, result) {
       const text = toJsonText(result, 'result');
-      return transition(id, ['running'], 'succeeded', { finished_at: Date.now(), result: text });
+      return transition(id, ['running'], 'succeeded', { ...finishedSet(Date.now()), result: text });
     },
 
     async markFailed(id, error) {
-      if (typeof error !== 'string') throw badRequest('error must be a string', { field: 'error' });
-      const message = error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
-      return transition(id, ['queued', 'running'], 'failed', { finished_at: Date.now(), error: message });
+      return transition(id, ['queued', 'running'], 'failed', { ...finishedSet(Date.now()), error: errorText(error) });
     },
 
     async listUnfinished() {
@@ -198,11 +312,119 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
       return rows.map(toJob);
     },
 
-    async resetRunning() {
+    async resetRunning(scope) {
+      const owner = scope === undefined ? undefined : checkName(scope.owner, 'lease owner');
+      const now = Date.now();
       return writer.write(async (trx) => {
-        const result = await trx.updateTable('jobs').set({ status: 'queued', started_at: null }).where('status', '=', 'running').executeTakeFirst();
+        let q = trx.updateTable('jobs').set(queuedSet).where('status', '=', 'running');
+        if (owner !== undefined) q = q.where((eb) => eb.or([eb('lease_owner', '=', owner), leaseGone(eb, now)]));
+        const result = await q.executeTakeFirst();
         return Number(result.numUpdatedRows);
       });
+    },
+
+    async claim(rawId, lease) {
+      checkLease(lease);
+      const id = normaliseId(rawId);
+      if (id === undefined) return undefined;
+      const now = Date.now();
+      return writer.write(async (trx) => {
+        if (!(await claimRow(trx, id, lease, now, true))) return undefined;
+        const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+        return row === undefined ? undefined : toJob(row);
+      });
+    },
+
+    async claimNext(lease, limit) {
+      checkLease(lease);
+      if (!Number.isInteger(limit) || limit < 1) return [];
+      const now = Date.now();
+      // Candidates from an unlocked read through the indexes (status, created_at) and (status,
+      // lease_expires_at): a locking scan would hold every row it passes over.
+      const oldest = (q: ReturnType<typeof candidates>) => q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).execute();
+      const candidates = () => db.selectFrom('jobs').select(['id', 'created_at']);
+      const [queued, expired] = await Promise.all([
+        oldest(candidates().where('status', '=', 'queued')),
+        oldest(candidates().where((eb) => leaseGone(eb, now))),
+      ]);
+      const ids = [...queued, ...expired]
+        .sort((a, b) => Number(a.created_at) - Number(b.created_at) || (a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+        .map((r) => r.id);
+      if (ids.length === 0) return [];
+      return writer.write(async (trx) => {
+        let mine = ids;
+        if (rowLocks) {
+          // Locks the candidates by primary key, passing over those another replica is claiming now.
+          const free = await trx
+            .selectFrom('jobs')
+            .select('id')
+            .where('id', 'in', ids)
+            .where((eb) => claimable(eb, now))
+            .forUpdate()
+            .skipLocked()
+            .execute();
+          const locked = new Set(free.map((r) => r.id));
+          mine = ids.filter((id) => locked.has(id));
+        }
+        const won: string[] = [];
+        for (const id of mine) if (await claimRow(trx, id, lease, now, false)) won.push(id);
+        if (won.length === 0) return [];
+        const rows = await trx.selectFrom('jobs').selectAll().where('id', 'in', won).execute();
+        const byId = new Map(rows.map((row) => [row.id, toJob(row)]));
+        return won.flatMap((id) => byId.get(id) ?? []);
+      });
+    },
+
+    async renew(rawIds, lease) {
+      checkLease(lease);
+      const ids = canonicalIds(rawIds);
+      if (ids.length === 0) return new Set<string>();
+      const expires = Date.now() + lease.leaseMs;
+      return writer.write(async (trx) => {
+        await trx
+          .updateTable('jobs')
+          .set({ lease_expires_at: expires })
+          .where('lease_owner', '=', lease.owner)
+          .where('status', '=', 'running')
+          .where('id', 'in', ids)
+          .execute();
+        // Read back rather than counted: MySQL counts a row whose value did not change as not updated.
+        const held = await trx
+          .selectFrom('jobs')
+          .select('id')
+          .where('lease_owner', '=', lease.owner)
+          .where('status', '=', 'running')
+          .where('id', 'in', ids)
+          .execute();
+        return new Set(held.map((r) => r.id));
+      });
+    },
+
+    async release(rawIds, owner) {
+      checkName(owner, 'lease owner');
+      const ids = canonicalIds(rawIds);
+      if (ids.length === 0) return 0;
+      return writer.write(async (trx) => {
+        const result = await trx
+          .updateTable('jobs')
+          .set(queuedSet)
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'running')
+          .where('id', 'in', ids)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
+    },
+
+    async finishSucceeded(id, owner, result) {
+      const text = toJsonText(result, 'result');
+      return finish(id, owner, { ...finishedSet(Date.now()), status: 'succeeded', result: text });
+    },
+
+    async finishFailed(id, owner, error) {
+      const message = errorText(error);
+      return finish(id, owner, { ...finishedSet(Date.now()), status: 'failed', error: message });
     },
   };
 }

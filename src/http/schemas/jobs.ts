@@ -61,6 +61,16 @@ export const jobView = z
     startedAt: z.int().nullable(),
     finishedAt: z.int().nullable(),
     error: z.string().nullable().describe('why a failed job failed'),
+    attempts: z
+      .int()
+      .min(0)
+      .describe(
+        'times a replica claimed the job: 0 while first queued, 1 when it ran once, more when a replica died or stopped mid-run and another took it over',
+      ),
+    replica: z
+      .string()
+      .nullable()
+      .describe('the replica id (SIGHTLINE_REPLICA_ID) running the job while running, the one that finished it once finished; null while queued'),
   })
   .meta({ id: 'Job', description: 'A job as listings, status answers and events show it.' });
 
