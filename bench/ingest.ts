@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import WebSocket from 'ws';
 import { createScratchDatabase, type ScratchDatabase } from '../src/store/scratch-database.js';
+import { type FanoutResult, measureFanout } from './fanout-latency.js';
 import { processCpuSeconds } from './load.js';
 import { writeResults } from './results-file.js';
 
@@ -218,67 +218,14 @@ for (const database of ['sqlite', 'mariadb'] as const) {
   await scratch?.drop();
 }
 
-/** WebSocket fan-out: one POST at a time, timed until every subscriber has the event. */
-async function fanout(): Promise<{ subscribers: number; events: number; p50Ms: number; p99Ms: number; maxMs: number; postP50Ms: number }> {
+/** WebSocket fan-out on one server with no model. */
+async function fanout(): Promise<FanoutResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-'));
   const server = await startServer(['--data-dir', dataDir, '--models-dir', dataDir]);
-  const sockets: WebSocket[] = [];
   try {
-    let received = 0;
-    let target = 0;
-    let reached: (() => void) | undefined;
-    const wsUrl = `${server.base.replace('http://', 'ws://')}/v1/ws`;
-    for (let i = 0; i < subscribers; i += 100) {
-      await Promise.all(
-        Array.from({ length: Math.min(100, subscribers - i) }, async () => {
-          const ws = new WebSocket(wsUrl);
-          sockets.push(ws);
-          await new Promise((resolve, reject) => {
-            ws.once('open', resolve);
-            ws.once('error', reject);
-          });
-          const acked = new Promise((resolve) => ws.once('message', resolve));
-          ws.send('{"type":"subscribe","topic":"detections"}');
-          await acked;
-          ws.on('message', () => {
-            received++;
-            if (received === target) reached?.();
-          });
-        }),
-      );
-    }
-    const latencies: number[] = [];
-    const posts: number[] = [];
-    for (let i = 0; i < fanoutEvents + 10; i++) {
-      target += subscribers;
-      const all = new Promise<void>((resolve) => (reached = resolve));
-      const t0 = performance.now();
-      const res = await fetch(`${server.base}/v1/detections`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ cameraId: 'fan', trackId: `f-${i}`, label: 'person', confidence: 0.8, detectedAt: Date.now() }),
-      });
-      const t1 = performance.now();
-      if (res.status !== 201) throw new Error(`POST answered ${res.status}`);
-      await res.arrayBuffer();
-      await all;
-      // The first ten warm up.
-      if (i >= 10) {
-        latencies.push(performance.now() - t0);
-        posts.push(t1 - t0);
-      }
-    }
-    const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-    return {
-      subscribers,
-      events: latencies.length,
-      p50Ms: q(latencies, 0.5),
-      p99Ms: q(latencies, 0.99),
-      maxMs: Math.max(...latencies),
-      postP50Ms: q(posts, 0.5),
-    };
+    const socketUrl = `${server.base.replace('http://', 'ws://')}/v1/ws`;
+    return await measureFanout({ socketUrls: [socketUrl], subscribers, postUrl: `${server.base}/v1/detections`, events: fanoutEvents });
   } finally {
-    for (const ws of sockets) ws.terminate();
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -18,6 +18,8 @@ export interface LoadOptions {
   url: string;
   method?: 'GET' | 'POST';
   body?: Buffer;
+  /** A new body for every request (instead of `body`), e.g. rows that must differ to be stored. */
+  bodyFactory?: () => string;
   headers?: Record<string, string>;
   connections: number;
   durationSec: number;
@@ -36,6 +38,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     url: options.url,
     method: options.method ?? 'GET',
     ...(options.body ? { body: options.body } : {}),
+    ...(options.bodyFactory ? { requests: [{ setupRequest: (req: object) => ({ ...req, body: options.bodyFactory!() }) }] } : {}),
     headers: options.headers ?? {},
     connections: options.connections,
     duration: options.durationSec,
