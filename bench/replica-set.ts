@@ -79,8 +79,9 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 function haproxyConfig(port: number, replicas: readonly Replica[]): string {
   // Checks every 250 ms, each given 2 s (on 2 shared cores a replica at saturation answers late, not
-  // never); three failed take a replica out (a drain fails readiness at once), two passed put it back. A request whose connection is refused or cut before an answer comes is sent
-  // again to another replica: that is the balancer's part of a rolling restart.
+  // never); three failed take a replica out (a drain fails readiness at once), two passed put it back.
+  // A request whose connection is refused or cut before an answer comes is sent again to another
+  // replica: that is the balancer's part of a rolling restart.
   return `global
   maxconn 4096
 defaults
