@@ -6,6 +6,7 @@ import type { ModelRepository } from '../engine/repository.js';
 import type { ImageLimits } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Evaluation, EvaluationSummary, Store } from '../store/index.js';
+import type { EvaluationLease } from '../store/evaluations.js';
 import type { Dataset, DatasetProblem } from './dataset.js';
 import type { EvaluationReport } from './report.js';
 import { type ModelFacts, type ScoreOptions, scorerFor, summaryOf, type TaskMetrics } from './scorers.js';
@@ -26,13 +27,17 @@ export interface EvaluationEvents {
 }
 
 export interface EvaluationRunnerOptions {
-  store: Pick<Store, 'evaluations'>;
+  store: Pick<Store, 'evaluations' | 'kind'>;
   models: ModelRepository;
   limits: ImageLimits;
   logger: Logger;
   events: EvaluationEvents;
   /** Evaluations run at once; later ones wait, queued. Default 1. */
   concurrency?: number;
+  /** This replica's id: the owner of the leases on the evaluations it holds. Unique per running replica. */
+  replicaId: string;
+  /** How long an evaluation stays this replica's without renewal; renewed every third of it. */
+  leaseMs: number;
 }
 
 /** What a started evaluation runs over. */
@@ -52,6 +57,8 @@ const PROGRESS_EVERY_MS = 250;
 const MAX_ATTEMPTS = 30;
 const RETRY_MAX_MS = 2000;
 const RETRYABLE = new Set(['overloaded', 'unavailable']);
+const RESTARTED = 'the server stopped before this evaluation finished; start it again';
+const REPLICA_GONE = 'the replica running this evaluation stopped renewing it (it died or lost the database); start it again';
 
 interface Run {
   readonly request: EvaluationRequest;
@@ -59,6 +66,8 @@ interface Run {
   done: number;
   problems: number;
   lastProgress: number;
+  /** Its final write has started: that conditional write decides, a lost renewal no longer aborts it. */
+  finishing: boolean;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -90,23 +99,38 @@ class Abandoned extends Error {}
  * requests go first; waiting images age into the high order, so an evaluation is not starved),
  * a bounded number in flight, then the task's metrics, stored as the report. Unreadable images
  * are reported and left out; a model that stops serving fails the evaluation. Datasets are not
- * kept, so an evaluation the process did not finish is marked failed at the next start.
+ * kept, so an evaluation runs only on the replica it was submitted to, leased to it from creation
+ * and renewed while it waits and runs: one the process did not finish is marked failed at the next
+ * start, and one whose replica died is marked failed by any replica once its lease ran out.
  */
 export class EvaluationRunner {
   private readonly options: EvaluationRunnerOptions;
   private readonly queue: Array<{ id: string; request: EvaluationRequest }> = [];
   private readonly runs = new Map<string, Run>();
   private readonly tasks = new Set<Promise<void>>();
+  /** Evaluations leased to this replica: queued or running here. */
+  private readonly leases = new Set<string>();
+  private readonly lease: EvaluationLease;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
   private stopping = false;
 
   constructor(options: EvaluationRunnerOptions) {
     this.options = options;
+    this.lease = { owner: options.replicaId, leaseMs: options.leaseMs };
   }
 
-  /** Marks what a previous process left unfinished as failed; returns how many. */
+  /**
+   * Marks what a previous process left unfinished as failed; returns how many. On SQLite one process
+   * owns the database: every unfinished one. On MySQL/MariaDB only those this replica id held and
+   * those nobody holds any more: other replicas' go on.
+   */
   async start(): Promise<number> {
-    const failed = await this.options.store.evaluations.failUnfinished('the server stopped before this evaluation finished; start it again');
-    if (failed > 0) this.options.logger.warn({ evaluations: failed }, 'evaluations left unfinished by the previous process marked failed');
+    const { store, logger } = this.options;
+    const failed = await store.evaluations.failUnfinished(RESTARTED, store.kind === 'sqlite' ? undefined : { owner: this.lease.owner });
+    if (failed > 0) logger.warn({ evaluations: failed }, 'evaluations left unfinished by the previous process marked failed');
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(this.lease.leaseMs / 3)));
+    this.renewTimer.unref();
     return failed;
   }
 
@@ -121,7 +145,9 @@ export class EvaluationRunner {
       layout: dataset.layout,
       total: dataset.samples.length,
       problems: dataset.problems.length,
+      lease: this.lease,
     });
+    this.leases.add(evaluation.id);
     this.options.events.changed(evaluation);
     this.queue.push({ id: evaluation.id, request });
     this.pump();
@@ -139,11 +165,46 @@ export class EvaluationRunner {
     const deleted = await this.options.store.evaluations.delete(id);
     if (!deleted) return false;
     const canonical = id.toLowerCase();
-    const at = this.queue.findIndex((q) => q.id === canonical);
-    if (at !== -1) this.queue.splice(at, 1);
-    this.runs.get(canonical)?.controller.abort();
+    this.drop(canonical);
     this.options.events.deleted(canonical);
     return true;
+  }
+
+  /** Takes an evaluation out of this replica: out of the queue, its run aborted, its lease no longer renewed. */
+  private drop(id: string): void {
+    const at = this.queue.findIndex((q) => q.id === id);
+    if (at !== -1) this.queue.splice(at, 1);
+    this.runs.get(id)?.controller.abort();
+    this.leases.delete(id);
+  }
+
+  /**
+   * Renews the leases held in one update; an evaluation found no longer ours (failed by another
+   * replica after this one could not renew it) stops here without writing. Then, on a shared
+   * database, fails the evaluations of any replica that stopped renewing them.
+   */
+  private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    const { store, logger } = this.options;
+    try {
+      const ids = [...this.leases];
+      if (ids.length > 0) {
+        const held = await store.evaluations.renew(ids, this.lease);
+        for (const id of ids) {
+          if (held.has(id) || !this.leases.has(id) || this.runs.get(id)?.finishing === true) continue;
+          logger.warn({ evaluation: id }, 'evaluation lease lost; it stops here');
+          this.drop(id);
+        }
+      }
+      // One SQLite file has one process: nobody else's evaluations to sweep.
+      const expired = store.kind === 'sqlite' ? 0 : await store.evaluations.failExpired(REPLICA_GONE);
+      if (expired > 0) logger.warn({ evaluations: expired }, 'evaluations whose replica stopped renewing them marked failed');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not renew evaluation leases; trying again');
+    } finally {
+      this.renewing = false;
+    }
   }
 
   /** Stops: evaluations in flight are abandoned and marked failed. */
@@ -152,15 +213,24 @@ export class EvaluationRunner {
     for (const run of this.runs.values()) run.controller.abort();
     await Promise.allSettled([...this.tasks]);
     for (const { id } of this.queue.splice(0)) {
-      await this.options.store.evaluations.markFailed(id, 'the server stopped before this evaluation started').catch(() => {});
+      await this.options.store.evaluations.finishFailed(id, this.lease.owner, 'the server stopped before this evaluation started').catch(() => {});
     }
+    clearInterval(this.renewTimer);
+    this.leases.clear();
   }
 
   private pump(): void {
     const limit = this.options.concurrency ?? 1;
     while (!this.stopping && this.runs.size < limit && this.queue.length > 0) {
       const { id, request } = this.queue.shift()!;
-      const run: Run = { request, controller: new AbortController(), done: 0, problems: request.dataset.problems.length, lastProgress: 0 };
+      const run: Run = {
+        request,
+        controller: new AbortController(),
+        done: 0,
+        problems: request.dataset.problems.length,
+        lastProgress: 0,
+        finishing: false,
+      };
       // Every image in flight listens on the run's signal.
       setMaxListeners(0, run.controller.signal);
       this.runs.set(id, run);
@@ -168,6 +238,7 @@ export class EvaluationRunner {
         .catch((err: unknown) => this.failed(id, run, err))
         .finally(() => {
           this.runs.delete(id);
+          this.leases.delete(id);
           this.tasks.delete(task);
           this.pump();
         });
@@ -177,16 +248,18 @@ export class EvaluationRunner {
 
   private async failed(id: string, run: Run, err: unknown): Promise<void> {
     const { logger, store, events } = this.options;
-    if (run.controller.signal.aborted && !this.stopping) return; // deleted
+    if (run.controller.signal.aborted && !this.stopping) return; // deleted, or its lease lost
     let message: string;
-    if (this.stopping) message = 'the server stopped before this evaluation finished; start it again';
+    if (this.stopping) message = RESTARTED;
     else if (err instanceof SightlineError) message = err.message;
     else {
       logger.error({ err, evaluation: id }, 'evaluation failed with an unexpected error');
       message = 'internal error while evaluating';
     }
+    run.finishing = true;
     try {
-      events.changed(await store.evaluations.markFailed(id, message, run.done));
+      const failed = await store.evaluations.finishFailed(id, this.lease.owner, message, run.done);
+      if (failed !== undefined) events.changed(failed);
     } catch (markErr) {
       if (!(markErr instanceof SightlineError && (markErr.status === 404 || markErr.status === 409)))
         logger.error({ err: markErr, evaluation: id }, 'could not record a failed evaluation');
@@ -219,7 +292,11 @@ export class EvaluationRunner {
     const pipeline = models.servingPipeline(request.model);
     const version = models.serving(pipeline === undefined ? request.model : pipeline.models[0]);
     const modelTask = pipeline === undefined ? version.spec.task : 'pipeline';
-    events.changed(await store.evaluations.markRunning(id));
+    const claimed = await store.evaluations.claim(id, this.lease);
+    // Deleted meanwhile, or failed by another replica after this one could not renew its lease.
+    if (claimed === undefined) return;
+    if (signal.aborted) throw new Abandoned();
+    events.changed(claimed);
     const startedVersion = models.status(request.model)?.version ?? null;
 
     const scorer = scorerFor(dataset, request.facts, request.options);
@@ -301,8 +378,9 @@ export class EvaluationRunner {
       options: request.options,
     };
     const summary = { ...summaryOf(metrics), evaluated, imagesPerSecond: report.timing.imagesPerSecond };
-    const done = await store.evaluations.markSucceeded(id, { report, summary, done: run.done, problems: problems.length });
-    if (!signal.aborted) events.changed(done);
+    run.finishing = true;
+    const done = await store.evaluations.finishSucceeded(id, this.lease.owner, { report, summary, done: run.done, problems: problems.length });
+    if (done !== undefined && !signal.aborted) events.changed(done);
   }
 
   private reportProgress(id: string, run: Run, final: boolean): void {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { badRequest } from '../errors.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { newId, normaliseId } from './ids.js';
@@ -46,6 +46,19 @@ export interface CreateEvaluationInput {
   layout: string;
   total: number;
   problems: number;
+  /**
+   * The replica creating it, which alone holds its dataset: the evaluation is leased to it from the
+   * start, so no other replica fails it as abandoned while it waits or runs there.
+   */
+  lease?: EvaluationLease;
+}
+
+/** Who holds an evaluation and for how long. */
+export interface EvaluationLease {
+  /** The replica id. */
+  owner: string;
+  /** Milliseconds from now the lease runs out unless renewed. */
+  leaseMs: number;
 }
 
 export interface ListEvaluationsQuery {
@@ -60,14 +73,36 @@ export interface EvaluationRepository {
   /** Newest first, without reports. */
   list(query?: ListEvaluationsQuery): Promise<Page<EvaluationSummary>>;
   delete(id: string): Promise<boolean>;
-  /** queued → running. */
+  /** queued → running, without a lease (as the three below: tools and tests; runners use the lease methods). */
   markRunning(id: string): Promise<Evaluation>;
   /** running → succeeded, with the report, its summary and the final counts. */
   markSucceeded(id: string, outcome: { report: unknown; summary: Record<string, unknown>; done: number; problems: number }): Promise<Evaluation>;
   /** queued or running → failed. */
   markFailed(id: string, error: string, done?: number): Promise<Evaluation>;
-  /** Marks every queued or running evaluation failed (their datasets are gone with the process); returns how many. */
-  failUnfinished(error: string): Promise<number>;
+  /**
+   * Marks queued or running evaluations failed (their datasets are gone with the process); returns
+   * how many. Without a scope every one (one process owns the database); with `owner`, only those
+   * that replica held and those nobody holds any more (lease run out, or none), so evaluations of
+   * live replicas go on.
+   */
+  failUnfinished(error: string, scope?: { owner: string }): Promise<number>;
+  /** Marks failed the queued or running evaluations whose lease ran out (their replica died); returns how many. */
+  failExpired(error: string): Promise<number>;
+  /**
+   * queued → running in one conditional update: only while `lease.owner` holds it (or nobody
+   * does), counting the attempt. Undefined when it is not so (deleted, failed, another replica's).
+   */
+  claim(id: string, lease: EvaluationLease): Promise<Evaluation | undefined>;
+  /** Extends `lease.owner`'s leases on the unfinished evaluations among `ids`, in one update; returns the ids it still holds. */
+  renew(ids: readonly string[], lease: EvaluationLease): Promise<Set<string>>;
+  /** running → succeeded while `owner` holds the lease; undefined (nothing written) once it does not. */
+  finishSucceeded(
+    id: string,
+    owner: string,
+    outcome: { report: unknown; summary: Record<string, unknown>; done: number; problems: number },
+  ): Promise<Evaluation | undefined>;
+  /** queued or running → failed while `owner` holds the lease; undefined (nothing written) once it does not. */
+  finishFailed(id: string, owner: string, error: string, done?: number): Promise<Evaluation | undefined>;
 }
 
 const MAX_ERROR_LENGTH = 8000;
@@ -114,6 +149,25 @@ function toSummary(row: SummaryRow): EvaluationSummary {
 
 const toEvaluation = (row: EvaluationsTable): Evaluation => ({ ...toSummary(row), report: fromJsonText(row.report) });
 
+const UNFINISHED: readonly EvaluationStatus[] = ['queued', 'running'];
+
+/** Unfinished rows nobody holds: the lease ran out, or there never was one (a row from before leases). */
+const leaseGone = (eb: ExpressionBuilder<StoreSchema, 'evaluations'>, now: number) =>
+  eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)]);
+
+/** A finished row keeps its last owner (who ran it) but no expiry. */
+const finishedSet = (now: number) => ({ finished_at: now, lease_expires_at: null });
+
+function errorText(error: string): string {
+  return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
+}
+
+function checkLease(lease: EvaluationLease): EvaluationLease {
+  checkName(lease?.owner, 'lease owner');
+  if (!Number.isInteger(lease.leaseMs) || lease.leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${lease.leaseMs}`);
+  return lease;
+}
+
 function checkName(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > 255)
     throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
@@ -127,8 +181,34 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
   const transition = (rawId: string, from: readonly EvaluationStatus[], to: EvaluationStatus, set: Partial<EvaluationsTable>): Promise<Evaluation> =>
     transitionById(writer, 'evaluations', 'evaluation', rawId, { from, to, set }, toEvaluation);
 
+  /** A conditional update of one row `owner` holds, in `from`; the row as it is then, or undefined when it was not so. */
+  async function leasedChange(
+    rawId: string,
+    owner: string,
+    from: readonly EvaluationStatus[],
+    set: Partial<EvaluationsTable>,
+  ): Promise<Evaluation | undefined> {
+    checkName(owner, 'lease owner');
+    const id = normaliseId(rawId);
+    if (id === undefined) return undefined;
+    return writer.write(async (trx) => {
+      const result = await trx
+        .updateTable('evaluations')
+        .set(set)
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return undefined;
+      const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toEvaluation(row);
+    });
+  }
+
   return {
     async create(input) {
+      const lease = input.lease === undefined ? undefined : checkLease(input.lease);
+      const now = Date.now();
       const row: EvaluationsTable = {
         id: newId(),
         model: checkName(input.model, 'model'),
@@ -140,15 +220,15 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
         done: 0,
         total: input.total,
         problems: input.problems,
-        created_at: Date.now(),
+        created_at: now,
         started_at: null,
         finished_at: null,
         summary: null,
         report: null,
         error: null,
         attempts: 0,
-        lease_owner: null,
-        lease_expires_at: null,
+        lease_owner: lease?.owner ?? null,
+        lease_expires_at: lease === undefined ? null : now + lease.leaseMs,
       };
       await writer.write((trx) => trx.insertInto('evaluations').values(row).execute());
       return toEvaluation(row);
@@ -178,7 +258,7 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
 
     markSucceeded(id, outcome) {
       return transition(id, ['running'], 'succeeded', {
-        finished_at: Date.now(),
+        ...finishedSet(Date.now()),
         report: toJsonText(outcome.report, 'report'),
         summary: toJsonText(outcome.summary, 'summary'),
         done: outcome.done,
@@ -187,18 +267,103 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
     },
 
     markFailed(id, error, done) {
-      const message = error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
-      return transition(id, ['queued', 'running'], 'failed', { finished_at: Date.now(), error: message, ...(done !== undefined ? { done } : {}) });
+      return transition(id, UNFINISHED, 'failed', { ...finishedSet(Date.now()), error: errorText(error), ...(done !== undefined ? { done } : {}) });
     },
 
-    failUnfinished(error) {
+    failUnfinished(error, scope) {
+      const owner = scope === undefined ? undefined : checkName(scope.owner, 'lease owner');
+      const now = Date.now();
+      return writer.write(async (trx) => {
+        let q = trx
+          .updateTable('evaluations')
+          .set({ status: 'failed', ...finishedSet(now), error: errorText(error) })
+          .where('status', 'in', UNFINISHED);
+        if (owner !== undefined) q = q.where((eb) => eb.or([eb('lease_owner', '=', owner), leaseGone(eb, now)]));
+        const result = await q.executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
+    },
+
+    failExpired(error) {
+      const now = Date.now();
       return writer.write(async (trx) => {
         const result = await trx
           .updateTable('evaluations')
-          .set({ status: 'failed', finished_at: Date.now(), error })
-          .where('status', 'in', ['queued', 'running'])
+          .set({ status: 'failed', ...finishedSet(now), error: errorText(error) })
+          .where('status', 'in', UNFINISHED)
+          .where('lease_expires_at', '<', now)
           .executeTakeFirst();
         return Number(result.numUpdatedRows);
+      });
+    },
+
+    async claim(rawId, lease) {
+      checkLease(lease);
+      const id = normaliseId(rawId);
+      if (id === undefined) return undefined;
+      const now = Date.now();
+      return writer.write(async (trx) => {
+        const result = await trx
+          .updateTable('evaluations')
+          .set((eb) => ({
+            status: 'running',
+            lease_owner: lease.owner,
+            lease_expires_at: now + lease.leaseMs,
+            attempts: eb('attempts', '+', 1),
+            started_at: now,
+          }))
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .where((eb) => eb.or([eb('lease_owner', '=', lease.owner), eb('lease_owner', 'is', null)]))
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return undefined;
+        const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
+        return row === undefined ? undefined : toEvaluation(row);
+      });
+    },
+
+    async renew(rawIds, lease) {
+      checkLease(lease);
+      const ids = [...new Set(rawIds.flatMap((raw) => normaliseId(raw) ?? []))];
+      if (ids.length === 0) return new Set<string>();
+      const expires = Date.now() + lease.leaseMs;
+      return writer.write(async (trx) => {
+        await trx
+          .updateTable('evaluations')
+          .set({ lease_expires_at: expires })
+          .where('lease_owner', '=', lease.owner)
+          .where('status', 'in', UNFINISHED)
+          .where('id', 'in', ids)
+          .execute();
+        // Read back rather than counted: MySQL counts a row whose value did not change as not updated.
+        const held = await trx
+          .selectFrom('evaluations')
+          .select('id')
+          .where('lease_owner', '=', lease.owner)
+          .where('status', 'in', UNFINISHED)
+          .where('id', 'in', ids)
+          .execute();
+        return new Set(held.map((r) => r.id));
+      });
+    },
+
+    async finishSucceeded(id, owner, outcome) {
+      return leasedChange(id, owner, ['running'], {
+        status: 'succeeded',
+        ...finishedSet(Date.now()),
+        report: toJsonText(outcome.report, 'report'),
+        summary: toJsonText(outcome.summary, 'summary'),
+        done: outcome.done,
+        problems: outcome.problems,
+      });
+    },
+
+    async finishFailed(id, owner, error, done) {
+      return leasedChange(id, owner, UNFINISHED, {
+        status: 'failed',
+        ...finishedSet(Date.now()),
+        error: errorText(error),
+        ...(done !== undefined ? { done } : {}),
       });
     },
   };
