@@ -113,6 +113,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     limits,
     concurrency: config.jobConcurrency,
     logger,
+    replicaId: config.replicaId,
+    leaseMs: config.jobLeaseMs,
     events: {
       changed: (job) => publishJob(hub, jobView(job)),
       deleted: (id) => publishJob(hub, { id }, EventName.jobDeleted),
@@ -123,6 +125,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     models,
     limits,
     logger,
+    replicaId: config.replicaId,
+    leaseMs: config.jobLeaseMs,
     events: {
       changed: (evaluation) => publishEvaluation(hub, evaluationView(evaluation), EventName.evaluationUpdated),
       progress: (progress) => publishEvaluation(hub, progress, EventName.evaluationProgress),

@@ -25,7 +25,20 @@ function serverEnv(): NodeJS.ProcessEnv {
 
 /** Starts `sightline serve` in a child process and reads its port from the JSON log line. */
 async function spawnServer(dataDir: string, modelsDir: string, databaseUrl?: string): Promise<{ child: ChildProcess; base: string }> {
-  const args = [main, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', modelsDir, ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
+  // One replica id across restarts: this is the same replica coming back, so it takes its own leases over at once.
+  const args = [
+    main,
+    'serve',
+    '--port',
+    '0',
+    '--replica-id',
+    'durable-replica',
+    '--data-dir',
+    dataDir,
+    '--models-dir',
+    modelsDir,
+    ...(databaseUrl ? ['--database-url', databaseUrl] : []),
+  ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: serverEnv(),

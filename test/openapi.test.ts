@@ -243,6 +243,8 @@ describe('the OpenAPI document', () => {
       createdAt: 1,
       startedAt: null,
       finishedAt: null,
+      attempts: 0,
+      replica: null,
       error: null,
     };
     const ref = { $ref: '#/components/schemas/Job' };
