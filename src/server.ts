@@ -27,7 +27,9 @@ import { engineMetrics } from './metrics/engine-metrics.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { ModelRepository } from './engine/repository.js';
 import { DetectionFeed } from './hub/detection-feed.js';
+import { EventStream } from './hub/event-stream.js';
 import { EventName, publishEvaluation, publishJob, publishModelState } from './hub/events.js';
+import { NatsRelay } from './hub/nats-relay.js';
 import { Hub } from './hub/hub.js';
 import { evaluationView } from './evaluation/evaluation-view.js';
 import { EvaluationRunner } from './evaluation/runner.js';
@@ -105,7 +107,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onCommit: ({ latencyMs }) => metrics.dbCommitSeconds.observe(latencyMs / 1000),
   });
   hub = new Hub({ maxBackpressureBytes: config.wsMaxBackpressureBytes, maxInFlightBytes: config.wsMaxInFlightBytesTotal, logger });
-  const feed = new DetectionFeed(hub, store, logger);
+  const events = new EventStream(hub);
+  let relay: NatsRelay | undefined;
+  if (config.eventsUrl !== '') {
+    relay = NatsRelay.start({
+      url: config.eventsUrl,
+      subject: config.eventsSubject,
+      replicaId: config.replicaId,
+      logger,
+      arrive: (message) => events.arrive(message),
+    });
+    events.attach(relay);
+  }
+  const feed = new DetectionFeed(events, store, logger);
   const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
   const jobs = new JobRunner({
     store,
@@ -116,8 +130,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     replicaId: config.replicaId,
     leaseMs: config.jobLeaseMs,
     events: {
-      changed: (job) => publishJob(hub, jobView(job)),
-      deleted: (id) => publishJob(hub, { id }, EventName.jobDeleted),
+      changed: (job) => publishJob(events, jobView(job)),
+      deleted: (id) => publishJob(events, { id }, EventName.jobDeleted),
     },
   });
   const evaluations = new EvaluationRunner({
@@ -128,12 +142,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     replicaId: config.replicaId,
     leaseMs: config.jobLeaseMs,
     events: {
-      changed: (evaluation) => publishEvaluation(hub, evaluationView(evaluation), EventName.evaluationUpdated),
-      progress: (progress) => publishEvaluation(hub, progress, EventName.evaluationProgress),
-      deleted: (id) => publishEvaluation(hub, { id }, EventName.evaluationDeleted),
+      changed: (evaluation) => publishEvaluation(events, evaluationView(evaluation), EventName.evaluationUpdated),
+      progress: (progress) => publishEvaluation(events, progress, EventName.evaluationProgress),
+      deleted: (id) => publishEvaluation(events, { id }, EventName.evaluationDeleted),
     },
   });
-  models.on('state', (status) => publishModelState(hub, status));
+  models.on('state', (status) => publishModelState(events, { ...status, replica: config.replicaId }));
 
   // Set by drain(): readiness fails first, so a balancer moves away before the replica stops accepting.
   let draining = false;
@@ -149,6 +163,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const nativeRoutes = [
     ...healthRoutes({
       notReadyReasons: () => (draining ? [DRAINING_REASON, ...models.notReadyReasons()] : models.notReadyReasons()),
+      events: () => events.relayState(),
     }),
     ...modelRoutes(models, config, store),
     ...jobRoutes({ store, models, runner: jobs, config }),
@@ -274,6 +289,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await modelsLoaded;
         await models.close();
         await feed.settle();
+        // After the last publish: what the feed announced still goes out to the other replicas.
+        await relay?.close();
         await store.close();
         logger.info('shutdown complete');
       })();

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js';
 import type { Detection, Store } from '../store/index.js';
 import { toDetection } from '../store/detection-rows.js';
-import { publishDetection, publishDetectionDeleted } from './events.js';
-import type { Hub } from './hub.js';
+import type { EventMessage, EventStream } from './event-stream.js';
+import { EventName, publishDetection, publishDetectionDeleted } from './events.js';
 import { cameraTopic, DETECTIONS_TOPIC } from './topics.js';
 
 /** Ids per read-back query: far below both databases' parameter limits. */
@@ -26,10 +26,13 @@ export class DetectionFeed {
   private readonly listeners = new Set<DetectionListener>();
 
   constructor(
-    private readonly hub: Hub,
+    private readonly stream: EventStream,
     private readonly store: Store,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Other replicas' detections reach this replica's listeners too (a profile's sockets are subscribers).
+    stream.onRemote((message) => this.remote(message));
+  }
 
   /** Adds a listener; the returned function removes it. */
   listen(listener: DetectionListener): () => void {
@@ -40,14 +43,11 @@ export class DetectionFeed {
   /** Called after the commit; does not delay the reply. */
   announce(ids: readonly string[], cameraIds: readonly string[]): void {
     if (ids.length === 0) return;
-    const listened =
-      [...this.listeners].some((l) => l.listening?.() ?? true) ||
-      this.hub.hasSubscribers(DETECTIONS_TOPIC) ||
-      cameraIds.some((c) => this.hub.hasSubscribers(cameraTopic(c)));
+    const listened = [...this.listeners].some((l) => l.listening?.() ?? true) || this.stream.wanted([DETECTIONS_TOPIC, ...cameraIds.map(cameraTopic)]);
     if (!listened) return;
     const task = this.read(ids).then(
       (rows) => {
-        for (const row of rows) publishDetection(this.hub, row);
+        for (const row of rows) publishDetection(this.stream, row);
         for (const listener of this.listeners) listener.stored?.(rows);
       },
       (err: unknown) => this.logger.warn({ err: (err as Error)?.message, count: ids.length }, 'could not publish stored detections'),
@@ -64,7 +64,7 @@ export class DetectionFeed {
     const detection = await this.store.detections.get(id);
     if (detection === undefined || !(await this.store.detections.delete(detection.id))) return false;
     const deleted = { id: detection.id, cameraId: detection.cameraId };
-    publishDetectionDeleted(this.hub, deleted);
+    publishDetectionDeleted(this.stream, deleted);
     for (const listener of this.listeners) listener.deleted?.(deleted);
     return true;
   }
@@ -72,6 +72,18 @@ export class DetectionFeed {
   /** Resolves when every announcement under way has been published (shutdown waits for it). */
   async settle(): Promise<void> {
     await Promise.all([...this.pending]);
+  }
+
+  /** A detection event from another replica, for the listeners (its subscribers were served by the stream). */
+  private remote(message: EventMessage): void {
+    if (this.listeners.size === 0 || message.topics[0] !== DETECTIONS_TOPIC) return;
+    if (message.event === EventName.detectionCreated) {
+      const detection = JSON.parse(message.data) as Detection;
+      for (const listener of this.listeners) if (listener.listening?.() ?? true) listener.stored?.([detection]);
+    } else if (message.event === EventName.detectionDeleted) {
+      const deleted = JSON.parse(message.data) as { id: string; cameraId: string };
+      for (const listener of this.listeners) listener.deleted?.(deleted);
+    }
   }
 
   private async read(ids: readonly string[]): Promise<Detection[]> {

@@ -1,6 +1,6 @@
 import type { ModelStatus } from '../engine/repository.js';
 import type { Detection } from '../store/index.js';
-import type { Hub } from './hub.js';
+import type { EventStream } from './event-stream.js';
 import { cameraTopic, DETECTIONS_TOPIC, EVALUATIONS_TOPIC, evaluationTopic, jobTopic, JOBS_TOPIC, MODELS_TOPIC } from './topics.js';
 
 /** Event names carried in the `event` field of every published message. */
@@ -16,38 +16,36 @@ export const EventName = {
 } as const;
 
 /**
- * One message to a collection's topic and to one member's topic, serialised once and only when either
- * has a subscriber (most publishes have none).
+ * One event to a collection's topic and to one member's topic, serialised once and only when it has
+ * somewhere to go (most publishes on one machine have no subscriber).
  */
-function publishToBoth(hub: Hub, allTopic: string, oneTopic: string, event: string, value: unknown): void {
-  const all = hub.hasSubscribers(allTopic);
-  const one = hub.hasSubscribers(oneTopic);
-  if (!all && !one) return;
-  const data = JSON.stringify(value);
-  if (all) hub.publish(allTopic, event, data);
-  if (one) hub.publish(oneTopic, event, data);
+function publishToBoth(stream: EventStream, allTopic: string, oneTopic: string, event: string, value: unknown): void {
+  const topics = [allTopic, oneTopic];
+  if (!stream.wanted(topics)) return;
+  stream.emit({ topics, event, data: JSON.stringify(value) });
 }
 
 /** A stored detection goes to `detections` and to `detections/<cameraId>`. */
-export function publishDetection(hub: Hub, detection: Detection): void {
-  publishToBoth(hub, DETECTIONS_TOPIC, cameraTopic(detection.cameraId), EventName.detectionCreated, detection);
+export function publishDetection(stream: EventStream, detection: Detection): void {
+  publishToBoth(stream, DETECTIONS_TOPIC, cameraTopic(detection.cameraId), EventName.detectionCreated, detection);
 }
 
 /** A deleted detection goes where it was announced: `detections` and `detections/<cameraId>`. */
-export function publishDetectionDeleted(hub: Hub, deleted: { id: string; cameraId: string }): void {
-  publishToBoth(hub, DETECTIONS_TOPIC, cameraTopic(deleted.cameraId), EventName.detectionDeleted, { id: deleted.id, cameraId: deleted.cameraId });
+export function publishDetectionDeleted(stream: EventStream, deleted: { id: string; cameraId: string }): void {
+  publishToBoth(stream, DETECTIONS_TOPIC, cameraTopic(deleted.cameraId), EventName.detectionDeleted, { id: deleted.id, cameraId: deleted.cameraId });
 }
 
 /** A job's new state goes to `jobs` and to `jobs/<id>`. */
-export function publishJob(hub: Hub, job: { id: string }, event: string = EventName.jobUpdated): void {
-  publishToBoth(hub, JOBS_TOPIC, jobTopic(job.id), event, job);
+export function publishJob(stream: EventStream, job: { id: string }, event: string = EventName.jobUpdated): void {
+  publishToBoth(stream, JOBS_TOPIC, jobTopic(job.id), event, job);
 }
 
-export function publishModelState(hub: Hub, status: ModelStatus): void {
-  if (hub.hasSubscribers(MODELS_TOPIC)) hub.publish(MODELS_TOPIC, EventName.modelState, JSON.stringify(status));
+/** A model's state goes to `models`; every replica announces its own models' states. */
+export function publishModelState(stream: EventStream, status: ModelStatus & { replica?: string }): void {
+  if (stream.wanted([MODELS_TOPIC])) stream.emit({ topics: [MODELS_TOPIC], event: EventName.modelState, data: JSON.stringify(status) });
 }
 
 /** An evaluation's state change or progress goes to `evaluations` and to `evaluations/<id>`. */
-export function publishEvaluation(hub: Hub, data: { id: string }, event: string): void {
-  publishToBoth(hub, EVALUATIONS_TOPIC, evaluationTopic(data.id), event, data);
+export function publishEvaluation(stream: EventStream, data: { id: string }, event: string): void {
+  publishToBoth(stream, EVALUATIONS_TOPIC, evaluationTopic(data.id), event, data);
 }

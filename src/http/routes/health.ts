@@ -1,13 +1,15 @@
 import type { z } from 'zod';
 import { SightlineError } from '../../errors.js';
 import { errorReply } from '../error-reply.js';
-import { constantJson } from '../reply.js';
+import { constantJson, json } from '../reply.js';
 import type { Route } from '../router.js';
 import { liveAnswer, pingAnswer, readyAnswer } from '../schemas/health.js';
 
 export interface Readiness {
   /** Reasons the server is not ready; empty when it is. */
   notReadyReasons(): string[];
+  /** The event bus between replicas, when there is one: reported, not a reason to be unready (the replica still serves). */
+  events?(): { bus: string; connected: boolean } | undefined;
 }
 
 const READY = constantJson({ status: 'ready' });
@@ -31,13 +33,17 @@ export function healthRoutes(readiness: Readiness): Route[] {
       path: '/health/ready',
       handler: () => {
         const reasons = readiness.notReadyReasons();
-        if (reasons.length === 0) return READY;
+        const events = readiness.events?.();
+        if (reasons.length === 0) return events === undefined ? READY : json({ status: 'ready', events });
         const reply = errorReply(new SightlineError(503, 'not_ready', reasons.join('; '), { details: { reasons }, retryAfter: 1 }));
         return reply;
       },
       schema: {
         operationId: 'getReadiness',
         summary: 'Every configured model has loaded',
+        description:
+          'With an event bus between replicas (SIGHTLINE_EVENTS_URL), `events` says whether it is connected; a replica whose bus is ' +
+          'down still serves (its events stay local), so it stays ready.',
         tags: ['Health'],
         responses: { 200: { description: 'ready', json: readyAnswer } },
         errors: { 503: '`not_ready`: a model is loading or failed to load; `reasons` says which' },

@@ -1,0 +1,69 @@
+import type { Hub } from './hub.js';
+
+/** One event as it travels: the topics it goes to, its name, and its data already serialised. */
+export interface EventMessage {
+  readonly topics: readonly string[];
+  readonly event: string;
+  /** JSON text, serialised once for every topic and every replica. */
+  readonly data: string;
+}
+
+/** Carries this replica's events to the others (NATS); what arrives from them comes back through `EventStream.arrive`. */
+export interface EventRelay {
+  forward(message: EventMessage): void;
+  /** What /health/ready reports about the bus. */
+  state(): { bus: string; connected: boolean };
+  close(): Promise<void>;
+}
+
+/**
+ * Where every event goes: to this replica's subscribers at once and, with a relay attached, to the
+ * other replicas, whose events arrive here in turn for local delivery only. A replica's own events
+ * never come back to it (the relay does not echo), so each subscriber gets each event once.
+ */
+export class EventStream {
+  private relay: EventRelay | undefined;
+  private readonly remoteListeners = new Set<(message: EventMessage) => void>();
+
+  constructor(private readonly hub: Hub) {}
+
+  attach(relay: EventRelay): void {
+    this.relay = relay;
+  }
+
+  /** True while events must also leave this process: other replicas may have subscribers. */
+  get relayed(): boolean {
+    return this.relay !== undefined;
+  }
+
+  relayState(): { bus: string; connected: boolean } | undefined {
+    return this.relay?.state();
+  }
+
+  /** Whether an event to `topics` has anyone to reach; most have none, and are then never serialised. */
+  wanted(topics: readonly string[]): boolean {
+    return this.relay !== undefined || topics.some((topic) => this.hub.hasSubscribers(topic));
+  }
+
+  /** An event of this replica's. */
+  emit(message: EventMessage): void {
+    this.deliver(message);
+    this.relay?.forward(message);
+  }
+
+  /** An event of another replica's, from the relay. */
+  arrive(message: EventMessage): void {
+    this.deliver(message);
+    for (const listener of this.remoteListeners) listener(message);
+  }
+
+  /** Code told of other replicas' events (the detection feed's listeners); the returned function stops it. */
+  onRemote(listener: (message: EventMessage) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  private deliver(message: EventMessage): void {
+    for (const topic of message.topics) if (this.hub.hasSubscribers(topic)) this.hub.publish(topic, message.event, message.data);
+  }
+}
