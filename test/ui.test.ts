@@ -139,6 +139,33 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     await expect.poll(() => page.locator('#server-status').textContent()).toBe('Ready');
   });
 
+  it('builds each table panel under its title, with one heading per cell of its rows', async () => {
+    await fresh();
+    const headings = (table: string) => page.locator(`#${table} thead th`).evaluateAll((ths) => ths.map((th) => th.textContent));
+    const panels = [
+      ['Models', 'models-table', ['Model', 'Task', 'State', 'Device', 'Batching', 'Requests', 'Batches', 'Actions']],
+      ['Jobs', 'jobs-table', ['Job', 'Model', 'Status', 'Created', 'Took', 'Result']],
+      ['Evaluations', 'evaluations-table', ['Evaluation', 'Model', 'Dataset', 'Status', 'Progress', 'Result', 'Started', 'Actions']],
+    ] as const;
+    for (const [title, table, names] of panels) {
+      expect(await page.getByRole('region', { name: title }).locator(`#${table}`).count()).toBe(1);
+      expect(await headings(table)).toEqual(names);
+    }
+    expect(await page.locator('#models-table tr[data-model="cls"] > *').count()).toBe(8);
+    // The button columns are named to screen readers only.
+    expect(await page.locator('#models-table thead th:last-child .visually-hidden').textContent()).toBe('Actions');
+    // Each Refresh button lists its panel's items again.
+    for (const [button, list] of [
+      ['#models-refresh', '/v1/models'],
+      ['#jobs-refresh', '/v1/jobs'],
+      ['#evaluations-refresh', '/v1/evaluations'],
+    ]) {
+      const listed = page.waitForRequest((r) => r.method() === 'GET' && new URL(r.url()).pathname === list);
+      await page.locator(button).click();
+      expect(new URL((await listed).url()).pathname).toBe(list);
+    }
+  });
+
   it('draws a detector answer over the uploaded image and lists the labels beside it', async () => {
     await fresh();
     const image = await splitImage('png', 320, 240, [40, 60, 80], [200, 200, 190]);

@@ -2,11 +2,14 @@ import { api, modelPath } from './api.js';
 import { byId, el, say } from './dom.js';
 import { dateTime, shortId } from './format.js';
 import { classBars, confusionHeatmap, curveChart } from './evaluation-charts.js';
+import { dataTable, panelHead, refreshButton, statusLine } from './panel-parts.js';
 
 const TOPIC = 'evaluations';
 const PAGE_SIZE = 20;
 const EVALUABLE = new Set(['classify', 'text-recognize', 'detect', 'segment']);
 const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2 };
+/** In the order row() fills them. */
+const COLUMNS = ['Evaluation', 'Model', 'Dataset', 'Status', 'Progress', 'Result', 'Started', { hidden: 'Actions' }];
 
 const HEADLINES = {
   accuracy: 'accuracy',
@@ -36,12 +39,25 @@ function headline(e) {
 
 /** Evaluations: start one on a dataset folder, watch its progress, read its report with charts. */
 export function initEvaluationsPanel(store, socket) {
-  const form = byId('evaluate-form');
-  const modelSelect = byId('evaluate-model');
-  const datasetSelect = byId('evaluate-dataset');
-  const message = byId('evaluations-message');
-  const body = byId('evaluations-table').tBodies[0];
-  const reportBox = byId('evaluation-report');
+  const select = (id, name, loading) => el('select', { id, name, required: true }, el('option', { value: '', text: loading }));
+  const field = (label, control) => el('label', { class: 'field' }, el('span', { text: label }), control);
+  const modelSelect = select('evaluate-model', 'model', 'Loading models…');
+  const datasetSelect = select('evaluate-dataset', 'dataset', 'Loading datasets…');
+  const form = el(
+    'form',
+    { id: 'evaluate-form', class: 'evaluate-form' },
+    field('Model', modelSelect),
+    field('Dataset folder', datasetSelect),
+    el('button', { type: 'submit', id: 'evaluate-start', text: 'Evaluate' }),
+  );
+  const message = statusLine('evaluations-message');
+  const { wrap, body } = dataTable('evaluations-table', COLUMNS);
+  const reportBox = el('div', { id: 'evaluation-report' });
+  const refresh = refreshButton('evaluations', () => {
+    load();
+    loadDatasets();
+  });
+  byId('evaluations-panel').append(panelHead('evaluations', 'Evaluations', refresh), form, message, wrap, reportBox);
   /** Opened by itself once it finishes: the evaluation started from this page. */
   let follow;
 
@@ -169,10 +185,6 @@ export function initEvaluationsPanel(store, socket) {
       bar.value = frame.data.done;
       r.querySelector('.progress-text').textContent = ` ${frame.data.done}/${frame.data.total}`;
     } else upsert(frame.data);
-  });
-  byId('evaluations-refresh').addEventListener('click', () => {
-    load();
-    loadDatasets();
   });
   socket.subscribe(TOPIC);
   load();

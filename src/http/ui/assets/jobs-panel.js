@@ -1,17 +1,22 @@
 import { api, apiBlob } from './api.js';
 import { byId, el, say } from './dom.js';
 import { dateTime, duration, shortId } from './format.js';
+import { dataTable, panelHead, refreshButton, statusLine } from './panel-parts.js';
 import { decodeImage, resultCard } from './result-card.js';
 
 const PAGE_SIZE = 20;
 const TOPIC = 'jobs';
+/** In the order row() fills them. */
+const COLUMNS = ['Job', 'Model', 'Status', 'Created', 'Took', { hidden: 'Result' }];
 
 /** Async jobs, newest first, kept current by `jobs` events; a finished job's result opens below the table. */
 export function initJobsPanel(socket) {
-  const body = byId('jobs-table').tBodies[0];
-  const message = byId('jobs-message');
-  const more = byId('jobs-more');
-  const resultBox = byId('job-result');
+  const { wrap, body } = dataTable('jobs-table', COLUMNS);
+  const message = statusLine('jobs-message');
+  const more = el('button', { type: 'button', id: 'jobs-more', class: 'quiet', hidden: true, text: 'Older jobs', onClick: () => load(false) });
+  const resultBox = el('div', { id: 'job-result' });
+  const refresh = refreshButton('jobs', () => load(true));
+  byId('jobs-panel').append(panelHead('jobs', 'Jobs', refresh), wrap, message, more, resultBox);
   let cursor = null;
 
   async function load(reset) {
@@ -67,8 +72,6 @@ export function initJobsPanel(socket) {
       [...body.rows].find((r) => r.dataset.job === frame.data.id)?.remove();
     } else upsert(frame.data, true);
   });
-  byId('jobs-refresh').addEventListener('click', () => load(true));
-  more.addEventListener('click', () => load(false));
   socket.subscribe(TOPIC);
   load(true);
   return { refresh: () => load(true) };

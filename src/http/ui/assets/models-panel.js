@@ -1,12 +1,17 @@
 import { byId, el, say } from './dom.js';
 import { count } from './format.js';
+import { dataTable, panelHead, refreshButton, statusLine } from './panel-parts.js';
 
 const POLL_MS = 10000;
+/** In the order row() fills them. */
+const COLUMNS = ['Model', 'Task', 'State', 'Device', 'Batching', 'Requests', 'Batches', { hidden: 'Actions' }];
 
 /** The models table: state, device, batching and counters, with a reload button per model. */
 export function initModelsPanel(store) {
-  const body = byId('models-table').tBodies[0];
-  const message = byId('models-message');
+  const { wrap, body } = dataTable('models-table', COLUMNS);
+  const message = statusLine('models-message');
+  const refresh = refreshButton('models', () => store.refresh());
+  byId('models-panel').append(panelHead('models', 'Models', refresh), wrap, message);
 
   store.addEventListener('change', () => {
     if (store.error && store.models.size === 0) say(message, `Could not list models: ${store.error.message}`, 'error');
@@ -33,7 +38,6 @@ export function initModelsPanel(store) {
     }
   }
 
-  byId('models-refresh').addEventListener('click', () => store.refresh());
   // Counters move with traffic from other clients too; poll while the page is visible.
   setInterval(() => {
     if (document.visibilityState === 'visible') store.refresh();
