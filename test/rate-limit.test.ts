@@ -29,6 +29,12 @@ async function serve(env: Record<string, string>, options: Parameters<typeof sta
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Admission over local buckets decides synchronously (it is on every request's path): never a promise. */
+function atOnce<T>(verdict: T | Promise<T>): T {
+  if (verdict instanceof Promise) throw new Error('admission over local buckets answered with a promise');
+  return verdict;
+}
+
 /** The value of one sample in Prometheus text, 0 when absent. */
 async function sample(server: Server, series: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -214,7 +220,7 @@ describe('failed authentication limits', () => {
       authFailures: { limiter: new RateLimiter({ now: () => now }), limit: { rps: 2 / 60, burst: 2 } },
     });
     const status = (key: string | undefined, address = '10.0.0.1') => {
-      const verdict = admission.check('read', { route: '/v1/models', key, clientAddress: () => address });
+      const verdict = atOnce(admission.check('read', { route: '/v1/models', key, clientAddress: () => address }));
       return verdict.ok ? 200 : verdict.reply.status;
     };
     expect([status('wrong-key-0001'), status(undefined), status('wrong-key-0001'), status('good-key-000001')]).toEqual([401, 401, 429, 429]);
@@ -231,7 +237,7 @@ describe('failed authentication limits', () => {
     });
     expect(
       Array.from({ length: 50 }, () => {
-        const verdict = open.check('read', { route: '/v1/models', key: 'wrong-key-0001', clientAddress: () => '10.0.0.1' });
+        const verdict = atOnce(open.check('read', { route: '/v1/models', key: 'wrong-key-0001', clientAddress: () => '10.0.0.1' }));
         return verdict.ok ? 200 : verdict.reply.status;
       }),
     ).toEqual(Array(50).fill(401));

@@ -20,9 +20,10 @@ export interface HttpAppOptions {
   websockets?: (app: TemplatedApp) => void;
   /**
    * Runs before a matched route's handler (authentication, rate limits): a reply refuses the
-   * request with it, undefined lets it through.
+   * request with it, undefined lets it through. A promise (a verdict from a shared store) runs the
+   * handler once it resolves, from the copied headers and the buffered body.
    */
-  admit?: (ctx: RequestContext, route: Route) => Reply | undefined;
+  admit?: (ctx: RequestContext, route: Route) => Reply | undefined | Promise<Reply | undefined>;
   /** Called once per finished request (metrics). */
   observe?: (route: string, method: string, status: number, seconds: number) => void;
 }
@@ -199,12 +200,18 @@ export class HttpApp {
       reply.headers = { ...reply.headers, allow: match.allow.join(', ') };
       result = match.errorReply?.(reply) ?? reply;
     } else {
-      route = match.route;
+      const matched = (route = match.route);
       ctx.params = match.params;
-      ctx.routeName = route.name ?? route.path;
+      ctx.routeName = matched.name ?? matched.path;
       try {
-        const refusal = this.options.admit?.(ctx, route);
-        result = refusal === undefined ? route.handler(ctx) : (route.errorReply?.(refusal) ?? refusal);
+        const refusal = this.options.admit?.(ctx, matched);
+        if (refusal instanceof Promise) {
+          // Its abort watch is attached below, before this uWS handler returns; a client gone by the
+          // verdict gets no handler run for it.
+          result = refusal.then((r) => (ctx.aborted ? abandoned() : r === undefined ? matched.handler(ctx) : (matched.errorReply?.(r) ?? r)));
+        } else {
+          result = refusal === undefined ? matched.handler(ctx) : (matched.errorReply?.(refusal) ?? refusal);
+        }
       } catch (err) {
         result = this.failureReply(ctx, err, route);
       }
@@ -338,6 +345,11 @@ export class HttpApp {
       'request',
     );
   }
+}
+
+/** What a request the client left during admission resolves to; `send` drops it (the exchange is done). */
+function abandoned(): Reply {
+  return errorReply(new SightlineError(499, 'client_closed', 'client closed the connection'));
 }
 
 /** The unread rest of the body is framed by Content-Length alone and small enough to skip. */

@@ -4,6 +4,7 @@ import { SightlineError } from '../errors.js';
 import type { ScopeEntry } from '../http/auth/route-scopes.js';
 import type { HttpGuard } from '../http/auth/http-guard.js';
 import type { KeyRing } from '../http/auth/key-ring.js';
+import type { Reply } from '../http/reply.js';
 import type { Route } from '../http/router.js';
 import type { TemplatedApp } from '../http/uws.js';
 import { handshakeRefusal, upgradeRequired } from '../http/websocket/handshake.js';
@@ -150,10 +151,13 @@ export class MountedProfiles {
 
   /** The HTTP guard, with refusals of profile routes (401, 403, 429) in the profile's error shape. */
   guard(admit: HttpGuard): HttpGuard {
-    return (ctx, route) => {
-      const reply = admit(ctx, route);
+    const shaped = (reply: Reply | undefined, route: Route): Reply | undefined => {
       const shape = reply === undefined ? undefined : this.shapes.get(route);
       return shape === undefined || reply === undefined ? reply : reshapedReply(shape, reply);
+    };
+    return (ctx, route) => {
+      const reply = admit(ctx, route);
+      return reply instanceof Promise ? reply.then((r) => shaped(r, route)) : shaped(reply, route);
     };
   }
 

@@ -1,19 +1,23 @@
 import { SightlineError } from '../../errors.js';
 import { errorReply } from '../error-reply.js';
 import type { Reply } from '../reply.js';
-import type { RateLimiter, RateLimitSpec } from '../limits/rate-limiter.js';
+import type { RateDecision, RateLimiter, RateLimitSpec } from '../limits/rate-limiter.js';
+import type { RequestLimiter } from '../limits/shared-rate-limiter.js';
 import type { KeyRing } from './key-ring.js';
 import type { Access } from './scopes.js';
 
 export interface AdmissionOptions {
   keys: KeyRing;
-  limiter: RateLimiter;
+  /** This process's buckets (answers at once), or counters shared with other replicas (answers later). */
+  limiter: RequestLimiter;
   /** Applies to keys without a limit of their own, and to clients when no keys are configured. */
   rateLimit: RateLimitSpec;
   /**
    * Failed authentications (401) per client address, in buckets of their own: once an address has
    * spent its budget, every keyed request from it gets 429 until the budget refills, whatever key
    * it presents, so a guessed key cannot be told apart from a wrong one. Off when `rps` is 0.
+   * These stay in each replica even when request limits are shared: a guesser spread over N replicas
+   * gets N budgets, still far too few guesses to find a key, and the check stays synchronous.
    */
   authFailures?: { limiter: RateLimiter; limit: RateLimitSpec };
   onRateLimited?: (route: string) => void;
@@ -47,14 +51,19 @@ export class Admission {
     this.options = options;
   }
 
-  check(access: Access, attempt: Attempt): Verdict {
+  /**
+   * The verdict at once, or a promise of it when the request's token comes from the shared store;
+   * with local buckets it is always synchronous (every request passes here).
+   */
+  check(access: Access, attempt: Attempt): Verdict | Promise<Verdict> {
     if (access === 'public') return ADMITTED_ANONYMOUS;
     const { keys, limiter, rateLimit } = this.options;
     if (keys.size === 0) {
       if (rateLimit.rps <= 0) return ADMITTED_ANONYMOUS;
       const address = attempt.clientAddress();
       const decision = limiter.take(`address ${address}`, rateLimit);
-      return decision.ok ? ADMITTED_ANONYMOUS : this.limited(attempt.route, `client ${address}`, decision.limit, decision.retryAfterS);
+      if (decision instanceof Promise) return decision.then((d) => this.addressDecided(d, address, attempt.route));
+      return this.addressDecided(decision, address, attempt.route);
     }
     const failures = this.options.authFailures;
     // Most clients never fail: their address is looked up only once some address has.
@@ -83,9 +92,16 @@ export class Admission {
     }
     const limit = key.rateLimit ?? rateLimit;
     const decision = limiter.take(`key ${key.name}`, limit);
-    return decision.ok
-      ? { ok: true, keyName: key.name }
-      : this.limited(attempt.route, `API key ${JSON.stringify(key.name)}`, decision.limit, decision.retryAfterS);
+    if (decision instanceof Promise) return decision.then((d) => this.keyDecided(d, key.name, attempt.route));
+    return this.keyDecided(decision, key.name, attempt.route);
+  }
+
+  private addressDecided(decision: RateDecision, address: string, route: string): Verdict {
+    return decision.ok ? ADMITTED_ANONYMOUS : this.limited(route, `client ${address}`, decision.limit, decision.retryAfterS);
+  }
+
+  private keyDecided(decision: RateDecision, keyName: string, route: string): Verdict {
+    return decision.ok ? { ok: true, keyName } : this.limited(route, `API key ${JSON.stringify(keyName)}`, decision.limit, decision.retryAfterS);
   }
 
   /** Spends one of the address's failed-authentication tokens. */

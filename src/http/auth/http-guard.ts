@@ -1,11 +1,12 @@
 import type { RequestContext } from '../request-context.js';
 import type { Reply } from '../reply.js';
 import type { Route } from '../router.js';
-import type { Admission } from './admission.js';
+import type { Admission, Verdict } from './admission.js';
 import { presentedKey } from './credentials.js';
 import type { Access } from './scopes.js';
 
-export type HttpGuard = (ctx: RequestContext, route: Route) => Reply | undefined;
+/** A reply refuses, undefined lets through; a promise of either when the verdict comes from a shared store. */
+export type HttpGuard = (ctx: RequestContext, route: Route) => Reply | undefined | Promise<Reply | undefined>;
 
 /**
  * Admission for HTTP requests, run by the app before the route's handler: undefined lets the
@@ -25,8 +26,12 @@ export function httpGuard(admission: Admission, accessByRoute: ReadonlyMap<Route
       clientAddress: () => ctx.remoteAddress,
       hint: () => (ctx.query.has('key') ? ' (?key= is accepted on WebSocket upgrades only)' : ''),
     });
-    if (!verdict.ok) return verdict.reply;
-    if (verdict.keyName !== undefined) ctx.logFields.apiKey = verdict.keyName;
-    return undefined;
+    return verdict instanceof Promise ? verdict.then((v) => admitted(ctx, v)) : admitted(ctx, verdict);
   };
+}
+
+function admitted(ctx: RequestContext, verdict: Verdict): Reply | undefined {
+  if (!verdict.ok) return verdict.reply;
+  if (verdict.keyName !== undefined) ctx.logFields.apiKey = verdict.keyName;
+  return undefined;
 }

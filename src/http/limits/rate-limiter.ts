@@ -53,6 +53,11 @@ export class RateLimiter {
     return wait === 0 ? { ok: true } : { ok: false, retryAfterS: wait, limit };
   }
 
+  /** Nothing to release: the buckets live in this process. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const [id, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(id);
