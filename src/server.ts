@@ -8,6 +8,7 @@ import { httpGuard } from './http/auth/http-guard.js';
 import { RouteAccessTable, routeScopes, withMountedScopes } from './http/auth/route-scopes.js';
 import type { Access } from './http/auth/scopes.js';
 import { RateLimiter, type RateLimitSpec } from './http/limits/rate-limiter.js';
+import { requestLimiter } from './http/limits/shared-rate-limiter.js';
 import { defaultBurst } from './http/limits/token-bucket.js';
 import { Router, type Method, type Route } from './http/router.js';
 import { detectionRoutes } from './http/routes/detections.js';
@@ -186,9 +187,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   for (const route of [...productRoutes, ...(options.extraRoutes ?? [])]) router.add(route);
   const scopeTable = new RouteAccessTable(withMountedScopes(routeScopes({ metricsPublic: config.metricsPublic }), profiles.scopes));
   const rateLimit = { rps: config.rateLimitRps, burst: config.rateLimitBurst || defaultBurst(config.rateLimitRps) };
+  // Shared through Redis when SIGHTLINE_RATE_LIMIT_URL is set; failed authentications stay per replica.
+  const limiter = await requestLimiter(config.rateLimitUrl, logger);
   const admission = new Admission({
     keys,
-    limiter: new RateLimiter(),
+    limiter,
     rateLimit,
     authFailures: { limiter: new RateLimiter(), limit: { rps: config.authFailuresPerMinute / 60, burst: config.authFailuresPerMinute } },
     onRateLimited: (route) => metrics.rateLimited.inc({ route }),
@@ -225,6 +228,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
     });
   } catch (err) {
+    await limiter.close();
     await store.close().catch(() => {});
     throw err;
   }
@@ -232,6 +236,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await http.listen(config.host, config.port);
   } catch (err) {
+    await limiter.close();
     await store.close().catch(() => {});
     throw err;
   }
@@ -249,6 +254,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await http.close(0);
     await modelsLoaded;
     await models.close();
+    await limiter.close();
     await store.close().catch(() => {});
     throw err;
   }
@@ -291,6 +297,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await feed.settle();
         // After the last publish: what the feed announced still goes out to the other replicas.
         await relay?.close();
+        await limiter.close();
         await store.close();
         logger.info('shutdown complete');
       })();
