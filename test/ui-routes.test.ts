@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UI_ASSET_DIR } from '../dist/src/http/ui/routes.js';
+import { UI_ASSET_DIR, UI_SHARED_MODULES } from '../dist/src/http/ui/routes.js';
 import { consoleRoutes } from './helpers/browser.js';
 import { repoRoot, startTestServer } from './helpers/server.js';
 import type { ErrorAnswer } from './helpers/answers.js';
@@ -90,13 +90,24 @@ describe('web console assets', () => {
     expect(res.headers.get('allow')).toBe('GET');
   });
 
+  it('serves the modules the page shares with the server as they are built', async () => {
+    expect(UI_SHARED_MODULES).toEqual({ 'metric-names.js': path.join(repoRoot, 'dist', 'src', 'evaluation', 'metric-names.js') });
+    const res = await fetch(`${base}/ui/metric-names.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const text = await res.text();
+    expect(text).toBe(readFileSync(UI_SHARED_MODULES['metric-names.js'], 'utf8'));
+    expect(text).not.toMatch(/^import /m);
+  });
+
   it('ships every module the page imports, and nothing from another origin', () => {
     const files = readdirSync(UI_ASSET_DIR);
+    const served = [...files, ...Object.keys(UI_SHARED_MODULES)];
     for (const file of files.filter((f) => f.endsWith('.js') || f.endsWith('.html') || f.endsWith('.css'))) {
       const text = readFileSync(path.join(UI_ASSET_DIR, file), 'utf8');
       expect(text, file).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
-      for (const [, target] of text.matchAll(/from '\.\/([^']+)'/g)) expect(files, `${file} imports ${target}`).toContain(target);
-      for (const [, target] of text.matchAll(/(?:src|href)="\/ui\/([^"]+)"/g)) expect(files, `${file} links ${target}`).toContain(target);
+      for (const [, target] of text.matchAll(/from '\.\/([^']+)'/g)) expect(served, `${file} imports ${target}`).toContain(target);
+      for (const [, target] of text.matchAll(/(?:src|href)="\/ui\/([^"]+)"/g)) expect(served, `${file} links ${target}`).toContain(target);
     }
   });
 });

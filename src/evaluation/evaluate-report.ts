@@ -1,5 +1,6 @@
 import type { EvaluationSummary } from '../store/index.js';
 import type { Gate } from './evaluate-options.js';
+import { metricName } from './metric-names.js';
 import type { EvaluationReport } from './report.js';
 import type { TaskMetrics } from './scorers.js';
 
@@ -39,25 +40,6 @@ function table(header: string[], rows: string[][], markdown: boolean): string {
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
-
-const HEADLINE_NAMES: Readonly<Record<string, string>> = {
-  accuracy: 'accuracy',
-  macroF1: 'macro F1',
-  auc: 'ROC AUC',
-  map50: 'mAP@0.5',
-  map: 'mAP@[.5:.95]',
-  precision: 'precision',
-  recall: 'recall',
-  cer: 'CER',
-  wer: 'WER',
-  exactLineAccuracy: 'exact lines',
-  hmean: 'H-mean',
-  meanIou: 'mean IoU',
-  pixelAccuracy: 'pixel accuracy',
-  imagesPerSecond: 'images/s',
-};
-
-const headlineName = (key: string) => HEADLINE_NAMES[key] ?? (/^top(\d+)Accuracy$/.test(key) ? `top-${key.slice(3, -8)} accuracy` : key);
 
 /** Task-specific tables of a report. */
 function metricTables(metrics: TaskMetrics, markdown: boolean): string[] {
@@ -153,7 +135,7 @@ export function renderEvaluation(e: EvaluationAnswer, gates: readonly GateResult
     lines.push(
       table(
         ['figure', 'value'],
-        summary.map(([k, v]) => [headlineName(k), k === 'imagesPerSecond' ? num(v, 1) : num(v)]),
+        summary.map(([k, v]) => [metricName(k), k === 'imagesPerSecond' ? num(v, 1) : num(v)]),
         markdown,
       ),
       '',
@@ -173,7 +155,7 @@ export function renderEvaluation(e: EvaluationAnswer, gates: readonly GateResult
   if (gates.length > 0) {
     lines.push('', markdown ? '#### gates' : 'gates:');
     for (const g of gates) {
-      lines.push(`${markdown ? '- ' : '  '}${g.flag} ${g.bound}: ${headlineName(g.metric)} ${num(g.value)} ${g.passed ? 'passed' : 'MISSED'}`);
+      lines.push(`${markdown ? '- ' : '  '}${g.flag} ${g.bound}: ${metricName(g.metric)} ${num(g.value)} ${g.passed ? 'passed' : 'MISSED'}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,7 @@ import { api, modelPath } from './api.js';
 import { byId, el, say } from './dom.js';
 import { dateTime, shortId } from './format.js';
 import { classBars, confusionHeatmap, curveChart } from './evaluation-charts.js';
+import { metricName } from './metric-names.js';
 import { dataTable, panelHead, refreshButton, statusLine } from './panel-parts.js';
 
 const TOPIC = 'evaluations';
@@ -11,30 +12,13 @@ const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2 };
 /** In the order row() fills them. */
 const COLUMNS = ['Evaluation', 'Model', 'Dataset', 'Status', 'Progress', 'Result', 'Started', { hidden: 'Actions' }];
 
-const HEADLINES = {
-  accuracy: 'accuracy',
-  macroF1: 'macro F1',
-  auc: 'ROC AUC',
-  map50: 'mAP@0.5',
-  map: 'mAP@[.5:.95]',
-  precision: 'precision',
-  recall: 'recall',
-  cer: 'CER',
-  wer: 'WER',
-  exactLineAccuracy: 'exact lines',
-  meanIou: 'mean IoU',
-  pixelAccuracy: 'pixel accuracy',
-  imagesPerSecond: 'images/s',
-  evaluated: 'images evaluated',
-};
-const headlineName = (key) => HEADLINES[key] ?? (/^top(\d+)Accuracy$/.test(key) ? `top-${key.slice(3, -8)} accuracy` : key);
 const figure = (key, v) => (typeof v !== 'number' ? '–' : key === 'imagesPerSecond' ? v.toFixed(1) : key === 'evaluated' ? String(v) : v.toFixed(3));
 
 /** The one figure a row shows: the task's first headline. */
 function headline(e) {
   const s = e.summary ?? {};
   const key = ['accuracy', 'map50', 'cer', 'meanIou'].find((k) => k in s);
-  return key ? `${headlineName(key)} ${figure(key, s[key])}` : '';
+  return key ? `${metricName(key)} ${figure(key, s[key])}` : '';
 }
 
 /** Evaluations: start one on a dataset folder, watch its progress, read its report with charts. */
@@ -199,12 +183,7 @@ function reportView(e) {
     'dl',
     { class: 'figures' },
     ...Object.entries(e.summary ?? {}).map(([k, v]) =>
-      el(
-        'div',
-        { dataset: { metric: k, value: typeof v === 'number' ? String(v) : '' } },
-        el('dt', { text: headlineName(k) }),
-        el('dd', { text: figure(k, v) }),
-      ),
+      el('div', { dataset: { metric: k, value: typeof v === 'number' ? String(v) : '' } }, el('dt', { text: metricName(k) }), el('dd', { text: figure(k, v) })),
     ),
   );
   const charts = el('div', { class: 'charts' });
