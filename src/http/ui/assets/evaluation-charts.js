@@ -16,6 +16,11 @@ export function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A chart's own <svg>, `width` × `height` in its own units, read out to screen readers as `label`. */
+function chartRoot(kind, width, height, label) {
+  return svg('svg', { class: `chart ${kind}`, viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label });
+}
+
 const fixed = (v, digits = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 /** Cell colour: the share of its row (recall for the diagonal), light to dark in the accent hue. */
@@ -33,14 +38,7 @@ export function confusionHeatmap(confusion) {
   const margin = Math.min(140, 12 + Math.max(...labels.map((l) => String(l).length), 4) * 6.5);
   const width = margin + n * cell + margin * 0.75;
   const height = 20 + margin + n * cell + 4;
-  const root = svg('svg', {
-    class: 'chart heatmap',
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    role: 'img',
-    'aria-label': 'confusion matrix: rows are true labels, columns predicted labels',
-  });
+  const root = chartRoot('heatmap', width, height, 'confusion matrix: rows are true labels, columns predicted labels');
   root.append(svg('text', { x: margin + (n * cell) / 2, y: 12, 'text-anchor': 'middle', class: 'axis-title', text: 'predicted' }));
   labels.forEach((label, i) => {
     root.append(
@@ -92,14 +90,7 @@ export function classBars(rows, measures) {
   const labelW = Math.min(150, 12 + Math.max(...rows.map((r) => String(r.label).length), 4) * 7);
   const width = labelW + 260;
   const height = rows.length * rowH + 24;
-  const root = svg('svg', {
-    class: 'chart bars',
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    role: 'img',
-    'aria-label': `per-class ${measures.map((m) => m.name).join(', ')}`,
-  });
+  const root = chartRoot('bars', width, height, `per-class ${measures.map((m) => m.name).join(', ')}`);
   measures.forEach((m, i) => {
     root.append(svg('rect', { x: labelW + i * 86, y: 2, width: 10, height: 10, class: `bar m${i}` }));
     root.append(svg('text', { x: labelW + i * 86 + 14, y: 11, class: 'tick', text: m.name }));
@@ -134,14 +125,7 @@ export function curveChart({ title, xName, yName, series, diagonal = false }) {
   const pad = 34;
   const x = (v) => pad + v * size;
   const y = (v) => pad / 2 + (1 - v) * size;
-  const root = svg('svg', {
-    class: 'chart curve',
-    viewBox: `0 0 ${size + pad + 12} ${size + pad + 16}`,
-    width: size + pad + 12,
-    height: size + pad + 16,
-    role: 'img',
-    'aria-label': title,
-  });
+  const root = chartRoot('curve', size + pad + 12, size + pad + 16, title);
   root.append(svg('rect', { x: x(0), y: y(1), width: size, height: size, class: 'frame' }));
   for (const t of [0, 0.5, 1]) {
     root.append(svg('text', { x: x(t), y: y(0) + 14, 'text-anchor': 'middle', class: 'tick', text: t }));
