@@ -106,6 +106,19 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
     expect(pageErrors).toEqual([]);
   });
 
+  /** Submits one image to det as an async job from the predict panel; answers the job's id. */
+  async function submitYardJob(): Promise<string> {
+    await page.selectOption('#model-select', 'det');
+    await page.getByLabel('Submit as async jobs').check();
+    const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
+    await page.setInputFiles('#file-input', {
+      name: 'yard.png',
+      mimeType: 'image/png',
+      buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]),
+    });
+    return ((await (await submitted).json()) as SubmittedJobAnswer).id;
+  }
+
   const fresh = async () => {
     pageErrors = [];
     context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -327,15 +340,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
 
   it('submits images as async jobs, follows them live and draws a finished job over its stored image', async () => {
     await fresh();
-    await page.selectOption('#model-select', 'det');
-    await page.getByLabel('Submit as async jobs').check();
-    const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
-    await page.setInputFiles('#file-input', {
-      name: 'yard.png',
-      mimeType: 'image/png',
-      buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]),
-    });
-    const { id } = (await (await submitted).json()) as SubmittedJobAnswer;
+    const id = await submitYardJob();
     expect(await page.locator('#predict-message').textContent()).toBe('Submitted 1 job to det; follow them under Jobs.');
     expect(await page.locator('#results .result').count()).toBe(0);
 
@@ -365,15 +370,7 @@ describe.skipIf(!availability.available)(availability.available ? 'web console i
       await route.fulfill({ response });
     });
     try {
-      await page.selectOption('#model-select', 'det');
-      await page.getByLabel('Submit as async jobs').check();
-      const submitted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs');
-      await page.setInputFiles('#file-input', {
-        name: 'yard.png',
-        mimeType: 'image/png',
-        buffer: await splitImage('png', 320, 240, [30, 90, 60], [220, 220, 220]),
-      });
-      const { id } = (await (await submitted).json()) as SubmittedJobAnswer;
+      const id = await submitYardJob();
       const row = page.locator(`#jobs-table tbody tr[data-job="${id}"]`);
       await row.and(page.locator('[data-status="succeeded"]')).waitFor();
       const listed = page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname === '/v1/jobs');
