@@ -1,14 +1,12 @@
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { z } from 'zod';
-import { notFound, SightlineError } from '../errors.js';
+import { notFound } from '../errors.js';
 import { readJson } from '../http/body/json.js';
 import { json } from '../http/reply.js';
 import { checkImage, putImage } from '../http/routes/images.js';
 import { base64Image, MAX_TEXT, parseTime } from '../http/schemas/field-types.js';
 import { parseParams, parseQuery, parseWith } from '../http/schemas/request-validation.js';
-import { handshakeRefusal } from '../http/websocket/handshake.js';
-import { transportLimits } from '../http/websocket/transport-limits.js';
-import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from '../http/websocket/upgrade.js';
+import { hubSocket } from '../http/websocket/hub-socket.js';
 import type { HubSocket } from '../hub/hub.js';
 import type { Detection } from '../store/index.js';
 import { detailErrors } from './error-shapes.js';
@@ -156,26 +154,12 @@ class LiveFeed {
   }
 
   behavior(limits: Parameters<ProfileSocket['behavior']>[0]): WebSocketBehavior<unknown> {
-    const { hub } = this.profile;
-    return {
-      ...transportLimits(limits, limits.maxPayloadBytes),
-      upgrade: (res, req, context) => {
-        const refusal = handshakeRefusal((name) => req.getHeader(name));
-        if (refusal !== undefined) return sendUpgradeRefusal(res, req, refusal);
-        if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
-        acceptUpgrade(res, req, context, {});
-      },
-      open: (ws) => {
-        hub.opened(ws);
-        this.sockets.add(ws);
-      },
+    return hubSocket(this.profile.hub, limits, {
+      opened: (ws) => this.sockets.add(ws),
       // The app keeps the socket open by sending text; nothing it sends needs an answer.
       message: () => {},
-      close: (ws, code, reason) => {
-        this.sockets.delete(ws);
-        hub.closed(ws, code, reason);
-      },
-    };
+      closed: (ws) => this.sockets.delete(ws),
+    });
   }
 }
 

@@ -8,12 +8,12 @@ import type { ModelRepository } from '../../engine/repository.js';
 import type { ImageLimits } from '../../imaging/index.js';
 import type { Logger } from '../../logger.js';
 import { CloseCode } from '../../hub/close-codes.js';
-import { handshakeRefusal } from './handshake.js';
 import type { Hub, HubSocket } from '../../hub/hub.js';
 import { parseFrame } from './frame-parser.js';
 import { predictHeaderFrame, type PredictHeaderFrame } from './frames.js';
 import { textOfFrame } from './text-frame.js';
-import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
+import { refusedByHub } from './hub-socket.js';
+import { acceptUpgrade, refuseUpgrade } from './upgrade.js';
 import { transportLimits, type WebSocketLimits } from './transport-limits.js';
 
 export interface PredictSocketOptions {
@@ -89,9 +89,7 @@ export function predictRoute(options: PredictSocketOptions): WebSocketBehavior<{
   return {
     ...transportLimits(limits, options.image.maxInputBytes),
     upgrade: (res, req, context) => {
-      const refusal = handshakeRefusal((name) => req.getHeader(name));
-      if (refusal !== undefined) return sendUpgradeRefusal(res, req, refusal);
-      if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
+      if (refusedByHub(hub, res, req)) return;
       let model: string;
       try {
         model = decodeURIComponent(req.getParameter(0));

@@ -1,14 +1,12 @@
-import { SightlineError } from '../../errors.js';
 import type { WebSocketBehavior } from 'uWebSockets.js';
 import { CloseCode } from '../../hub/close-codes.js';
-import { handshakeRefusal } from './handshake.js';
 import type { Hub } from '../../hub/hub.js';
 import { checkTopic, MAX_TOPICS_PER_SOCKET } from '../../hub/topics.js';
 import { parseFrame } from './frame-parser.js';
 import { subscriberClientFrame } from './frames.js';
 import { textOfFrame } from './text-frame.js';
-import { acceptUpgrade, refuseUpgrade, sendUpgradeRefusal } from './upgrade.js';
-import { transportLimits, type WebSocketLimits } from './transport-limits.js';
+import { hubSocket } from './hub-socket.js';
+import type { WebSocketLimits } from './transport-limits.js';
 
 const errorFrame = (code: string, message: string) => JSON.stringify({ type: 'error', code, message });
 
@@ -31,19 +29,8 @@ function canonicalTopics(names: readonly string[]): { ok: true; topics: string[]
  * JSON text frames (see frames.ts for the shapes and hub/topics.ts for the topics).
  */
 export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBehavior<unknown> {
-  return {
-    ...transportLimits(limits, limits.maxPayloadBytes),
-    upgrade: (res, req, context) => {
-      const refusal = handshakeRefusal((name) => req.getHeader(name));
-      if (refusal !== undefined) return sendUpgradeRefusal(res, req, refusal);
-      if (!hub.isAccepting) return refuseUpgrade(res, req, new SightlineError(503, 'shutting_down', 'server is shutting down'));
-      acceptUpgrade(res, req, context, {});
-    },
-    open: (ws) => {
-      hub.opened(ws);
-    },
-    message: (raw, data, isBinary) => {
-      const ws = raw;
+  return hubSocket(hub, limits, {
+    message: (ws, data, isBinary) => {
       if (data.byteLength > limits.maxPayloadBytes) {
         return hub.end(ws, CloseCode.messageTooBig, `message of ${data.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes}`);
       }
@@ -77,6 +64,5 @@ export function subscriberRoute(hub: Hub, limits: WebSocketLimits): WebSocketBeh
         hub.send(ws, JSON.stringify({ type: 'unsubscribed', topics: named.topics }));
       }
     },
-    close: (ws, code, reason) => hub.closed(ws, code, reason),
-  };
+  });
 }
