@@ -160,25 +160,13 @@ export class ModelPool {
    */
   probe(steps: ProbeStep[], keep: boolean): Promise<ProbeFigure[]> {
     if (this.closed) return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
-    const threads = Math.max(0, ...steps.map((s) => s.threads));
-    return new Promise<ProbeFigure[]>((resolve, reject) => {
-      const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
+    return this.enqueue<ProbeFigure[]>({
+      items: [],
+      probe: { steps, keep },
+      threads: Math.max(0, ...steps.map((s) => s.threads)),
+      lease: undefined,
       // A probe is a warm-up and a few timed runs per step, each on a session it may open first.
-      const runLimitMs = this.spec.batching.runTimeoutMs * (1 + 5 * steps.length);
-      const task: Task = {
-        id: this.nextId++,
-        items: [],
-        probe: { steps, keep },
-        threads,
-        lease: undefined,
-        runLimitMs,
-        resolve,
-        reject,
-        slot: undefined,
-        timer: setTimeout(() => this.expire(task, limit), limit),
-      };
-      this.queue.push(task);
-      this.pump();
+      runLimitMs: this.spec.batching.runTimeoutMs * (1 + 5 * steps.length),
     });
   }
 
@@ -203,20 +191,17 @@ export class ModelPool {
       lease?.release();
       return Promise.reject(unavailable(`model ${this.spec.name} is closed`));
     }
-    return new Promise<InferReply>((resolve, reject) => {
+    return this.enqueue<InferReply>({ items, probe: undefined, threads: this.runThreads, lease, runLimitMs: this.spec.batching.runTimeoutMs });
+  }
+
+  /**
+   * Queues a batch or a probe for the next free worker. Its wait for one ends after the run
+   * deadline plus LOAD_WAIT_MS (time for a replacement worker to load).
+   */
+  private enqueue<T>(work: Pick<Task, 'items' | 'probe' | 'threads' | 'lease' | 'runLimitMs'>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const limit = this.spec.batching.runTimeoutMs + LOAD_WAIT_MS;
-      const task: Task = {
-        id: this.nextId++,
-        items,
-        probe: undefined,
-        threads: this.runThreads,
-        lease,
-        runLimitMs: this.spec.batching.runTimeoutMs,
-        resolve,
-        reject,
-        slot: undefined,
-        timer: setTimeout(() => this.expire(task, limit), limit),
-      };
+      const task: Task = { ...work, id: this.nextId++, resolve, reject, slot: undefined, timer: setTimeout(() => this.expire(task, limit), limit) };
       this.queue.push(task);
       this.pump();
     });
