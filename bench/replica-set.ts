@@ -81,7 +81,8 @@ function haproxyConfig(port: number, replicas: readonly Replica[]): string {
   // Checks every 250 ms, each given 2 s (on 2 shared cores a replica at saturation answers late, not
   // never); three failed take a replica out (a drain fails readiness at once), two passed put it back.
   // A request whose connection is refused or cut before an answer comes is sent again to another
-  // replica: that is the balancer's part of a rolling restart.
+  // replica: that is the balancer's part of a rolling restart. The check speaks HTTP/1.1 (HAProxy's
+  // default, HTTP/1.0, gets no answer from uWebSockets.js).
   return `global
   maxconn 4096
 defaults
@@ -99,7 +100,8 @@ frontend sightline
   default_backend replicas
 backend replicas
   balance roundrobin
-  option httpchk GET /health/ready
+  option httpchk
+  http-check send meth GET uri /health/ready ver HTTP/1.1 hdr Host sightline
   http-check expect status 200
   default-server inter 250ms fall 3 rise 2
 ${replicas.map((r) => `  server ${r.id} 127.0.0.1:${r.port} check`).join('\n')}
