@@ -1,21 +1,26 @@
 /**
- * Tensor element types as ONNX Runtime names them, with how many bytes one element takes and the
- * typed array that holds them (float16 travels as its raw 16-bit words; bool as one byte, 0 or 1).
+ * Tensor element types as ONNX Runtime names them, with the typed array that holds them (float16
+ * travels as its raw 16-bit words; bool as one byte, 0 or 1).
  */
-export const ELEMENT_TYPES = {
-  float32: { bytes: 4, array: Float32Array },
-  float16: { bytes: 2, array: Uint16Array },
-  float64: { bytes: 8, array: Float64Array },
-  int8: { bytes: 1, array: Int8Array },
-  int16: { bytes: 2, array: Int16Array },
-  int32: { bytes: 4, array: Int32Array },
-  int64: { bytes: 8, array: BigInt64Array },
-  uint8: { bytes: 1, array: Uint8Array },
-  uint16: { bytes: 2, array: Uint16Array },
-  uint32: { bytes: 4, array: Uint32Array },
-  uint64: { bytes: 8, array: BigUint64Array },
-  bool: { bytes: 1, array: Uint8Array },
+const ARRAYS = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
 } as const;
+
+/** Each element type's array, and how many bytes one element takes (as the array says). */
+export const ELEMENT_TYPES = Object.fromEntries(Object.entries(ARRAYS).map(([type, array]) => [type, { bytes: array.BYTES_PER_ELEMENT, array }])) as {
+  readonly [T in keyof typeof ARRAYS]: { readonly bytes: number; readonly array: (typeof ARRAYS)[T] };
+};
 
 export type ElementType = keyof typeof ELEMENT_TYPES;
 
