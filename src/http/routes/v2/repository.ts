@@ -21,6 +21,31 @@ async function optionalJson(ctx: RequestContext): Promise<unknown> {
   }
 }
 
+type ActionSchema = Omit<Parameters<typeof protocolRoute>[0]['schema'], 'params' | 'body'>;
+
+/**
+ * POST /v2/repository/models/{name}/{action}: the model named in the path, a request body that may
+ * be left out, and a 400 naming any parameter the action does not take; answers 200 without a body.
+ */
+function modelAction(
+  action: string,
+  options: { takes: readonly string[]; refusal: (given: string) => string; run: (name: string) => Promise<unknown>; schema: ActionSchema },
+): Route {
+  return protocolRoute({
+    method: 'POST',
+    path: `/v2/repository/models/:name/${action}`,
+    handler: async (ctx) => {
+      const { name } = parseParams(ctx, modelNameParams);
+      const request = parseWith(repositoryActionRequest, await optionalJson(ctx));
+      const unknown = Object.keys(request.parameters ?? {}).filter((k) => !options.takes.includes(k));
+      if (unknown.length > 0) throw protocolError(400, options.refusal(unknown.join(', ')));
+      await options.run(name);
+      return { status: 200 };
+    },
+    schema: { params: modelNameParams, body: { json: repositoryActionRequest, required: false }, ...options.schema },
+  });
+}
+
 /** Triton's model repository extension: index, load, unload. */
 export function repositoryRoutes(repo: ModelRepository): Route[] {
   return [
@@ -38,25 +63,15 @@ export function repositoryRoutes(repo: ModelRepository): Route[] {
         responses: { 200: { description: 'the models, by name', json: indexSchema } },
       },
     }),
-    protocolRoute({
-      method: 'POST',
-      path: '/v2/repository/models/:name/load',
-      handler: async (ctx) => {
-        const { name } = parseParams(ctx, modelNameParams);
-        const request = parseWith(repositoryActionRequest, await optionalJson(ctx));
-        const given = Object.keys(request.parameters ?? {});
-        if (given.length > 0)
-          throw protocolError(400, `load takes no parameters here (models load from their folder in the repository as it is); got ${given.join(', ')}`);
-        await repo.load(name);
-        return { status: 200 };
-      },
+    modelAction('load', {
+      takes: [],
+      refusal: (given) => `load takes no parameters here (models load from their folder in the repository as it is); got ${given}`,
+      run: (name) => repo.load(name),
       schema: {
         operationId: 'loadRepositoryModel',
         summary: '(Re)load a model from its folder without a restart',
         description:
           'New instances come up, then traffic switches; requests in flight finish on the old ones. A reload that fails keeps the old version serving.',
-        params: modelNameParams,
-        body: { json: repositoryActionRequest, required: false },
         responses: { 200: { description: 'loaded (no body)' } },
         errors: {
           400: 'the model failed to load (the message says why), or parameters were given',
@@ -65,23 +80,14 @@ export function repositoryRoutes(repo: ModelRepository): Route[] {
         },
       },
     }),
-    protocolRoute({
-      method: 'POST',
-      path: '/v2/repository/models/:name/unload',
-      handler: async (ctx) => {
-        const { name } = parseParams(ctx, modelNameParams);
-        const request = parseWith(repositoryActionRequest, await optionalJson(ctx));
-        const unknown = Object.keys(request.parameters ?? {}).filter((k) => k !== 'unload_dependents');
-        if (unknown.length > 0) throw protocolError(400, `unload takes only the parameter unload_dependents; got ${unknown.join(', ')}`);
-        await repo.unload(name);
-        return { status: 200 };
-      },
+    modelAction('unload', {
+      takes: ['unload_dependents'],
+      refusal: (given) => `unload takes only the parameter unload_dependents; got ${given}`,
+      run: (name) => repo.unload(name),
       schema: {
         operationId: 'unloadRepositoryModel',
         summary: 'Stop serving a model',
         description: 'New requests get 503 at once; queued and running ones finish.',
-        params: modelNameParams,
-        body: { json: repositoryActionRequest, required: false },
         responses: { 200: { description: 'unloaded (no body)' } },
         errors: { 404: 'no model by this name' },
       },
