@@ -1,10 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { commandOptions } from '../command-arguments.js';
 import { ProgressLine, type ProgressStream } from '../loadgen/progress-line.js';
 import { writeTar } from './archive-tar.js';
 import { DATASET_NAME } from './dataset-files.js';
-import { EVALUATE_USAGE, EvaluateUsageError, type EvaluateOptions, parseEvaluateArgs } from './evaluate-options.js';
+import { EVALUATE_USAGE, type EvaluateOptions, parseEvaluateArgs } from './evaluate-options.js';
 import { checkGates, type EvaluationAnswer, renderEvaluation } from './evaluate-report.js';
 
 /** A server started for one run, when no --url is given. */
@@ -119,18 +120,10 @@ async function start(client: Client, options: EvaluateOptions, local: { datasetN
 
 /** `sightline evaluate`: returns the exit status (see EVALUATE_EXIT). */
 export async function runEvaluateCommand(argv: readonly string[], io: EvaluateIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${EVALUATE_USAGE}\n`);
-    return EVALUATE_EXIT.passed;
-  }
-  let options: EvaluateOptions;
-  try {
-    options = parseEvaluateArgs(argv, io.env ?? process.env);
-  } catch (err) {
-    if (!(err instanceof EvaluateUsageError)) throw err;
-    io.stderr.write(`sightline evaluate: ${err.message}\n\n${EVALUATE_USAGE}\n`);
-    return EVALUATE_EXIT.usage;
-  }
+  const commandStart = { command: 'evaluate', usage: EVALUATE_USAGE, exit: EVALUATE_EXIT, stdout: io.stdout, stderr: io.stderr };
+  const parsed = commandOptions(argv, commandStart, () => parseEvaluateArgs(argv, io.env ?? process.env));
+  if ('exit' in parsed) return parsed.exit;
+  const { options } = parsed;
   const progress = new ProgressLine(io.stderr);
   let local: LocalServer | undefined;
   try {

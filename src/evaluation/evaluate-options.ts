@@ -1,3 +1,4 @@
+import { flagValues, serverUrl, UsageError } from '../command-arguments.js';
 import { EVALUATION_TASKS, type EvaluationTask, LAYOUTS, type Layout } from './dataset.js';
 
 /** A CI gate: a headline figure of the report and the bound it must keep. */
@@ -28,13 +29,6 @@ export interface EvaluateOptions {
   markdown: string | undefined;
   apiKey: string | undefined;
   timeoutSec: number;
-}
-
-export class EvaluateUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EvaluateUsageError';
-  }
 }
 
 const TEXT: readonly EvaluationTask[] = ['text-recognize', 'ocr'];
@@ -105,58 +99,39 @@ const VALUE_FLAGS = new Set([
 
 function fraction(flag: string, text: string): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new EvaluateUsageError(`${flag}: expected a number of 0 or more, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new UsageError(`${flag}: expected a number of 0 or more, got ${JSON.stringify(text)}`);
   return v;
 }
 
 function parseTimeout(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
   const v = m ? Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) : Number.NaN;
-  if (!(v > 0)) throw new EvaluateUsageError(`--timeout: expected a duration such as 90s, 10m or 1h, got ${JSON.stringify(text)}`);
+  if (!(v > 0)) throw new UsageError(`--timeout: expected a duration such as 90s, 10m or 1h, got ${JSON.stringify(text)}`);
   return v;
 }
 
-/** Parses `sightline evaluate` arguments; throws EvaluateUsageError for anything wrong or missing. */
+/** Parses `sightline evaluate` arguments; throws UsageError for anything wrong or missing. */
 export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): EvaluateOptions {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!VALUE_FLAGS.has(flag)) throw new EvaluateUsageError(`unknown argument ${JSON.stringify(arg)}`);
-    const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new EvaluateUsageError(`${flag} needs a value`);
-    if (values.has(flag)) throw new EvaluateUsageError(`${flag} given twice`);
-    values.set(flag, value);
-  }
+  const values = flagValues(argv, VALUE_FLAGS);
   const model = values.get('--model');
   if (model === undefined || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model))
-    throw new EvaluateUsageError(model === undefined ? '--model is required' : `--model: not a model name: ${JSON.stringify(model)}`);
+    throw new UsageError(model === undefined ? '--model is required' : `--model: not a model name: ${JSON.stringify(model)}`);
   const dataset = values.get('--dataset');
   const serverDataset = values.get('--server-dataset');
   if ((dataset === undefined) === (serverDataset === undefined))
-    throw new EvaluateUsageError('give --dataset DIR (a local folder) or --server-dataset NAME, one of them');
-  let url: URL | undefined;
+    throw new UsageError('give --dataset DIR (a local folder) or --server-dataset NAME, one of them');
   const urlText = values.get('--url');
-  if (urlText !== undefined) {
-    try {
-      url = new URL(urlText);
-    } catch {
-      throw new EvaluateUsageError(`--url: not a URL: ${JSON.stringify(urlText)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EvaluateUsageError(`--url: expected http:// or https://, got ${url.protocol}`);
-    if (url.search || url.hash) throw new EvaluateUsageError('--url: give the server origin (and any path prefix) without a query or fragment');
-  }
-  if (serverDataset !== undefined && url === undefined) throw new EvaluateUsageError('--server-dataset names a folder on a running server: give --url too');
+  const url = urlText === undefined ? undefined : serverUrl(urlText, ['http:', 'https:'], (p) => `expected http:// or https://, got ${p}`);
+  if (serverDataset !== undefined && url === undefined) throw new UsageError('--server-dataset names a folder on a running server: give --url too');
   const layout = values.get('--layout');
   if (layout !== undefined && !(LAYOUTS as readonly string[]).includes(layout))
-    throw new EvaluateUsageError(`--layout: expected one of ${LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
+    throw new UsageError(`--layout: expected one of ${LAYOUTS.join(', ')}, got ${JSON.stringify(layout)}`);
   const topKText = values.get('--top-k');
   let topK: number[] | undefined;
   if (topKText !== undefined) {
     topK = topKText.split(',').map((p) => Number(p.trim()));
     if (topK.length > 10 || topK.some((k) => !Number.isInteger(k) || k < 1 || k > 100)) {
-      throw new EvaluateUsageError(`--top-k: expected up to 10 whole numbers from 1 to 100, comma-separated, got ${JSON.stringify(topKText)}`);
+      throw new UsageError(`--top-k: expected up to 10 whole numbers from 1 to 100, comma-separated, got ${JSON.stringify(topKText)}`);
     }
   }
   const gates: Gate[] = GATES.flatMap((g) => {
@@ -164,7 +139,7 @@ export function parseEvaluateArgs(argv: readonly string[], env: NodeJS.ProcessEn
     return text === undefined ? [] : [{ ...g, bound: fraction(g.flag, text) }];
   });
   if (!EVALUATION_TASKS.some((t) => gates.every((g) => g.tasks.includes(t))))
-    throw new EvaluateUsageError(`gates of different tasks: ${gates.map((g) => g.flag).join(', ')}`);
+    throw new UsageError(`gates of different tasks: ${gates.map((g) => g.flag).join(', ')}`);
   return {
     model,
     dataset,

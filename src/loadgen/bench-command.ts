@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { commandOptions } from '../command-arguments.js';
 import { sniffImage } from '../imaging/sniff.js';
-import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchOptions } from './bench-options.js';
+import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench-options.js';
 import { budgetLines, resultsTable } from './bench-report.js';
 import { runStep, type StepLoad, type StepResult } from './bench-step.js';
 import { rawRequest, SocketPool } from './connection-pool.js';
@@ -40,18 +41,10 @@ function target(options: BenchOptions) {
 
 /** `sightline bench`: returns the exit status (see BENCH_EXIT). */
 export async function runBenchCommand(argv: readonly string[], io: BenchIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${BENCH_USAGE}\n`);
-    return BENCH_EXIT.passed;
-  }
-  let options: BenchOptions;
-  try {
-    options = parseBenchArgs(argv, io.env ?? process.env);
-  } catch (err) {
-    if (!(err instanceof BenchUsageError)) throw err;
-    io.stderr.write(`sightline bench: ${err.message}\n\n${BENCH_USAGE}\n`);
-    return BENCH_EXIT.usage;
-  }
+  const commandStart = { command: 'bench', usage: BENCH_USAGE, exit: BENCH_EXIT, stdout: io.stdout, stderr: io.stderr };
+  const parsed = commandOptions(argv, commandStart, () => parseBenchArgs(argv, io.env ?? process.env));
+  if ('exit' in parsed) return parsed.exit;
+  const { options } = parsed;
   let t: ReturnType<typeof target>;
   try {
     t = target(options);

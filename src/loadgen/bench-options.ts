@@ -1,3 +1,5 @@
+import { flagValues, serverUrl, UsageError } from '../command-arguments.js';
+
 /** `sightline bench` arguments, parsed and checked before anything is sent. */
 export interface BenchOptions {
   /** Server origin and any path prefix, e.g. http://127.0.0.1:8080. */
@@ -16,14 +18,6 @@ export interface BenchOptions {
   maxErrorRate: number;
   json: string | undefined;
   apiKey: string | undefined;
-}
-
-/** Bad arguments: the command prints the message and the usage, and exits 2. */
-export class BenchUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BenchUsageError';
-  }
 }
 
 export const BENCH_USAGE = `Usage: sightline bench --url URL --model NAME --image FILE [options]
@@ -73,14 +67,14 @@ export function parseDuration(flag: string, text: string, allowZero = false): nu
   // Divided, not multiplied by 0.001, so 700ms is exactly 0.7 s.
   const value = m ? (m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]) * (m[2] === 'm' ? 60 : 1)) : Number.NaN;
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new BenchUsageError(`${flag}: expected a duration such as 10s, 500ms or 2m, got ${JSON.stringify(text)}`);
+    throw new UsageError(`${flag}: expected a duration such as 10s, 500ms or 2m, got ${JSON.stringify(text)}`);
   }
   return value;
 }
 
 function positive(flag: string, text: string): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new BenchUsageError(`${flag}: expected a positive number, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`${flag}: expected a positive number, got ${JSON.stringify(text)}`);
   return v;
 }
 
@@ -88,56 +82,33 @@ function parseConcurrency(text: string): number[] {
   const levels = text.split(',').map((part) => {
     const v = Number(part.trim());
     if (part.trim() === '' || !Number.isInteger(v) || v < 1 || v > 4096) {
-      throw new BenchUsageError(`--concurrency: expected whole numbers from 1 to 4096, comma-separated, got ${JSON.stringify(text)}`);
+      throw new UsageError(`--concurrency: expected whole numbers from 1 to 4096, comma-separated, got ${JSON.stringify(text)}`);
     }
     return v;
   });
   return levels;
 }
 
-function parseUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new BenchUsageError(`--url: not a URL: ${JSON.stringify(text)}`);
-  }
-  if (url.protocol !== 'http:')
-    throw new BenchUsageError(`--url: only http:// is supported (got ${url.protocol}); measure behind TLS termination from its inside`);
-  if (url.search || url.hash) throw new BenchUsageError('--url: give the server origin (and any path prefix) without a query or fragment');
-  return url;
-}
-
-/** Parses `sightline bench` arguments; throws BenchUsageError for anything wrong or missing. */
+/** Parses `sightline bench` arguments; throws UsageError for anything wrong or missing. */
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!FLAGS.has(flag)) throw new BenchUsageError(`unknown argument ${JSON.stringify(arg)}`);
-    const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new BenchUsageError(`${flag} needs a value`);
-    if (values.has(flag)) throw new BenchUsageError(`${flag} given twice`);
-    values.set(flag, value);
-  }
+  const values = flagValues(argv, FLAGS);
   const required = (flag: string) => {
     const v = values.get(flag);
-    if (v === undefined || v.trim() === '') throw new BenchUsageError(`${flag} is required`);
+    if (v === undefined || v.trim() === '') throw new UsageError(`${flag} is required`);
     return v;
   };
-  const url = parseUrl(required('--url'));
+  const url = serverUrl(required('--url'), ['http:'], (p) => `only http:// is supported (got ${p}); measure behind TLS termination from its inside`);
   const model = required('--model');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) throw new BenchUsageError(`--model: not a model name: ${JSON.stringify(model)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) throw new UsageError(`--model: not a model name: ${JSON.stringify(model)}`);
   const image = required('--image');
   const rateText = values.get('--rate');
   const concurrencyText = values.get('--concurrency');
-  if (rateText !== undefined && concurrencyText !== undefined) throw new BenchUsageError('give --concurrency (closed loop) or --rate (open loop), not both');
+  if (rateText !== undefined && concurrencyText !== undefined) throw new UsageError('give --concurrency (closed loop) or --rate (open loop), not both');
   const rate = rateText === undefined ? undefined : positive('--rate', rateText);
   const maxErrorRateText = values.get('--max-error-rate');
   const maxErrorRate = maxErrorRateText === undefined ? 0 : Number(maxErrorRateText);
   if (maxErrorRateText !== undefined && (maxErrorRateText.trim() === '' || !(maxErrorRate >= 0 && maxErrorRate <= 1))) {
-    throw new BenchUsageError(`--max-error-rate: expected a fraction from 0 to 1, got ${JSON.stringify(maxErrorRateText)}`);
+    throw new UsageError(`--max-error-rate: expected a fraction from 0 to 1, got ${JSON.stringify(maxErrorRateText)}`);
   }
   const optional = (flag: string) => {
     const v = values.get(flag);
