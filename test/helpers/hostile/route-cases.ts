@@ -148,6 +148,9 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
     const first = types[0];
     const base = first ? validBody(o, first, png) : { body: Buffer.alloc(0), query: [] as string[] };
     const baseHeaders = { ...extraHeaders, ...(first ? { 'content-type': contentType(first) } : {}) };
+    /** A case of this operation: its request is the operation's method with the rest as given. */
+    const opCase = (family: string, what: string, req: Omit<HttpRequest, 'method'>, expected: string): HostileCase =>
+      onRoute(o.path, httpCase(family, what, { method: o.method, ...req }, expected));
 
     // Path parameters: overlong, NUL, dot segments, unicode, invalid escapes. A value the
     // documented schema refuses is a 400; one it allows names nothing, a 404.
@@ -165,82 +168,33 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
         ['invalid UTF-8 %C3%28', '%C3%28', '400'],
       ];
       for (const [what, value, expected] of values) {
-        const req: HttpRequest = { method: o.method, target: target(fillPath(o.path, { [p.name]: value }), base.query), headers: baseHeaders, body: base.body };
-        cases.push(onRoute(o.path, httpCase('path', `${p.name} ${what}`, req, expected)));
+        const req = { target: target(fillPath(o.path, { [p.name]: value }), base.query), headers: baseHeaders, body: base.body };
+        cases.push(opCase('path', `${p.name} ${what}`, req, expected));
       }
     }
 
     if (o.path.startsWith('/v1/') && !ws) {
       // Unknown query parameters are refused, so a misspelt one never silently does nothing.
       const path = fillPath(o.path);
-      cases.push(
-        onRoute(
-          o.path,
-          namesField(
-            httpCase(
-              'query',
-              'unknown parameter bogus=1',
-              { method: o.method, target: target(path, [...base.query, 'bogus=1']), headers: baseHeaders, body: base.body },
-              '400',
-            ),
-            'bogus',
-          ),
-        ),
-      );
-      cases.push(
-        onRoute(
-          o.path,
-          httpCase(
-            'query',
-            'empty parameter name',
-            { method: o.method, target: target(path, [...base.query, '=1']), headers: baseHeaders, body: base.body },
-            '400',
-          ),
-        ),
-      );
+      /** The operation's valid request with this query instead. */
+      const withQuery = (query: string[]) => ({ target: target(path, query), headers: baseHeaders, body: base.body });
+      cases.push(namesField(opCase('query', 'unknown parameter bogus=1', withQuery([...base.query, 'bogus=1']), '400'), 'bogus'));
+      cases.push(opCase('query', 'empty parameter name', withQuery([...base.query, '=1']), '400'));
       // Bad values of each documented query parameter.
       for (const p of params(o, 'query')) {
+        const valued = (value: string) => withQuery([...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=${value}`]);
         for (const [what, value] of badQueryValues((p.schema ?? {}) as Json)) {
-          const query = [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=${value}`];
-          cases.push(
-            onRoute(
-              o.path,
-              namesField(
-                httpCase('query', `${p.name} ${what}`, { method: o.method, target: target(path, query), headers: baseHeaders, body: base.body }, '400'),
-                p.name,
-              ),
-            ),
-          );
+          cases.push(namesField(opCase('query', `${p.name} ${what}`, valued(value), '400'), p.name));
         }
-        cases.push(
-          onRoute(
-            o.path,
-            httpCase(
-              'query',
-              `${p.name} invalid escape %zz`,
-              {
-                method: o.method,
-                target: target(path, [...base.query.filter((q) => !q.startsWith(`${p.name}=`)), `${p.name}=%zz`]),
-                headers: baseHeaders,
-                body: base.body,
-              },
-              '400',
-            ),
-          ),
-        );
+        cases.push(opCase('query', `${p.name} invalid escape %zz`, valued('%zz'), '400'));
       }
     }
 
     // Header parameters with a pattern: values it refuses.
     for (const p of params(o, 'header').filter((h) => typeof h.schema?.pattern === 'string')) {
       for (const value of failing(p.schema.pattern, ['a b', 'k'.repeat(300), 'tab\there'])) {
-        const req: HttpRequest = {
-          method: o.method,
-          target: target(fillPath(o.path), base.query),
-          headers: { ...baseHeaders, [p.name]: value },
-          body: base.body,
-        };
-        cases.push(onRoute(o.path, httpCase('header', `${p.name} ${JSON.stringify(value.slice(0, 12))}${value.length > 12 ? '…' : ''}`, req, '400')));
+        const req = { target: target(fillPath(o.path), base.query), headers: { ...baseHeaders, [p.name]: value }, body: base.body };
+        cases.push(opCase('header', `${p.name} ${JSON.stringify(value.slice(0, 12))}${value.length > 12 ? '…' : ''}`, req, '400'));
       }
     }
 
@@ -251,24 +205,16 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
       const notTaken = readsAnyContentType(o) ? '400' : '415';
       for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'image/svg+xml', 'application/javascript']) {
         cases.push(
-          onRoute(
-            o.path,
-            httpCase(
-              'content-type',
-              `undocumented ${type}`,
-              { method: o.method, target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' },
-              notTaken,
-            ),
-          ),
+          opCase('content-type', `undocumented ${type}`, { target: target(path, base.query), headers: { 'content-type': type }, body: 'a=b' }, notTaken),
         );
       }
-      cases.push(onRoute(o.path, httpCase('content-type', 'no content type', { method: o.method, target: target(path, base.query), body: 'hello' }, notTaken)));
+      cases.push(opCase('content-type', 'no content type', { target: target(path, base.query), body: 'hello' }, notTaken));
       // A body the document says may be left out: empty is the request without it.
       const emptyBody = o.op.requestBody?.required === false ? '200' : '400';
       for (const type of types) {
         const { query } = validBody(o, type, png);
         const headers = { 'content-type': contentType(type) };
-        cases.push(onRoute(o.path, httpCase('empty-body', `empty ${type}`, { method: o.method, target: target(path, query), headers, body: '' }, emptyBody)));
+        cases.push(opCase('empty-body', `empty ${type}`, { target: target(path, query), headers, body: '' }, emptyBody));
         // /v2 inference has one limit for its body, whatever its form (README, Open Inference Protocol: 413).
         const v2Infer = o.path.startsWith('/v2/') && o.path.endsWith('/infer');
         const oversize = v2Infer
@@ -280,51 +226,15 @@ export function routeCases(doc: OpenApiDoc, png: Buffer, limits: Limits): Hostil
               : isArchiveType(type)
                 ? oversizeArchive(type, limits)
                 : Buffer.concat([png.subarray(0, 8), Buffer.alloc(limits.fileBytes + 64 * 1024, 1)]);
-        cases.push(
-          onRoute(
-            o.path,
-            httpCase(
-              'oversize',
-              `${type} over its limit (${oversize.length} bytes)`,
-              { method: o.method, target: target(path, query), headers, body: oversize },
-              '413',
-            ),
-          ),
-        );
+        cases.push(opCase('oversize', `${type} over its limit (${oversize.length} bytes)`, { target: target(path, query), headers, body: oversize }, '413'));
       }
       // Over the hard body limit, and a declared length far past it with no body following.
-      cases.push(
-        onRoute(
-          o.path,
-          httpCase(
-            'oversize',
-            `${first} over the body limit`,
-            {
-              method: o.method,
-              target: target(path, base.query),
-              headers: { 'content-type': contentType(first) },
-              body: Buffer.alloc(limits.bodyBytes + 1024, 0x41),
-            },
-            '413',
-          ),
-        ),
-      );
-      cases.push(
-        onRoute(
-          o.path,
-          httpCase(
-            'oversize',
-            'Content-Length of 100 MiB, body not sent',
-            {
-              method: o.method,
-              target: target(path, base.query),
-              headers: { 'content-type': contentType(first), 'content-length': 100 * 1024 * 1024 },
-              body: Buffer.alloc(1024, 0x41),
-            },
-            '413+close',
-          ),
-        ),
-      );
+      const firstType = { 'content-type': contentType(first) };
+      const overLimit = Buffer.alloc(limits.bodyBytes + 1024, 0x41);
+      cases.push(opCase('oversize', `${first} over the body limit`, { target: target(path, base.query), headers: firstType, body: overLimit }, '413'));
+      const declared = { ...firstType, 'content-length': 100 * 1024 * 1024 };
+      const unsent = { target: target(path, base.query), headers: declared, body: Buffer.alloc(1024, 0x41) };
+      cases.push(opCase('oversize', 'Content-Length of 100 MiB, body not sent', unsent, '413+close'));
     }
   }
   return cases;
