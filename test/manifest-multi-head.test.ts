@@ -109,6 +109,10 @@ describe('multi-head manifests', () => {
   });
 });
 
+/** The fields the example's items hold from their heads, as a refusal lists them (rule fields follow). */
+const HEAD_FIELDS =
+  'box, severity, severity.label, severity.confidence, severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe';
+
 describe('rules in a manifest: each mistake refused at load, naming the field', () => {
   it.each<[string, (r: Record<string, any>) => void, string]>([
     ['an unknown key', (r) => (r.costs = {}), 'rules: Unrecognized key: "costs"'],
@@ -174,8 +178,7 @@ describe('rules in a manifest: each mistake refused at load, naming the field', 
     [
       'a field the items do not hold',
       (r) => (r.fields.estimatedCost.key = 'severity.lable'),
-      'rules.fields.estimatedCost.key: no item field "severity.lable" (items hold box, severity, severity.label, severity.confidence, ' +
-        'severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe)',
+      `rules.fields.estimatedCost.key: no item field "severity.lable" (items hold ${HEAD_FIELDS})`,
     ],
     [
       'a lookup by a number',
@@ -195,8 +198,7 @@ describe('rules in a manifest: each mistake refused at load, naming the field', 
     [
       'an aggregate over a field the items do not hold',
       (r) => (r.aggregates.costRange.field = 'cost'),
-      'rules.aggregates.costRange.field: no item field "cost" (items hold box, severity, severity.label, severity.confidence, ' +
-        'severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe, estimatedCost)',
+      `rules.aggregates.costRange.field: no item field "cost" (items hold ${HEAD_FIELDS}, estimatedCost)`,
     ],
     [
       'a sum of labels',
