@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Detection, Store } from '../store/index.js';
 import { toDetection } from '../store/detection-rows.js';
-import type { EventMessage, EventStream } from './event-stream.js';
+import type { ArrivedEvent, EventStream } from './event-stream.js';
 import { EventName, publishDetection, publishDetectionDeleted } from './events.js';
 import { cameraTopic, DETECTIONS_TOPIC } from './topics.js';
 
@@ -19,7 +19,7 @@ export interface DetectionListener {
 /**
  * Publishes detections once they are committed. The rows are read back, so subscribers get
  * exactly what GET /v1/detections/{id} returns (createdAt included); nothing is read when
- * nobody listens.
+ * nobody listens, here or (while the event bus is connected) on another replica.
  */
 export class DetectionFeed {
   private readonly pending = new Set<Promise<void>>();
@@ -74,15 +74,19 @@ export class DetectionFeed {
     await Promise.all([...this.pending]);
   }
 
-  /** A detection event from another replica, for the listeners (its subscribers were served by the stream). */
-  private remote(message: EventMessage): void {
-    if (this.listeners.size === 0 || message.topics[0] !== DETECTIONS_TOPIC) return;
+  /**
+   * A detection event from another replica, for the listeners (its subscribers were served by the
+   * stream): the data was parsed once on arrival and is what GET answers on the replica that stored it.
+   */
+  private remote(message: ArrivedEvent): void {
+    const { value } = message;
+    if (this.listeners.size === 0 || typeof value !== 'object' || value === null) return;
     if (message.event === EventName.detectionCreated) {
-      const detection = JSON.parse(message.data) as Detection;
+      const detection = value as Detection;
       for (const listener of this.listeners) if (listener.listening?.() ?? true) listener.stored?.([detection]);
     } else if (message.event === EventName.detectionDeleted) {
-      const deleted = JSON.parse(message.data) as { id: string; cameraId: string };
-      for (const listener of this.listeners) listener.deleted?.(deleted);
+      const { id, cameraId } = value as { id: string; cameraId: string };
+      for (const listener of this.listeners) listener.deleted?.({ id, cameraId });
     }
   }
 

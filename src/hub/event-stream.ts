@@ -8,8 +8,15 @@ export interface EventMessage {
   readonly data: string;
 }
 
+/** An event from another replica, checked on arrival: `value` is `data` parsed, once, for code that needs the object. */
+export interface ArrivedEvent extends EventMessage {
+  readonly value: unknown;
+}
+
 /** Carries this replica's events to the others (NATS); what arrives from them comes back through `EventStream.arrive`. */
 export interface EventRelay {
+  /** False while the bus is unreachable: events then reach this replica's subscribers only. */
+  readonly connected: boolean;
   forward(message: EventMessage): void;
   /** What /health/ready reports about the bus. */
   state(): { bus: string; connected: boolean };
@@ -23,7 +30,7 @@ export interface EventRelay {
  */
 export class EventStream {
   private relay: EventRelay | undefined;
-  private readonly remoteListeners = new Set<(message: EventMessage) => void>();
+  private readonly remoteListeners = new Set<(message: ArrivedEvent) => void>();
 
   constructor(private readonly hub: Hub) {}
 
@@ -31,18 +38,17 @@ export class EventStream {
     this.relay = relay;
   }
 
-  /** True while events must also leave this process: other replicas may have subscribers. */
-  get relayed(): boolean {
-    return this.relay !== undefined;
-  }
-
   relayState(): { bus: string; connected: boolean } | undefined {
     return this.relay?.state();
   }
 
-  /** Whether an event to `topics` has anyone to reach; most have none, and are then never serialised. */
+  /**
+   * Whether an event to `topics` has anyone to reach: always while the bus is connected (other
+   * replicas may have subscribers); otherwise only local subscribers count, and most events have
+   * none, so they are never read back or serialised.
+   */
   wanted(topics: readonly string[]): boolean {
-    return this.relay !== undefined || topics.some((topic) => this.hub.hasSubscribers(topic));
+    return this.relay?.connected === true || topics.some((topic) => this.hub.hasSubscribers(topic));
   }
 
   /** An event of this replica's. */
@@ -51,14 +57,14 @@ export class EventStream {
     this.relay?.forward(message);
   }
 
-  /** An event of another replica's, from the relay. */
-  arrive(message: EventMessage): void {
+  /** An event of another replica's, from the relay: delivered here only, never forwarded again. */
+  arrive(message: ArrivedEvent): void {
     this.deliver(message);
     for (const listener of this.remoteListeners) listener(message);
   }
 
   /** Code told of other replicas' events (the detection feed's listeners); the returned function stops it. */
-  onRemote(listener: (message: EventMessage) => void): () => void {
+  onRemote(listener: (message: ArrivedEvent) => void): () => void {
     this.remoteListeners.add(listener);
     return () => this.remoteListeners.delete(listener);
   }
