@@ -17,11 +17,11 @@ const predict = async (server: Server, model: string, image: Buffer): Promise<{ 
 };
 const describeModel = async (server: Server, model: string): Promise<any> => (await fetch(`${server.url}/v1/models/${model}`)).json();
 
-/** A PNG of `background` with filled rectangles `[x0, y0, x1, y1)` (pixel edges) drawn over it. */
-function rectangles(width: number, height: number, background: Rgb, fills: Array<{ rect: Box; colour: Rgb }>): Promise<Buffer> {
+/** A black PNG with filled rectangles `[x0, y0, x1, y1)` (pixel edges) drawn over it; the first that holds a pixel colours it. */
+function rectangles(width: number, height: number, fills: Array<{ rect: Box; colour: Rgb }>): Promise<Buffer> {
   const pixels = rgbPixels(width, height, (x, y) => {
     const hit = fills.find(({ rect: [x0, y0, x1, y1] }) => x >= x0 && x < x1 && y >= y0 && y < y1);
-    return hit ? hit.colour : background;
+    return hit ? hit.colour : [0, 0, 0];
   });
   return encode(fromRaw(pixels, width, height), 'png');
 }
@@ -55,15 +55,10 @@ describe('segment models end to end (tiny ONNX models)', () => {
     // so each covers whole 2×2 blocks of the photo and whole tensor pixels: the red square x 16..48 is
     // tensor columns 8..23 (the resampling blends only across the edge, symmetrically, and the 0.5 cut
     // splits the blend at the edge).
-    const image = await rectangles(
-      128,
-      64,
-      [0, 0, 0],
-      [
-        { rect: [16, 16, 48, 48], colour: [255, 0, 0] },
-        { rect: [72, 8, 120, 40], colour: [0, 255, 0] },
-      ],
-    );
+    const image = await rectangles(128, 64, [
+      { rect: [16, 16, 48, 48], colour: [255, 0, 0] },
+      { rect: [72, 8, 120, 40], colour: [0, 255, 0] },
+    ]);
     const { status, body } = await predict(server, 'parts', image);
     expect(status).toBe(200);
     expect(body.width).toBe(128);
@@ -85,16 +80,11 @@ describe('segment models end to end (tiny ONNX models)', () => {
   it('maps a ring with its hole, and scores a probability map by its mean, through a padding-only letterbox', async () => {
     // 64×32 → 64×64: scale 1 (no resampling), 16 rows of padding above. A bright ring with a black
     // hole, and a dimmer square: p = sigmoid(1 − 0.5) on the ring, sigmoid(160/255 − 0.5) on the square.
-    const image = await rectangles(
-      64,
-      32,
-      [0, 0, 0],
-      [
-        { rect: [14, 10, 18, 14], colour: [0, 0, 0] },
-        { rect: [8, 4, 24, 20], colour: [255, 255, 255] },
-        { rect: [40, 8, 52, 28], colour: [160, 160, 160] },
-      ],
-    );
+    const image = await rectangles(64, 32, [
+      { rect: [14, 10, 18, 14], colour: [0, 0, 0] },
+      { rect: [8, 4, 24, 20], colour: [255, 255, 255] },
+      { rect: [40, 8, 52, 28], colour: [160, 160, 160] },
+    ]);
     const { status, body } = await predict(server, 'damage', image);
     expect(status).toBe(200);
     // Largest first: the square (11 × 19 = 209) before the ring (202).
@@ -127,7 +117,7 @@ describe('segment models end to end (tiny ONNX models)', () => {
   });
 
   it('answers 500 naming the mismatch when the labels do not fit the model, and keeps serving', async () => {
-    const image = await rectangles(64, 32, [0, 0, 0], []);
+    const image = await rectangles(64, 32, []);
     const { status, body } = await predict(server, 'wrong', image);
     expect(status).toBe(500);
     // The worker reports head failures by message; the message names the model and the mismatch.
