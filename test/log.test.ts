@@ -25,24 +25,16 @@ const clock = (iso: string) => {
 
 describe('terminal log format', () => {
   const time = '2026-03-10T08:04:05.123Z';
+  /** A line as pino writes it: level, time, then the fields and message. */
+  const pinoLine = (level: number, msg: string, fields: Record<string, unknown>) => JSON.stringify({ level, time, ...fields, msg });
 
   it('writes time, level, message, then the fields as key=value', () => {
-    const line = JSON.stringify({
-      level: 30,
-      time,
-      service: 'sightline',
-      reqId: 'r-1',
-      method: 'GET',
-      path: '/v1/models',
-      status: 200,
-      ms: 1.25,
-      msg: 'request',
-    });
+    const line = pinoLine(30, 'request', { service: 'sightline', reqId: 'r-1', method: 'GET', path: '/v1/models', status: 200, ms: 1.25 });
     expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} INFO  request reqId=r-1 method=GET path=/v1/models status=200 ms=1.25\n`);
   });
 
   it('quotes strings with spaces, writes objects as JSON, and colours the level when asked', () => {
-    const line = JSON.stringify({ level: 40, time, msg: 'closing slow WebSocket consumer', reason: 'too slow', topics: ['a', 'b'], limit: null });
+    const line = pinoLine(40, 'closing slow WebSocket consumer', { reason: 'too slow', topics: ['a', 'b'], limit: null });
     expect(formatLogLine(line, { colour: false })).toBe(`${clock(time)} WARN  closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`);
     expect(formatLogLine(line, { colour: true })).toBe(
       `${clock(time)} \x1b[33mWARN \x1b[0m closing slow WebSocket consumer reason="too slow" topics=["a","b"] limit=null\n`,
@@ -50,13 +42,7 @@ describe('terminal log format', () => {
   });
 
   it('puts an error last, with its stack indented below', () => {
-    const line = JSON.stringify({
-      level: 50,
-      time,
-      msg: 'unhandled error in route',
-      route: '/x',
-      err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at f (a.js:1:1)' },
-    });
+    const line = pinoLine(50, 'unhandled error in route', { route: '/x', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at f (a.js:1:1)' } });
     expect(formatLogLine(line, { colour: false })).toBe(
       `${clock(time)} ERROR unhandled error in route route=/x err=boom\n    Error: boom\n        at f (a.js:1:1)\n`,
     );
