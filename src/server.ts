@@ -111,7 +111,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const events = new EventStream(hub);
   let relay: NatsRelay | undefined;
   if (config.eventsUrl !== '') {
-    relay = NatsRelay.start({
+    relay = new NatsRelay({
       url: config.eventsUrl,
       subject: config.eventsSubject,
       replicaId: config.replicaId,
@@ -244,6 +244,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   logger.info({ host: config.host, port, url, uwsNative: native, database: store.url }, `sightline listening on ${url}`);
   logAccessPolicy(logger, config, keys.size, rateLimit);
   for (const mounted of profiles.summary) logger.info(mounted, `profile ${mounted.profile} mounted at ${mounted.prefix}`);
+  // Before the models load: NATS usually answers before they are ready. Events until then stay local.
+  relay?.start();
   // Listening first lets /health/live answer while models load; /health/ready waits for them.
   const modelsLoaded = models.loadAll();
   // After loadAll has registered the models (as loading), so resumed jobs wait for theirs.
@@ -255,6 +257,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await modelsLoaded;
     await models.close();
     await limiter.close();
+    await relay?.close();
     await store.close().catch(() => {});
     throw err;
   }
