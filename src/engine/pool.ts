@@ -276,25 +276,13 @@ export class ModelPool {
           this.lost(slot, `failed to load: ${message.message}`);
           return;
         case 'reply':
-        case 'failed': {
-          const task = slot.task;
-          if (!task || task.id !== message.id) return;
-          slot.task = undefined;
-          if (message.kind === 'reply') this.settle(task, undefined, message.reply);
-          else this.settle(task, new BatchRunError(message.message, message.pixels));
-          this.pump();
-          return;
-        }
+          return this.finish(slot, message.id, undefined, message.reply);
+        case 'failed':
+          return this.finish(slot, message.id, new BatchRunError(message.message, message.pixels));
         case 'probed':
-        case 'probe-failed': {
-          const task = slot.task;
-          if (!task || task.id !== message.id) return;
-          slot.task = undefined;
-          if (message.kind === 'probed') this.settle(task, undefined, message.figures);
-          else this.settle(task, new Error(`calibration run failed: ${message.message}`));
-          this.pump();
-          return;
-        }
+          return this.finish(slot, message.id, undefined, message.figures);
+        case 'probe-failed':
+          return this.finish(slot, message.id, new Error(`calibration run failed: ${message.message}`));
       }
     });
     worker.on('error', (err) => {
@@ -367,6 +355,15 @@ export class ModelPool {
     const at = this.queue.indexOf(task);
     if (at >= 0) this.queue.splice(at, 1);
     this.settle(task, unavailable(`model ${this.spec.name}: no worker could take the batch within ${limit} ms`));
+  }
+
+  /** A worker's answer to task `id`: settles the slot's task, unless it is no longer that one (it expired meanwhile). */
+  private finish(slot: Slot, id: number, error: Error | undefined, reply?: InferReply | ProbeFigure[]): void {
+    const task = slot.task;
+    if (!task || task.id !== id) return;
+    slot.task = undefined;
+    this.settle(task, error, reply);
+    this.pump();
   }
 
   private settle(task: Task, error: Error | undefined, reply?: InferReply | ProbeFigure[]): void {
