@@ -99,49 +99,71 @@ export class ThroughputMeter {
   }
 }
 
+/** The counts of BatcherStats that are reported as they are kept. */
+type BatchCounts = Pick<
+  BatcherStats,
+  | 'enqueued'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'rejectedQueueFull'
+  | 'rejectedWaitBudget'
+  | 'rejectedTimeout'
+  | 'rejectedUnavailable'
+  | 'rejectedClosed'
+  | 'dispatchedBatches'
+  | 'dispatchedItems'
+  | 'finishedBatches'
+  | 'failedBatches'
+>;
+
 /** Mutable counters behind `DynamicBatcher.stats()`; times are kept in milliseconds. */
 export class BatchStatsRecorder {
-  enqueued = 0;
-  succeeded = 0;
-  failed = 0;
-  cancelled = 0;
-  rejectedQueueFull = 0;
-  rejectedWaitBudget = 0;
-  rejectedTimeout = 0;
-  rejectedUnavailable = 0;
-  rejectedClosed = 0;
-  failedBatches = 0;
+  /** Counted by the batcher as items and batches end, and by the methods below as they are accepted, dispatched and finished. */
+  readonly counts: BatchCounts = {
+    enqueued: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    rejectedQueueFull: 0,
+    rejectedWaitBudget: 0,
+    rejectedTimeout: 0,
+    rejectedUnavailable: 0,
+    rejectedClosed: 0,
+    dispatchedBatches: 0,
+    dispatchedItems: 0,
+    finishedBatches: 0,
+    failedBatches: 0,
+  };
   /** Enqueue to answer, summed: items that succeeded, and items that failed or timed out. */
   succeededMs = 0;
   failedMs = 0;
-  private dispatchedBatches = 0;
-  private dispatchedItems = 0;
-  private finishedBatches = 0;
   private peakQueueLength = 0;
   private queueMs = 0;
   private computeMs = 0;
   private readonly histogram = new Map<number, number>();
 
   accepted(queueLength: number): void {
-    this.enqueued++;
+    this.counts.enqueued++;
     if (queueLength > this.peakQueueLength) this.peakQueueLength = queueLength;
   }
 
   dispatched(batchSize: number, totalQueueMs: number): void {
-    this.dispatchedBatches++;
-    this.dispatchedItems += batchSize;
+    this.counts.dispatchedBatches++;
+    this.counts.dispatchedItems += batchSize;
     this.queueMs += totalQueueMs;
     this.histogram.set(batchSize, (this.histogram.get(batchSize) ?? 0) + 1);
   }
 
   finished(computeMs: number): void {
-    this.finishedBatches++;
+    this.counts.finishedBatches++;
     this.computeMs += computeMs;
   }
 
   /** Mean run time of finished batches, or undefined before the first one finishes. */
   averageBatchMs(): number | undefined {
-    return this.finishedBatches === 0 ? undefined : this.computeMs / this.finishedBatches;
+    const { finishedBatches } = this.counts;
+    return finishedBatches === 0 ? undefined : this.computeMs / finishedBatches;
   }
 
   snapshot(
@@ -152,19 +174,7 @@ export class BatchStatsRecorder {
     const batchSizeHistogram: Record<number, number> = {};
     for (const [size, count] of [...this.histogram].sort((a, b) => a[0] - b[0])) batchSizeHistogram[size] = count;
     return {
-      enqueued: this.enqueued,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      cancelled: this.cancelled,
-      rejectedQueueFull: this.rejectedQueueFull,
-      rejectedWaitBudget: this.rejectedWaitBudget,
-      rejectedTimeout: this.rejectedTimeout,
-      rejectedUnavailable: this.rejectedUnavailable,
-      rejectedClosed: this.rejectedClosed,
-      dispatchedBatches: this.dispatchedBatches,
-      dispatchedItems: this.dispatchedItems,
-      finishedBatches: this.finishedBatches,
-      failedBatches: this.failedBatches,
+      ...this.counts,
       batchSizeHistogram,
       succeededNs: Math.round(this.succeededMs * NS_PER_MS),
       failedNs: Math.round(this.failedMs * NS_PER_MS),

@@ -164,7 +164,7 @@ export class DynamicBatcher<I, O> {
    */
   reserve(options: ReserveOptions = {}): Reservation<I, O> {
     if (!this.accepting) {
-      this.recorder.rejectedUnavailable++;
+      this.recorder.counts.rejectedUnavailable++;
       throw this.notAccepting();
     }
     const refusal = this.refusal(options);
@@ -183,7 +183,7 @@ export class DynamicBatcher<I, O> {
       enqueue: (item, enqueueOptions = {}) => {
         giveBack();
         if (!this.accepting) {
-          this.recorder.rejectedUnavailable++;
+          this.recorder.counts.rejectedUnavailable++;
           return Promise.reject(this.notAccepting());
         }
         return this.add(item, { ...enqueueOptions, priority });
@@ -195,7 +195,7 @@ export class DynamicBatcher<I, O> {
   /** Queues one item, refusing it with 503 when it would not be admitted (see reserve()). */
   enqueue(item: I, options: EnqueueOptions = {}): Promise<BatchResult<O>> {
     if (!this.accepting) {
-      this.recorder.rejectedUnavailable++;
+      this.recorder.counts.rejectedUnavailable++;
       return Promise.reject(this.notAccepting());
     }
     if (!options.signal?.aborted) {
@@ -231,8 +231,8 @@ export class DynamicBatcher<I, O> {
   }
 
   private refuse(refusal: Refusal): Error {
-    if (refusal.reason === 'queue_full') this.recorder.rejectedQueueFull++;
-    else this.recorder.rejectedWaitBudget++;
+    if (refusal.reason === 'queue_full') this.recorder.counts.rejectedQueueFull++;
+    else this.recorder.counts.rejectedWaitBudget++;
     return overloaded(refusal.message, this.retryAfter());
   }
 
@@ -241,7 +241,7 @@ export class DynamicBatcher<I, O> {
     const signal = options.signal;
     if (signal?.aborted) {
       this.recorder.accepted(this.queued);
-      this.recorder.cancelled++;
+      this.recorder.counts.cancelled++;
       return Promise.reject(abortError(signal));
     }
     return new Promise<BatchResult<O>>((resolve, reject) => {
@@ -303,7 +303,7 @@ export class DynamicBatcher<I, O> {
     for (const shape of this.shapes.values()) {
       for (const entry of shape.removeAll()) {
         this.leaveQueue(entry);
-        this.recorder.rejectedClosed++;
+        this.recorder.counts.rejectedClosed++;
         entry.reject(error);
       }
     }
@@ -353,7 +353,7 @@ export class DynamicBatcher<I, O> {
       shape.forget(entry);
       this.pruneShape(shape);
     }
-    this.recorder.cancelled++;
+    this.recorder.counts.cancelled++;
     entry.reject(abortError(entry.signal as AbortSignal));
     this.settleDrain();
   }
@@ -435,7 +435,7 @@ export class DynamicBatcher<I, O> {
       this.pruneShape(shape);
       for (const entry of expired) {
         this.leaveQueue(entry);
-        this.recorder.rejectedTimeout++;
+        this.recorder.counts.rejectedTimeout++;
         this.recorder.failedMs += now - entry.enqueuedAt;
         entry.reject(overloaded(`request waited more than ${timeoutMs} ms in the queue`, this.retryAfter()));
       }
@@ -494,8 +494,8 @@ export class DynamicBatcher<I, O> {
       error = new Error(`batch run returned ${got} for a batch of ${entries.length} items`);
     }
     if (results === undefined) {
-      this.recorder.failedBatches++;
-      this.recorder.failed += entries.length;
+      this.recorder.counts.failedBatches++;
+      this.recorder.counts.failed += entries.length;
       for (const entry of entries) {
         this.recorder.failedMs += settledAt - entry.enqueuedAt;
         entry.reject(error);
@@ -508,11 +508,11 @@ export class DynamicBatcher<I, O> {
         const entry = entries[i];
         const output = results[i];
         if (output instanceof Error) {
-          this.recorder.failed++;
+          this.recorder.counts.failed++;
           this.recorder.failedMs += settledAt - entry.enqueuedAt;
           entry.reject(output);
         } else {
-          this.recorder.succeeded++;
+          this.recorder.counts.succeeded++;
           this.recorder.succeededMs += settledAt - entry.enqueuedAt;
           entry.resolve({ output, queueMs: dispatchedAt - entry.enqueuedAt, batchSize });
         }
