@@ -40,17 +40,19 @@ async function main(argv: string[]): Promise<number> {
     server.logger.info({ signal }, 'signal received');
     // SIGTERM is how orchestrators stop a replica: drain first. SIGINT is a person at a terminal: stop now.
     const drained = signal === 'SIGTERM' && config.drainMs > 0 ? server.drain(config.drainMs) : Promise.resolve();
-    drained.then(() => server.close()).then(
-      () => {
-        server.logger.flush();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        server.logger.error({ err }, 'shutdown failed');
-        server.logger.flush();
-        process.exit(1);
-      },
-    );
+    drained
+      .then(() => server.close())
+      .then(
+        () => {
+          server.logger.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          server.logger.error({ err }, 'shutdown failed');
+          server.logger.flush();
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
