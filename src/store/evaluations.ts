@@ -1,10 +1,10 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
-import { badRequest } from '../errors.js';
 import type { GroupCommitWriter } from './group-commit.js';
 import { newId, normaliseId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
 import { deleteById, transitionById } from './rows-by-id.js';
+import { checkLease, checkName, finishedSet, type Lease, renewLeases } from './leases.js';
 import type { EvaluationStatus, EvaluationsTable, StoreSchema } from './schema.js';
 
 export type { EvaluationStatus } from './schema.js';
@@ -54,12 +54,7 @@ export interface CreateEvaluationInput {
 }
 
 /** Who holds an evaluation and for how long. */
-export interface EvaluationLease {
-  /** The replica id. */
-  owner: string;
-  /** Milliseconds from now the lease runs out unless renewed. */
-  leaseMs: number;
-}
+export type EvaluationLease = Lease;
 
 export interface ListEvaluationsQuery {
   model?: string;
@@ -155,24 +150,8 @@ const UNFINISHED: readonly EvaluationStatus[] = ['queued', 'running'];
 const leaseGone = (eb: ExpressionBuilder<StoreSchema, 'evaluations'>, now: number) =>
   eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)]);
 
-/** A finished row keeps its last owner (who ran it) but no expiry. */
-const finishedSet = (now: number) => ({ finished_at: now, lease_expires_at: null });
-
 function errorText(error: string): string {
   return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
-}
-
-function checkLease(lease: EvaluationLease): EvaluationLease {
-  checkName(lease?.owner, 'lease owner');
-  if (!Number.isInteger(lease.leaseMs) || lease.leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${lease.leaseMs}`);
-  return lease;
-}
-
-function checkName(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > 255)
-    throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
-  if (/\p{Surrogate}/u.test(value)) throw badRequest(`${field} contains a lone UTF-16 surrogate (not a Unicode character)`, { field });
-  return value;
 }
 
 export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): EvaluationRepository {
@@ -322,29 +301,8 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
       });
     },
 
-    async renew(rawIds, lease) {
-      checkLease(lease);
-      const ids = [...new Set(rawIds.flatMap((raw) => normaliseId(raw) ?? []))];
-      if (ids.length === 0) return new Set<string>();
-      const expires = Date.now() + lease.leaseMs;
-      return writer.write(async (trx) => {
-        await trx
-          .updateTable('evaluations')
-          .set({ lease_expires_at: expires })
-          .where('lease_owner', '=', lease.owner)
-          .where('status', 'in', UNFINISHED)
-          .where('id', 'in', ids)
-          .execute();
-        // Read back rather than counted: MySQL counts a row whose value did not change as not updated.
-        const held = await trx
-          .selectFrom('evaluations')
-          .select('id')
-          .where('lease_owner', '=', lease.owner)
-          .where('status', 'in', UNFINISHED)
-          .where('id', 'in', ids)
-          .execute();
-        return new Set(held.map((r) => r.id));
-      });
+    renew(rawIds, lease) {
+      return renewLeases(writer, 'evaluations', rawIds, lease, UNFINISHED);
     },
 
     async finishSucceeded(id, owner, outcome) {

@@ -7,6 +7,7 @@ import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
 import { deleteById, getById, transitionById } from './rows-by-id.js';
 import type { JobStatus, JobsTable, StoreSchema } from './schema.js';
+import { canonicalIds, checkLease, checkName, finishedSet, type Lease, renewLeases } from './leases.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 export type { JobStatus } from './schema.js';
@@ -31,13 +32,8 @@ export interface Job {
   leaseExpiresAt: number | null;
 }
 
-/** Who claims and for how long. */
-export interface JobLease {
-  /** The replica id. */
-  owner: string;
-  /** Milliseconds from now the lease runs out unless renewed. */
-  leaseMs: number;
-}
+/** Who holds a job and for how long. */
+export type JobLease = Lease;
 
 export interface CreateJobInput {
   model: string;
@@ -131,22 +127,6 @@ function errorText(error: unknown): string {
   return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH)}…` : error;
 }
 
-function checkLease(lease: JobLease): JobLease {
-  checkName(lease?.owner, 'lease owner');
-  if (!Number.isInteger(lease.leaseMs) || lease.leaseMs < 1) throw new RangeError(`leaseMs must be a positive integer, got ${lease.leaseMs}`);
-  return lease;
-}
-
-/** Ids as callers name them, lower case; those that cannot be ours left out. */
-function canonicalIds(ids: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const raw of ids) {
-    const id = normaliseId(raw);
-    if (id !== undefined) out.add(id);
-  }
-  return [...out];
-}
-
 /** Running rows no live replica holds: the lease ran out, or there never was one (a row from before leases). */
 const leaseGone = (eb: ExpressionBuilder<StoreSchema, 'jobs'>, now: number) =>
   eb.and([eb('status', '=', 'running'), eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)])]);
@@ -154,20 +134,8 @@ const leaseGone = (eb: ExpressionBuilder<StoreSchema, 'jobs'>, now: number) =>
 /** What a scan may claim: queued rows and running rows whose lease is gone. */
 const claimable = (eb: ExpressionBuilder<StoreSchema, 'jobs'>, now: number) => eb.or([eb('status', '=', 'queued'), leaseGone(eb, now)]);
 
-/** A finished row keeps its last owner (who ran it) but no expiry: nobody holds it any more. */
-const finishedSet = (now: number) => ({ finished_at: now, lease_expires_at: null });
-
 /** Back in the queue: not started, nobody's. */
 const queuedSet = { status: 'queued', started_at: null, lease_owner: null, lease_expires_at: null } as const;
-
-function checkName(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value === '' || value.length > 255) {
-    throw badRequest(`${field} must be a non-empty string of at most 255 characters`, { field });
-  }
-  // A lone surrogate has no UTF-8 form: SQLite and MySQL would each store something else.
-  if (/\p{Surrogate}/u.test(value)) throw badRequest(`${field} contains a lone UTF-16 surrogate (not a Unicode character)`, { field });
-  return value;
-}
 
 export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommitWriter<StoreSchema>): JobRepository {
   const selectByKey = (q: Kysely<StoreSchema> | Transaction<StoreSchema>, key: string) =>
@@ -376,29 +344,8 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
       });
     },
 
-    async renew(rawIds, lease) {
-      checkLease(lease);
-      const ids = canonicalIds(rawIds);
-      if (ids.length === 0) return new Set<string>();
-      const expires = Date.now() + lease.leaseMs;
-      return writer.write(async (trx) => {
-        await trx
-          .updateTable('jobs')
-          .set({ lease_expires_at: expires })
-          .where('lease_owner', '=', lease.owner)
-          .where('status', '=', 'running')
-          .where('id', 'in', ids)
-          .execute();
-        // Read back rather than counted: MySQL counts a row whose value did not change as not updated.
-        const held = await trx
-          .selectFrom('jobs')
-          .select('id')
-          .where('lease_owner', '=', lease.owner)
-          .where('status', '=', 'running')
-          .where('id', 'in', ids)
-          .execute();
-        return new Set(held.map((r) => r.id));
-      });
+    renew(rawIds, lease) {
+      return renewLeases(writer, 'jobs', rawIds, lease, ['running']);
     },
 
     async release(rawIds, owner) {
