@@ -1,4 +1,4 @@
-import type { ModelSpec } from '../engine/manifest.js';
+import type { SessionSpec } from './session-spec.js';
 import type { LoadedModel } from './backend.js';
 
 export type { LoadedModel, Runtime, SessionInfo, TensorData } from './backend.js';
@@ -8,7 +8,7 @@ export type { LoadedModel, Runtime, SessionInfo, TensorData } from './backend.js
  * needs it, so a worker thread holds one runtime: ONNX Runtime's native library stays out of
  * TensorFlow.js workers and the other way round.
  */
-export async function openModel(spec: ModelSpec): Promise<LoadedModel> {
+export async function openModel(spec: SessionSpec): Promise<LoadedModel> {
   switch (spec.backend) {
     case 'tfjs':
       return (await import('./tfjs.js')).createTfjsModel(spec);

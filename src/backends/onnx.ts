@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import type { ModelSpec } from '../engine/manifest.js';
+import type { SessionSpec } from './session-spec.js';
 import type { ArenaPolicy, LoadedModel, SessionInfo, TensorData, TensorMeta } from './backend.js';
 import { isElementType, type TypedTensor } from './element-types.js';
 
@@ -22,7 +22,7 @@ export interface OnnxModel extends LoadedModel {
  * per image at batch 1, 63–64 at batch 4, one thread); the text-direction classifier 114 against
  * 101 MiB at batch 16, also at the same speed. CUDA sessions keep ONNX Runtime's default.
  */
-export function arenaPolicy(spec: Pick<ModelSpec, 'memoryArena'>, provider: 'cpu' | 'cuda'): ArenaPolicy {
+export function arenaPolicy(spec: Pick<SessionSpec, 'memoryArena'>, provider: 'cpu' | 'cuda'): ArenaPolicy {
   const memPattern = provider === 'cuda';
   const arena = spec.memoryArena ? 'CPU arena on (the default)' : 'CPU arena off (memoryArena: false in the manifest)';
   const pattern = memPattern
@@ -33,7 +33,7 @@ export function arenaPolicy(spec: Pick<ModelSpec, 'memoryArena'>, provider: 'cpu
 
 /** Session options of every session, CPU or CUDA. */
 function sessionOptions(
-  spec: Pick<ModelSpec, 'intraOpThreads' | 'memoryArena'>,
+  spec: Pick<SessionSpec, 'intraOpThreads' | 'memoryArena'>,
   providers: ort.InferenceSession.ExecutionProviderConfig[] = ['cpu'],
 ): ort.InferenceSession.SessionOptions {
   return {
@@ -60,7 +60,7 @@ function sessionOptions(
  * execution provider a device id and nothing else, so arena, memory limit and cuDNN search settings
  * stay at ONNX Runtime's defaults. Listed so the model's details can say which were not applied.
  */
-export function unappliedCudaOptions(spec: Pick<ModelSpec, 'cuda'>): string[] {
+export function unappliedCudaOptions(spec: Pick<SessionSpec, 'cuda'>): string[] {
   return Object.entries(spec.cuda ?? {})
     .filter(([, value]) => value !== undefined)
     .map(([key]) => `cuda.${key}`);
@@ -71,7 +71,7 @@ export function unappliedCudaOptions(spec: Pick<ModelSpec, 'cuda'>): string[] {
  * CUDA provider libraries or a visible GPU it falls back to CPU and records why, unless the manifest
  * says `strict`, in which case the load fails.
  */
-export async function createOnnxSession(spec: ModelSpec): Promise<OnnxModel> {
+export async function createOnnxSession(spec: SessionSpec): Promise<OnnxModel> {
   let fallbackReason: string | undefined;
   const notes: string[] = [];
   if (spec.device === 'cuda') {
@@ -93,7 +93,7 @@ export async function createOnnxSession(spec: ModelSpec): Promise<OnnxModel> {
   return wrap(session, describe(session, 'cpu', fallbackReason, notes, spec));
 }
 
-function describe(session: ort.InferenceSession, device: 'cpu' | 'cuda', fallbackReason: string | undefined, notes: string[], spec: ModelSpec): SessionInfo {
+function describe(session: ort.InferenceSession, device: 'cpu' | 'cuda', fallbackReason: string | undefined, notes: string[], spec: SessionSpec): SessionInfo {
   return {
     device,
     runtime: device === 'cuda' ? 'onnxruntime-cuda' : 'onnxruntime-cpu',

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
-import type { ModelSpec } from '../engine/manifest.js';
+import type { SessionSpec } from './session-spec.js';
 import { mappedLibraries, nvidiaGpuVisibility } from './gpu-visibility.js';
 
 export type Tf = typeof TF;
@@ -54,7 +54,7 @@ const require = createRequire(import.meta.url);
  * tfjs-node when installed, else WebAssembly. A runtime that is installed but fails to load (a
  * broken install, or a native binding that refuses a second worker thread) is skipped and noted.
  */
-export async function chooseTfjsRuntime(spec: Pick<ModelSpec, 'device' | 'strict'>, probes: RuntimeProbes = nativeProbes): Promise<TfjsRuntimeChoice> {
+export async function chooseTfjsRuntime(spec: Pick<SessionSpec, 'device' | 'strict'>, probes: RuntimeProbes = nativeProbes): Promise<TfjsRuntimeChoice> {
   const wantsCuda = spec.device === 'cuda';
   const candidates: TfjsRuntimeName[] = wantsCuda ? ['tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm'] : ['tfjs-node', 'tfjs-wasm'];
   let cudaReason: string | undefined;

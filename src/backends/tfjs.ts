@@ -1,5 +1,5 @@
 import type * as TF from '@tensorflow/tfjs';
-import type { ModelSpec } from '../engine/manifest.js';
+import type { SessionSpec } from './session-spec.js';
 import type { LoadedModel, SessionInfo, TensorData } from './backend.js';
 import { detectTfjsFormat, readTfjsArtifacts, type TfjsFormat } from './tfjs-artifacts.js';
 import { chooseTfjsRuntime, type RuntimeProbes, type Tf } from './tfjs-runtime.js';
@@ -11,7 +11,7 @@ type Runner = (input: TF.Tensor, inputName: string, outputNames: readonly string
  * runtime (tfjs-node-gpu, tfjs-node or WebAssembly), warms it up with one zero image when the input
  * size is fixed, and runs batches as NHWC (or whatever the model takes) tensors.
  */
-export async function createTfjsModel(spec: ModelSpec, probes?: RuntimeProbes): Promise<LoadedModel> {
+export async function createTfjsModel(spec: SessionSpec, probes?: RuntimeProbes): Promise<LoadedModel> {
   const artifacts = await readTfjsArtifacts(spec.file);
   const format: TfjsFormat | undefined = spec.tfjs?.format ?? detectTfjsFormat(artifacts);
   if (!format) throw new Error(`${spec.file}: cannot tell a layers model from a graph model; set tfjs.format in the manifest`);

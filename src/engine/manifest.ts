@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { SessionSpec } from '../backends/session-spec.js';
 import { headFor, type Task, tasks } from '../heads/index.js';
 import { imageInputSpecProblems, type ImageInputSpec } from '../imaging/index.js';
 import type { ModelPlan, PlanInput } from './instance-plan.js';
@@ -123,29 +124,22 @@ export type RawManifest = z.infer<typeof manifestSchema>;
 export type InputConfig = z.infer<typeof inputSchema>;
 export type BatchingConfig = z.infer<typeof batchingSchema>;
 
-/** A validated manifest with every path resolved: what the repository loads and what workers receive. */
-export interface ModelSpec {
+/**
+ * A validated manifest with every path resolved: what the repository loads and what workers receive.
+ * The fields a backend reads to open the model are SessionSpec's.
+ */
+export interface ModelSpec extends SessionSpec {
   name: string;
   description: string | undefined;
   task: Task;
-  backend: 'onnx' | 'tfjs';
-  tfjs: RawManifest['tfjs'];
-  /** Absolute path of the model file. */
-  file: string;
   /** Where the manifest came from. */
   manifestPath: string;
   input: InputConfig;
   imageSpec: ImageInputSpec;
-  outputs: string[] | undefined;
   /** The head's parsed options; for task "multi", `{heads, rules}` (see heads/multi.ts). */
   head: Record<string, unknown>;
   batching: BatchingConfig;
   instances: number;
-  device: 'cpu' | 'cuda';
-  deviceId: number;
-  strict: boolean;
-  intraOpThreads: number;
-  memoryArena: boolean;
   cuda: RawManifest['cuda'];
   /** The Open Inference Protocol's image input and answer output names. */
   openInference: { imageInput: string; answerOutput: string };

@@ -1,6 +1,6 @@
 import { invalidFields } from '../errors.js';
 import type { BodySource } from './body-source.js';
-import { PARAM_PROBLEMS, type PathParams } from './router.js';
+import { PARAM_PROBLEMS, type PathParams } from './path-params.js';
 
 /** Where a request's peer address is read from, on demand (most requests never ask). */
 export interface PeerSource {

@@ -1,4 +1,4 @@
-import type { FieldProblem } from '../errors.js';
+import { PARAM_PROBLEMS, type PathParams } from './path-params.js';
 import type { RequestContext } from './request-context.js';
 import type { Reply } from './reply.js';
 import type { RouteSchema } from './schemas/route-schema.js';
@@ -21,14 +21,6 @@ export interface Route {
    */
   errorReply?: (reply: Reply) => Reply;
 }
-
-/**
- * Where a matched route's parameters say what was wrong with them: a segment that is not valid
- * percent-encoded UTF-8 still selects its route (the path has a route; its value is bad), and the
- * request is answered 400 naming the parameter when the handler reads them (RequestContext.params).
- */
-export const PARAM_PROBLEMS = Symbol('path parameter problems');
-export type PathParams = Record<string, string> & { [PARAM_PROBLEMS]?: FieldProblem[] };
 
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
