@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { POLYGON_CHOICES } from './polygons/types.js';
-import { PROFILE_SETTINGS_EXPECTED, profileSettingsSchema, type ProfileSettings } from './profiles/settings.js';
+import { PROFILE_SETTINGS_EXPECTED, profileSettingsSchema, type ProfileSettings } from './profile-settings.js';
 import { DatabaseUrlError, defaultDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from './store/database-url.js';
 
 /**

@@ -10,6 +10,7 @@ import { parseParams, parseWith } from '../http/schemas/request-validation.js';
 import type { Job } from '../store/index.js';
 import { plainErrors } from './error-shapes.js';
 import type { ProfileContext, ProfileDefinition, ProfileRoute } from './profile.js';
+import { route, routeTable } from './route-table.js';
 
 const SHA256 = /^[0-9a-f]{64}$/i;
 
@@ -77,11 +78,8 @@ export const carSegmentationProfile: ProfileDefinition = {
   routes(profile): ProfileRoute[] {
     const { store, jobs, config, models } = profile;
     const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
-    return [
-      {
-        method: 'POST',
-        path: '/',
-        access: 'predict',
+    return routeTable({
+      upload: route('POST /', 'predict', 'Upload a base64 car photo; its segmentation runs as a job', {
         handler: async (rc) => {
           const status = models.status(profile.model!);
           if (status?.state !== 'loading') models.assertServing(profile.model!);
@@ -101,23 +99,12 @@ export const carSegmentationProfile: ProfileDefinition = {
           if (created) jobs.submit(job);
           return json({ image_hash: sha256 } satisfies z.output<typeof uploadAnswer>);
         },
-        schema: {
-          operationId: 'upload',
-          summary: 'Upload a base64 car photo; its segmentation runs as a job',
-          description: 'The same photo again answers the same hash without processing it twice (unless its processing failed).',
-          body: { json: uploadBody },
-          responses: { 200: { description: 'stored; processing started', json: uploadAnswer } },
-          errors: {
-            400: 'no image provided, or not base64',
-            422: 'the image could not be decoded',
-            503: 'the segmentation model is unloaded or failed to load',
-          },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/',
-        access: 'read',
+        description: 'The same photo again answers the same hash without processing it twice (unless its processing failed).',
+        body: { json: uploadBody },
+        responses: { 200: { description: 'stored; processing started', json: uploadAnswer } },
+        errors: { 400: 'no image provided, or not base64', 422: 'the image could not be decoded', 503: 'the segmentation model is unloaded or failed to load' },
+      }),
+      processed: route('GET /', 'read', 'The hashes of every processed image', {
         handler: async () => {
           const hashes: string[] = [];
           let cursor: string | null = null;
@@ -129,33 +116,19 @@ export const carSegmentationProfile: ProfileDefinition = {
           } while (cursor !== null);
           return json(hashes.reverse() satisfies z.output<typeof hashList>);
         },
-        schema: {
-          operationId: 'processed',
-          summary: 'The hashes of every processed image',
-          responses: { 200: { description: 'the hashes', json: hashList } },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/:image_id/status',
-        access: 'read',
+        responses: { 200: { description: 'the hashes', json: hashList } },
+      }),
+      status: route('GET /:image_id/status', 'read', "An image's processing status: Uploaded, Processing, Ready or Error (with the reason)", {
         handler: async (rc) => {
           const job = await jobOf(profile, rc);
           const { status, message } = STATUS[job.status];
           return json({ status, message: job.status === 'failed' ? (job.error ?? 'processing failed') : message } satisfies z.output<typeof statusAnswer>);
         },
-        schema: {
-          operationId: 'status',
-          summary: "An image's processing status: Uploaded, Processing, Ready or Error (with the reason)",
-          params: imageParams,
-          responses: { 200: { description: 'the status', json: statusAnswer } },
-          errors: { 404: 'no image with this id was uploaded' },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/:image_id/segments',
-        access: 'read',
+        params: imageParams,
+        responses: { 200: { description: 'the status', json: statusAnswer } },
+        errors: { 404: 'no image with this id was uploaded' },
+      }),
+      segments: route('GET /:image_id/segments', 'read', "An image's parts as polygons, keyed by segment name", {
         handler: async (rc) => {
           const job = await jobOf(profile, rc);
           if (job.status === 'queued' || job.status === 'running') throw badRequest('the image is still being processed; poll its status');
@@ -164,14 +137,10 @@ export const carSegmentationProfile: ProfileDefinition = {
           if (answer === null || !Array.isArray(answer.polygons)) throw new SightlineError(500, 'internal', 'internal server error');
           return json(segmentsOf(answer));
         },
-        schema: {
-          operationId: 'segments',
-          summary: "An image's parts as polygons, keyed by segment name",
-          params: imageParams,
-          responses: { 200: { description: 'the segments', json: segmentsAnswer } },
-          errors: { 400: 'still being processed', 404: 'no image with this id, or its segmentation failed' },
-        },
-      },
-    ];
+        params: imageParams,
+        responses: { 200: { description: 'the segments', json: segmentsAnswer } },
+        errors: { 400: 'still being processed', 404: 'no image with this id, or its segmentation failed' },
+      }),
+    });
   },
 };

@@ -6,6 +6,7 @@ import { filePart } from '../http/schemas/field-types.js';
 import { successFalseErrors } from './error-shapes.js';
 import { runModel } from './model-run.js';
 import type { ProfileDefinition, ProfileRoute } from './profile.js';
+import { route, routeTable } from './route-table.js';
 import { readUpload } from './uploads.js';
 
 /** What the answer is built from: the rule field and aggregates the model's business rules must declare. */
@@ -81,18 +82,9 @@ export const damageAssessmentProfile: ProfileDefinition = {
       const current = headNames(profile.models.detail(profile.model!)?.spec ?? profile.spec);
       return current.problems.length === 0 ? current : headNames(profile.spec);
     };
-    return [
-      {
-        method: 'GET',
-        path: '/ping',
-        access: 'public',
-        handler: () => PING,
-        schema: { operationId: 'ping', summary: 'The server is alive', responses: { 200: { description: 'alive', json: pingAnswer } } },
-      },
-      {
-        method: 'POST',
-        path: '/analyze',
-        access: 'predict',
+    return routeTable({
+      ping: route('GET /ping', 'public', 'The server is alive', { handler: () => PING, responses: { 200: { description: 'alive', json: pingAnswer } } }),
+      analyze: route('POST /analyze', 'predict', 'Analyse a vehicle photo: damage areas, severity and estimated repair cost', {
         handler: async (rc) => {
           profile.models.assertServing(profile.model!);
           const file = await readUpload(rc, profile.config);
@@ -116,14 +108,10 @@ export const damageAssessmentProfile: ProfileDefinition = {
             damages,
           } satisfies z.output<typeof analysis>);
         },
-        schema: {
-          operationId: 'analyze',
-          summary: 'Analyse a vehicle photo: damage areas, severity and estimated repair cost',
-          body: { multipart: analyzeForm },
-          responses: { 200: { description: 'the analysis', json: analysis } },
-          errors: { 400: 'no `file` in the form', 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },
-        },
-      },
-    ];
+        body: { multipart: analyzeForm },
+        responses: { 200: { description: 'the analysis', json: analysis } },
+        errors: { 400: 'no `file` in the form', 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },
+      }),
+    });
   },
 };

@@ -8,7 +8,8 @@ import { scorerFor } from '../evaluation/scorers.js';
 import type { ClassifyMetrics } from '../evaluation/classify-metrics.js';
 import { json } from '../http/reply.js';
 import { runModel } from './model-run.js';
-import type { ProfileContext, ProfileRoute } from './profile.js';
+import type { ProfileContext } from './profile.js';
+import { route, type RouteTable } from './route-table.js';
 
 const category = z.strictObject({ count: z.int(), images: z.array(z.string()).describe('paths inside the folder') });
 
@@ -63,12 +64,9 @@ const labelsOf = (profile: ProfileContext): string[] =>
  * GET /test_images and POST /test_inference on the profile's test folder (one sub-folder of
  * images per label, as the service kept them), read and scored by the evaluation feature.
  */
-export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[] {
-  return [
-    {
-      method: 'GET',
-      path: '/test_images',
-      access: 'read',
+export function fractureEvaluationRoutes(profile: ProfileContext): RouteTable {
+  return {
+    testImages: route('GET /test_images', 'read', 'The test images, by category', {
       handler: async () => {
         const labels = labelsOf(profile);
         const { dataset, folderLabels } = await readTestSet(profile, labels);
@@ -83,17 +81,10 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
           typeof testImagesAnswer
         >);
       },
-      schema: {
-        operationId: 'testImages',
-        summary: 'The test images, by category',
-        responses: { 200: { description: 'the categories and their images', json: testImagesAnswer } },
-        errors: { 404: 'no test folder is configured, or it does not exist' },
-      },
-    },
-    {
-      method: 'POST',
-      path: '/test_inference',
-      access: 'predict',
+      responses: { 200: { description: 'the categories and their images', json: testImagesAnswer } },
+      errors: { 404: 'no test folder is configured, or it does not exist' },
+    }),
+    testInference: route('POST /test_inference', 'predict', 'Run the model on every test image and report its accuracy', {
       handler: async (rc) => {
         profile.models.assertServing(profile.model!);
         const labels = labelsOf(profile);
@@ -138,12 +129,8 @@ export function fractureEvaluationRoutes(profile: ProfileContext): ProfileRoute[
           problems,
         } satisfies z.output<typeof testInferenceAnswer>);
       },
-      schema: {
-        operationId: 'testInference',
-        summary: 'Run the model on every test image and report its accuracy',
-        responses: { 200: { description: 'every result, the accuracy overall and per category, and the full report', json: testInferenceAnswer } },
-        errors: { 404: 'no test folder is configured, or it does not exist', 503: 'the model is not ready' },
-      },
-    },
-  ];
+      responses: { 200: { description: 'every result, the accuracy overall and per category, and the full report', json: testInferenceAnswer } },
+      errors: { 404: 'no test folder is configured, or it does not exist', 503: 'the model is not ready' },
+    }),
+  };
 }

@@ -17,6 +17,7 @@ import { detailErrors } from './error-shapes.js';
 import { fractureEvaluationRoutes } from './fracture-evaluation.js';
 import { runModel } from './model-run.js';
 import type { ProfileContext, ProfileDefinition, ProfileRoute } from './profile.js';
+import { route, routeTable, type Endpoint, type RouteRow } from './route-table.js';
 import { readUpload, readUploads } from './uploads.js';
 
 /** The seed's batch limit. */
@@ -245,29 +246,20 @@ export const fractureProfile: ProfileDefinition = {
   errors: detailErrors,
   routes(profile) {
     const page = uploadPage();
-    const predictRoute = (routePath: string, id: string, summary: string, type: 'standard' | 'local'): ProfileRoute => ({
-      method: 'POST',
-      path: routePath,
-      access: 'predict',
-      handler: async (rc) => {
-        profile.models.assertServing(profile.model!);
-        const file = await readUpload(rc, profile.config);
-        return json(await classify(profile, rc, uploadOf(file), type));
-      },
-      schema: {
-        operationId: id,
-        summary,
+    const predictRoute = (endpoint: Endpoint, summary: string, type: 'standard' | 'local'): RouteRow =>
+      route(endpoint, 'predict', summary, {
+        handler: async (rc) => {
+          profile.models.assertServing(profile.model!);
+          const file = await readUpload(rc, profile.config);
+          return json(await classify(profile, rc, uploadOf(file), type));
+        },
         body: { multipart: multipartFile },
         responses: { 200: { description: 'the prediction', json: prediction } },
         errors: { 422: 'the image could not be decoded', 503: 'the model is not ready (loading, failed, unloaded) or overloaded' },
-      },
-    });
+      });
 
-    const routes: ProfileRoute[] = [
-      {
-        method: 'GET',
-        path: '/',
-        access: 'public',
+    const routes: ProfileRoute[] = routeTable({
+      root: route('GET /', 'public', 'API status and model status', {
         handler: () =>
           json({
             message: 'Medical Fracture Detection API',
@@ -279,12 +271,9 @@ export const fractureProfile: ProfileDefinition = {
             api_docs: profile.mounted('/api_docs'),
             docs: '/docs',
           } satisfies z.output<typeof rootAnswer>),
-        schema: { operationId: 'root', summary: 'API status and model status', responses: { 200: { description: 'the status', json: rootAnswer } } },
-      },
-      {
-        method: 'GET',
-        path: '/health',
-        access: 'public',
+        responses: { 200: { description: 'the status', json: rootAnswer } },
+      }),
+      health: route('GET /health', 'public', 'System health and model status', {
         handler: () => {
           const status = profile.models.status(profile.model!);
           const ready = status?.state === 'ready';
@@ -296,27 +285,13 @@ export const fractureProfile: ProfileDefinition = {
             device: status?.device?.actual ?? null,
           } satisfies z.output<typeof healthAnswer>);
         },
-        schema: {
-          operationId: 'health',
-          summary: 'System health and model status',
-          responses: { 200: { description: 'health', json: healthAnswer } },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/model_info',
-        access: 'read',
+        responses: { 200: { description: 'health', json: healthAnswer } },
+      }),
+      modelInfo: route('GET /model_info', 'read', 'Model source, device, classes and input size', {
         handler: () => json(info(profile)),
-        schema: {
-          operationId: 'modelInfo',
-          summary: 'Model source, device, classes and input size',
-          responses: { 200: { description: 'the model', json: modelInfo } },
-        },
-      },
-      {
-        method: 'POST',
-        path: '/load_model',
-        access: 'admin',
+        responses: { 200: { description: 'the model', json: modelInfo } },
+      }),
+      loadModel: route('POST /load_model', 'admin', 'Reload the model from disk (auto and local read the model repository)', {
         handler: async (rc) => {
           const { source } = parseQuery(rc, loadQuery);
           if (source === 'huggingface') {
@@ -331,27 +306,20 @@ export const fractureProfile: ProfileDefinition = {
             typeof loadAnswer
           >);
         },
-        schema: {
-          operationId: 'loadModel',
-          summary: 'Reload the model from disk (auto and local read the model repository)',
-          description:
-            'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: ' +
-            'sightline loads no weights from a hub.',
-          query: loadQuery,
-          responses: { 200: { description: 'reloaded', json: loadAnswer } },
-          errors: {
-            400: '`source` is huggingface or not a known source',
-            409: 'the reload failed; the version loaded before keeps serving',
-            500: 'the first load failed',
-          },
+        description:
+          'Traffic switches to the new version once it is ready; requests in flight finish on the old one. `huggingface` answers 400: ' +
+          'sightline loads no weights from a hub.',
+        query: loadQuery,
+        responses: { 200: { description: 'reloaded', json: loadAnswer } },
+        errors: {
+          400: '`source` is huggingface or not a known source',
+          409: 'the reload failed; the version loaded before keeps serving',
+          500: 'the first load failed',
         },
-      },
-      predictRoute('/predict', 'predict', 'Predict one uploaded image', 'standard'),
-      predictRoute('/predict_local', 'predictLocal', 'Predict one uploaded image (local inference)', 'local'),
-      {
-        method: 'POST',
-        path: '/predict_global',
-        access: 'predict',
+      }),
+      predict: predictRoute('POST /predict', 'Predict one uploaded image', 'standard'),
+      predictLocal: predictRoute('POST /predict_local', 'Predict one uploaded image (local inference)', 'local'),
+      predictGlobal: route('POST /predict_global', 'predict', 'Global inference through the Hugging Face Hub: not available', {
         handler: () => {
           throw new SightlineError(
             501,
@@ -359,17 +327,10 @@ export const fractureProfile: ProfileDefinition = {
             'global inference through the Hugging Face Hub is not available: sightline runs the model itself; use /predict_local',
           );
         },
-        schema: {
-          operationId: 'predictGlobal',
-          summary: 'Global inference through the Hugging Face Hub: not available',
-          responses: {},
-          errors: { 501: 'always: sightline runs the model itself; use /predict_local' },
-        },
-      },
-      {
-        method: 'POST',
-        path: '/predict_batch',
-        access: 'predict',
+        responses: {},
+        errors: { 501: 'always: sightline runs the model itself; use /predict_local' },
+      }),
+      predictBatch: route('POST /predict_batch', 'predict', `Predict up to ${MAX_BATCH} uploaded images`, {
         handler: async (rc) => {
           profile.models.assertServing(profile.model!);
           const { files } = await readUploads(rc, profile.config, { maxFiles: MAX_BATCH + 1 });
@@ -386,48 +347,27 @@ export const fractureProfile: ProfileDefinition = {
             model_source: 'local',
           } satisfies z.output<typeof batchAnswer>);
         },
-        schema: {
-          operationId: 'predictBatch',
-          summary: `Predict up to ${MAX_BATCH} uploaded images`,
-          body: { multipart: multipartFiles },
-          responses: { 200: { description: 'one result per image, in upload order', json: batchAnswer } },
-          errors: { 400: `more than ${MAX_BATCH} images, or none`, 503: 'the model is not ready or overloaded' },
-        },
-      },
-      {
-        method: 'POST',
-        path: '/predict_base64',
-        access: 'predict',
+        body: { multipart: multipartFiles },
+        responses: { 200: { description: 'one result per image, in upload order', json: batchAnswer } },
+        errors: { 400: `more than ${MAX_BATCH} images, or none`, 503: 'the model is not ready or overloaded' },
+      }),
+      predictBase64: route('POST /predict_base64', 'predict', 'Predict one base64-encoded image', {
         handler: async (rc) => {
           profile.models.assertServing(profile.model!);
           return json(await classify(profile, rc, await readBase64(rc, profile), 'base64'));
         },
-        schema: {
-          operationId: 'predictBase64',
-          summary: 'Predict one base64-encoded image',
-          description:
-            `JSON \`{"image": "<base64 or data: URL>", "filename": "…"}\` (also \`${BASE64_NAMES.slice(1).join('`, `')}\` for ` +
-            `\`image\`), or the same as a urlencoded form.`,
-          body: { json: base64Body },
-          responses: { 200: { description: 'the prediction', json: prediction } },
-          errors: { 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/upload_interface',
-        access: 'public',
+        description:
+          `JSON \`{"image": "<base64 or data: URL>", "filename": "…"}\` (also \`${BASE64_NAMES.slice(1).join('`, `')}\` for ` +
+          `\`image\`), or the same as a urlencoded form.`,
+        body: { json: base64Body },
+        responses: { 200: { description: 'the prediction', json: prediction } },
+        errors: { 422: 'the image could not be decoded', 503: 'the model is not ready or overloaded' },
+      }),
+      uploadInterface: route('GET /upload_interface', 'public', 'A web page to upload an image and see the prediction', {
         handler: (): Reply => bytes(page.body, 'text/html; charset=utf-8', page.headers),
-        schema: {
-          operationId: 'uploadInterface',
-          summary: 'A web page to upload an image and see the prediction',
-          responses: { 200: { description: 'the page', contentType: 'text/html; charset=utf-8' } },
-        },
-      },
-      {
-        method: 'GET',
-        path: '/api_docs',
-        access: 'public',
+        responses: { 200: { description: 'the page', contentType: 'text/html; charset=utf-8' } },
+      }),
+      apiDocs: route('GET /api_docs', 'public', 'Every endpoint of this API', {
         handler: () =>
           json({
             title: 'Medical Fracture Detection API',
@@ -437,14 +377,10 @@ export const fractureProfile: ProfileDefinition = {
             openapi: '/openapi.json',
             docs: '/docs',
           } satisfies z.output<typeof apiDocsAnswer>),
-        schema: {
-          operationId: 'apiDocs',
-          summary: 'Every endpoint of this API',
-          responses: { 200: { description: 'the endpoints', json: apiDocsAnswer } },
-        },
-      },
+        responses: { 200: { description: 'the endpoints', json: apiDocsAnswer } },
+      }),
       ...fractureEvaluationRoutes(profile),
-    ];
+    });
     return routes;
   },
 };

@@ -11,6 +11,7 @@ import { sniffImage } from '../imaging/sniff.js';
 import { detailErrors } from './error-shapes.js';
 import { runModel } from './model-run.js';
 import type { ProfileContext, ProfileDefinition, ProfileRoute } from './profile.js';
+import { route, routeTable } from './route-table.js';
 import { readUpload } from './uploads.js';
 
 /** The service's upload limit. */
@@ -71,11 +72,8 @@ export const imageAnalysisProfile: ProfileDefinition = {
         confidence: z.number().describe("the single label's probability"),
       })
       .meta({ id: 'ImageAnalysis' });
-    return [
-      {
-        method: 'POST',
-        path: '/upload',
-        access: 'predict',
+    return routeTable({
+      upload: route('POST /upload', 'predict', 'Upload a JPEG or PNG image (at most 5 MB) and get its image_id', {
         handler: async (rc) => {
           const file = await readUpload(rc, config, { fileBytes: MAX_UPLOAD_BYTES });
           const type = sniffImage(file.bytes)?.mediaType;
@@ -87,18 +85,11 @@ export const imageAnalysisProfile: ProfileDefinition = {
           const { sha256 } = await putImage(store, file.bytes, image);
           return json({ image_id: sha256 } satisfies z.output<typeof uploadAnswer>);
         },
-        schema: {
-          operationId: 'upload',
-          summary: 'Upload a JPEG or PNG image (at most 5 MB) and get its image_id',
-          body: { multipart: uploadForm },
-          responses: { 200: { description: 'stored', json: uploadAnswer } },
-          errors: { 400: 'no file, or not a JPEG or PNG by its content', 413: 'the file is over 5 MB', 422: 'the image could not be decoded' },
-        },
-      },
-      {
-        method: 'POST',
-        path: '/analyze',
-        access: 'predict',
+        body: { multipart: uploadForm },
+        responses: { 200: { description: 'stored', json: uploadAnswer } },
+        errors: { 400: 'no file, or not a JPEG or PNG by its content', 413: 'the file is over 5 MB', 422: 'the image could not be decoded' },
+      }),
+      analyze: route('POST /analyze', 'predict', 'Analyse an uploaded image: its label, its issues and the confidence', {
         handler: async (rc) => {
           const { image_id } = parseWith(analyzeBody, await readJson(rc, config.maxJsonBytes));
           profile.models.assertServing(profile.model!);
@@ -110,14 +101,10 @@ export const imageAnalysisProfile: ProfileDefinition = {
           const multi = answer[issues] as MultilabelAnswer;
           return json({ image_id, [label]: single.label, issues: multi.labels, confidence: single.confidence });
         },
-        schema: {
-          operationId: 'analyze',
-          summary: 'Analyse an uploaded image: its label, its issues and the confidence',
-          body: { json: analyzeBody },
-          responses: { 200: { description: 'the analysis', json: analyzeAnswer } },
-          errors: { 404: 'no uploaded image has this image_id', 503: 'the model is not ready or overloaded' },
-        },
-      },
-    ];
+        body: { json: analyzeBody },
+        responses: { 200: { description: 'the analysis', json: analyzeAnswer } },
+        errors: { 404: 'no uploaded image has this image_id', 503: 'the model is not ready or overloaded' },
+      }),
+    });
   },
 };

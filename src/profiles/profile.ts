@@ -11,8 +11,8 @@ import type { DetectionFeed } from '../hub/detection-feed.js';
 import type { Hub } from '../hub/hub.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { Logger } from '../logger.js';
+import type { ProfileName } from '../profile-settings.js';
 import type { Store } from '../store/index.js';
-import type { ProfileName } from './names.js';
 import type { ErrorShape } from './error-shapes.js';
 
 /** What a profile's routes run on: the same engine, store, jobs and hub as the native API. */

@@ -10,15 +10,14 @@ import type { TemplatedApp } from '../http/uws.js';
 import { handshakeRefusal, upgradeRequired } from '../http/websocket/handshake.js';
 import type { WebSocketLimits } from '../http/websocket/transport-limits.js';
 import type { ModelSpec } from '../engine/manifest.js';
+import type { ProfileName, ProfileSetting } from '../profile-settings.js';
 import { reshapedReply, shapedError, type ErrorShape } from './error-shapes.js';
 import { carSegmentationProfile } from './car-segmentation.js';
 import { damageAssessmentProfile } from './damage-assessment.js';
 import { fractureProfile } from './fracture.js';
 import { imageAnalysisProfile } from './image-analysis.js';
 import { checkProfileModel } from './model-check.js';
-import type { ProfileName } from './names.js';
 import type { ProfileContext, ProfileDefinition, ProfileDeps, ProfileRoute, ProfileSocket } from './profile.js';
-import type { ProfileSetting } from './settings.js';
 import { vehicleMonitoringProfile } from './vehicle-monitoring.js';
 
 export const PROFILES: Readonly<Record<ProfileName, ProfileDefinition>> = {

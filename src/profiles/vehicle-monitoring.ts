@@ -11,6 +11,7 @@ import type { HubSocket } from '../hub/hub.js';
 import type { Detection } from '../store/index.js';
 import { detailErrors } from './error-shapes.js';
 import type { ProfileContext, ProfileDefinition, ProfileRoute, ProfileSocket } from './profile.js';
+import { route, routeTable } from './route-table.js';
 
 /** Each field under its plainest name, then the spellings clients also use. */
 const FIELDS = {
@@ -176,11 +177,8 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
   routes(profile): ProfileRoute[] {
     const { store, feed, config } = profile;
     const limits = { maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxFileBytes };
-    return [
-      {
-        method: 'POST',
-        path: '/api/detect',
-        access: 'ingest',
+    return routeTable({
+      detect: route('POST /api/detect', 'ingest', 'Log a detection from the AI unit, with its snapshot, and push it to every connected client', {
         handler: async (rc) => {
           const posted = parseWith(detectBody, await readJson(rc, config.maxJsonBytes));
           const image = posted.image === undefined ? undefined : await checkImage(posted.image, limits, 'image');
@@ -201,22 +199,15 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
           feed.announce([id], [posted.camera]);
           return json({ status: 'success', id: id, message: 'detection logged' } satisfies z.output<typeof detectAnswer>);
         },
-        schema: {
-          operationId: 'detect',
-          summary: 'Log a detection from the AI unit, with its snapshot, and push it to every connected client',
-          body: { json: detectBody },
-          responses: { 200: { description: 'stored and durable', json: detectAnswer } },
-          errors: {
-            413: 'the body or the snapshot is over its limit',
-            415: 'the snapshot is not an image the server recognises',
-            422: 'the snapshot could not be decoded',
-          },
+        body: { json: detectBody },
+        responses: { 200: { description: 'stored and durable', json: detectAnswer } },
+        errors: {
+          413: 'the body or the snapshot is over its limit',
+          415: 'the snapshot is not an image the server recognises',
+          422: 'the snapshot could not be decoded',
         },
-      },
-      {
-        method: 'GET',
-        path: '/api/stats',
-        access: 'read',
+      }),
+      stats: route('GET /api/stats', 'read', 'Total vehicles, counts by type and the recent logs', {
         handler: async (rc) => {
           const { limit } = parseQuery(rc, statsQuery);
           const stats = await store.detections.stats({ bucket: 'day', latest: limit });
@@ -226,17 +217,10 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
             recent_logs: stats.latest.map((d) => logOf(profile, d)),
           } satisfies z.output<typeof statsAnswer>);
         },
-        schema: {
-          operationId: 'stats',
-          summary: 'Total vehicles, counts by type and the recent logs',
-          query: statsQuery,
-          responses: { 200: { description: 'the counts', json: statsAnswer } },
-        },
-      },
-      {
-        method: 'DELETE',
-        path: '/api/delete/:id',
-        access: 'admin',
+        query: statsQuery,
+        responses: { 200: { description: 'the counts', json: statsAnswer } },
+      }),
+      delete: route('DELETE /api/delete/:id', 'admin', 'Remove an erroneous log (and its snapshot), and tell every connected client', {
         handler: async (rc) => {
           const { id } = parseParams(rc, idParams);
           const detection = await store.detections.get(id);
@@ -245,15 +229,11 @@ export const vehicleMonitoringProfile: ProfileDefinition = {
           if (detection.imageSha256 !== null) await store.blobs.delete(detection.imageSha256).catch(() => false);
           return json({ status: 'success', id: detection.id, message: 'log deleted' } satisfies z.output<typeof deleteAnswer>);
         },
-        schema: {
-          operationId: 'delete',
-          summary: 'Remove an erroneous log (and its snapshot), and tell every connected client',
-          params: idParams,
-          responses: { 200: { description: 'deleted', json: deleteAnswer } },
-          errors: { 404: 'no log with this id' },
-        },
-      },
-    ];
+        params: idParams,
+        responses: { 200: { description: 'deleted', json: deleteAnswer } },
+        errors: { 404: 'no log with this id' },
+      }),
+    });
   },
   sockets(profile) {
     const live = new LiveFeed(profile);

@@ -1,5 +1,15 @@
+// Which service profiles there are and how each is mounted: read by the configuration at start, so it
+// lives beside config.ts; the profiles import it from here and config.ts imports nothing of theirs.
 import { z } from 'zod';
-import { isProfileName, PROFILE_NAMES, type ProfileName } from './names.js';
+
+/** The services sightline can stand in for, each mounted by a profile of the same name. */
+export const PROFILE_NAMES = ['damage-assessment', 'car-segmentation', 'image-analysis', 'vehicle-monitoring', 'fracture'] as const;
+
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export function isProfileName(value: string): value is ProfileName {
+  return (PROFILE_NAMES as readonly string[]).includes(value);
+}
 
 /** How one enabled profile is mounted. */
 export interface ProfileSetting {
