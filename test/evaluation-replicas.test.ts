@@ -2,14 +2,11 @@
  * Evaluations on two servers sharing one MariaDB database: a replica starting does not fail another
  * live replica's evaluation, and one whose replica died is marked failed once its lease ran out.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openStore } from '../dist/src/store/index.js';
 import type { EvaluationAnswer, SubmittedEvaluationAnswer } from './helpers/answers.js';
 import { databaseTargets, freshDatabase, storeEnv } from './helpers/databases.js';
-import { finishedEvaluation, writeSolidDataset } from './helpers/evaluations.js';
+import { finishedEvaluation, pairEvaluationInput, solidDatasetsDir } from './helpers/evaluations.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import { startTestServer } from './helpers/server.js';
@@ -28,16 +25,15 @@ const repo = makeModelRepo({
   },
 });
 
-async function datasetsDir(): Promise<string> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'sightline-replica-sets-'));
-  await writeSolidDataset(path.join(root, 'pair'), [
-    ['red/a.png', [255, 0, 0]],
-    ['red/b.png', [200, 0, 0]],
-    ['green/c.png', [0, 255, 0]],
-    ['green/d.png', [0, 250, 0]],
-  ]);
-  return root;
-}
+const datasetsDir = () =>
+  solidDatasetsDir('sightline-replica-sets-', {
+    pair: [
+      ['red/a.png', [255, 0, 0]],
+      ['red/b.png', [200, 0, 0]],
+      ['green/c.png', [0, 255, 0]],
+      ['green/d.png', [0, 250, 0]],
+    ],
+  });
 
 async function evaluation(base: string, id: string): Promise<EvaluationAnswer> {
   return (await (await fetch(`${base}/v1/evaluations/${id}`)).json()) as EvaluationAnswer;
@@ -91,16 +87,7 @@ describe.skipIf(mariadb.skipReason !== undefined)(
       const dead = await openStore({ url: db.url, dataDir: db.dataDir });
       onTestFinished(() => dead.close());
       const lease = { owner: 'dead-replica', leaseMs: 1000 };
-      const created = await dead.evaluations.create({
-        model: 'cls',
-        modelVersion: 1,
-        task: 'classify',
-        dataset: 'pair',
-        layout: 'imagefolder',
-        total: 4,
-        problems: 0,
-        lease,
-      });
+      const created = await dead.evaluations.create({ ...pairEvaluationInput, lease });
       await dead.evaluations.claim(created.id, lease);
       expect((await evaluation(live.url, created.id)).status).toBe('running');
       const failed = await finishedEvaluation(live.url, created.id, 10_000);

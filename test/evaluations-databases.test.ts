@@ -1,28 +1,24 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { describeEachDatabase, freshDatabase, storeEnv } from './helpers/databases.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import type { EvaluationAnswer, EvaluationPageAnswer } from './helpers/answers.js';
-import { evaluateDataset, reportOf, writeSolidDataset } from './helpers/evaluations.js';
+import { evaluateDataset, pairEvaluationInput, reportOf, solidDatasetsDir } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 const repo = makeModelRepo({
   cls: { onnx: linearClassifier({ classes: 2 }).bytes, manifest: { task: 'classify', input: plainInput, head: { labels: ['red', 'green'], softmax: true } } },
 });
 
-async function datasetsDir(): Promise<string> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'sightline-db-sets-'));
-  await writeSolidDataset(path.join(root, 'pair'), [
-    ['red/a.png', [255, 0, 0]],
-    ['red/b.png', [0, 200, 0]],
-    ['green/c.png', [0, 255, 0]],
-    ['green/🌿.png', [0, 250, 0]],
-  ]);
-  return root;
-}
+const datasetsDir = () =>
+  solidDatasetsDir('sightline-db-sets-', {
+    pair: [
+      ['red/a.png', [255, 0, 0]],
+      ['red/b.png', [0, 200, 0]],
+      ['green/c.png', [0, 255, 0]],
+      ['green/🌿.png', [0, 250, 0]],
+    ],
+  });
 
 describeEachDatabase('evaluations stored in the database', (target) => {
   it('a report reads back whole; one left running by a stopped server is failed at the next start', async () => {
@@ -40,15 +36,7 @@ describeEachDatabase('evaluations stored in the database', (target) => {
     expect(reportOf(e, 'classify').metrics.misclassified).toEqual([{ file: 'red/b.png', truth: 'red', predicted: 'green', confidence: expect.any(Number) }]);
 
     // As if the process died mid-run: a row left running.
-    const left = await server.store.evaluations.create({
-      model: 'cls',
-      modelVersion: 1,
-      task: 'classify',
-      dataset: 'pair',
-      layout: 'imagefolder',
-      total: 4,
-      problems: 0,
-    });
+    const left = await server.store.evaluations.create(pairEvaluationInput);
     await server.store.evaluations.markRunning(left.id);
     await server.close();
     server = await startTestServer(env);

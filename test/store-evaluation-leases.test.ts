@@ -1,22 +1,10 @@
-import { expect, it, onTestFinished } from 'vitest';
-import { type Store, openStore } from '../dist/src/store/index.js';
-import { type DatabaseTarget, describeEachDatabase, freshDatabase } from './helpers/databases.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../dist/src/store/index.js';
+import { describeEachDatabase } from './helpers/databases.js';
+import { pairEvaluationInput } from './helpers/evaluations.js';
+import { twoReplicaStores } from './helpers/replica-stores.js';
 
 const LONG = 60_000;
-const input = { model: 'cls', modelVersion: 1, task: 'classify', dataset: 'pair', layout: 'imagefolder', total: 4, problems: 0 };
-
-/** Two replicas' stores on one database (one store on SQLite, whose driver blocks the thread while it waits for a lock). */
-async function twoReplicas(target: DatabaseTarget): Promise<{ a: Store; b: Store }> {
-  const db = await freshDatabase(target);
-  const a = await openStore({ url: db.url, dataDir: db.dataDir, groupCommitMs: 0 });
-  onTestFinished(() => a.close());
-  let b = a;
-  if (target.name === 'mariadb') {
-    b = await openStore({ url: db.url, dataDir: db.dataDir, groupCommitMs: 0 });
-    onTestFinished(() => b.close());
-  }
-  return { a, b };
-}
 
 async function leaseOf(store: Store, id: string) {
   return store.db.selectFrom('evaluations').select(['attempts', 'lease_owner', 'lease_expires_at']).where('id', '=', id).executeTakeFirstOrThrow();
@@ -26,9 +14,9 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeEachDatabase('evaluation leases', (target) => {
   it('leases an evaluation to its creating replica: only that one claims it, once', async () => {
-    const { a, b } = await twoReplicas(target);
+    const { a, b } = await twoReplicaStores(target);
     const before = Date.now();
-    const created = await a.evaluations.create({ ...input, lease: { owner: 'a', leaseMs: LONG } });
+    const created = await a.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'a', leaseMs: LONG } });
     const lease = await leaseOf(a, created.id);
     expect([Number(lease.attempts), lease.lease_owner]).toEqual([0, 'a']);
     expect(Number(lease.lease_expires_at)).toBeGreaterThanOrEqual(before + LONG);
@@ -42,18 +30,18 @@ describeEachDatabase('evaluation leases', (target) => {
     expect(await a.evaluations.claim(created.id, { owner: 'a', leaseMs: LONG })).toBeUndefined();
     expect(Number((await leaseOf(a, created.id)).attempts)).toBe(1);
     // One made without a lease (as before leases) is anybody's to claim.
-    const loose = await a.evaluations.create(input);
+    const loose = await a.evaluations.create(pairEvaluationInput);
     expect(await b.evaluations.claim(loose.id, { owner: 'b', leaseMs: LONG })).toMatchObject({ status: 'running' });
   });
 
   it('fails at start only what the starting replica held and what nobody holds any more', async () => {
-    const { a, b } = await twoReplicas(target);
-    const live = await b.evaluations.create({ ...input, lease: { owner: 'b', leaseMs: LONG } });
+    const { a, b } = await twoReplicaStores(target);
+    const live = await b.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'b', leaseMs: LONG } });
     await b.evaluations.claim(live.id, { owner: 'b', leaseMs: LONG });
-    const liveQueued = await b.evaluations.create({ ...input, lease: { owner: 'b', leaseMs: LONG } });
-    const own = await a.evaluations.create({ ...input, lease: { owner: 'a', leaseMs: LONG } });
-    const expired = await b.evaluations.create({ ...input, lease: { owner: 'gone', leaseMs: 10 } });
-    const legacy = await a.evaluations.create(input);
+    const liveQueued = await b.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'b', leaseMs: LONG } });
+    const own = await a.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'a', leaseMs: LONG } });
+    const expired = await b.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'gone', leaseMs: 10 } });
+    const legacy = await a.evaluations.create(pairEvaluationInput);
     await a.evaluations.markRunning(legacy.id);
     await pause(30);
     expect(await a.evaluations.failUnfinished('restarted', { owner: 'a' })).toBe(3);
@@ -65,11 +53,11 @@ describeEachDatabase('evaluation leases', (target) => {
   });
 
   it('fails the evaluations whose lease ran out, and refuses the late result of their replica', async () => {
-    const { a, b } = await twoReplicas(target);
-    const dying = await a.evaluations.create({ ...input, lease: { owner: 'a', leaseMs: 40 } });
+    const { a, b } = await twoReplicaStores(target);
+    const dying = await a.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'a', leaseMs: 40 } });
     await a.evaluations.claim(dying.id, { owner: 'a', leaseMs: 40 });
-    const healthy = await b.evaluations.create({ ...input, lease: { owner: 'b', leaseMs: LONG } });
-    const unleased = await b.evaluations.create(input);
+    const healthy = await b.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'b', leaseMs: LONG } });
+    const unleased = await b.evaluations.create(pairEvaluationInput);
     await pause(70);
     expect(await b.evaluations.failExpired('replica gone')).toBe(1);
     expect(await a.evaluations.get(dying.id)).toMatchObject({ status: 'failed', error: 'replica gone' });
@@ -83,9 +71,9 @@ describeEachDatabase('evaluation leases', (target) => {
   });
 
   it('renews only its own leases and finishes only what it holds, keeping who ran it', async () => {
-    const { a, b } = await twoReplicas(target);
-    const mine = await a.evaluations.create({ ...input, lease: { owner: 'a', leaseMs: 1000 } });
-    const theirs = await b.evaluations.create({ ...input, lease: { owner: 'b', leaseMs: 1000 } });
+    const { a, b } = await twoReplicaStores(target);
+    const mine = await a.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'a', leaseMs: 1000 } });
+    const theirs = await b.evaluations.create({ ...pairEvaluationInput, lease: { owner: 'b', leaseMs: 1000 } });
     const theirsLease = await leaseOf(a, theirs.id);
     const before = Date.now();
     expect([...(await a.evaluations.renew([mine.id, theirs.id, 'nope'], { owner: 'a', leaseMs: LONG }))]).toEqual([mine.id]);

@@ -1,24 +1,13 @@
-import { expect, it, onTestFinished } from 'vitest';
-import { type Store, openStore } from '../dist/src/store/index.js';
-import { type DatabaseTarget, describeEachDatabase, freshDatabase } from './helpers/databases.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../dist/src/store/index.js';
+import { type DatabaseTarget, describeEachDatabase } from './helpers/databases.js';
+import { twoReplicaStores } from './helpers/replica-stores.js';
 
 const LONG = 60_000;
 
-/**
- * Two replicas' stores on one database, writes committing one by one so they race for real. On
- * MySQL/MariaDB two stores (two pools). SQLite is one process's file, and its driver blocks the
- * thread while it waits for a lock, so there both owners share one store: the conditional update
- * decides all the same.
- */
+/** Two replicas' stores on one database (see twoReplicaStores), and an image stored for their jobs. */
 async function twoReplicas(target: DatabaseTarget): Promise<{ a: Store; b: Store; image: string }> {
-  const db = await freshDatabase(target);
-  const a = await openStore({ url: db.url, dataDir: db.dataDir, groupCommitMs: 0 });
-  onTestFinished(() => a.close());
-  let b = a;
-  if (target.name === 'mariadb') {
-    b = await openStore({ url: db.url, dataDir: db.dataDir, groupCommitMs: 0 });
-    onTestFinished(() => b.close());
-  }
+  const { a, b } = await twoReplicaStores(target);
   const image = (await a.blobs.put(Buffer.from('job image'), { mediaType: 'image/png' })).sha256;
   return { a, b, image };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -9,7 +9,7 @@ import { carPersonDetectorEntry } from './helpers/model-entries.js';
 import { makeModelRepo, plainInput } from './helpers/model-repo.js';
 import { linearClassifier } from './helpers/onnx-model.js';
 import type { EvaluationAnswer, EvaluationPageAnswer } from './helpers/answers.js';
-import { reportOf, writeSolidDataset } from './helpers/evaluations.js';
+import { reportOf, solidDatasetsDir } from './helpers/evaluations.js';
 import { startTestServer } from './helpers/server.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -51,16 +51,17 @@ describe.skipIf(!availability.available)(
         },
         det: carPersonDetectorEntry(),
       });
-      const datasets = mkdtempSync(path.join(os.tmpdir(), 'sightline-ui-sets-'));
-      await writeSolidDataset(path.join(datasets, 'shades'), [
-        ['red/1.png', [255, 0, 0]],
-        ['red/2.png', [200, 10, 0]],
-        ['red/3.png', [120, 100, 0]],
-        ['red/4.png', [0, 90, 0]],
-        ['green/1.png', [0, 255, 0]],
-        ['green/2.png', [30, 200, 0]],
-        ['green/3.png', [140, 130, 0]],
-      ]);
+      const datasets = await solidDatasetsDir('sightline-ui-sets-', {
+        shades: [
+          ['red/1.png', [255, 0, 0]],
+          ['red/2.png', [200, 10, 0]],
+          ['red/3.png', [120, 100, 0]],
+          ['red/4.png', [0, 90, 0]],
+          ['green/1.png', [0, 255, 0]],
+          ['green/2.png', [30, 200, 0]],
+          ['green/3.png', [140, 130, 0]],
+        ],
+      });
       write(path.join(datasets, 'shades'), 'green/broken.png', 'not an image');
       const black = await solidImage('png', 64, 64, [0, 0, 0]);
       write(path.join(datasets, 'cars'), 'a.png', black);

@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { sleep } from '../abortable-sleep.js';
 import { SightlineError } from '../errors.js';
+import { deleteHeld, renewEvery } from '../leased-work.js';
 import { predict, type Prediction } from '../engine/predictor.js';
 import type { ModelRepository } from '../engine/repository.js';
 import type { ImageLimits } from '../imaging/index.js';
@@ -70,18 +72,6 @@ interface Run {
   finishing: boolean;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 function quantiles(values: readonly number[]): { p50: number | null; p99: number | null; mean: number | null; max: number | null } {
   if (values.length === 0) return { p50: null, p99: null, mean: null, max: null };
   const sorted = [...values].sort((a, b) => a - b);
@@ -129,8 +119,7 @@ export class EvaluationRunner {
     const { store, logger } = this.options;
     const failed = await store.evaluations.failUnfinished(RESTARTED, store.kind === 'sqlite' ? undefined : { owner: this.lease.owner });
     if (failed > 0) logger.warn({ evaluations: failed }, 'evaluations left unfinished by the previous process marked failed');
-    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(this.lease.leaseMs / 3)));
-    this.renewTimer.unref();
+    this.renewTimer = renewEvery(this.lease.leaseMs, () => void this.renewLeases());
     return failed;
   }
 
@@ -162,12 +151,11 @@ export class EvaluationRunner {
 
   /** Deletes an evaluation; one queued or running is abandoned. */
   async delete(id: string): Promise<boolean> {
-    const deleted = await this.options.store.evaluations.delete(id);
-    if (!deleted) return false;
-    const canonical = id.toLowerCase();
-    this.drop(canonical);
-    this.options.events.deleted(canonical);
-    return true;
+    return deleteHeld(id, {
+      remove: (raw) => this.options.store.evaluations.delete(raw),
+      drop: (canonical) => this.drop(canonical),
+      deleted: (canonical) => this.options.events.deleted(canonical),
+    });
   }
 
   /** Takes an evaluation out of this replica: out of the queue, its run aborted, its lease no longer renewed. */

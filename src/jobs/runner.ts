@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { sleep } from '../abortable-sleep.js';
 import { SightlineError } from '../errors.js';
+import { deleteHeld, renewEvery } from '../leased-work.js';
 import { predictionAnswer } from '../engine/prediction-answer.js';
 import { predict, type Prediction } from '../engine/predictor.js';
 import type { ModelRepository, ModelStatus } from '../engine/repository.js';
@@ -45,18 +47,6 @@ const RETRYABLE = new Set(['overloaded', 'unavailable']);
  * tried again, this many times in all; after that the job goes back in the queue.
  */
 const DB_MAX_ATTEMPTS = 8;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** A job waiting here for a slot (or for its model), claimed by this replica or not yet. */
 interface Item {
@@ -140,8 +130,7 @@ export class JobRunner {
     if (picked > 0) logger.info({ jobs: picked, wereRunning: reset }, 'resuming unfinished jobs');
     this.options.models.on('state', this.onModelState);
     this.started = true;
-    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(this.lease.leaseMs / 3)));
-    this.renewTimer.unref();
+    this.renewTimer = renewEvery(this.lease.leaseMs, () => void this.renewLeases());
     this.pump();
     void this.scan();
     this.scheduleScan();
@@ -165,12 +154,11 @@ export class JobRunner {
 
   /** Deletes a job; one in flight is abandoned (taken out of its batcher queue if not yet dispatched). */
   async delete(id: string): Promise<boolean> {
-    const deleted = await this.options.store.jobs.delete(id);
-    if (!deleted) return false;
-    const canonical = id.toLowerCase();
-    this.forget(canonical);
-    this.options.events.deleted(canonical);
-    return true;
+    return deleteHeld(id, {
+      remove: (raw) => this.options.store.jobs.delete(raw),
+      drop: (canonical) => this.forget(canonical),
+      deleted: (canonical) => this.options.events.deleted(canonical),
+    });
   }
 
   /**

@@ -1,14 +1,16 @@
-import { type Migration, type RawBuilder, sql } from 'kysely';
+import { type Migration, sql } from 'kysely';
+import { type TableOptions, tableMigration } from './table-migration.js';
 
 // Reports (confusion matrices, curves) outgrow TEXT's 64 KiB on MySQL; SQLite reads mediumtext as text.
 const longText = sql`mediumtext`;
 
 /** The evaluations table: one row per run of a model over a labelled dataset, its report as JSON. */
-export function evaluationsMigration(tableOptions: RawBuilder<unknown> | undefined): Migration {
-  return {
-    async up(db) {
-      const table = db.schema
-        .createTable('evaluations')
+export function evaluationsMigration(tableOptions: TableOptions): Migration {
+  return tableMigration(
+    'evaluations',
+    tableOptions,
+    (table) =>
+      table
         .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
         .addColumn('model', 'varchar(255)', (c) => c.notNull())
         .addColumn('model_version', 'integer')
@@ -24,15 +26,12 @@ export function evaluationsMigration(tableOptions: RawBuilder<unknown> | undefin
         .addColumn('finished_at', 'bigint')
         .addColumn('summary', 'text')
         .addColumn('report', longText)
-        .addColumn('error', 'text');
-      await (tableOptions === undefined ? table : table.modifyEnd(tableOptions)).execute();
+        .addColumn('error', 'text'),
+    async (db) => {
       // Listings: every evaluation, or one model's, newest first.
       await db.schema.createIndex('evaluations_created').on('evaluations').columns(['created_at', 'id']).execute();
       await db.schema.createIndex('evaluations_model_created').on('evaluations').columns(['model', 'created_at', 'id']).execute();
       await db.schema.createIndex('evaluations_status').on('evaluations').columns(['status']).execute();
     },
-    async down(db) {
-      await db.schema.dropTable('evaluations').execute();
-    },
-  };
+  );
 }

@@ -4,33 +4,24 @@ import { newId, normaliseId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
 import { deleteById, transitionById } from './rows-by-id.js';
-import { checkLease, checkName, finishedSet, type Lease, renewLeases } from './leases.js';
+import { changeHeld, checkLease, checkName, claimedSet, finishedSet, type Lease, renewLeases, updateThenRead } from './leases.js';
 import type { EvaluationStatus, EvaluationsTable, StoreSchema } from './schema.js';
 
 export type { EvaluationStatus } from './schema.js';
 export const EVALUATION_STATUSES: readonly EvaluationStatus[] = ['queued', 'running', 'succeeded', 'failed'];
 
+/** What a summary shows as its row stores it, under the same names. */
+type StoredAsIs = Pick<EvaluationsTable, 'id' | 'model' | 'task' | 'dataset' | 'layout' | 'status' | 'done' | 'total' | 'problems' | 'error'>;
+
 /** An evaluation as listings show it: everything but the full report. */
-export interface EvaluationSummary {
-  id: string;
-  model: string;
+export interface EvaluationSummary extends StoredAsIs {
   /** The model version it ran against (the repository's load counter). */
   modelVersion: number | null;
-  task: string;
-  dataset: string;
-  layout: string;
-  status: EvaluationStatus;
-  /** Images evaluated so far, and in all. */
-  done: number;
-  total: number;
-  /** Dataset entries reported and left out (annotations, then unreadable images). */
-  problems: number;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
   /** The headline figures of a finished evaluation (accuracy, mAP, CER, mIoU…). */
   summary: Record<string, unknown> | null;
-  error: string | null;
 }
 
 export interface Evaluation extends EvaluationSummary {
@@ -160,29 +151,9 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
   const transition = (rawId: string, from: readonly EvaluationStatus[], to: EvaluationStatus, set: Partial<EvaluationsTable>): Promise<Evaluation> =>
     transitionById(writer, 'evaluations', 'evaluation', rawId, { from, to, set }, toEvaluation);
 
-  /** A conditional update of one row `owner` holds, in `from`; the row as it is then, or undefined when it was not so. */
-  async function leasedChange(
-    rawId: string,
-    owner: string,
-    from: readonly EvaluationStatus[],
-    set: Partial<EvaluationsTable>,
-  ): Promise<Evaluation | undefined> {
-    checkName(owner, 'lease owner');
-    const id = normaliseId(rawId);
-    if (id === undefined) return undefined;
-    return writer.write(async (trx) => {
-      const result = await trx
-        .updateTable('evaluations')
-        .set(set)
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : toEvaluation(row);
-    });
-  }
+  /** A run's final write, while `owner` holds the evaluation in one of `from`; undefined (nothing written) once it does not. */
+  const leasedChange = (rawId: string, owner: string, from: readonly EvaluationStatus[], set: Partial<EvaluationsTable>): Promise<Evaluation | undefined> =>
+    changeHeld(writer, 'evaluations', rawId, checkName(owner, 'lease owner'), from, set, toEvaluation);
 
   return {
     async create(input) {
@@ -278,27 +249,23 @@ export function createEvaluationRepository(db: Kysely<StoreSchema>, writer: Grou
 
     async claim(rawId, lease) {
       checkLease(lease);
-      const id = normaliseId(rawId);
-      if (id === undefined) return undefined;
       const now = Date.now();
-      return writer.write(async (trx) => {
-        const result = await trx
-          .updateTable('evaluations')
-          .set((eb) => ({
-            status: 'running',
-            lease_owner: lease.owner,
-            lease_expires_at: now + lease.leaseMs,
-            attempts: eb('attempts', '+', 1),
-            started_at: now,
-          }))
-          .where('id', '=', id)
-          .where('status', '=', 'queued')
-          .where((eb) => eb.or([eb('lease_owner', '=', lease.owner), eb('lease_owner', 'is', null)]))
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) return undefined;
-        const row = await trx.selectFrom('evaluations').selectAll().where('id', '=', id).executeTakeFirst();
-        return row === undefined ? undefined : toEvaluation(row);
-      });
+      return updateThenRead(
+        writer,
+        'evaluations',
+        rawId,
+        async (trx, id) => {
+          const result = await trx
+            .updateTable('evaluations')
+            .set((eb) => ({ ...claimedSet(eb, lease, now), started_at: now }))
+            .where('id', '=', id)
+            .where('status', '=', 'queued')
+            .where((eb) => eb.or([eb('lease_owner', '=', lease.owner), eb('lease_owner', 'is', null)]))
+            .executeTakeFirst();
+          return Number(result.numUpdatedRows) > 0;
+        },
+        toEvaluation,
+      );
     },
 
     renew(rawIds, lease) {

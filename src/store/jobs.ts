@@ -2,12 +2,12 @@ import { type ExpressionBuilder, type Kysely, MysqlAdapter, type Transaction } f
 import { badRequest, conflict, notFound } from '../errors.js';
 import { parseSha256 } from './content-hash.js';
 import type { GroupCommitWriter } from './group-commit.js';
-import { newId, normaliseId } from './ids.js';
+import { newId } from './ids.js';
 import { fromJsonText, toJsonText } from './json-text.js';
 import { type Page, pageRequest, readPage } from './pagination.js';
 import { deleteById, getById, transitionById } from './rows-by-id.js';
 import type { JobStatus, JobsTable, StoreSchema } from './schema.js';
-import { canonicalIds, checkLease, checkName, finishedSet, type Lease, renewLeases } from './leases.js';
+import { canonicalIds, changeHeld, checkLease, checkName, claimedSet, finishedSet, type Lease, renewLeases, updateHeld, updateThenRead } from './leases.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 export type { JobStatus } from './schema.js';
@@ -148,13 +148,7 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
   async function claimRow(trx: Transaction<StoreSchema>, id: string, lease: JobLease, now: number, ownToo: boolean): Promise<boolean> {
     const result = await trx
       .updateTable('jobs')
-      .set((eb) => ({
-        status: 'running',
-        lease_owner: lease.owner,
-        lease_expires_at: now + lease.leaseMs,
-        attempts: eb('attempts', '+', 1),
-        started_at: eb.fn.coalesce('started_at', eb.val(now)),
-      }))
+      .set((eb) => ({ ...claimedSet(eb, lease, now), started_at: eb.fn.coalesce('started_at', eb.val(now)) }))
       .where('id', '=', id)
       .where((eb) => (ownToo ? eb.or([claimable(eb, now), eb.and([eb('status', '=', 'running'), eb('lease_owner', '=', lease.owner)])]) : claimable(eb, now)))
       .executeTakeFirst();
@@ -162,22 +156,8 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
   }
 
   /** The conditional update that finishes a run the owner still holds; the row as it is then, or undefined when it was not. */
-  function finish(rawId: string, owner: string, set: Partial<JobsTable>): Promise<Job | undefined> {
-    const id = normaliseId(rawId);
-    if (id === undefined) return Promise.resolve(undefined);
-    return writer.write(async (trx) => {
-      const result = await trx
-        .updateTable('jobs')
-        .set(set)
-        .where('id', '=', id)
-        .where('status', '=', 'running')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? undefined : toJob(row);
-    });
-  }
+  const finish = (rawId: string, owner: string, set: Partial<JobsTable>): Promise<Job | undefined> =>
+    changeHeld(writer, 'jobs', rawId, owner, ['running'], set, toJob);
 
   const transition = (rawId: string, from: readonly JobStatus[], to: JobStatus, set: Partial<JobsTable>): Promise<Job> =>
     transitionById(writer, 'jobs', 'job', rawId, { from, to, set }, toJob);
@@ -293,14 +273,8 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
 
     async claim(rawId, lease) {
       checkLease(lease);
-      const id = normaliseId(rawId);
-      if (id === undefined) return undefined;
       const now = Date.now();
-      return writer.write(async (trx) => {
-        if (!(await claimRow(trx, id, lease, now, true))) return undefined;
-        const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-        return row === undefined ? undefined : toJob(row);
-      });
+      return updateThenRead(writer, 'jobs', rawId, (trx, id) => claimRow(trx, id, lease, now, true), toJob);
     },
 
     async claimNext(lease, limit) {
@@ -352,16 +326,7 @@ export function createJobRepository(db: Kysely<StoreSchema>, writer: GroupCommit
       checkName(owner, 'lease owner');
       const ids = canonicalIds(rawIds);
       if (ids.length === 0) return 0;
-      return writer.write(async (trx) => {
-        const result = await trx
-          .updateTable('jobs')
-          .set(queuedSet)
-          .where('lease_owner', '=', owner)
-          .where('status', '=', 'running')
-          .where('id', 'in', ids)
-          .executeTakeFirst();
-        return Number(result.numUpdatedRows);
-      });
+      return writer.write((trx) => updateHeld(trx, 'jobs', { owner, statuses: ['running'], ids }, queuedSet));
     },
 
     async finishSucceeded(id, owner, result) {

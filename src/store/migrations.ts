@@ -1,10 +1,11 @@
 import { inspect } from 'node:util';
-import { type ColumnDataType, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
+import { type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, Migrator, type RawBuilder, sql } from 'kysely';
 import type { DatabaseKind } from './database-url.js';
 import { blobChunksMigration } from './blob-chunk-migration.js';
 import { evaluationsMigration } from './evaluation-migration.js';
 import { leasesMigration } from './lease-migration.js';
 import type { StoreLogger } from './logger.js';
+import { createTable, type TableOptions } from './table-migration.js';
 
 /**
  * Schema migrations, listed in code (not read from a folder) so they ship inside the
@@ -12,8 +13,7 @@ import type { StoreLogger } from './logger.js';
  * shipped, add a new one instead.
  */
 interface MigrationContext {
-  /** Appended to CREATE TABLE on MySQL; undefined on SQLite. */
-  readonly tableOptions: RawBuilder<unknown> | undefined;
+  readonly tableOptions: TableOptions;
 }
 
 // TEXT is 64 KiB on MySQL; results and metadata (polygons) can be larger. SQLite reads
@@ -83,11 +83,15 @@ function initial(ctx: MigrationContext): Migration {
   return {
     async up(db) {
       for (const [table, columns] of Object.entries(INITIAL_TABLES)) {
-        let builder = db.schema.createTable(table);
-        for (const [name, type, constraint] of columns) {
-          builder = builder.addColumn(name, type, (c) => (constraint === 'primary key' ? c.primaryKey() : constraint === 'not null' ? c.notNull() : c));
-        }
-        await (ctx.tableOptions === undefined ? builder : builder.modifyEnd(ctx.tableOptions)).execute();
+        await createTable(db, table, ctx.tableOptions, (builder) => {
+          let withColumns: CreateTableBuilder<string, string> = builder;
+          for (const [name, type, constraint] of columns) {
+            withColumns = withColumns.addColumn(name, type, (c) =>
+              constraint === 'primary key' ? c.primaryKey() : constraint === 'not null' ? c.notNull() : c,
+            );
+          }
+          return withColumns;
+        });
       }
       for (const [name, table, columns, unique] of INITIAL_INDEXES) {
         const builder = db.schema

@@ -66,8 +66,10 @@ export interface EvaluationsTable {
   dataset: string;
   layout: string;
   status: EvaluationStatus;
+  /** Images evaluated so far, and in all. */
   done: number;
   total: number;
+  /** Dataset entries reported and left out (annotations, then unreadable images). */
   problems: number;
   created_at: number;
   started_at: number | null;

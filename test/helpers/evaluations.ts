@@ -1,7 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { memoryFiles } from '../../dist/src/evaluation/dataset-files.js';
+import type { CreateEvaluationInput } from '../../dist/src/store/index.js';
 import type { EvaluationAnswer, EvaluationMetrics, SubmittedEvaluationAnswer } from './answers.js';
 import { solidImage, type Rgb } from './images.js';
 
@@ -48,3 +50,21 @@ export async function writeSolidDataset(root: string, files: ReadonlyArray<reado
     writeFileSync(path.join(root, file), await solidImage('png', 8, 8, rgb));
   }
 }
+
+/** A new temporary datasets folder (its name starting `prefix`) holding each of `datasets` as a folder dataset of solid PNGs. */
+export async function solidDatasetsDir(prefix: string, datasets: Record<string, ReadonlyArray<readonly [string, Rgb]>>): Promise<string> {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const [name, files] of Object.entries(datasets)) await writeSolidDataset(path.join(root, name), files);
+  return root;
+}
+
+/** The row a replica records for an evaluation of `cls` over the four images of `pair`. */
+export const pairEvaluationInput: CreateEvaluationInput = {
+  model: 'cls',
+  modelVersion: 1,
+  task: 'classify',
+  dataset: 'pair',
+  layout: 'imagefolder',
+  total: 4,
+  problems: 0,
+};
