@@ -4,7 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadManifest } from '../src/engine/manifest.js';
-import { runLoad, startTarget, type LoadResult } from './load.js';
+import { startEngineOnRepository } from './engine-on-repository.js';
+import { runLoad, type LoadResult } from './load.js';
+import { median } from './median.js';
 import { writeResults } from './results-file.js';
 
 /**
@@ -82,17 +84,8 @@ function imageRequest(png: Buffer): { body: Buffer; headers: Record<string, stri
 
 type Measured = LoadResult & { serverCpuMsPerRequest: number };
 
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 const repo = repository();
-const server = await startTarget(path.join(here, 'engine-target.js'), [], {
-  SIGHTLINE_MODELS_DIR: repo,
-  SIGHTLINE_DATA_DIR: repo,
-  SIGHTLINE_CALIBRATE: calibrate ? 'true' : 'false',
-});
+const server = await startEngineOnRepository(repo, calibrate);
 const base = `http://127.0.0.1:${server.port}`;
 const { png, tensor } = await line();
 const forms = {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadManifest } from '../src/engine/manifest.js';
-import { startTarget } from './load.js';
+import { startEngineOnRepository } from './engine-on-repository.js';
+import { median } from './median.js';
 import { writeResults } from './results-file.js';
 
 /**
@@ -166,17 +167,8 @@ async function closedLoop(url: string, book: Array<{ png: Buffer; text: string }
   };
 }
 
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 const repo = ocrRepo();
-const server = await startTarget(path.join(here, 'engine-target.js'), [], {
-  SIGHTLINE_MODELS_DIR: repo,
-  SIGHTLINE_DATA_DIR: repo,
-  SIGHTLINE_CALIBRATE: calibrate ? 'true' : 'false',
-});
+const server = await startEngineOnRepository(repo, calibrate);
 const base = `http://127.0.0.1:${server.port}`;
 const book = await pages(24, linesPerPage);
 const ratios: Record<string, number> = {};

@@ -261,12 +261,7 @@ describe('predict', () => {
 
 describe('dynamic batching', () => {
   it('runs concurrent requests as fewer, larger batches and keeps answers with their requests', async () => {
-    const colours: Array<[number, number, number]> = [
-      [255, 0, 0],
-      [0, 255, 0],
-      [0, 0, 255],
-    ];
-    const images = await Promise.all(colours.map((c) => png(c)));
+    const images = await Promise.all([png([255, 0, 0]), png([0, 255, 0]), png([0, 0, 255])]);
     const before = (await detail('cls')).statistics.dispatchedBatches;
     const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => post('cls', images[i % 3], 'image/png').then(classified)));
     expect(responses.map((r) => r.label)).toEqual(Array.from({ length: 8 }, (_, i) => labels[i % 3]));

@@ -17,7 +17,20 @@ function datasetDir(name: string, files: Record<string, string | Buffer>): strin
   return root;
 }
 
+/** A dataset made of `files` (path → contents, strings as UTF-8) held in memory rather than in a folder. */
+function inMemory(name: string, files: Record<string, string | Buffer>) {
+  return memoryFiles(name, new Map(Object.entries(files).map(([file, body]) => [file, typeof body === 'string' ? Buffer.from(body) : body])));
+}
+
 const IMG = Buffer.from('not really an image: decoded only when evaluated');
+
+/** Expected entries written as a table from file to one value, in order: `{ [file]: v }` → `[{ file, [key]: v }]`. */
+const byFile = (key: string, rows: Record<string, unknown>) => Object.entries(rows).map(([file, value]) => ({ file, [key]: value }));
+
+/** The problems a read reported, exactly and in order, written as a table from file to message. */
+function expectProblems(dataset: { problems: unknown[] }, messages: Record<string, string>): void {
+  expect(dataset.problems).toEqual(byFile('message', messages));
+}
 
 describe('dataset folders', () => {
   it('lists files under the datasets directory only, hidden ones left out', async () => {
@@ -54,17 +67,12 @@ describe('classify layouts', () => {
     });
     const d = await readDataset(await folderFiles(root, 'pets'), { task: 'classify', labels });
     expect([d.layout, d.task, d.name]).toEqual(['imagefolder', 'classify', 'pets']);
-    expect(d.samples).toEqual([
-      { file: 'cat/a.png', label: 0 },
-      { file: 'cat/b.JPG', label: 0 },
-      { file: 'cat/deeper/c.webp', label: 0 },
-      { file: 'dog/d.png', label: 1 },
-    ]);
-    expect(d.problems).toEqual([
-      { file: 'bird/e.png', message: 'label "bird" is not one of the model\'s labels ("cat", "dog", "fox")' },
-      { file: 'cat/notes.txt', message: 'not an image (by its extension)' },
-      { file: 'stray.png', message: 'an image outside any label folder' },
-    ]);
+    expect(d.samples).toEqual(byFile('label', { 'cat/a.png': 0, 'cat/b.JPG': 0, 'cat/deeper/c.webp': 0, 'dog/d.png': 1 }));
+    expectProblems(d, {
+      'bird/e.png': 'label "bird" is not one of the model\'s labels ("cat", "dog", "fox")',
+      'cat/notes.txt': 'not an image (by its extension)',
+      'stray.png': 'an image outside any label folder',
+    });
   });
 
   it('csv: header optional, quoted fields, missing files, unknown labels and bad rows reported', async () => {
@@ -72,16 +80,12 @@ describe('classify layouts', () => {
     const root = datasetDir('rows', { 'labels.csv': csv, 'imgs/1.png': IMG, 'imgs/2,b.png': IMG, 'imgs/3.png': IMG, 'imgs/4.png': IMG });
     const d = await readDataset(await folderFiles(root, 'rows'), { task: 'classify', labels });
     expect(d.layout).toBe('csv');
-    expect(d.samples).toEqual([
-      { file: 'imgs/1.png', label: 0 },
-      { file: 'imgs/2,b.png', label: 1 },
-      { file: 'imgs/4.png', label: 2 },
-    ]);
-    expect(d.problems).toEqual([
-      { file: 'imgs/3.png', message: 'label "wolf" is not one of the model\'s labels ("cat", "dog", "fox")' },
-      { file: 'gone.png', message: 'missing: named on labels.csv:5 but not in the dataset' },
-      { file: 'labels.csv:6', message: 'expected 2 fields (file,label), got 1' },
-    ]);
+    expect(d.samples).toEqual(byFile('label', { 'imgs/1.png': 0, 'imgs/2,b.png': 1, 'imgs/4.png': 2 }));
+    expectProblems(d, {
+      'imgs/3.png': 'label "wolf" is not one of the model\'s labels ("cat", "dog", "fox")',
+      'gone.png': 'missing: named on labels.csv:5 but not in the dataset',
+      'labels.csv:6': 'expected 2 fields (file,label), got 1',
+    });
     expect(parseCsv('a,"b ""q"" \nc",d\ne,f')).toEqual([
       { line: 1, fields: ['a', 'b "q" \nc', 'd'] },
       { line: 3, fields: ['e', 'f'] },
@@ -94,7 +98,7 @@ describe('classify layouts', () => {
       status: 400,
       message: "dataset text is laid out as labels-txt (text-recognize or ocr), but the model's task is classify",
     });
-    const flat = memoryFiles('flat', new Map([['a.png', IMG]]));
+    const flat = inMemory('flat', { 'a.png': IMG });
     await expect(readDataset(flat, { task: 'classify', labels })).rejects.toMatchObject({
       status: 400,
       message: expect.stringContaining('no known layout fits its 1 files'),
@@ -108,26 +112,16 @@ describe('classify layouts', () => {
 
 describe('text-recognize layout', () => {
   it('labels.txt: file<TAB>text, text kept as written; bad and dangling lines reported', async () => {
-    const files = memoryFiles(
-      'lines',
-      new Map([
-        ['labels.txt', Buffer.from('\ufeffl/1.png\tHello World\nl/2.png\t  two\tspaces  \r\nno tab here\nl/9.png\tgone\n\nl/3.png\t\n')],
-        ['l/1.png', IMG],
-        ['l/2.png', IMG],
-        ['l/3.png', IMG],
-      ]),
-    );
+    const files = inMemory('lines', {
+      'labels.txt': '\ufeffl/1.png\tHello World\nl/2.png\t  two\tspaces  \r\nno tab here\nl/9.png\tgone\n\nl/3.png\t\n',
+      'l/1.png': IMG,
+      'l/2.png': IMG,
+      'l/3.png': IMG,
+    });
     const d = await readDataset(files, { task: 'text-recognize', labels: [] });
     expect(d.layout).toBe('labels-txt');
-    expect(d.samples).toEqual([
-      { file: 'l/1.png', text: 'Hello World' },
-      { file: 'l/2.png', text: '  two\tspaces  ' },
-      { file: 'l/3.png', text: '' },
-    ]);
-    expect(d.problems).toEqual([
-      { file: 'labels.txt:3', message: 'expected file<TAB>text' },
-      { file: 'l/9.png', message: 'missing: named on labels.txt:4 but not in the dataset' },
-    ]);
+    expect(d.samples).toEqual(byFile('text', { 'l/1.png': 'Hello World', 'l/2.png': '  two\tspaces  ', 'l/3.png': '' }));
+    expectProblems(d, { 'labels.txt:3': 'expected file<TAB>text', 'l/9.png': 'missing: named on labels.txt:4 but not in the dataset' });
   });
 });
 
@@ -159,15 +153,12 @@ describe('detect layouts', () => {
         { id: 3, name: 'bike' },
       ],
     };
-    const files = memoryFiles(
-      'coco',
-      new Map([
-        ['annotations.json', Buffer.from(JSON.stringify(doc))],
-        ['a.jpg', IMG],
-        ['images/b.jpg', IMG],
-        ['c.jpg', IMG],
-      ]),
-    );
+    const files = inMemory('coco', {
+      'annotations.json': JSON.stringify(doc),
+      'a.jpg': IMG,
+      'images/b.jpg': IMG,
+      'c.jpg': IMG,
+    });
     const d = await readDataset(files, { task: 'detect', labels });
     expect(d.layout).toBe('coco');
     expect(d.samples).toEqual([
@@ -183,31 +174,28 @@ describe('detect layouts', () => {
       { file: 'images/b.jpg', truth: [], normalised: false, declaredSize: { width: 100, height: 50 } },
       { file: 'c.jpg', truth: [], normalised: false },
     ]);
-    expect(d.problems).toEqual([
-      { file: 'gone.jpg', message: 'missing: listed in annotations.json but not in the dataset (looked beside it and under images/)' },
-      { file: 'a.jpg', message: 'annotations[2]: box [90, 40, 20, 20] is empty or outside the 100×50 image' },
-      { file: 'images/b.jpg', message: 'annotations[6]: category_id 42 is not in "categories"' },
-      { file: 'c.jpg', message: 'annotations[7]: box [1, 1, 0, 5] is empty or outside the image' },
-      { file: 'annotations.json: annotations[8]', message: 'expected {image_id, category_id, bbox: [x, y, w, h]}' },
-      { file: 'annotations.json', message: 'category "bike" is not one of the model\'s labels: its 2 boxes left out' },
-    ]);
-    const broken = memoryFiles('broken', new Map([['annotations.json', Buffer.from('{"images": [')]]));
+    expectProblems(d, {
+      'gone.jpg': 'missing: listed in annotations.json but not in the dataset (looked beside it and under images/)',
+      'a.jpg': 'annotations[2]: box [90, 40, 20, 20] is empty or outside the 100×50 image',
+      'images/b.jpg': 'annotations[6]: category_id 42 is not in "categories"',
+      'c.jpg': 'annotations[7]: box [1, 1, 0, 5] is empty or outside the image',
+      'annotations.json: annotations[8]': 'expected {image_id, category_id, bbox: [x, y, w, h]}',
+      'annotations.json': 'category "bike" is not one of the model\'s labels: its 2 boxes left out',
+    });
+    const broken = inMemory('broken', { 'annotations.json': '{"images": [' });
     const b = await readDataset(broken, { task: 'detect', labels });
     expect([b.samples, b.problems.length, b.problems[0].file]).toEqual([[], 1, 'annotations.json']);
   });
 
   it('yolo: normalised boxes beside images or under labels/, class names from classes.txt', async () => {
-    const files = memoryFiles(
-      'yolo',
-      new Map([
-        ['classes.txt', Buffer.from('person\ncar\ndog\n')],
-        ['images/a.jpg', IMG],
-        ['labels/a.txt', Buffer.from('1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.2\n2 0.5 0.5 0.1 0.1\n5 0.5 0.5 0.1 0.1\n1 0.95 0.5 0.2 0.2\n1 0.5 0.5\n')],
-        ['images/b.jpg', IMG],
-        ['c.png', IMG],
-        ['c.txt', Buffer.from('0 0.5 0.5 1 1\n')],
-      ]),
-    );
+    const files = inMemory('yolo', {
+      'classes.txt': 'person\ncar\ndog\n',
+      'images/a.jpg': IMG,
+      'labels/a.txt': '1 0.5 0.5 0.2 0.4\n0 0.1 0.1 0.2 0.2\n2 0.5 0.5 0.1 0.1\n5 0.5 0.5 0.1 0.1\n1 0.95 0.5 0.2 0.2\n1 0.5 0.5\n',
+      'images/b.jpg': IMG,
+      'c.png': IMG,
+      'c.txt': '0 0.5 0.5 1 1\n',
+    });
     const d = await readDataset(files, { task: 'detect', labels });
     expect(d.layout).toBe('yolo');
     expect(d.samples).toEqual([
@@ -222,33 +210,21 @@ describe('detect layouts', () => {
       },
       { file: 'images/b.jpg', truth: [], normalised: true },
     ]);
-    expect(d.problems).toEqual([
-      { file: 'labels/a.txt:3', message: 'class 2 ("dog") is not one of the model\'s labels' },
-      { file: 'labels/a.txt:4', message: 'class 5 is past the 3 names of the classes file' },
-      { file: 'labels/a.txt:5', message: 'box 0.95 0.5 0.2 0.2 is empty or outside the image' },
-      { file: 'labels/a.txt:6', message: 'expected "class cx cy w h" (a class number and four fractions)' },
-    ]);
+    expectProblems(d, {
+      'labels/a.txt:3': 'class 2 ("dog") is not one of the model\'s labels',
+      'labels/a.txt:4': 'class 5 is past the 3 names of the classes file',
+      'labels/a.txt:5': 'box 0.95 0.5 0.2 0.2 is empty or outside the image',
+      'labels/a.txt:6': 'expected "class cx cy w h" (a class number and four fractions)',
+    });
   });
 });
 
 describe('segment layout', () => {
   it('masks beside images or under masks/; an image without one is a problem', async () => {
-    const files = memoryFiles(
-      'seg',
-      new Map([
-        ['a.jpg', IMG],
-        ['a.mask.png', IMG],
-        ['images/b.png', IMG],
-        ['masks/b.png', IMG],
-        ['images/c.png', IMG],
-      ]),
-    );
+    const files = inMemory('seg', { 'a.jpg': IMG, 'a.mask.png': IMG, 'images/b.png': IMG, 'masks/b.png': IMG, 'images/c.png': IMG });
     const d = await readDataset(files, { task: 'segment', labels: ['bg', 'fg'] });
     expect(d.layout).toBe('masks');
-    expect(d.samples).toEqual([
-      { file: 'a.jpg', mask: 'a.mask.png' },
-      { file: 'images/b.png', mask: 'masks/b.png' },
-    ]);
-    expect(d.problems).toEqual([{ file: 'images/c.png', message: 'no mask for this image (expected <name>.mask.png beside it, or masks/<name>.png)' }]);
+    expect(d.samples).toEqual(byFile('mask', { 'a.jpg': 'a.mask.png', 'images/b.png': 'masks/b.png' }));
+    expectProblems(d, { 'images/c.png': 'no mask for this image (expected <name>.mask.png beside it, or masks/<name>.png)' });
   });
 });

@@ -63,6 +63,16 @@ const blockOutline = (x0: number, y0: number, x1: number, y1: number): Point[] =
   [x1, y0],
 ];
 
+/** The polygon expected of a rectangle x0..x1 × y0..y1 of the original image: its corners in blockOutline's order, no holes. */
+const rectangle = (label: string, [x0, y0, x1, y1]: readonly [number, number, number, number], area: number, score?: number) => ({
+  label,
+  ...(score === undefined ? {} : { score }),
+  points: blockOutline(x0, y0, x1, y1),
+  holes: [],
+  area,
+  bbox: [x0, y0, x1, y1],
+});
+
 /**
  * The outline of a hole of pixels x0..x1 × y0..y1 inside a solid region: it runs through the
  * foreground pixels 4-adjacent to the hole, and being 8-connected it cuts each corner diagonally,
@@ -156,20 +166,7 @@ describe('segment head: per-class logits (argmax)', () => {
     const g = imageGeometry([40, 16], [40, 32], { padY: 8 });
     const map = new LabelMap(10, 8, 2).fill(2, 3, 5, 5, 1);
     // x → (x + 0.5) · 4, y → (y + 0.5) · 4 − 8: corners (2, 3) → (10, 6) and (5, 5) → (22, 14).
-    expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([
-      {
-        label: 'part',
-        points: [
-          [10, 6],
-          [10, 14],
-          [22, 14],
-          [22, 6],
-        ],
-        holes: [],
-        area: 12 * 8,
-        bbox: [10, 6, 22, 14],
-      },
-    ]);
+    expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([rectangle('part', [10, 6, 22, 14], 12 * 8)]);
   });
 
   it('clamps a region that reaches into the padding, measures what is left, and drops regions wholly in the padding', () => {
@@ -182,30 +179,8 @@ describe('segment head: per-class logits (argmax)', () => {
       .fill(16, 10, 18, 12, 1); // right padding only (x ≥ 46 > 40)
     expect(normalised(segment(map, g, { labels: ['background', 'part'] }))).toStrictEqual([
       // Unclamped it would span x −6..18 (area 24 · 16 = 384); the returned polygon covers 18 · 16.
-      {
-        label: 'part',
-        points: [
-          [0, 10],
-          [0, 26],
-          [18, 26],
-          [18, 10],
-        ],
-        holes: [],
-        area: 288,
-        bbox: [0, 10, 18, 26],
-      },
-      {
-        label: 'part',
-        points: [
-          [22, 58],
-          [22, 70],
-          [34, 70],
-          [34, 58],
-        ],
-        holes: [],
-        area: 144,
-        bbox: [22, 58, 34, 70],
-      },
+      rectangle('part', [0, 10, 18, 26], 288),
+      rectangle('part', [22, 58, 34, 70], 144),
     ]);
   });
 
@@ -275,34 +250,7 @@ describe('segment head: probability map', () => {
 
   it('thresholds (p > threshold), scores each region by its mean probability, labels it with the last label', () => {
     const answer = segment(map, g, { labels: ['background', 'crack'] });
-    expect(normalised(answer)).toStrictEqual([
-      {
-        label: 'crack',
-        score: 19.5 / 24,
-        points: [
-          [5, 10],
-          [5, 22],
-          [15, 22],
-          [15, 10],
-        ],
-        holes: [],
-        area: 5 * 3 * 8,
-        bbox: [5, 10, 15, 22],
-      },
-      {
-        label: 'crack',
-        score: 0.625,
-        points: [
-          [19, 30],
-          [19, 34],
-          [21, 34],
-          [21, 30],
-        ],
-        holes: [],
-        area: 8,
-        bbox: [19, 30, 21, 34],
-      },
-    ]);
+    expect(normalised(answer)).toStrictEqual([rectangle('crack', [5, 10, 15, 22], 5 * 3 * 8, 19.5 / 24), rectangle('crack', [19, 30, 21, 34], 8, 0.625)]);
     // A single label names the foreground as well.
     expect(segment(map, g, { labels: ['crack'] }).polygons.map((p) => p.label)).toEqual(['crack', 'crack']);
   });

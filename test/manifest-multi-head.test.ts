@@ -113,6 +113,9 @@ describe('multi-head manifests', () => {
 const HEAD_FIELDS =
   'box, severity, severity.label, severity.confidence, severity.probabilities.minor, severity.probabilities.moderate, severity.probabilities.severe';
 
+/** An edit that keys the example's cost lookup by another item field path. */
+const costKeyedBy = (field: string) => (rules: Record<string, any>) => (rules.fields.estimatedCost.key = field);
+
 describe('rules in a manifest: each mistake refused at load, naming the field', () => {
   it.each<[string, (r: Record<string, any>) => void, string]>([
     ['an unknown key', (r) => (r.costs = {}), 'rules: Unrecognized key: "costs"'],
@@ -172,17 +175,17 @@ describe('rules in a manifest: each mistake refused at load, naming the field', 
     ],
     [
       'a path that is not a path',
-      (r) => (r.fields.estimatedCost.key = 'severity..label'),
+      costKeyedBy('severity..label'),
       'rules.fields.estimatedCost.key: expected an item field such as "severity.label" (a name, then .key steps)',
     ],
     [
       'a field the items do not hold',
-      (r) => (r.fields.estimatedCost.key = 'severity.lable'),
+      costKeyedBy('severity.lable'),
       `rules.fields.estimatedCost.key: no item field "severity.lable" (items hold ${HEAD_FIELDS})`,
     ],
     [
       'a lookup by a number',
-      (r) => (r.fields.estimatedCost.key = 'severity.confidence'),
+      costKeyedBy('severity.confidence'),
       'rules.fields.estimatedCost.key: "severity.confidence" is a number; a table is looked up by a label',
     ],
     [

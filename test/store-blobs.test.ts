@@ -28,6 +28,16 @@ async function open(target: DatabaseTarget, blobs: BlobKind, extra: { logger?: S
   return { store, dataDir: db.dataDir, url: db.url };
 }
 
+/** Two stores with database bytes on one database, each with a data directory of its own, as two replicas have. */
+async function twoStores(target: DatabaseTarget) {
+  const { store: a, url } = await open(target, 'database');
+  const otherDir = await mkdtemp(join(tmpdir(), 'sightline-store-'));
+  onTestFinished(() => rm(otherDir, { recursive: true, force: true }));
+  const b = await openStore({ url, dataDir: otherDir, blobs: 'database' });
+  onTestFinished(() => b.close());
+  return { a, b, otherDir };
+}
+
 /** Every file under dir, as paths relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -270,11 +280,7 @@ describeEachDatabase('blob store', (target) => {
   }
 
   it('with database bytes, a blob one store puts is read, deduplicated and deleted through another on the same database', async () => {
-    const { store: a, url } = await open(target, 'database');
-    const otherDir = await mkdtemp(join(tmpdir(), 'sightline-store-'));
-    onTestFinished(() => rm(otherDir, { recursive: true, force: true }));
-    const b = await openStore({ url, dataDir: otherDir, blobs: 'database' });
-    onTestFinished(() => b.close());
+    const { a, b, otherDir } = await twoStores(target);
 
     const bytes = randomBytes(CHUNK_BYTES * 3 + 5);
     const hash = sha(bytes);
@@ -295,11 +301,7 @@ describeEachDatabase('blob store', (target) => {
   // point is replicas on a shared MySQL/MariaDB server, so the case is declared there only.
   if (target.name === 'mariadb')
     it('with database bytes, two stores putting the same bytes at once both succeed and store them once', async () => {
-      const { store: a, url } = await open(target, 'database');
-      const otherDir = await mkdtemp(join(tmpdir(), 'sightline-store-'));
-      onTestFinished(() => rm(otherDir, { recursive: true, force: true }));
-      const b = await openStore({ url, dataDir: otherDir, blobs: 'database' });
-      onTestFinished(() => b.close());
+      const { a, b } = await twoStores(target);
 
       const images = Array.from({ length: 6 }, (_, i) => randomBytes(CHUNK_BYTES * 2 + 1 + i));
       const puts = await Promise.all(images.flatMap((bytes) => [a, b, a, b].map((s) => s.blobs.put(bytes, { mediaType: 'image/png' }))));

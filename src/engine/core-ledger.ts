@@ -45,6 +45,11 @@ export class CoreLedger {
     return this.out;
   }
 
+  /** Requests waiting for tokens now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   /** The most tokens that were ever out at once. */
   get peakInUse(): number {
     return this.peak;
@@ -53,11 +58,6 @@ export class CoreLedger {
   /** Leases handed out so far (zero-token leases included). */
   get granted(): number {
     return this.grants;
-  }
-
-  /** Requests waiting for tokens. */
-  get waiting(): number {
-    return this.waiters.length;
   }
 
   /** A run never asks for more than the whole machine: one wider than the cores takes them all. */

@@ -3,11 +3,14 @@
  * so tests can build ONNX files without Python. Only what ONNX Runtime needs to load a graph is
  * declared; unknown fields are never written.
  */
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 
-// Field names as onnx.proto spells them (snake_case), as the model objects here are written.
-const root = new protobuf.Root().loadSync(fileURLToPath(new URL('./onnx-subset.proto', import.meta.url)), { keepCase: true });
+// onnx-subset.json is that subset as a protobufjs descriptor: field names as onnx.proto spells them
+// (snake_case), as the model objects here are written. Each message is proto2, so repeated fields
+// are packed only where the official file says so (TensorProto's numeric data fields).
+const descriptor = JSON.parse(readFileSync(new URL('./onnx-subset.json', import.meta.url), 'utf8')) as protobuf.INamespace;
+const root = protobuf.Root.fromJSON(descriptor);
 
 export const ModelProto = root.lookupType('onnx.ModelProto');
 export const TensorProto = root.lookupType('onnx.TensorProto');

@@ -16,6 +16,23 @@ export function paramCases(): HostileCase[] {
   };
   // A traversal that reaches package.json or /etc/passwd would show their contents.
   const noLeak = (body: string) => (/"devDependencies"|root:x:0:0/.test(body) ? 'leaked a file' : undefined);
+  // The detection list's filters and paging: [query string, what, expected].
+  const detectionQueries: [string, string, string][] = [
+    ['cameraId=%E6%A8%A1', 'unicode filter value', '200'],
+    [`cameraId=${'%E6%A8%A1'.repeat(255)}`, '255 CJK characters as a filter', '200'],
+    ['cameraId=%ED%A0%80', 'UTF-8-encoded lone surrogate as a filter', '400'],
+    ['cameraId=%C3%28', 'invalid UTF-8 as a filter', '400'],
+    ['cameraId=%', 'a lone % in a filter', '400'],
+    ['cameraId=a%', 'a trailing % in a filter', '400'],
+    ['limit=%31%30', 'percent-encoded digits (valid)', '200'],
+    ['limit', 'a parameter without a value', '400'],
+    ['limit=1&limit=2', 'a parameter given twice', '400'],
+    ['label=car&label=truck', 'a filter given twice', '400'],
+    ['cursor=%00%00', 'NUL cursor', '400'],
+    [`cursor=${'Zm9v'.repeat(500)}`, 'a cursor of 2000 characters', '400'],
+    ['since=2026-02-30T00:00:00Z&until=2026-03-01T00:00:00Z', 'since 30 February', '400'],
+    ['since=10&until=5', 'until before since (valid, matches nothing)', '200'],
+  ];
   return [
     get('/ui/%2e%2e%2f%2e%2e%2fpackage.json', 'traversal %2e%2e%2f in a UI asset', '404', noLeak),
     get('/ui/..%2f..%2f..%2fpackage.json', 'traversal ..%2f in a UI asset', '404', noLeak),
@@ -41,20 +58,7 @@ export function paramCases(): HostileCase[] {
     get(`/v1/images/${'a'.repeat(63)}`, 'sha256 of 63 hex digits', '400'),
     get(`/v1/images/${'a'.repeat(65)}`, 'sha256 of 65 hex digits', '400'),
     get(`/v1/images/${'g'.repeat(64)}`, 'sha256 of 64 non-hex letters', '400'),
-    get('/v1/detections?cameraId=%E6%A8%A1', 'unicode filter value', '200'),
-    get(`/v1/detections?cameraId=${'%E6%A8%A1'.repeat(255)}`, '255 CJK characters as a filter', '200'),
-    get('/v1/detections?cameraId=%ED%A0%80', 'UTF-8-encoded lone surrogate as a filter', '400'),
-    get('/v1/detections?cameraId=%C3%28', 'invalid UTF-8 as a filter', '400'),
-    get('/v1/detections?cameraId=%', 'a lone % in a filter', '400'),
-    get('/v1/detections?cameraId=a%', 'a trailing % in a filter', '400'),
-    get('/v1/detections?limit=%31%30', 'percent-encoded digits (valid)', '200'),
-    get('/v1/detections?limit', 'a parameter without a value', '400'),
-    get('/v1/detections?limit=1&limit=2', 'a parameter given twice', '400'),
-    get('/v1/detections?label=car&label=truck', 'a filter given twice', '400'),
-    get('/v1/detections?cursor=%00%00', 'NUL cursor', '400'),
-    get(`/v1/detections?cursor=${'Zm9v'.repeat(500)}`, 'a cursor of 2000 characters', '400'),
-    get('/v1/detections?since=2026-02-30T00:00:00Z&until=2026-03-01T00:00:00Z', 'since 30 February', '400'),
-    get('/v1/detections?since=10&until=5', 'until before since (valid, matches nothing)', '200'),
+    ...detectionQueries.map(([query, what, expected]) => get(`/v1/detections?${query}`, what, expected)),
     get('/v1/stats?latest=101', 'latest above 100', '400'),
     get('/v1/stats?bucket=week', 'unknown bucket', '400'),
     get('/v1/jobs?status=queued,running', 'a list where one status is expected', '400'),

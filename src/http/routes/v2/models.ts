@@ -19,27 +19,25 @@ const NOT_SERVING = 'the model is loading, failed to load or is unloaded (Retry-
 
 /** The two documents of a model, served alike: its metadata and its Triton-style configuration. */
 const DOCUMENTS = [
-  {
-    path: '',
-    operationId: 'getModelMetadata',
-    build: modelMetadata,
+  { path: '', operationId: 'getModelMetadata', build: modelMetadata, answer: { description: 'the model', json: metadataSchema } },
+  { path: '/config', operationId: 'getModelConfig', build: modelConfig, answer: { description: 'the configuration', json: configSchema } },
+] as const;
+
+/** What the reference says of each document: its summary for the serving version and for a named one, and its description. */
+const REFERENCE: Record<(typeof DOCUMENTS)[number]['operationId'], { summary: { model: string; versioned: string }; description: string }> = {
+  getModelMetadata: {
     summary: { model: 'Metadata of a model: platform, versions, inputs and outputs', versioned: 'Metadata of a model version' },
     description:
       'A model lists its own tensors as its runtime declares them (-1 for a variable dim). Its image input (BYTES, named by the ' +
       'manifest, default `image`) and answer output (default `answer`) are taken too but not listed; a pipeline lists those alone.',
-    answer: { description: 'the model', json: metadataSchema },
   },
-  {
-    path: '/config',
-    operationId: 'getModelConfig',
-    build: modelConfig,
+  getModelConfig: {
     summary: { model: "A model's configuration, as Triton writes one", versioned: "A model version's configuration, as Triton writes one" },
     description:
       'max_batch_size, inputs and outputs (dims without the batch dim when the model batches), dynamic batching and instances, ' +
       'for clients that size their requests from them (perf_analyzer). A request may hold more rows than max_batch_size: they are split across batches.',
-    answer: { description: 'the configuration', json: configSchema },
   },
-] as const;
+};
 
 /** Model metadata and readiness, for the serving version or a version named in the path. */
 export function modelRoutes(repo: ModelRepository): Route[] {
@@ -51,6 +49,7 @@ export function modelRoutes(repo: ModelRepository): Route[] {
     const target = (p: { name: string; version?: string }) => servingTarget(repo, p.name, p.version);
     const missing = modelNotFound(versioned);
     for (const doc of DOCUMENTS) {
+      const { summary, description } = REFERENCE[doc.operationId];
       routes.push(
         protocolRoute({
           method: 'GET',
@@ -58,8 +57,8 @@ export function modelRoutes(repo: ModelRepository): Route[] {
           handler: (ctx) => json(doc.build(target(parseParams(ctx, params)))),
           schema: {
             operationId: `${doc.operationId}${suffix}`,
-            summary: versioned ? doc.summary.versioned : doc.summary.model,
-            description: doc.description,
+            summary: versioned ? summary.versioned : summary.model,
+            description,
             params,
             responses: { 200: doc.answer },
             errors: { 404: missing, 503: NOT_SERVING },
