@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITE, type SuiteEntry } from './check-suite.js';
 import { resultsDir } from './results-file.js';
+import { median } from './median.js';
 
 /**
  * The benchmark gate. Runs the suite of bench/check-suite.ts over rounds (BENCH_CHECK_ROUNDS,
@@ -80,11 +81,6 @@ function runOne(entry: SuiteEntry, dir: string, log: string): Promise<number | n
     });
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const perRatio = new Map<string, number[]>();
 const started = performance.now();

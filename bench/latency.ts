@@ -10,6 +10,7 @@ import { loadManifest } from '../src/engine/manifest.js';
 import { processRssBytes, startTarget } from './load.js';
 import { measureMachineLimit } from './machine-limit.js';
 import { writeResults } from './results-file.js';
+import { median } from './median.js';
 
 /**
  * sightline against the naive peer (bench/naive-server.ts: fastify + sharp + one onnxruntime-node
@@ -115,11 +116,6 @@ const open = (t: Target, request: Buffer, rate: number, sec: number) =>
     const r = await poissonLoad(pool, request, () => rate, sec * 1000);
     return { exchanges: r.exchanges, elapsedMs: performance.now() - r.start };
   });
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const perRound: Record<string, number[]> = {};
 const note = (name: string, v: number) => (perRound[name] ??= []).push(v);
