@@ -57,10 +57,16 @@ const newNode = (): Node => ({ literal: new Map(), routes: new Map() });
 export class Router {
   private readonly root = newNode();
   private readonly all: Route[] = [];
+  /**
+   * The nodes of paths without parameters, by path: the trie walk prefers literals at every step, so
+   * such a path always ends on its own node, and a lookup finds it without splitting the path.
+   */
+  private readonly exact = new Map<string, Node>();
 
   add(route: Route): this {
     let node = this.root;
-    for (const segment of splitPath(route.path)) {
+    const segments = splitPath(route.path);
+    for (const segment of segments) {
       if (segment.startsWith(':')) {
         const name = segment.slice(1);
         if (node.param && node.param.name !== name) {
@@ -76,6 +82,7 @@ export class Router {
     }
     if (node.routes.has(route.method)) throw new Error(`route ${route.method} ${route.path} registered twice`);
     node.routes.set(route.method, route);
+    if (!segments.some((segment) => segment.startsWith(':'))) this.exact.set(trimSlash(route.path), node);
     this.all.push(route);
     return this;
   }
@@ -86,7 +93,7 @@ export class Router {
 
   match(method: string, path: string): Match {
     const params: PathParams = {};
-    const node = this.walk(this.root, splitPath(path), 0, params);
+    const node = this.exact.get(trimSlash(path)) ?? this.walk(this.root, splitPath(path), 0, params);
     if (!node || node.routes.size === 0) return { kind: 'not-found' };
     const route = node.routes.get(method as Method) ?? (method === 'HEAD' ? node.routes.get('GET') : undefined);
     if (!route) {
@@ -117,7 +124,11 @@ export class Router {
   }
 }
 
+/** One trailing slash does not make another path. */
+function trimSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 function splitPath(path: string): string[] {
-  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return trimmed.split('/').slice(1);
+  return trimSlash(path).split('/').slice(1);
 }
