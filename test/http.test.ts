@@ -182,6 +182,35 @@ describe('raw body reader', () => {
     expect(JSON.parse(res.body).error.message).toBe('request body exceeds the limit of 65536 bytes');
   });
 
+  it('answers 413 to a client still writing a declared body, then reads the rest and drops it, so no reset hides the answer', async () => {
+    const total = 3 * 1024 * 1024;
+    const piece = Buffer.alloc(64 * 1024, 0x61);
+    const socket = net.connect(server.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let failure: Error | undefined;
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.on('error', (err) => (failure = err));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /t/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+    // The body goes out in pieces after the answer has come, as a slow uploader's would.
+    let sent = 0;
+    for (; sent < total && !socket.destroyed; sent += piece.length) {
+      if (!socket.write(piece)) await new Promise((r) => (socket.once('drain', r), socket.once('close', r)));
+      if (sent === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const text = Buffer.concat(received).toString('latin1');
+    // The server took the whole body in: the connection outlived the upload.
+    const openAfterUpload = !socket.destroyed;
+    socket.destroy();
+    expect(failure).toBeUndefined();
+    expect(sent).toBe(total);
+    expect(openAfterUpload).toBe(true);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text.toLowerCase()).toContain('\r\nconnection: close\r\n');
+    expect(text).toContain('request body exceeds the limit of 65536 bytes');
+  });
+
   it('fails early on a declared length past the server-wide hard limit', async () => {
     const res = await rawRequest(server.port, `POST /t/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n` + 'a'.repeat(300 * 1024));
     expect(res.status).toBe(413);

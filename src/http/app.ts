@@ -44,6 +44,15 @@ const STREAM_THRESHOLD = 256 * 1024;
  */
 const UNREAD_BODY_SKIP_BYTES = 64 * 1024;
 
+/**
+ * A body refused as too large (413) with up to this many bytes still to come is read to its end and
+ * dropped (uWS frames it by its length) under `Connection: close`, instead of the connection being
+ * closed at once: a client still writing into a closed socket gets a reset, and the reset discards
+ * the 413 waiting in its receive buffer, so it would never learn why. A larger rest is not worth
+ * taking in; that connection closes at once.
+ */
+const REFUSED_BODY_DRAIN_BYTES = 8 * 1024 * 1024;
+
 /** One request and its response, from arrival to the last byte written. */
 class Exchange implements PeerSource {
   ctx!: RequestContext;
@@ -259,9 +268,13 @@ export class HttpApp {
   private send(exchange: Exchange, reply: Reply): void {
     if (exchange.done) return;
     const { res, ctx } = exchange;
-    // A body the route did not read to the end is skipped only when its length is declared and small.
-    // A refused body (413) closes the connection whatever its size.
-    const closeConnection = this.draining || exchange.close || !(ctx.body.isEnded || (reply.status !== 413 && skippableBody(ctx)));
+    // A body the route did not read to the end is skipped only when its length is declared and small;
+    // a refused one (413) is drained under Connection: close when its rest is declared and bounded,
+    // and otherwise closes the connection.
+    const drainRefused = reply.status === 413 && !this.draining && !exchange.close && !ctx.body.isEnded && unreadBodyWithin(ctx, REFUSED_BODY_DRAIN_BYTES);
+    const closeConnection =
+      !drainRefused && (this.draining || exchange.close || !(ctx.body.isEnded || (reply.status !== 413 && unreadBodyWithin(ctx, UNREAD_BODY_SKIP_BYTES))));
+    if (drainRefused) reply = { ...reply, headers: { ...reply.headers, connection: 'close' } };
     // A paused upload must not hold the reply; past the reply uWS forbids touching the response,
     // so a late drain must not resume it.
     ctx.body.resume();
@@ -352,8 +365,8 @@ function abandoned(): Reply {
   return errorReply(new SightlineError(499, 'client_closed', 'client closed the connection'));
 }
 
-/** The unread rest of the body is framed by Content-Length alone and small enough to skip. */
-function skippableBody(ctx: RequestContext): boolean {
+/** The unread rest of the body is framed by Content-Length alone and at most `bytes` long, so uWS can skip it. */
+function unreadBodyWithin(ctx: RequestContext, bytes: number): boolean {
   const declared = ctx.body.declaredLength;
-  return declared !== undefined && ctx.headers['transfer-encoding'] === undefined && declared - ctx.body.bytesReceived <= UNREAD_BODY_SKIP_BYTES;
+  return declared !== undefined && ctx.headers['transfer-encoding'] === undefined && declared - ctx.body.bytesReceived <= bytes;
 }
