@@ -264,7 +264,9 @@ export function framingCases(log: AccessLog): HostileCase[] {
     parserCase('unknown method', 'BREW', '/ping', 'nothing', (p, m) => [head(p, 'BREW', '/ping', [markLine(m)])]),
     parserCase('absolute-form target', 'GET', 'http://127.0.0.1/ping', 'nothing', (p, m) => [head(p, 'GET', `http://127.0.0.1:${p}/ping`, [markLine(m)])]),
     // No rule sets the largest header; a server serves it or says 431, and past some size it must refuse.
-    rawCase('header of 64 KiB', 'GET', '/ping', '200 | 431 | 431+close', (p) => [head(p, 'GET', '/ping', [`x-big: ${'a'.repeat(64 * 1024)}`])]),
+    // uWS answers 431 in most runs and in some closes without an answer (how the 64 KiB arrive in
+    // reads seems to decide it): both are refusals, and nothing reaches sightline in either.
+    rawCase('header of 64 KiB', 'GET', '/ping', '200 | 431 | 431+close | close', (p) => [head(p, 'GET', '/ping', [`x-big: ${'a'.repeat(64 * 1024)}`])]),
     // Past uWS's head limits (48 header lines, 4 KiB more than it can hold) nothing reaches sightline:
     // uWS closes without an answer (README, "HTTP/1.1 only"), so there is no 431 to expect.
     parserCase('header of 1 MiB', 'GET', '/ping', 'nothing', (p, m) => [head(p, 'GET', '/ping', [markLine(m), `x-big: ${'a'.repeat(1024 * 1024)}`])]),
