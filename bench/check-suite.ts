@@ -1,6 +1,6 @@
 /**
  * The benchmarks `npm run bench:check` runs, each with settings short enough that the whole suite
- * (every round) stays within about five minutes on a 2-core machine. Every benchmark measures its
+ * (every round) takes five to seven minutes on a 2-core machine. Every benchmark measures its
  * ratios side by side in its own run; the suite repeats the list over rounds, rotating the order,
  * and takes the median of each ratio.
  */
